@@ -1,0 +1,97 @@
+// Pooled HTTP/1.1 client over TCP and TLS. Knows sockets and HTTP, nothing about models.
+#pragma once
+
+#include <conclave/http/origin.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace conclave::http {
+
+namespace detail {
+class pool;
+}
+
+struct tls_options {
+  bool verify_peer = true;  ///< verify the server's certificate chain and name; keep it on
+  std::string ca_file;      ///< PEM file of trusted CAs; empty: the system store
+};
+
+struct client_options {
+  std::size_t max_connections_per_origin = 256;  ///< further requests wait for a free one
+  std::chrono::milliseconds idle_timeout{30'000};  ///< idle connections older than this close
+  std::size_t max_response_bytes = 32 * 1024 * 1024;  ///< larger bodies fail (body_limit)
+  std::string user_agent = "conclave/0.1";             ///< sent unless the request sets one
+  tls_options tls;                                     ///< for https origins
+};
+
+using request_message = boost::beast::http::request<boost::beast::http::string_body>;
+
+struct response {
+  boost::system::error_code ec;  ///< transport failure; HTTP error statuses are not failures
+  std::string failure_detail;    ///< plain words on `ec` (e.g. "certificate verify failed:
+                                 ///< hostname mismatch"), for diagnostics
+  unsigned status = 0;           ///< 0 when no status line was read
+  boost::beast::http::fields headers;
+  std::string body;              ///< whole body; for a streamed 2xx reply, empty
+  bool stopped_by_sink = false;  ///< the body sink asked to stop reading
+  bool reused_connection = false;
+  std::chrono::microseconds elapsed{0};  ///< from start to last byte read
+};
+
+/// Receives a 2xx body piece by piece as it arrives; return false to stop reading (the
+/// connection is then closed, not reused).
+using body_sink = std::function<bool(std::string_view chunk)>;
+
+struct client_stats {
+  std::uint64_t connections_opened = 0;  ///< TCP (and TLS) connections established so far
+};
+
+/// Thread safety: `request` and `stream` may run concurrently from any number of coroutines
+/// on any threads; the pool behind them lives on its own strand. The client must outlive
+/// every operation it started.
+class client {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  explicit client(boost::asio::any_io_executor ex, client_options opts = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  boost::asio::any_io_executor get_executor() const noexcept { return executor_; }
+
+  /// Sends `req` to `where` and reads the whole response. Every step (pool wait, DNS,
+  /// connect, TLS, write, read) must finish before `deadline`, else ec = beast::error::timeout.
+  /// A kept-alive connection the server had closed is replaced transparently, once.
+  /// Cancellation: terminal, partial or total through the awaiting coroutine; the connection
+  /// in use is then closed, and ec = operation_aborted.
+  boost::asio::awaitable<response> request(const origin& where, request_message req,
+                                           clock::time_point deadline = clock::time_point::max());
+
+  /// Like `request`, but a 2xx body goes to `sink` as it arrives instead of `response::body`
+  /// (a non-2xx body, usually a JSON error, is still collected whole).
+  boost::asio::awaitable<response> stream(const origin& where, request_message req,
+                                          clock::time_point deadline, body_sink sink);
+
+  client_stats stats() const noexcept;
+
+ private:
+  struct impl;
+  boost::asio::any_io_executor executor_;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace conclave::http

@@ -1,0 +1,285 @@
+#include <conclave/http/client.hpp>
+
+#include "connection.hpp"
+#include "pool.hpp"
+#include "tls.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace conclave::http {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t header_limit = 64 * 1024;
+constexpr std::size_t read_chunk = 8 * 1024;
+
+bool is_success(unsigned status) { return status >= 200 && status < 300; }
+
+// Errors meaning "the server had already closed this kept-alive connection".
+bool is_stale_connection_error(const error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+// One request/response exchange on an open stream. Fills `out`; sets `keep_alive` when the
+// connection may serve another request.
+template <typename Stream>
+asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_message& req,
+                               const body_sink* sink, std::size_t body_limit, response& out,
+                               bool& keep_alive, std::string& phase) {
+  keep_alive = false;
+  phase = "writing the request";
+  if (auto [ec, n] = co_await bhttp::async_write(s, req, use_tuple); ec) {
+    out.ec = ec;
+    co_return;
+  }
+
+  phase = "waiting for the response";
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  parser.header_limit(header_limit);
+  parser.body_limit(body_limit);
+  if (auto [ec, n] = co_await bhttp::async_read_header(s, buffer, parser, use_tuple); ec) {
+    out.ec = ec;
+    co_return;
+  }
+  out.status = parser.get().result_int();
+  out.headers = static_cast<const bhttp::fields&>(parser.get());
+
+  phase = "reading the response body";
+  const bool to_sink = sink && *sink && is_success(out.status);
+  std::vector<char> chunk;
+  if (!parser.is_done()) chunk.resize(read_chunk);  // only while a body is being read
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    auto [ec, n] = co_await bhttp::async_read(s, buffer, parser, use_tuple);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const std::size_t got = chunk.size() - parser.get().body().size;
+    if (got > 0) {
+      const std::string_view piece(chunk.data(), got);
+      if (to_sink) {
+        if (!(*sink)(piece)) {
+          out.stopped_by_sink = true;
+          co_return;
+        }
+      } else {
+        out.body.append(piece);
+      }
+    }
+    if (ec) {
+      out.ec = ec;
+      co_return;
+    }
+  }
+  keep_alive = parser.keep_alive();
+}
+
+}  // namespace
+
+struct client::impl {
+  impl(asio::any_io_executor ex, client_options o)
+      : opts(std::move(o)),
+        connections(std::make_shared<detail::pool>(ex, opts.max_connections_per_origin,
+                                                   opts.idle_timeout)) {
+    tls = detail::make_client_tls_context(opts.tls, tls_error);
+  }
+
+  // Holds a pool slot for the duration of one attempt; gives it back on every path out.
+  struct slot_guard {
+    std::shared_ptr<detail::pool> pool;
+    const origin& where;
+    std::unique_ptr<detail::connection> conn;
+    bool reusable = false;
+    ~slot_guard() {
+      if (!reusable) conn.reset();  // close before the slot can be handed on
+      pool->release(where, std::move(conn));
+    }
+  };
+
+  asio::awaitable<error_code> open(const origin& where, std::unique_ptr<detail::connection>& out,
+                                   std::string& detail, std::string& phase);
+  asio::awaitable<response> run(const origin& where, request_message& req, const body_sink* sink,
+                                std::string& phase);
+
+  client_options opts;
+  std::shared_ptr<detail::pool> connections;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::string tls_error;
+};
+
+asio::awaitable<error_code> client::impl::open(const origin& where,
+                                               std::unique_ptr<detail::connection>& out,
+                                               std::string& detail, std::string& phase) {
+  auto ex = co_await asio::this_coro::executor;
+  if (where.tls && !tls) {
+    detail = tls_error;
+    co_return asio::error::make_error_code(asio::error::invalid_argument);
+  }
+
+  phase = "connecting";
+  tcp::socket socket(ex);
+  error_code ec;
+  const auto address = asio::ip::make_address(where.host, ec);
+  const bool host_is_ip = !ec;
+  if (host_is_ip) {
+    std::tie(ec) = co_await socket.async_connect(tcp::endpoint(address, where.port), use_tuple);
+  } else {
+    phase = "resolving " + where.host;
+    tcp::resolver resolver(ex);
+    // Resolver operations ignore cancellation slots in Asio 1.81: cancel the resolver itself.
+    asio::cancellation_slot slot = (co_await asio::this_coro::cancellation_state).slot();
+    if (slot.is_connected()) slot.assign([&resolver](asio::cancellation_type) { resolver.cancel(); });
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(where.host, std::to_string(where.port), use_tuple);
+    if (slot.is_connected()) slot.clear();
+    if (rec) {
+      detail = "cannot resolve '" + where.host + "': " + rec.message();
+      co_return rec;
+    }
+    phase = "connecting";
+    std::tie(ec, std::ignore) = co_await asio::async_connect(socket, endpoints, use_tuple);
+  }
+  if (ec) {
+    detail = "cannot connect to " + where.key() + ": " + ec.message();
+    co_return ec;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+
+  if (!where.tls) {
+    out = std::make_unique<detail::connection>(where, std::move(socket));
+    co_return error_code{};
+  }
+
+  phase = "in the TLS handshake";
+  detail::tls_socket stream(std::move(socket), *tls);
+  detail::bind_peer_name(stream, where.host, host_is_ip);
+  std::tie(ec) = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (ec) {
+    const std::string reason = detail::verify_failure_reason(stream);
+    detail = "TLS handshake with " + where.key() + " failed: " +
+             (reason.empty() ? ec.message() : "certificate verify failed: " + reason);
+    co_return ec;
+  }
+  out = std::make_unique<detail::connection>(where, std::move(stream));
+  co_return error_code{};
+}
+
+asio::awaitable<response> client::impl::run(const origin& where, request_message& req,
+                                            const body_sink* sink, std::string& phase) {
+  response out;
+  for (int attempt = 0;; ++attempt) {
+    phase = "waiting for a pooled connection";
+    auto [ec, leased] = co_await connections->async_acquire(where, use_tuple);
+    if (ec) {
+      out.ec = ec;
+      co_return out;
+    }
+    slot_guard slot{connections, where, std::move(leased)};
+    if (!slot.conn) {
+      std::string detail;
+      if (auto oec = co_await open(where, slot.conn, detail, phase); oec) {
+        out.ec = oec;
+        out.failure_detail = std::move(detail);
+        co_return out;
+      }
+      connections->count_opened();
+    }
+
+    out = response{};
+    out.reused_connection = slot.conn->requests_served > 0;
+    bool keep_alive = false;
+    detail::connection& c = *slot.conn;
+    co_await std::visit(
+        [&](auto& s) {
+          return exchange(s, c.buffer, req, sink, opts.max_response_bytes, out, keep_alive, phase);
+        },
+        c.stream);
+
+    if (!out.ec && !out.stopped_by_sink) {
+      ++c.requests_served;
+      slot.reusable = keep_alive;
+      co_return out;
+    }
+    // A kept-alive connection the server closed before answering: once, on a fresh one.
+    if (out.ec && out.reused_connection && out.status == 0 && attempt == 0 &&
+        is_stale_connection_error(out.ec)) {
+      continue;
+    }
+    if (out.ec && out.failure_detail.empty()) {
+      out.failure_detail = out.ec.message() + " while " + phase;
+    }
+    co_return out;
+  }
+}
+
+client::client(asio::any_io_executor ex, client_options opts)
+    : executor_(ex), impl_(std::make_unique<impl>(std::move(ex), std::move(opts))) {}
+
+client::~client() = default;
+
+client_stats client::stats() const noexcept {
+  return {impl_->connections->connections_opened()};
+}
+
+asio::awaitable<response> client::request(const origin& where, request_message req,
+                                          clock::time_point deadline) {
+  return stream(where, std::move(req), deadline, body_sink{});
+}
+
+asio::awaitable<response> client::stream(const origin& where, request_message req,
+                                         clock::time_point deadline, body_sink sink) {
+  using namespace asio::experimental::awaitable_operators;
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  const auto start = clock::now();
+
+  req.set(bhttp::field::host, where.host_header());
+  if (req.find(bhttp::field::user_agent) == req.end()) {
+    req.set(bhttp::field::user_agent, impl_->opts.user_agent);
+  }
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  std::string phase;
+  response out;
+  if (deadline == clock::time_point::max()) {
+    out = co_await impl_->run(where, req, &sink, phase);
+  } else {
+    asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+    auto winner =
+        co_await (impl_->run(where, req, &sink, phase) || timer.async_wait(use_tuple));
+    if (winner.index() == 0) {
+      out = std::move(std::get<0>(winner));
+    } else if (auto [tec] = std::get<1>(winner); tec) {
+      out.ec = asio::error::operation_aborted;  // cancelled by our caller, not the deadline
+    } else {
+      out.ec = beast::error::timeout;
+      out.failure_detail = "deadline expired while " + phase;
+    }
+  }
+  out.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
+  co_return out;
+}
+
+}  // namespace conclave::http

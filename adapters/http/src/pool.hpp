@@ -1,0 +1,78 @@
+// Per-origin connection pool: a cap on open connections per origin, keep-alive reuse, idle
+// eviction, and a FIFO of waiters when the cap is reached. All state lives on one strand, so
+// the pool is safe when the io_context runs on several threads.
+#pragma once
+
+#include "connection.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace conclave::http::detail {
+
+class pool : public std::enable_shared_from_this<pool> {
+ public:
+  using clock = std::chrono::steady_clock;
+  using lease_signature = void(boost::system::error_code, std::unique_ptr<connection>);
+  using lease_handler = boost::asio::any_completion_handler<lease_signature>;
+
+  pool(boost::asio::any_io_executor ex, std::size_t max_per_origin,
+       std::chrono::milliseconds idle_timeout);
+
+  /// Completes with an idle connection to `where`, or with nullptr: a slot is reserved for the
+  /// caller to open a new connection (it must release the slot either way). Waits in FIFO
+  /// order while the origin is at its cap; fails with operation_aborted when the handler's
+  /// cancellation slot fires (deadlines are the caller's race with a timer).
+  template <typename CompletionToken>
+  auto async_acquire(const origin& where, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, lease_signature>(
+        [self = shared_from_this()](auto handler, const origin& o) {
+          self->initiate_acquire(o, lease_handler(std::move(handler)));
+        },
+        token, where);
+  }
+
+  /// Gives a slot back: the connection if it may serve another request, else nullptr.
+  void release(const origin& where, std::unique_ptr<connection> c);
+
+  std::uint64_t connections_opened() const noexcept { return opened_.load(); }
+  void count_opened() noexcept { ++opened_; }
+
+ private:
+  struct waiter {
+    std::uint64_t id;
+    lease_handler handler;
+  };
+  struct origin_state {
+    std::deque<std::unique_ptr<connection>> idle;  // most recently used at the back
+    std::deque<waiter> waiters;
+    std::size_t open = 0;  // idle + leased + being opened
+  };
+
+  void initiate_acquire(const origin& where, lease_handler handler);
+  void acquire_on_strand(const std::string& key, std::uint64_t id, lease_handler handler);
+  void drop_waiter(const std::string& key, std::uint64_t id, boost::system::error_code why);
+  void evict_idle(origin_state& st);
+  void complete(lease_handler handler, boost::system::error_code ec,
+                       std::unique_ptr<connection> c);
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  std::size_t max_per_origin_;
+  std::chrono::milliseconds idle_timeout_;
+  std::unordered_map<std::string, origin_state> origins_;  // strand only
+  std::atomic<std::uint64_t> next_waiter_id_{1};
+  std::atomic<std::uint64_t> opened_{0};
+};
+
+}  // namespace conclave::http::detail

@@ -1,0 +1,54 @@
+// The seam between the engine and a provider: one chat call, asynchronous, cancellable.
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace conclave {
+
+/// Receives streamed text as it arrives (called on the call's executor, in order).
+using delta_handler = std::function<void(std::string_view delta)>;
+
+/// A model endpoint. Implementations: adapters/openai, adapters/anthropic, and test fakes.
+///
+/// Thread safety: async_complete may be called concurrently from several threads; an
+/// implementation protects its shared state itself.
+class model {
+ public:
+  using completion_signature = void(boost::system::error_code, chat_response);
+  using completion_handler = boost::asio::any_completion_handler<completion_signature>;
+
+  virtual ~model() = default;
+
+  /// "provider:model", for reports and events.
+  virtual std::string describe() const = 0;
+
+  /// Sends one chat request. Completes with (error_code, chat_response): on success the reply;
+  /// on failure a conclave::error and the response's `diag` (status, provider message,
+  /// retry-after) — and its `tokens`, so a failed or cut call still counts what it spent.
+  /// `on_delta`, if set and `req.stream` is true, sees each piece of streamed text.
+  ///
+  /// Cancellation: the handler's cancellation slot; total cancellation aborts the request and
+  /// completes with error::cancelled.
+  template <typename CompletionToken>
+  auto async_complete(chat_request req, delta_handler on_delta, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, completion_signature>(
+        [this](auto handler, chat_request r, delta_handler d) {
+          do_complete(std::move(r), std::move(d), completion_handler(std::move(handler)));
+        },
+        token, std::move(req), std::move(on_delta));
+  }
+
+ protected:
+  virtual void do_complete(chat_request req, delta_handler on_delta,
+                           completion_handler handler) = 0;
+};
+
+}  // namespace conclave

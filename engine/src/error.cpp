@@ -1,0 +1,59 @@
+#include <conclave/engine/error.hpp>
+
+#include <string>
+
+namespace conclave {
+namespace {
+
+class conclave_category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "conclave"; }
+
+  std::string message(int ev) const override {
+    switch (static_cast<error>(ev)) {
+      case error::timeout: return "deadline expired";
+      case error::cancelled: return "cancelled";
+      case error::connection_failed: return "connection failed";
+      case error::tls_failed: return "TLS handshake or certificate verification failed";
+      case error::rate_limited: return "rate limited by the provider";
+      case error::overloaded: return "provider overloaded";
+      case error::provider_error: return "provider error";
+      case error::bad_request: return "request rejected by the provider";
+      case error::auth_failed: return "authentication failed (check the API key)";
+      case error::bad_response: return "malformed response from the provider";
+      case error::stream_truncated: return "stream ended before its terminator";
+      case error::response_too_large: return "response exceeded the size limit";
+      case error::queue_full: return "task queue is full";
+      case error::invalid_plan: return "invalid plan";
+      case error::decomposition_failed: return "decomposition produced no sub-questions";
+      case error::all_agents_failed: return "every agent failed";
+      case error::budget_exhausted: return "run budget exhausted";
+      case error::circuit_open: return "circuit breaker open";
+    }
+    return "unknown conclave error " + std::to_string(ev);
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+  static const conclave_category category;
+  return category;
+}
+
+bool is_retryable(boost::system::error_code ec) noexcept {
+  if (ec.category() != error_category()) return false;
+  switch (static_cast<error>(ec.value())) {
+    case error::timeout:
+    case error::connection_failed:
+    case error::rate_limited:
+    case error::overloaded:
+    case error::provider_error:
+    case error::stream_truncated:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace conclave
