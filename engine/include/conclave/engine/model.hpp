@@ -4,6 +4,8 @@
 #include <conclave/engine/chat.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -30,10 +32,16 @@ class model {
   /// "provider:model", for reports and events.
   virtual std::string describe() const = 0;
 
+  /// Where calls run when the completion handler has no associated executor.
+  virtual boost::asio::any_io_executor get_executor() const = 0;
+
   /// Sends one chat request. Completes with (error_code, chat_response): on success the reply;
   /// on failure a conclave::error and the response's `diag` (status, provider message,
   /// retry-after) — and its `tokens`, so a failed or cut call still counts what it spent.
   /// `on_delta`, if set and `req.stream` is true, sees each piece of streamed text.
+  ///
+  /// The call runs on the handler's associated executor (a strand, for a multi-threaded
+  /// io_context), else on get_executor().
   ///
   /// Cancellation: the handler's cancellation slot; total cancellation aborts the request and
   /// completes with error::cancelled.
@@ -41,14 +49,18 @@ class model {
   auto async_complete(chat_request req, delta_handler on_delta, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, completion_signature>(
         [this](auto handler, chat_request r, delta_handler d) {
-          do_complete(std::move(r), std::move(d), completion_handler(std::move(handler)));
+          boost::asio::any_io_executor ex =
+              boost::asio::get_associated_executor(handler, get_executor());
+          do_complete(std::move(ex), std::move(r), std::move(d),
+                      completion_handler(std::move(handler)));
         },
         token, std::move(req), std::move(on_delta));
   }
 
  protected:
-  virtual void do_complete(chat_request req, delta_handler on_delta,
-                           completion_handler handler) = 0;
+  /// `ex` is where the call should run and complete.
+  virtual void do_complete(boost::asio::any_io_executor ex, chat_request req,
+                           delta_handler on_delta, completion_handler handler) = 0;
 };
 
 }  // namespace conclave

@@ -1,0 +1,58 @@
+// OpenAI chat-completions wire format, with no socket: a chat_request to JSON, a JSON reply
+// or an SSE stream to a chat_response, error bodies and rate-limit headers to typed fields.
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+#include <conclave/engine/error.hpp>
+#include <conclave/http/sse_parser.hpp>
+
+#include <boost/beast/http/fields.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace conclave::openai {
+
+/// The JSON body of POST /chat/completions. `stream` adds stream_options.include_usage so the
+/// final chunk reports usage.
+std::string encode_chat_request(const chat_request& req, std::string_view default_model);
+
+/// Parses a non-streamed `chat.completion`. On failure returns error::bad_response and says
+/// why in `diag.message`.
+boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out);
+
+/// Reads an error body ({"error": {"message", "type", "code"}}) into `diag`; a body that is not
+/// such JSON is kept (cut short) as the message.
+void decode_error_body(std::string_view body, diagnostics& diag);
+
+/// x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
+rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers);
+
+/// Turns the SSE events of a streamed reply into text deltas and a final chat_response.
+/// A stream is complete only at `data: [DONE]`; an `error` object mid-stream fails it.
+class stream_decoder {
+ public:
+  enum class step { more, done, failed };
+
+  /// Handles one event; appends any text it carries to `delta`.
+  step on_event(const http::sse_event& event, std::string& delta);
+
+  bool done() const noexcept { return done_; }
+  /// Set once a step returned failed.
+  boost::system::error_code failure_code() const noexcept { return error_; }
+  const diagnostics& failure() const noexcept { return failure_; }
+  /// Whether the provider reported usage (the include_usage chunk).
+  bool usage_reported() const noexcept { return usage_reported_; }
+  chat_response& response() noexcept { return response_; }
+
+ private:
+  step fail(conclave::error e, std::string message);
+
+  chat_response response_;
+  diagnostics failure_;
+  boost::system::error_code error_;
+  bool done_ = false;
+  bool usage_reported_ = false;
+};
+
+}  // namespace conclave::openai

@@ -1,0 +1,169 @@
+#include <conclave/openai/openai_model.hpp>
+
+#include <conclave/http/client.hpp>
+#include <conclave/openai/wire.hpp>
+#include <conclave/provider/http_errors.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace conclave::openai {
+
+struct openai_model::impl {
+  http::client& client;
+  openai_options opts;
+  http::base_url endpoint;
+
+  using outcome = std::tuple<error_code, chat_response>;
+
+  http::request_message make_request(const chat_request& req) const {
+    http::request_message m{bhttp::verb::post, endpoint.target("chat/completions"), 11};
+    m.set(bhttp::field::content_type, "application/json");
+    m.set(bhttp::field::accept, req.stream ? "text/event-stream" : "application/json");
+    if (!opts.api_key.empty()) m.set(bhttp::field::authorization, "Bearer " + opts.api_key);
+    m.body() = encode_chat_request(req, opts.default_model);
+    return m;
+  }
+
+  // An HTTP error status: typed error, provider message, retry hints.
+  static error_code http_failure(const http::response& r, chat_response& out) {
+    decode_error_body(r.body, out.diag);
+    out.diag.http_status = static_cast<int>(r.status);
+    provider::read_retry_headers(r.headers, out.diag, std::chrono::system_clock::now());
+    out.limits = decode_rate_limits(r.headers);
+    return provider::classify_status(r.status);
+  }
+
+  asio::awaitable<outcome> call(chat_request req, delta_handler on_delta) {
+    chat_response out;
+    const std::int64_t prompt_estimate = [&] {
+      std::int64_t n = 0;
+      for (const auto& m : req.messages) n += provider::estimate_tokens(m.content);
+      return n;
+    }();
+    const auto deadline = http::client::clock::now() + opts.request_timeout;
+
+    if (!req.stream) {
+      http::response r = co_await client.request(endpoint.where, make_request(req), deadline);
+      out.latency = r.elapsed;
+      if (r.ec) {
+        out.tokens.prompt_tokens = prompt_estimate;  // it may have been sent: count it
+        co_return outcome{provider::classify_transport(r, out.diag), std::move(out)};
+      }
+      if (r.status < 200 || r.status >= 300) {
+        co_return outcome{http_failure(r, out), std::move(out)};
+      }
+      out.diag.http_status = static_cast<int>(r.status);
+      out.limits = decode_rate_limits(r.headers);
+      provider::read_retry_headers(r.headers, out.diag, std::chrono::system_clock::now());
+      const error_code ec = decode_chat_completion(r.body, out);
+      co_return outcome{ec, std::move(out)};
+    }
+
+    http::sse_parser parser;
+    stream_decoder decoder;
+    std::vector<http::sse_event> events;
+    std::string delta;
+    error_code stream_error;
+    auto sink = [&](std::string_view bytes) {
+      events.clear();
+      if (!parser.feed(bytes, events)) {
+        stream_error = error::response_too_large;
+        decoder.response().diag.message = "an SSE event exceeded the size limit";
+        return false;
+      }
+      for (const auto& e : events) {
+        delta.clear();
+        const auto step = decoder.on_event(e, delta);
+        if (!delta.empty() && on_delta) on_delta(delta);
+        if (step == stream_decoder::step::failed) {
+          stream_error = decoder.failure_code();
+          return false;
+        }
+      }
+      return true;
+    };
+    http::response r = co_await client.stream(endpoint.where, make_request(req), deadline, sink);
+
+    out = std::move(decoder.response());
+    out.latency = r.elapsed;
+    out.diag.http_status = static_cast<int>(r.status);
+    if (!decoder.usage_reported()) {
+      // Cut or usage-less stream: count what was sent and what arrived, never zero.
+      out.tokens.prompt_tokens = prompt_estimate;
+      out.tokens.completion_tokens = provider::estimate_tokens(out.content);
+    }
+    if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
+      co_return outcome{http_failure(r, out), std::move(out)};
+    }
+    out.limits = decode_rate_limits(r.headers);
+    if (stream_error) {
+      if (decoder.failure_code()) {
+        out.diag.message = decoder.failure().message;
+        out.diag.provider_code = decoder.failure().provider_code;
+      }
+      co_return outcome{stream_error, std::move(out)};
+    }
+    if (r.ec) co_return outcome{provider::classify_transport(r, out.diag), std::move(out)};
+    if (!decoder.done()) {
+      out.diag.message = parser.has_partial_event() ? "stream ended inside an event, before [DONE]"
+                                                    : "stream ended before [DONE]";
+      co_return outcome{error::stream_truncated, std::move(out)};
+    }
+    co_return outcome{error_code{}, std::move(out)};
+  }
+};
+
+openai_model::openai_model(http::client& client, openai_options opts) {
+  auto parsed = http::parse_base_url(opts.base_url);
+  if (!parsed) throw std::invalid_argument("bad OpenAI base URL: " + parsed.error());
+  impl_ = std::make_shared<impl>(impl{client, std::move(opts), std::move(*parsed)});
+}
+
+openai_model::~openai_model() = default;
+
+std::string openai_model::describe() const {
+  return "openai:" + impl_->opts.default_model + "@" + impl_->endpoint.where.key();
+}
+
+asio::any_io_executor openai_model::get_executor() const { return impl_->client.get_executor(); }
+
+void openai_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
+                               completion_handler handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  // The impl is shared into the coroutine, so the call is safe even if the model goes first.
+  auto call = [](std::shared_ptr<impl> self, chat_request r,
+                 delta_handler d) -> asio::awaitable<impl::outcome> {
+    co_return co_await self->call(std::move(r), std::move(d));
+  };
+  asio::co_spawn(
+      ex, call(impl_, std::move(req), std::move(on_delta)),
+      asio::bind_cancellation_slot(
+          slot, [h = std::move(handler)](std::exception_ptr e, impl::outcome result) mutable {
+            auto& [ec, response] = result;
+            if (e) {
+              // Not an expected failure (those are values): report it, never lose the call.
+              ec = error::provider_error;
+              try {
+                std::rethrow_exception(e);
+              } catch (const std::exception& x) {
+                response.diag.message = std::string("internal error: ") + x.what();
+              } catch (...) {
+                response.diag.message = "internal error";
+              }
+            }
+            std::move(h)(ec, std::move(response));
+          }));
+}
+
+}  // namespace conclave::openai

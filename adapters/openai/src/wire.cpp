@@ -1,0 +1,181 @@
+#include <conclave/openai/wire.hpp>
+
+#include <conclave/http/header_values.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace json = boost::json;
+
+namespace conclave::openai {
+namespace {
+
+constexpr std::size_t max_message_in_diag = 512;
+
+std::string cut(std::string_view s) {
+  if (s.size() <= max_message_in_diag) return std::string(s);
+  return std::string(s.substr(0, max_message_in_diag)) + "...";
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());
+  return {};
+}
+
+void read_usage(const json::value& v, usage& out) {
+  const auto* o = v.if_object();
+  if (!o) return;
+  if (auto* p = o->if_contains("prompt_tokens"); p && p->is_int64()) out.prompt_tokens = p->get_int64();
+  if (auto* c = o->if_contains("completion_tokens"); c && c->is_int64()) {
+    out.completion_tokens = c->get_int64();
+  }
+}
+
+// The error object of an error body or of an in-stream error chunk, as a conclave error.
+error classify_error_object(const json::object& err) {
+  const std::string type = string_at(err, "type");
+  const std::string code = string_at(err, "code");
+  if (type == "overloaded_error" || code == "overloaded") return error::overloaded;
+  if (code == "rate_limit_exceeded" || type == "rate_limit_error") return error::rate_limited;
+  if (type == "invalid_request_error") return error::bad_request;
+  return error::provider_error;
+}
+
+}  // namespace
+
+std::string encode_chat_request(const chat_request& req, std::string_view default_model) {
+  json::object body;
+  body["model"] = req.model.empty() ? default_model : std::string_view(req.model);
+  json::array messages;
+  messages.reserve(req.messages.size());
+  for (const auto& m : req.messages) {
+    messages.push_back(json::object{{"role", to_string(m.who)}, {"content", m.content}});
+  }
+  body["messages"] = std::move(messages);
+  if (req.max_tokens) body["max_tokens"] = *req.max_tokens;
+  if (req.temperature) body["temperature"] = *req.temperature;
+  if (req.stream) {
+    body["stream"] = true;
+    body["stream_options"] = json::object{{"include_usage", true}};
+  }
+  return json::serialize(body);
+}
+
+boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    out.diag.message = "reply is not a JSON object: " + cut(body);
+    return error::bad_response;
+  }
+  const auto& o = v.get_object();
+  if (auto* err = o.if_contains("error"); err && err->is_object()) {
+    out.diag.message = string_at(err->get_object(), "message");
+    out.diag.provider_code = string_at(err->get_object(), "code");
+    return classify_error_object(err->get_object());
+  }
+  const auto* choices = o.if_contains("choices");
+  if (!choices || !choices->is_array() || choices->get_array().empty() ||
+      !choices->get_array()[0].is_object()) {
+    out.diag.message = "reply has no choices: " + cut(body);
+    return error::bad_response;
+  }
+  const auto& choice = choices->get_array()[0].get_object();
+  const auto* message = choice.if_contains("message");
+  if (!message || !message->is_object()) {
+    out.diag.message = "first choice has no message";
+    return error::bad_response;
+  }
+  if (auto* c = message->get_object().if_contains("content"); c && c->is_string()) {
+    out.content = std::string(c->get_string());
+  } else if (!c || !c->is_null()) {
+    out.diag.message = "message content is neither a string nor null";
+    return error::bad_response;
+  }
+  out.finish_reason = string_at(choice, "finish_reason");
+  out.model = string_at(o, "model");
+  if (auto* u = o.if_contains("usage")) read_usage(*u, out.tokens);
+  return {};
+}
+
+void decode_error_body(std::string_view body, diagnostics& diag) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    if (auto* err = v.get_object().if_contains("error"); err && err->is_object()) {
+      diag.message = string_at(err->get_object(), "message");
+      diag.provider_code = string_at(err->get_object(), "code");
+      if (diag.provider_code.empty()) diag.provider_code = string_at(err->get_object(), "type");
+      return;
+    }
+  }
+  diag.message = cut(body);
+}
+
+rate_limit_info decode_rate_limits(const boost::beast::http::fields& h) {
+  rate_limit_info info;
+  auto count = [&](const char* name) -> std::optional<std::int64_t> {
+    auto it = h.find(name);
+    return it == h.end() ? std::nullopt : http::parse_count(it->value());
+  };
+  auto duration = [&](const char* name) -> std::optional<std::chrono::milliseconds> {
+    auto it = h.find(name);
+    return it == h.end() ? std::nullopt : http::parse_duration(it->value());
+  };
+  info.limit_requests = count("x-ratelimit-limit-requests");
+  info.remaining_requests = count("x-ratelimit-remaining-requests");
+  info.reset_requests = duration("x-ratelimit-reset-requests");
+  info.limit_tokens = count("x-ratelimit-limit-tokens");
+  info.remaining_tokens = count("x-ratelimit-remaining-tokens");
+  info.reset_tokens = duration("x-ratelimit-reset-tokens");
+  return info;
+}
+
+stream_decoder::step stream_decoder::fail(conclave::error e, std::string message) {
+  error_ = e;
+  failure_.message = std::move(message);
+  return step::failed;
+}
+
+stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std::string& delta) {
+  if (error_) return step::failed;
+  if (done_) return step::done;  // anything after [DONE] is ignored
+  if (event.type == "error") return fail(error::provider_error, cut(event.data));
+  if (event.data == "[DONE]") {
+    done_ = true;
+    return step::done;
+  }
+
+  boost::system::error_code ec;
+  json::value v = json::parse(event.data, ec);
+  if (ec || !v.is_object()) return fail(error::bad_response, "malformed stream chunk: " + cut(event.data));
+  const auto& o = v.get_object();
+  if (auto* err = o.if_contains("error"); err && err->is_object()) {
+    failure_.provider_code = string_at(err->get_object(), "code");
+    return fail(classify_error_object(err->get_object()), string_at(err->get_object(), "message"));
+  }
+  if (response_.model.empty()) response_.model = string_at(o, "model");
+  if (auto* u = o.if_contains("usage"); u && u->is_object()) {
+    read_usage(*u, response_.tokens);
+    usage_reported_ = true;
+  }
+  const auto* choices = o.if_contains("choices");
+  if (!choices || !choices->is_array()) {
+    return fail(error::bad_response, "stream chunk has no choices array");
+  }
+  for (const auto& c : choices->get_array()) {
+    const auto* choice = c.if_object();
+    if (!choice) return fail(error::bad_response, "stream choice is not an object");
+    if (auto* d = choice->if_contains("delta"); d && d->is_object()) {
+      if (auto* text = d->get_object().if_contains("content"); text && text->is_string()) {
+        delta.append(text->get_string().data(), text->get_string().size());
+        response_.content.append(text->get_string().data(), text->get_string().size());
+      }
+    }
+    if (auto fr = string_at(*choice, "finish_reason"); !fr.empty()) response_.finish_reason = fr;
+  }
+  return step::more;
+}
+
+}  // namespace conclave::openai
