@@ -1,0 +1,73 @@
+// The mock model: a loopback HTTP/1.1 (optionally TLS) server speaking the OpenAI
+// chat-completions wire format, JSON and SSE, with scripted latency, streaming cadence,
+// decomposition replies and fault modes (see scenario.hpp). It is also conclave's built-in
+// default model when no API key is set, so even that path runs real HTTP.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace conclave::mock {
+
+struct tls_material {
+  std::string certificate_chain_pem;  ///< server certificate (then intermediates)
+  std::string private_key_pem;        ///< its key
+};
+
+struct mock_options {
+  std::string address = "127.0.0.1";  ///< listen address (loopback)
+  std::uint16_t port = 0;             ///< 0: an ephemeral port, see mock_server::port()
+  std::chrono::milliseconds latency{0};  ///< before the first byte of every reply
+  std::chrono::milliseconds jitter{0};   ///< plus a uniform draw in [0, jitter]
+  std::chrono::milliseconds stream_interval{0};  ///< between streamed chunks
+  std::chrono::milliseconds drip_interval{20};   ///< between characters in the drip fault
+  std::chrono::milliseconds retry_after{50};     ///< advertised by 429 and 503 replies
+  int reply_words = 24;      ///< words in an ordinary reply
+  int words_per_chunk = 3;   ///< words per streamed chunk
+  std::uint64_t seed = 1;    ///< jitter draws
+  std::size_t close_after_requests = 0;  ///< close a connection silently after this many
+                                         ///< replies (0: never), like a server's idle reaper
+  std::optional<tls_material> tls;       ///< serve https instead of http
+};
+
+struct mock_stats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t requests = 0;         ///< requests read (every path)
+  std::uint64_t completions = 0;      ///< chat completions answered normally
+  std::uint64_t faults_injected = 0;  ///< requests answered with a fault mode
+  std::uint64_t in_flight = 0;        ///< requests being answered now
+};
+
+/// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand,
+/// so the server may share a multi-threaded io_context.
+class mock_server {
+ public:
+  mock_server(boost::asio::any_io_executor ex, mock_options opts = {});
+  ~mock_server();  ///< stops
+  mock_server(const mock_server&) = delete;
+  mock_server& operator=(const mock_server&) = delete;
+
+  /// Binds and listens at once (so port() is known on return), then accepts on the executor.
+  /// Throws boost::system::system_error when the address cannot be bound or the TLS material
+  /// is unusable.
+  void start();
+
+  /// Stops accepting and closes every connection (pending hangs end). Idempotent.
+  void stop();
+
+  std::uint16_t port() const noexcept;
+  /// "http://127.0.0.1:PORT/v1" (https when serving TLS).
+  std::string base_url() const;
+  mock_stats stats() const noexcept;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace conclave::mock

@@ -1,0 +1,57 @@
+// What the mock model says, decided with no socket: which fault a request asks for (by model
+// name), a deterministic reply derived from the prompt, and decomposition into N sub-questions.
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conclave::mock {
+
+/// Fault modes, chosen per request by the model name: "mock-429", "mock-500", "mock-503",
+/// "mock-hang", "mock-reset", "mock-malformed", "mock-truncated", "mock-drip",
+/// "mock-error-event". Any other name (e.g. "mock") answers normally.
+enum class fault {
+  none,
+  rate_limited,  ///< 429 with retry-after(-ms) and x-ratelimit-* headers
+  server_error,  ///< 500 with an OpenAI error body
+  unavailable,   ///< 503 (overloaded) with retry-after
+  hang,          ///< reads the request, never answers (until the client gives up)
+  reset,         ///< starts the reply, then resets the connection (RST)
+  malformed,     ///< 200 with a body (or stream chunk) that is not valid JSON
+  truncated,     ///< stream closes cleanly before [DONE]; JSON reply cut short
+  drip,          ///< a valid reply, one character per chunk, slowly
+  error_event,   ///< stream: a chunk, then an in-stream {"error": ...} and close
+};
+
+fault fault_from_model(std::string_view model);
+const char* to_string(fault f) noexcept;
+
+struct incoming_request {
+  std::string model;
+  std::vector<chat_message> messages;
+  bool stream = false;
+  bool include_usage = false;
+};
+
+/// Parses an OpenAI chat-completions request body; on failure says why in `why`.
+bool parse_request(std::string_view body, incoming_request& out, std::string& why);
+
+/// N when the prompt asks to split a question into N sub-questions ("... into 5 sub-questions").
+std::optional<int> requested_subquestions(const incoming_request& req);
+
+/// The question a prompt is about: the text after "Question:" in the last user message, or
+/// that whole message.
+std::string subject_of(const incoming_request& req);
+
+/// The reply text: a JSON array of N sub-questions when asked to decompose, else
+/// `words` deterministic words about the subject. Same request, same reply.
+std::string reply_text(const incoming_request& req, int words);
+
+/// Token counts the mock reports: about 4 bytes a token, plus 3 per message.
+usage count_usage(const incoming_request& req, std::string_view reply);
+
+}  // namespace conclave::mock

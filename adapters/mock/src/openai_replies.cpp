@@ -1,0 +1,83 @@
+#include "openai_replies.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace json = boost::json;
+
+namespace conclave::mock::replies {
+namespace {
+
+constexpr std::int64_t created_at = 1'750'000'000;  // fixed: replies are deterministic
+
+json::object usage_object(const usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.total()}};
+}
+
+std::string as_event(const json::value& v) { return "data: " + json::serialize(v) + "\n\n"; }
+
+}  // namespace
+
+std::string completion(std::string_view id, std::string_view model, std::string_view content,
+                       const usage& u) {
+  json::object message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
+  json::object choice{
+      {"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
+  json::object body{{"id", id},
+                    {"object", "chat.completion"},
+                    {"created", created_at},
+                    {"model", model},
+                    {"choices", json::array{std::move(choice)}},
+                    {"usage", usage_object(u)},
+                    {"system_fingerprint", "fp_conclave_mock"}};
+  return json::serialize(body);
+}
+
+std::string chunk_event(std::string_view id, std::string_view model, std::string_view content,
+                        bool first, std::string_view finish_reason) {
+  json::object delta;
+  if (first) delta["role"] = "assistant";
+  if (!content.empty() || first) delta["content"] = content;
+  json::object choice{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}};
+  if (finish_reason.empty()) {
+    choice["finish_reason"] = nullptr;
+  } else {
+    choice["finish_reason"] = finish_reason;
+  }
+  return as_event(json::object{{"id", id},
+                               {"object", "chat.completion.chunk"},
+                               {"created", created_at},
+                               {"model", model},
+                               {"system_fingerprint", "fp_conclave_mock"},
+                               {"choices", json::array{std::move(choice)}}});
+}
+
+std::string usage_event(std::string_view id, std::string_view model, const usage& u) {
+  return as_event(json::object{{"id", id},
+                               {"object", "chat.completion.chunk"},
+                               {"created", created_at},
+                               {"model", model},
+                               {"choices", json::array{}},
+                               {"usage", usage_object(u)}});
+}
+
+std::string done_event() { return "data: [DONE]\n\n"; }
+
+std::string error_body(std::string_view message, std::string_view type, std::string_view code) {
+  json::object err{{"message", message}, {"type", type}, {"param", nullptr}};
+  if (code.empty()) {
+    err["code"] = nullptr;
+  } else {
+    err["code"] = code;
+  }
+  return json::serialize(json::object{{"error", std::move(err)}});
+}
+
+std::string models_list(std::string_view model) {
+  json::object m{{"id", model}, {"object", "model"}, {"created", created_at}, {"owned_by", "conclave"}};
+  return json::serialize(json::object{{"object", "list"}, {"data", json::array{std::move(m)}}});
+}
+
+}  // namespace conclave::mock::replies

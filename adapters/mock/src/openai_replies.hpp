@@ -1,0 +1,29 @@
+// The OpenAI chat-completions replies the mock sends: JSON bodies and SSE chunks.
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace conclave::mock::replies {
+
+std::string completion(std::string_view id, std::string_view model, std::string_view content,
+                       const usage& u);
+
+/// One `chat.completion.chunk` as an SSE event ("data: {...}\n\n"). Empty `content` with
+/// `first` sends the role-only opening delta; a non-empty `finish_reason` closes the choice.
+std::string chunk_event(std::string_view id, std::string_view model, std::string_view content,
+                        bool first, std::string_view finish_reason);
+
+/// The include_usage chunk: `choices: []` and the usage.
+std::string usage_event(std::string_view id, std::string_view model, const usage& u);
+
+std::string done_event();
+
+/// {"error": {"message", "type", "param": null, "code"}}
+std::string error_body(std::string_view message, std::string_view type, std::string_view code);
+
+std::string models_list(std::string_view model);
+
+}  // namespace conclave::mock::replies

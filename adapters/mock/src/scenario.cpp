@@ -1,0 +1,200 @@
+#include <conclave/mock/scenario.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <cctype>
+#include <cstdint>
+
+namespace json = boost::json;
+
+namespace conclave::mock {
+namespace {
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+constexpr std::array<std::string_view, 8> aspects = {
+    "What are the main costs of",   "What are the main risks of",
+    "What evidence supports",       "Who is most affected by",
+    "What alternatives exist to",   "How should success be measured for",
+    "What does history teach about", "Where do experts disagree about",
+};
+
+constexpr std::array<std::string_view, 32> vocabulary = {
+    "evidence", "suggests", "careful",  "trade-offs", "matter",   "most",     "when",
+    "costs",    "rise",     "benefits", "depend",     "on",       "context",  "and",
+    "timing",   "several",  "studies",  "agree",      "that",     "a",        "phased",
+    "approach", "reduces",  "risk",     "while",      "keeping",  "options",  "open",
+    "for",      "later",    "review",   "overall"};
+
+}  // namespace
+
+fault fault_from_model(std::string_view model) {
+  if (model == "mock-429") return fault::rate_limited;
+  if (model == "mock-500") return fault::server_error;
+  if (model == "mock-503") return fault::unavailable;
+  if (model == "mock-hang") return fault::hang;
+  if (model == "mock-reset") return fault::reset;
+  if (model == "mock-malformed") return fault::malformed;
+  if (model == "mock-truncated") return fault::truncated;
+  if (model == "mock-drip") return fault::drip;
+  if (model == "mock-error-event") return fault::error_event;
+  return fault::none;
+}
+
+const char* to_string(fault f) noexcept {
+  switch (f) {
+    case fault::none: return "none";
+    case fault::rate_limited: return "429";
+    case fault::server_error: return "500";
+    case fault::unavailable: return "503";
+    case fault::hang: return "hang";
+    case fault::reset: return "reset";
+    case fault::malformed: return "malformed";
+    case fault::truncated: return "truncated";
+    case fault::drip: return "drip";
+    case fault::error_event: return "error-event";
+  }
+  return "none";
+}
+
+bool parse_request(std::string_view body, incoming_request& out, std::string& why) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    why = "request body is not a JSON object";
+    return false;
+  }
+  const auto& o = v.get_object();
+  const auto* model = o.if_contains("model");
+  if (!model || !model->is_string()) {
+    why = "'model' is required and must be a string";
+    return false;
+  }
+  out.model = std::string(model->get_string());
+  const auto* messages = o.if_contains("messages");
+  if (!messages || !messages->is_array() || messages->get_array().empty()) {
+    why = "'messages' must be a non-empty array";
+    return false;
+  }
+  for (const auto& m : messages->get_array()) {
+    const auto* mo = m.if_object();
+    const auto* r = mo ? mo->if_contains("role") : nullptr;
+    const auto* c = mo ? mo->if_contains("content") : nullptr;
+    if (!r || !r->is_string() || !c || !c->is_string()) {
+      why = "each message needs a string 'role' and a string 'content'";
+      return false;
+    }
+    chat_message msg;
+    msg.content = std::string(c->get_string());
+    const auto role_name = r->get_string();
+    if (role_name == "system" || role_name == "developer") msg.who = role::system;
+    else if (role_name == "assistant") msg.who = role::assistant;
+    else if (role_name == "user") msg.who = role::user;
+    else {
+      why = "unknown role '" + std::string(role_name) + "'";
+      return false;
+    }
+    out.messages.push_back(std::move(msg));
+  }
+  if (const auto* s = o.if_contains("stream"); s && s->is_bool()) out.stream = s->get_bool();
+  if (const auto* so = o.if_contains("stream_options"); so && so->is_object()) {
+    if (const auto* iu = so->get_object().if_contains("include_usage"); iu && iu->is_bool()) {
+      out.include_usage = iu->get_bool();
+    }
+  }
+  return true;
+}
+
+std::optional<int> requested_subquestions(const incoming_request& req) {
+  for (const auto& m : req.messages) {
+    const std::string_view text = m.content;
+    const auto at = text.find("sub-questions");
+    if (at == std::string_view::npos) continue;
+    // Look back over up to three words for a number: "into 5 independent sub-questions".
+    std::string_view before = text.substr(0, at);
+    for (int word = 0; word < 3 && !before.empty(); ++word) {
+      before = trim(before);
+      const auto space = before.find_last_of(" \t\n");
+      const std::string_view token =
+          space == std::string_view::npos ? before : before.substr(space + 1);
+      int n = 0;
+      bool digits = !token.empty() && token.size() <= 4;
+      for (char c : token) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) digits = false;
+        else n = n * 10 + (c - '0');
+      }
+      if (digits && n > 0) return n;
+      if (space == std::string_view::npos) break;
+      before = before.substr(0, space);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string subject_of(const incoming_request& req) {
+  for (auto it = req.messages.rbegin(); it != req.messages.rend(); ++it) {
+    if (it->who != role::user) continue;
+    std::string_view text = it->content;
+    if (const auto q = text.find("Question:"); q != std::string_view::npos) {
+      text = text.substr(q + 9);
+    }
+    text = trim(text);
+    if (const auto nl = text.find('\n'); nl != std::string_view::npos) text = text.substr(0, nl);
+    return std::string(trim(text));
+  }
+  return "the question";
+}
+
+std::string reply_text(const incoming_request& req, int words) {
+  std::string subject = subject_of(req);
+  if (auto n = requested_subquestions(req)) {
+    std::string topic = subject;
+    while (!topic.empty() && (topic.back() == '?' || topic.back() == '.')) topic.pop_back();
+    if (topic.size() > 120) topic.resize(120);
+    json::array items;
+    for (int i = 0; i < *n; ++i) {
+      std::string q = std::string(aspects[i % aspects.size()]) + " " + topic;
+      if (i >= static_cast<int>(aspects.size())) q += " (part " + std::to_string(i + 1) + ")";
+      items.emplace_back(q + "?");
+    }
+    return json::serialize(items);
+  }
+  std::uint64_t h = fnv1a(subject);
+  for (const auto& m : req.messages) h ^= fnv1a(m.content) + 0x9e3779b97f4a7c15ull + (h << 6);
+  if (subject.size() > 60) subject = subject.substr(0, 57) + "...";
+  std::string out = "On \"" + subject + "\":";
+  for (int i = 0; i < words; ++i) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+    out += ' ';
+    out += vocabulary[h % vocabulary.size()];
+  }
+  out += '.';
+  return out;
+}
+
+usage count_usage(const incoming_request& req, std::string_view reply) {
+  usage u;
+  for (const auto& m : req.messages) u.prompt_tokens += 3 + (m.content.size() + 3) / 4;
+  u.completion_tokens = static_cast<std::int64_t>((reply.size() + 3) / 4);
+  return u;
+}
+
+}  // namespace conclave::mock

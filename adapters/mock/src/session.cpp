@@ -1,0 +1,316 @@
+#include "session.hpp"
+
+#include "openai_replies.hpp"
+
+#include <conclave/mock/scenario.hpp>
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+namespace conclave::mock::detail {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t max_request_body = 8 * 1024 * 1024;
+
+using request_t = bhttp::request<bhttp::string_body>;
+
+// How a connection goes on after a reply.
+enum class next { keep_alive, close, abort };
+
+asio::awaitable<void> pause(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(use_tuple);
+}
+
+void reset_connection(tcp::socket& s) {
+  boost::system::error_code ec;
+  s.set_option(asio::socket_base::linger(true, 0), ec);  // close with RST, not FIN
+  s.close(ec);
+}
+
+template <typename Stream>
+class responder {
+ public:
+  responder(server_state& st, Stream& s, tcp::socket& lowest, const request_t& req)
+      : st_(st), s_(s), lowest_(lowest), keep_alive_(req.keep_alive()), version_(req.version()),
+        request_id_(st.next_request_id()) {}
+
+  using header_list = std::vector<std::pair<std::string, std::string>>;
+
+  asio::awaitable<next> json(unsigned status, std::string body, header_list extra = header_list()) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set("x-request-id", request_id_);
+    for (const auto& [name, value] : extra) res.set(name, value);
+    res.body() = std::move(body);
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+    auto [ec, n] = co_await bhttp::async_write(s_, res, use_tuple);
+    co_return ec ? next::abort : (keep_alive_ ? next::keep_alive : next::close);
+  }
+
+  asio::awaitable<bool> start_stream() {
+    bhttp::response<bhttp::empty_body> res{bhttp::status::ok, version_};
+    res.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-cache");
+    res.set("x-request-id", request_id_);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> sr{res};
+    auto [ec, n] = co_await bhttp::async_write_header(s_, sr, use_tuple);
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> chunk(std::string_view data) {
+    auto [ec, n] = co_await asio::async_write(s_, bhttp::make_chunk(asio::buffer(data)), use_tuple);
+    co_return !ec;
+  }
+
+  asio::awaitable<next> end_stream() {
+    auto [ec, n] = co_await asio::async_write(s_, bhttp::make_chunk_last(), use_tuple);
+    co_return ec ? next::abort : (keep_alive_ ? next::keep_alive : next::close);
+  }
+
+  // Waits until the peer goes away (or the server closes us): the "hang" fault.
+  asio::awaitable<next> hang() {
+    std::array<char, 256> scratch;  // GCC 12 rejects C arrays in coroutine frames
+    for (;;) {
+      auto [ec, n] = co_await lowest_.async_read_some(asio::buffer(scratch), use_tuple);
+      if (ec) co_return next::abort;
+    }
+  }
+
+  asio::awaitable<next> reset() {
+    reset_connection(lowest_);
+    co_return next::abort;
+  }
+
+  const std::string& request_id() const { return request_id_; }
+
+ private:
+  server_state& st_;
+  Stream& s_;
+  tcp::socket& lowest_;
+  bool keep_alive_;
+  unsigned version_;
+  std::string request_id_;
+};
+
+template <typename Stream>
+asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
+                                    const incoming_request& in, fault f) {
+  const std::string text = reply_text(in, st.opts.reply_words);
+  const std::string& id = out.request_id();
+  if (!co_await out.start_stream()) co_return next::abort;
+  if (!co_await out.chunk(replies::chunk_event(id, in.model, "", true, ""))) co_return next::abort;
+
+  if (f == fault::malformed) {
+    if (!co_await out.chunk("data: {\"id\": \"" + id + "\", \"choices\": [{\"delta\": \n\n")) {
+      co_return next::abort;
+    }
+    if (!co_await out.chunk(replies::done_event())) co_return next::abort;
+    co_return co_await out.end_stream();
+  }
+
+  // Split into pieces: words_per_chunk words each, or single characters when dripping.
+  std::vector<std::string_view> pieces;
+  std::string_view rest = text;
+  if (f == fault::drip) {
+    for (std::size_t i = 0; i < rest.size(); ++i) pieces.push_back(rest.substr(i, 1));
+  } else {
+    const int per = std::max(1, st.opts.words_per_chunk);
+    while (!rest.empty()) {
+      std::size_t end = 0;
+      for (int w = 0; w < per && end < rest.size(); ++w) {
+        const auto space = rest.find(' ', end + 1);
+        end = space == std::string_view::npos ? rest.size() : space;
+      }
+      pieces.push_back(rest.substr(0, end));
+      rest.remove_prefix(end);
+    }
+  }
+  const auto interval = f == fault::drip ? st.opts.drip_interval : st.opts.stream_interval;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    if (i > 0) co_await pause(interval);
+    if (!co_await out.chunk(replies::chunk_event(id, in.model, pieces[i], false, ""))) {
+      co_return next::abort;
+    }
+    if (i == 1 || pieces.size() == 1) {
+      // A fault that strikes mid-stream strikes after some content went out.
+      if (f == fault::reset) co_return co_await out.reset();
+      if (f == fault::truncated) co_return co_await out.end_stream();  // no [DONE]
+      if (f == fault::error_event) {
+        const auto err = replies::error_body("The server is overloaded, please retry.",
+                                             "server_error", "overloaded");
+        if (!co_await out.chunk("data: " + err + "\n\n")) co_return next::abort;
+        co_await out.end_stream();
+        co_return next::close;
+      }
+    }
+  }
+  if (!co_await out.chunk(replies::chunk_event(id, in.model, "", false, "stop"))) {
+    co_return next::abort;
+  }
+  if (in.include_usage &&
+      !co_await out.chunk(replies::usage_event(id, in.model, count_usage(in, text)))) {
+    co_return next::abort;
+  }
+  if (!co_await out.chunk(replies::done_event())) co_return next::abort;
+  co_return co_await out.end_stream();
+}
+
+template <typename Stream>
+asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, const request_t& req) {
+  responder<Stream> out(st, s, lowest, req);
+  const std::string_view target = req.target();
+
+  if (req.method() == bhttp::verb::get && target.ends_with("/models")) {
+    co_return co_await out.json(200, replies::models_list("mock"));
+  }
+  if (!target.ends_with("/chat/completions")) {
+    co_return co_await out.json(
+        404, replies::error_body("Unknown path " + std::string(target), "invalid_request_error",
+                                 "unknown_url"));
+  }
+  if (req.method() != bhttp::verb::post) {
+    co_return co_await out.json(
+        405, replies::error_body("Use POST", "invalid_request_error", "method_not_allowed"));
+  }
+
+  incoming_request in;
+  std::string why;
+  if (!parse_request(req.body(), in, why)) {
+    co_return co_await out.json(400, replies::error_body(why, "invalid_request_error", ""));
+  }
+
+  const fault f = fault_from_model(in.model);
+  if (f != fault::none) ++st.faults_injected;
+  if (f == fault::hang) co_return co_await out.hang();
+  co_await pause(st.next_latency());
+
+  const auto retry_ms = st.opts.retry_after.count();
+  const std::string retry_s = std::to_string((retry_ms + 999) / 1000);
+  // Named, not braced in the co_await: GCC 12 miscompiles initializer lists held across it.
+  typename responder<Stream>::header_list headers;
+  switch (f) {
+    case fault::rate_limited:
+      headers = {{"retry-after-ms", std::to_string(retry_ms)},
+                 {"retry-after", retry_s},
+                 {"x-ratelimit-limit-requests", "60"},
+                 {"x-ratelimit-remaining-requests", "0"},
+                 {"x-ratelimit-reset-requests", std::to_string(retry_ms) + "ms"}};
+      co_return co_await out.json(429,
+                                  replies::error_body("Rate limit reached for requests (mock).",
+                                                      "requests", "rate_limit_exceeded"),
+                                  std::move(headers));
+    case fault::server_error:
+      co_return co_await out.json(
+          500, replies::error_body("The server had an error while processing your request (mock).",
+                                   "server_error", ""));
+    case fault::unavailable:
+      headers = {{"retry-after", retry_s}};
+      co_return co_await out.json(
+          503, replies::error_body("The engine is currently overloaded (mock).", "server_error",
+                                   "overloaded"),
+          std::move(headers));
+    default: break;
+  }
+
+  if (in.stream) co_return co_await answer_stream(st, out, in, f);
+
+  const std::string text = reply_text(in, st.opts.reply_words);
+  std::string body = replies::completion(out.request_id(), in.model, text, count_usage(in, text));
+  if (f == fault::malformed) body = body.substr(0, body.size() / 2);  // cut JSON, honest length
+  if (f == fault::reset || f == fault::truncated || f == fault::drip) {
+    // Raw HTTP so the body can stop short or trickle.
+    std::string head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: " +
+                       out.request_id() + "\r\ncontent-length: " + std::to_string(body.size()) +
+                       "\r\n\r\n";
+    if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(head), use_tuple); ec) {
+      co_return next::abort;
+    }
+    if (f == fault::drip) {
+      for (char c : body) {
+        if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(&c, 1), use_tuple); ec) {
+          co_return next::abort;
+        }
+        co_await pause(st.opts.drip_interval);
+      }
+      co_return next::keep_alive;
+    }
+    const std::string half = body.substr(0, body.size() / 2);
+    co_await asio::async_write(s, asio::buffer(half), use_tuple);
+    if (f == fault::reset) co_return co_await out.reset();
+    co_return next::close;  // truncated: FIN before content-length is reached
+  }
+  if (f == fault::none) ++st.completions;
+  co_return co_await out.json(200, std::move(body));
+}
+
+template <typename Stream>
+asio::awaitable<void> serve(std::shared_ptr<server_state> st, Stream& s, tcp::socket& lowest) {
+  boost::beast::flat_buffer buffer;
+  std::size_t served = 0;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(max_request_body);
+    auto [ec, n] = co_await bhttp::async_read(s, buffer, parser, use_tuple);
+    if (ec) co_return;  // closed, reset, or not HTTP: nothing to answer
+    ++st->requests;
+    ++st->in_flight;
+    const next then = co_await answer(*st, s, lowest, parser.get());
+    --st->in_flight;
+    ++served;
+    if (then == next::abort) co_return;
+    if (then == next::close ||
+        (st->opts.close_after_requests > 0 && served >= st->opts.close_after_requests)) {
+      boost::system::error_code ignored;
+      lowest.shutdown(tcp::socket::shutdown_both, ignored);
+      lowest.close(ignored);
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp::socket socket,
+                                       asio::ssl::context* tls,
+                                       std::shared_ptr<connection_handle> handle) {
+  if (handle->closed) co_return;
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (!tls) {
+    handle->socket = &socket;
+    co_await serve(state, socket, socket);
+    handle->socket = nullptr;
+    co_return;
+  }
+  asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls);
+  handle->socket = &stream.next_layer();
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (!ec) co_await serve(state, stream, stream.next_layer());
+  handle->socket = nullptr;
+}
+
+}  // namespace conclave::mock::detail
