@@ -36,6 +36,30 @@ class conclave_category final : public boost::system::error_category {
 
 }  // namespace
 
+const char* to_string(error e) noexcept {
+  switch (e) {
+    case error::timeout: return "timeout";
+    case error::cancelled: return "cancelled";
+    case error::connection_failed: return "connection_failed";
+    case error::tls_failed: return "tls_failed";
+    case error::rate_limited: return "rate_limited";
+    case error::overloaded: return "overloaded";
+    case error::provider_error: return "provider_error";
+    case error::bad_request: return "bad_request";
+    case error::auth_failed: return "auth_failed";
+    case error::bad_response: return "bad_response";
+    case error::stream_truncated: return "stream_truncated";
+    case error::response_too_large: return "response_too_large";
+    case error::queue_full: return "queue_full";
+    case error::invalid_plan: return "invalid_plan";
+    case error::decomposition_failed: return "decomposition_failed";
+    case error::all_agents_failed: return "all_agents_failed";
+    case error::budget_exhausted: return "budget_exhausted";
+    case error::circuit_open: return "circuit_open";
+  }
+  return "unknown";
+}
+
 const boost::system::error_category& error_category() noexcept {
   static const conclave_category category;
   return category;

@@ -30,6 +30,9 @@ enum class error {
   circuit_open,         ///< the endpoint's circuit breaker is open: failing fast
 };
 
+/// A stable identifier for machine-readable output: "timeout", "rate_limited"...
+const char* to_string(error e) noexcept;
+
 /// The category behind conclave::error; its name() is "conclave".
 const boost::system::error_category& error_category() noexcept;
 

@@ -1,0 +1,54 @@
+#include "backend.hpp"
+
+#include <conclave/openai/openai_model.hpp>
+
+#include <cmath>
+
+namespace conclave::cli {
+
+backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s) {
+  backend b;
+  http::client_options copts;
+  copts.tls.ca_file = s.ca_file;
+  b.client = std::make_unique<http::client>(ex, copts);
+
+  openai::openai_options oopts;
+  oopts.request_timeout =
+      std::chrono::milliseconds(static_cast<long long>(std::llround(s.timeout_s * 1000)));
+  oopts.api_key = s.api_key;
+  if (!s.model.empty()) oopts.default_model = s.model;
+
+  std::string provider = s.provider;
+  if (provider.empty()) provider = (!s.api_key.empty() || !s.base_url.empty()) ? "openai" : "mock";
+  b.provider = provider;
+
+  if (provider == "openai") {
+    if (!s.base_url.empty()) oopts.base_url = s.base_url;
+    if (s.api_key.empty() && s.base_url.empty()) {
+      throw usage_error("OPENAI_API_KEY is not set (or use --provider mock)");
+    }
+  } else {
+    if (s.model.empty()) oopts.default_model = "mock";
+    if (!s.base_url.empty()) {
+      oopts.base_url = s.base_url;  // an external conclave-mock
+      b.note = "answering with the mock model at " + s.base_url;
+    } else {
+      mock::mock_options mopts;
+      mopts.latency = std::chrono::milliseconds(150);  // enough to see the answer stream in
+      mopts.stream_interval = std::chrono::milliseconds(15);
+      b.builtin_mock = std::make_unique<mock::mock_server>(ex, mopts);
+      b.builtin_mock->start();
+      oopts.base_url = b.builtin_mock->base_url();
+      b.note = s.api_key.empty() ? "no OPENAI_API_KEY set: answering with the built-in mock model"
+                                 : "answering with the built-in mock model";
+    }
+  }
+  try {
+    b.llm = std::make_unique<openai::openai_model>(*b.client, oopts);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+  return b;
+}
+
+}  // namespace conclave::cli

@@ -1,0 +1,117 @@
+#include "settings.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace json = boost::json;
+
+namespace conclave::cli {
+
+const char* const ask_usage = R"(usage: conclave ask "question" [options]
+  --provider openai|mock   which API (default: openai when OPENAI_API_KEY is set, else mock)
+  --model M                model name (default: the provider's)
+  --base-url URL           endpoint (default: OPENAI_BASE_URL, else the provider's)
+  --timeout S              seconds for the whole call (default 120)
+  --json                   print one JSON object instead of text
+  --no-stream              wait for the whole answer instead of streaming it
+  --ca-file F              trust this CA (PEM) for https endpoints
+  --config F               JSON file of defaults: {"provider", "model", "base_url", "timeout"}
+Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG.
+)";
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+double to_seconds(const std::string& flag, const std::string& text) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v <= 0) {
+    throw usage_error(flag + " needs a positive number of seconds, got '" + text + "'");
+  }
+  return v;
+}
+
+void apply_config_file(const std::string& path, bool required, ask_settings& s) {
+  std::ifstream in(path);
+  if (!in) {
+    if (required) throw usage_error("cannot read config file " + path);
+    return;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  json::value v = json::parse(text.str(), ec);
+  if (ec || !v.is_object()) throw usage_error("config file " + path + " is not a JSON object");
+  const auto& o = v.get_object();
+  auto str = [&](const char* key, std::string& out) {
+    if (auto* f = o.if_contains(key)) {
+      if (!f->is_string()) throw usage_error(std::string("config '") + key + "' must be a string");
+      out = std::string(f->get_string());
+    }
+  };
+  str("provider", s.provider);
+  str("model", s.model);
+  str("base_url", s.base_url);
+  str("ca_file", s.ca_file);
+  if (auto* t = o.if_contains("timeout")) {
+    if (!t->is_number() || t->to_number<double>() <= 0) {
+      throw usage_error("config 'timeout' must be a positive number of seconds");
+    }
+    s.timeout_s = t->to_number<double>();
+  }
+}
+
+}  // namespace
+
+ask_settings parse_ask(const std::vector<std::string>& args) {
+  // First pass: find --config, so the file's defaults sit under the flags.
+  std::string config = env("CONCLAVE_CONFIG");
+  bool config_required = !config.empty();
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") {
+      config = args[i + 1];
+      config_required = true;
+    }
+  }
+  ask_settings s;
+  if (config.empty() && !env("HOME").empty()) config = env("HOME") + "/.config/conclave/config.json";
+  if (!config.empty()) apply_config_file(config, config_required, s);
+
+  s.api_key = env("OPENAI_API_KEY");
+  if (s.base_url.empty()) s.base_url = env("OPENAI_BASE_URL");
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--provider") s.provider = value();
+    else if (a == "--model") s.model = value();
+    else if (a == "--base-url") s.base_url = value();
+    else if (a == "--timeout") s.timeout_s = to_seconds(a, value());
+    else if (a == "--ca-file") s.ca_file = value();
+    else if (a == "--config") value();  // handled above
+    else if (a == "--json") s.json = true;
+    else if (a == "--no-stream") s.stream = false;
+    else if (a.starts_with("--")) throw usage_error("unknown option " + a);
+    else if (s.question.empty()) s.question = a;
+    else throw usage_error("one question only (quote it): unexpected '" + a + "'");
+  }
+  if (s.question.empty()) throw usage_error("no question given");
+  if (!s.provider.empty() && s.provider != "openai" && s.provider != "mock") {
+    throw usage_error("unknown provider '" + s.provider + "' (openai or mock)");
+  }
+  return s;
+}
+
+}  // namespace conclave::cli

@@ -1,0 +1,35 @@
+// What `conclave ask` was asked to do: flags, then environment, then a JSON config file.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace conclave::cli {
+
+struct ask_settings {
+  std::string question;
+  std::string provider;      ///< "openai", "mock", or empty: openai if a key is set, else mock
+  std::string model;         ///< empty: the provider's default
+  std::string base_url;      ///< empty: OPENAI_BASE_URL, else the provider's default
+  std::string api_key;       ///< OPENAI_API_KEY; never printed
+  std::string ca_file;       ///< extra trusted CA (PEM) for https endpoints
+  double timeout_s = 120;    ///< whole call
+  bool json = false;         ///< one JSON object on stdout instead of text
+  bool stream = true;        ///< show the answer as it arrives
+};
+
+/// Thrown for a bad command line or config file; main prints it with the usage hint.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Parses `ask` arguments (after the word "ask"), the environment and the config file
+/// (--config F, else $CONCLAVE_CONFIG, else ~/.config/conclave/config.json if present).
+/// Flags win over the config file; the config file wins over built-in defaults.
+ask_settings parse_ask(const std::vector<std::string>& args);
+
+extern const char* const ask_usage;
+
+}  // namespace conclave::cli
