@@ -30,6 +30,7 @@ constexpr const char* usage_text = R"(usage: conclave-mock [options]
   --retry-after-ms N     advertised by 429/503 faults (default 50)
   --close-after N        close each connection silently after N replies (default 0: never)
   --seed N               jitter seed (default 1)
+  --api-key K            require "Authorization: Bearer K" (else 401)
   --threads N            io threads (default 1)
   --tls                  serve HTTPS with a certificate made now (see --ca-out)
   --tls-cert F --tls-key F  serve HTTPS with this PEM certificate chain and key
@@ -94,6 +95,7 @@ int main(int argc, char** argv) try {
     else if (flag == "--close-after") opts.close_after_requests = to_number(flag, value());
     else if (flag == "--seed") opts.seed = static_cast<std::uint64_t>(to_number(flag, value()));
     else if (flag == "--threads") threads = std::max(1, static_cast<int>(to_number(flag, value())));
+    else if (flag == "--api-key") opts.required_api_key = std::string(value());
     else if (flag == "--tls") tls = true;
     else if (flag == "--tls-cert") cert_file = std::string(value());
     else if (flag == "--tls-key") key_file = std::string(value());

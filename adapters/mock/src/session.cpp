@@ -197,6 +197,13 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
         405, replies::error_body("Use POST", "invalid_request_error", "method_not_allowed"));
   }
 
+  if (!st.opts.required_api_key.empty() &&
+      req[bhttp::field::authorization] != "Bearer " + st.opts.required_api_key) {
+    co_return co_await out.json(
+        401, replies::error_body("Incorrect API key provided.", "invalid_request_error",
+                                 "invalid_api_key"));
+  }
+
   incoming_request in;
   std::string why;
   if (!parse_request(req.body(), in, why)) {

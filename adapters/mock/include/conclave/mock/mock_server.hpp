@@ -33,6 +33,7 @@ struct mock_options {
   std::size_t close_after_requests = 0;  ///< close a connection silently after this many
                                          ///< replies (0: never), like a server's idle reaper
   std::optional<tls_material> tls;       ///< serve https instead of http
+  std::string required_api_key;  ///< non-empty: requests without "Bearer <key>" get 401
 };
 
 struct mock_stats {
