@@ -62,7 +62,7 @@ int run_ask(const ask_settings& s) {
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
     interrupted = true;
-    cancel.emit(asio::cancellation_type::total);
+    cancel.emit(asio::cancellation_type::terminal);
   });
 
   boost::system::error_code result_ec;

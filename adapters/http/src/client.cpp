@@ -36,6 +36,12 @@ constexpr std::size_t read_chunk = 8 * 1024;
 
 bool is_success(unsigned status) { return status >= 200 && status < 300; }
 
+// The deadline side of the race.
+asio::awaitable<error_code> wait_until(asio::steady_timer& timer) {
+  auto [ec] = co_await timer.async_wait(use_tuple);
+  co_return ec;
+}
+
 // Errors meaning "the server had already closed this kept-alive connection".
 bool is_stale_connection_error(const error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
@@ -251,7 +257,6 @@ asio::awaitable<response> client::request(const origin& where, request_message r
 asio::awaitable<response> client::stream(const origin& where, request_message req,
                                          clock::time_point deadline, body_sink sink) {
   using namespace asio::experimental::awaitable_operators;
-  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
   const auto start = clock::now();
 
   req.set(bhttp::field::host, where.host_header());
@@ -267,11 +272,10 @@ asio::awaitable<response> client::stream(const origin& where, request_message re
     out = co_await impl_->run(where, req, &sink, phase);
   } else {
     asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-    auto winner =
-        co_await (impl_->run(where, req, &sink, phase) || timer.async_wait(use_tuple));
+    auto winner = co_await (impl_->run(where, req, &sink, phase) || wait_until(timer));
     if (winner.index() == 0) {
       out = std::move(std::get<0>(winner));
-    } else if (auto [tec] = std::get<1>(winner); tec) {
+    } else if (std::get<1>(winner)) {
       out.ec = asio::error::operation_aborted;  // cancelled by our caller, not the deadline
     } else {
       out.ec = beast::error::timeout;

@@ -43,8 +43,9 @@ class model {
   /// The call runs on the handler's associated executor (a strand, for a multi-threaded
   /// io_context), else on get_executor().
   ///
-  /// Cancellation: the handler's cancellation slot; total cancellation aborts the request and
-  /// completes with error::cancelled.
+  /// Cancellation: the handler's cancellation slot; terminal cancellation aborts the call and
+  /// completes with error::cancelled. (Partial and total promise "no side effects", which a
+  /// request already on the wire cannot give, so they are not honoured.)
   template <typename CompletionToken>
   auto async_complete(chat_request req, delta_handler on_delta, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, completion_signature>(

@@ -76,8 +76,8 @@ class client {
   /// Sends `req` to `where` and reads the whole response. Every step (pool wait, DNS,
   /// connect, TLS, write, read) must finish before `deadline`, else ec = beast::error::timeout.
   /// A kept-alive connection the server had closed is replaced transparently, once.
-  /// Cancellation: terminal, partial or total through the awaiting coroutine; the connection
-  /// in use is then closed, and ec = operation_aborted.
+  /// Cancellation: terminal, through the awaiting coroutine (Beast's HTTP read and write honour
+  /// only terminal); the connection in use is then closed, and ec = operation_aborted.
   boost::asio::awaitable<response> request(const origin& where, request_message req,
                                            clock::time_point deadline = clock::time_point::max());
 

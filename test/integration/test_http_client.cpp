@@ -1,0 +1,270 @@
+// The HTTP client against the mock server over real loopback sockets, plain and TLS.
+#include <conclave/http/client.hpp>
+#include <conclave/mock/mock_server.hpp>
+#include <conclave/mock/test_pki.hpp>
+
+#include "run.hpp"
+#include "temp_file.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using namespace std::chrono_literals;
+using namespace conclave;
+using conclave::test::run;
+
+namespace {
+
+http::request_message chat(const http::base_url& base, const std::string& model,
+                           bool stream = false) {
+  http::request_message m{bhttp::verb::post, base.target("chat/completions"), 11};
+  m.set(bhttp::field::content_type, "application/json");
+  m.body() = R"({"model":")" + model + R"(","stream":)" + (stream ? "true" : "false") +
+             R"(,"messages":[{"role":"user","content":"Why test?"}]})";
+  return m;
+}
+
+struct loopback {
+  explicit loopback(mock::mock_options mopts = {}, http::client_options copts = {})
+      : server(io.get_executor(), std::move(mopts)) {
+    server.start();
+    base = *http::parse_base_url(server.base_url());
+    client = std::make_unique<http::client>(io.get_executor(), std::move(copts));
+  }
+  ~loopback() {
+    server.stop();
+    client.reset();
+    conclave::test::expect_no_leftover_work(io);
+  }
+
+  http::response call(const std::string& model, http::client::clock::duration limit = 10s) {
+    return run(io, client->request(base.where, chat(base, model),
+                                   http::client::clock::now() + limit));
+  }
+
+  asio::io_context io;
+  mock::mock_server server;
+  http::base_url base;
+  std::unique_ptr<http::client> client;
+};
+
+struct tls_setup {
+  explicit tls_setup(mock::test_pki_options o = {}) : pki(mock::make_test_pki(o)), ca(pki.ca.certificate) {}
+  mock::test_pki pki;
+  conclave::test::temp_file ca;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_client)
+
+BOOST_AUTO_TEST_CASE(sequential_requests_share_one_connection) {
+  loopback lb;
+  for (int i = 0; i < 50; ++i) {
+    auto r = lb.call("mock");
+    BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+    BOOST_CHECK_EQUAL(r.status, 200u);
+    BOOST_CHECK(r.body.find("chat.completion") != std::string::npos);
+    BOOST_CHECK_EQUAL(r.reused_connection, i > 0);
+  }
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 1u);
+  BOOST_CHECK_EQUAL(lb.client->stats().connections_opened, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_requests_respect_the_connection_cap) {
+  mock::mock_options m;
+  m.latency = 20ms;
+  http::client_options c;
+  c.max_connections_per_origin = 3;
+  loopback lb(m, c);
+  int ok = 0, finished = 0;
+  for (int i = 0; i < 12; ++i) {
+    asio::co_spawn(lb.io,
+                   lb.client->request(lb.base.where, chat(lb.base, "mock"),
+                                      http::client::clock::now() + 10s),
+                   [&](std::exception_ptr e, http::response r) {
+                     ++finished;
+                     if (!e && !r.ec && r.status == 200) ++ok;
+                   });
+  }
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return finished == 12; }));
+  BOOST_CHECK_EQUAL(ok, 12);
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_closed_keep_alive_connection_is_replaced_transparently) {
+  mock::mock_options m;
+  m.close_after_requests = 1;  // the server drops every connection after one reply, silently
+  loopback lb(m);
+  for (int i = 0; i < 5; ++i) {
+    auto r = lb.call("mock");
+    BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+    BOOST_CHECK_EQUAL(r.status, 200u);
+  }
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 5u);
+  BOOST_CHECK_EQUAL(lb.server.stats().completions, 5u);  // none was sent twice
+}
+
+BOOST_AUTO_TEST_CASE(deadline_expiry_is_a_timeout_naming_the_phase) {
+  loopback lb;
+  auto r = lb.call("mock-hang", 100ms);
+  BOOST_CHECK(r.ec == boost::beast::error::timeout);
+  BOOST_CHECK(r.failure_detail.find("waiting for the response") != std::string::npos);
+  BOOST_CHECK_LT(r.elapsed, 5s);
+  // The timed-out connection was closed, not pooled: the next call opens a fresh one.
+  auto again = lb.call("mock");
+  BOOST_CHECK(!again.ec);
+  BOOST_CHECK(!again.reused_connection);
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_aborts_the_request) {
+  loopback lb;
+  asio::cancellation_signal cancel;
+  bool finished = false;
+  http::response result;
+  asio::co_spawn(lb.io, lb.client->request(lb.base.where, chat(lb.base, "mock-hang")),
+                 asio::bind_cancellation_slot(cancel.slot(),
+                                              [&](std::exception_ptr, http::response r) {
+                                                result = std::move(r);
+                                                finished = true;
+                                              }));
+  // Wait until the server holds the request, then cancel: no sleeps, just events.
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return lb.server.stats().in_flight == 1; }));
+  cancel.emit(asio::cancellation_type::terminal);
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return finished; }));
+  BOOST_CHECK(result.ec == asio::error::operation_aborted);
+}
+
+BOOST_AUTO_TEST_CASE(a_response_over_the_size_limit_fails) {
+  http::client_options c;
+  c.max_response_bytes = 100;
+  loopback lb({}, c);
+  auto r = lb.call("mock");
+  BOOST_CHECK(r.ec == bhttp::error::body_limit);
+}
+
+BOOST_AUTO_TEST_CASE(connection_refused_is_reported) {
+  asio::io_context io;
+  std::uint16_t port = 0;
+  {
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  http::client client(io.get_executor());
+  http::origin where{false, "127.0.0.1", port};
+  http::request_message m{bhttp::verb::get, "/", 11};
+  auto r = run(io, client.request(where, m, http::client::clock::now() + 5s));
+  BOOST_CHECK(r.ec == asio::error::connection_refused);
+  BOOST_CHECK(r.failure_detail.find("cannot connect") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(streamed_body_arrives_through_the_sink) {
+  mock::mock_options m;
+  m.reply_words = 200;
+  loopback lb(m);
+  std::string streamed;
+  int pieces = 0;
+  auto r = run(lb.io, lb.client->stream(lb.base.where, chat(lb.base, "mock", true),
+                                        http::client::clock::now() + 10s,
+                                        [&](std::string_view chunk) {
+                                          streamed += chunk;
+                                          ++pieces;
+                                          return true;
+                                        }));
+  BOOST_REQUIRE(!r.ec);
+  BOOST_CHECK(r.body.empty());
+  BOOST_CHECK_GT(pieces, 1);
+  BOOST_CHECK(streamed.ends_with("data: [DONE]\n\n"));
+}
+
+BOOST_AUTO_TEST_CASE(tls_with_the_right_ca_works_and_reuses) {
+  tls_setup t;
+  mock::mock_options m;
+  m.tls = t.pki.server_material();
+  http::client_options c;
+  c.tls.ca_file = t.ca.path();
+  loopback lb(m, c);
+  BOOST_CHECK(lb.base.where.tls);
+  for (int i = 0; i < 5; ++i) {
+    auto r = lb.call("mock");
+    BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+    BOOST_CHECK_EQUAL(r.status, 200u);
+  }
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(tls_with_a_wrong_ca_fails_clearly) {
+  tls_setup served, other;
+  mock::mock_options m;
+  m.tls = served.pki.server_material();
+  http::client_options c;
+  c.tls.ca_file = other.ca.path();  // trusts a different CA
+  loopback lb(m, c);
+  auto r = lb.call("mock");
+  BOOST_CHECK(r.ec);
+  BOOST_CHECK_EQUAL(r.status, 0u);
+  BOOST_CHECK_MESSAGE(r.failure_detail.find("certificate verify failed") != std::string::npos,
+                      r.failure_detail);
+  BOOST_CHECK_EQUAL(lb.server.stats().requests, 0u);  // nothing was sent in the clear
+}
+
+BOOST_AUTO_TEST_CASE(tls_with_a_wrong_hostname_fails_clearly) {
+  mock::test_pki_options o;
+  o.dns_names = {"api.example.test"};
+  o.ip_addresses = {};
+  tls_setup t(o);
+  mock::mock_options m;
+  m.tls = t.pki.server_material();
+  http::client_options c;
+  c.tls.ca_file = t.ca.path();
+  loopback lb(m, c);
+  auto r = lb.call("mock");
+  BOOST_CHECK(r.ec);
+  BOOST_CHECK_MESSAGE(r.failure_detail.find("mismatch") != std::string::npos, r.failure_detail);
+}
+
+BOOST_AUTO_TEST_CASE(tls_with_an_expired_certificate_fails_clearly) {
+  mock::test_pki_options o;
+  o.server_valid_from = -48h;
+  o.server_valid_for = 24h;
+  tls_setup t(o);
+  mock::mock_options m;
+  m.tls = t.pki.server_material();
+  http::client_options c;
+  c.tls.ca_file = t.ca.path();
+  loopback lb(m, c);
+  auto r = lb.call("mock");
+  BOOST_CHECK(r.ec);
+  BOOST_CHECK_MESSAGE(r.failure_detail.find("expired") != std::string::npos, r.failure_detail);
+}
+
+BOOST_AUTO_TEST_CASE(tls_without_a_ca_file_uses_the_system_store_and_rejects_ours) {
+  tls_setup t;
+  mock::mock_options m;
+  m.tls = t.pki.server_material();
+  loopback lb(m);  // default options: system CAs, which do not include our test CA
+  auto r = lb.call("mock");
+  BOOST_CHECK(r.ec);
+  BOOST_CHECK(r.failure_detail.find("certificate verify failed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_ca_file_is_a_clear_error) {
+  tls_setup t;
+  mock::mock_options m;
+  m.tls = t.pki.server_material();
+  http::client_options c;
+  c.tls.ca_file = "/nonexistent/ca.pem";
+  loopback lb(m, c);
+  auto r = lb.call("mock");
+  BOOST_CHECK(r.ec);
+  BOOST_CHECK(r.failure_detail.find("cannot load CA file") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,257 @@
+// The OpenAI adapter against the mock over loopback: replies, streams, and every fault mode
+// mapped to its conclave error with the diagnostics a caller needs.
+#include <conclave/engine/error.hpp>
+#include <conclave/http/client.hpp>
+#include <conclave/mock/mock_server.hpp>
+#include <conclave/openai/openai_model.hpp>
+
+#include "run.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace conclave;
+using boost::system::error_code;
+
+namespace {
+
+struct outcome {
+  error_code ec;
+  chat_response response;
+  std::string deltas;
+  int delta_count = 0;
+};
+
+struct fixture {
+  explicit fixture(mock::mock_options mopts = default_mock(),
+                   std::chrono::milliseconds timeout = 10s, std::string key = "")
+      : server(io.get_executor(), std::move(mopts)), client(io.get_executor()) {
+    server.start();
+    openai::openai_options o;
+    o.base_url = server.base_url();
+    o.default_model = "mock";
+    o.request_timeout = timeout;
+    o.api_key = std::move(key);
+    llm = std::make_unique<openai::openai_model>(client, o);
+  }
+  ~fixture() {
+    server.stop();
+    conclave::test::expect_no_leftover_work(io);
+  }
+
+  static mock::mock_options default_mock() {
+    mock::mock_options m;
+    m.drip_interval = 1ms;
+    m.retry_after = 250ms;
+    return m;
+  }
+
+  outcome ask(const std::string& model, bool stream) {
+    chat_request req;
+    req.model = model;
+    req.stream = stream;
+    req.messages = {{role::system, "You are terse."}, {role::user, "Is water wet?"}};
+    auto out = std::make_shared<outcome>();
+    bool finished = false;
+    llm->async_complete(
+        req,
+        [out](std::string_view d) {
+          out->deltas += d;
+          ++out->delta_count;
+        },
+        [&, out](error_code ec, chat_response r) {
+          out->ec = ec;
+          out->response = std::move(r);
+          finished = true;
+        });
+    BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return finished; }));
+    return *out;
+  }
+
+  asio::io_context io;
+  mock::mock_server server;
+  http::client client;
+  std::unique_ptr<openai::openai_model> llm;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(openai_model)
+
+BOOST_AUTO_TEST_CASE(answers_without_streaming) {
+  fixture f;
+  auto o = f.ask("mock", false);
+  BOOST_REQUIRE_MESSAGE(!o.ec, o.ec.message() + ": " + o.response.diag.message);
+  BOOST_CHECK(o.response.content.find("Is water wet?") != std::string::npos);
+  BOOST_CHECK_EQUAL(o.response.finish_reason, "stop");
+  BOOST_CHECK_EQUAL(o.response.model, "mock");
+  BOOST_CHECK_GT(o.response.tokens.prompt_tokens, 0);
+  BOOST_CHECK_GT(o.response.tokens.completion_tokens, 0);
+  BOOST_CHECK_EQUAL(o.delta_count, 0);
+  BOOST_CHECK_GT(o.response.latency.count(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(streams_deltas_that_add_up_to_the_answer) {
+  fixture f;
+  auto plain = f.ask("mock", false);
+  auto o = f.ask("mock", true);
+  BOOST_REQUIRE_MESSAGE(!o.ec, o.response.diag.message);
+  BOOST_CHECK_GT(o.delta_count, 3);
+  BOOST_CHECK_EQUAL(o.deltas, o.response.content);
+  BOOST_CHECK_EQUAL(o.response.content, plain.response.content);  // same prompt, same reply
+  BOOST_CHECK_EQUAL(o.response.finish_reason, "stop");
+  // Usage came from the include_usage chunk, exactly as the non-streamed reply counts it.
+  BOOST_CHECK_EQUAL(o.response.tokens.prompt_tokens, plain.response.tokens.prompt_tokens);
+  BOOST_CHECK_EQUAL(o.response.tokens.completion_tokens, plain.response.tokens.completion_tokens);
+}
+
+BOOST_AUTO_TEST_CASE(rate_limit_carries_retry_after_and_limits) {
+  fixture f;
+  for (bool stream : {false, true}) {
+    auto o = f.ask("mock-429", stream);
+    BOOST_CHECK(o.ec == error::rate_limited);
+    BOOST_CHECK(is_retryable(o.ec));
+    BOOST_CHECK_EQUAL(o.response.diag.http_status, 429);
+    BOOST_REQUIRE(o.response.diag.retry_after);
+    BOOST_CHECK_EQUAL(o.response.diag.retry_after->count(), 250);  // retry-after-ms wins
+    BOOST_CHECK_EQUAL(o.response.diag.provider_code, "rate_limit_exceeded");
+    BOOST_CHECK(o.response.diag.request_id.starts_with("req_mock_"));
+    BOOST_REQUIRE(o.response.limits.remaining_requests);
+    BOOST_CHECK_EQUAL(*o.response.limits.remaining_requests, 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(server_errors_are_typed) {
+  fixture f;
+  auto e500 = f.ask("mock-500", false);
+  BOOST_CHECK(e500.ec == error::provider_error);
+  BOOST_CHECK_EQUAL(e500.response.diag.http_status, 500);
+  BOOST_CHECK(e500.response.diag.message.find("server had an error") != std::string::npos);
+
+  auto e503 = f.ask("mock-503", true);
+  BOOST_CHECK(e503.ec == error::overloaded);
+  BOOST_REQUIRE(e503.response.diag.retry_after);
+  BOOST_CHECK_EQUAL(e503.response.diag.retry_after->count(), 1000);  // "retry-after: 1"
+}
+
+BOOST_AUTO_TEST_CASE(hang_hits_the_request_timeout) {
+  fixture f(fixture::default_mock(), 150ms);
+  auto o = f.ask("mock-hang", true);
+  BOOST_CHECK(o.ec == error::timeout);
+  BOOST_CHECK(o.response.diag.message.find("deadline expired") != std::string::npos);
+  BOOST_CHECK_GT(o.response.tokens.prompt_tokens, 0);  // sent, so counted
+}
+
+BOOST_AUTO_TEST_CASE(reset_mid_stream_is_a_connection_failure_that_still_counts_tokens) {
+  fixture f;
+  auto o = f.ask("mock-reset", true);
+  BOOST_CHECK(o.ec == error::connection_failed);
+  BOOST_CHECK(!o.deltas.empty());                 // some text arrived before the reset
+  BOOST_CHECK_EQUAL(o.deltas, o.response.content);
+  BOOST_CHECK_GT(o.response.tokens.completion_tokens, 0);
+  BOOST_CHECK_GT(o.response.tokens.prompt_tokens, 0);
+
+  auto plain = f.ask("mock-reset", false);
+  BOOST_CHECK(plain.ec == error::connection_failed);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_replies_are_bad_responses) {
+  fixture f;
+  auto plain = f.ask("mock-malformed", false);
+  BOOST_CHECK(plain.ec == error::bad_response);
+  BOOST_CHECK(plain.response.diag.message.find("not a JSON object") != std::string::npos);
+  auto stream = f.ask("mock-malformed", true);
+  BOOST_CHECK(stream.ec == error::bad_response);
+  BOOST_CHECK(stream.response.diag.message.find("malformed stream chunk") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_without_done_is_truncated_never_a_success) {
+  fixture f;
+  auto o = f.ask("mock-truncated", true);
+  BOOST_CHECK(o.ec == error::stream_truncated);
+  BOOST_CHECK(!o.response.content.empty());
+  BOOST_CHECK(is_retryable(o.ec));
+  auto plain = f.ask("mock-truncated", false);  // body shorter than content-length
+  BOOST_CHECK(plain.ec == error::connection_failed);
+}
+
+BOOST_AUTO_TEST_CASE(an_error_event_after_200_is_an_overload) {
+  fixture f;
+  auto o = f.ask("mock-error-event", true);
+  BOOST_CHECK(o.ec == error::overloaded);
+  BOOST_CHECK_EQUAL(o.response.diag.provider_code, "overloaded");
+  BOOST_CHECK(o.response.diag.message.find("overloaded") != std::string::npos);
+  BOOST_CHECK_EQUAL(o.response.diag.http_status, 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_drip_still_completes) {
+  fixture f;
+  auto normal = f.ask("mock", true);
+  auto o = f.ask("mock-drip", true);
+  BOOST_REQUIRE_MESSAGE(!o.ec, o.response.diag.message);
+  BOOST_CHECK_EQUAL(o.delta_count, static_cast<int>(o.response.content.size()));  // one char each
+  BOOST_CHECK_EQUAL(o.response.content.size(), normal.response.content.size());
+  auto plain = f.ask("mock-drip", false);
+  BOOST_CHECK(!plain.ec);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_key_is_an_auth_failure_and_the_key_stays_secret) {
+  auto m = fixture::default_mock();
+  m.required_api_key = "sk-right";
+  fixture wrong(m, 10s, "sk-wrong");
+  auto o = wrong.ask("mock", false);
+  BOOST_CHECK(o.ec == error::auth_failed);
+  BOOST_CHECK_EQUAL(o.response.diag.http_status, 401);
+  BOOST_CHECK_EQUAL(o.response.diag.provider_code, "invalid_api_key");
+  BOOST_CHECK(wrong.llm->describe().find("sk-") == std::string::npos);
+
+  fixture right(m, 10s, "sk-right");
+  BOOST_CHECK(!right.ask("mock", false).ec);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_the_call_completes_it_as_cancelled) {
+  fixture f;
+  asio::cancellation_signal cancel;
+  chat_request req;
+  req.model = "mock-hang";
+  req.messages = {{role::user, "wait"}};
+  error_code result;
+  bool finished = false;
+  f.llm->async_complete(req, nullptr,
+                        asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, chat_response) {
+                          result = ec;
+                          finished = true;
+                        }));
+  BOOST_REQUIRE(conclave::test::pump_until(f.io, [&] { return f.server.stats().in_flight == 1; }));
+  cancel.emit(asio::cancellation_type::terminal);
+  BOOST_REQUIRE(conclave::test::pump_until(f.io, [&] { return finished; }));
+  BOOST_CHECK(result == error::cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(works_with_use_awaitable) {
+  fixture f;
+  auto call = [&]() -> asio::awaitable<std::string> {
+    chat_request req;
+    req.messages = {{role::user, "awaitable?"}};
+    auto [ec, r] = co_await f.llm->async_complete(req, nullptr, asio::as_tuple(asio::use_awaitable));
+    co_return ec ? ec.message() : r.content;
+  };
+  const auto text = conclave::test::run(f.io, call());
+  BOOST_CHECK(text.find("awaitable?") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_base_url_is_refused_up_front) {
+  asio::io_context io;
+  http::client client(io.get_executor());
+  openai::openai_options o;
+  o.base_url = "localhost:8000/v1";
+  BOOST_CHECK_THROW(openai::openai_model(client, o), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
