@@ -163,8 +163,8 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
         const auto err = replies::error_body("The server is overloaded, please retry.",
                                              "server_error", "overloaded");
         if (!co_await out.chunk("data: " + err + "\n\n")) co_return next::abort;
-        co_await out.end_stream();
-        co_return next::close;
+        // The body ends cleanly; the connection was announced as kept alive, so it stays.
+        co_return co_await out.end_stream();
       }
     }
   }

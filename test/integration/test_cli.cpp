@@ -1,0 +1,156 @@
+// The conclave CLI end to end: the built-in mock, a conclave-mock process-free server in this
+// test, error reporting, and SIGINT.
+#include <conclave/mock/mock_server.hpp>
+
+#include "process.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using conclave::test::process;
+
+namespace {
+
+// No key, no base URL, no config: the built-in mock must answer.
+const std::map<std::string, std::string> clean_env = {
+    {"OPENAI_API_KEY", ""}, {"OPENAI_BASE_URL", ""}, {"CONCLAVE_CONFIG", ""}, {"HOME", "/nonexistent"}};
+
+std::map<std::string, std::string> env_with(std::map<std::string, std::string> extra) {
+  auto e = clean_env;
+  for (auto& [k, v] : extra) e[k] = v;
+  return e;
+}
+
+// A mock server on its own thread, for the CLI (another process) to reach.
+struct background_mock {
+  explicit background_mock(conclave::mock::mock_options o = {})
+      : server(io.get_executor(), std::move(o)), work(io.get_executor()) {
+    server.start();
+    thread = std::thread([this] { io.run(); });
+  }
+  ~background_mock() {
+    server.stop();
+    work.reset();
+    thread.join();
+  }
+  boost::asio::io_context io;
+  conclave::mock::mock_server server;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  std::thread thread;
+};
+
+json::object parse_object(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << text);
+  return v.as_object();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(ask_with_no_key_uses_the_builtin_mock_and_says_so) {
+  auto r = process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  auto o = parse_object(r.out);
+  BOOST_CHECK_EQUAL(o.at("provider").as_string(), "mock");
+  BOOST_CHECK(std::string(o.at("note").as_string()).find("no OPENAI_API_KEY") != std::string::npos);
+  BOOST_CHECK(std::string(o.at("answer").as_string()).find("How do tides work?") != std::string::npos);
+  BOOST_CHECK_GT(o.at("usage").as_object().at("completion_tokens").as_int64(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(plain_output_streams_the_answer_and_notes_on_stderr) {
+  auto r = process(CONCLAVE_CLI, {"ask", "Why is ice slippery?"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  BOOST_CHECK(r.out.find("Why is ice slippery?") != std::string::npos);
+  BOOST_CHECK(r.err.find("built-in mock model") != std::string::npos);
+  BOOST_CHECK(r.err.find("completion tokens") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(provider_errors_are_reported_with_their_code) {
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "--json", "--model", "mock-429"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 1);
+  auto err = parse_object(r.out).at("error").as_object();
+  BOOST_CHECK_EQUAL(err.at("code").as_string(), "rate_limited");
+  BOOST_CHECK_EQUAL(err.at("http_status").as_int64(), 429);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_flag_is_a_usage_error) {
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "--agentz", "3"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 2);
+  BOOST_CHECK(r.err.find("unknown option --agentz") != std::string::npos);
+  auto none = process(CONCLAVE_CLI, {"ask"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(none.exit_code, 2);
+  BOOST_CHECK(none.err.find("no question") != std::string::npos);
+  auto timeout = process(CONCLAVE_CLI, {"ask", "x", "--timeout", "soon"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(timeout.exit_code, 2);
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_endpoint_is_a_clear_error) {
+  auto r = process(CONCLAVE_CLI,
+                   {"ask", "x", "--provider", "openai", "--base-url", "http://127.0.0.1:1/v1"},
+                   env_with({{"OPENAI_API_KEY", "sk-test"}}))
+               .wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 1);
+  BOOST_CHECK_MESSAGE(r.err.find("connection failed: cannot connect") != std::string::npos, r.err);
+  BOOST_CHECK(r.err.find("sk-test") == std::string::npos);  // the key never shows
+}
+
+BOOST_AUTO_TEST_CASE(openai_without_a_key_is_refused) {
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "--provider", "openai"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 2);
+  BOOST_CHECK(r.err.find("OPENAI_API_KEY is not set") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_key_is_a_clear_error) {
+  conclave::mock::mock_options o;
+  o.required_api_key = "sk-right";
+  background_mock mock(o);
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "--model", "mock"},
+                   env_with({{"OPENAI_API_KEY", "sk-wrong"}, {"OPENAI_BASE_URL", mock.server.base_url()}}))
+               .wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 1);
+  BOOST_CHECK_MESSAGE(r.err.find("authentication failed") != std::string::npos, r.err);
+  BOOST_CHECK(r.err.find("(HTTP 401)") != std::string::npos);
+  BOOST_CHECK(r.err.find("sk-wrong") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(config_file_supplies_defaults_and_flags_win) {
+  background_mock mock;
+  const std::string path = (std::filesystem::temp_directory_path() / "conclave-cli-config.json").string();
+  std::ofstream(path) << R"({"provider": "mock", "base_url": ")" << mock.server.base_url()
+                      << R"(", "model": "mock-500"})";
+  auto from_file = process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path}, clean_env).wait();
+  BOOST_CHECK_EQUAL(from_file.exit_code, 1);  // the file's model faults
+  auto flag_wins = process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path, "--model", "mock"},
+                           clean_env)
+                       .wait();
+  BOOST_CHECK_EQUAL(flag_wins.exit_code, 0);
+  BOOST_CHECK_EQUAL(mock.server.stats().requests, 2u);  // both went to the configured server
+  std::filesystem::remove(path);
+}
+
+BOOST_AUTO_TEST_CASE(sigint_cancels_cleanly) {
+  background_mock mock;
+  process p(CONCLAVE_CLI, {"ask", "x", "--model", "mock-hang"},
+            env_with({{"OPENAI_BASE_URL", mock.server.base_url()}, {"OPENAI_API_KEY", "sk-x"}}));
+  // Interrupt once the request is on the server: an event, waited for with a bound.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (mock.server.stats().in_flight == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(2ms);
+  }
+  BOOST_REQUIRE_EQUAL(mock.server.stats().in_flight, 1u);
+  p.signal(SIGINT);
+  auto r = p.wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 130);
+  BOOST_CHECK(r.err.find("interrupted") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
