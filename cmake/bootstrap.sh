@@ -25,7 +25,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 
-if [ ! -f "build/$preset/build.ninja" ]; then
-  cmake --preset "$preset" >/dev/null
-fi
+cmake --preset "$preset" >/dev/null  # cheap when nothing changed; picks up preset edits
 cmake --build --preset "$preset" -- -j"$(nproc)"

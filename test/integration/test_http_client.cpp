@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_SUITE(http_client)
 
 BOOST_AUTO_TEST_CASE(sequential_requests_share_one_connection) {
   loopback lb;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     auto r = lb.call("mock");
     BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
     BOOST_CHECK_EQUAL(r.status, 200u);
