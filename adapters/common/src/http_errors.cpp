@@ -23,9 +23,6 @@ boost::system::error_code classify_transport(const http::response& r, diagnostic
   }
   if (ec == asio::ssl::error::stream_truncated) return error::connection_failed;
   if (ec.category() == asio::error::get_ssl_category()) return error::tls_failed;
-  if (ec == asio::error::invalid_argument && !r.failure_detail.empty()) {
-    return error::tls_failed;  // the TLS context could not be built (bad CA file)
-  }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
       ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
     return error::bad_response;  // the peer did not speak HTTP/1.1 correctly

@@ -66,7 +66,7 @@ class responder {
     res.keep_alive(keep_alive_);
     res.prepare_payload();
     auto [ec, n] = co_await bhttp::async_write(s_, res, use_tuple);
-    co_return ec ? next::abort : (keep_alive_ ? next::keep_alive : next::close);
+    co_return ec ? next::abort : after_reply();
   }
 
   asio::awaitable<bool> start_stream() {
@@ -88,8 +88,11 @@ class responder {
 
   asio::awaitable<next> end_stream() {
     auto [ec, n] = co_await asio::async_write(s_, bhttp::make_chunk_last(), use_tuple);
-    co_return ec ? next::abort : (keep_alive_ ? next::keep_alive : next::close);
+    co_return ec ? next::abort : after_reply();
   }
+
+  // A complete reply went out: the connection goes on unless the client asked to close.
+  next after_reply() const { return keep_alive_ ? next::keep_alive : next::close; }
 
   // Waits until the peer goes away (or the server closes us): the "hang" fault.
   asio::awaitable<next> hang() {
@@ -263,7 +266,7 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
         }
         co_await pause(st.opts.drip_interval);
       }
-      co_return next::keep_alive;
+      co_return out.after_reply();
     }
     const std::string half = body.substr(0, body.size() / 2);
     co_await asio::async_write(s, asio::buffer(half), use_tuple);
