@@ -1,5 +1,6 @@
 #include <conclave/provider/http_errors.hpp>
 
+#include <conclave/http/error.hpp>
 #include <conclave/http/header_values.hpp>
 
 #include <boost/asio/error.hpp>
@@ -22,7 +23,10 @@ boost::system::error_code classify_transport(const http::response& r, diagnostic
     return error::response_too_large;
   }
   if (ec == asio::ssl::error::stream_truncated) return error::connection_failed;
-  if (ec.category() == asio::error::get_ssl_category()) return error::tls_failed;
+  if (ec.category() == asio::error::get_ssl_category() ||
+      ec == http::error::tls_config_invalid) {
+    return error::tls_failed;
+  }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
       ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
     return error::bad_response;  // the peer did not speak HTTP/1.1 correctly

@@ -1,4 +1,5 @@
 #include <conclave/http/client.hpp>
+#include <conclave/http/error.hpp>
 
 #include "connection.hpp"
 #include "pool.hpp"
@@ -109,7 +110,7 @@ struct client::impl {
       : opts(std::move(o)),
         connections(std::make_shared<detail::pool>(ex, opts.max_connections_per_origin,
                                                    opts.idle_timeout)) {
-    tls = detail::make_client_tls_context(opts.tls, tls_error_code, tls_error);
+    tls = detail::make_client_tls_context(opts.tls, tls_error);
   }
 
   // Holds a pool slot for the duration of one attempt; gives it back on every path out.
@@ -132,8 +133,7 @@ struct client::impl {
   client_options opts;
   std::shared_ptr<detail::pool> connections;
   std::unique_ptr<asio::ssl::context> tls;
-  error_code tls_error_code;  // why `tls` could not be made (OpenSSL's error)
-  std::string tls_error;
+  std::string tls_error;  // why `tls` could not be made
 };
 
 asio::awaitable<error_code> client::impl::open(const origin& where,
@@ -142,7 +142,7 @@ asio::awaitable<error_code> client::impl::open(const origin& where,
   auto ex = co_await asio::this_coro::executor;
   if (where.tls && !tls) {
     detail = tls_error;
-    co_return tls_error_code;
+    co_return http::error::tls_config_invalid;
   }
 
   phase = "connecting";

@@ -7,10 +7,9 @@ namespace ssl = boost::asio::ssl;
 
 namespace conclave::http::detail {
 
-std::unique_ptr<ssl::context> make_client_tls_context(const tls_options& opts,
-                                                     boost::system::error_code& ec,
-                                                     std::string& why) {
+std::unique_ptr<ssl::context> make_client_tls_context(const tls_options& opts, std::string& why) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                    ec);

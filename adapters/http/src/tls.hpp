@@ -13,9 +13,8 @@
 namespace conclave::http::detail {
 
 /// A client context that verifies peers against `opts.ca_file` or the system store.
-/// On failure returns nullptr, OpenSSL's error in `ec` and plain words in `why`.
+/// On failure returns nullptr and says why in `why`.
 std::unique_ptr<boost::asio::ssl::context> make_client_tls_context(const tls_options& opts,
-                                                                   boost::system::error_code& ec,
                                                                    std::string& why);
 
 /// Sets SNI (for names, not IP literals) and the name or address the certificate must match.
