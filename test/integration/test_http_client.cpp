@@ -104,6 +104,18 @@ BOOST_AUTO_TEST_CASE(sequential_requests_share_one_connection) {
   BOOST_CHECK_EQUAL(lb.client->stats().connections_opened, 1u);
 }
 
+BOOST_AUTO_TEST_CASE(idle_connections_past_the_idle_timeout_are_evicted) {
+  http::client_options c;
+  c.idle_timeout = 0ms;  // any time spent idle is too long: eviction without waiting
+  loopback lb({}, c);
+  for (int i = 0; i < 3; ++i) {
+    auto r = lb.call("mock");
+    BOOST_REQUIRE(!r.ec);
+    BOOST_CHECK(!r.reused_connection);
+  }
+  BOOST_CHECK_EQUAL(lb.client->stats().connections_opened, 3u);
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_requests_respect_the_connection_cap) {
   mock::mock_options m;
   m.latency = 20ms;
