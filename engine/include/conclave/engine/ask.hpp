@@ -1,0 +1,87 @@
+// The ask pipeline: decompose a question into N sub-questions, run N isolated agents
+// concurrently under deadlines and a concurrency cap, and synthesize one answer from their
+// decisions.
+#pragma once
+
+#include <conclave/engine/events.hpp>
+#include <conclave/engine/model.hpp>
+#include <conclave/engine/report.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace conclave {
+
+struct ask_options {
+  int agents = 4;  ///< sub-questions to ask for; 1 skips decomposition
+  int max_concurrency = 16;  ///< agents calling a model at once; the others queue
+  std::chrono::milliseconds agent_timeout{120'000};  ///< per agent, counted from when it is queued
+  std::chrono::milliseconds deadline{300'000};  ///< the whole run, decomposition to answer
+  std::chrono::milliseconds synthesis_reserve{30'000};  ///< kept back from `deadline` for synthesis:
+                                                        ///< agents still running then are stopped
+  std::size_t max_decision_chars = 4000;  ///< each decision is cut to this for synthesis
+  std::string model;  ///< model name for every call; empty: each model's default
+  bool stream = true;  ///< stream agent replies (progress events carry the text)
+  std::string agent_instructions;  ///< extra system text every agent shares
+  std::vector<observer> observers;  ///< see events.hpp; called on the run's strand, in order
+};
+
+/// The models a run uses and the executor it runs on. Models are referenced, not owned.
+/// Many engines may live in one process; an engine holds no per-run state.
+class engine {
+ public:
+  /// One model decomposes, answers and synthesizes.
+  engine(boost::asio::any_io_executor ex, model& everything)
+      : engine(std::move(ex), everything, everything, everything) {}
+  engine(boost::asio::any_io_executor ex, model& decomposer, model& worker, model& synthesizer)
+      : executor_(std::move(ex)), decomposer_(decomposer), worker_(worker),
+        synthesizer_(synthesizer) {}
+
+  /// Where runs, agents and bookkeeping execute: an io_context's executor (each agent and
+  /// each run gets its own strand on it, so a multi-threaded io_context is safe).
+  boost::asio::any_io_executor get_executor() const noexcept { return executor_; }
+  model& decomposer() const noexcept { return decomposer_; }
+  model& worker() const noexcept { return worker_; }
+  model& synthesizer() const noexcept { return synthesizer_; }
+
+ private:
+  boost::asio::any_io_executor executor_;
+  model& decomposer_;
+  model& worker_;
+  model& synthesizer_;
+};
+
+using ask_signature = void(boost::system::error_code, run_report);
+
+namespace detail {
+void start_ask(engine& e, std::string question, ask_options opts,
+               boost::asio::any_completion_handler<ask_signature> handler);
+}
+
+/// Asks `question` in heavy mode. Completes with (error_code, run_report):
+///  - success: report.answer is the synthesized answer; report.degraded says some decisions
+///    were missing or synthesis failed (the answer then lists the decisions it has);
+///  - error::all_agents_failed: no agent answered (each entry says why);
+///  - error::cancelled: the caller cancelled; the report holds what finished.
+/// The report always has one entry per sub-question.
+///
+/// Cancellation: terminal, through the token's cancellation slot; it cancels every running
+/// agent and timer, and completes promptly. Works with any completion token (use_awaitable,
+/// deferred, use_future, a callback). The engine and its models must outlive the operation.
+template <typename CompletionToken>
+auto async_ask(engine& e, std::string question, ask_options opts, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, ask_signature>(
+      [&e](auto handler, std::string q, ask_options o) {
+        detail::start_ask(e, std::move(q), std::move(o),
+                          boost::asio::any_completion_handler<ask_signature>(std::move(handler)));
+      },
+      token, std::move(question), std::move(opts));
+}
+
+}  // namespace conclave

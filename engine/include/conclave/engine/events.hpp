@@ -1,0 +1,52 @@
+// One event stream per run. Agent events come in order per agent: queued, started,
+// progress*, retrying*, then one of completed / failed / timed_out / cancelled. Run events:
+// decomposed, synthesis_started, finished. Every observer (live view, JSONL, journal, host
+// callback) sees the same stream.
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace conclave {
+
+enum class event_kind {
+  queued,             ///< agent created; text: its sub-question
+  started,            ///< agent got a concurrency slot and called the model; attempt
+  progress,           ///< streamed text arrived; text: the delta
+  retrying,           ///< the call failed and will be tried again; text: why; attempt
+  completed,          ///< agent answered; tokens
+  failed,             ///< agent gave up; text: the error; tokens spent
+  timed_out,          ///< agent's or the run's deadline struck; tokens spent
+  cancelled,          ///< the run was cancelled; tokens spent
+  decomposed,         ///< sub-questions are known; count; text: a note on fallback, if any
+  synthesis_started,  ///< the merge call began; count: decisions going in
+  finished,           ///< the run is over; text: outcome; tokens: the run's total
+};
+
+const char* to_string(event_kind k) noexcept;
+
+struct event {
+  event_kind kind = event_kind::queued;
+  std::optional<std::size_t> agent;  ///< set on agent events: the sub-question's index
+  std::chrono::microseconds at{0};   ///< since the run started
+  std::string text;
+  usage tokens;
+  int attempt = 0;
+  std::size_t count = 0;
+};
+
+/// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals.
+std::string to_json_line(const event& e);
+
+class progress_map;
+
+/// Called on the run's strand, in order, with the event and the progress map after it.
+/// Keep it quick: the run's bookkeeping waits for it.
+using observer = std::function<void(const event&, const progress_map&)>;
+
+}  // namespace conclave

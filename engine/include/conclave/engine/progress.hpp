@@ -1,0 +1,50 @@
+// The live picture of a run, built from its events. Pure: apply events, read the state.
+// The engine keeps one on the run's strand and hands it to observers.
+#pragma once
+
+#include <conclave/engine/events.hpp>
+
+#include <string>
+#include <vector>
+
+namespace conclave {
+
+enum class agent_state { queued, running, completed, failed, timed_out, cancelled };
+
+const char* to_string(agent_state s) noexcept;
+
+struct agent_progress {
+  std::string sub_question;
+  agent_state state = agent_state::queued;
+  std::chrono::microseconds queued_at{0};
+  std::chrono::microseconds started_at{0};   ///< 0 until started
+  std::chrono::microseconds finished_at{0};  ///< 0 until finished
+  usage tokens;                  ///< as reported at the end, else estimated from the stream
+  int attempts = 0;
+  std::size_t streamed_chars = 0;
+  std::string detail;  ///< the error, for failed / timed out / cancelled
+};
+
+enum class run_phase { decomposing, running, synthesizing, finished };
+
+const char* to_string(run_phase p) noexcept;
+
+class progress_map {
+ public:
+  void apply(const event& e);
+
+  const std::vector<agent_progress>& agents() const noexcept { return agents_; }
+  std::size_t count(agent_state s) const noexcept;
+  run_phase phase() const noexcept { return phase_; }
+  /// Tokens of every finished call so far (agents, plus decomposition and synthesis once known).
+  usage tokens() const noexcept;
+  std::chrono::microseconds last_event_at() const noexcept { return last_; }
+
+ private:
+  std::vector<agent_progress> agents_;
+  run_phase phase_ = run_phase::decomposing;
+  usage run_level_tokens_;
+  std::chrono::microseconds last_{0};
+};
+
+}  // namespace conclave

@@ -1,0 +1,62 @@
+// What a run did: one entry per sub-question (never silently missing), the answer, and the
+// accounting (latency, queueing, attempts, tokens, wall time, parallel speedup).
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+
+#include <boost/json/fwd.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace conclave {
+
+enum class agent_status { ok, failed, timed_out, cancelled };
+
+const char* to_string(agent_status s) noexcept;
+
+struct agent_report {
+  std::size_t index = 0;
+  std::string sub_question;
+  agent_status status = agent_status::cancelled;
+  boost::system::error_code error;  ///< why it is not ok
+  diagnostics diag;                 ///< context of the last failure
+  std::string answer;               ///< the decision (ok only)
+  std::string model;                ///< which model answered, as the provider names it
+  std::chrono::microseconds queued{0};   ///< waiting for a concurrency slot
+  std::chrono::microseconds latency{0};  ///< calling the model (all attempts)
+  int attempts = 0;                      ///< model calls made (0: never started)
+  usage tokens;  ///< spent, including on failed, cut and cancelled calls
+};
+
+struct run_report {
+  std::string question;
+  std::vector<std::string> sub_questions;
+  bool decomposition_fallback = false;  ///< decomposition failed: one agent on the question
+  std::string decomposition_note;       ///< why, when it fell back
+
+  std::vector<agent_report> agents;  ///< one per sub-question, in order
+
+  std::string answer;          ///< the synthesized answer (or the degraded fallback)
+  bool degraded = false;       ///< some decisions are missing, or synthesis failed
+  std::string synthesis_note;  ///< what is missing or what went wrong in synthesis
+  std::size_t synthesis_input_chars = 0;  ///< size of what synthesis was sent
+
+  usage decomposition_tokens;
+  usage synthesis_tokens;
+
+  std::chrono::microseconds wall{0};          ///< the whole run
+  std::chrono::microseconds fan_out_wall{0};  ///< from the first agent queued to the last done
+  std::chrono::microseconds agent_time_sum{0};  ///< sum of the agents' model-call times
+
+  usage total_tokens() const noexcept;
+  /// Parallel speedup of the fan-out: agent_time_sum / fan_out_wall (0 with no agents).
+  double speedup() const noexcept;
+  std::size_t count(agent_status s) const noexcept;
+};
+
+boost::json::object to_json(const run_report& r);
+
+}  // namespace conclave

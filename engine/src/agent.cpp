@@ -1,0 +1,115 @@
+#include "phases.hpp"
+
+#include <conclave/engine/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::detail {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::chrono::microseconds since(clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+}
+
+// Gives the concurrency slot back on every way out, so a queued sibling can start.
+struct slot_guard {
+  slot_channel& slots;
+  ~slot_guard() { slots.try_send(error_code{}); }
+};
+
+asio::awaitable<error_code> wait(asio::steady_timer& timer) {
+  auto [ec] = co_await timer.async_wait(use_tuple);
+  co_return ec;
+}
+
+// Slot, then the model call. Records what it learns in the agent's entry as it goes, so a
+// cut call still leaves its tokens and times behind.
+asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i,
+                                 clock::time_point queued_at) {
+  agent_report& rep = ctx->report.agents[i];
+  auto [slot_ec] = co_await ctx->slots.async_receive(use_tuple);
+  rep.queued = since(queued_at);
+  if (slot_ec) co_return;  // cancelled while queued: never started
+  slot_guard release{ctx->slots};
+
+  session s(ctx->base_context);
+  s.add(role::user, rep.sub_question);
+  chat_request req = s.to_request();
+  req.model = ctx->opts.model;
+  req.stream = ctx->opts.stream;
+
+  rep.attempts = 1;
+  ctx->emit({.kind = event_kind::started, .agent = i, .attempt = 1});
+  const auto t0 = clock::now();
+  auto on_delta = [ctx, i](std::string_view delta) {
+    ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(delta)});
+  };
+  auto [ec, response] =
+      co_await ctx->models.worker().async_complete(std::move(req), on_delta, use_tuple);
+  rep.latency = since(t0);
+  rep.tokens = response.tokens;
+  rep.model = response.model;
+  if (!ec) {
+    rep.status = agent_status::ok;
+    rep.answer = std::move(response.content);
+    co_return;
+  }
+  rep.error = ec;
+  rep.diag = std::move(response.diag);
+  rep.status = ec == error::timeout     ? agent_status::timed_out
+               : ec == error::cancelled ? agent_status::cancelled
+                                        : agent_status::failed;
+}
+
+event_kind terminal_event(agent_status s) {
+  switch (s) {
+    case agent_status::ok: return event_kind::completed;
+    case agent_status::failed: return event_kind::failed;
+    case agent_status::timed_out: return event_kind::timed_out;
+    case agent_status::cancelled: return event_kind::cancelled;
+  }
+  return event_kind::failed;
+}
+
+}  // namespace
+
+asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto queued_at = clock::now();
+  ctx->emit({.kind = event_kind::queued, .agent = i, .text = ctx->report.agents[i].sub_question});
+
+  // The agent's deadline counts from now (queueing included), and never passes the point
+  // where the run stops agents to keep time for synthesis.
+  asio::steady_timer deadline(co_await asio::this_coro::executor,
+                              std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline()));
+  auto winner = co_await (call_model(ctx, i, queued_at) || wait(deadline));
+
+  agent_report& rep = ctx->report.agents[i];
+  if (winner.index() == 1) {  // the call was stopped: by the deadline, or by cancellation
+    const bool deadline_struck = !std::get<1>(winner);
+    rep.status = deadline_struck ? agent_status::timed_out : agent_status::cancelled;
+    rep.error = deadline_struck ? error::timeout : error::cancelled;
+    rep.diag.message = !deadline_struck ? "the run was cancelled"
+                       : clock::now() >= ctx->agents_deadline()
+                           ? "the run's deadline stopped this agent to leave time for synthesis"
+                           : "the agent's deadline expired";
+  }
+  std::string why;
+  if (rep.status != agent_status::ok) {
+    why = rep.error.message();
+    if (!rep.diag.message.empty()) why += ": " + rep.diag.message;
+  }
+  ctx->emit({.kind = terminal_event(rep.status), .agent = i, .text = why, .tokens = rep.tokens,
+             .attempt = rep.attempts});
+}
+
+}  // namespace conclave::detail

@@ -1,0 +1,128 @@
+#include <conclave/engine/events.hpp>
+#include <conclave/engine/progress.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace conclave {
+
+const char* to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::queued: return "queued";
+    case event_kind::started: return "started";
+    case event_kind::progress: return "progress";
+    case event_kind::retrying: return "retrying";
+    case event_kind::completed: return "completed";
+    case event_kind::failed: return "failed";
+    case event_kind::timed_out: return "timed_out";
+    case event_kind::cancelled: return "cancelled";
+    case event_kind::decomposed: return "decomposed";
+    case event_kind::synthesis_started: return "synthesis_started";
+    case event_kind::finished: return "finished";
+  }
+  return "unknown";
+}
+
+std::string to_json_line(const event& e) {
+  boost::json::object o;
+  o["event"] = to_string(e.kind);
+  o["t_ms"] = static_cast<double>(e.at.count()) / 1000.0;
+  if (e.agent) o["agent"] = *e.agent;
+  if (!e.text.empty()) o["text"] = e.text;
+  if (e.attempt > 0) o["attempt"] = e.attempt;
+  if (e.kind == event_kind::decomposed || e.kind == event_kind::synthesis_started) {
+    o["count"] = e.count;
+  }
+  if (e.tokens.total() > 0) {
+    o["tokens"] = boost::json::object{{"prompt", e.tokens.prompt_tokens},
+                                      {"completion", e.tokens.completion_tokens}};
+  }
+  return boost::json::serialize(o);
+}
+
+const char* to_string(agent_state s) noexcept {
+  switch (s) {
+    case agent_state::queued: return "queued";
+    case agent_state::running: return "running";
+    case agent_state::completed: return "done";
+    case agent_state::failed: return "failed";
+    case agent_state::timed_out: return "timed out";
+    case agent_state::cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+const char* to_string(run_phase p) noexcept {
+  switch (p) {
+    case run_phase::decomposing: return "decomposing";
+    case run_phase::running: return "agents running";
+    case run_phase::synthesizing: return "synthesizing";
+    case run_phase::finished: return "finished";
+  }
+  return "unknown";
+}
+
+void progress_map::apply(const event& e) {
+  last_ = e.at;
+  if (!e.agent) {
+    switch (e.kind) {
+      case event_kind::decomposed:
+        phase_ = run_phase::running;
+        run_level_tokens_ += e.tokens;
+        break;
+      case event_kind::synthesis_started: phase_ = run_phase::synthesizing; break;
+      case event_kind::finished: phase_ = run_phase::finished; break;
+      default: break;
+    }
+    return;
+  }
+  const std::size_t i = *e.agent;
+  if (i >= agents_.size()) agents_.resize(i + 1);
+  agent_progress& a = agents_[i];
+  switch (e.kind) {
+    case event_kind::queued:
+      a.sub_question = e.text;
+      a.queued_at = e.at;
+      break;
+    case event_kind::started:
+      a.state = agent_state::running;
+      if (a.started_at.count() == 0) a.started_at = e.at;
+      a.attempts = e.attempt;
+      break;
+    case event_kind::progress:
+      a.streamed_chars += e.text.size();
+      a.tokens.completion_tokens = static_cast<std::int64_t>((a.streamed_chars + 3) / 4);
+      break;
+    case event_kind::retrying:
+      a.attempts = e.attempt;
+      a.detail = e.text;
+      break;
+    case event_kind::completed:
+    case event_kind::failed:
+    case event_kind::timed_out:
+    case event_kind::cancelled:
+      a.state = e.kind == event_kind::completed   ? agent_state::completed
+                : e.kind == event_kind::failed    ? agent_state::failed
+                : e.kind == event_kind::timed_out ? agent_state::timed_out
+                                                  : agent_state::cancelled;
+      a.finished_at = e.at;
+      a.tokens = e.tokens;
+      a.detail = e.text;
+      break;
+    default: break;
+  }
+}
+
+std::size_t progress_map::count(agent_state s) const noexcept {
+  std::size_t n = 0;
+  for (const auto& a : agents_) n += a.state == s;
+  return n;
+}
+
+usage progress_map::tokens() const noexcept {
+  usage u = run_level_tokens_;
+  for (const auto& a : agents_) u += a.tokens;
+  return u;
+}
+
+}  // namespace conclave

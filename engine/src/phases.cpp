@@ -1,0 +1,158 @@
+#include "phases.hpp"
+
+#include <conclave/engine/decompose.hpp>
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/synthesis.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::detail {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::chrono::microseconds since(clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+}
+
+// One model call that must finish by `deadline`; a late call is cancelled and reported as
+// error::timeout (its tokens, as far as known, kept).
+asio::awaitable<std::tuple<error_code, chat_response>> call_before(model& m, chat_request req,
+                                                                    clock::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  auto winner = co_await (m.async_complete(std::move(req), nullptr, use_tuple) ||
+                          timer.async_wait(use_tuple));
+  if (winner.index() == 0) co_return std::move(std::get<0>(winner));
+  const auto [timer_ec] = std::get<1>(winner);
+  co_return std::tuple{timer_ec ? error_code(error::cancelled) : error_code(error::timeout),
+                       chat_response{}};
+}
+
+std::string agent_context(const run_context& ctx, std::size_t agents) {
+  std::string text =
+      "You are one of " + std::to_string(agents) +
+      " expert agents working in parallel on parts of a larger question. Answer only the "
+      "sub-question you are given, concisely, and end with your decision.\nThe larger question: " +
+      ctx.report.question;
+  if (!ctx.opts.agent_instructions.empty()) text += "\n" + ctx.opts.agent_instructions;
+  return text;
+}
+
+}  // namespace
+
+asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
+  run_report& r = ctx->report;
+  const int wanted = std::max(1, ctx->opts.agents);
+  if (wanted == 1) {
+    r.sub_questions = {r.question};
+  } else {
+    chat_request req;
+    req.messages = decomposition_prompt(r.question, wanted);
+    req.model = ctx->opts.model;
+    const auto deadline =
+        std::min(clock::now() + ctx->opts.agent_timeout, ctx->agents_deadline());
+    auto [ec, reply] = co_await call_before(ctx->models.decomposer(), std::move(req), deadline);
+    r.decomposition_tokens = reply.tokens;
+    if (!ec) r.sub_questions = parse_subquestions(reply.content, wanted);
+    if (r.sub_questions.empty()) {
+      // Never none: one agent takes the whole question, and the events say why.
+      r.decomposition_fallback = true;
+      r.decomposition_note = ec ? "decomposition failed (" + ec.message() +
+                                      (reply.diag.message.empty() ? "" : ": " + reply.diag.message) +
+                                      "); one agent answers the whole question"
+                                : "decomposition reply held no sub-questions; one agent answers "
+                                  "the whole question";
+      r.sub_questions = {r.question};
+    }
+  }
+  r.agents.resize(r.sub_questions.size());
+  for (std::size_t i = 0; i < r.agents.size(); ++i) {
+    r.agents[i].index = i;
+    r.agents[i].sub_question = r.sub_questions[i];
+  }
+  ctx->base_context = std::make_shared<const std::vector<chat_message>>(
+      std::vector<chat_message>{{role::system, agent_context(*ctx, r.agents.size())}});
+  ctx->emit({.kind = event_kind::decomposed,
+             .text = r.decomposition_note,
+             .tokens = r.decomposition_tokens,
+             .count = r.sub_questions.size()});
+}
+
+asio::awaitable<void> fan_out(std::shared_ptr<run_context> ctx) {
+  run_report& r = ctx->report;
+  const auto t0 = clock::now();
+  // Each agent on its own strand (Asio 1.81 races in cancellation_signal::emit otherwise,
+  // when the io_context runs on several threads). Never empty: decompose() guarantees >= 1.
+  using op_type = decltype(asio::co_spawn(ctx->strand, run_agent(ctx, 0), asio::deferred));
+  std::vector<op_type> agents;
+  agents.reserve(r.agents.size());
+  for (std::size_t i = 0; i < r.agents.size(); ++i) {
+    agents.push_back(asio::co_spawn(asio::make_strand(ctx->models.get_executor()),
+                                    run_agent(ctx, i), asio::deferred));
+  }
+  auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(agents))
+                                 .async_wait(asio::experimental::wait_for_all(), use_tuple);
+  for (std::size_t i = 0; i < exceptions.size(); ++i) {
+    if (!exceptions[i]) continue;
+    // A bug, not an expected failure: still one entry per sub-question, saying so.
+    agent_report& a = r.agents[i];
+    a.status = agent_status::failed;
+    a.error = error::provider_error;
+    try {
+      std::rethrow_exception(exceptions[i]);
+    } catch (const std::exception& e) {
+      a.diag.message = std::string("internal error: ") + e.what();
+    } catch (...) {
+      a.diag.message = "internal error";
+    }
+  }
+  r.fan_out_wall = since(t0);
+  for (const auto& a : r.agents) r.agent_time_sum += a.latency;
+}
+
+asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
+  run_report& r = ctx->report;
+  const auto decisions = decisions_of(r.agents);
+  std::string missing;
+  for (const auto& a : r.agents) {
+    if (a.status != agent_status::ok) {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(a.index + 1) + " (" +
+                 to_string(a.status) + ")";
+    }
+  }
+  if (!missing.empty()) {
+    r.degraded = true;
+    r.synthesis_note = "no decision from sub-question " + missing;
+  }
+  chat_request req;
+  req.messages = synthesis_prompt(r.question, decisions, ctx->opts.max_decision_chars);
+  req.model = ctx->opts.model;
+  for (const auto& m : req.messages) r.synthesis_input_chars += m.content.size();
+  ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
+
+  auto [ec, reply] =
+      co_await call_before(ctx->models.synthesizer(), std::move(req), ctx->run_deadline());
+  r.synthesis_tokens = reply.tokens;
+  if (!ec) {
+    r.answer = std::move(reply.content);
+    co_return;
+  }
+  // Never none: the decisions themselves, listed, are the degraded answer.
+  const std::string why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);
+  r.degraded = true;
+  r.synthesis_note += (r.synthesis_note.empty() ? "" : "; ") + ("synthesis failed: " + why);
+  r.answer = fallback_answer(decisions, why);
+}
+
+}  // namespace conclave::detail

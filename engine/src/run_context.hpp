@@ -1,0 +1,68 @@
+// The state of one run, shared by its coordinator and its agents. Report entries are written
+// only by their own agent; the progress map and observers live on the run's strand.
+#pragma once
+
+#include <conclave/engine/ask.hpp>
+#include <conclave/engine/progress.hpp>
+#include <conclave/engine/session.hpp>
+
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+namespace conclave::detail {
+
+using clock = std::chrono::steady_clock;
+using slot_channel =
+    boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+struct run_context : std::enable_shared_from_this<run_context> {
+  run_context(engine& e, std::string q, ask_options o)
+      : models(e),
+        opts(std::move(o)),
+        strand(boost::asio::make_strand(e.get_executor())),
+        start(clock::now()),
+        slots(e.get_executor(), static_cast<std::size_t>(std::max(1, opts.max_concurrency))) {
+    report.question = std::move(q);
+    // The concurrency cap: a channel holding one token per slot.
+    for (int i = 0; i < std::max(1, opts.max_concurrency); ++i) slots.try_send(boost::system::error_code{});
+  }
+
+  /// Stamps the event and applies it on the run's strand, then tells the observers.
+  void emit(event e) {
+    e.at = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
+    if (strand.running_in_this_thread()) {
+      deliver(e);
+    } else {
+      boost::asio::post(strand, [self = shared_from_this(), e = std::move(e)] { self->deliver(e); });
+    }
+  }
+
+  clock::time_point run_deadline() const { return start + opts.deadline; }
+  /// When running agents are stopped so synthesis keeps its reserve.
+  clock::time_point agents_deadline() const {
+    return start + std::max(opts.deadline - opts.synthesis_reserve, std::chrono::milliseconds(0));
+  }
+
+  engine& models;
+  const ask_options opts;
+  boost::asio::strand<boost::asio::any_io_executor> strand;
+  const clock::time_point start;
+  slot_channel slots;
+  session::shared_context base_context;  ///< what every agent sees; set after decomposition
+  run_report report;
+
+ private:
+  void deliver(const event& e) {
+    progress.apply(e);
+    for (const auto& o : opts.observers) {
+      if (o) o(e, progress);
+    }
+  }
+  progress_map progress;
+};
+
+}  // namespace conclave::detail

@@ -1,0 +1,69 @@
+#include <conclave/engine/synthesis.hpp>
+
+namespace conclave {
+namespace {
+
+// Cuts at most `max` bytes without splitting a UTF-8 character.
+std::string cut(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end) + " [cut: " + std::to_string(s.size() - end) + " more characters]";
+}
+
+}  // namespace
+
+std::vector<decision> decisions_of(const std::vector<agent_report>& agents) {
+  std::vector<decision> out;
+  out.reserve(agents.size());
+  for (const auto& a : agents) {
+    decision d{a.sub_question, a.status, {}, {}};
+    if (a.status == agent_status::ok) {
+      d.answer = a.answer;
+    } else {
+      d.reason = a.error ? a.error.message() : std::string(to_string(a.status));
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<chat_message> synthesis_prompt(std::string_view question,
+                                           const std::vector<decision>& decisions,
+                                           std::size_t max_answer_chars) {
+  std::string body = "Question: " + std::string(question) + "\n\nDecisions of the agents:\n";
+  std::size_t missing = 0;
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    const auto& d = decisions[i];
+    body += "\n[" + std::to_string(i + 1) + "] Sub-question: " + d.sub_question + "\n";
+    if (d.status == agent_status::ok) {
+      body += "Decision: " + cut(d.answer, max_answer_chars) + "\n";
+    } else {
+      ++missing;
+      body += "Status: " + std::string(to_string(d.status)) + " (" + d.reason +
+              "). No decision.\n";
+    }
+  }
+  body += "\nWrite one unified answer to the question from these decisions.";
+  if (missing > 0) {
+    body += " " + std::to_string(missing) + " of " + std::to_string(decisions.size()) +
+            " parts have no decision: say plainly which parts are missing.";
+  }
+  return {{role::system,
+           "You merge the decisions of independent expert agents into one clear, consistent "
+           "answer. Resolve disagreements explicitly; do not invent findings."},
+          {role::user, std::move(body)}};
+}
+
+std::string fallback_answer(const std::vector<decision>& decisions, std::string_view why) {
+  std::string out = "Synthesis failed (" + std::string(why) + "). The agents' decisions:\n";
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    const auto& d = decisions[i];
+    out += "\n" + std::to_string(i + 1) + ". " + d.sub_question + "\n   ";
+    out += d.status == agent_status::ok ? d.answer : "(no decision: " + d.reason + ")";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace conclave

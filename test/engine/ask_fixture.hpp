@@ -1,0 +1,73 @@
+// Shared set-up for engine tests: a fake model with the usual script (decompose into N,
+// answer each sub-question, echo synthesis input), and a helper that runs one ask.
+#pragma once
+
+#include <conclave/engine/ask.hpp>
+#include <conclave/engine/progress.hpp>
+
+#include "fake_model.hpp"
+#include "run.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace conclave::test {
+
+/// Agent `i` (from its sub-question "Part i of ...") gets `agent(i)`; decomposition and
+/// synthesis answer at once unless `decomposition` / `synthesis` say otherwise.
+struct scripted {
+  std::function<fake_reply(int agent)> agent = [](int i) {
+    return fake_reply{std::chrono::milliseconds(5), "Decision of part " + std::to_string(i), {}, 3};
+  };
+  std::function<fake_reply(int n)> decomposition = [](int n) {
+    boost::json::array parts;
+    for (int i = 0; i < n; ++i) parts.emplace_back("Part " + std::to_string(i) + " of the question?");
+    return fake_reply{std::chrono::milliseconds(1), boost::json::serialize(parts), {}, 1};
+  };
+  std::function<fake_reply(const std::string& input)> synthesis = [](const std::string& input) {
+    return fake_reply{std::chrono::milliseconds(1), "SYNTHESIS OF:\n" + input, {}, 1};
+  };
+
+  fake_model::script as_script() const {
+    return [s = *this](const chat_request& r) {
+      switch (kind_of(r)) {
+        case request_kind::decomposition: {
+          const auto& text = last_user(r);
+          const auto at = text.find("into ");
+          return s.decomposition(std::stoi(text.substr(at + 5)));
+        }
+        case request_kind::synthesis: return s.synthesis(last_user(r));
+        case request_kind::agent: {
+          const auto& q = last_user(r);
+          const auto at = q.find("Part ");
+          return s.agent(at == std::string::npos ? -1 : std::stoi(q.substr(at + 5)));
+        }
+      }
+      return fake_reply{};
+    };
+  }
+};
+
+struct ask_result {
+  boost::system::error_code ec;
+  run_report report;
+  std::vector<event> events;
+};
+
+/// Runs one ask on `io` to completion (bounded), collecting every event.
+inline ask_result ask(boost::asio::io_context& io, engine& e, const std::string& question,
+                      ask_options opts) {
+  auto result = std::make_shared<ask_result>();
+  opts.observers.push_back([result](const event& ev, const progress_map&) { result->events.push_back(ev); });
+  bool done = false;
+  async_ask(e, question, std::move(opts), [&, result](boost::system::error_code ec, run_report r) {
+    result->ec = ec;
+    result->report = std::move(r);
+    done = true;
+  });
+  BOOST_REQUIRE_MESSAGE(pump_until(io, [&] { return done; }), "the ask did not finish");
+  return *result;
+}
+
+}  // namespace conclave::test
