@@ -31,7 +31,10 @@ std::string dedupe_key(std::string_view s) {
     space = false;
     key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  while (!key.empty() && (key.back() == '?' || key.back() == '.' || key.back() == '!')) key.pop_back();
+  while (!key.empty() &&
+         (key.back() == '?' || key.back() == '.' || key.back() == '!' || key.back() == ' ')) {
+    key.pop_back();
+  }
   return key;
 }
 

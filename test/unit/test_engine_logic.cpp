@@ -1,0 +1,119 @@
+#include <conclave/engine/decompose.hpp>
+#include <conclave/engine/progress.hpp>
+#include <conclave/engine/session.hpp>
+#include <conclave/engine/synthesis.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace conclave;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(engine_logic)
+
+BOOST_AUTO_TEST_CASE(subquestions_from_every_reply_shape) {
+  using list = std::vector<std::string>;
+  struct row {
+    const char* reply;
+    list expected;
+  };
+  const row rows[] = {
+      {R"(["A?", "B?", "C?"])", {"A?", "B?", "C?"}},
+      {"Sure! Here they are:\n```json\n[\"A?\", \"B?\"]\n```\nHope that helps.", {"A?", "B?"}},
+      {"Here: [\"A?\", \"B?\"] -- done", {"A?", "B?"}},
+      {R"([{"question": "A?"}, {"question": "B?"}])", {"A?", "B?"}},
+      {"1. First part?\n2) Second part?\n3. Third part?", {"First part?", "Second part?", "Third part?"}},
+      {"- one\n* two\n\xE2\x80\xA2 three", {"one", "two", "three"}},
+      {R"(["A?", "", "  ", "a?", "A ?", "B?"])", {"A?", "B?"}},  // empties and near-duplicates go
+      {R"(["What is X?", "what  is x"])", {"What is X?"}},
+      {"No list here at all.", {}},
+      {"", {}},
+      {"[1, 2, 3]", {}},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT("reply: " << r.reply) {
+      const auto got = parse_subquestions(r.reply, 10);
+      BOOST_CHECK_EQUAL_COLLECTIONS(got.begin(), got.end(), r.expected.begin(), r.expected.end());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(subquestions_are_clamped) {
+  BOOST_CHECK_EQUAL(parse_subquestions(R"(["a","b","c","d","e"])", 3).size(), 3u);
+  BOOST_CHECK_EQUAL(parse_subquestions(R"(["a","b"])", 0).size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(decomposition_prompt_names_the_count_and_question) {
+  const auto msgs = decomposition_prompt("Why?", 7);
+  BOOST_REQUIRE_EQUAL(msgs.size(), 2u);
+  BOOST_CHECK(msgs[1].content.find("into 7 independent sub-questions") != std::string::npos);
+  BOOST_CHECK(msgs[1].content.find("Question: Why?") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(synthesis_prompt_cuts_and_names_missing_parts) {
+  std::vector<decision> d = {
+      {"Q1", agent_status::ok, std::string(50, 'a') + "\xC3\xA9" + std::string(50, 'b'), ""},
+      {"Q2", agent_status::timed_out, "", "deadline expired"},
+  };
+  const auto msgs = synthesis_prompt("Main?", d, 51);  // cut would land inside the 2-byte é
+  const std::string& body = msgs[1].content;
+  BOOST_CHECK(body.find(std::string(50, 'a') + " [cut: 52 more characters]") != std::string::npos);
+  BOOST_CHECK(body.find("Status: timed_out (deadline expired). No decision.") != std::string::npos);
+  BOOST_CHECK(body.find("1 of 2 parts have no decision") != std::string::npos);
+  const auto fallback = fallback_answer(d, "overloaded");
+  BOOST_CHECK(fallback.find("Synthesis failed (overloaded)") != std::string::npos);
+  BOOST_CHECK(fallback.find("(no decision: deadline expired)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(progress_map_follows_events) {
+  progress_map p;
+  BOOST_CHECK(p.phase() == run_phase::decomposing);
+  p.apply({.kind = event_kind::decomposed, .tokens = {10, 5}, .count = 2});
+  BOOST_CHECK(p.phase() == run_phase::running);
+  p.apply({.kind = event_kind::queued, .agent = 0, .text = "Q0"});
+  p.apply({.kind = event_kind::queued, .agent = 1, .at = 1ms, .text = "Q1"});
+  p.apply({.kind = event_kind::started, .agent = 1, .at = 2ms, .attempt = 1});
+  p.apply({.kind = event_kind::progress, .agent = 1, .at = 3ms, .text = "12345678"});
+  BOOST_CHECK(p.agents()[1].state == agent_state::running);
+  BOOST_CHECK_EQUAL(p.agents()[1].streamed_chars, 8u);
+  BOOST_CHECK_EQUAL(p.agents()[1].tokens.completion_tokens, 2);
+  BOOST_CHECK_EQUAL(p.count(agent_state::queued), 1u);
+  p.apply({.kind = event_kind::completed, .agent = 1, .at = 9ms, .tokens = {20, 30}});
+  p.apply({.kind = event_kind::timed_out, .agent = 0, .at = 10ms, .text = "deadline"});
+  BOOST_CHECK(p.agents()[1].state == agent_state::completed);
+  BOOST_CHECK_EQUAL(p.agents()[1].finished_at.count(), 9000);
+  BOOST_CHECK(p.agents()[0].state == agent_state::timed_out);
+  BOOST_CHECK_EQUAL(p.agents()[0].detail, "deadline");
+  BOOST_CHECK_EQUAL(p.tokens().total(), 65);
+  p.apply({.kind = event_kind::synthesis_started, .count = 1});
+  BOOST_CHECK(p.phase() == run_phase::synthesizing);
+  p.apply({.kind = event_kind::finished, .at = 20ms});
+  BOOST_CHECK(p.phase() == run_phase::finished);
+  BOOST_CHECK_EQUAL(p.last_event_at().count(), 20000);
+}
+
+BOOST_AUTO_TEST_CASE(event_json_lines) {
+  const auto line = to_json_line({.kind = event_kind::completed, .agent = 3, .at = 1500us,
+                                  .tokens = {7, 9}, .attempt = 1});
+  const auto v = boost::json::parse(line).as_object();
+  BOOST_CHECK_EQUAL(v.at("event").as_string(), "completed");
+  BOOST_CHECK_EQUAL(v.at("agent").as_int64(), 3);
+  BOOST_CHECK_EQUAL(v.at("t_ms").as_double(), 1.5);
+  BOOST_CHECK_EQUAL(v.at("tokens").as_object().at("completion").as_int64(), 9);
+  BOOST_CHECK(line.find('\n') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sessions_share_the_base_and_nothing_else) {
+  auto base = std::make_shared<const std::vector<chat_message>>(
+      std::vector<chat_message>{{role::system, "shared"}});
+  session a(base), b(base);
+  a.add(role::user, "only a");
+  b.add(role::user, "only b");
+  const auto ra = a.to_request();
+  BOOST_REQUIRE_EQUAL(ra.messages.size(), 2u);
+  BOOST_CHECK_EQUAL(ra.messages[0].content, "shared");
+  BOOST_CHECK_EQUAL(ra.messages[1].content, "only a");
+  BOOST_CHECK_EQUAL(b.to_request().messages[1].content, "only b");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
