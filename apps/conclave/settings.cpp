@@ -13,22 +13,41 @@ namespace json = boost::json;
 namespace conclave::cli {
 
 const char* const ask_usage = R"(usage: conclave ask "question" [options]
+Heavy mode: one call splits the question into N sub-questions, N agents answer them in
+parallel, and one call merges their decisions into the answer.
+  --agents N               sub-questions / agents (default 4; 1 asks the question directly)
+  --concurrency N          agents calling the model at once; the rest queue (default 16)
   --provider openai|mock   which API (default: openai when OPENAI_API_KEY is set, else mock)
   --model M                model name (default: the provider's)
   --base-url URL           endpoint (default: OPENAI_BASE_URL, else the provider's)
-  --timeout S              seconds for the whole call (default 120)
-  --json                   print one JSON object instead of text
-  --no-stream              wait for the whole answer instead of streaming it
+  --timeout S              seconds for the whole run (default 300)
+  --json                   print the run report as one JSON object
+  --events jsonl           print every event as a JSON line on stdout
+  --no-stream              agents wait for whole replies instead of streaming
   --ca-file F              trust this CA (PEM) for https endpoints
-  --config F               JSON file of defaults: {"provider", "model", "base_url", "timeout"}
+  --config F               JSON defaults: {"provider", "model", "base_url", "timeout",
+                           "agents", "concurrency"}
 Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG.
+Exit status: 0 answered, 1 failed, 2 usage error, 130 interrupted (Ctrl-C).
 )";
 
 namespace {
 
+constexpr int max_agents = 10'000;
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
+}
+
+int to_count(const std::string& flag, const std::string& text, int max) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < 1 || v > max) {
+    throw usage_error(flag + " needs a whole number from 1 to " + std::to_string(max) + ", got '" +
+                      text + "'");
+  }
+  return v;
 }
 
 double to_seconds(const std::string& flag, const std::string& text) {
@@ -62,6 +81,17 @@ void apply_config_file(const std::string& path, bool required, ask_settings& s) 
   str("model", s.model);
   str("base_url", s.base_url);
   str("ca_file", s.ca_file);
+  auto count = [&](const char* key, int max, int& out) {
+    if (auto* f = o.if_contains(key)) {
+      if (!f->is_int64() || f->get_int64() < 1 || f->get_int64() > max) {
+        throw usage_error(std::string("config '") + key + "' must be a whole number from 1 to " +
+                          std::to_string(max));
+      }
+      out = static_cast<int>(f->get_int64());
+    }
+  };
+  count("agents", max_agents, s.agents);
+  count("concurrency", max_agents, s.concurrency);
   if (auto* t = o.if_contains("timeout")) {
     if (!t->is_number() || t->to_number<double>() <= 0) {
       throw usage_error("config 'timeout' must be a positive number of seconds");
@@ -100,6 +130,12 @@ ask_settings parse_ask(const std::vector<std::string>& args) {
     else if (a == "--base-url") s.base_url = value();
     else if (a == "--timeout") s.timeout_s = to_seconds(a, value());
     else if (a == "--ca-file") s.ca_file = value();
+    else if (a == "--agents") s.agents = to_count(a, value(), max_agents);
+    else if (a == "--concurrency") s.concurrency = to_count(a, value(), max_agents);
+    else if (a == "--events") {
+      if (value() != "jsonl") throw usage_error("--events takes 'jsonl'");
+      s.events_jsonl = true;
+    }
     else if (a == "--config") value();  // handled above
     else if (a == "--json") s.json = true;
     else if (a == "--no-stream") s.stream = false;

@@ -15,9 +15,12 @@ struct ask_settings {
   std::string base_url;      ///< empty: OPENAI_BASE_URL, else the provider's default
   std::string api_key;       ///< OPENAI_API_KEY; never printed
   std::string ca_file;       ///< extra trusted CA (PEM) for https endpoints
-  double timeout_s = 120;    ///< whole call
-  bool json = false;         ///< one JSON object on stdout instead of text
-  bool stream = true;        ///< show the answer as it arrives
+  double timeout_s = 300;    ///< the whole run (decomposition, agents, synthesis)
+  int agents = 4;            ///< sub-questions, one agent each; 1: no decomposition
+  int concurrency = 16;      ///< agents calling the model at once
+  bool json = false;         ///< the run report as one JSON object on stdout
+  bool events_jsonl = false; ///< every event as a JSON line on stdout
+  bool stream = true;        ///< agents stream their replies (live progress)
 };
 
 /// Thrown for a bad command line or config file; main prints it with the usage hint.

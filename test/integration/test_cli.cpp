@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sstream>
 #include <thread>
 
 namespace json = boost::json;
@@ -56,30 +57,58 @@ json::object parse_object(const std::string& text) {
 
 BOOST_AUTO_TEST_SUITE(cli)
 
-BOOST_AUTO_TEST_CASE(ask_with_no_key_uses_the_builtin_mock_and_says_so) {
-  auto r = process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json"}, clean_env).wait();
+BOOST_AUTO_TEST_CASE(heavy_mode_with_no_key_uses_the_builtin_mock_and_says_so) {
+  auto r = process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json", "--agents", "5"}, clean_env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   auto o = parse_object(r.out);
   BOOST_CHECK_EQUAL(o.at("provider").as_string(), "mock");
   BOOST_CHECK(std::string(o.at("note").as_string()).find("no OPENAI_API_KEY") != std::string::npos);
-  BOOST_CHECK(std::string(o.at("answer").as_string()).find("How do tides work?") != std::string::npos);
-  BOOST_CHECK_GT(o.at("usage").as_object().at("completion_tokens").as_int64(), 0);
+  BOOST_CHECK(std::string(o.at("answer").as_string()).find("Merged from 5 decisions") != std::string::npos);
+  const auto& agents = o.at("agents").as_array();
+  BOOST_REQUIRE_EQUAL(agents.size(), 5u);
+  for (const auto& a : agents) {
+    BOOST_CHECK_EQUAL(a.as_object().at("status").as_string(), "ok");
+    BOOST_CHECK(std::string(a.as_object().at("sub_question").as_string()).find("tides") != std::string::npos);
+    BOOST_CHECK(!a.as_object().at("answer").as_string().empty());
+  }
+  const auto& report = o.at("report").as_object();
+  BOOST_CHECK_GT(report.at("speedup").as_double(), 1.5);
+  BOOST_CHECK_GT(report.at("tokens").as_object().at("total").as_object().at("completion_tokens").as_int64(), 0);
 }
 
-BOOST_AUTO_TEST_CASE(plain_output_streams_the_answer_and_notes_on_stderr) {
-  auto r = process(CONCLAVE_CLI, {"ask", "Why is ice slippery?"}, clean_env).wait();
+BOOST_AUTO_TEST_CASE(plain_output_prints_the_answer_and_progress_on_stderr) {
+  auto r = process(CONCLAVE_CLI, {"ask", "Why is ice slippery?", "--agents", "3"}, clean_env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   BOOST_CHECK(r.out.find("Why is ice slippery?") != std::string::npos);
+  BOOST_CHECK(r.out.find("agent") == std::string::npos);  // progress stays off stdout
   BOOST_CHECK(r.err.find("built-in mock model") != std::string::npos);
-  BOOST_CHECK(r.err.find("completion tokens") != std::string::npos);
+  BOOST_CHECK(r.err.find("decomposed into 3 sub-question(s)") != std::string::npos);
+  BOOST_CHECK(r.err.find("agent 3 done") != std::string::npos);
+  BOOST_CHECK(r.err.find("speedup") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(events_jsonl_is_one_event_per_line_then_the_report) {
+  auto r = process(CONCLAVE_CLI, {"ask", "Q?", "--events", "jsonl", "--agents", "2"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  std::istringstream lines(r.out);
+  std::vector<json::object> events;
+  for (std::string line; std::getline(lines, line);) events.push_back(parse_object(line));
+  BOOST_REQUIRE_GE(events.size(), 2u * 4 + 4);
+  BOOST_CHECK_EQUAL(events.front().at("event").as_string(), "decomposed");
+  BOOST_CHECK_EQUAL(events[events.size() - 2].at("event").as_string(), "finished");
+  BOOST_CHECK_EQUAL(events.back().at("event").as_string(), "report");
+  BOOST_CHECK_EQUAL(events.back().at("agents").as_array().size(), 2u);
 }
 
 BOOST_AUTO_TEST_CASE(provider_errors_are_reported_with_their_code) {
   auto r = process(CONCLAVE_CLI, {"ask", "x", "--json", "--model", "mock-429"}, clean_env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 1);
-  auto err = parse_object(r.out).at("error").as_object();
-  BOOST_CHECK_EQUAL(err.at("code").as_string(), "rate_limited");
-  BOOST_CHECK_EQUAL(err.at("http_status").as_int64(), 429);
+  auto o = parse_object(r.out);
+  BOOST_CHECK_EQUAL(o.at("error").as_object().at("code").as_string(), "all_agents_failed");
+  BOOST_CHECK(o.contains("decomposition_fallback"));  // the decomposition call was refused too
+  const auto& agent = o.at("agents").as_array().at(0).as_object();
+  BOOST_CHECK_EQUAL(agent.at("error").as_object().at("code").as_string(), "rate_limited");
+  BOOST_CHECK_EQUAL(agent.at("error").as_object().at("http_status").as_int64(), 429);
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_flag_is_a_usage_error) {
@@ -126,14 +155,15 @@ BOOST_AUTO_TEST_CASE(config_file_supplies_defaults_and_flags_win) {
   background_mock mock;
   const std::string path = (std::filesystem::temp_directory_path() / "conclave-cli-config.json").string();
   std::ofstream(path) << R"({"provider": "mock", "base_url": ")" << mock.server.base_url()
-                      << R"(", "model": "mock-500"})";
+                      << R"(", "model": "mock-500", "agents": 1})";
   auto from_file = process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path}, clean_env).wait();
   BOOST_CHECK_EQUAL(from_file.exit_code, 1);  // the file's model faults
   auto flag_wins = process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path, "--model", "mock"},
                            clean_env)
                        .wait();
   BOOST_CHECK_EQUAL(flag_wins.exit_code, 0);
-  BOOST_CHECK_EQUAL(mock.server.stats().requests, 2u);  // both went to the configured server
+  // Both went to the configured server: one failed agent call, then one agent and synthesis.
+  BOOST_CHECK_EQUAL(mock.server.stats().requests, 3u);
   std::filesystem::remove(path);
 }
 
@@ -150,7 +180,7 @@ BOOST_AUTO_TEST_CASE(sigint_cancels_cleanly) {
   p.signal(SIGINT);
   auto r = p.wait();
   BOOST_CHECK_EQUAL(r.exit_code, 130);
-  BOOST_CHECK(r.err.find("interrupted") != std::string::npos);
+  BOOST_CHECK_MESSAGE(r.err.find("interrupted: 0 of 1 agents had finished") != std::string::npos, r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

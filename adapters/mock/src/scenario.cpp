@@ -29,10 +29,8 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr std::array<std::string_view, 8> aspects = {
-    "What are the main costs of",   "What are the main risks of",
-    "What evidence supports",       "Who is most affected by",
-    "What alternatives exist to",   "How should success be measured for",
-    "What does history teach about", "Where do experts disagree about",
+    "costs",           "risks",        "evidence",          "who is affected",
+    "alternatives",    "measuring success", "lessons from history", "where experts disagree",
 };
 
 constexpr std::array<std::string_view, 32> vocabulary = {
@@ -169,16 +167,26 @@ std::string reply_text(const incoming_request& req, int words) {
     if (topic.size() > 120) topic.resize(120);
     json::array items;
     for (int i = 0; i < *n; ++i) {
-      std::string q = std::string(aspects[i % aspects.size()]) + " " + topic;
-      if (i >= static_cast<int>(aspects.size())) q += " (part " + std::to_string(i + 1) + ")";
-      items.emplace_back(q + "?");
+      std::string q = topic + "? (focus: " + std::string(aspects[i % aspects.size()]);
+      if (i >= static_cast<int>(aspects.size())) q += ", part " + std::to_string(i + 1);
+      items.emplace_back(q + ")");
     }
     return json::serialize(items);
   }
   std::uint64_t h = fnv1a(subject);
   for (const auto& m : req.messages) h ^= fnv1a(m.content) + 0x9e3779b97f4a7c15ull + (h << 6);
   if (subject.size() > 60) subject = subject.substr(0, 57) + "...";
-  std::string out = "On \"" + subject + "\":";
+  // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
+  std::size_t decisions = 0;
+  for (const auto& m : req.messages) {
+    for (auto at = m.content.find("Decision: "); at != std::string::npos;
+         at = m.content.find("Decision: ", at + 1)) {
+      ++decisions;
+    }
+  }
+  std::string out = decisions > 0 ? "Merged from " + std::to_string(decisions) +
+                                        " decisions on \"" + subject + "\":"
+                                  : "On \"" + subject + "\":";
   for (int i = 0; i < words; ++i) {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;

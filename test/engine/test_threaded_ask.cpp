@@ -1,0 +1,84 @@
+// Asks on an io_context run by 4 threads: agents on their own strands, the progress map on the
+// run's strand. Under the tsan preset this is the proof that the shared state is safe.
+#include "ask_fixture.hpp"
+
+#include <conclave/engine/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <future>
+#include <thread>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace conclave;
+using conclave::test::fake_reply;
+
+BOOST_AUTO_TEST_SUITE(threaded_ask)
+
+BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
+  asio::io_context io(4);
+  conclave::test::scripted s;
+  s.agent = [](int i) { return fake_reply{std::chrono::milliseconds(2 + i % 7), "d" + std::to_string(i), {}, 5}; };
+  conclave::test::fake_model fast(io.get_executor(), s.as_script());
+  conclave::test::scripted slow_script;
+  slow_script.agent = [](int) { return fake_reply{30s, "never", {}, 1}; };
+  conclave::test::fake_model slow(io.get_executor(), slow_script.as_script());
+  engine quick(io.get_executor(), fast);
+  engine stuck(io.get_executor(), slow);
+
+  constexpr int asks = 3;
+  std::atomic<int> events_seen{0};
+  std::vector<std::promise<std::pair<boost::system::error_code, run_report>>> results(asks + 1);
+  for (int k = 0; k < asks; ++k) {
+    ask_options o;
+    o.agents = 16;
+    o.max_concurrency = 6;
+    o.observers.push_back([&](const event&, const progress_map& p) {
+      ++events_seen;
+      BOOST_TEST_REQUIRE(p.agents().size() <= 16u);  // the map is consistent when we look
+    });
+    async_ask(quick, "question " + std::to_string(k), o,
+              [&, k](boost::system::error_code ec, run_report r) { results[k].set_value({ec, std::move(r)}); });
+  }
+  asio::cancellation_signal cancel;
+  ask_options o;
+  o.agents = 8;
+  std::atomic<int> started{0};
+  o.observers.push_back([&](const event& e, const progress_map&) {
+    if (e.kind == event_kind::started && ++started == 8) {
+      // Emit on the same strand discipline as a host would: post to the io_context.
+      asio::post(io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    }
+  });
+  async_ask(stuck, "to be cancelled", o,
+            asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
+              results[asks].set_value({ec, std::move(r)});
+            }));
+
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
+  std::vector<std::pair<boost::system::error_code, run_report>> got;
+  for (auto& p : results) {
+    auto f = p.get_future();
+    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    got.push_back(f.get());
+  }
+  work.reset();
+  for (auto& t : threads) t.join();  // returns only when nothing is left running
+
+  for (int k = 0; k < asks; ++k) {
+    BOOST_CHECK(!got[k].first);
+    BOOST_CHECK_EQUAL(got[k].second.count(agent_status::ok), 16u);
+    BOOST_CHECK(got[k].second.answer.find("d15") != std::string::npos);
+  }
+  BOOST_CHECK(got[asks].first == error::cancelled);
+  BOOST_CHECK_EQUAL(got[asks].second.count(agent_status::cancelled), 8u);
+  BOOST_CHECK_GT(events_seen.load(), asks * 16 * 3);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
