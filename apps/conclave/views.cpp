@@ -97,14 +97,14 @@ void live_view::draw(bool force) {
     frame += "\x1b[0m\n";
     ++lines;
   }
-  char overall[160];
+  char overall[192];
   std::snprintf(overall, sizeof overall,
-                "\x1b[2K\x1b[1m%s\x1b[0m  %zu/%zu done  %zu failed  %lld tokens  %s\n",
+                "\x1b[2K\x1b[1m%s\x1b[0m  %zu/%zu done  %zu failed  %zu cancelled  %lld tokens  %s\n",
                 to_string(snapshot_.phase()),
                 snapshot_.count(agent_state::completed),
                 agents.size(),
-                snapshot_.count(agent_state::failed) + snapshot_.count(agent_state::timed_out) +
-                    snapshot_.count(agent_state::cancelled),
+                snapshot_.count(agent_state::failed) + snapshot_.count(agent_state::timed_out),
+                snapshot_.count(agent_state::cancelled),
                 static_cast<long long>(snapshot_.tokens().total()), seconds(elapsed).c_str());
   frame += overall;
   ++lines;

@@ -68,11 +68,16 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     if (r.sub_questions.empty()) {
       // Never none: one agent takes the whole question, and the events say why.
       r.decomposition_fallback = true;
-      r.decomposition_note = ec ? "decomposition failed (" + ec.message() +
-                                      (reply.diag.message.empty() ? "" : ": " + reply.diag.message) +
-                                      "); one agent answers the whole question"
-                                : "decomposition reply held no sub-questions; one agent answers "
-                                  "the whole question";
+      if (ec == error::cancelled) {
+        r.decomposition_note = "cancelled before decomposition finished";
+      } else if (ec) {
+        r.decomposition_note = "decomposition failed (" + ec.message() +
+                               (reply.diag.message.empty() ? "" : ": " + reply.diag.message) +
+                               "); one agent answers the whole question";
+      } else {
+        r.decomposition_note =
+            "decomposition reply held no sub-questions; one agent answers the whole question";
+      }
       r.sub_questions = {r.question};
     }
   }
