@@ -16,10 +16,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::chrono::microseconds since(clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
-}
-
 // Gives the concurrency slot back on every way out, so a queued sibling can start.
 struct slot_guard {
   slot_channel& slots;

@@ -21,10 +21,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-std::chrono::microseconds since(clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
-}
-
 // One model call that must finish by `deadline`; a late call is cancelled and reported as
 // error::timeout (its tokens, as far as known, kept).
 asio::awaitable<std::tuple<error_code, chat_response>> call_before(model& m, chat_request req,

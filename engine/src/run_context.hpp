@@ -16,6 +16,10 @@
 namespace conclave::detail {
 
 using clock = std::chrono::steady_clock;
+
+inline std::chrono::microseconds since(clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+}
 using slot_channel =
     boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 

@@ -27,6 +27,14 @@ ask_options with_agents(int n) {
   return o;
 }
 
+// One io_context, a fake model following a script, and an engine over it.
+struct rig {
+  explicit rig(const scripted& s) : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
+  asio::io_context io;
+  fake_model model;
+  engine eng;
+};
+
 std::size_t agents_calls(const fake_model& m) {
   std::size_t n = 0;
   for (const auto& r : m.seen()) n += conclave::test::kind_of(r) == conclave::test::request_kind::agent;
@@ -38,12 +46,10 @@ std::size_t agents_calls(const fake_model& m) {
 BOOST_AUTO_TEST_SUITE(ask_pipeline)
 
 BOOST_AUTO_TEST_CASE(agents_run_concurrently_wall_near_the_slowest) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int i) { return fake_reply{std::chrono::milliseconds(40 + 5 * i), "ok " + std::to_string(i), {}, 4}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Big question?", with_agents(8));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Big question?", with_agents(8));
   BOOST_REQUIRE(!r.ec);
   BOOST_REQUIRE_EQUAL(r.report.agents.size(), 8u);
   BOOST_CHECK_EQUAL(r.report.count(agent_status::ok), 8u);
@@ -52,18 +58,16 @@ BOOST_AUTO_TEST_CASE(agents_run_concurrently_wall_near_the_slowest) {
   BOOST_CHECK_GT(r.report.agent_time_sum, 8 * 40ms);
   BOOST_CHECK_LT(r.report.fan_out_wall, r.report.agent_time_sum / 2);
   BOOST_CHECK_GT(r.report.speedup(), 2.0);
-  BOOST_CHECK_EQUAL(m.peak_in_flight(), 8);
+  BOOST_CHECK_EQUAL(t.model.peak_in_flight(), 8);
   BOOST_CHECK(r.report.answer.starts_with("SYNTHESIS OF:"));
   BOOST_CHECK(!r.report.degraded);
 }
 
 BOOST_AUTO_TEST_CASE(results_come_back_in_subquestion_order) {
-  asio::io_context io;
   scripted s;  // later parts finish first
   s.agent = [](int i) { return fake_reply{std::chrono::milliseconds(60 - 10 * i), "answer " + std::to_string(i), {}, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(5));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(5));
   for (std::size_t i = 0; i < 5; ++i) {
     BOOST_CHECK_EQUAL(r.report.agents[i].index, i);
     BOOST_CHECK_EQUAL(r.report.agents[i].answer, "answer " + std::to_string(i));
@@ -71,15 +75,13 @@ BOOST_AUTO_TEST_CASE(results_come_back_in_subquestion_order) {
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_agent_leaves_its_siblings_alone) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int i) {
     if (i == 2) return fake_reply{1ms, "", error::provider_error, 1};
     return fake_reply{30ms, "fine " + std::to_string(i), {}, 1};
   };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(4));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(4));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.agents[2].status == agent_status::failed);
   BOOST_CHECK(r.report.agents[2].error == error::provider_error);
@@ -91,14 +93,12 @@ BOOST_AUTO_TEST_CASE(a_failing_agent_leaves_its_siblings_alone) {
 }
 
 BOOST_AUTO_TEST_CASE(per_agent_timeout) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int i) { return fake_reply{i == 1 ? 10s : 5ms, "a" + std::to_string(i), {}, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
+  rig t(s);
   auto opts = with_agents(3);
   opts.agent_timeout = 150ms;
-  auto r = ask(io, e, "Q?", opts);
+  auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.agents[1].status == agent_status::timed_out);
   BOOST_CHECK(r.report.agents[1].error == error::timeout);
@@ -109,15 +109,13 @@ BOOST_AUTO_TEST_CASE(per_agent_timeout) {
 }
 
 BOOST_AUTO_TEST_CASE(global_deadline_still_yields_a_synthesized_answer) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int i) { return fake_reply{i % 2 ? 30s : 10ms, "fast " + std::to_string(i), {}, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
+  rig t(s);
   auto opts = with_agents(4);
   opts.deadline = 600ms;
   opts.synthesis_reserve = 300ms;  // agents are stopped at 300 ms
-  auto r = ask(io, e, "Q?", opts);
+  auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.agents[0].status == agent_status::ok);
   BOOST_CHECK(r.report.agents[1].status == agent_status::timed_out);
@@ -129,28 +127,24 @@ BOOST_AUTO_TEST_CASE(global_deadline_still_yields_a_synthesized_answer) {
 }
 
 BOOST_AUTO_TEST_CASE(every_agent_failing_is_an_error_with_a_full_report) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(3));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
   BOOST_CHECK(r.ec == error::all_agents_failed);
   BOOST_REQUIRE_EQUAL(r.report.agents.size(), 3u);
   for (const auto& a : r.report.agents) BOOST_CHECK(a.error == error::rate_limited);
-  for (const auto& req : m.seen()) {
+  for (const auto& req : t.model.seen()) {
     BOOST_CHECK(conclave::test::kind_of(req) != conclave::test::request_kind::synthesis);
   }
 }
 
 BOOST_AUTO_TEST_CASE(agents_are_isolated) {
-  asio::io_context io;
   scripted s;
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(4));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(4));
   BOOST_REQUIRE(!r.ec);
-  for (const auto& req : m.seen()) {
+  for (const auto& req : t.model.seen()) {
     if (conclave::test::kind_of(req) != conclave::test::request_kind::agent) continue;
     BOOST_CHECK_EQUAL(req.messages.size(), 2u);  // shared base context + its own sub-question
     const std::string mine = conclave::test::last_user(req);
@@ -167,19 +161,17 @@ BOOST_AUTO_TEST_CASE(agents_are_isolated) {
 }
 
 BOOST_AUTO_TEST_CASE(synthesis_sees_decisions_only_and_bounded) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int i) {
     return fake_reply{1ms, i == 0 ? std::string(10'000, 'x') : "short decision " + std::to_string(i), {}, 1};
   };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
+  rig t(s);
   auto opts = with_agents(3);
   opts.max_decision_chars = 100;
-  auto r = ask(io, e, "Q?", opts);
+  auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_REQUIRE(!r.ec);
   std::optional<chat_request> synthesis;
-  for (const auto& req : m.seen()) {
+  for (const auto& req : t.model.seen()) {
     if (conclave::test::kind_of(req) == conclave::test::request_kind::synthesis) synthesis = req;
   }
   BOOST_REQUIRE(synthesis);
@@ -192,11 +184,9 @@ BOOST_AUTO_TEST_CASE(synthesis_sees_decisions_only_and_bounded) {
 }
 
 BOOST_AUTO_TEST_CASE(events_in_order) {
-  asio::io_context io;
   scripted s;
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(3));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
   BOOST_REQUIRE(!r.ec);
   const auto& ev = r.events;
   BOOST_REQUIRE(!ev.empty());
@@ -227,29 +217,27 @@ BOOST_AUTO_TEST_CASE(events_in_order) {
 }
 
 BOOST_AUTO_TEST_CASE(cancelling_the_ask_cancels_every_agent) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int) { return fake_reply{30s, "never", {}, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
+  rig t(s);
   asio::cancellation_signal cancel;
   auto opts = with_agents(4);
   opts.max_concurrency = 2;  // two run, two wait for a slot
   std::size_t started = 0;
   opts.observers.push_back([&](const event& ev, const progress_map&) {
     if (ev.kind == event_kind::started && ++started == 2) {
-      asio::post(io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+      asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
     }
   });
   boost::system::error_code ec;
   run_report report;
   bool done = false;
-  async_ask(e, "Q?", opts, asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code c, run_report r) {
+  async_ask(t.eng, "Q?", opts, asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code c, run_report r) {
     ec = c;
     report = std::move(r);
     done = true;
   }));
-  BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return done; }, 5s));
+  BOOST_REQUIRE(conclave::test::pump_until(t.io, [&] { return done; }, 5s));
   BOOST_CHECK(ec == error::cancelled);
   BOOST_REQUIRE_EQUAL(report.agents.size(), 4u);
   std::size_t never_started = 0;
@@ -259,22 +247,20 @@ BOOST_AUTO_TEST_CASE(cancelling_the_ask_cancels_every_agent) {
     never_started += a.attempts == 0;
   }
   BOOST_CHECK_EQUAL(never_started, 2u);
-  BOOST_CHECK_EQUAL(agents_calls(m), 2u);
-  conclave::test::expect_no_leftover_work(io);
+  BOOST_CHECK_EQUAL(agents_calls(t.model), 2u);
+  conclave::test::expect_no_leftover_work(t.io);
 }
 
 BOOST_AUTO_TEST_CASE(the_concurrency_cap_queues_the_rest_and_queueing_counts_against_the_deadline) {
-  asio::io_context io;
   scripted s;
   s.agent = [](int) { return fake_reply{100ms, "capped", {}, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
+  rig t(s);
   auto opts = with_agents(6);
   opts.max_concurrency = 2;
   opts.agent_timeout = 250ms;  // rounds end at ~100, ~200, ~300 ms: the third round is too late
-  auto r = ask(io, e, "Q?", opts);
+  auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_REQUIRE(!r.ec);
-  BOOST_CHECK_EQUAL(m.peak_in_flight(), 2);
+  BOOST_CHECK_EQUAL(t.model.peak_in_flight(), 2);
   BOOST_CHECK_EQUAL(r.report.count(agent_status::ok), 4u);
   BOOST_CHECK_EQUAL(r.report.count(agent_status::timed_out), 2u);
   for (const auto& a : r.report.agents) {
@@ -283,13 +269,11 @@ BOOST_AUTO_TEST_CASE(the_concurrency_cap_queues_the_rest_and_queueing_counts_aga
 }
 
 BOOST_AUTO_TEST_CASE(unusable_decomposition_falls_back_to_one_agent) {
-  asio::io_context io;
   scripted s;
   s.decomposition = [](int) { return fake_reply{1ms, "I would rather not split this.", {}, 1}; };
   s.agent = [](int) { return fake_reply{1ms, "whole answer", {}, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "The whole question?", with_agents(5));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "The whole question?", with_agents(5));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.decomposition_fallback);
   BOOST_REQUIRE_EQUAL(r.report.agents.size(), 1u);
@@ -299,24 +283,20 @@ BOOST_AUTO_TEST_CASE(unusable_decomposition_falls_back_to_one_agent) {
 }
 
 BOOST_AUTO_TEST_CASE(failed_decomposition_call_falls_back_too) {
-  asio::io_context io;
   scripted s;
   s.decomposition = [](int) { return fake_reply{1ms, "", error::overloaded, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(3));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.decomposition_fallback);
   BOOST_CHECK(r.report.decomposition_note.find("overloaded") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(failed_synthesis_degrades_to_the_decisions) {
-  asio::io_context io;
   scripted s;
   s.synthesis = [](const std::string&) { return fake_reply{1ms, "", error::provider_error, 1}; };
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(2));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(2));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.degraded);
   BOOST_CHECK(r.report.answer.starts_with("Synthesis failed"));
@@ -325,11 +305,9 @@ BOOST_AUTO_TEST_CASE(failed_synthesis_degrades_to_the_decisions) {
 }
 
 BOOST_AUTO_TEST_CASE(accounting_counts_every_call) {
-  asio::io_context io;
   scripted s;
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
-  auto r = ask(io, e, "Q?", with_agents(3));
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
   BOOST_REQUIRE(!r.ec);
   usage sum = r.report.decomposition_tokens;
   sum += r.report.synthesis_tokens;
@@ -348,30 +326,28 @@ BOOST_AUTO_TEST_CASE(accounting_counts_every_call) {
 }
 
 BOOST_AUTO_TEST_CASE(works_with_every_kind_of_completion_token) {
-  asio::io_context io;
   scripted s;
-  fake_model m(io.get_executor(), s.as_script());
-  engine e(io.get_executor(), m);
+  rig t(s);
 
   // use_awaitable
   auto coro = [&]() -> asio::awaitable<std::size_t> {
-    auto [ec, r] = co_await async_ask(e, "Q?", with_agents(2), asio::as_tuple(asio::use_awaitable));
+    auto [ec, r] = co_await async_ask(t.eng, "Q?", with_agents(2), asio::as_tuple(asio::use_awaitable));
     co_return ec ? 0 : r.agents.size();
   };
-  BOOST_CHECK_EQUAL(conclave::test::run(io, coro()), 2u);
+  BOOST_CHECK_EQUAL(conclave::test::run(t.io, coro()), 2u);
 
   // deferred, launched later
-  auto op = async_ask(e, "Q?", with_agents(3), asio::deferred);
+  auto op = async_ask(t.eng, "Q?", with_agents(3), asio::deferred);
   std::size_t got = 0;
   std::move(op)([&](boost::system::error_code ec, run_report r) { got = ec ? 0 : r.agents.size(); });
-  BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return got != 0; }));
+  BOOST_REQUIRE(conclave::test::pump_until(t.io, [&] { return got != 0; }));
   BOOST_CHECK_EQUAL(got, 3u);
 
   // use_future, with the io_context run on another thread
-  io.restart();
-  auto work = asio::make_work_guard(io);
-  std::thread runner([&] { io.run(); });
-  auto fut = async_ask(e, "Q?", with_agents(2), asio::use_future);
+  t.io.restart();
+  auto work = asio::make_work_guard(t.io);
+  std::thread runner([&] { t.io.run(); });
+  auto fut = async_ask(t.eng, "Q?", with_agents(2), asio::use_future);
   BOOST_REQUIRE(fut.wait_for(10s) == std::future_status::ready);
   BOOST_CHECK_EQUAL(fut.get().agents.size(), 2u);
   work.reset();
