@@ -23,10 +23,21 @@ inline std::chrono::microseconds since(clock::time_point t0) {
 using slot_channel =
     boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
+/// Options made safe to compute with: "forever" (e.g. milliseconds::max()) would overflow a
+/// time_point, so the run deadline is capped at a year, and no part may exceed the whole.
+inline ask_options normalized(ask_options o) {
+  using namespace std::chrono;
+  const milliseconds year = duration_cast<milliseconds>(hours(24 * 365));
+  o.deadline = std::clamp(o.deadline, milliseconds(0), year);
+  o.agent_timeout = std::clamp(o.agent_timeout, milliseconds(0), o.deadline);
+  o.synthesis_reserve = std::clamp(o.synthesis_reserve, milliseconds(0), o.deadline);
+  return o;
+}
+
 struct run_context : std::enable_shared_from_this<run_context> {
   run_context(engine& e, std::string q, ask_options o)
       : models(e),
-        opts(std::move(o)),
+        opts(normalized(std::move(o))),
         strand(boost::asio::make_strand(e.get_executor())),
         start(clock::now()),
         slots(e.get_executor(), static_cast<std::size_t>(std::max(1, opts.max_concurrency))) {

@@ -126,6 +126,23 @@ BOOST_AUTO_TEST_CASE(global_deadline_still_yields_a_synthesized_answer) {
   BOOST_CHECK_LT(r.report.wall, 5s);
 }
 
+BOOST_AUTO_TEST_CASE(unbounded_timeouts_are_safe) {
+  scripted s;
+  rig t(s);
+  auto opts = with_agents(2);
+  opts.deadline = std::chrono::milliseconds::max();
+  opts.agent_timeout = std::chrono::milliseconds::max();
+  auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_CHECK(!r.ec);
+  BOOST_CHECK_EQUAL(r.report.count(agent_status::ok), 2u);
+  // A reserve as large as the whole run leaves the agents no time: they fail at once, cleanly.
+  opts.synthesis_reserve = std::chrono::milliseconds::max();
+  auto none = ask(t.io, t.eng, "Q?", opts);
+  BOOST_CHECK(none.ec == error::all_agents_failed);
+  BOOST_CHECK(none.report.decomposition_fallback);  // decomposition had no time either
+  BOOST_CHECK_EQUAL(none.report.count(agent_status::timed_out), none.report.agents.size());
+}
+
 BOOST_AUTO_TEST_CASE(every_agent_failing_is_an_error_with_a_full_report) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1}; };
