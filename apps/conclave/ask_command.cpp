@@ -39,11 +39,6 @@ ask_options options_from(const ask_settings& s) {
   return o;
 }
 
-std::string error_id(const boost::system::error_code& ec) {
-  if (ec.category() == error_category()) return to_string(static_cast<error>(ec.value()));
-  return ec.message();
-}
-
 std::string summary(const run_report& r) {
   char buf[256];
   std::snprintf(buf, sizeof buf,

@@ -60,6 +60,11 @@ const char* to_string(error e) noexcept {
   return "unknown";
 }
 
+std::string error_id(const boost::system::error_code& ec) {
+  if (ec.category() == error_category()) return to_string(static_cast<error>(ec.value()));
+  return std::string(ec.category().name()) + ":" + std::to_string(ec.value());
+}
+
 const boost::system::error_category& error_category() noexcept {
   static const conclave_category category;
   return category;

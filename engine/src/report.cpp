@@ -14,11 +14,6 @@ json::object to_json(const usage& u) {
   return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}};
 }
 
-std::string error_name(const boost::system::error_code& ec) {
-  if (ec.category() == error_category()) return to_string(static_cast<error>(ec.value()));
-  return ec.message();
-}
-
 }  // namespace
 
 const char* to_string(agent_status s) noexcept {
@@ -62,7 +57,7 @@ json::object to_json(const run_report& r) {
     if (a.status == agent_status::ok) o["answer"] = a.answer;
     if (!a.model.empty()) o["model"] = a.model;
     if (a.error) {
-      json::object err{{"code", error_name(a.error)}, {"message", a.error.message()}};
+      json::object err{{"code", error_id(a.error)}, {"message", a.error.message()}};
       if (!a.diag.message.empty()) err["detail"] = a.diag.message;
       if (a.diag.http_status != 0) err["http_status"] = a.diag.http_status;
       o["error"] = std::move(err);

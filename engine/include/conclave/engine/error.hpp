@@ -5,6 +5,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <string>
 #include <type_traits>
 
 namespace conclave {
@@ -32,6 +33,9 @@ enum class error {
 
 /// A stable identifier for machine-readable output: "timeout", "rate_limited"...
 const char* to_string(error e) noexcept;
+
+/// The identifier of any error code: to_string() for conclave's, else "category:value".
+std::string error_id(const boost::system::error_code& ec);
 
 /// The category behind conclave::error; its name() is "conclave".
 const boost::system::error_category& error_category() noexcept;
