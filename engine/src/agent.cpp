@@ -8,6 +8,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <random>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -27,10 +29,21 @@ asio::awaitable<error_code> wait(asio::steady_timer& timer) {
   co_return ec;
 }
 
-// Slot, then the model call. Records what it learns in the agent's entry as it goes, so a
-// cut call still leaves its tokens and times behind.
+agent_status status_of(const error_code& ec) {
+  return ec == error::timeout     ? agent_status::timed_out
+         : ec == error::cancelled ? agent_status::cancelled
+                                  : agent_status::failed;
+}
+
+std::chrono::milliseconds ms(clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
+// Slot, then the model call, tried again per the retry policy and the run's retry budget.
+// Records what it learns in the agent's entry as it goes, so a cut call still leaves its
+// tokens and times behind.
 asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i,
-                                 clock::time_point queued_at) {
+                                 clock::time_point queued_at, clock::time_point deadline) {
   agent_report& rep = ctx->report.agents[i];
   auto [slot_ec] = co_await ctx->slots.async_receive(use_tuple);
   rep.queued = since(queued_at);
@@ -43,27 +56,55 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
   req.model = ctx->opts.model;
   req.stream = ctx->opts.stream;
 
-  rep.attempts = 1;
-  ctx->emit({.kind = event_kind::started, .agent = i, .attempt = 1});
-  const auto t0 = clock::now();
-  auto on_delta = [ctx, i](std::string_view delta) {
-    ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(delta)});
-  };
-  auto [ec, response] =
-      co_await ctx->models.worker().async_complete(std::move(req), on_delta, use_tuple);
-  rep.latency = since(t0);
-  rep.tokens = response.tokens;
-  rep.model = response.model;
-  if (!ec) {
-    rep.status = agent_status::ok;
-    rep.answer = std::move(response.content);
-    co_return;
+  std::mt19937_64 rng(ctx->opts.random_seed ? ctx->opts.random_seed + i : std::random_device{}());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  asio::steady_timer backoff(co_await asio::this_coro::executor);
+  const auto first = clock::now();
+  for (int attempt = 1;; ++attempt) {
+    rep.attempts = attempt;
+    ctx->emit({.kind = event_kind::started, .agent = i, .attempt = attempt});
+    bool delivered = false;  // a stream that reached the consumer is never retried
+    auto on_delta = [ctx, i, &delivered](std::string_view delta) {
+      delivered = true;
+      ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(delta)});
+    };
+    auto [ec, response] = co_await ctx->models.worker().async_complete(req, on_delta, use_tuple);
+    rep.latency = since(first);
+    rep.tokens += response.tokens;  // failed attempts cost tokens too
+    if (!response.model.empty()) rep.model = response.model;
+    if (!ec) {
+      ctx->retries.on_success();
+      rep.status = agent_status::ok;
+      rep.error = {};
+      rep.answer = std::move(response.content);
+      co_return;
+    }
+    rep.error = ec;
+    rep.status = status_of(ec);
+    rep.diag = std::move(response.diag);
+    if (ec == error::cancelled) co_return;
+
+    if (rep.diag.should_retry.value_or(is_retryable(ec))) ctx->retries.on_failure();
+    retry_decision next = decide_retry(ctx->opts.retry, attempt - 1, ec, rep.diag, delivered,
+                                       ms(clock::now() - first), ms(deadline - clock::now()),
+                                       unit(rng));
+    if (next.retry && !ctx->retries.allows_retry()) {
+      next = {false, {}, "the run's retry budget is spent"};
+    }
+    if (!next.retry) {
+      if (next.reason != "not retryable") {
+        rep.diag.message += (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
+      }
+      co_return;
+    }
+    ctx->emit({.kind = event_kind::retrying,
+               .agent = i,
+               .text = ec.message() + "; retrying in " + std::to_string(next.delay.count()) +
+                       " ms (" + next.reason + ")",
+               .attempt = attempt + 1});
+    backoff.expires_after(next.delay);
+    if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return;  // stopped
   }
-  rep.error = ec;
-  rep.diag = std::move(response.diag);
-  rep.status = ec == error::timeout     ? agent_status::timed_out
-               : ec == error::cancelled ? agent_status::cancelled
-                                        : agent_status::failed;
 }
 
 event_kind terminal_event(agent_status s) {
@@ -85,9 +126,9 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
 
   // The agent's deadline counts from now (queueing included), and never passes the point
   // where the run stops agents to keep time for synthesis.
-  asio::steady_timer deadline(co_await asio::this_coro::executor,
-                              std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline()));
-  auto winner = co_await (call_model(ctx, i, queued_at) || wait(deadline));
+  const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
+  asio::steady_timer deadline(co_await asio::this_coro::executor, due);
+  auto winner = co_await (call_model(ctx, i, queued_at, due) || wait(deadline));
 
   agent_report& rep = ctx->report.agents[i];
   if (winner.index() == 1) {  // the call was stopped: by the deadline, or by cancellation

@@ -68,6 +68,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
   const clock::time_point start;
   slot_channel slots;
   session::shared_context base_context;  ///< what every agent sees; set after decomposition
+  retry_budget retries;                  ///< shared by every agent: no retry storms
   run_report report;
 
  private:

@@ -12,6 +12,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <map>
+#include <mutex>
+
 namespace conclave::test {
 
 /// Agent `i` (from its sub-question "Part i of ...") gets `agent(i)`; decomposition and
@@ -20,6 +23,8 @@ struct scripted {
   std::function<fake_reply(int agent)> agent = [](int i) {
     return fake_reply{std::chrono::milliseconds(5), "Decision of part " + std::to_string(i), {}, 3};
   };
+  /// When set, used instead of `agent`: also told which attempt (1, 2, ...) this is.
+  std::function<fake_reply(int agent, int attempt)> agent_attempt;
   std::function<fake_reply(int n)> decomposition = [](int n) {
     boost::json::array parts;
     for (int i = 0; i < n; ++i) parts.emplace_back("Part " + std::to_string(i) + " of the question?");
@@ -30,7 +35,8 @@ struct scripted {
   };
 
   fake_model::script as_script() const {
-    return [s = *this](const chat_request& r) {
+    auto attempts = std::make_shared<std::pair<std::mutex, std::map<int, int>>>();
+    return [s = *this, attempts](const chat_request& r) {
       switch (kind_of(r)) {
         case request_kind::decomposition: {
           const auto& text = last_user(r);
@@ -41,7 +47,14 @@ struct scripted {
         case request_kind::agent: {
           const auto& q = last_user(r);
           const auto at = q.find("Part ");
-          return s.agent(at == std::string::npos ? -1 : std::stoi(q.substr(at + 5)));
+          const int index = at == std::string::npos ? -1 : std::stoi(q.substr(at + 5));
+          if (!s.agent_attempt) return s.agent(index);
+          int attempt = 0;
+          {
+            std::lock_guard lock(attempts->first);
+            attempt = ++attempts->second[index];
+          }
+          return s.agent_attempt(index, attempt);
         }
       }
       return fake_reply{};

@@ -24,6 +24,9 @@ namespace {
 ask_options with_agents(int n) {
   ask_options o;
   o.agents = n;
+  o.retry.initial_delay = 5ms;  // retries still happen, quickly
+  o.retry.max_delay = 20ms;
+  o.random_seed = 42;
   return o;
 }
 
@@ -369,6 +372,96 @@ BOOST_AUTO_TEST_CASE(works_with_every_kind_of_completion_token) {
   BOOST_CHECK_EQUAL(fut.get().agents.size(), 2u);
   work.reset();
   runner.join();
+}
+
+BOOST_AUTO_TEST_CASE(transient_failures_are_retried_with_events_and_accounting) {
+  scripted s;
+  s.agent_attempt = [](int i, int attempt) {
+    if (i == 1 && attempt <= 2) return fake_reply{1ms, "", error::overloaded, 1};
+    return fake_reply{1ms, "fine " + std::to_string(i), {}, 2};
+  };
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  BOOST_REQUIRE(!r.ec);
+  BOOST_CHECK(!r.report.degraded);
+  const auto& a = r.report.agents[1];
+  BOOST_CHECK(a.status == agent_status::ok);
+  BOOST_CHECK(!a.error);
+  BOOST_CHECK_EQUAL(a.attempts, 3);
+  BOOST_CHECK_EQUAL(r.report.agents[0].attempts, 1);
+  BOOST_CHECK_GT(a.tokens.prompt_tokens, 2 * r.report.agents[0].tokens.prompt_tokens);  // 3 calls
+  std::vector<std::pair<event_kind, int>> seq;
+  for (const auto& e : r.events) {
+    if (e.agent == 1u && e.kind != event_kind::progress) seq.emplace_back(e.kind, e.attempt);
+  }
+  const std::vector<std::pair<event_kind, int>> expected = {
+      {event_kind::queued, 0},   {event_kind::started, 1}, {event_kind::retrying, 2},
+      {event_kind::started, 2},  {event_kind::retrying, 3}, {event_kind::started, 3},
+      {event_kind::completed, 3}};
+  BOOST_CHECK(seq == expected);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_from_the_server_is_waited_for) {
+  scripted s;
+  s.agent_attempt = [](int, int attempt) {
+    if (attempt == 1) return fake_reply{1ms, "", error::rate_limited, 1, 80ms};
+    return fake_reply{1ms, "after waiting", {}, 1};
+  };
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(1));
+  BOOST_REQUIRE(!r.ec);
+  std::chrono::microseconds retrying_at{0}, restarted_at{0};
+  for (const auto& e : r.events) {
+    if (e.kind == event_kind::retrying) {
+      retrying_at = e.at;
+      BOOST_CHECK(e.text.find("retrying in 80 ms (as the server asked)") != std::string::npos);
+    }
+    if (e.kind == event_kind::started && e.attempt == 2) restarted_at = e.at;
+  }
+  BOOST_CHECK_GE(restarted_at - retrying_at, 80ms);  // a lower bound: it waited, at least
+}
+
+BOOST_AUTO_TEST_CASE(what_is_not_retryable_is_tried_once) {
+  scripted s;
+  s.agent = [](int) { return fake_reply{1ms, "", error::bad_request, 1}; };
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(2));
+  BOOST_CHECK(r.ec == error::all_agents_failed);
+  for (const auto& a : r.report.agents) BOOST_CHECK_EQUAL(a.attempts, 1);
+  BOOST_CHECK_EQUAL(agents_calls(t.model), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(the_shared_budget_stops_a_retry_storm) {
+  scripted s;
+  s.agent = [](int) { return fake_reply{1ms, "", error::overloaded, 1}; };
+  rig t(s);
+  auto opts = with_agents(12);
+  auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_CHECK(r.ec == error::all_agents_failed);
+  // Without the budget: 12 x 3 = 36 calls. With it (10 tokens, retries only above 5), the
+  // first failures spend the budget and the rest give up at once.
+  const std::size_t calls = agents_calls(t.model);
+  BOOST_CHECK_LE(calls, 12u + 5u);
+  std::size_t throttled = 0;
+  for (const auto& a : r.report.agents) {
+    throttled += a.diag.message.find("retry budget") != std::string::npos;
+  }
+  BOOST_CHECK_GE(throttled, 7u);
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_never_runs_past_the_agents_deadline) {
+  scripted s;
+  s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1, 5000ms}; };
+  rig t(s);
+  auto opts = with_agents(1);
+  opts.agent_timeout = 1s;
+  auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_CHECK(r.ec == error::all_agents_failed);
+  const auto& a = r.report.agents[0];
+  BOOST_CHECK_EQUAL(a.attempts, 1);
+  BOOST_CHECK(a.error == error::rate_limited);  // the real failure, not a timeout
+  BOOST_CHECK(a.diag.message.find("deadline would pass") != std::string::npos);
+  BOOST_CHECK_LT(r.report.wall, 1s);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

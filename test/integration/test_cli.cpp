@@ -162,8 +162,9 @@ BOOST_AUTO_TEST_CASE(config_file_supplies_defaults_and_flags_win) {
                            clean_env)
                        .wait();
   BOOST_CHECK_EQUAL(flag_wins.exit_code, 0);
-  // Both went to the configured server: one failed agent call, then one agent and synthesis.
-  BOOST_CHECK_EQUAL(mock.server.stats().requests, 3u);
+  // Both went to the configured server: a 500 tried three times (two retries), then one agent
+  // and synthesis.
+  BOOST_CHECK_EQUAL(mock.server.stats().requests, 5u);
   std::filesystem::remove(path);
 }
 

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct fake_reply {
   std::string content;
   boost::system::error_code error;  ///< set: fail with this after the latency
   int pieces = 1;                   ///< streamed in this many deltas (when the request streams)
+  std::optional<std::chrono::milliseconds> retry_after;  ///< sent with a failure
 };
 
 /// Which kind of request the engine sent, judged by the prompts the engine writes.
@@ -104,6 +106,7 @@ class fake_model final : public model {
     }
     if (reply.error) {
       out.diag.message = "scripted failure";
+      out.diag.retry_after = reply.retry_after;
       co_return std::tuple{reply.error, std::move(out)};
     }
     out.finish_reason = "stop";

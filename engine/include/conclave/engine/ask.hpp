@@ -6,6 +6,7 @@
 #include <conclave/engine/events.hpp>
 #include <conclave/engine/model.hpp>
 #include <conclave/engine/report.hpp>
+#include <conclave/engine/retry.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -29,6 +30,8 @@ struct ask_options {
   std::string model;  ///< model name for every call; empty: each model's default
   bool stream = true;  ///< stream agent replies (progress events carry the text)
   std::string agent_instructions;  ///< extra system text every agent shares
+  retry_options retry;  ///< per agent call; the run also shares one retry budget across agents
+  std::uint64_t random_seed = 0;  ///< backoff jitter; 0: seeded from the system
   std::vector<observer> observers;  ///< see events.hpp; called on the run's strand, in order
 };
 
