@@ -13,6 +13,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <random>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -21,18 +23,51 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// One model call that must finish by `deadline`; a late call is cancelled and reported as
-// error::timeout (its tokens, as far as known, kept).
-asio::awaitable<std::tuple<error_code, chat_response>> call_before(model& m, chat_request req,
-                                                                    clock::time_point deadline) {
+// One model call, retried per the policy (and the run's shared budget) until it succeeds, gives
+// up, or `deadline` passes. Tokens of every attempt, cut ones included, add up in `spent`.
+asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
+    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
+    usage& spent) {
+  std::mt19937_64 rng(ctx->opts.random_seed ? ctx->opts.random_seed : std::random_device{}());
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  asio::steady_timer backoff(co_await asio::this_coro::executor);
+  const auto first = clock::now();
+  for (int attempt = 1;; ++attempt) {
+    auto [ec, reply] = co_await m.async_complete(req, nullptr, use_tuple);
+    spent += reply.tokens;
+    if (!ec) ctx->retries.on_success();
+    if (!ec || ec == error::cancelled) co_return std::tuple{ec, std::move(reply)};
+    if (reply.diag.should_retry.value_or(is_retryable(ec))) ctx->retries.on_failure();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - first);
+    const retry_decision next =
+        decide_retry(ctx->opts.retry, attempt - 1, ec, reply.diag, false, took, left, unit(rng));
+    if (!next.retry || !ctx->retries.allows_retry()) co_return std::tuple{ec, std::move(reply)};
+    backoff.expires_after(next.delay);
+    if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) {
+      co_return std::tuple{error_code(error::cancelled), chat_response{}};
+    }
+  }
+}
+
+// The same, cut off at `deadline`: a late call is cancelled and reported as error::timeout.
+// The reply's tokens are everything spent, the cut attempt included.
+asio::awaitable<std::tuple<error_code, chat_response>> call_before(
+    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline) {
   using namespace asio::experimental::awaitable_operators;
+  usage spent;
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto winner = co_await (m.async_complete(std::move(req), nullptr, use_tuple) ||
+  auto winner = co_await (call_with_retries(ctx, m, std::move(req), deadline, spent) ||
                           timer.async_wait(use_tuple));
-  if (winner.index() == 0) co_return std::move(std::get<0>(winner));
-  const auto [timer_ec] = std::get<1>(winner);
-  co_return std::tuple{timer_ec ? error_code(error::cancelled) : error_code(error::timeout),
-                       chat_response{}};
+  std::tuple<error_code, chat_response> out;
+  if (winner.index() == 0) {
+    out = std::move(std::get<0>(winner));
+  } else {
+    const auto [timer_ec] = std::get<1>(winner);
+    std::get<0>(out) = timer_ec ? error_code(error::cancelled) : error_code(error::timeout);
+  }
+  std::get<1>(out).tokens = spent;
+  co_return out;
 }
 
 std::string agent_context(const run_context& ctx, std::size_t agents) {
@@ -58,7 +93,7 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     req.model = ctx->opts.model;
     const auto deadline =
         std::min(clock::now() + ctx->opts.agent_timeout, ctx->agents_deadline());
-    auto [ec, reply] = co_await call_before(ctx->models.decomposer(), std::move(req), deadline);
+    auto [ec, reply] = co_await call_before(ctx, ctx->models.decomposer(), std::move(req), deadline);
     r.decomposition_tokens = reply.tokens;
     if (!ec) r.sub_questions = parse_subquestions(reply.content, wanted);
     if (r.sub_questions.empty()) {
@@ -143,7 +178,7 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
   ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
 
   auto [ec, reply] =
-      co_await call_before(ctx->models.synthesizer(), std::move(req), ctx->run_deadline());
+      co_await call_before(ctx, ctx->models.synthesizer(), std::move(req), ctx->run_deadline());
   r.synthesis_tokens = reply.tokens;
   if (!ec) {
     r.answer = std::move(reply.content);

@@ -449,6 +449,41 @@ BOOST_AUTO_TEST_CASE(the_shared_budget_stops_a_retry_storm) {
   BOOST_CHECK_GE(throttled, 7u);
 }
 
+BOOST_AUTO_TEST_CASE(decomposition_and_synthesis_are_retried_too) {
+  scripted s;
+  auto decompositions = std::make_shared<int>(0);
+  auto syntheses = std::make_shared<int>(0);
+  const auto normal_decomposition = s.decomposition;
+  s.decomposition = [=](int n) {
+    return ++*decompositions == 1 ? fake_reply{1ms, "", error::overloaded, 1} : normal_decomposition(n);
+  };
+  s.synthesis = [=](const std::string&) {
+    return ++*syntheses == 1 ? fake_reply{1ms, "", error::connection_failed, 1}
+                             : fake_reply{1ms, "merged on the second try", {}, 1};
+  };
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  BOOST_REQUIRE(!r.ec);
+  BOOST_CHECK(!r.report.decomposition_fallback);
+  BOOST_CHECK_EQUAL(r.report.agents.size(), 3u);
+  BOOST_CHECK_EQUAL(r.report.answer, "merged on the second try");
+  BOOST_CHECK(!r.report.degraded);
+  BOOST_CHECK_EQUAL(*decompositions, 2);
+  BOOST_CHECK_EQUAL(*syntheses, 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_decomposition_cut_by_its_deadline_still_counts_its_tokens) {
+  scripted s;
+  s.decomposition = [](int) { return fake_reply{10s, "[]", {}, 1}; };
+  rig t(s);
+  auto opts = with_agents(3);
+  opts.agent_timeout = 100ms;  // also bounds the decomposition call
+  auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_CHECK(r.report.decomposition_fallback);
+  BOOST_CHECK(r.report.decomposition_note.find("deadline expired") != std::string::npos);
+  BOOST_CHECK_GT(r.report.decomposition_tokens.prompt_tokens, 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_retry_never_runs_past_the_agents_deadline) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1, 5000ms}; };
