@@ -8,8 +8,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <random>
-
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -35,10 +33,6 @@ agent_status status_of(const error_code& ec) {
                                   : agent_status::failed;
 }
 
-std::chrono::milliseconds ms(clock::duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
-
 // Slot, then the model call, tried again per the retry policy and the run's retry budget.
 // Records what it learns in the agent's entry as it goes, so a cut call still leaves its
 // tokens and times behind.
@@ -56,7 +50,7 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
   req.model = ctx->opts.model;
   req.stream = ctx->opts.stream;
 
-  std::mt19937_64 rng(ctx->opts.random_seed ? ctx->opts.random_seed + i : std::random_device{}());
+  auto rng = ctx->jitter_source(i);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
   const auto first = clock::now();
@@ -84,13 +78,8 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     rep.diag = std::move(response.diag);
     if (ec == error::cancelled) co_return;
 
-    if (rep.diag.should_retry.value_or(is_retryable(ec))) ctx->retries.on_failure();
-    retry_decision next = decide_retry(ctx->opts.retry, attempt - 1, ec, rep.diag, delivered,
-                                       ms(clock::now() - first), ms(deadline - clock::now()),
-                                       unit(rng));
-    if (next.retry && !ctx->retries.allows_retry()) {
-      next = {false, {}, "the run's retry budget is spent"};
-    }
+    const retry_decision next =
+        ctx->next_retry(attempt - 1, ec, rep.diag, delivered, first, deadline, unit(rng));
     if (!next.retry) {
       if (next.reason != "not retryable") {
         rep.diag.message += (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";

@@ -13,8 +13,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <random>
-
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -28,7 +26,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
     usage& spent) {
-  std::mt19937_64 rng(ctx->opts.random_seed ? ctx->opts.random_seed : std::random_device{}());
+  auto rng = ctx->jitter_source(0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
   const auto first = clock::now();
@@ -37,12 +35,9 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     spent += reply.tokens;
     if (!ec) ctx->retries.on_success();
     if (!ec || ec == error::cancelled) co_return std::tuple{ec, std::move(reply)};
-    if (reply.diag.should_retry.value_or(is_retryable(ec))) ctx->retries.on_failure();
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - first);
     const retry_decision next =
-        decide_retry(ctx->opts.retry, attempt - 1, ec, reply.diag, false, took, left, unit(rng));
-    if (!next.retry || !ctx->retries.allows_retry()) co_return std::tuple{ec, std::move(reply)};
+        ctx->next_retry(attempt - 1, ec, reply.diag, false, first, deadline, unit(rng));
+    if (!next.retry) co_return std::tuple{ec, std::move(reply)};
     backoff.expires_after(next.delay);
     if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) {
       co_return std::tuple{error_code(error::cancelled), chat_response{}};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <conclave/engine/ask.hpp>
+#include <conclave/engine/error.hpp>
 #include <conclave/engine/progress.hpp>
 #include <conclave/engine/session.hpp>
 
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <random>
 
 namespace conclave::detail {
 
@@ -54,6 +56,28 @@ struct run_context : std::enable_shared_from_this<run_context> {
     } else {
       boost::asio::post(strand, [self = shared_from_this(), e = std::move(e)] { self->deliver(e); });
     }
+  }
+
+  /// After a failed call: counts it against the run's shared retry budget, then decides
+  /// whether to try again (per opts.retry, the deadline, and what the budget allows).
+  retry_decision next_retry(int retries_done, const boost::system::error_code& ec,
+                            const diagnostics& diag, bool output_delivered,
+                            clock::time_point first_attempt, clock::time_point deadline,
+                            double random01) {
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    if (diag.should_retry.value_or(is_retryable(ec))) retries.on_failure();
+    const auto now = clock::now();
+    retry_decision next = decide_retry(opts.retry, retries_done, ec, diag, output_delivered,
+                                       duration_cast<milliseconds>(now - first_attempt),
+                                       duration_cast<milliseconds>(deadline - now), random01);
+    if (next.retry && !retries.allows_retry()) next = {false, {}, "the run's retry budget is spent"};
+    return next;
+  }
+
+  /// Backoff jitter for one caller: reproducible with opts.random_seed, else from the system.
+  std::mt19937_64 jitter_source(std::uint64_t salt) const {
+    return std::mt19937_64(opts.random_seed ? opts.random_seed + salt : std::random_device{}());
   }
 
   clock::time_point run_deadline() const { return start + opts.deadline; }
