@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(streams_deltas_that_add_up_to_the_answer) {
   BOOST_CHECK_EQUAL(o.deltas, o.response.content);
   BOOST_CHECK_EQUAL(o.response.content, plain.response.content);  // same prompt, same reply
   BOOST_CHECK_EQUAL(o.response.finish_reason, "stop");
+  BOOST_CHECK(o.response.diag.request_id.starts_with("req_mock_"));  // streamed replies too
   // Usage came from the include_usage chunk, exactly as the non-streamed reply counts it.
   BOOST_CHECK_EQUAL(o.response.tokens.prompt_tokens, plain.response.tokens.prompt_tokens);
   BOOST_CHECK_EQUAL(o.response.tokens.completion_tokens, plain.response.tokens.completion_tokens);

@@ -35,12 +35,16 @@ struct openai_model::impl {
     return m;
   }
 
-  // An HTTP error status: typed error, provider message, retry hints.
-  static error_code http_failure(const http::response& r, chat_response& out) {
-    decode_error_body(r.body, out.diag);
+  // What every reply's head says, whatever its status: status, retry hints, request id, limits.
+  static void read_head(const http::response& r, chat_response& out) {
     out.diag.http_status = static_cast<int>(r.status);
     provider::read_retry_headers(r.headers, out.diag, std::chrono::system_clock::now());
     out.limits = decode_rate_limits(r.headers);
+  }
+
+  // An HTTP error status: typed error and the provider's message (read_head done before).
+  static error_code http_failure(const http::response& r, chat_response& out) {
+    decode_error_body(r.body, out.diag);
     return provider::classify_status(r.status);
   }
 
@@ -60,12 +64,10 @@ struct openai_model::impl {
         out.tokens.prompt_tokens = prompt_estimate;  // it may have been sent: count it
         co_return outcome{provider::classify_transport(r, out.diag), std::move(out)};
       }
+      read_head(r, out);
       if (r.status < 200 || r.status >= 300) {
         co_return outcome{http_failure(r, out), std::move(out)};
       }
-      out.diag.http_status = static_cast<int>(r.status);
-      out.limits = decode_rate_limits(r.headers);
-      provider::read_retry_headers(r.headers, out.diag, std::chrono::system_clock::now());
       const error_code ec = decode_chat_completion(r.body, out);
       co_return outcome{ec, std::move(out)};
     }
@@ -97,7 +99,7 @@ struct openai_model::impl {
 
     out = std::move(decoder.response());
     out.latency = r.elapsed;
-    out.diag.http_status = static_cast<int>(r.status);
+    read_head(r, out);  // a streamed reply's request id and limits too
     if (!decoder.usage_reported()) {
       // Cut or usage-less stream: count what was sent and what arrived, never zero.
       out.tokens.prompt_tokens = prompt_estimate;
@@ -106,7 +108,6 @@ struct openai_model::impl {
     if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
       co_return outcome{http_failure(r, out), std::move(out)};
     }
-    out.limits = decode_rate_limits(r.headers);
     if (stream_error) {
       if (decoder.failure_code()) {
         out.diag.message = decoder.failure().message;
