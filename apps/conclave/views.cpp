@@ -64,9 +64,12 @@ live_view::live_view(std::FILE* out, std::string note) : out_(out), note_(std::m
 }
 
 void live_view::on_event(const event& e, const progress_map& p) {
+  // Redraw at most every 50 ms for streamed text, at once for everything else; copy the map
+  // only for a redraw (streamed deltas are the most frequent events by far).
+  const bool force = e.kind != event_kind::progress;
+  if (!force && std::chrono::steady_clock::now() - last_draw_ < redraw_interval) return;
   snapshot_ = p;
-  // Redraw at most every 50 ms for streamed text; at once for everything else.
-  draw(e.kind != event_kind::progress);
+  draw(true);
 }
 
 void live_view::tick() { draw(false); }
@@ -74,7 +77,7 @@ void live_view::tick() { draw(false); }
 void live_view::draw(bool force) {
   if (closed_) return;
   const auto now = std::chrono::steady_clock::now();
-  if (!force && now - last_draw_ < std::chrono::milliseconds(50)) return;
+  if (!force && now - last_draw_ < redraw_interval) return;
   last_draw_ = now;
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - start_);
   const int width = terminal_width(out_);

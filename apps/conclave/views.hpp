@@ -33,9 +33,11 @@ class live_view final : public progress_view {
  private:
   void draw(bool force);
 
+  static constexpr std::chrono::milliseconds redraw_interval{50};
+
   std::FILE* out_;
   std::string note_;
-  progress_map snapshot_;  // the view's own copy; the engine's map lives on the run strand
+  progress_map snapshot_;  // the view's copy as of the last redraw; tick() redraws it
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};
   int lines_drawn_ = 0;
