@@ -1,0 +1,41 @@
+// A model behind a circuit breaker (see circuit_breaker.hpp): when the endpoint keeps failing,
+// calls fail fast with error::circuit_open (diagnostics say when it will try again) instead of
+// each waiting out its own timeout on a dead service. Put it outermost, so a fast failure
+// takes no rate-limit permit; share one per endpoint.
+#pragma once
+
+#include <conclave/engine/circuit_breaker.hpp>
+#include <conclave/engine/model.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace conclave {
+
+class breaker_model final : public model {
+ public:
+  /// `inner` must outlive this object.
+  breaker_model(model& inner, breaker_options opts = {});
+
+  std::string describe() const override { return inner_.describe(); }
+  boost::asio::any_io_executor get_executor() const override { return inner_.get_executor(); }
+
+  breaker_state state() const;
+  int times_opened() const;
+  std::uint64_t fast_failures() const noexcept { return fast_failures_; }
+
+ protected:
+  /// Completes with error::circuit_open at once (on `ex`) while the breaker is open;
+  /// otherwise forwards to the inner model, cancellation included.
+  void do_complete(boost::asio::any_io_executor ex, chat_request req, delta_handler on_delta,
+                   completion_handler handler) override;
+
+ private:
+  model& inner_;
+  mutable std::mutex mutex_;  // guards breaker_ for a few instructions; never across a suspension
+  circuit_breaker breaker_;
+  std::atomic<std::uint64_t> fast_failures_{0};
+};
+
+}  // namespace conclave

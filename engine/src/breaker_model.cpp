@@ -1,0 +1,63 @@
+#include <conclave/engine/breaker_model.hpp>
+#include "spawn_call.hpp"
+
+#include <conclave/engine/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave {
+namespace {
+using outcome = std::tuple<error_code, chat_response>;
+}
+
+breaker_model::breaker_model(model& inner, breaker_options opts) : inner_(inner), breaker_(opts) {}
+
+breaker_state breaker_model::state() const {
+  std::lock_guard lock(mutex_);
+  return breaker_.state();
+}
+
+int breaker_model::times_opened() const {
+  std::lock_guard lock(mutex_);
+  return breaker_.times_opened();
+}
+
+void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
+                                completion_handler handler) {
+  auto call = [](breaker_model& self, chat_request r,
+                 delta_handler d) -> asio::awaitable<outcome> {
+    using clock = circuit_breaker::clock;
+    co_await asio::this_coro::throw_if_cancelled(false);  // on_result must always run
+    std::optional<clock::time_point> refused_until;
+    {
+      std::lock_guard lock(self.mutex_);
+      if (!self.breaker_.admit(clock::now())) refused_until = self.breaker_.open_until();
+    }
+    if (refused_until) {
+      ++self.fast_failures_;
+      chat_response refusal;
+      const auto left = std::max(std::chrono::milliseconds(0),
+                                 std::chrono::ceil<std::chrono::milliseconds>(*refused_until - clock::now()));
+      refusal.diag.retry_after = left;
+      refusal.diag.message = self.inner_.describe() + " keeps failing: circuit open, next try in " +
+                       std::to_string(left.count()) + " ms";
+      co_return outcome{error::circuit_open, std::move(refusal)};
+    }
+    auto [ec, reply] = co_await self.inner_.async_complete(std::move(r), std::move(d),
+                                                           asio::as_tuple(asio::use_awaitable));
+    {
+      std::lock_guard lock(self.mutex_);
+      self.breaker_.on_result(clock::now(), ec);
+    }
+    co_return outcome{ec, std::move(reply)};
+  };
+  detail::spawn_call(std::move(ex), call(*this, std::move(req), std::move(on_delta)), std::move(handler),
+                     "breaker_model");
+}
+
+}  // namespace conclave
