@@ -33,9 +33,17 @@ agent_status status_of(const error_code& ec) {
                                   : agent_status::failed;
 }
 
-// Slot, then the model call, tried again per the retry policy and the run's retry budget.
-// Records what it learns in the agent's entry as it goes, so a cut call still leaves its
-// tokens and times behind.
+// Marks an agent that may not call because the run's budget is spent.
+void refuse_for_budget(run_context& ctx, agent_report& rep) {
+  rep.status = agent_status::failed;
+  rep.error = error::budget_exhausted;
+  rep.diag = {};
+  rep.diag.message = ctx.budget.why() + "; no new call starts";
+}
+
+// Slot, then the model call, tried again per the retry policy and the run's retry budget, and
+// moved down the fallback chain when a model fails for good. Records what it learns in the
+// agent's entry as it goes, so a cut call still leaves its tokens and times behind.
 asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i,
                                  clock::time_point queued_at, clock::time_point deadline) {
   agent_report& rep = ctx->report.agents[i];
@@ -49,12 +57,21 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
   chat_request req = s.to_request();
   req.model = ctx->opts.model;
   req.stream = ctx->opts.stream;
+  std::size_t next_fallback = 0;
+  rep.models_tried = {req.model};
 
+  model& worker = ctx->models.worker();
   auto rng = ctx->jitter_source(i);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
-  const auto first = clock::now();
+  const auto started = clock::now();
+  auto first = started;  // of the attempts on the current model
+  int retries = 0;       // on the current model
   for (int attempt = 1;; ++attempt) {
+    if (ctx->budget.exhausted()) {
+      refuse_for_budget(*ctx, rep);
+      co_return;
+    }
     rep.attempts = attempt;
     ctx->emit({.kind = event_kind::started, .agent = i, .attempt = attempt});
     bool delivered = false;  // a stream that reached the consumer is never retried
@@ -62,9 +79,10 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
       delivered = true;
       ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(delta)});
     };
-    auto [ec, response] = co_await ctx->models.worker().async_complete(req, on_delta, use_tuple);
-    rep.latency = since(first);
+    auto [ec, response] = co_await worker.async_complete(req, on_delta, use_tuple);
+    rep.latency = since(started);
     rep.tokens += response.tokens;  // failed attempts cost tokens too
+    ctx->charge(response.model, req.model, worker, response.tokens);
     if (!response.model.empty()) rep.model = response.model;
     if (!ec) {
       ctx->retries.on_success();
@@ -79,20 +97,31 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     if (ec == error::cancelled) co_return;
 
     const retry_decision next =
-        ctx->next_retry(attempt - 1, ec, rep.diag, delivered, first, deadline, unit(rng));
-    if (!next.retry) {
+        ctx->next_retry(retries, ec, rep.diag, delivered, first, deadline, unit(rng));
+    std::string why;
+    if (next.retry) {
+      ++retries;
+      why = ec.message() + "; retrying in " + std::to_string(next.delay.count()) + " ms (" +
+            next.reason + ")";
+    } else if (!delivered && next_fallback < ctx->opts.fallback_models.size() &&
+               clock::now() < deadline) {
+      // This model is done for; the next one in the chain starts with a fresh retry count.
+      req.model = ctx->opts.fallback_models[next_fallback++];
+      rep.models_tried.push_back(req.model);
+      retries = 0;
+      first = clock::now();
+      why = ec.message() + " (" + next.reason + "); moving to fallback model " + req.model;
+    } else {
       if (next.reason != "not retryable") {
         rep.diag.message += (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
       }
       co_return;
     }
-    ctx->emit({.kind = event_kind::retrying,
-               .agent = i,
-               .text = ec.message() + "; retrying in " + std::to_string(next.delay.count()) +
-                       " ms (" + next.reason + ")",
-               .attempt = attempt + 1});
-    backoff.expires_after(next.delay);
-    if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return;  // stopped
+    ctx->emit({.kind = event_kind::retrying, .agent = i, .text = why, .attempt = attempt + 1});
+    if (next.retry) {
+      backoff.expires_after(next.delay);
+      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return;  // stopped
+    }
   }
 }
 
@@ -116,18 +145,27 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
   // The agent's deadline counts from now (queueing included), and never passes the point
   // where the run stops agents to keep time for synthesis.
   const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
-  asio::steady_timer deadline(co_await asio::this_coro::executor, due);
-  auto winner = co_await (call_model(ctx, i, queued_at, due) || wait(deadline));
-
+  auto deadline = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, due);
+  ctx->register_stopper(deadline);
   agent_report& rep = ctx->report.agents[i];
-  if (winner.index() == 1) {  // the call was stopped: by the deadline, or by cancellation
-    const bool deadline_struck = !std::get<1>(winner);
-    rep.status = deadline_struck ? agent_status::timed_out : agent_status::cancelled;
-    rep.error = deadline_struck ? error::timeout : error::cancelled;
-    rep.diag.message = !deadline_struck ? "the run was cancelled"
-                       : clock::now() >= ctx->agents_deadline()
-                           ? "the run's deadline stopped this agent to leave time for synthesis"
-                           : "the agent's deadline expired";
+  if (ctx->stopped_by_budget) {
+    refuse_for_budget(*ctx, rep);
+  } else {
+    auto winner = co_await (call_model(ctx, i, queued_at, due) || wait(*deadline));
+    if (winner.index() == 1) {  // stopped: by the deadline, the budget, or cancellation
+      const bool deadline_struck = !std::get<1>(winner);
+      if (!deadline_struck && ctx->stopped_by_budget) {
+        refuse_for_budget(*ctx, rep);
+        rep.diag.message = ctx->budget.why() + "; this agent was stopped while running";
+      } else {
+        rep.status = deadline_struck ? agent_status::timed_out : agent_status::cancelled;
+        rep.error = deadline_struck ? error::timeout : error::cancelled;
+        rep.diag.message = !deadline_struck ? "the run was cancelled"
+                           : clock::now() >= ctx->agents_deadline()
+                               ? "the run's deadline stopped this agent to leave time for synthesis"
+                               : "the agent's deadline expired";
+      }
+    }
   }
   std::string why;
   if (rep.status != agent_status::ok) {

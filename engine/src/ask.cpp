@@ -31,11 +31,18 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
       if (a.attempts == 0 && a.status == agent_status::cancelled && !a.error) a.error = error::cancelled;
     }
   } else if (r.count(agent_status::ok) == 0) {
-    outcome = error::all_agents_failed;
+    outcome = ctx->budget.exhausted() ? error::budget_exhausted : error::all_agents_failed;
     r.degraded = true;
     r.synthesis_note = "no agent produced a decision; nothing to synthesize";
   } else {
     co_await synthesize(ctx);
+  }
+  r.cost = ctx->budget.cost_spent();
+  if (ctx->budget.exhausted()) {
+    r.budget_exhausted = true;
+    r.budget_note = ctx->budget.why() + (ctx->opts.budget.cancel_running
+                                             ? "; running agents were stopped"
+                                             : "; running agents finished, no new call started");
   }
 
   r.wall = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx->start);

@@ -15,16 +15,18 @@ namespace {
 using outcome = std::tuple<error_code, chat_response>;
 }
 
-breaker_model::breaker_model(model& inner, breaker_options opts) : inner_(inner), breaker_(opts) {}
+breaker_model::breaker_model(model& inner, breaker_options opts) : inner_(inner), opts_(opts) {}
 
-breaker_state breaker_model::state() const {
+breaker_state breaker_model::state(const std::string& model_name) const {
   std::lock_guard lock(mutex_);
-  return breaker_.state();
+  auto it = breakers_.find(model_name);
+  return it == breakers_.end() ? breaker_state::closed : it->second.state();
 }
 
-int breaker_model::times_opened() const {
+int breaker_model::times_opened(const std::string& model_name) const {
   std::lock_guard lock(mutex_);
-  return breaker_.times_opened();
+  auto it = breakers_.find(model_name);
+  return it == breakers_.end() ? 0 : it->second.times_opened();
 }
 
 void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
@@ -33,10 +35,12 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
                  delta_handler d) -> asio::awaitable<outcome> {
     using clock = circuit_breaker::clock;
     co_await asio::this_coro::throw_if_cancelled(false);  // on_result must always run
+    const std::string name = r.model;
     std::optional<clock::time_point> refused_until;
     {
       std::lock_guard lock(self.mutex_);
-      if (!self.breaker_.admit(clock::now())) refused_until = self.breaker_.open_until();
+      auto& breaker = self.breakers_.try_emplace(name, self.opts_).first->second;
+      if (!breaker.admit(clock::now())) refused_until = breaker.open_until();
     }
     if (refused_until) {
       ++self.fast_failures_;
@@ -44,7 +48,7 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
       const auto left = std::max(std::chrono::milliseconds(0),
                                  std::chrono::ceil<std::chrono::milliseconds>(*refused_until - clock::now()));
       refusal.diag.retry_after = left;
-      refusal.diag.message = self.inner_.describe() + " keeps failing: circuit open, next try in " +
+      refusal.diag.message = self.inner_.describe() + (name.empty() ? "" : " " + name) + " keeps failing: circuit open, next try in " +
                        std::to_string(left.count()) + " ms";
       co_return outcome{error::circuit_open, std::move(refusal)};
     }
@@ -52,7 +56,7 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
                                                            asio::as_tuple(asio::use_awaitable));
     {
       std::lock_guard lock(self.mutex_);
-      self.breaker_.on_result(clock::now(), ec);
+      self.breakers_.find(name)->second.on_result(clock::now(), ec);
     }
     co_return outcome{ec, std::move(reply)};
   };

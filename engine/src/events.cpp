@@ -18,6 +18,7 @@ const char* to_string(event_kind k) noexcept {
     case event_kind::cancelled: return "cancelled";
     case event_kind::decomposed: return "decomposed";
     case event_kind::synthesis_started: return "synthesis_started";
+    case event_kind::budget_exhausted: return "budget_exhausted";
     case event_kind::finished: return "finished";
   }
   return "unknown";

@@ -21,18 +21,31 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// One model call, retried per the policy (and the run's shared budget) until it succeeds, gives
-// up, or `deadline` passes. Tokens of every attempt, cut ones included, add up in `spent`.
+// What a run-level call spent: tokens of every attempt (cut ones included) and the attempts.
+struct call_cost {
+  usage tokens;
+  int attempts = 0;
+};
+
+// One model call, retried per the policy (and the run's shared retry budget) until it
+// succeeds, gives up, `deadline` passes, or the run's token/cost budget is spent.
 asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
-    usage& spent) {
+    call_cost& spent) {
   auto rng = ctx->jitter_source(0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
   const auto first = clock::now();
   for (int attempt = 1;; ++attempt) {
+    if (ctx->budget.exhausted()) {
+      chat_response refused;
+      refused.diag.message = ctx->budget.why();
+      co_return std::tuple{error_code(error::budget_exhausted), std::move(refused)};
+    }
+    spent.attempts = attempt;
     auto [ec, reply] = co_await m.async_complete(req, nullptr, use_tuple);
-    spent += reply.tokens;
+    spent.tokens += reply.tokens;
+    ctx->charge(reply.model, req.model, m, reply.tokens);
     if (!ec) ctx->retries.on_success();
     if (!ec || ec == error::cancelled) co_return std::tuple{ec, std::move(reply)};
     const retry_decision next =
@@ -46,11 +59,11 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
 }
 
 // The same, cut off at `deadline`: a late call is cancelled and reported as error::timeout.
-// The reply's tokens are everything spent, the cut attempt included.
+// `spent` is everything spent, the cut attempt included.
 asio::awaitable<std::tuple<error_code, chat_response>> call_before(
-    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline) {
+    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
+    call_cost& spent) {
   using namespace asio::experimental::awaitable_operators;
-  usage spent;
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   auto winner = co_await (call_with_retries(ctx, m, std::move(req), deadline, spent) ||
                           timer.async_wait(use_tuple));
@@ -61,7 +74,7 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_before(
     const auto [timer_ec] = std::get<1>(winner);
     std::get<0>(out) = timer_ec ? error_code(error::cancelled) : error_code(error::timeout);
   }
-  std::get<1>(out).tokens = spent;
+  std::get<1>(out).tokens = spent.tokens;
   co_return out;
 }
 
@@ -88,8 +101,11 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     req.model = ctx->opts.model;
     const auto deadline =
         std::min(clock::now() + ctx->opts.agent_timeout, ctx->agents_deadline());
-    auto [ec, reply] = co_await call_before(ctx, ctx->models.decomposer(), std::move(req), deadline);
-    r.decomposition_tokens = reply.tokens;
+    call_cost spent;
+    auto [ec, reply] =
+        co_await call_before(ctx, ctx->models.decomposer(), std::move(req), deadline, spent);
+    r.decomposition_tokens = spent.tokens;
+    r.decomposition_attempts = spent.attempts;
     if (!ec) r.sub_questions = parse_subquestions(reply.content, wanted);
     if (r.sub_questions.empty()) {
       // Never none: one agent takes the whole question, and the events say why.
@@ -166,23 +182,31 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     r.degraded = true;
     r.synthesis_note = "no decision from sub-question " + missing;
   }
-  chat_request req;
-  req.messages = synthesis_prompt(r.question, decisions, ctx->opts.max_decision_chars);
-  req.model = ctx->opts.model;
-  for (const auto& m : req.messages) r.synthesis_input_chars += m.content.size();
-  ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
-
-  auto [ec, reply] =
-      co_await call_before(ctx, ctx->models.synthesizer(), std::move(req), ctx->run_deadline());
-  r.synthesis_tokens = reply.tokens;
-  if (!ec) {
-    r.answer = std::move(reply.content);
-    co_return;
+  std::string why;
+  const char* what = "synthesis failed: ";
+  if (ctx->budget.exhausted()) {
+    what = "no synthesis: ";
+    why = ctx->budget.why();  // no new call: the decisions themselves are the answer
+  } else {
+    chat_request req;
+    req.messages = synthesis_prompt(r.question, decisions, ctx->opts.max_decision_chars);
+    req.model = ctx->opts.model;
+    for (const auto& m : req.messages) r.synthesis_input_chars += m.content.size();
+    ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
+    call_cost spent;
+    auto [ec, reply] = co_await call_before(ctx, ctx->models.synthesizer(), std::move(req),
+                                            ctx->run_deadline(), spent);
+    r.synthesis_tokens = spent.tokens;
+    r.synthesis_attempts = spent.attempts;
+    if (!ec) {
+      r.answer = std::move(reply.content);
+      co_return;
+    }
+    why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);
   }
   // Never none: the decisions themselves, listed, are the degraded answer.
-  const std::string why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);
   r.degraded = true;
-  r.synthesis_note += (r.synthesis_note.empty() ? "" : "; ") + ("synthesis failed: " + why);
+  r.synthesis_note += (r.synthesis_note.empty() ? "" : "; ") + (what + why);
   r.answer = fallback_answer(decisions, why);
 }
 

@@ -8,6 +8,12 @@ namespace json = boost::json;
 namespace conclave {
 namespace {
 
+int agent_attempts(const run_report& r) {
+  int n = 0;
+  for (const auto& a : r.agents) n += a.attempts;
+  return n;
+}
+
 double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
 json::object to_json(const usage& u) {
@@ -56,6 +62,11 @@ json::object to_json(const run_report& r) {
                    {"tokens", to_json(a.tokens)}};
     if (a.status == agent_status::ok) o["answer"] = a.answer;
     if (!a.model.empty()) o["model"] = a.model;
+    if (a.models_tried.size() > 1) {
+      json::array tried;
+      for (const auto& m : a.models_tried) tried.emplace_back(m.empty() ? "(default)" : m);
+      o["models_tried"] = std::move(tried);
+    }
     if (a.error) {
       json::object err{{"code", error_id(a.error)}, {"message", a.error.message()}};
       if (!a.diag.message.empty()) err["detail"] = a.diag.message;
@@ -70,6 +81,7 @@ json::object to_json(const run_report& r) {
                    {"agents", std::move(agents)}};
   if (!r.synthesis_note.empty()) out["synthesis_note"] = r.synthesis_note;
   if (r.decomposition_fallback) out["decomposition_fallback"] = r.decomposition_note;
+  if (r.budget_exhausted) out["budget_exhausted"] = r.budget_note;
   out["report"] = json::object{
       {"wall_ms", ms(r.wall)},
       {"fan_out_wall_ms", ms(r.fan_out_wall)},
@@ -80,6 +92,10 @@ json::object to_json(const run_report& r) {
       {"agents_timed_out", r.count(agent_status::timed_out)},
       {"agents_cancelled", r.count(agent_status::cancelled)},
       {"synthesis_input_chars", r.synthesis_input_chars},
+      {"calls", json::object{{"decomposition", r.decomposition_attempts},
+                             {"agents", agent_attempts(r)},
+                             {"synthesis", r.synthesis_attempts}}},
+      {"cost", r.cost},
       {"tokens", json::object{{"decomposition", to_json(r.decomposition_tokens)},
                               {"synthesis", to_json(r.synthesis_tokens)},
                               {"total", to_json(r.total_tokens())}}}};

@@ -8,12 +8,17 @@
 #include <conclave/engine/session.hpp>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <random>
+#include <string_view>
 
 namespace conclave::detail {
 
@@ -42,7 +47,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
         opts(normalized(std::move(o))),
         strand(boost::asio::make_strand(e.get_executor())),
         start(clock::now()),
-        slots(e.get_executor(), static_cast<std::size_t>(std::max(1, opts.max_concurrency))) {
+        slots(e.get_executor(), static_cast<std::size_t>(std::max(1, opts.max_concurrency))),
+        budget(opts.budget) {
     report.question = std::move(q);
     // The concurrency cap: a channel holding one token per slot.
     for (int i = 0; i < std::max(1, opts.max_concurrency); ++i) slots.try_send(boost::system::error_code{});
@@ -80,6 +86,41 @@ struct run_context : std::enable_shared_from_this<run_context> {
     return std::mt19937_64(opts.random_seed ? opts.random_seed + salt : std::random_device{}());
   }
 
+  /// Charges one call to the run's budget (priced by the model that answered, else the one
+  /// asked for, else the endpoint's name). The charge that reaches the cap emits
+  /// `budget_exhausted` and, when the options say so, stops every running agent.
+  void charge(std::string_view answered, std::string_view asked, const model& endpoint,
+              const usage& used) {
+    const std::string described = endpoint.describe();  // "provider:model"
+    std::string_view name = !answered.empty() ? answered : !asked.empty() ? asked : described;
+    if (name == described && name.find(':') != std::string_view::npos) {
+      name.remove_prefix(name.find(':') + 1);
+    }
+    if (!budget.charge(name, used)) return;
+    emit({.kind = event_kind::budget_exhausted, .text = budget.why(),
+          .tokens = usage{budget.tokens_spent(), 0}});
+    if (!opts.budget.cancel_running) return;
+    stopped_by_budget = true;
+    std::vector<std::weak_ptr<boost::asio::steady_timer>> running;
+    {
+      std::lock_guard lock(stoppers_mutex);
+      running = stoppers;
+    }
+    for (auto& weak : running) {
+      if (auto t = weak.lock()) {
+        // The timer belongs to its agent's strand: cancel it there.
+        boost::asio::post(t->get_executor(), [t] { t->cancel(); });
+      }
+    }
+  }
+
+  /// An agent's deadline timer, so a budget stop can cut the agent short. Register before
+  /// checking the budget: then a stop either sees the timer or the agent sees the stop.
+  void register_stopper(const std::shared_ptr<boost::asio::steady_timer>& t) {
+    std::lock_guard lock(stoppers_mutex);
+    stoppers.push_back(t);
+  }
+
   clock::time_point run_deadline() const { return start + opts.deadline; }
   /// When running agents are stopped so synthesis keeps its reserve.
   clock::time_point agents_deadline() const {
@@ -93,6 +134,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
   slot_channel slots;
   session::shared_context base_context;  ///< what every agent sees; set after decomposition
   retry_budget retries;                  ///< shared by every agent: no retry storms
+  run_budget budget;                     ///< tokens and cost: no new call once reached
+  std::atomic<bool> stopped_by_budget{false};  ///< running agents were cut by the budget
   run_report report;
 
  private:
@@ -103,6 +146,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
     }
   }
   progress_map progress;
+  std::mutex stoppers_mutex;  // a push or a copy; never held across a suspension
+  std::vector<std::weak_ptr<boost::asio::steady_timer>> stoppers;
 };
 
 }  // namespace conclave::detail

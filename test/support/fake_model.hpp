@@ -29,6 +29,7 @@ struct fake_reply {
   boost::system::error_code error;  ///< set: fail with this after the latency
   int pieces = 1;                   ///< streamed in this many deltas (when the request streams)
   std::optional<std::chrono::milliseconds> retry_after;  ///< sent with a failure
+  int pieces_before_error = 0;  ///< with `error`: stream this many pieces of content first
 };
 
 /// Which kind of request the engine sent, judged by the prompts the engine writes.
@@ -96,7 +97,7 @@ class fake_model final : public model {
       timer.expires_after(reply.latency / pieces);
       auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
       if (ec) co_return std::tuple{boost::system::error_code(error::cancelled), std::move(out)};
-      if (reply.error) continue;
+      if (reply.error && p >= reply.pieces_before_error) continue;
       const std::size_t begin = reply.content.size() * p / pieces;
       const std::size_t end = reply.content.size() * (p + 1) / pieces;
       const std::string piece = reply.content.substr(begin, end - begin);

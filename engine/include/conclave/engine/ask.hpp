@@ -3,6 +3,7 @@
 // decisions.
 #pragma once
 
+#include <conclave/engine/budget.hpp>
 #include <conclave/engine/events.hpp>
 #include <conclave/engine/model.hpp>
 #include <conclave/engine/report.hpp>
@@ -31,6 +32,10 @@ struct ask_options {
   bool stream = true;  ///< stream agent replies (progress events carry the text)
   std::string agent_instructions;  ///< extra system text every agent shares
   retry_options retry;  ///< per agent call; the run also shares one retry budget across agents
+  /// Model names an agent moves to, in order, when `model` fails for good (retries spent,
+  /// circuit open, a non-retryable error) with time left; never once its stream was shown.
+  std::vector<std::string> fallback_models;
+  budget_options budget;  ///< the run's token and cost cap; none by default
   std::uint64_t random_seed = 0;  ///< backoff jitter; 0: seeded from the system
   std::vector<observer> observers;  ///< see events.hpp; called on the run's strand, in order
 };

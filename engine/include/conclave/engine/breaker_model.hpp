@@ -1,13 +1,16 @@
-// A model behind a circuit breaker (see circuit_breaker.hpp): when the endpoint keeps failing,
-// calls fail fast with error::circuit_open (diagnostics say when it will try again) instead of
-// each waiting out its own timeout on a dead service. Put it outermost, so a fast failure
-// takes no rate-limit permit; share one per endpoint.
+// A model behind circuit breakers (see circuit_breaker.hpp), one per model name, since one
+// overloaded model says little about its siblings on the same server: when a model keeps
+// failing, calls to it fail fast with error::circuit_open (diagnostics say when it will try
+// again) instead of each waiting out its own timeout on a dead service, and agents can move
+// to a fallback model at once. Put it outermost, so a fast failure takes no rate-limit permit;
+// share one per provider endpoint.
 #pragma once
 
 #include <conclave/engine/circuit_breaker.hpp>
 #include <conclave/engine/model.hpp>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -21,8 +24,9 @@ class breaker_model final : public model {
   std::string describe() const override { return inner_.describe(); }
   boost::asio::any_io_executor get_executor() const override { return inner_.get_executor(); }
 
-  breaker_state state() const;
-  int times_opened() const;
+  /// The breaker of one model name (the request's; empty for the inner model's default).
+  breaker_state state(const std::string& model_name = {}) const;
+  int times_opened(const std::string& model_name = {}) const;
   std::uint64_t fast_failures() const noexcept { return fast_failures_; }
 
  protected:
@@ -33,8 +37,9 @@ class breaker_model final : public model {
 
  private:
   model& inner_;
-  mutable std::mutex mutex_;  // guards breaker_ for a few instructions; never across a suspension
-  circuit_breaker breaker_;
+  breaker_options opts_;
+  mutable std::mutex mutex_;  // guards breakers_ for a few instructions; never across a suspension
+  std::map<std::string, circuit_breaker, std::less<>> breakers_;
   std::atomic<std::uint64_t> fast_failures_{0};
 };
 

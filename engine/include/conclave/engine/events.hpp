@@ -25,6 +25,7 @@ enum class event_kind {
   cancelled,          ///< the run was cancelled; tokens spent
   decomposed,         ///< sub-questions are known; count; text: a note on fallback, if any
   synthesis_started,  ///< the merge call began; count: decisions going in
+  budget_exhausted,   ///< the run's token or cost cap was reached; text: which; tokens: spent
   finished,           ///< the run is over; text: outcome; tokens: the run's total
 };
 

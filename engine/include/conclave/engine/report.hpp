@@ -25,6 +25,7 @@ struct agent_report {
   diagnostics diag;                 ///< context of the last failure
   std::string answer;               ///< the decision (ok only)
   std::string model;                ///< which model answered, as the provider names it
+  std::vector<std::string> models_tried;  ///< requested model names in order, fallbacks included
   std::chrono::microseconds queued{0};   ///< waiting for a concurrency slot
   std::chrono::microseconds latency{0};  ///< calling the model (all attempts)
   int attempts = 0;                      ///< model calls made (0: never started)
@@ -46,6 +47,12 @@ struct run_report {
 
   usage decomposition_tokens;
   usage synthesis_tokens;
+  int decomposition_attempts = 0;  ///< model calls made to decompose (0: not needed)
+  int synthesis_attempts = 0;      ///< model calls made to synthesize (0: none was made)
+
+  bool budget_exhausted = false;  ///< the run's token or cost cap was reached
+  std::string budget_note;        ///< which cap, and what it stopped
+  double cost = 0;                ///< by the budget's price table (0 without one)
 
   std::chrono::microseconds wall{0};          ///< the whole run
   std::chrono::microseconds fan_out_wall{0};  ///< from the first agent queued to the last done
