@@ -31,6 +31,11 @@ constexpr const char* usage_text = R"(usage: conclave-mock [options]
   --close-after N        close each connection silently after N replies (default 0: never)
   --seed N               jitter seed (default 1)
   --api-key K            require "Authorization: Bearer K" (else 401)
+  --rate-limit N         enforce at most N completions per window (429 beyond; default 0: none)
+  --rate-window-ms N     the rate limit's sliding window (default 60000)
+  --fault-rate P         answer a fraction P (0..1) of ordinary requests with a random fault
+  --fault-seed N         the random faults' seed (default 1)
+  --random-hangs         include hangs among the random faults
   --threads N            io threads (default 1)
   --tls                  serve HTTPS with a certificate made now (see --ca-out)
   --tls-cert F --tls-key F  serve HTTPS with this PEM certificate chain and key
@@ -45,6 +50,16 @@ std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+double to_fraction(std::string_view flag, std::string_view text) {
+  double v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < 0 || v > 1) {
+    throw std::invalid_argument(std::string(flag) + " needs a fraction from 0 to 1, got '" +
+                                std::string(text) + "'");
+  }
+  return v;
 }
 
 long to_number(std::string_view flag, std::string_view text) {
@@ -96,6 +111,11 @@ int main(int argc, char** argv) try {
     else if (flag == "--seed") opts.seed = static_cast<std::uint64_t>(to_number(flag, value()));
     else if (flag == "--threads") threads = std::max(1, static_cast<int>(to_number(flag, value())));
     else if (flag == "--api-key") opts.required_api_key = std::string(value());
+    else if (flag == "--rate-limit") opts.rate_limit_requests = to_number(flag, value());
+    else if (flag == "--rate-window-ms") opts.rate_limit_window = ms(to_number(flag, value()));
+    else if (flag == "--fault-rate") opts.fault_rate = to_fraction(flag, value());
+    else if (flag == "--fault-seed") opts.fault_seed = static_cast<std::uint64_t>(to_number(flag, value()));
+    else if (flag == "--random-hangs") opts.random_hangs = true;
     else if (flag == "--tls") tls = true;
     else if (flag == "--tls-cert") cert_file = std::string(value());
     else if (flag == "--tls-key") key_file = std::string(value());

@@ -153,8 +153,13 @@ std::string mock_server::base_url() const {
 
 mock_stats mock_server::stats() const noexcept {
   const auto& s = *impl_->state;
-  return {s.connections_accepted.load(), s.requests.load(), s.completions.load(),
-          s.faults_injected.load(), s.in_flight.load()};
+  mock_stats out{s.connections_accepted.load(), s.requests.load(), s.completions.load(),
+                 s.faults_injected.load(), s.in_flight.load(), s.rate_limited.load(),
+                 s.peak_window_requests.load(), {}};
+  for (std::size_t k = 0; k < fault_kinds; ++k) {
+    if (const auto n = s.faults_by_kind[k].load()) out.faults_by_kind[to_string(static_cast<fault>(k))] = n;
+  }
+  return out;
 }
 
 }  // namespace conclave::mock

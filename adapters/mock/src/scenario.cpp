@@ -164,7 +164,11 @@ std::string reply_text(const incoming_request& req, int words) {
   if (auto n = requested_subquestions(req)) {
     std::string topic = subject;
     while (!topic.empty() && (topic.back() == '?' || topic.back() == '.')) topic.pop_back();
-    if (topic.size() > 120) topic.resize(120);
+    if (topic.size() > 120) {
+      std::size_t cut = 120;  // at a UTF-8 character boundary
+      while (cut > 0 && (static_cast<unsigned char>(topic[cut]) & 0xC0) == 0x80) --cut;
+      topic.resize(cut);
+    }
     json::array items;
     for (int i = 0; i < *n; ++i) {
       std::string q = topic + "? (focus: " + std::string(aspects[i % aspects.size()]);
@@ -175,7 +179,11 @@ std::string reply_text(const incoming_request& req, int words) {
   }
   std::uint64_t h = fnv1a(subject);
   for (const auto& m : req.messages) h ^= fnv1a(m.content) + 0x9e3779b97f4a7c15ull + (h << 6);
-  if (subject.size() > 60) subject = subject.substr(0, 57) + "...";
+  if (subject.size() > 60) {
+    std::size_t cut = 57;  // at a UTF-8 character boundary, never inside one
+    while (cut > 0 && (static_cast<unsigned char>(subject[cut]) & 0xC0) == 0x80) --cut;
+    subject = subject.substr(0, cut) + "...";
+  }
   // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {

@@ -3,9 +3,14 @@
 
 #include <conclave/mock/mock_server.hpp>
 
+#include <conclave/mock/scenario.hpp>
+
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -23,6 +28,24 @@ struct server_state {
 
   std::string next_request_id() { return "req_mock_" + std::to_string(++request_ids); }
 
+  /// With fault_rate set, maybe a random fault for an ordinary request (seeded, so a run is
+  /// reproducible for a given order of arrivals).
+  fault draw_fault();
+
+  /// The enforced rate limit's verdict on a chat completion arriving now.
+  struct admission {
+    bool allowed = true;
+    std::chrono::milliseconds retry_after{0};  ///< when refused: until a place frees up
+    std::int64_t remaining = 0;                ///< places left in the window after this one
+    std::chrono::milliseconds reset{0};        ///< until the oldest counted request leaves
+  };
+  std::optional<admission> admit(std::chrono::steady_clock::time_point now);
+
+  void count_fault(fault f) {
+    ++faults_injected;
+    ++faults_by_kind[static_cast<std::size_t>(f)];
+  }
+
   const mock_options opts;
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> requests{0};
@@ -30,10 +53,15 @@ struct server_state {
   std::atomic<std::uint64_t> faults_injected{0};
   std::atomic<std::uint64_t> in_flight{0};
   std::atomic<std::uint64_t> request_ids{0};
+  std::atomic<std::uint64_t> rate_limited{0};
+  std::atomic<std::uint64_t> peak_window_requests{0};
+  std::array<std::atomic<std::uint64_t>, fault_kinds> faults_by_kind{};
 
  private:
-  std::mutex rng_mutex;
+  std::mutex rng_mutex;  // guards the three below; never held across a suspension
   std::mt19937_64 rng;
+  std::mt19937_64 fault_rng{opts.fault_seed};
+  std::deque<std::chrono::steady_clock::time_point> window_starts;
 };
 
 }  // namespace conclave::mock::detail

@@ -61,6 +61,7 @@ class responder {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
     res.set(bhttp::field::content_type, "application/json");
     res.set("x-request-id", request_id_);
+    for (const auto& [name, value] : common_) res.set(name, value);
     for (const auto& [name, value] : extra) res.set(name, value);
     res.body() = std::move(body);
     res.keep_alive(keep_alive_);
@@ -74,6 +75,7 @@ class responder {
     res.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
     res.set(bhttp::field::cache_control, "no-cache");
     res.set("x-request-id", request_id_);
+    for (const auto& [name, value] : common_) res.set(name, value);
     res.keep_alive(keep_alive_);
     res.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> sr{res};
@@ -109,6 +111,10 @@ class responder {
   }
 
   const std::string& request_id() const { return request_id_; }
+  /// Headers every reply of this request carries from now on (e.g. x-ratelimit-*).
+  void add_common_header(std::string name, std::string value) {
+    common_.emplace_back(std::move(name), std::move(value));
+  }
 
  private:
   server_state& st_;
@@ -117,6 +123,7 @@ class responder {
   bool keep_alive_;
   unsigned version_;
   std::string request_id_;
+  header_list common_;
 };
 
 template <typename Stream>
@@ -213,8 +220,23 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
     co_return co_await out.json(400, replies::error_body(why, "invalid_request_error", ""));
   }
 
-  const fault f = fault_from_model(in.model);
-  if (f != fault::none) ++st.faults_injected;
+  if (const auto admitted = st.admit(std::chrono::steady_clock::now())) {
+    out.add_common_header("x-ratelimit-limit-requests", std::to_string(st.opts.rate_limit_requests));
+    out.add_common_header("x-ratelimit-remaining-requests", std::to_string(admitted->remaining));
+    out.add_common_header("x-ratelimit-reset-requests", std::to_string(admitted->reset.count()) + "ms");
+    if (!admitted->allowed) {
+      typename responder<Stream>::header_list retry{
+          {"retry-after-ms", std::to_string(admitted->retry_after.count())},
+          {"retry-after", std::to_string((admitted->retry_after.count() + 999) / 1000)}};
+      co_return co_await out.json(
+          429, replies::error_body("Rate limit reached for requests (enforced by the mock).",
+                                   "requests", "rate_limit_exceeded"),
+          std::move(retry));
+    }
+  }
+  fault f = fault_from_model(in.model);
+  if (f == fault::none) f = st.draw_fault();
+  if (f != fault::none) st.count_fault(f);
   if (f == fault::hang) co_return co_await out.hang();
   co_await pause(st.next_latency());
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,16 @@ struct mock_options {
                                          ///< replies (0: never), like a server's idle reaper
   std::optional<tls_material> tls;       ///< serve https instead of http
   std::string required_api_key;  ///< non-empty: requests without "Bearer <key>" get 401
+  /// Enforce a provider-style limit: at most this many chat completions start within any
+  /// `rate_limit_window` (a sliding window); more get 429 with retry-after. Every reply then
+  /// carries x-ratelimit-{limit,remaining,reset}-requests. 0: no limit.
+  std::size_t rate_limit_requests = 0;
+  std::chrono::milliseconds rate_limit_window{60'000};
+  /// Probability that a request for an ordinary model gets a random fault instead (drawn from
+  /// 429, 500, 503, reset, malformed, truncated, error-event, and hang when `random_hangs`).
+  double fault_rate = 0.0;
+  std::uint64_t fault_seed = 1;  ///< the random faults' draws: same seed, same sequence
+  bool random_hangs = false;     ///< include hangs among random faults (clients need timeouts)
 };
 
 struct mock_stats {
@@ -42,6 +53,9 @@ struct mock_stats {
   std::uint64_t completions = 0;      ///< chat completions answered normally
   std::uint64_t faults_injected = 0;  ///< requests answered with a fault mode
   std::uint64_t in_flight = 0;        ///< requests being answered now
+  std::uint64_t rate_limited = 0;     ///< refused by the enforced rate limit (not faults)
+  std::uint64_t peak_window_requests = 0;  ///< most completions started within one window
+  std::map<std::string, std::uint64_t> faults_by_kind;  ///< "429", "reset"... (see scenario.hpp)
 };
 
 /// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand,

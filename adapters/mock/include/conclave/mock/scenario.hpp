@@ -26,6 +26,7 @@ enum class fault {
   drip,          ///< a valid reply, one character per chunk, slowly
   error_event,   ///< stream: a chunk, then an in-stream {"error": ...} and close
 };
+inline constexpr std::size_t fault_kinds = 10;  ///< how many values `fault` has
 
 fault fault_from_model(std::string_view model);
 const char* to_string(fault f) noexcept;
