@@ -186,6 +186,7 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
     co_return next::abort;
   }
   if (!co_await out.chunk(replies::done_event())) co_return next::abort;
+  if (f == fault::none) ++st.completions;
   co_return co_await out.end_stream();
 }
 
