@@ -1,0 +1,124 @@
+// Soak: thousands of agent calls through the whole stack (engine, limits, OpenAI adapter,
+// pooled HTTP client) against the mock with seeded random faults, hangs included. Every call
+// must be accounted for: the mock's count of requests equals the calls the reports record,
+// every agent ends in exactly one terminal state with a reason, and nothing is left running.
+#include <conclave/engine/ask.hpp>
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/limited_model.hpp>
+#include <conclave/engine/progress.hpp>
+#include <conclave/http/client.hpp>
+#include <conclave/mock/mock_server.hpp>
+#include <conclave/openai/openai_model.hpp>
+
+#include "run.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace conclave;
+using boost::system::error_code;
+
+BOOST_AUTO_TEST_SUITE(soak)
+
+BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
+  constexpr int runs = 20;
+  constexpr int agents = 100;
+  asio::io_context io;
+  mock::mock_options m;
+  m.latency = 1ms;
+  m.jitter = 2ms;
+  m.retry_after = 10ms;
+  m.reply_words = 16;
+  m.fault_rate = 0.25;
+  m.fault_seed = 2026;
+  m.random_hangs = true;
+  mock::mock_server server(io.get_executor(), m);
+  server.start();
+  http::client client(io.get_executor());
+  openai::openai_options o;
+  o.base_url = server.base_url();
+  o.default_model = "mock";
+  o.request_timeout = 250ms;  // a hang costs this much
+  openai::openai_model llm(client, o);
+  rate_limit_options limits;
+  limits.max_concurrency = 48;
+  limits.default_cooldown = 10ms;
+  limited_model limited(llm, limits);
+  engine e(io.get_executor(), limited);
+
+  std::uint64_t calls = 0, retries = 0, terminal_events = 0;
+  std::map<std::string, std::uint64_t> agent_outcomes, run_outcomes;
+  std::size_t agent_entries = 0;
+  for (int run = 0; run < runs; ++run) {
+    ask_options opts;
+    opts.agents = agents;
+    opts.max_concurrency = 50;
+    opts.retry.initial_delay = 2ms;
+    opts.retry.max_delay = 10ms;
+    opts.random_seed = static_cast<std::uint64_t>(run + 1);
+    opts.agent_timeout = 5s;
+    opts.deadline = 30s;
+    opts.synthesis_reserve = 3s;
+    auto terminals = std::make_shared<std::vector<int>>(agents + 1, 0);
+    opts.observers.push_back([terminals](const event& ev, const progress_map&) {
+      if (!ev.agent) return;
+      switch (ev.kind) {
+        case event_kind::completed: case event_kind::failed:
+        case event_kind::timed_out: case event_kind::cancelled:
+          ++(*terminals)[std::min<std::size_t>(*ev.agent, terminals->size() - 1)];
+          break;
+        default: break;
+      }
+    });
+    bool done = false;
+    error_code ec;
+    run_report report;
+    async_ask(e, "Soak question number " + std::to_string(run) + "?", opts,
+              [&](error_code c, run_report r) {
+                ec = c;
+                report = std::move(r);
+                done = true;
+              });
+    BOOST_REQUIRE_MESSAGE(conclave::test::pump_until(io, [&] { return done; }, 120s),
+                          "run " << run << " hung");
+    ++run_outcomes[ec ? error_id(ec) : (report.degraded ? "degraded" : "ok")];
+    calls += static_cast<std::uint64_t>(report.decomposition_attempts + report.synthesis_attempts);
+    retries += static_cast<std::uint64_t>(std::max(0, report.decomposition_attempts - 1) +
+                                          std::max(0, report.synthesis_attempts - 1));
+    agent_entries += report.agents.size();
+    for (std::size_t i = 0; i < report.agents.size(); ++i) {
+      const auto& a = report.agents[i];
+      calls += static_cast<std::uint64_t>(a.attempts);
+      retries += static_cast<std::uint64_t>(std::max(0, a.attempts - 1));
+      ++agent_outcomes[a.status == agent_status::ok ? "ok" : error_id(a.error)];
+      BOOST_CHECK_MESSAGE(a.status == agent_status::ok || a.error, "agent without a reason");
+      BOOST_CHECK_EQUAL((*terminals)[std::min<std::size_t>(i, agents)], 1);
+      terminal_events += static_cast<std::uint64_t>((*terminals)[std::min<std::size_t>(i, agents)]);
+    }
+  }
+  const auto stats = server.stats();
+  server.stop();
+  conclave::test::expect_no_leftover_work(io);
+
+  const std::int64_t unaccounted =
+      static_cast<std::int64_t>(stats.requests) - static_cast<std::int64_t>(calls);
+  BOOST_CHECK_EQUAL(unaccounted, 0);
+  BOOST_CHECK_EQUAL(terminal_events, agent_entries);
+  BOOST_CHECK_GE(calls, 2000u);
+  BOOST_CHECK_GT(stats.faults_injected, 0u);
+
+  std::string faults, outcomes, runs_text;
+  for (const auto& [k, n] : stats.faults_by_kind) faults += " " + k + "=" + std::to_string(n);
+  for (const auto& [k, n] : agent_outcomes) outcomes += " " + k + "=" + std::to_string(n);
+  for (const auto& [k, n] : run_outcomes) runs_text += " " + k + "=" + std::to_string(n);
+  BOOST_TEST_MESSAGE("soak: runs=" << runs << " agents=" << agent_entries << " calls=" << calls
+                     << " mock_requests=" << stats.requests << " unaccounted=" << unaccounted
+                     << " retries=" << retries << " faults_injected=" << stats.faults_injected
+                     << " faults:" << faults << " | agent outcomes:" << outcomes
+                     << " | runs:" << runs_text);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
