@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what conclave needs (only what is missing: it does nothing when all is there), then
 # configures and builds one CMake preset (default: dev). Safe to run again and again.
-#   cmake/bootstrap.sh [dev|release|asan|tsan]
+#   cmake/bootstrap.sh [dev|release|asan|tsan|fuzz]
 set -euo pipefail
 preset="${1:-dev}"
 cd "$(dirname "$0")/.."
@@ -12,6 +12,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The fuzz preset builds with clang 14 and links libFuzzer from its runtime.
+if [ "$preset" = fuzz ]; then
+  for p in clang-14 libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
 # node and npm run the SDK conformance test; any install of them will do (Debian's or another).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
