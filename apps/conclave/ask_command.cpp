@@ -36,6 +36,9 @@ ask_options options_from(const ask_settings& s) {
   o.agent_timeout = o.deadline;
   // Synthesis keeps a quarter of the run, at most 30 s, when the agents run long.
   o.synthesis_reserve = std::min(o.deadline / 4, std::chrono::milliseconds(30'000));
+  o.model = s.model;  // named in every request, so reports and per-model limits say which
+  o.fallback_models = s.fallback_models;
+  o.budget = s.budget;
   return o;
 }
 
@@ -78,6 +81,7 @@ void print_text(const backend& b, const boost::system::error_code& ec, const run
   }
   if (r.decomposition_fallback) std::cerr << "conclave: " << r.decomposition_note << "\n";
   if (!ec && r.degraded) std::cerr << "conclave: degraded answer: " << r.synthesis_note << "\n";
+  if (r.budget_exhausted) std::cerr << "conclave: " << r.budget_note << "\n";
   std::cerr << summary(r) << " " << b.llm->describe() << "\n";
 }
 
@@ -94,7 +98,7 @@ json::object json_result(const backend& b, const boost::system::error_code& ec, 
 int run_ask(const ask_settings& s) {
   asio::io_context io(1);
   backend b = make_backend(io.get_executor(), s);
-  engine e(io.get_executor(), *b.llm);
+  engine e(io.get_executor(), b.entry());
   ask_options opts = options_from(s);
 
   std::unique_ptr<progress_view> view;

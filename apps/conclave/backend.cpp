@@ -48,6 +48,15 @@ backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s) {
   } catch (const std::invalid_argument& e) {
     throw usage_error(e.what());
   }
+  rate_limit_options limits;
+  limits.max_concurrency = s.concurrency;  // the most a run asks for; 429s shrink it
+  limits.requests_per_window = s.rpm;
+  limits.tokens_per_window = s.tpm;
+  b.limited = std::make_unique<limited_model>(*b.llm, limits);
+  breaker_options breaker;
+  breaker.failure_threshold = s.breaker_failures;
+  breaker.cool_off = std::chrono::milliseconds(std::llround(s.breaker_cool_off_s * 1000));
+  b.guarded = std::make_unique<breaker_model>(*b.limited, breaker);
   return b;
 }
 

@@ -4,6 +4,8 @@
 
 #include "settings.hpp"
 
+#include <conclave/engine/breaker_model.hpp>
+#include <conclave/engine/limited_model.hpp>
 #include <conclave/engine/model.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
@@ -15,10 +17,17 @@
 
 namespace conclave::cli {
 
+/// The provider model behind its guards: circuit breakers (outermost, so failing fast costs
+/// no rate-limit place), then rate limits (RPM/TPM when given, a cooldown and an adaptive
+/// concurrency cap learnt from 429s and x-ratelimit-* headers either way).
 struct backend {
   std::unique_ptr<http::client> client;
   std::unique_ptr<mock::mock_server> builtin_mock;  ///< set when answering with the mock
-  std::unique_ptr<model> llm;
+  std::unique_ptr<model> llm;                       ///< the provider itself
+  std::unique_ptr<limited_model> limited;           ///< llm behind rate limits
+  std::unique_ptr<breaker_model> guarded;           ///< limited behind circuit breakers
+  /// What the engine calls.
+  model& entry() const { return *guarded; }
   std::string provider;  ///< "openai" or "mock"
   std::string note;      ///< said to the user, e.g. why the mock answers
 };

@@ -1,6 +1,9 @@
 // What `conclave ask` was asked to do: flags, then environment, then a JSON config file.
 #pragma once
 
+#include <conclave/engine/budget.hpp>
+
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -21,6 +24,12 @@ struct ask_settings {
   bool json = false;         ///< the run report as one JSON object on stdout
   bool events_jsonl = false; ///< every event as a JSON line on stdout
   bool stream = true;        ///< agents stream their replies (live progress)
+  std::vector<std::string> fallback_models;  ///< tried in order when the model fails for good
+  std::int64_t rpm = 0;      ///< requests per minute the provider allows; 0: learn from it
+  std::int64_t tpm = 0;      ///< tokens per minute the provider allows; 0: learn from it
+  budget_options budget;     ///< max tokens / max cost (with prices) for the run
+  int breaker_failures = 5;  ///< consecutive failures that open a model's circuit; 0: never
+  double breaker_cool_off_s = 30;  ///< how long an open circuit fails fast
 };
 
 /// Thrown for a bad command line or config file; main prints it with the usage hint.

@@ -1,0 +1,86 @@
+// The CLI's resilience options end to end, on the built-in mock: budgets, fallback models,
+// and clear usage errors for bad values.
+#include "process.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace json = boost::json;
+using conclave::test::process;
+
+namespace {
+
+const std::map<std::string, std::string> clean_env = {
+    {"OPENAI_API_KEY", ""}, {"OPENAI_BASE_URL", ""}, {"CONCLAVE_CONFIG", ""}, {"HOME", "/nonexistent"}};
+
+json::object report_of(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << text);
+  return v.as_object();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli_limits)
+
+BOOST_AUTO_TEST_CASE(a_token_budget_stops_new_calls_and_the_report_says_why) {
+  auto r = process(CONCLAVE_CLI,
+                   {"ask", "How do tides work?", "--json", "--agents", "6", "--concurrency", "2",
+                    "--max-tokens", "400"},
+                   clean_env)
+               .wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);  // answered, degraded: the decisions it has
+  auto o = report_of(r.out);
+  BOOST_CHECK(o.at("degraded").as_bool());
+  BOOST_CHECK(std::string(o.at("budget_exhausted").as_string()).starts_with("token budget reached"));
+  std::size_t refused = 0;
+  for (const auto& a : o.at("agents").as_array()) {
+    const auto& agent = a.as_object();
+    if (auto* err = agent.if_contains("error")) {
+      refused += err->as_object().at("code").as_string() == "budget_exhausted";
+    }
+  }
+  BOOST_CHECK_GE(refused, 1u);
+  BOOST_CHECK_EQUAL(o.at("report").as_object().at("calls").as_object().at("synthesis").as_int64(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(agents_move_to_the_fallback_model_and_report_it) {
+  auto r = process(CONCLAVE_CLI,
+                   {"ask", "x", "--json", "--agents", "1", "--model", "mock-503",
+                    "--fallback-model", "mock"},
+                   clean_env)
+               .wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  auto o = report_of(r.out);
+  const auto& agent = o.at("agents").as_array().at(0).as_object();
+  BOOST_CHECK_EQUAL(agent.at("status").as_string(), "ok");
+  const auto& tried = agent.at("models_tried").as_array();
+  BOOST_REQUIRE_EQUAL(tried.size(), 2u);
+  BOOST_CHECK_EQUAL(tried.at(0).as_string(), "mock-503");
+  BOOST_CHECK_EQUAL(tried.at(1).as_string(), "mock");
+}
+
+BOOST_AUTO_TEST_CASE(bad_limit_values_are_usage_errors) {
+  struct row {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<row> rows{
+      {{"--max-cost", "1"}, "--max-cost needs a price table"},
+      {{"--rpm", "0"}, "--rpm needs a positive whole number"},
+      {{"--max-tokens", "lots"}, "--max-tokens needs a positive whole number"},
+      {{"--max-cost", "-2"}, "--max-cost needs a positive number"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.args.at(0)) {
+      std::vector<std::string> args{"ask", "x"};
+      args.insert(args.end(), row.args.begin(), row.args.end());
+      auto r = process(CONCLAVE_CLI, args, clean_env).wait();
+      BOOST_CHECK_EQUAL(r.exit_code, 2);
+      BOOST_CHECK_MESSAGE(r.err.find(row.says) != std::string::npos, r.err);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
