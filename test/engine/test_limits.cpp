@@ -102,6 +102,34 @@ BOOST_AUTO_TEST_CASE(request_window_spaces_out_starts) {
   BOOST_CHECK_GE(clock_type::now() - t0, 500ms);  // 7 calls at 3 a window need 3 windows
 }
 
+BOOST_AUTO_TEST_CASE(token_window_holds_for_concurrent_callers) {
+  // Elsewhere, 5 concurrent requests have used 6.6x a TPM limit: each checked the budget before
+  // any had spent it. Here each reserves its estimate before it starts.
+  asio::io_context io;
+  auto log = std::make_shared<call_log>();
+  fake_model inner(io.get_executor(), [log](const chat_request&) {
+    log->add();
+    return fake_reply{1ms, "ok"};
+  });
+  auto o = fast_limits();
+  o.tokens_per_window = 1000;
+  o.window = 100ms;
+  o.margin = 30ms;
+  limited_model m(inner, o);
+  int done = 0;
+  for (int i = 0; i < 5; ++i) {
+    chat_request r;
+    r.max_tokens = 600;  // with the prompt, two never fit one window
+    r.messages = {{role::user, "call " + std::to_string(i)}};
+    m.async_complete(r, nullptr, [&](auto, chat_response) { ++done; });
+  }
+  BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return done == 5; }));
+  std::sort(log->starts.begin(), log->starts.end());
+  for (std::size_t i = 0; i + 1 < log->starts.size(); ++i) {
+    BOOST_CHECK_GE(log->starts[i + 1] - log->starts[i], 100ms);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_429_cools_everyone_down_and_shrinks_the_cap) {
   asio::io_context io;
   auto log = std::make_shared<call_log>();

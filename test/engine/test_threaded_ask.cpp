@@ -2,7 +2,9 @@
 // run's strand. Under the tsan preset this is the proof that the shared state is safe.
 #include "ask_fixture.hpp"
 
+#include <conclave/engine/breaker_model.hpp>
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/limited_model.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -79,6 +81,78 @@ BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
   BOOST_CHECK(got[asks].first == error::cancelled);
   BOOST_CHECK_EQUAL(got[asks].second.count(agent_status::cancelled), 8u);
   BOOST_CHECK_GT(events_seen.load(), asks * 16 * 3);
+}
+
+BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads) {
+  asio::io_context io(4);
+  conclave::test::scripted s;
+  s.agent_attempt = [](int i, int attempt) {
+    if (i % 5 == 0 && attempt == 1) {
+      return fake_reply{1ms, "", error::rate_limited, 1, std::chrono::milliseconds(2)};
+    }
+    return fake_reply{std::chrono::milliseconds(1 + i % 4), "d" + std::to_string(i), {}, 3};
+  };
+  auto base = s.as_script();
+  // "flaky" fails every agent call; agents fall back to "steady", which always answers (the
+  // flaky run's retry budget is spent by then, so it must not see a 429).
+  conclave::test::fake_model inner(io.get_executor(), [base](const chat_request& r) {
+    if (conclave::test::kind_of(r) == conclave::test::request_kind::agent) {
+      if (r.model == "flaky") return fake_reply{1ms, "", error::overloaded, 1};
+      if (r.model == "steady") {
+        const auto q = conclave::test::last_user(r);
+        return fake_reply{1ms, "d" + std::to_string(std::stoi(q.substr(q.find("Part ") + 5))), {}, 1};
+      }
+    }
+    return base(r);
+  });
+  rate_limit_options limits;
+  limits.max_concurrency = 6;
+  limits.default_cooldown = 2ms;
+  limited_model limited(inner, limits);
+  breaker_options bo;
+  bo.failure_threshold = 3;
+  bo.cool_off = 50ms;
+  breaker_model guarded(limited, bo);
+  engine e(io.get_executor(), guarded);
+
+  std::vector<std::promise<std::pair<boost::system::error_code, run_report>>> results(3);
+  for (int k = 0; k < 3; ++k) {
+    ask_options o;
+    o.agents = 24;
+    o.max_concurrency = 8;
+    o.retry.initial_delay = 1ms;
+    o.retry.max_delay = 4ms;
+    o.model = k == 1 ? "flaky" : "";
+    o.fallback_models = {"steady"};
+    if (k == 2) {  // a budget that runs out part-way, stopping the agents still running
+      o.budget.max_tokens = 400;
+      o.budget.cancel_running = true;
+    }
+    async_ask(e, "question " + std::to_string(k), o,
+              [&, k](boost::system::error_code ec, run_report r) { results[k].set_value({ec, std::move(r)}); });
+  }
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
+  std::vector<std::pair<boost::system::error_code, run_report>> got;
+  for (auto& p : results) {
+    auto f = p.get_future();
+    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
+    got.push_back(f.get());
+  }
+  work.reset();
+  for (auto& t : threads) t.join();
+
+  BOOST_CHECK_EQUAL(got[0].second.count(agent_status::ok), 24u);
+  BOOST_CHECK_EQUAL(got[1].second.count(agent_status::ok), 24u);  // all through the fallback
+  for (const auto& a : got[1].second.agents) BOOST_CHECK_EQUAL(a.answer, "d" + std::to_string(a.index));
+  BOOST_CHECK(got[2].second.budget_exhausted);
+  BOOST_CHECK_GT(got[2].second.count(agent_status::failed), 0u);
+  for (const auto& a : got[2].second.agents) {
+    BOOST_CHECK(a.status == agent_status::ok || a.error == error::budget_exhausted);
+  }
+  BOOST_CHECK_LE(limited.stats_for("").peak_in_flight, 6u);
+  BOOST_CHECK_EQUAL(limited.stats_for("").waiting, 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
