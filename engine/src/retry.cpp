@@ -56,7 +56,9 @@ void retry_budget::on_success() noexcept {
   }
 }
 
-bool retry_budget::allows_retry() const noexcept { return milli_tokens_.load() * 2 > max_; }
+bool retry_budget::allows_retry() const noexcept {
+  return max_ <= 0 || milli_tokens_.load() * 2 > max_;
+}
 
 double retry_budget::tokens() const noexcept {
   return static_cast<double>(milli_tokens_.load()) / static_cast<double>(scale);

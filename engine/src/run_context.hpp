@@ -48,6 +48,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
         strand(boost::asio::make_strand(e.get_executor())),
         start(clock::now()),
         slots(e.get_executor(), static_cast<std::size_t>(std::max(1, opts.max_concurrency))),
+        retries(opts.retry_budget),
         budget(opts.budget) {
     report.question = std::move(q);
     // The concurrency cap: a channel holding one token per slot.

@@ -138,4 +138,10 @@ BOOST_AUTO_TEST_CASE(budget_throttles_a_storm_and_recovers_on_success) {
   BOOST_CHECK_EQUAL(b.tokens(), 10.0);  // capped
 }
 
+BOOST_AUTO_TEST_CASE(a_budget_of_zero_never_throttles) {
+  retry_budget off(retry_budget_options{0.0, 0.1});
+  for (int i = 0; i < 100; ++i) off.on_failure();
+  BOOST_CHECK(off.allows_retry());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -32,6 +32,7 @@ struct ask_options {
   bool stream = true;  ///< stream agent replies (progress events carry the text)
   std::string agent_instructions;  ///< extra system text every agent shares
   retry_options retry;  ///< per agent call; the run also shares one retry budget across agents
+  retry_budget_options retry_budget;  ///< that shared budget: how many failures it absorbs
   /// Model names an agent moves to, in order, when `model` fails for good (retries spent,
   /// circuit open, a non-retryable error) with time left; never once its stream was shown.
   std::vector<std::string> fallback_models;

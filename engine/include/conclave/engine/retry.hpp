@@ -24,6 +24,12 @@ struct retry_options {
   std::chrono::milliseconds max_total{120'000};  ///< no retry starts after this long in retries
 };
 
+/// The shared retry budget's size (gRPC's retryThrottling: maxTokens, tokenRatio).
+struct retry_budget_options {
+  double max_tokens = 10.0;  ///< failures the budget absorbs; <= 0 turns throttling off
+  double token_ratio = 0.1;  ///< given back per success
+};
+
 struct retry_decision {
   bool retry = false;
   std::chrono::milliseconds delay{0};  ///< wait this long first (when retrying)
@@ -42,10 +48,12 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
 
 /// gRPC-style retry throttling, shared by every agent of a run: a bucket of `max_tokens`; each
 /// retryable failure takes one token, each success gives back `token_ratio`; retries are
-/// allowed only while more than half the tokens remain. Lock-free; safe from any thread.
+/// allowed only while more than half the tokens remain. `max_tokens` <= 0: always allowed.
+/// Lock-free; safe from any thread.
 class retry_budget {
  public:
   explicit retry_budget(double max_tokens = 10.0, double token_ratio = 0.1);
+  explicit retry_budget(const retry_budget_options& o) : retry_budget(o.max_tokens, o.token_ratio) {}
   void on_failure() noexcept;
   void on_success() noexcept;
   bool allows_retry() const noexcept;
