@@ -60,31 +60,23 @@ int to_count(const std::string& flag, const std::string& text, int max) {
   return v;
 }
 
-std::int64_t to_amount(const std::string& flag, const std::string& text) {
-  std::int64_t v = 0;
+// A number > 0 of type T, the whole of `text`; `what` says what was expected.
+template <typename T>
+T to_positive(const std::string& flag, const std::string& text, const char* what) {
+  T v{};
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v < 1) {
-    throw usage_error(flag + " needs a positive whole number, got '" + text + "'");
+  if (ec != std::errc{} || end != text.data() + text.size() || !(v > 0)) {
+    throw usage_error(flag + " needs " + what + ", got '" + text + "'");
   }
   return v;
 }
 
-double to_positive(const std::string& flag, const std::string& text) {
-  double v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v <= 0) {
-    throw usage_error(flag + " needs a positive number, got '" + text + "'");
-  }
-  return v;
+std::int64_t to_amount(const std::string& flag, const std::string& text) {
+  return to_positive<std::int64_t>(flag, text, "a positive whole number");
 }
 
 double to_seconds(const std::string& flag, const std::string& text) {
-  double v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v <= 0) {
-    throw usage_error(flag + " needs a positive number of seconds, got '" + text + "'");
-  }
-  return v;
+  return to_positive<double>(flag, text, "a positive number of seconds");
 }
 
 void apply_config_file(const std::string& path, bool required, ask_settings& s) {
@@ -220,7 +212,7 @@ ask_settings parse_ask(const std::vector<std::string>& args) {
     else if (a == "--rpm") s.rpm = to_amount(a, value());
     else if (a == "--tpm") s.tpm = to_amount(a, value());
     else if (a == "--max-tokens") s.budget.max_tokens = to_amount(a, value());
-    else if (a == "--max-cost") s.budget.max_cost = to_positive(a, value());
+    else if (a == "--max-cost") s.budget.max_cost = to_positive<double>(a, value(), "a positive number");
     else if (a == "--stop-at-budget") s.budget.cancel_running = true;
     else if (a == "--json") s.json = true;
     else if (a == "--no-stream") s.stream = false;

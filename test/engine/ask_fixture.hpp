@@ -5,8 +5,8 @@
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/progress.hpp>
 
+#include "ask_run.hpp"
 #include "fake_model.hpp"
-#include "run.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
@@ -61,26 +61,5 @@ struct scripted {
     };
   }
 };
-
-struct ask_result {
-  boost::system::error_code ec;
-  run_report report;
-  std::vector<event> events;
-};
-
-/// Runs one ask on `io` to completion (bounded), collecting every event.
-inline ask_result ask(boost::asio::io_context& io, engine& e, const std::string& question,
-                      ask_options opts) {
-  auto result = std::make_shared<ask_result>();
-  opts.observers.push_back([result](const event& ev, const progress_map&) { result->events.push_back(ev); });
-  bool done = false;
-  async_ask(e, question, std::move(opts), [&, result](boost::system::error_code ec, run_report r) {
-    result->ec = ec;
-    result->report = std::move(r);
-    done = true;
-  });
-  BOOST_REQUIRE_MESSAGE(pump_until(io, [&] { return done; }), "the ask did not finish");
-  return *result;
-}
 
 }  // namespace conclave::test

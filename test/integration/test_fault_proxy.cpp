@@ -7,6 +7,7 @@
 #include <conclave/openai/openai_model.hpp>
 
 #include "fault_proxy.hpp"
+#include "model_call.hpp"
 #include "run.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -23,12 +24,7 @@ namespace {
 // Non-ASCII on purpose: two-, three- and four-byte UTF-8 characters in the reply's subject.
 const std::string unicode_question = "¿Cómo reducir los accidentes? 交通安全 🚦 naïve café";
 
-struct outcome {
-  error_code ec;
-  chat_response response;
-  std::string deltas;
-  int delta_count = 0;
-};
+using outcome = conclave::test::call_result;
 
 struct rig {
   explicit rig(proxy_faults faults = {}, mock::mock_options mopts = {},
@@ -61,21 +57,7 @@ struct rig {
     chat_request req;
     req.stream = stream;
     req.messages = {{role::user, question}};
-    auto out = std::make_shared<outcome>();
-    bool done = false;
-    m.async_complete(
-        req,
-        [out](std::string_view d) {
-          out->deltas += d;
-          ++out->delta_count;
-        },
-        [&, out](error_code ec, chat_response r) {
-          out->ec = ec;
-          out->response = std::move(r);
-          done = true;
-        });
-    BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return done; }));
-    return *out;
+    return conclave::test::complete(io, m, std::move(req));
   }
 
   asio::io_context io;

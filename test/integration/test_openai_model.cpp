@@ -5,6 +5,7 @@
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
 
+#include "model_call.hpp"
 #include "run.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,12 +22,7 @@ using boost::system::error_code;
 
 namespace {
 
-struct outcome {
-  error_code ec;
-  chat_response response;
-  std::string deltas;
-  int delta_count = 0;
-};
+using outcome = conclave::test::call_result;
 
 struct fixture {
   explicit fixture(mock::mock_options mopts = default_mock(),
@@ -57,21 +53,7 @@ struct fixture {
     req.model = model;
     req.stream = stream;
     req.messages = {{role::system, "You are terse."}, {role::user, "Is water wet?"}};
-    auto out = std::make_shared<outcome>();
-    bool finished = false;
-    llm->async_complete(
-        req,
-        [out](std::string_view d) {
-          out->deltas += d;
-          ++out->delta_count;
-        },
-        [&, out](error_code ec, chat_response r) {
-          out->ec = ec;
-          out->response = std::move(r);
-          finished = true;
-        });
-    BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return finished; }));
-    return *out;
+    return conclave::test::complete(io, *llm, std::move(req));
   }
 
   asio::io_context io;
