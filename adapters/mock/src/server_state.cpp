@@ -1,5 +1,10 @@
 #include "server_state.hpp"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <sys/resource.h>
+
 namespace conclave::mock::detail {
 
 fault server_state::draw_fault() {
@@ -42,6 +47,24 @@ std::optional<server_state::admission> server_state::admit(std::chrono::steady_c
   a.remaining = static_cast<std::int64_t>(opts.rate_limit_requests - window_starts.size());
   a.reset = until_oldest_leaves();
   return a;
+}
+
+std::string server_state::stats_json() const {
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+  auto us = [](const timeval& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000 + static_cast<std::int64_t>(t.tv_usec);
+  };
+  boost::json::object o{{"connections_accepted", connections_accepted.load()},
+                        {"requests", requests.load()},
+                        {"completions", completions.load()},
+                        {"faults_injected", faults_injected.load()},
+                        {"rate_limited", rate_limited.load()},
+                        {"in_flight", in_flight.load()},
+                        {"cpu_user_us", us(self.ru_utime)},
+                        {"cpu_sys_us", us(self.ru_stime)},
+                        {"max_rss_kb", static_cast<std::int64_t>(self.ru_maxrss)}};
+  return boost::json::serialize(o);
 }
 
 }  // namespace conclave::mock::detail

@@ -41,6 +41,9 @@ struct server_state {
   };
   std::optional<admission> admit(std::chrono::steady_clock::time_point now);
 
+  /// GET /v1/stats: the counters, and the serving process's CPU time (for benchmarks).
+  std::string stats_json() const;
+
   void count_fault(fault f) {
     ++faults_injected;
     ++faults_by_kind[static_cast<std::size_t>(f)];

@@ -195,6 +195,9 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
   responder<Stream> out(st, s, lowest, req);
   const std::string_view target = req.target();
 
+  if (req.method() == bhttp::verb::get && target.ends_with("/stats")) {
+    co_return co_await out.json(200, st.stats_json());
+  }
   if (req.method() == bhttp::verb::get && target.ends_with("/models")) {
     co_return co_await out.json(200, replies::models_list("mock"));
   }

@@ -58,6 +58,9 @@ struct mock_stats {
   std::map<std::string, std::uint64_t> faults_by_kind;  ///< "429", "reset"... (see scenario.hpp)
 };
 
+/// Besides POST /v1/chat/completions it answers GET /v1/models and GET /v1/stats (the counters
+/// below plus the serving process's CPU time and peak RSS, for benchmarks).
+///
 /// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand,
 /// so the server may share a multi-threaded io_context.
 class mock_server {

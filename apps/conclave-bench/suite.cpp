@@ -1,0 +1,230 @@
+#include "suite.hpp"
+
+#include "child.hpp"
+
+#include <conclave/http/client.hpp>
+#include <conclave/http/origin.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace conclave::bench {
+namespace {
+
+// A conclave-mock process at latency L, plain or TLS.
+class mock_process {
+ public:
+  mock_process(const std::string& path, std::chrono::milliseconds latency, bool tls) {
+    std::vector<std::string> args{"--latency-ms", std::to_string(latency.count())};
+    if (tls) {
+      ca_file_ = (std::filesystem::temp_directory_path() /
+                  ("conclave-bench-ca-" + std::to_string(getpid()) + ".pem")).string();
+      args.insert(args.end(), {"--tls", "--ca-out", ca_file_});
+    }
+    proc_ = std::make_unique<child>(path, args);
+    const std::string line = proc_->read_line();  // "conclave-mock listening on URL"
+    const auto at = line.rfind(' ');
+    if (line.find("listening on") == std::string::npos || at == std::string::npos) {
+      throw std::runtime_error("conclave-mock did not start: '" + line + "'");
+    }
+    url_ = line.substr(at + 1);
+  }
+  ~mock_process() {
+    proc_->terminate();
+    proc_->wait();
+    if (!ca_file_.empty()) std::filesystem::remove(ca_file_);
+  }
+  const std::string& url() const { return url_; }
+  const std::string& ca_file() const { return ca_file_; }
+
+  // The mock's own counters and CPU (GET /v1/stats).
+  json::object stats() const {
+    asio::io_context io;
+    http::client_options o;
+    o.tls.ca_file = ca_file_;
+    http::client client(io.get_executor(), o);
+    const auto parsed = http::parse_base_url(url_);
+    if (!parsed) throw std::runtime_error("bad mock URL " + url_ + ": " + parsed.error());
+    const auto& base = *parsed;
+    http::request_message req{boost::beast::http::verb::get, base.target("stats"), 11};
+    http::response r;
+    asio::co_spawn(io, client.request(base.where, req), [&](std::exception_ptr, http::response got) { r = std::move(got); });
+    io.run();
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (r.ec || ec || !v.is_object()) throw std::runtime_error("cannot read the mock's stats");
+    return v.as_object();
+  }
+
+ private:
+  std::unique_ptr<child> proc_;
+  std::string url_;
+  std::string ca_file_;
+};
+
+double number(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_number() ? v->to_number<double>() : 0.0;
+}
+
+// One worker process for one measurement.
+measurement measure(const mock_process& mock, const std::string& scenario, const std::string& kind,
+                    int n, std::chrono::milliseconds latency) {
+  const auto before = mock.stats();
+  std::vector<std::string> args{"--worker", kind, "--url", mock.url(), "--n", std::to_string(n)};
+  if (!mock.ca_file().empty()) args.insert(args.end(), {"--ca-file", mock.ca_file()});
+  child worker(self_path(), args);
+  const std::string line = worker.read_all();
+  const auto exit = worker.wait();
+  const auto after = mock.stats();
+
+  boost::system::error_code ec;
+  auto v = json::parse(line, ec);
+  if (ec || !v.is_object() || exit.code != 0) {
+    throw std::runtime_error(scenario + " N=" + std::to_string(n) + ": the worker failed (exit " +
+                             std::to_string(exit.code) + "): " + line);
+  }
+  const auto& o = v.as_object();
+  measurement m;
+  m.scenario = scenario;
+  m.n = n;
+  m.latency = latency;
+  m.ok = static_cast<int>(number(o, "ok"));
+  m.failed = static_cast<int>(number(o, "failed"));
+  if (auto* e = o.if_contains("first_error")) m.first_error = std::string(e->as_string());
+  const double l_ms = static_cast<double>(latency.count());
+  m.wall_ms = number(o, "wall_us") / 1000.0;
+  m.process_wall_ms = static_cast<double>(exit.wall.count()) / 1000.0;
+  m.ideal_ms = kind == "sequential" ? l_ms * n : kind == "pipeline" ? 3 * l_ms : l_ms;
+  m.cpu_us = static_cast<double>(exit.cpu.count());
+  m.peak_rss_kib = static_cast<double>(exit.max_rss_kb);
+  m.p50_overhead_ms = number(o, "p50_us") / 1000.0 - l_ms;
+  m.p99_overhead_ms = number(o, "p99_us") / 1000.0 - l_ms;
+  m.connections = static_cast<std::uint64_t>(number(o, "connections_opened"));
+  // Requests the mock served for this measurement, less our own stats request.
+  const double served = number(after, "requests") - number(before, "requests") - 1;
+  const double mock_cpu = number(after, "cpu_user_us") + number(after, "cpu_sys_us") -
+                          number(before, "cpu_user_us") - number(before, "cpu_sys_us");
+  m.mock_cpu_per_request_us = served > 0 ? mock_cpu / served : 0;
+  return m;
+}
+
+// Marginal figures against the same scenario and latency at N = 1.
+void add_marginals(std::vector<measurement>& rows) {
+  for (auto& m : rows) {
+    if (m.n <= 1) continue;
+    for (const auto& base : rows) {
+      if (base.n == 1 && base.scenario == m.scenario && base.latency == m.latency) {
+        m.cpu_per_call_us = (m.cpu_us - base.cpu_us) / (m.n - 1);
+        m.rss_per_call_kib = (m.peak_rss_kib - base.peak_rss_kib) / (m.n - 1);
+      }
+    }
+  }
+}
+
+// Descriptors: each in-flight call holds a socket in the worker and in the mock.
+int open_file_cap(std::vector<std::string>& notes) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1 << 30;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);  // children inherit it
+  }
+  const long cap = static_cast<long>(lim.rlim_cur) - 64;
+  if (cap < 10'000) {
+    notes.push_back("the open-file limit (" + std::to_string(lim.rlim_cur) +
+                    ") caps N at " + std::to_string(cap) + " on this machine");
+  }
+  return static_cast<int>(std::max(1L, cap));
+}
+
+const measurement* find(const std::vector<measurement>& rows, const std::string& scenario, int n,
+                        std::chrono::milliseconds latency) {
+  for (const auto& m : rows) {
+    if (m.scenario == scenario && m.n == n && m.latency == latency) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+suite_result run_suite(const suite_options& opts) {
+  suite_result out;
+  const int cap = open_file_cap(out.notes);
+  auto capped = [&](int n) { return std::min(n, cap); };
+  const auto L = opts.latency;
+  auto say = [](const std::string& what) { std::cerr << "conclave-bench: " << what << std::endl; };
+  {
+    mock_process plain(opts.mock_path, L, false);
+    for (int n : opts.fan_out) {
+      say("fan-out N=" + std::to_string(capped(n)));
+      out.rows.push_back(measure(plain, "fan-out", "raw", capped(n), L));
+    }
+    for (int n : opts.small) {
+      say("stream N=" + std::to_string(capped(n)));
+      out.rows.push_back(measure(plain, "stream", "stream", capped(n), L));
+    }
+    if (!find(out.rows, "fan-out", opts.speedup_n, L)) {
+      out.rows.push_back(measure(plain, "fan-out", "raw", opts.speedup_n, L));
+    }
+    say("sequential N=" + std::to_string(opts.speedup_n));
+    out.rows.push_back(measure(plain, "sequential", "sequential", opts.speedup_n, L));
+    for (int n : opts.pipeline) {
+      say("pipeline N=" + std::to_string(capped(n)));
+      out.rows.push_back(measure(plain, "pipeline", "pipeline", capped(n), L));
+    }
+  }
+  {
+    mock_process tls(opts.mock_path, L, true);
+    for (int n : opts.small) {
+      say("tls N=" + std::to_string(capped(n)));
+      out.rows.push_back(measure(tls, "tls", "raw", capped(n), L));
+    }
+  }
+  const std::chrono::milliseconds one_second(1000);
+  if (opts.target_run) {
+    mock_process slow(opts.mock_path, one_second, false);
+    for (int n : {1, 10'000}) {
+      say("fan-out N=" + std::to_string(capped(n)) + " at L=1s");
+      out.rows.push_back(measure(slow, "fan-out", "raw", capped(n), one_second));
+    }
+  }
+  add_marginals(out.rows);
+
+  if (const auto* big = find(out.rows, "fan-out", capped(10'000), one_second)) {
+    out.targets.push_back({"10k concurrent calls, L=1s: wall / L", big->wall_ms / 1000.0, 1.5, "x"});
+    out.targets.push_back({"client CPU per call (marginal)", big->cpu_per_call_us, 30, "us"});
+    out.targets.push_back({"RSS per in-flight call (marginal)", big->rss_per_call_kib, 16, "KiB"});
+    out.targets.push_back({"mock CPU per request", big->mock_cpu_per_request_us, 20, "us"});
+  }
+  if (const auto* p = find(out.rows, "pipeline", 64, L); p && L == std::chrono::milliseconds(200)) {
+    out.targets.push_back({"pipeline N=64, L=200ms: process wall", p->process_wall_ms, 630, "ms"});
+  }
+  const auto* par = find(out.rows, "fan-out", opts.speedup_n, L);
+  const auto* seq = find(out.rows, "sequential", opts.speedup_n, L);
+  if (par && seq && par->wall_ms > 0) {
+    const double speedup = seq->wall_ms / par->wall_ms;
+    if (opts.speedup_n == 8) {
+      out.targets.push_back({"speedup against sequential, N=8", speedup, 7, "x", false});
+    } else {
+      out.notes.push_back("speedup against sequential, N=" + std::to_string(opts.speedup_n) + ": " +
+                          std::to_string(speedup) + "x");
+    }
+  }
+  return out;
+}
+
+}  // namespace conclave::bench

@@ -1,0 +1,59 @@
+// The benchmark suite: starts conclave-mock processes (plain and TLS) at latency L, runs each
+// measurement in a worker process of its own, and derives the figures the targets speak of
+// (wall against the ideal, marginal client CPU and RSS per call, overhead percentiles,
+// connections, the mock's own CPU per request, speedup against sequential).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace conclave::bench {
+
+struct suite_options {
+  std::chrono::milliseconds latency{200};      ///< the mock's latency L
+  std::vector<int> fan_out{1, 100, 1000, 10000};  ///< N for the raw fan-out
+  std::vector<int> small{1, 1000};             ///< N for streaming and TLS
+  std::vector<int> pipeline{8, 64};            ///< agents for the heavy pipeline
+  int speedup_n = 8;                           ///< N for parallel against sequential
+  bool target_run = true;  ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
+  std::string mock_path;   ///< conclave-mock to run
+};
+
+struct measurement {
+  std::string scenario;  ///< fan-out | stream | tls | sequential | pipeline
+  int n = 0;
+  std::chrono::milliseconds latency{0};
+  int ok = 0, failed = 0;
+  std::string first_error;
+  double wall_ms = 0;          ///< in-process, first call to last completion
+  double process_wall_ms = 0;  ///< the worker process, start to exit
+  double ideal_ms = 0;         ///< L; N x L sequential; 3L pipeline
+  double cpu_us = 0;           ///< the worker process's user + sys
+  double peak_rss_kib = 0;
+  double p50_overhead_ms = 0, p99_overhead_ms = 0;  ///< client-observed latency - L
+  std::uint64_t connections = 0;   ///< opened by the client
+  double mock_cpu_per_request_us = 0;
+  // Marginal against the same scenario at N = 1 (0 when there is none):
+  double cpu_per_call_us = 0;
+  double rss_per_call_kib = 0;
+};
+
+struct target {
+  std::string name;
+  double value = 0;
+  double limit = 0;
+  std::string unit;
+  bool lower_is_better = true;
+  bool met() const { return lower_is_better ? value <= limit : value >= limit; }
+};
+
+struct suite_result {
+  std::vector<measurement> rows;
+  std::vector<target> targets;
+  std::vector<std::string> notes;  ///< e.g. N capped by the open-file limit
+};
+
+suite_result run_suite(const suite_options& opts);
+
+}  // namespace conclave::bench

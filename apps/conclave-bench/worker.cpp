@@ -1,0 +1,141 @@
+#include "worker.hpp"
+
+#include <conclave/engine/ask.hpp>
+#include <conclave/engine/error.hpp>
+#include <conclave/http/client.hpp>
+#include <conclave/openai/openai_model.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <vector>
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+using std::chrono::microseconds;
+
+namespace conclave::bench {
+namespace {
+
+struct tally {
+  std::vector<microseconds> latencies;  // per call, client-observed
+  int ok = 0;
+  int failed = 0;
+  std::string first_error;
+  microseconds wall{0};
+
+  void record(const boost::system::error_code& ec, const chat_response& r, microseconds latency) {
+    latencies.push_back(latency);
+    if (!ec) {
+      ++ok;
+    } else {
+      ++failed;
+      if (first_error.empty()) first_error = error_id(ec) + ": " + r.diag.message;
+    }
+  }
+};
+
+chat_request request(int i, bool stream) {
+  chat_request r;
+  r.stream = stream;
+  r.messages = {{role::user, "Benchmark call " + std::to_string(i) + ": is the engine fast?"}};
+  return r;
+}
+
+// All N at once; the io_context runs until the last completes.
+void concurrent_calls(asio::io_context& io, model& m, int n, bool stream, tally& t) {
+  const auto t0 = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    const auto start = clock_type::now();
+    m.async_complete(request(i, stream), nullptr, [&t, start](boost::system::error_code ec, chat_response r) {
+      t.record(ec, r, std::chrono::duration_cast<microseconds>(clock_type::now() - start));
+    });
+  }
+  io.run();
+  t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
+}
+
+// One after another: each call starts when the previous one completed.
+void sequential_calls(asio::io_context& io, model& m, int n, tally& t) {
+  const auto t0 = clock_type::now();
+  std::function<void(int)> next = [&](int i) {
+    if (i == n) return;
+    const auto start = clock_type::now();
+    m.async_complete(request(i, false), nullptr, [&, i, start](boost::system::error_code ec, chat_response r) {
+      t.record(ec, r, std::chrono::duration_cast<microseconds>(clock_type::now() - start));
+      next(i + 1);
+    });
+  };
+  next(0);
+  io.run();
+  t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
+}
+
+// The heavy pipeline: decompose into N, N agents at once, synthesize.
+void pipeline(asio::io_context& io, model& m, int n, tally& t) {
+  engine e(io.get_executor(), m);
+  ask_options o;
+  o.agents = n;
+  o.max_concurrency = n;
+  o.stream = false;
+  const auto t0 = clock_type::now();
+  async_ask(e, "How should a city cut traffic deaths?", o, [&](boost::system::error_code ec, run_report r) {
+    for (const auto& a : r.agents) {
+      t.record(a.status == agent_status::ok ? boost::system::error_code{} : a.error, chat_response{}, a.latency);
+    }
+    if (ec && t.first_error.empty()) t.first_error = error_id(ec);
+  });
+  io.run();
+  t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
+}
+
+microseconds percentile(std::vector<microseconds> v, double p) {
+  if (v.empty()) return microseconds(0);
+  std::sort(v.begin(), v.end());
+  const auto at = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(at, v.size() - 1)];
+}
+
+}  // namespace
+
+int run_worker(const worker_args& args) {
+  asio::io_context io(1);
+  http::client_options copts;
+  copts.max_connections_per_origin = static_cast<std::size_t>(std::max(1, args.n));
+  copts.tls.ca_file = args.ca_file;
+  http::client client(io.get_executor(), copts);
+  openai::openai_options oopts;
+  oopts.base_url = args.url;
+  oopts.default_model = "mock";
+  oopts.request_timeout = std::chrono::minutes(5);
+  openai::openai_model llm(client, oopts);
+
+  tally t;
+  t.latencies.reserve(static_cast<std::size_t>(args.n));
+  if (args.kind == "raw") concurrent_calls(io, llm, args.n, false, t);
+  else if (args.kind == "stream") concurrent_calls(io, llm, args.n, true, t);
+  else if (args.kind == "sequential") sequential_calls(io, llm, args.n, t);
+  else if (args.kind == "pipeline") pipeline(io, llm, args.n, t);
+  else {
+    std::cerr << "conclave-bench: unknown worker kind " << args.kind << "\n";
+    return 2;
+  }
+  boost::json::object out{{"kind", args.kind},
+                          {"n", args.n},
+                          {"ok", t.ok},
+                          {"failed", t.failed},
+                          {"wall_us", t.wall.count()},
+                          {"p50_us", percentile(t.latencies, 0.50).count()},
+                          {"p99_us", percentile(t.latencies, 0.99).count()},
+                          {"connections_opened", client.stats().connections_opened}};
+  if (!t.first_error.empty()) out["first_error"] = t.first_error;
+  std::cout << boost::json::serialize(out) << std::endl;
+  return 0;
+}
+
+}  // namespace conclave::bench
