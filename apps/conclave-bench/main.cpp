@@ -65,6 +65,7 @@ int main(int argc, char** argv) try {
     } else if (flag == "--url") worker.url = std::string(value());
     else if (flag == "--ca-file") worker.ca_file = std::string(value());
     else if (flag == "--n") worker.n = to_int(flag, value());
+    else if (flag == "--max-connections") worker.max_connections = to_int(flag, value());
     else if (flag == "--latency-ms") opts.latency = std::chrono::milliseconds(to_int(flag, value()));
     else if (flag == "--json-out") json_out = std::string(value());
     else if (flag == "--mock") opts.mock_path = std::string(value());
@@ -74,6 +75,8 @@ int main(int argc, char** argv) try {
       opts.small = {1, 10};
       opts.pipeline = {4};
       opts.speedup_n = 4;
+      opts.pooled_n = 40;
+      opts.pooled_connections = 4;
       opts.target_run = false;
     } else {
       throw std::invalid_argument("unknown option " + std::string(flag) + " (see --help)");

@@ -16,12 +16,14 @@ struct suite_options {
   std::vector<int> small{1, 1000};             ///< N for streaming and TLS
   std::vector<int> pipeline{8, 64};            ///< agents for the heavy pipeline
   int speedup_n = 8;                           ///< N for parallel against sequential
+  int pooled_n = 2000;           ///< calls for the keep-alive scenario ...
+  int pooled_connections = 100;  ///< ... through at most this many connections
   bool target_run = true;  ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
   std::string mock_path;   ///< conclave-mock to run
 };
 
 struct measurement {
-  std::string scenario;  ///< fan-out | stream | tls | sequential | pipeline
+  std::string scenario;  ///< fan-out | pooled | stream | tls | sequential | pipeline
   int n = 0;
   std::chrono::milliseconds latency{0};
   int ok = 0, failed = 0;

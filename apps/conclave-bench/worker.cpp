@@ -106,7 +106,8 @@ microseconds percentile(std::vector<microseconds> v, double p) {
 int run_worker(const worker_args& args) {
   asio::io_context io(1);
   http::client_options copts;
-  copts.max_connections_per_origin = static_cast<std::size_t>(std::max(1, args.n));
+  copts.max_connections_per_origin =
+      static_cast<std::size_t>(std::max(1, args.max_connections > 0 ? args.max_connections : args.n));
   copts.tls.ca_file = args.ca_file;
   http::client client(io.get_executor(), copts);
   openai::openai_options oopts;

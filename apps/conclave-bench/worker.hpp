@@ -12,6 +12,7 @@ struct worker_args {
   std::string url;           ///< the mock's base URL (http or https)
   std::string ca_file;       ///< for https: the mock's CA
   int n = 1;                 ///< calls (pipeline: agents)
+  int max_connections = 0;   ///< the client's pool cap; 0: n (every call its own connection)
 };
 
 /// Runs the measurement and prints its JSON line on stdout; returns the exit status.

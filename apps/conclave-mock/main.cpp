@@ -135,6 +135,7 @@ int main(int argc, char** argv) try {
     }
   }
 
+  opts.single_threaded = threads == 1;
   raise_open_file_limit();
   boost::asio::io_context io(threads);
   conclave::mock::mock_server server(io.get_executor(), opts);

@@ -5,6 +5,8 @@
 #include "pool.hpp"
 #include "tls.hpp"
 
+#include <mutex>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -109,8 +111,13 @@ struct client::impl {
   impl(asio::any_io_executor ex, client_options o)
       : opts(std::move(o)),
         connections(std::make_shared<detail::pool>(ex, opts.max_connections_per_origin,
-                                                   opts.idle_timeout)) {
-    tls = detail::make_client_tls_context(opts.tls, tls_error);
+                                                   opts.idle_timeout)) {}
+
+  // Made on the first https connection: loading the system CA store costs tens of
+  // milliseconds of start-up that a plain-http client should not pay. Thread-safe.
+  asio::ssl::context* tls_context() {
+    std::call_once(tls_made, [this] { tls = detail::make_client_tls_context(opts.tls, tls_error); });
+    return tls.get();
   }
 
   // Holds a pool slot for the duration of one attempt; gives it back on every path out.
@@ -132,6 +139,7 @@ struct client::impl {
 
   client_options opts;
   std::shared_ptr<detail::pool> connections;
+  std::once_flag tls_made;
   std::unique_ptr<asio::ssl::context> tls;
   std::string tls_error;  // why `tls` could not be made
 };
@@ -140,7 +148,8 @@ asio::awaitable<error_code> client::impl::open(const origin& where,
                                                std::unique_ptr<detail::connection>& out,
                                                std::string& detail, std::string& phase) {
   auto ex = co_await asio::this_coro::executor;
-  if (where.tls && !tls) {
+  asio::ssl::context* tls_ctx = where.tls ? tls_context() : nullptr;
+  if (where.tls && !tls_ctx) {
     detail = tls_error;
     co_return http::error::tls_config_invalid;
   }
@@ -180,7 +189,7 @@ asio::awaitable<error_code> client::impl::open(const origin& where,
   }
 
   phase = "in the TLS handshake";
-  detail::tls_socket stream(std::move(socket), *tls);
+  detail::tls_socket stream(std::move(socket), *tls_ctx);
   detail::bind_peer_name(stream, where.host, host_is_ip);
   std::tie(ec) = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (ec) {

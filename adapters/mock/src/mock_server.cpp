@@ -31,7 +31,7 @@ struct mock_server::impl : std::enable_shared_from_this<impl> {
     auto& acceptor = self->acceptor;
     for (;;) {
       auto [ec, socket] =
-          co_await acceptor.async_accept(asio::make_strand(self->ex), asio::as_tuple(asio::use_awaitable));
+          co_await acceptor.async_accept(self->connection_executor(), asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
         // Out of descriptors or a transient error: back off briefly instead of spinning.
@@ -42,6 +42,12 @@ struct mock_server::impl : std::enable_shared_from_this<impl> {
       ++self->state->connections_accepted;
       self->spawn_connection(std::move(socket));
     }
+  }
+
+  // A strand per connection when the io_context may run on several threads; on one thread
+  // the strand's locking and queueing is pure cost.
+  asio::any_io_executor connection_executor() const {
+    return state->opts.single_threaded ? ex : asio::any_io_executor(asio::make_strand(ex));
   }
 
   void spawn_connection(tcp::socket socket) {

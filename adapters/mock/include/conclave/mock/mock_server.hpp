@@ -34,6 +34,9 @@ struct mock_options {
   std::size_t close_after_requests = 0;  ///< close a connection silently after this many
                                          ///< replies (0: never), like a server's idle reaper
   std::optional<tls_material> tls;       ///< serve https instead of http
+  /// The io_context runs on one thread only: connections then skip their strands (cheaper).
+  /// Leave false when several threads may run the executor.
+  bool single_threaded = false;
   std::string required_api_key;  ///< non-empty: requests without "Bearer <key>" get 401
   /// Enforce a provider-style limit: at most this many chat completions start within any
   /// `rate_limit_window` (a sliding window); more get 429 with retry-after. Every reply then
@@ -61,8 +64,8 @@ struct mock_stats {
 /// Besides POST /v1/chat/completions it answers GET /v1/models and GET /v1/stats (the counters
 /// below plus the serving process's CPU time and peak RSS, for benchmarks).
 ///
-/// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand,
-/// so the server may share a multi-threaded io_context.
+/// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand
+/// (unless `single_threaded`), so the server may share a multi-threaded io_context.
 class mock_server {
  public:
   mock_server(boost::asio::any_io_executor ex, mock_options opts = {});
