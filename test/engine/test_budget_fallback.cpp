@@ -46,6 +46,20 @@ std::vector<std::string> agent_models_seen(const fake_model& m) {
   return out;
 }
 
+// Six agents, two at a time, capped just above decomposition + one agent's tokens (measured
+// on an uncapped run of the same script first).
+ask_options capped_after_one_agent(asio::io_context& io, const fake_model::script& script) {
+  fake_model probe_model(io.get_executor(), script);
+  engine probe_engine(io.get_executor(), probe_model);
+  auto opts = quick(6);
+  opts.max_concurrency = 2;
+  const auto probe = ask(io, probe_engine, "Q?", opts);
+  BOOST_REQUIRE(!probe.ec);
+  opts.budget.max_tokens =
+      probe.report.decomposition_tokens.total() + probe.report.agents[0].tokens.total() + 1;
+  return opts;
+}
+
 // Decomposition is cheap, agent i takes 10 ms x (i + 1).
 fake_model::script staggered() {
   return by_model([](const std::string&, int i) {
@@ -135,16 +149,8 @@ BOOST_AUTO_TEST_CASE(a_stream_already_shown_is_not_replayed_on_a_fallback) {
 }
 
 BOOST_AUTO_TEST_CASE(token_budget_lets_running_agents_finish_and_starts_nothing_new) {
-  // Measure one run's costs first, then cap the next just above decomposition + one agent.
   asio::io_context io;
-  fake_model probe_model(io.get_executor(), staggered());
-  engine probe_engine(io.get_executor(), probe_model);
-  auto opts = quick(6);
-  opts.max_concurrency = 2;
-  const auto probe = ask(io, probe_engine, "Q?", opts);
-  BOOST_REQUIRE(!probe.ec);
-  const auto one_agent = probe.report.agents[0].tokens.total();
-  opts.budget.max_tokens = probe.report.decomposition_tokens.total() + one_agent + 1;
+  const auto opts = capped_after_one_agent(io, staggered());
 
   fake_model m(io.get_executor(), staggered());
   engine e(io.get_executor(), m);
@@ -182,13 +188,7 @@ BOOST_AUTO_TEST_CASE(token_budget_lets_running_agents_finish_and_starts_nothing_
 
 BOOST_AUTO_TEST_CASE(token_budget_can_stop_running_agents_and_still_counts_their_tokens) {
   asio::io_context io;
-  fake_model probe_model(io.get_executor(), staggered());
-  engine probe_engine(io.get_executor(), probe_model);
-  auto opts = quick(6);
-  opts.max_concurrency = 2;
-  const auto probe = ask(io, probe_engine, "Q?", opts);
-  opts.budget.max_tokens =
-      probe.report.decomposition_tokens.total() + probe.report.agents[0].tokens.total() + 1;
+  auto opts = capped_after_one_agent(io, staggered());
   opts.budget.cancel_running = true;
 
   fake_model m(io.get_executor(), staggered());
