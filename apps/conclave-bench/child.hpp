@@ -29,7 +29,7 @@ class child {
     int code = -1;  ///< -1: killed by a signal
     std::chrono::microseconds wall{0};  ///< from start to exit
     std::chrono::microseconds cpu{0};   ///< user + system, the child's own
-    long max_rss_kb = 0;
+    long max_rss_kb = 0;  ///< ru_maxrss: includes the parent's RSS at spawn (shared until exec)
   };
   exit_info wait();
 

@@ -114,7 +114,7 @@ measurement measure(const mock_process& mock, const std::string& scenario, const
                : max_connections > 0 ? l_ms * ((n + max_connections - 1) / max_connections)
                                      : l_ms;
   m.cpu_us = static_cast<double>(exit.cpu.count());
-  m.peak_rss_kib = static_cast<double>(exit.max_rss_kb);
+  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (see worker.cpp)
   m.p50_overhead_ms = number(o, "p50_us") / 1000.0 - l_ms;
   m.p99_overhead_ms = number(o, "p99_us") / 1000.0 - l_ms;
   m.connections = static_cast<std::uint64_t>(number(o, "connections_opened"));

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <vector>
@@ -94,6 +95,17 @@ void pipeline(asio::io_context& io, model& m, int n, tally& t) {
   t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
 }
 
+// Peak RSS of this program since exec. Not ru_maxrss: posix_spawn's child shares the parent's
+// memory until exec, and the kernel carries that high-water mark over into ru_maxrss.
+long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
 microseconds percentile(std::vector<microseconds> v, double p) {
   if (v.empty()) return microseconds(0);
   std::sort(v.begin(), v.end());
@@ -133,7 +145,8 @@ int run_worker(const worker_args& args) {
                           {"wall_us", t.wall.count()},
                           {"p50_us", percentile(t.latencies, 0.50).count()},
                           {"p99_us", percentile(t.latencies, 0.99).count()},
-                          {"connections_opened", client.stats().connections_opened}};
+                          {"connections_opened", client.stats().connections_opened},
+                          {"peak_rss_kib", peak_rss_kib()}};
   if (!t.first_error.empty()) out["first_error"] = t.first_error;
   std::cout << boost::json::serialize(out) << std::endl;
   return 0;
