@@ -2,11 +2,10 @@
 // and the child's own resource usage (CPU, peak RSS) from wait4.
 #pragma once
 
-#include <sys/resource.h>
-#include <sys/types.h>
-
 #include <chrono>
 #include <string>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <vector>
 
 namespace conclave::bench {
@@ -26,7 +25,7 @@ class child {
   void terminate();  ///< SIGTERM
 
   struct exit_info {
-    int code = -1;  ///< -1: killed by a signal
+    int code = -1;                      ///< -1: killed by a signal
     std::chrono::microseconds wall{0};  ///< from start to exit
     std::chrono::microseconds cpu{0};   ///< user + system, the child's own
     long max_rss_kb = 0;  ///< ru_maxrss: includes the parent's RSS at spawn (shared until exec)

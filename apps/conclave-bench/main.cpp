@@ -62,13 +62,20 @@ int main(int argc, char** argv) try {
     } else if (flag == "--worker") {  // internal: one measurement in this process
       is_worker = true;
       worker.kind = std::string(value());
-    } else if (flag == "--url") worker.url = std::string(value());
-    else if (flag == "--ca-file") worker.ca_file = std::string(value());
-    else if (flag == "--n") worker.n = to_int(flag, value());
-    else if (flag == "--max-connections") worker.max_connections = to_int(flag, value());
-    else if (flag == "--latency-ms") opts.latency = std::chrono::milliseconds(to_int(flag, value()));
-    else if (flag == "--json-out") json_out = std::string(value());
-    else if (flag == "--mock") opts.mock_path = std::string(value());
+    } else if (flag == "--url")
+      worker.url = std::string(value());
+    else if (flag == "--ca-file")
+      worker.ca_file = std::string(value());
+    else if (flag == "--n")
+      worker.n = to_int(flag, value());
+    else if (flag == "--max-connections")
+      worker.max_connections = to_int(flag, value());
+    else if (flag == "--latency-ms")
+      opts.latency = std::chrono::milliseconds(to_int(flag, value()));
+    else if (flag == "--json-out")
+      json_out = std::string(value());
+    else if (flag == "--mock")
+      opts.mock_path = std::string(value());
     else if (flag == "--quick") {
       opts.latency = std::chrono::milliseconds(20);
       opts.fan_out = {1, 20};

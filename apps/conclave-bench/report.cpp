@@ -19,7 +19,9 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
-std::string cell(double v, int decimals, bool present = true) { return present ? fixed(v, decimals) : "-"; }
+std::string cell(double v, int decimals, bool present = true) {
+  return present ? fixed(v, decimals) : "-";
+}
 
 }  // namespace
 
@@ -31,26 +33,29 @@ void print_table(std::ostream& out, const suite_result& r) {
   out << line;
   for (const auto& m : r.rows) {
     const bool marginal = m.n > 1 && m.cpu_per_call_us != 0;
-    std::snprintf(line, sizeof line, "%-10s %6d %5lld %9s %7s %9s %9s %8s %9s %8s %8s %6llu %8s %7d\n",
-                  m.scenario.c_str(), m.n, static_cast<long long>(m.latency.count()),
-                  fixed(m.wall_ms, 1).c_str(), fixed(m.wall_ms / m.ideal_ms, 3).c_str(),
-                  fixed(m.process_wall_ms, 1).c_str(), cell(m.cpu_per_call_us, 1, marginal).c_str(),
-                  fixed(m.peak_rss_kib / 1024.0, 1).c_str(),
-                  cell(m.rss_per_call_kib, 2, marginal).c_str(), fixed(m.p50_overhead_ms, 2).c_str(),
-                  fixed(m.p99_overhead_ms, 2).c_str(), static_cast<unsigned long long>(m.connections),
-                  fixed(m.mock_cpu_per_request_us, 1).c_str(), m.failed);
+    std::snprintf(
+        line, sizeof line, "%-10s %6d %5lld %9s %7s %9s %9s %8s %9s %8s %8s %6llu %8s %7d\n",
+        m.scenario.c_str(), m.n, static_cast<long long>(m.latency.count()),
+        fixed(m.wall_ms, 1).c_str(), fixed(m.wall_ms / m.ideal_ms, 3).c_str(),
+        fixed(m.process_wall_ms, 1).c_str(), cell(m.cpu_per_call_us, 1, marginal).c_str(),
+        fixed(m.peak_rss_kib / 1024.0, 1).c_str(), cell(m.rss_per_call_kib, 2, marginal).c_str(),
+        fixed(m.p50_overhead_ms, 2).c_str(), fixed(m.p99_overhead_ms, 2).c_str(),
+        static_cast<unsigned long long>(m.connections), fixed(m.mock_cpu_per_request_us, 1).c_str(),
+        m.failed);
     out << line;
   }
   out << "(cpu us/c and KiB/call are marginal: (value at N - value at N=1) / (N-1), client process "
          "only; mock us: the mock's CPU per request; p50/p99: client-observed latency - L)\n";
   for (const auto& m : r.rows) {
-    if (m.failed > 0) out << "errors in " << m.scenario << " N=" << m.n << ": " << m.first_error << "\n";
+    if (m.failed > 0)
+      out << "errors in " << m.scenario << " N=" << m.n << ": " << m.first_error << "\n";
   }
   if (!r.targets.empty()) out << "\ntargets:\n";
   for (const auto& t : r.targets) {
     std::snprintf(line, sizeof line, "  %-46s %10s %-3s (%s %s)  %s\n", t.name.c_str(),
-                  fixed(t.value, 2).c_str(), t.unit.c_str(), t.lower_is_better ? "<=" : ">=",
-                  fixed(t.limit, 1).c_str(), t.met() ? "met" : "MISSED");
+                  fixed(t.value, 2).c_str(), t.unit.c_str(),
+                  t.lower_is_better ? "<=" : ">=", fixed(t.limit, 1).c_str(),
+                  t.met() ? "met" : "MISSED");
     out << line;
   }
   for (const auto& n : r.notes) out << "note: " << n << "\n";
@@ -79,13 +84,17 @@ void write_json(const std::string& path, const suite_result& r) {
   }
   json::array targets;
   for (const auto& t : r.targets) {
-    targets.push_back(json::object{{"name", t.name}, {"value", t.value}, {"limit", t.limit},
-                                   {"unit", t.unit}, {"met", t.met()}});
+    targets.push_back(json::object{{"name", t.name},
+                                   {"value", t.value},
+                                   {"limit", t.limit},
+                                   {"unit", t.unit},
+                                   {"met", t.met()}});
   }
   json::array notes;
   for (const auto& n : r.notes) notes.emplace_back(n);
   std::ofstream f(path);
-  f << json::serialize(json::object{{"rows", rows}, {"targets", targets}, {"notes", notes}}) << "\n";
+  f << json::serialize(json::object{{"rows", rows}, {"targets", targets}, {"notes", notes}})
+    << "\n";
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 

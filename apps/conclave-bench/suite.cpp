@@ -10,13 +10,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <stdexcept>
+#include <sys/resource.h>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -31,7 +30,8 @@ class mock_process {
     std::vector<std::string> args{"--latency-ms", std::to_string(latency.count())};
     if (tls) {
       ca_file_ = (std::filesystem::temp_directory_path() /
-                  ("conclave-bench-ca-" + std::to_string(getpid()) + ".pem")).string();
+                  ("conclave-bench-ca-" + std::to_string(getpid()) + ".pem"))
+                     .string();
       args.insert(args.end(), {"--tls", "--ca-out", ca_file_});
     }
     proc_ = std::make_unique<child>(path, args);
@@ -61,7 +61,8 @@ class mock_process {
     const auto& base = *parsed;
     http::request_message req{boost::beast::http::verb::get, base.target("stats"), 11};
     http::response r;
-    asio::co_spawn(io, client.request(base.where, req), [&](std::exception_ptr, http::response got) { r = std::move(got); });
+    asio::co_spawn(io, client.request(base.where, req),
+                   [&](std::exception_ptr, http::response got) { r = std::move(got); });
     io.run();
     boost::system::error_code ec;
     auto v = json::parse(r.body, ec);
@@ -85,7 +86,8 @@ measurement measure(const mock_process& mock, const std::string& scenario, const
                     int n, std::chrono::milliseconds latency, int max_connections = 0) {
   const auto before = mock.stats();
   std::vector<std::string> args{"--worker", kind, "--url", mock.url(), "--n", std::to_string(n)};
-  if (max_connections > 0) args.insert(args.end(), {"--max-connections", std::to_string(max_connections)});
+  if (max_connections > 0)
+    args.insert(args.end(), {"--max-connections", std::to_string(max_connections)});
   if (!mock.ca_file().empty()) args.insert(args.end(), {"--ca-file", mock.ca_file()});
   child worker(self_path(), args);
   const std::string line = worker.read_all();
@@ -109,7 +111,7 @@ measurement measure(const mock_process& mock, const std::string& scenario, const
   const double l_ms = static_cast<double>(latency.count());
   m.wall_ms = number(o, "wall_us") / 1000.0;
   m.process_wall_ms = static_cast<double>(exit.wall.count()) / 1000.0;
-  m.ideal_ms = kind == "sequential" ? l_ms * n
+  m.ideal_ms = kind == "sequential"  ? l_ms * n
                : kind == "pipeline"  ? 3 * l_ms
                : max_connections > 0 ? l_ms * ((n + max_connections - 1) / max_connections)
                                      : l_ms;
@@ -149,8 +151,8 @@ int open_file_cap(std::vector<std::string>& notes) {
   }
   const long cap = static_cast<long>(lim.rlim_cur) - 64;
   if (cap < 10'000) {
-    notes.push_back("the open-file limit (" + std::to_string(lim.rlim_cur) +
-                    ") caps N at " + std::to_string(cap) + " on this machine");
+    notes.push_back("the open-file limit (" + std::to_string(lim.rlim_cur) + ") caps N at " +
+                    std::to_string(cap) + " on this machine");
   }
   return static_cast<int>(std::max(1L, cap));
 }
@@ -181,7 +183,8 @@ suite_result run_suite(const suite_options& opts) {
       say("pooled N=" + std::to_string(opts.pooled_n) + " over " +
           std::to_string(opts.pooled_connections) + " connections");
       out.rows.push_back(measure(plain, "pooled", "raw", 1, L, 1));
-      out.rows.push_back(measure(plain, "pooled", "raw", opts.pooled_n, L, opts.pooled_connections));
+      out.rows.push_back(
+          measure(plain, "pooled", "raw", opts.pooled_n, L, opts.pooled_connections));
     }
     for (int n : opts.small) {
       say("stream N=" + std::to_string(capped(n)));
@@ -215,14 +218,16 @@ suite_result run_suite(const suite_options& opts) {
   add_marginals(out.rows);
 
   if (const auto* big = find(out.rows, "fan-out", capped(10'000), one_second)) {
-    out.targets.push_back({"10k concurrent calls, L=1s: wall / L", big->wall_ms / 1000.0, 1.5, "x"});
+    out.targets.push_back(
+        {"10k concurrent calls, L=1s: wall / L", big->wall_ms / 1000.0, 1.5, "x"});
     out.targets.push_back({"client CPU per call (marginal)", big->cpu_per_call_us, 30, "us"});
     out.targets.push_back({"RSS per in-flight call (marginal)", big->rss_per_call_kib, 16, "KiB"});
     out.notes.push_back("mock CPU per request with a fresh connection each (10k at L=1s): " +
                         std::to_string(big->mock_cpu_per_request_us) + " us");
   }
   if (const auto* pooled = find(out.rows, "pooled", opts.pooled_n, L)) {
-    out.targets.push_back({"mock CPU per request (keep-alive)", pooled->mock_cpu_per_request_us, 20, "us"});
+    out.targets.push_back(
+        {"mock CPU per request (keep-alive)", pooled->mock_cpu_per_request_us, 20, "us"});
   }
   if (const auto* p = find(out.rows, "pipeline", 64, L); p && L == std::chrono::milliseconds(200)) {
     out.targets.push_back({"pipeline N=64, L=200ms: process wall", p->process_wall_ms, 630, "ms"});

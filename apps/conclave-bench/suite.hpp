@@ -11,13 +11,13 @@
 namespace conclave::bench {
 
 struct suite_options {
-  std::chrono::milliseconds latency{200};      ///< the mock's latency L
+  std::chrono::milliseconds latency{200};         ///< the mock's latency L
   std::vector<int> fan_out{1, 100, 1000, 10000};  ///< N for the raw fan-out
-  std::vector<int> small{1, 1000};             ///< N for streaming and TLS
-  std::vector<int> pipeline{8, 64};            ///< agents for the heavy pipeline
-  int speedup_n = 8;                           ///< N for parallel against sequential
-  int pooled_n = 2000;           ///< calls for the keep-alive scenario ...
-  int pooled_connections = 100;  ///< ... through at most this many connections
+  std::vector<int> small{1, 1000};                ///< N for streaming and TLS
+  std::vector<int> pipeline{8, 64};               ///< agents for the heavy pipeline
+  int speedup_n = 8;                              ///< N for parallel against sequential
+  int pooled_n = 2000;                            ///< calls for the keep-alive scenario ...
+  int pooled_connections = 100;                   ///< ... through at most this many connections
   bool target_run = true;  ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
   std::string mock_path;   ///< conclave-mock to run
 };
@@ -34,7 +34,7 @@ struct measurement {
   double cpu_us = 0;           ///< the worker process's user + sys
   double peak_rss_kib = 0;
   double p50_overhead_ms = 0, p99_overhead_ms = 0;  ///< client-observed latency - L
-  std::uint64_t connections = 0;   ///< opened by the client
+  std::uint64_t connections = 0;                    ///< opened by the client
   double mock_cpu_per_request_us = 0;
   // Marginal against the same scenario at N = 1 (0 when there is none):
   double cpu_per_call_us = 0;

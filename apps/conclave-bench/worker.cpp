@@ -53,9 +53,10 @@ void concurrent_calls(asio::io_context& io, model& m, int n, bool stream, tally&
   const auto t0 = clock_type::now();
   for (int i = 0; i < n; ++i) {
     const auto start = clock_type::now();
-    m.async_complete(request(i, stream), nullptr, [&t, start](boost::system::error_code ec, chat_response r) {
-      t.record(ec, r, std::chrono::duration_cast<microseconds>(clock_type::now() - start));
-    });
+    m.async_complete(
+        request(i, stream), nullptr, [&t, start](boost::system::error_code ec, chat_response r) {
+          t.record(ec, r, std::chrono::duration_cast<microseconds>(clock_type::now() - start));
+        });
   }
   io.run();
   t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
@@ -67,10 +68,11 @@ void sequential_calls(asio::io_context& io, model& m, int n, tally& t) {
   std::function<void(int)> next = [&](int i) {
     if (i == n) return;
     const auto start = clock_type::now();
-    m.async_complete(request(i, false), nullptr, [&, i, start](boost::system::error_code ec, chat_response r) {
-      t.record(ec, r, std::chrono::duration_cast<microseconds>(clock_type::now() - start));
-      next(i + 1);
-    });
+    m.async_complete(
+        request(i, false), nullptr, [&, i, start](boost::system::error_code ec, chat_response r) {
+          t.record(ec, r, std::chrono::duration_cast<microseconds>(clock_type::now() - start));
+          next(i + 1);
+        });
   };
   next(0);
   io.run();
@@ -85,12 +87,14 @@ void pipeline(asio::io_context& io, model& m, int n, tally& t) {
   o.max_concurrency = n;
   o.stream = false;
   const auto t0 = clock_type::now();
-  async_ask(e, "How should a city cut traffic deaths?", o, [&](boost::system::error_code ec, run_report r) {
-    for (const auto& a : r.agents) {
-      t.record(a.status == agent_status::ok ? boost::system::error_code{} : a.error, chat_response{}, a.latency);
-    }
-    if (ec && t.first_error.empty()) t.first_error = error_id(ec);
-  });
+  async_ask(e, "How should a city cut traffic deaths?", o,
+            [&](boost::system::error_code ec, run_report r) {
+              for (const auto& a : r.agents) {
+                t.record(a.status == agent_status::ok ? boost::system::error_code{} : a.error,
+                         chat_response{}, a.latency);
+              }
+              if (ec && t.first_error.empty()) t.first_error = error_id(ec);
+            });
   io.run();
   t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
 }
@@ -118,8 +122,8 @@ microseconds percentile(std::vector<microseconds> v, double p) {
 int run_worker(const worker_args& args) {
   asio::io_context io(1);
   http::client_options copts;
-  copts.max_connections_per_origin =
-      static_cast<std::size_t>(std::max(1, args.max_connections > 0 ? args.max_connections : args.n));
+  copts.max_connections_per_origin = static_cast<std::size_t>(
+      std::max(1, args.max_connections > 0 ? args.max_connections : args.n));
   copts.tls.ca_file = args.ca_file;
   http::client client(io.get_executor(), copts);
   openai::openai_options oopts;
@@ -130,10 +134,14 @@ int run_worker(const worker_args& args) {
 
   tally t;
   t.latencies.reserve(static_cast<std::size_t>(args.n));
-  if (args.kind == "raw") concurrent_calls(io, llm, args.n, false, t);
-  else if (args.kind == "stream") concurrent_calls(io, llm, args.n, true, t);
-  else if (args.kind == "sequential") sequential_calls(io, llm, args.n, t);
-  else if (args.kind == "pipeline") pipeline(io, llm, args.n, t);
+  if (args.kind == "raw")
+    concurrent_calls(io, llm, args.n, false, t);
+  else if (args.kind == "stream")
+    concurrent_calls(io, llm, args.n, true, t);
+  else if (args.kind == "sequential")
+    sequential_calls(io, llm, args.n, t);
+  else if (args.kind == "pipeline")
+    pipeline(io, llm, args.n, t);
   else {
     std::cerr << "conclave-bench: unknown worker kind " << args.kind << "\n";
     return 2;

@@ -1,6 +1,6 @@
-#include <conclave/engine/breaker_model.hpp>
 #include "spawn_call.hpp"
 
+#include <conclave/engine/breaker_model.hpp>
 #include <conclave/engine/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -31,8 +31,7 @@ int breaker_model::times_opened(const std::string& model_name) const {
 
 void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
                                 completion_handler handler) {
-  auto call = [](breaker_model& self, chat_request r,
-                 delta_handler d) -> asio::awaitable<outcome> {
+  auto call = [](breaker_model& self, chat_request r, delta_handler d) -> asio::awaitable<outcome> {
     using clock = circuit_breaker::clock;
     co_await asio::this_coro::throw_if_cancelled(false);  // on_result must always run
     const std::string name = r.model;
@@ -45,11 +44,13 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     if (refused_until) {
       ++self.fast_failures_;
       chat_response refusal;
-      const auto left = std::max(std::chrono::milliseconds(0),
-                                 std::chrono::ceil<std::chrono::milliseconds>(*refused_until - clock::now()));
+      const auto left =
+          std::max(std::chrono::milliseconds(0),
+                   std::chrono::ceil<std::chrono::milliseconds>(*refused_until - clock::now()));
       refusal.diag.retry_after = left;
-      refusal.diag.message = self.inner_.describe() + (name.empty() ? "" : " " + name) + " keeps failing: circuit open, next try in " +
-                       std::to_string(left.count()) + " ms";
+      refusal.diag.message = self.inner_.describe() + (name.empty() ? "" : " " + name) +
+                             " keeps failing: circuit open, next try in " +
+                             std::to_string(left.count()) + " ms";
       co_return outcome{error::circuit_open, std::move(refusal)};
     }
     auto [ec, reply] = co_await self.inner_.async_complete(std::move(r), std::move(d),
@@ -60,8 +61,8 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     }
     co_return outcome{ec, std::move(reply)};
   };
-  detail::spawn_call(std::move(ex), call(*this, std::move(req), std::move(on_delta)), std::move(handler),
-                     "breaker_model");
+  detail::spawn_call(std::move(ex), call(*this, std::move(req), std::move(on_delta)),
+                     std::move(handler), "breaker_model");
 }
 
 }  // namespace conclave

@@ -25,7 +25,8 @@ bool run_budget::charge(std::string_view model, const usage& used) {
   tokens_ += used.total();
   if (auto p = price_of(opts_, model)) {
     cost_ += (static_cast<double>(used.prompt_tokens) * p->input_per_million +
-              static_cast<double>(used.completion_tokens) * p->output_per_million) / 1e6;
+              static_cast<double>(used.completion_tokens) * p->output_per_million) /
+             1e6;
   } else if (opts_.max_cost > 0 && used.total() > 0) {
     ++unpriced_;
   }

@@ -7,9 +7,12 @@ namespace conclave {
 
 const char* to_string(breaker_state s) noexcept {
   switch (s) {
-    case breaker_state::closed: return "closed";
-    case breaker_state::open: return "open";
-    case breaker_state::half_open: return "half_open";
+    case breaker_state::closed:
+      return "closed";
+    case breaker_state::open:
+      return "open";
+    case breaker_state::half_open:
+      return "half_open";
   }
   return "unknown";
 }
@@ -27,7 +30,8 @@ bool circuit_breaker::admit(clock::time_point now) noexcept {
   return true;
 }
 
-void circuit_breaker::on_result(clock::time_point now, const boost::system::error_code& ec) noexcept {
+void circuit_breaker::on_result(clock::time_point now,
+                                const boost::system::error_code& ec) noexcept {
   if (state_ == breaker_state::half_open && probes_out_ > 0) --probes_out_;
   if (!ec) {
     failures_ = 0;

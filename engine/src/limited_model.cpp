@@ -128,7 +128,8 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     }
     ++ep->calls;
     const auto now_in = ++ep->in_flight;
-    for (auto peak = ep->peak.load(); now_in > peak && !ep->peak.compare_exchange_weak(peak, now_in);) {
+    for (auto peak = ep->peak.load();
+         now_in > peak && !ep->peak.compare_exchange_weak(peak, now_in);) {
     }
     auto [ec, reply] = co_await inner.async_complete(std::move(r), std::move(d), use_tuple);
     --ep->in_flight;
@@ -137,13 +138,13 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     {
       std::lock_guard lock(ep->mutex);
       ep->state.on_outcome(rate_limiter::clock::now(), *ticket, how, reply.tokens,
-                          reply.diag.retry_after, reply.limits);
+                           reply.diag.retry_after, reply.limits);
     }
     ep->give_back_permit();
     co_return outcome{ec, std::move(reply)};
   };
-  detail::spawn_call(std::move(ex), call(inner_, std::move(e), std::move(req), std::move(on_delta)), std::move(handler),
-                     "limited_model");
+  detail::spawn_call(std::move(ex), call(inner_, std::move(e), std::move(req), std::move(on_delta)),
+                     std::move(handler), "limited_model");
 }
 
 namespace {

@@ -23,7 +23,8 @@ inline void spawn_call(boost::asio::any_io_executor ex,
   boost::asio::co_spawn(
       ex, std::move(call),
       boost::asio::bind_cancellation_slot(
-          slot, [h = std::move(handler), who](std::exception_ptr bug, call_outcome_tuple r) mutable {
+          slot,
+          [h = std::move(handler), who](std::exception_ptr bug, call_outcome_tuple r) mutable {
             if (bug) {
               std::get<0>(r) = error::provider_error;
               std::get<1>(r).diag.message = std::string("internal error in ") + who;

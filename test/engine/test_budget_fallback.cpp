@@ -63,7 +63,8 @@ ask_options capped_after_one_agent(asio::io_context& io, const fake_model::scrip
 // Decomposition is cheap, agent i takes 10 ms x (i + 1).
 fake_model::script staggered() {
   return by_model([](const std::string&, int i) {
-    return fake_reply{std::chrono::milliseconds(10 * (i + 1)), "Decision of part " + std::to_string(i), {}, 1};
+    return fake_reply{
+        std::chrono::milliseconds(10 * (i + 1)), "Decision of part " + std::to_string(i), {}, 1};
   });
 }
 
@@ -74,10 +75,10 @@ BOOST_AUTO_TEST_SUITE(budget_and_fallback)
 BOOST_AUTO_TEST_CASE(an_agent_moves_down_the_chain_when_its_model_gives_up) {
   asio::io_context io;
   fake_model m(io.get_executor(), by_model([](const std::string& model, int i) {
-    if (model == "primary") return fake_reply{1ms, "", error::overloaded};
-    if (model == "second" ) return fake_reply{1ms, "", error::bad_request};
-    return fake_reply{1ms, "from " + model + " " + std::to_string(i)};
-  }));
+                 if (model == "primary") return fake_reply{1ms, "", error::overloaded};
+                 if (model == "second") return fake_reply{1ms, "", error::bad_request};
+                 return fake_reply{1ms, "from " + model + " " + std::to_string(i)};
+               }));
   engine e(io.get_executor(), m);
   auto opts = quick(2);
   opts.model = "primary";
@@ -103,9 +104,9 @@ BOOST_AUTO_TEST_CASE(an_agent_moves_down_the_chain_when_its_model_gives_up) {
 BOOST_AUTO_TEST_CASE(an_open_circuit_sends_agents_to_the_fallback_at_once) {
   asio::io_context io;
   fake_model m(io.get_executor(), by_model([](const std::string& model, int) {
-    if (model == "down") return fake_reply{1ms, "", error::connection_failed};
-    return fake_reply{1ms, "backup answer"};
-  }));
+                 if (model == "down") return fake_reply{1ms, "", error::connection_failed};
+                 return fake_reply{1ms, "backup answer"};
+               }));
   breaker_options bo;
   bo.failure_threshold = 2;
   bo.cool_off = 10s;
@@ -128,11 +129,12 @@ BOOST_AUTO_TEST_CASE(an_open_circuit_sends_agents_to_the_fallback_at_once) {
 BOOST_AUTO_TEST_CASE(a_stream_already_shown_is_not_replayed_on_a_fallback) {
   asio::io_context io;
   fake_model m(io.get_executor(), by_model([](const std::string& model, int) {
-    fake_reply broken{4ms, "partial text here", error::provider_error, 4};
-    broken.pieces_before_error = 2;  // two pieces reach the consumer, then the call fails
-    if (model == "primary") return broken;
-    return fake_reply{1ms, "fallback"};
-  }));
+                 fake_reply broken{4ms, "partial text here", error::provider_error, 4};
+                 broken.pieces_before_error =
+                     2;  // two pieces reach the consumer, then the call fails
+                 if (model == "primary") return broken;
+                 return fake_reply{1ms, "fallback"};
+               }));
   engine e(io.get_executor(), m);
   auto opts = quick(2);
   opts.model = "primary";
@@ -143,7 +145,8 @@ BOOST_AUTO_TEST_CASE(a_stream_already_shown_is_not_replayed_on_a_fallback) {
     BOOST_CHECK(a.error == error::provider_error);
     BOOST_CHECK_EQUAL(a.attempts, 1);
     BOOST_CHECK_EQUAL(a.models_tried.size(), 1u);
-    BOOST_CHECK(a.diag.message.find("part of the stream was already delivered") != std::string::npos);
+    BOOST_CHECK(a.diag.message.find("part of the stream was already delivered") !=
+                std::string::npos);
   }
   for (const auto& name : agent_models_seen(m)) BOOST_CHECK_EQUAL(name, "primary");
 }

@@ -44,10 +44,12 @@ std::vector<result> call_all(asio::io_context& io, model& m, int n, std::string 
     chat_request r;
     r.model = model_name;
     r.messages = {{role::user, "call " + std::to_string(i)}};
-    m.async_complete(r, nullptr, asio::bind_executor(asio::make_strand(io), [&, i](auto ec, chat_response reply) {
-      out[static_cast<std::size_t>(i)] = {ec, std::move(reply)};
-      ++done;
-    }));
+    m.async_complete(
+        r, nullptr,
+        asio::bind_executor(asio::make_strand(io), [&, i](auto ec, chat_response reply) {
+          out[static_cast<std::size_t>(i)] = {ec, std::move(reply)};
+          ++done;
+        }));
   }
   BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return done == n; }));
   return out;

@@ -10,8 +10,10 @@ using conclave::test::process;
 
 namespace {
 
-const std::map<std::string, std::string> clean_env = {
-    {"OPENAI_API_KEY", ""}, {"OPENAI_BASE_URL", ""}, {"CONCLAVE_CONFIG", ""}, {"HOME", "/nonexistent"}};
+const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
+                                                      {"OPENAI_BASE_URL", ""},
+                                                      {"CONCLAVE_CONFIG", ""},
+                                                      {"HOME", "/nonexistent"}};
 
 json::object report_of(const std::string& text) {
   boost::system::error_code ec;
@@ -33,7 +35,8 @@ BOOST_AUTO_TEST_CASE(a_token_budget_stops_new_calls_and_the_report_says_why) {
   BOOST_CHECK_EQUAL(r.exit_code, 0);  // answered, degraded: the decisions it has
   auto o = report_of(r.out);
   BOOST_CHECK(o.at("degraded").as_bool());
-  BOOST_CHECK(std::string(o.at("budget_exhausted").as_string()).starts_with("token budget reached"));
+  BOOST_CHECK(
+      std::string(o.at("budget_exhausted").as_string()).starts_with("token budget reached"));
   std::size_t refused = 0;
   for (const auto& a : o.at("agents").as_array()) {
     const auto& agent = a.as_object();
@@ -42,7 +45,8 @@ BOOST_AUTO_TEST_CASE(a_token_budget_stops_new_calls_and_the_report_says_why) {
     }
   }
   BOOST_CHECK_GE(refused, 1u);
-  BOOST_CHECK_EQUAL(o.at("report").as_object().at("calls").as_object().at("synthesis").as_int64(), 0);
+  BOOST_CHECK_EQUAL(o.at("report").as_object().at("calls").as_object().at("synthesis").as_int64(),
+                    0);
 }
 
 BOOST_AUTO_TEST_CASE(agents_move_to_the_fallback_model_and_report_it) {

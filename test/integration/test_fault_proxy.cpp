@@ -1,14 +1,14 @@
 // TCP-level faults between the OpenAI adapter and the mock, through the fault proxy: replies
 // re-chunked into tiny writes (SSE events and UTF-8 characters split at every point), latency
 // and a bandwidth cap, a reset and a clean close mid-stream, a stall, and a slow close.
+#include "fault_proxy.hpp"
+#include "model_call.hpp"
+#include "run.hpp"
+
 #include <conclave/engine/error.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
-
-#include "fault_proxy.hpp"
-#include "model_call.hpp"
-#include "run.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -82,7 +82,8 @@ BOOST_AUTO_TEST_CASE(tiny_writes_split_events_and_characters_anywhere_yet_the_re
       BOOST_REQUIRE(!expected.ec);
       BOOST_REQUIRE(expected.response.content.find("🚦") != std::string::npos);
       const auto streamed = t.ask(*t.proxied, true);
-      BOOST_CHECK_MESSAGE(!streamed.ec, streamed.ec.message() << ": " << streamed.response.diag.message);
+      BOOST_CHECK_MESSAGE(!streamed.ec, streamed.ec.message()
+                                            << ": " << streamed.response.diag.message);
       BOOST_CHECK_EQUAL(streamed.response.content, expected.response.content);
       BOOST_CHECK_EQUAL(streamed.deltas, expected.response.content);
       BOOST_CHECK_EQUAL(streamed.response.tokens.total(), expected.response.tokens.total());
@@ -122,8 +123,9 @@ BOOST_AUTO_TEST_CASE(a_clean_close_mid_stream_is_never_a_success) {
       f.close_after = at;
       rig t(f);
       const auto streamed = t.ask(*t.proxied, true);
-      BOOST_CHECK_MESSAGE(streamed.ec == error::stream_truncated || streamed.ec == error::connection_failed,
-                          streamed.ec.message());
+      BOOST_CHECK_MESSAGE(
+          streamed.ec == error::stream_truncated || streamed.ec == error::connection_failed,
+          streamed.ec.message());
       const auto whole = t.ask(*t.proxied, false);
       BOOST_CHECK_MESSAGE(whole.ec == error::connection_failed || whole.ec == error::bad_response,
                           whole.ec.message());

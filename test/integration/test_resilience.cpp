@@ -1,6 +1,8 @@
 // The whole engine against the mock over loopback: every mock fault mode with its exact
 // outcome and events, a rate limit the mock enforces and counts, limits learnt from the
 // provider's headers, and a soak with seeded random faults where every call is accounted for.
+#include "ask_run.hpp"
+
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/breaker_model.hpp>
 #include <conclave/engine/error.hpp>
@@ -9,8 +11,6 @@
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
-
-#include "ask_run.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -27,7 +27,8 @@ using conclave::test::ask;
 
 // A mock, a client, and OpenAI models over it named by their default model.
 struct rig {
-  explicit rig(mock::mock_options m = quick_mock()) : server(io.get_executor(), m), client(io.get_executor()) {
+  explicit rig(mock::mock_options m = quick_mock())
+      : server(io.get_executor(), m), client(io.get_executor()) {
     server.start();
   }
   ~rig() {
@@ -69,7 +70,8 @@ std::vector<std::pair<event_kind, int>> agent_sequence(const std::vector<event>&
   std::vector<std::pair<event_kind, int>> seq;
   for (const auto& e : events) {
     if (e.agent != 0u) continue;
-    if (e.kind == event_kind::progress && !seq.empty() && seq.back().first == event_kind::progress) continue;
+    if (e.kind == event_kind::progress && !seq.empty() && seq.back().first == event_kind::progress)
+      continue;
     seq.emplace_back(e.kind, e.kind == event_kind::progress ? 0 : e.attempt);
   }
   return seq;
@@ -86,30 +88,48 @@ BOOST_AUTO_TEST_CASE(every_mock_fault_mode_ends_as_specified_with_its_events) {
   struct row {
     std::string model;
     bool stream;
-    error expected;          // error{} : success
+    error expected;  // error{} : success
     agent_status status;
     steps sequence;
   };
-  const steps three_tries_failed = {{ek::queued, 0},   {ek::started, 1}, {ek::retrying, 2},
-                                    {ek::started, 2},  {ek::retrying, 3}, {ek::started, 3},
+  const steps three_tries_failed = {{ek::queued, 0},  {ek::started, 1},  {ek::retrying, 2},
+                                    {ek::started, 2}, {ek::retrying, 3}, {ek::started, 3},
                                     {ek::failed, 3}};
-  const steps shown_then_failed = {{ek::queued, 0}, {ek::started, 1}, {ek::progress, 0}, {ek::failed, 1}};
+  const steps shown_then_failed = {
+      {ek::queued, 0}, {ek::started, 1}, {ek::progress, 0}, {ek::failed, 1}};
   const std::vector<row> rows{
       {"mock-429", true, error::rate_limited, agent_status::failed, three_tries_failed},
       {"mock-500", true, error::provider_error, agent_status::failed, three_tries_failed},
       {"mock-503", true, error::overloaded, agent_status::failed, three_tries_failed},
-      {"mock-hang", true, error::timeout, agent_status::timed_out,
-       {{ek::queued, 0}, {ek::started, 1}, {ek::retrying, 2}, {ek::started, 2}, {ek::retrying, 3},
-        {ek::started, 3}, {ek::timed_out, 3}}},
+      {"mock-hang",
+       true,
+       error::timeout,
+       agent_status::timed_out,
+       {{ek::queued, 0},
+        {ek::started, 1},
+        {ek::retrying, 2},
+        {ek::started, 2},
+        {ek::retrying, 3},
+        {ek::started, 3},
+        {ek::timed_out, 3}}},
       {"mock-reset", true, error::connection_failed, agent_status::failed, shown_then_failed},
       {"mock-reset", false, error::connection_failed, agent_status::failed, three_tries_failed},
-      {"mock-malformed", true, error::bad_response, agent_status::failed,
+      {"mock-malformed",
+       true,
+       error::bad_response,
+       agent_status::failed,
        {{ek::queued, 0}, {ek::started, 1}, {ek::failed, 1}}},
-      {"mock-malformed", false, error::bad_response, agent_status::failed,
+      {"mock-malformed",
+       false,
+       error::bad_response,
+       agent_status::failed,
        {{ek::queued, 0}, {ek::started, 1}, {ek::failed, 1}}},
       {"mock-truncated", true, error::stream_truncated, agent_status::failed, shown_then_failed},
       {"mock-error-event", true, error::overloaded, agent_status::failed, shown_then_failed},
-      {"mock-drip", true, error{}, agent_status::ok,
+      {"mock-drip",
+       true,
+       error{},
+       agent_status::ok,
        {{ek::queued, 0}, {ek::started, 1}, {ek::progress, 0}, {ek::completed, 1}}},
   };
   for (const auto& r : rows) {
@@ -192,7 +212,8 @@ BOOST_AUTO_TEST_CASE(limits_learnt_from_headers_and_429s_keep_a_fan_out_alive) {
   BOOST_CHECK_EQUAL(with.report.count(agent_status::ok), 16u);
   BOOST_CHECK_LT(2 * t.server.stats().rate_limited, bare.server.stats().rate_limited);
   BOOST_TEST_MESSAGE("429s without the limiter: " << bare.server.stats().rate_limited << " ("
-                     << lost << " agents lost); with it: " << t.server.stats().rate_limited);
+                                                  << lost << " agents lost); with it: "
+                                                  << t.server.stats().rate_limited);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

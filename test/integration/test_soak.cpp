@@ -2,6 +2,8 @@
 // pooled HTTP client) against the mock with seeded random faults, hangs included. Every call
 // must be accounted for: the mock's count of requests equals the calls the reports record,
 // every agent ends in exactly one terminal state with a reason, and nothing is left running.
+#include "run.hpp"
+
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/limited_model.hpp>
@@ -9,8 +11,6 @@
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
-
-#include "run.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -66,11 +66,14 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
     opts.observers.push_back([terminals](const event& ev, const progress_map&) {
       if (!ev.agent) return;
       switch (ev.kind) {
-        case event_kind::completed: case event_kind::failed:
-        case event_kind::timed_out: case event_kind::cancelled:
+        case event_kind::completed:
+        case event_kind::failed:
+        case event_kind::timed_out:
+        case event_kind::cancelled:
           ++(*terminals)[std::min<std::size_t>(*ev.agent, terminals->size() - 1)];
           break;
-        default: break;
+        default:
+          break;
       }
     });
     bool done = false;
@@ -82,7 +85,8 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
                 report = std::move(r);
                 done = true;
               });
-    BOOST_REQUIRE_MESSAGE(conclave::test::pump_until(io, [&] { return done; }, 120s),
+    BOOST_REQUIRE_MESSAGE(conclave::test::pump_until(
+                              io, [&] { return done; }, 120s),
                           "run " << run << " hung");
     ++run_outcomes[ec ? error_id(ec) : (report.degraded ? "degraded" : "ok")];
     calls += static_cast<std::uint64_t>(report.decomposition_attempts + report.synthesis_attempts);
@@ -115,10 +119,11 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
   for (const auto& [k, n] : agent_outcomes) outcomes += " " + k + "=" + std::to_string(n);
   for (const auto& [k, n] : run_outcomes) runs_text += " " + k + "=" + std::to_string(n);
   BOOST_TEST_MESSAGE("soak: runs=" << runs << " agents=" << agent_entries << " calls=" << calls
-                     << " mock_requests=" << stats.requests << " unaccounted=" << unaccounted
-                     << " retries=" << retries << " faults_injected=" << stats.faults_injected
-                     << " faults:" << faults << " | agent outcomes:" << outcomes
-                     << " | runs:" << runs_text);
+                                   << " mock_requests=" << stats.requests
+                                   << " unaccounted=" << unaccounted << " retries=" << retries
+                                   << " faults_injected=" << stats.faults_injected
+                                   << " faults:" << faults << " | agent outcomes:" << outcomes
+                                   << " | runs:" << runs_text);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,10 +1,10 @@
 // Runs one ask on a test's io_context to completion (bounded), collecting every event.
 #pragma once
 
+#include "run.hpp"
+
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/progress.hpp>
-
-#include "run.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -25,14 +25,17 @@ inline ask_result ask(boost::asio::io_context& io, engine& e, const std::string&
                       ask_options opts,
                       std::chrono::milliseconds limit = std::chrono::seconds(20)) {
   auto result = std::make_shared<ask_result>();
-  opts.observers.push_back([result](const event& ev, const progress_map&) { result->events.push_back(ev); });
+  opts.observers.push_back(
+      [result](const event& ev, const progress_map&) { result->events.push_back(ev); });
   bool done = false;
   async_ask(e, question, std::move(opts), [&, result](boost::system::error_code ec, run_report r) {
     result->ec = ec;
     result->report = std::move(r);
     done = true;
   });
-  BOOST_REQUIRE_MESSAGE(pump_until(io, [&] { return done; }, limit), "the ask did not finish");
+  BOOST_REQUIRE_MESSAGE(pump_until(
+                            io, [&] { return done; }, limit),
+                        "the ask did not finish");
   return *result;
 }
 

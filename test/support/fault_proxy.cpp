@@ -75,7 +75,8 @@ asio::awaitable<void> forward_faulty(tcp::socket& server, tcp::socket& client, p
         if (f.bytes_per_second) {
           co_await pause(std::chrono::microseconds(piece * 1'000'000 / f.bytes_per_second));
         }
-        auto [wec, w] = co_await asio::async_write(client, asio::buffer(buf.data() + offset, piece), use_tuple);
+        auto [wec, w] =
+            co_await asio::async_write(client, asio::buffer(buf.data() + offset, piece), use_tuple);
         if (wec) co_return;
         sent += piece;
         offset += piece;

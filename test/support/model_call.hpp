@@ -1,9 +1,9 @@
 // One model call driven to completion on a test's io_context, with its streamed deltas.
 #pragma once
 
-#include <conclave/engine/model.hpp>
-
 #include "run.hpp"
+
+#include <conclave/engine/model.hpp>
 
 #include <boost/asio/io_context.hpp>
 

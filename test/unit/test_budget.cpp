@@ -34,7 +34,7 @@ BOOST_AUTO_TEST_CASE(token_cap_is_reached_once_and_stays_reached) {
   BOOST_CHECK(!b.exhausted());
   BOOST_CHECK(b.charge("m", tokens(400, 130)));  // 1030: reached, said once
   BOOST_CHECK(b.exhausted());
-  BOOST_CHECK(!b.charge("m", tokens(10, 0)));    // still charged, not said again
+  BOOST_CHECK(!b.charge("m", tokens(10, 0)));  // still charged, not said again
   BOOST_CHECK_EQUAL(b.tokens_spent(), 1040);
   BOOST_CHECK_EQUAL(b.why(), "token budget reached: 1040 of 1000 tokens");
 }

@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(open_fails_fast_then_one_probe_decides) {
   BOOST_CHECK(!b.admit(t0 + 9999ms));
   BOOST_CHECK(b.admit(t0 + 10s));  // half-open: one probe
   BOOST_CHECK(b.state() == breaker_state::half_open);
-  BOOST_CHECK(!b.admit(t0 + 10s));  // only one at a time
+  BOOST_CHECK(!b.admit(t0 + 10s));                  // only one at a time
   b.on_result(t0 + 11s, error::connection_failed);  // the probe failed: open again
   BOOST_CHECK(b.state() == breaker_state::open);
   BOOST_CHECK(b.open_until() == t0 + 21s);

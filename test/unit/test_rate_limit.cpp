@@ -24,8 +24,9 @@ rate_limit_options limits(int concurrency, std::int64_t rpm = 0, std::int64_t tp
 }
 
 // The largest sum of amounts starting within any span of `length` (the server's view).
-std::int64_t worst_window(const std::vector<std::pair<clock_type::time_point, std::int64_t>>& starts,
-                          clock_type::duration length) {
+std::int64_t worst_window(
+    const std::vector<std::pair<clock_type::time_point, std::int64_t>>& starts,
+    clock_type::duration length) {
   std::int64_t worst = 0;
   for (const auto& [begin, unused] : starts) {
     std::int64_t sum = 0;
@@ -80,7 +81,7 @@ BOOST_AUTO_TEST_CASE(corrected_amounts_free_room_and_oversized_requests_run_alon
   BOOST_CHECK(v.reserve(t0, 20).at == t0);
   (void)big;
   sliding_window z(100, 1000ms);
-  BOOST_CHECK(z.reserve(t0, 5000).at == t0);           // clamped: runs, alone
+  BOOST_CHECK(z.reserve(t0, 5000).at == t0);  // clamped: runs, alone
   BOOST_CHECK(z.reserve(t0, 1).at == t0 + 1000ms);
 }
 
@@ -160,9 +161,9 @@ BOOST_AUTO_TEST_CASE(cooldown_from_429s_and_spent_headers_delays_everyone) {
 BOOST_AUTO_TEST_CASE(schedule_satisfies_both_windows_at_one_start_time) {
   rate_limiter l(limits(0, /*rpm*/ 2, /*tpm*/ 100));
   BOOST_CHECK(l.schedule(t0, 60).at == t0);
-  BOOST_CHECK(l.schedule(t0, 60).at == t0 + 1000ms);         // tokens: 60 + 60 > 100
-  BOOST_CHECK(l.schedule(t0, 10).at == t0 + 1000ms);         // requests: 2 in the window, fits
-  BOOST_CHECK(l.schedule(t0, 10).at == t0 + 2000ms);         // requests: 3rd waits
+  BOOST_CHECK(l.schedule(t0, 60).at == t0 + 1000ms);  // tokens: 60 + 60 > 100
+  BOOST_CHECK(l.schedule(t0, 10).at == t0 + 1000ms);  // requests: 2 in the window, fits
+  BOOST_CHECK(l.schedule(t0, 10).at == t0 + 2000ms);  // requests: 3rd waits
 }
 
 BOOST_AUTO_TEST_CASE(abandoned_reservations_and_real_usage_free_room) {

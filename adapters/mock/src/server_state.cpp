@@ -20,7 +20,8 @@ fault server_state::draw_fault() {
   return usual[std::uniform_int_distribution<std::size_t>(0, kinds - 1)(fault_rng)];
 }
 
-std::optional<server_state::admission> server_state::admit(std::chrono::steady_clock::time_point now) {
+std::optional<server_state::admission> server_state::admit(
+    std::chrono::steady_clock::time_point now) {
   using std::chrono::milliseconds;
   if (opts.rate_limit_requests == 0) return std::nullopt;
   const auto window = opts.rate_limit_window;

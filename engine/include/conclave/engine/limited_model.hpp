@@ -31,12 +31,12 @@ class limited_model final : public model {
   boost::asio::any_io_executor get_executor() const override { return inner_.get_executor(); }
 
   struct stats {
-    double concurrency_cap = 0;       ///< the adaptive cap now (0: no cap)
-    std::uint64_t calls = 0;          ///< calls that reached the inner model
-    std::uint64_t waiting = 0;        ///< calls waiting for a permit or their start time now
-    std::uint64_t in_flight = 0;      ///< calls at the inner model now
+    double concurrency_cap = 0;   ///< the adaptive cap now (0: no cap)
+    std::uint64_t calls = 0;      ///< calls that reached the inner model
+    std::uint64_t waiting = 0;    ///< calls waiting for a permit or their start time now
+    std::uint64_t in_flight = 0;  ///< calls at the inner model now
     std::uint64_t peak_in_flight = 0;
-    std::uint64_t rate_limited = 0;   ///< 429s seen
+    std::uint64_t rate_limited = 0;  ///< 429s seen
   };
   /// A snapshot of one model name's limits (all zero when it was never called).
   stats stats_for(const std::string& model_name) const;

@@ -18,8 +18,8 @@ struct rate_limit_options {
   int max_concurrency = 0;  ///< calls in flight at once; 0: no cap
   int min_concurrency = 1;  ///< the adaptive cap never shrinks below this
   bool adaptive = true;     ///< 429s halve the cap, successes grow it back to max_concurrency
-  std::int64_t requests_per_window = 0;  ///< RPM-style cap on call starts; 0: none
-  std::int64_t tokens_per_window = 0;    ///< TPM-style cap on tokens; 0: none
+  std::int64_t requests_per_window = 0;      ///< RPM-style cap on call starts; 0: none
+  std::int64_t tokens_per_window = 0;        ///< TPM-style cap on tokens; 0: none
   std::chrono::milliseconds window{60'000};  ///< the window both caps count over
   /// Added to the window on our side: a request starts at our clock but is counted at the
   /// server's, a little later; the margin keeps jitter from pushing one over the limit.
@@ -107,8 +107,8 @@ class rate_limiter {
 
   /// What the call taught us: its outcome, the tokens it really used, the server's
   /// retry-after and rate-limit headers.
-  void on_outcome(clock::time_point now, const ticket& t, call_outcome outcome,
-                  const usage& used, std::optional<std::chrono::milliseconds> retry_after,
+  void on_outcome(clock::time_point now, const ticket& t, call_outcome outcome, const usage& used,
+                  std::optional<std::chrono::milliseconds> retry_after,
                   const rate_limit_info& limits);
 
   /// The call never started (cancelled while it waited): its reservations count for nothing.
