@@ -92,10 +92,13 @@ struct run_context : std::enable_shared_from_this<run_context> {
   /// `budget_exhausted` and, when the options say so, stops every running agent.
   void charge(std::string_view answered, std::string_view asked, const model& endpoint,
               const usage& used) {
-    const std::string described = endpoint.describe();  // "provider:model"
-    std::string_view name = !answered.empty() ? answered : !asked.empty() ? asked : described;
-    if (name == described && name.find(':') != std::string_view::npos) {
-      name.remove_prefix(name.find(':') + 1);
+    std::string described;  // only when neither name is known: describe() allocates
+    std::string_view name = !answered.empty() ? answered : asked;
+    if (name.empty()) {
+      described = endpoint.describe();  // "provider:model", maybe "@url" after it
+      name = described;
+      if (const auto colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
+      name = name.substr(0, name.find('@'));
     }
     if (!budget.charge(name, used)) return;
     emit({.kind = event_kind::budget_exhausted, .text = budget.why(),
