@@ -31,6 +31,14 @@ struct call_log {
   }
 };
 
+// Answers "ok" after 1 ms, logging when each call reached the model.
+fake_model::script answers_and_logs(std::shared_ptr<call_log> log) {
+  return [log](const chat_request&) {
+    log->add();
+    return fake_reply{1ms, "ok"};
+  };
+}
+
 struct result {
   boost::system::error_code ec;
   chat_response reply;
@@ -84,10 +92,7 @@ BOOST_AUTO_TEST_CASE(concurrency_cap_holds_for_every_caller) {
 BOOST_AUTO_TEST_CASE(request_window_spaces_out_starts) {
   asio::io_context io;
   auto log = std::make_shared<call_log>();
-  fake_model inner(io.get_executor(), [log](const chat_request&) {
-    log->add();
-    return fake_reply{1ms, "ok"};
-  });
+  fake_model inner(io.get_executor(), answers_and_logs(log));
   auto o = fast_limits();
   o.requests_per_window = 3;
   o.margin = 80ms;  // a start is logged a little after its reserved time: the margin absorbs it
@@ -109,10 +114,7 @@ BOOST_AUTO_TEST_CASE(token_window_holds_for_concurrent_callers) {
   // any had spent it. Here each reserves its estimate before it starts.
   asio::io_context io;
   auto log = std::make_shared<call_log>();
-  fake_model inner(io.get_executor(), [log](const chat_request&) {
-    log->add();
-    return fake_reply{1ms, "ok"};
-  });
+  fake_model inner(io.get_executor(), answers_and_logs(log));
   auto o = fast_limits();
   o.tokens_per_window = 1000;
   o.window = 100ms;
