@@ -4,12 +4,14 @@
 #include <conclave/engine/limited_model.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <optional>
 
 namespace asio = boost::asio;
@@ -19,7 +21,6 @@ namespace conclave {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using permit_channel = asio::experimental::concurrent_channel<void(error_code)>;
 using outcome = std::tuple<error_code, chat_response>;
 
 call_outcome outcome_of(const error_code& ec) {
@@ -31,35 +32,65 @@ call_outcome outcome_of(const error_code& ec) {
 
 }  // namespace
 
-// The limits of one model name. `state` is plain logic under `mutex` (held for a few
-// instructions, never across a suspension); permits travel through a thread-safe channel,
-// whose FIFO queue of receivers is the queue of waiting calls.
+// The limits of one model name. `state` and the permit queue are guarded by `mutex` (held
+// for a few instructions, never across a suspension). Permits are counted here rather than
+// passed through an Asio channel: a channel receive cancelled as a value arrives can lose
+// the value (chriskohlhoff/asio#1041), and a lost permit stalls every later call (seen on
+// four threads under ASan). A waiter sleeps on its own timer; a grant marks it and cancels
+// that timer on the waiter's executor.
 namespace detail {
+struct permit_waiter {
+  explicit permit_waiter(asio::any_io_executor ex) : wake(std::move(ex)) {}
+  asio::steady_timer wake;
+  bool granted = false;  // under the endpoint's mutex
+};
+
 struct limited_endpoint {
-  limited_endpoint(asio::any_io_executor ex, const rate_limit_options& o) : state(o) {
-    if (state.initial_permits() > 0) {
-      permits.emplace(ex, static_cast<std::size_t>(state.initial_permits()));
-      for (int i = 0; i < state.initial_permits(); ++i) permits->try_send(error_code{});
+  explicit limited_endpoint(const rate_limit_options& o)
+      : state(o), capped(state.initial_permits() > 0), free_permits(state.initial_permits()) {}
+
+  // Takes a permit now, or queues `w` for one. Returns true when taken.
+  bool take_or_queue(const std::shared_ptr<permit_waiter>& w) {
+    std::lock_guard lock(mutex);
+    if (queue.empty() && free_permits > 0) {
+      --free_permits;
+      return true;
     }
+    queue.push_back(w);
+    return false;
   }
 
-  // After a call: whether its permit goes back, and how many new ones the cap allows.
+  // A queued waiter woke: whether it was granted a permit (else it leaves the queue).
+  bool granted_or_leave(const std::shared_ptr<permit_waiter>& w) {
+    std::lock_guard lock(mutex);
+    if (w->granted) return true;
+    queue.erase(std::remove(queue.begin(), queue.end(), w), queue.end());
+    return false;
+  }
+
+  // After a call: its permit goes back unless the cap shrank, plus any the cap grew by; each
+  // goes to the first waiter, else to the free count.
   void give_back_permit() {
-    if (!permits) return;
-    bool keep = false;
-    int mint = 0;
-    {
-      std::lock_guard lock(mutex);
-      keep = state.on_permit_returned();
-      mint = state.permits_to_mint();
+    if (!capped) return;
+    std::lock_guard lock(mutex);
+    int hand_out = (state.on_permit_returned() ? 1 : 0) + state.permits_to_mint();
+    for (; hand_out > 0; --hand_out) {
+      if (queue.empty()) {
+        ++free_permits;
+        continue;
+      }
+      auto w = std::move(queue.front());
+      queue.pop_front();
+      w->granted = true;
+      asio::post(w->wake.get_executor(), [w] { w->wake.cancel(); });
     }
-    // Outside the lock: a send may hand the permit straight to a waiting call.
-    for (int i = 0; i < (keep ? 1 : 0) + mint; ++i) permits->try_send(error_code{});
   }
 
   std::mutex mutex;
   rate_limiter state;
-  std::optional<permit_channel> permits;
+  const bool capped;
+  int free_permits;
+  std::deque<std::shared_ptr<permit_waiter>> queue;
   std::atomic<std::uint64_t> calls{0}, waiting{0}, in_flight{0}, peak{0}, rate_limited{0};
 };
 }  // namespace detail
@@ -72,7 +103,7 @@ limited_model::~limited_model() = default;
 std::shared_ptr<limited_model::endpoint> limited_model::endpoint_for(const std::string& name) {
   std::lock_guard lock(mutex_);
   auto& e = endpoints_[name];
-  if (!e) e = std::make_shared<endpoint>(inner_.get_executor(), opts_);
+  if (!e) e = std::make_shared<endpoint>(opts_);
   return e;
 }
 
@@ -151,11 +182,23 @@ namespace {
 
 asio::awaitable<std::optional<rate_limiter::ticket>> admit(
     std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate) {
-  if (e->permits) {
-    auto [ec] = co_await e->permits->async_receive(use_tuple);
-    if (ec) co_return std::nullopt;  // cancelled in the queue: it held no permit
+  const auto ex = co_await asio::this_coro::executor;
+  if (e->capped) {
+    auto w = std::make_shared<detail::permit_waiter>(ex);
+    if (!e->take_or_queue(w)) {
+      w->wake.expires_at(asio::steady_timer::time_point::max());
+      co_await w->wake.async_wait(use_tuple);  // ends by a grant or by our cancellation
+      const bool got = e->granted_or_leave(w);
+      const bool cancelled = (co_await asio::this_coro::cancellation_state).cancelled() !=
+                             asio::cancellation_type::none;
+      if (cancelled) {
+        if (got) e->give_back_permit();  // granted as we were cancelled: pass it on
+        co_return std::nullopt;
+      }
+      if (!got) co_return std::nullopt;  // woken without a grant: only a cancel does that
+    }
   }
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  asio::steady_timer timer(ex);
   for (;;) {
     rate_limiter::ticket t;
     {
