@@ -65,7 +65,7 @@ void start_ask(engine& e, std::string question, ask_options opts,
           slot, [ctx, handler_ex, h = std::move(handler)](std::exception_ptr ex, error_code ec) mutable {
             if (ex) {
               // A bug, not an expected failure: report it rather than lose the run.
-              ec = error::provider_error;
+              ec = error::internal_error;
               try {
                 std::rethrow_exception(ex);
               } catch (const std::exception& x) {

@@ -29,6 +29,8 @@ class conclave_category final : public boost::system::error_category {
       case error::all_agents_failed: return "every agent failed";
       case error::budget_exhausted: return "run budget exhausted";
       case error::circuit_open: return "circuit breaker open";
+      case error::empty_answer: return "the model returned an empty answer";
+      case error::internal_error: return "internal error in conclave";
     }
     return "unknown conclave error " + std::to_string(ev);
   }
@@ -56,6 +58,8 @@ const char* to_string(error e) noexcept {
     case error::all_agents_failed: return "all_agents_failed";
     case error::budget_exhausted: return "budget_exhausted";
     case error::circuit_open: return "circuit_open";
+    case error::empty_answer: return "empty_answer";
+    case error::internal_error: return "internal_error";
   }
   return "unknown";
 }

@@ -155,7 +155,7 @@ asio::awaitable<void> fan_out(std::shared_ptr<run_context> ctx) {
     // A bug, not an expected failure: still one entry per sub-question, saying so.
     agent_report& a = r.agents[i];
     a.status = agent_status::failed;
-    a.error = error::provider_error;
+    a.error = error::internal_error;
     try {
       std::rethrow_exception(exceptions[i]);
     } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 // Runs a model call's coroutine on `ex` and completes a model::completion_handler with its
 // result, the handler's cancellation slot wired to the coroutine. An exception (a bug below)
-// still completes the handler, as provider_error: a call is never lost.
+// still completes the handler, as internal_error: a call is never lost.
 #pragma once
 
 #include <conclave/engine/error.hpp>
@@ -26,7 +26,7 @@ inline void spawn_call(boost::asio::any_io_executor ex,
           slot,
           [h = std::move(handler), who](std::exception_ptr bug, call_outcome_tuple r) mutable {
             if (bug) {
-              std::get<0>(r) = error::provider_error;
+              std::get<0>(r) = error::internal_error;
               std::get<1>(r).diag.message = std::string("internal error in ") + who;
             }
             std::move(h)(std::get<0>(r), std::move(std::get<1>(r)));

@@ -14,7 +14,7 @@ BOOST_AUTO_TEST_CASE(category_and_words) {
   BOOST_CHECK_EQUAL(conclave::error_id(error::timeout), "timeout");
   BOOST_CHECK_EQUAL(conclave::error_id(boost::system::error_code(2, boost::system::system_category())),
                     "system:2");
-  for (int v = 1; v <= static_cast<int>(error::circuit_open); ++v) {
+  for (int v = 1; v <= static_cast<int>(error::internal_error); ++v) {
     BOOST_CHECK(conclave::make_error_code(static_cast<error>(v)).message().find("unknown") ==
                 std::string::npos);
   }
@@ -28,6 +28,8 @@ BOOST_AUTO_TEST_CASE(what_the_sdks_retry) {
   BOOST_CHECK(!conclave::is_retryable(error::auth_failed));
   BOOST_CHECK(!conclave::is_retryable(error::bad_request));
   BOOST_CHECK(!conclave::is_retryable(error::cancelled));
+  BOOST_CHECK(!conclave::is_retryable(error::internal_error));
+  BOOST_CHECK(!conclave::is_retryable(error::empty_answer));
   BOOST_CHECK(!conclave::is_retryable(boost::system::error_code()));
 }
 

@@ -154,7 +154,7 @@ void openai_model::do_complete(asio::any_io_executor ex, chat_request req, delta
             auto& [ec, response] = result;
             if (e) {
               // Not an expected failure (those are values): report it, never lose the call.
-              ec = error::provider_error;
+              ec = error::internal_error;
               try {
                 std::rethrow_exception(e);
               } catch (const std::exception& x) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace conclave {
@@ -26,18 +27,47 @@ struct chat_request {
   std::optional<int> max_tokens;       ///< cap on completion tokens; unset: provider default
   std::optional<double> temperature;   ///< sampling temperature; unset: provider default
   bool stream = false;                 ///< ask for a streamed (SSE) reply
+  /// When the caller stops waiting. Decorators and adapters use it to fail early and say why
+  /// (a rate-limit wait that would pass it fails at once with rate_limited) rather than be cut
+  /// by the caller's timer; unset: no deadline beyond the adapter's own.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
+
+/// a + b for token counts, pinned at INT64_MAX instead of overflowing (a server may report
+/// anything; counts are never negative once through an adapter).
+constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return sum;
+}
 
 struct usage {
   std::int64_t prompt_tokens = 0;      ///< tokens sent (input)
   std::int64_t completion_tokens = 0;  ///< tokens produced (output)
-  std::int64_t total() const noexcept { return prompt_tokens + completion_tokens; }
+  std::int64_t total() const noexcept { return saturating_add(prompt_tokens, completion_tokens); }
+  /// Saturating: sums of untrusted counts never overflow.
   usage& operator+=(const usage& other) noexcept {
-    prompt_tokens += other.prompt_tokens;
-    completion_tokens += other.completion_tokens;
+    prompt_tokens = saturating_add(prompt_tokens, other.prompt_tokens);
+    completion_tokens = saturating_add(completion_tokens, other.completion_tokens);
     return *this;
   }
 };
+
+/// Why the model stopped producing its reply.
+enum class stop_reason {
+  unknown,         ///< the provider said nothing we recognise (its words in finish_reason)
+  end,             ///< a natural end ("stop", "end_turn")
+  length,          ///< cut by max_tokens or the context window: the answer is truncated
+  tool_use,        ///< the model asked for tools
+  content_filter,  ///< refused or cut by the provider's content filter
+};
+
+/// "unknown", "end", "length", "tool_use", "content_filter".
+const char* to_string(stop_reason r) noexcept;
+
+/// The OpenAI and Anthropic words for it: "stop"/"end_turn" end, "length"/"max_tokens" length,
+/// "tool_calls"/"function_call"/"tool_use" tool_use, "content_filter"/"refusal" content_filter.
+stop_reason stop_reason_from(std::string_view provider_word) noexcept;
 
 /// What the provider said about its limits, from its response headers. Unset: not sent.
 struct rate_limit_info {
@@ -61,7 +91,8 @@ struct diagnostics {
 
 struct chat_response {
   std::string content;        ///< the assistant's text (concatenated deltas when streamed)
-  std::string finish_reason;  ///< "stop", "length"...; empty if the provider gave none
+  std::string finish_reason;  ///< the provider's own word ("stop", "length"...); may be empty
+  stop_reason stop = stop_reason::unknown;  ///< finish_reason, understood
   std::string model;          ///< model that answered, as the provider names it
   usage tokens;               ///< usage as reported (or counted, for a cut stream)
   rate_limit_info limits;     ///< rate-limit headers of the reply

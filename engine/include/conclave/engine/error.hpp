@@ -29,6 +29,8 @@ enum class error {
   all_agents_failed,    ///< no agent produced a decision, so there is nothing to synthesize
   budget_exhausted,     ///< the run's token or cost budget is spent
   circuit_open,         ///< the endpoint's circuit breaker is open: failing fast
+  empty_answer,         ///< the model finished without saying anything
+  internal_error,       ///< a bug in conclave (an exception escaped); never retried
 };
 
 /// A stable identifier for machine-readable output: "timeout", "rate_limited"...
