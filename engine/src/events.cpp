@@ -108,6 +108,7 @@ void progress_map::apply(const event& e) {
                                                   : agent_state::cancelled;
       a.finished_at = e.at;
       a.tokens = e.tokens;
+      a.stop = e.stop;
       a.detail = e.text;
       break;
     default: break;

@@ -39,6 +39,9 @@ struct event {
   usage tokens;
   int attempt = 0;
   std::size_t count = 0;
+  /// On `completed`: why the model stopped (length: the answer is truncated; content_filter:
+  /// refused or cut by the provider's filter).
+  stop_reason stop = stop_reason::unknown;
 };
 
 /// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals.

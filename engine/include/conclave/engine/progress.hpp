@@ -23,6 +23,8 @@ struct agent_progress {
   int attempts = 0;
   std::size_t streamed_chars = 0;
   std::string detail;  ///< the error, for failed / timed out / cancelled
+  /// For a completed agent: length means its answer is truncated, content_filter refused.
+  stop_reason stop = stop_reason::unknown;
 };
 
 enum class run_phase { decomposing, running, synthesizing, finished };
