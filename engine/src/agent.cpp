@@ -41,11 +41,46 @@ void refuse_for_budget(run_context& ctx, agent_report& rep) {
   rep.diag.message = ctx.budget.why() + "; no new call starts";
 }
 
+// Marks an agent that may not call because an earlier failure stopped the run (auth).
+void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
+  auto [ec, diag] = ctx.run_stopper();
+  rep.status = agent_status::failed;
+  rep.error = ec;
+  rep.diag = diag;
+  rep.diag.message = "not started: the run stopped after " + ec.message();
+}
+
+// A reply that came back "ok" but holds no answer is a failure of its own (a refusal with
+// nothing said is reported as such).
+bool empty_answer(chat_response& response, agent_report& rep) {
+  const bool blank = response.content.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (!blank) return false;
+  rep.status = agent_status::failed;
+  rep.error = error::empty_answer;
+  rep.diag = std::move(response.diag);
+  rep.diag.message = response.stop == stop_reason::content_filter
+                         ? "refused: the provider's content filter stopped the reply"
+                     : response.stop == stop_reason::length
+                         ? "the output token limit was reached before any answer"
+                         : "the model finished without saying anything";
+  return true;
+}
+
+// A failed attempt in a few words, kept for a report whose final word is a deadline or a
+// cancel: "rate limited by the provider: slow down (HTTP 429)".
+std::string failure_note(const agent_report& rep) {
+  std::string note = rep.error.message();
+  if (!rep.diag.message.empty()) note += ": " + rep.diag.message;
+  if (rep.diag.http_status != 0) note += " (HTTP " + std::to_string(rep.diag.http_status) + ")";
+  return note;
+}
+
 // Slot, then the model call, tried again per the retry policy and the run's retry budget, and
 // moved down the fallback chain when a model fails for good. Records what it learns in the
 // agent's entry as it goes, so a cut call still leaves its tokens and times behind.
 asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i,
-                                 clock::time_point queued_at, clock::time_point deadline) {
+                                 clock::time_point queued_at, clock::time_point deadline,
+                                 std::string& earlier_failure) {
   agent_report& rep = ctx->report.agents[i];
   auto [slot_ec] = co_await ctx->slots.async_receive(use_tuple);
   rep.queued = since(queued_at);
@@ -57,6 +92,9 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
   chat_request req = s.to_request();
   req.model = ctx->opts.model;
   req.stream = ctx->opts.stream;
+  req.max_tokens = ctx->opts.max_output_tokens;
+  req.temperature = ctx->opts.temperature;
+  req.deadline = deadline;
   std::size_t next_fallback = 0;
   rep.models_tried = {req.model};
 
@@ -70,6 +108,10 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
   for (int attempt = 1;; ++attempt) {
     if (ctx->budget.exhausted()) {
       refuse_for_budget(*ctx, rep);
+      co_return;
+    }
+    if (ctx->fatal) {
+      refuse_for_stopped_run(*ctx, rep);
       co_return;
     }
     rep.attempts = attempt;
@@ -86,6 +128,8 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     if (!response.model.empty()) rep.model = response.model;
     if (!ec) {
       ctx->retries.on_success();
+      rep.stop = response.stop;
+      if (empty_answer(response, rep)) co_return;
       rep.status = agent_status::ok;
       rep.error = {};
       rep.answer = std::move(response.content);
@@ -94,7 +138,13 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     rep.error = ec;
     rep.status = status_of(ec);
     rep.diag = std::move(response.diag);
-    if (ec == error::cancelled) co_return;
+    if (ec == error::cancelled) co_return;  // run_agent says by what
+    earlier_failure = failure_note(rep);
+    if (ec == error::auth_failed) {
+      // Every other call would be refused the same way: stop the run, say it once.
+      ctx->stop_run(ec, rep.diag);
+      co_return;
+    }
 
     const retry_decision next =
         ctx->next_retry(retries, ec, rep.diag, delivered, first, deadline, unit(rng));
@@ -112,7 +162,7 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
       first = clock::now();
       why = ec.message() + " (" + next.reason + "); moving to fallback model " + req.model;
     } else {
-      if (next.reason != "not retryable") {
+      if (next.verdict != retry_verdict::not_retryable) {
         rep.diag.message += (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
       }
       co_return;
@@ -150,8 +200,11 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
   agent_report& rep = ctx->report.agents[i];
   if (ctx->stopped_by_budget) {
     refuse_for_budget(*ctx, rep);
+  } else if (ctx->fatal) {
+    refuse_for_stopped_run(*ctx, rep);
   } else {
-    auto winner = co_await (call_model(ctx, i, queued_at, due) || wait(*deadline));
+    std::string earlier_failure;  // the last failed attempt, if any
+    auto winner = co_await (call_model(ctx, i, queued_at, due, earlier_failure) || wait(*deadline));
     if (winner.index() == 1) {  // stopped: by the deadline, the budget, or cancellation
       const bool deadline_struck = !std::get<1>(winner);
       if (!deadline_struck && ctx->stopped_by_budget) {
@@ -166,6 +219,10 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
                                : "the agent's deadline expired";
       }
     }
+    if ((rep.status == agent_status::timed_out || rep.status == agent_status::cancelled) &&
+        !earlier_failure.empty()) {
+      rep.diag.message += "; last error: " + earlier_failure;  // what a reader needs to act
+    }
   }
   std::string why;
   if (rep.status != agent_status::ok) {
@@ -173,7 +230,7 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
     if (!rep.diag.message.empty()) why += ": " + rep.diag.message;
   }
   ctx->emit({.kind = terminal_event(rep.status), .agent = i, .text = why, .tokens = rep.tokens,
-             .attempt = rep.attempts});
+             .attempt = rep.attempts, .stop = rep.stop});
 }
 
 }  // namespace conclave::detail

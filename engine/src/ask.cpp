@@ -23,17 +23,33 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
   error_code outcome;
 
   co_await decompose(ctx);
-  if (!cancelled_now(co_await asio::this_coro::cancellation_state)) co_await fan_out(ctx);
+  if (!cancelled_now(co_await asio::this_coro::cancellation_state) && !ctx->fatal) {
+    co_await fan_out(ctx);
+  }
 
   if (cancelled_now(co_await asio::this_coro::cancellation_state)) {
     outcome = error::cancelled;
     for (auto& a : r.agents) {  // agents that never got to run still say why
       if (a.attempts == 0 && a.status == agent_status::cancelled && !a.error) a.error = error::cancelled;
     }
+  } else if (ctx->fatal) {
+    // One failure stopped the run (the provider refused the credentials): say it once.
+    auto [ec, diag] = ctx->run_stopper();
+    outcome = ec;
+    if (r.stop_note.empty()) r.stop_note = diag.message;
+    if (diag.http_status != 0) r.stop_note += " (HTTP " + std::to_string(diag.http_status) + ")";
+    r.degraded = true;
   } else if (r.count(agent_status::ok) == 0) {
     outcome = ctx->budget.exhausted() ? error::budget_exhausted : error::all_agents_failed;
     r.degraded = true;
     r.synthesis_note = "no agent produced a decision; nothing to synthesize";
+  } else if (r.agents.size() == 1 && r.agents[0].sub_question == r.question) {
+    // One agent answered the question itself: its answer is the answer, no merge call.
+    r.answer = r.agents[0].answer;
+    if (const char* mark = answer_mark(r.agents[0].stop); *mark) {
+      r.degraded = true;
+      r.synthesis_note = std::string("the answer is ") + mark;
+    }
   } else {
     co_await synthesize(ctx);
   }

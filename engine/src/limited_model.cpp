@@ -130,11 +130,21 @@ limited_model::stats limited_model::stats_for(const std::string& model_name) con
 
 namespace {
 
+// What waiting for the limits came to: a ticket to call with, or why not.
+struct admission {
+  std::optional<rate_limiter::ticket> ticket;
+  bool past_deadline = false;          // the wait would end after the caller's deadline
+  std::chrono::milliseconds wait{0};   // how long it would have been
+};
+
 // Waits for a permit, then for the ticket's start time; takes a new ticket when a cooldown
 // began meanwhile (a start later than the reservation would break the window's promise).
-// Returns the ticket, or nothing when cancelled (reservations and permit given back).
-asio::awaitable<std::optional<rate_limiter::ticket>> admit(
-    std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate);
+// When the start would fall after `deadline`, gives up at once rather than sit until the
+// caller's timer cuts it, so the caller hears "rate limited" and not "deadline expired".
+// Without a ticket (cancelled, or past the deadline) reservations and permit are given back.
+asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e,
+                                 std::int64_t estimate,
+                                 std::optional<rate_limiter::clock::time_point> deadline);
 
 }  // namespace
 
@@ -150,8 +160,17 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
       estimate = ep->state.estimate_tokens(r);
     }
     ++ep->waiting;
-    auto ticket = co_await admit(ep, estimate);
+    const admission admitted = co_await admit(ep, estimate, r.deadline);
     --ep->waiting;
+    const auto& ticket = admitted.ticket;
+    if (admitted.past_deadline) {
+      chat_response none;
+      none.diag.retry_after = admitted.wait;
+      none.diag.message = "the provider's rate limit asks to wait " +
+                          std::to_string(admitted.wait.count()) +
+                          " ms, past this call's deadline";
+      co_return outcome{error::rate_limited, std::move(none)};
+    }
     if (!ticket) {
       chat_response none;
       none.diag.message = "cancelled while waiting for the rate limit";
@@ -180,8 +199,9 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
 
 namespace {
 
-asio::awaitable<std::optional<rate_limiter::ticket>> admit(
-    std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate) {
+asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e,
+                                 std::int64_t estimate,
+                                 std::optional<rate_limiter::clock::time_point> deadline) {
   const auto ex = co_await asio::this_coro::executor;
   if (e->capped) {
     auto w = std::make_shared<detail::permit_waiter>(ex);
@@ -193,9 +213,9 @@ asio::awaitable<std::optional<rate_limiter::ticket>> admit(
                              asio::cancellation_type::none;
       if (cancelled) {
         if (got) e->give_back_permit();  // granted as we were cancelled: pass it on
-        co_return std::nullopt;
+        co_return admission{};
       }
-      if (!got) co_return std::nullopt;  // woken without a grant: only a cancel does that
+      if (!got) co_return admission{};  // woken without a grant: only a cancel does that
     }
   }
   asio::steady_timer timer(ex);
@@ -206,7 +226,17 @@ asio::awaitable<std::optional<rate_limiter::ticket>> admit(
       t = e->state.schedule(rate_limiter::clock::now(), estimate);
     }
     error_code ec;
-    if (t.at > rate_limiter::clock::now()) {
+    const auto now = rate_limiter::clock::now();
+    if (deadline && t.at > *deadline) {
+      {
+        std::lock_guard lock(e->mutex);
+        e->state.on_abandoned(t);
+      }
+      e->give_back_permit();
+      co_return admission{std::nullopt, true,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(t.at - now)};
+    }
+    if (t.at > now) {
       timer.expires_at(t.at);
       std::tie(ec) = co_await timer.async_wait(use_tuple);
     }
@@ -216,10 +246,10 @@ asio::awaitable<std::optional<rate_limiter::ticket>> admit(
       cooled = !ec && e->state.cooldown_until() <= rate_limiter::clock::now();
       if (!cooled) e->state.on_abandoned(t);
     }
-    if (cooled) co_return t;
+    if (cooled) co_return admission{t};
     if (ec) {
       e->give_back_permit();
-      co_return std::nullopt;
+      co_return admission{};
     }
     // A cooldown began while we waited: queue again behind it.
   }

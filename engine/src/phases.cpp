@@ -13,6 +13,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdio>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -28,29 +30,54 @@ struct call_cost {
 };
 
 // One model call, retried per the policy (and the run's shared retry budget) until it
-// succeeds, gives up, `deadline` passes, or the run's token/cost budget is spent.
+// succeeds, gives up, `deadline` passes, the run's token/cost budget is spent, or a failure
+// stopped the run. `on_delta` (may be empty) sees streamed text; once some arrived, the call
+// is not tried again.
 asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
-    call_cost& spent) {
+    call_cost& spent, delta_handler on_delta) {
   auto rng = ctx->jitter_source(0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
   const auto first = clock::now();
+  req.deadline = deadline;
+  bool delivered = false;
+  delta_handler watch;
+  if (on_delta) {
+    watch = [&delivered, &on_delta](std::string_view d) {
+      delivered = true;
+      on_delta(d);
+    };
+  }
   for (int attempt = 1;; ++attempt) {
-    if (ctx->budget.exhausted()) {
+    if (ctx->budget.exhausted() || ctx->fatal) {
       chat_response refused;
-      refused.diag.message = ctx->budget.why();
-      co_return std::tuple{error_code(error::budget_exhausted), std::move(refused)};
+      error_code why = error::budget_exhausted;
+      if (ctx->fatal) {
+        std::tie(why, refused.diag) = ctx->run_stopper();
+      } else {
+        refused.diag.message = ctx->budget.why();
+      }
+      co_return std::tuple{why, std::move(refused)};
     }
     spent.attempts = attempt;
-    auto [ec, reply] = co_await m.async_complete(req, nullptr, use_tuple);
+    auto [ec, reply] = co_await m.async_complete(req, watch, use_tuple);
     spent.tokens += reply.tokens;
     ctx->charge(reply.model, req.model, m, reply.tokens);
     if (!ec) ctx->retries.on_success();
     if (!ec || ec == error::cancelled) co_return std::tuple{ec, std::move(reply)};
+    if (ec == error::auth_failed) {
+      ctx->stop_run(ec, reply.diag);
+      co_return std::tuple{ec, std::move(reply)};
+    }
     const retry_decision next =
-        ctx->next_retry(attempt - 1, ec, reply.diag, false, first, deadline, unit(rng));
-    if (!next.retry) co_return std::tuple{ec, std::move(reply)};
+        ctx->next_retry(attempt - 1, ec, reply.diag, delivered, first, deadline, unit(rng));
+    if (!next.retry) {
+      if (next.verdict != retry_verdict::not_retryable) {
+        reply.diag.message += (reply.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
+      }
+      co_return std::tuple{ec, std::move(reply)};
+    }
     backoff.expires_after(next.delay);
     if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) {
       co_return std::tuple{error_code(error::cancelled), chat_response{}};
@@ -62,10 +89,10 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
 // `spent` is everything spent, the cut attempt included.
 asio::awaitable<std::tuple<error_code, chat_response>> call_before(
     std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
-    call_cost& spent) {
+    call_cost& spent, delta_handler on_delta = {}) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto winner = co_await (call_with_retries(ctx, m, std::move(req), deadline, spent) ||
+  auto winner = co_await (call_with_retries(ctx, m, std::move(req), deadline, spent, std::move(on_delta)) ||
                           timer.async_wait(use_tuple));
   std::tuple<error_code, chat_response> out;
   if (winner.index() == 0) {
@@ -98,20 +125,35 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
   } else {
     chat_request req;
     req.messages = decomposition_prompt(r.question, wanted);
-    req.model = ctx->opts.model;
+    req.model = ctx->opts.decomposition_model.empty() ? ctx->opts.model : ctx->opts.decomposition_model;
+    req.temperature = ctx->opts.temperature;
     const auto deadline =
-        std::min(clock::now() + ctx->opts.agent_timeout, ctx->agents_deadline());
+        std::min(clock::now() + ctx->opts.agent_timeout, ctx->decomposition_deadline());
+    const auto allowed = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     call_cost spent;
     auto [ec, reply] =
         co_await call_before(ctx, ctx->models.decomposer(), std::move(req), deadline, spent);
     r.decomposition_tokens = spent.tokens;
     r.decomposition_attempts = spent.attempts;
+    r.decomposition_model = reply.model;
     if (!ec) r.sub_questions = parse_subquestions(reply.content, wanted);
+    if (ctx->fatal) {
+      // Nothing can be asked with these credentials: no agents, one clear error.
+      r.stop_note = reply.diag.message;
+      ctx->emit({.kind = event_kind::decomposed, .text = "stopped: " + ec.message(),
+                 .tokens = r.decomposition_tokens, .count = 0});
+      co_return;
+    }
     if (r.sub_questions.empty()) {
       // Never none: one agent takes the whole question, and the events say why.
       r.decomposition_fallback = true;
       if (ec == error::cancelled) {
         r.decomposition_note = "cancelled before decomposition finished";
+      } else if (ec == error::timeout) {
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%.1f s", static_cast<double>(allowed.count()) / 1000.0);
+        r.decomposition_note = std::string("decomposition did not finish within its ") + limit +
+                               " (deadline expired); one agent answers the whole question";
       } else if (ec) {
         r.decomposition_note = "decomposition failed (" + ec.message() +
                                (reply.diag.message.empty() ? "" : ": " + reply.diag.message) +
@@ -190,16 +232,35 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
   } else {
     chat_request req;
     req.messages = synthesis_prompt(r.question, decisions, ctx->opts.max_decision_chars);
-    req.model = ctx->opts.model;
+    req.model = ctx->opts.synthesis_model.empty() ? ctx->opts.model : ctx->opts.synthesis_model;
+    req.temperature = ctx->opts.temperature;
+    req.max_tokens = ctx->opts.max_output_tokens;
+    req.stream = ctx->opts.stream_synthesis;
     for (const auto& m : req.messages) r.synthesis_input_chars += m.content.size();
     ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
     call_cost spent;
+    delta_handler on_delta;
+    if (req.stream) {
+      // The answer as it is written: run-level progress events (no agent index).
+      on_delta = [ctx](std::string_view d) {
+        ctx->emit({.kind = event_kind::progress, .text = std::string(d)});
+      };
+    }
     auto [ec, reply] = co_await call_before(ctx, ctx->models.synthesizer(), std::move(req),
-                                            ctx->run_deadline(), spent);
+                                            ctx->run_deadline(), spent, std::move(on_delta));
     r.synthesis_tokens = spent.tokens;
     r.synthesis_attempts = spent.attempts;
+    r.synthesis_model = reply.model;
+    if (!ec && reply.content.find_first_not_of(" \t\r\n") == std::string::npos) {
+      ec = error::empty_answer;
+    }
     if (!ec) {
       r.answer = std::move(reply.content);
+      if (const char* mark = answer_mark(reply.stop); *mark) {
+        r.degraded = true;
+        r.synthesis_note += std::string(r.synthesis_note.empty() ? "" : "; ") +
+                            "the synthesized answer is " + mark;
+      }
       co_return;
     }
     why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);

@@ -32,6 +32,14 @@ const char* to_string(agent_status s) noexcept {
   return "unknown";
 }
 
+const char* answer_mark(stop_reason s) noexcept {
+  switch (s) {
+    case stop_reason::length: return "truncated";
+    case stop_reason::content_filter: return "refused";
+    default: return "";
+  }
+}
+
 usage run_report::total_tokens() const noexcept {
   usage u = decomposition_tokens;
   u += synthesis_tokens;

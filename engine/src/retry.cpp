@@ -11,21 +11,32 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
                             bool output_delivered, std::chrono::milliseconds elapsed,
                             std::chrono::milliseconds time_left, double random01) {
   using std::chrono::milliseconds;
-  if (ec == error::cancelled) return {false, {}, "cancelled"};
+  using v = retry_verdict;
+  auto no = [](std::string why, v verdict) { return retry_decision{false, {}, std::move(why), verdict}; };
+  if (ec == error::cancelled) return no("cancelled", v::cancelled);
   // The server's word wins over our classification, both ways (as in the SDKs).
   const bool retryable = diag.should_retry ? *diag.should_retry : is_retryable(ec);
   if (!retryable) {
-    return {false, {}, diag.should_retry ? "the server said not to retry" : "not retryable"};
+    return diag.should_retry ? no("the server said not to retry", v::server_said_no)
+                             : no("not retryable", v::not_retryable);
   }
-  if (output_delivered) return {false, {}, "part of the stream was already delivered"};
+  if (output_delivered) return no("part of the stream was already delivered", v::output_delivered);
   if (retries_done >= opts.max_retries) {
-    return {false, {}, "gave up after " + std::to_string(retries_done + 1) + " attempts"};
+    return no("gave up after " + std::to_string(retries_done + 1) + " attempts", v::attempts_spent);
+  }
+  const bool server_delay = diag.retry_after && diag.retry_after->count() > 0;
+  if (server_delay && *diag.retry_after > opts.max_server_delay) {
+    return no("the server asked to wait " + std::to_string(diag.retry_after->count() / 1000) +
+                  " s, more than the " + std::to_string(opts.max_server_delay.count() / 1000) +
+                  " s we wait",
+              v::server_wait_too_long);
   }
 
-  retry_decision d{true, {}, {}};
-  if (diag.retry_after && diag.retry_after->count() > 0 && *diag.retry_after <= opts.max_server_delay) {
+  retry_decision d{true, {}, {}, v::retry_backoff};
+  if (server_delay) {
     d.delay = *diag.retry_after;
     d.reason = "as the server asked";
+    d.verdict = v::retry_server_delay;
   } else {
     const double base = std::min(static_cast<double>(opts.initial_delay.count()) *
                                      std::pow(2.0, std::min(retries_done, 30)),
@@ -34,8 +45,8 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
     d.delay = milliseconds(static_cast<std::int64_t>(base * cut));
     d.reason = "backoff";
   }
-  if (elapsed + d.delay > opts.max_total) return {false, {}, "retry time cap reached"};
-  if (d.delay >= time_left) return {false, {}, "the deadline would pass before a retry"};
+  if (elapsed + d.delay > opts.max_total) return no("retry time cap reached", v::time_cap);
+  if (d.delay >= time_left) return no("the deadline would pass before a retry", v::deadline);
   return d;
 }
 

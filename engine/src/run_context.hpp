@@ -38,6 +38,10 @@ inline ask_options normalized(ask_options o) {
   o.deadline = std::clamp(o.deadline, milliseconds(0), year);
   o.agent_timeout = std::clamp(o.agent_timeout, milliseconds(0), o.deadline);
   o.synthesis_reserve = std::clamp(o.synthesis_reserve, milliseconds(0), o.deadline);
+  if (o.decomposition_timeout <= milliseconds(0)) {
+    o.decomposition_timeout = std::min(o.deadline / 4, milliseconds(60'000));
+  }
+  o.decomposition_timeout = std::clamp(o.decomposition_timeout, milliseconds(1), o.deadline);
   return o;
 }
 
@@ -78,7 +82,9 @@ struct run_context : std::enable_shared_from_this<run_context> {
     retry_decision next = decide_retry(opts.retry, retries_done, ec, diag, output_delivered,
                                        duration_cast<milliseconds>(now - first_attempt),
                                        duration_cast<milliseconds>(deadline - now), random01);
-    if (next.retry && !retries.allows_retry()) next = {false, {}, "the run's retry budget is spent"};
+    if (next.retry && !retries.allows_retry()) {
+      next = {false, {}, "the run's retry budget is spent", retry_verdict::budget_spent};
+    }
     return next;
   }
 
@@ -125,7 +131,29 @@ struct run_context : std::enable_shared_from_this<run_context> {
     stoppers.push_back(t);
   }
 
+  /// A failure no other call can get past (a rejected API key): no new call starts, and the
+  /// run ends with `ec`. The first one wins; returns whether this call set it.
+  bool stop_run(boost::system::error_code ec, const diagnostics& diag) {
+    std::lock_guard lock(fatal_mutex);
+    if (fatal_error) return false;
+    fatal_diag = diag;
+    fatal_error = ec;
+    fatal.store(true);
+    return true;
+  }
+  /// The error that stopped the run, if any (see stop_run).
+  std::pair<boost::system::error_code, diagnostics> run_stopper() const {
+    std::lock_guard lock(fatal_mutex);
+    return {fatal_error, fatal_diag};
+  }
+  std::atomic<bool> fatal{false};  ///< stop_run was called: no new call starts
+
   clock::time_point run_deadline() const { return start + opts.deadline; }
+  /// When decomposition must be done: its own share of the run, so a decomposer that never
+  /// answers leaves the agents their time.
+  clock::time_point decomposition_deadline() const {
+    return std::min(start + opts.decomposition_timeout, agents_deadline());
+  }
   /// When running agents are stopped so synthesis keeps its reserve.
   clock::time_point agents_deadline() const {
     return start + std::max(opts.deadline - opts.synthesis_reserve, std::chrono::milliseconds(0));
@@ -150,6 +178,9 @@ struct run_context : std::enable_shared_from_this<run_context> {
     }
   }
   progress_map progress;
+  mutable std::mutex fatal_mutex;
+  boost::system::error_code fatal_error;
+  diagnostics fatal_diag;
   std::mutex stoppers_mutex;  // a push or a copy; never held across a suspension
   std::vector<std::weak_ptr<boost::asio::steady_timer>> stoppers;
 };

@@ -17,7 +17,7 @@ std::vector<decision> decisions_of(const std::vector<agent_report>& agents) {
   std::vector<decision> out;
   out.reserve(agents.size());
   for (const auto& a : agents) {
-    decision d{a.sub_question, a.status, {}, {}};
+    decision d{a.sub_question, a.status, {}, {}, a.stop};
     if (a.status == agent_status::ok) {
       d.answer = a.answer;
     } else {
@@ -37,6 +37,12 @@ std::vector<chat_message> synthesis_prompt(std::string_view question,
     const auto& d = decisions[i];
     body += "\n[" + std::to_string(i + 1) + "] Sub-question: " + d.sub_question + "\n";
     if (d.status == agent_status::ok) {
+      if (const char* mark = answer_mark(d.stop); *mark) {
+        // Say so, so the merge does not take a cut or filtered answer for a whole one.
+        body += "Note: this decision is " + std::string(mark) +
+                (d.stop == stop_reason::length ? " (the model hit its output limit).\n"
+                                               : " (the provider's content filter intervened).\n");
+      }
       body += "Decision: " + cut(d.answer, max_answer_chars) + "\n";
     } else {
       ++missing;

@@ -30,6 +30,8 @@ struct fake_reply {
   int pieces = 1;                   ///< streamed in this many deltas (when the request streams)
   std::optional<std::chrono::milliseconds> retry_after;  ///< sent with a failure
   int pieces_before_error = 0;  ///< with `error`: stream this many pieces of content first
+  std::string finish = "stop";  ///< the finish_reason of a successful reply
+  std::string model = "fake";   ///< the model name the reply carries
 };
 
 /// Which kind of request the engine sent, judged by the prompts the engine writes.
@@ -90,7 +92,7 @@ class fake_model final : public model {
 
     chat_response out;
     for (const auto& m : req.messages) out.tokens.prompt_tokens += static_cast<std::int64_t>(m.content.size() / 4 + 1);
-    out.model = "fake";
+    out.model = reply.model;
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     const int pieces = req.stream ? std::max(1, reply.pieces) : 1;
     for (int p = 0; p < pieces; ++p) {
@@ -110,7 +112,8 @@ class fake_model final : public model {
       out.diag.retry_after = reply.retry_after;
       co_return std::tuple{reply.error, std::move(out)};
     }
-    out.finish_reason = "stop";
+    out.finish_reason = reply.finish;
+    out.stop = stop_reason_from(reply.finish);
     co_return std::tuple{boost::system::error_code{}, std::move(out)};
   }
 

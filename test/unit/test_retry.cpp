@@ -85,7 +85,6 @@ BOOST_AUTO_TEST_CASE(server_delays_are_honoured_up_to_60s) {
       {milliseconds(1), 1, "as the server asked"},
       {milliseconds(250), 250, "as the server asked"},
       {milliseconds(60'000), 60'000, "as the server asked"},  // 60 s: honoured
-      {milliseconds(61'000), 500, "backoff"},                  // 61 s: ignored, backoff instead
       {milliseconds(0), 500, "backoff"},                       // 0 (or a date in the past)
       {std::nullopt, 500, "backoff"},                          // malformed / absent
   };
@@ -96,6 +95,16 @@ BOOST_AUTO_TEST_CASE(server_delays_are_honoured_up_to_60s) {
       BOOST_CHECK_EQUAL(d.delay.count(), r.expected_ms);
       BOOST_CHECK_EQUAL(d.reason, r.source);
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_server_wait_past_the_cap_fails_at_once) {
+  // 429 with Retry-After: 3600 (or an HTTP date an hour away): say so now, don't wait.
+  for (auto wait : {milliseconds(61'000), milliseconds(3'600'000), milliseconds(INT64_MAX / 4)}) {
+    const auto d = decide(error::rate_limited, after(wait));
+    BOOST_CHECK(!d.retry);
+    BOOST_CHECK(d.verdict == conclave::retry_verdict::server_wait_too_long);
+    BOOST_CHECK(d.reason.find("asked to wait") != std::string::npos);
   }
 }
 

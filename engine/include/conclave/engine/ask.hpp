@@ -15,6 +15,7 @@
 #include <boost/asio/async_result.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,19 @@ struct ask_options {
   std::chrono::milliseconds deadline{300'000};  ///< the whole run, decomposition to answer
   std::chrono::milliseconds synthesis_reserve{30'000};  ///< kept back from `deadline` for synthesis:
                                                         ///< agents still running then are stopped
+  /// The decomposition call's own limit (retries included); when it passes, one agent takes
+  /// the whole question. 0: a quarter of `deadline`, at most 60 s.
+  std::chrono::milliseconds decomposition_timeout{0};
   std::size_t max_decision_chars = 4000;  ///< each decision is cut to this for synthesis
   std::string model;  ///< model name for every call; empty: each model's default
+  std::string decomposition_model;  ///< for the decomposition call; empty: `model`
+  std::string synthesis_model;      ///< for the synthesis call; empty: `model`
+  std::optional<int> max_output_tokens;  ///< per reply (the request's max_tokens); unset: the provider's
+  std::optional<double> temperature;     ///< sampling temperature of every call; unset: the provider's
+  bool stream_synthesis = true;  ///< stream the synthesis call: its text arrives as run-level
+                                 ///< `progress` events (no agent index) while it is written
   bool stream = true;  ///< stream agent replies (progress events carry the text)
-  std::string agent_instructions;  ///< extra system text every agent shares
+  std::string agent_instructions;  ///< extra system text every agent shares (a user's --system)
   retry_options retry;  ///< per agent call; the run also shares one retry budget across agents
   retry_budget_options retry_budget;  ///< that shared budget: how many failures it absorbs
   /// Model names an agent moves to, in order, when `model` fails for good (retries spent,
@@ -75,8 +85,12 @@ void start_ask(engine& e, std::string question, ask_options opts,
 
 /// Asks `question` in heavy mode. Completes with (error_code, run_report):
 ///  - success: report.answer is the synthesized answer; report.degraded says some decisions
-///    were missing or synthesis failed (the answer then lists the decisions it has);
+///    were missing or synthesis failed (the answer then lists the decisions it has). With one
+///    agent (`agents` = 1) there is no decomposition and no synthesis: its answer is the answer;
 ///  - error::all_agents_failed: no agent answered (each entry says why);
+///  - error::auth_failed: the provider refused the credentials; the run stopped at the first
+///    such reply (report.stop_note says what the provider said);
+///  - error::budget_exhausted: the budget was spent before any decision;
 ///  - error::cancelled: the caller cancelled; the report holds what finished.
 /// The report always has one entry per sub-question.
 ///

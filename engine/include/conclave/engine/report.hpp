@@ -17,6 +17,10 @@ enum class agent_status { ok, failed, timed_out, cancelled };
 
 const char* to_string(agent_status s) noexcept;
 
+/// How a completed answer is marked for people and for synthesis: "truncated" (stop length),
+/// "refused" (content_filter), or empty for a whole answer.
+const char* answer_mark(stop_reason s) noexcept;
+
 struct agent_report {
   std::size_t index = 0;
   std::string sub_question;
@@ -24,6 +28,9 @@ struct agent_report {
   boost::system::error_code error;  ///< why it is not ok
   diagnostics diag;                 ///< context of the last failure
   std::string answer;               ///< the decision (ok only)
+  /// Why the model stopped: `length` marks a truncated answer, `content_filter` a refused or
+  /// filtered one (the status is still ok when some answer came; an empty answer fails).
+  stop_reason stop = stop_reason::unknown;
   std::string model;                ///< which model answered, as the provider names it
   std::vector<std::string> models_tried;  ///< requested model names in order, fallbacks included
   std::chrono::microseconds queued{0};   ///< waiting for a concurrency slot
@@ -44,6 +51,10 @@ struct run_report {
   bool degraded = false;       ///< some decisions are missing, or synthesis failed
   std::string synthesis_note;  ///< what is missing or what went wrong in synthesis
   std::size_t synthesis_input_chars = 0;  ///< size of what synthesis was sent
+
+  std::string decomposition_model;  ///< the model that decomposed, as the provider names it
+  std::string synthesis_model;      ///< the model that synthesized, as the provider names it
+  std::string stop_note;  ///< when a failure stopped the whole run (auth): what the provider said
 
   usage decomposition_tokens;
   usage synthesis_tokens;

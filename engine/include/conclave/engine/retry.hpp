@@ -20,7 +20,9 @@ struct retry_options {
   std::chrono::milliseconds initial_delay{500};  ///< backoff before retry n: initial * 2^n ...
   std::chrono::milliseconds max_delay{8000};     ///< ... capped here ...
   double jitter = 0.25;                          ///< ... and cut by up to this fraction at random
-  std::chrono::milliseconds max_server_delay{60'000};  ///< a retry-after above this is ignored
+  /// A retry-after above this is not waited for: the call fails at once with its error and
+  /// the server's retry-after in diagnostics (waiting silently for an hour helps nobody).
+  std::chrono::milliseconds max_server_delay{60'000};
   std::chrono::milliseconds max_total{120'000};  ///< no retry starts after this long in retries
 };
 
@@ -30,10 +32,26 @@ struct retry_budget_options {
   double token_ratio = 0.1;  ///< given back per success
 };
 
+/// Why a call is (not) tried again; control flow looks at this, people read `reason`.
+enum class retry_verdict {
+  retry_backoff,        ///< retry after exponential backoff
+  retry_server_delay,   ///< retry after the server's retry-after
+  cancelled,            ///< the caller cancelled
+  not_retryable,        ///< the failure is not one the SDKs retry
+  server_said_no,       ///< x-should-retry: false
+  output_delivered,     ///< part of a stream already reached the consumer
+  attempts_spent,       ///< max_retries reached
+  time_cap,             ///< max_total spent in retries
+  deadline,             ///< the wait would pass the caller's deadline
+  server_wait_too_long, ///< the server asked to wait longer than max_server_delay
+  budget_spent,         ///< the run's shared retry budget refuses (set by the engine)
+};
+
 struct retry_decision {
   bool retry = false;
   std::chrono::milliseconds delay{0};  ///< wait this long first (when retrying)
   std::string reason;                  ///< why not (or, when retrying, where the delay came from)
+  retry_verdict verdict = retry_verdict::not_retryable;
 };
 
 /// Decides about the call that just failed with `ec`.

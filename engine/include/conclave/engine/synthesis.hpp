@@ -17,6 +17,7 @@ struct decision {
   agent_status status = agent_status::ok;
   std::string answer;  ///< empty unless ok
   std::string reason;  ///< why there is no answer, unless ok
+  stop_reason stop = stop_reason::unknown;  ///< length / content_filter mark the answer
 };
 
 std::vector<decision> decisions_of(const std::vector<agent_report>& agents);
