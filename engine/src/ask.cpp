@@ -54,6 +54,7 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
     co_await synthesize(ctx);
   }
   r.cost = ctx->budget.cost_spent();
+  r.priced = !ctx->opts.budget.prices.empty();
   if (ctx->budget.exhausted()) {
     r.budget_exhausted = true;
     r.budget_note = ctx->budget.why() + (ctx->opts.budget.cancel_running

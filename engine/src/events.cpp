@@ -1,5 +1,7 @@
 #include <conclave/engine/events.hpp>
+#include <conclave/engine/json_text.hpp>
 #include <conclave/engine/progress.hpp>
+#include <conclave/engine/report.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -28,17 +30,19 @@ std::string to_json_line(const event& e) {
   boost::json::object o;
   o["event"] = to_string(e.kind);
   o["t_ms"] = static_cast<double>(e.at.count()) / 1000.0;
-  if (e.agent) o["agent"] = *e.agent;
+  if (e.agent) o["agent"] = *e.agent + 1;  // numbered as on screen and in the report
   if (!e.text.empty()) o["text"] = e.text;
   if (e.attempt > 0) o["attempt"] = e.attempt;
   if (e.kind == event_kind::decomposed || e.kind == event_kind::synthesis_started) {
     o["count"] = e.count;
   }
-  if (e.tokens.total() > 0) {
-    o["tokens"] = boost::json::object{{"prompt", e.tokens.prompt_tokens},
-                                      {"completion", e.tokens.completion_tokens}};
+  if (e.kind == event_kind::completed) {
+    o["stop_reason"] = to_string(e.stop);
+    o["truncated"] = e.stop == stop_reason::length;
+    o["refused"] = e.stop == stop_reason::content_filter;
   }
-  return boost::json::serialize(o);
+  if (e.tokens.total() > 0) o["tokens"] = to_json(e.tokens);
+  return to_plain_json(o);
 }
 
 const char* to_string(agent_state s) noexcept {

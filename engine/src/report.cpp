@@ -16,8 +16,10 @@ int agent_attempts(const run_report& r) {
 
 double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
-json::object to_json(const usage& u) {
-  return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens}};
+usage agent_tokens(const run_report& r) {
+  usage u;
+  for (const auto& a : r.agents) u += a.tokens;
+  return u;
 }
 
 }  // namespace
@@ -58,18 +60,30 @@ std::size_t run_report::count(agent_status s) const noexcept {
   return n;
 }
 
+json::object to_json(const usage& u) {
+  return {{"input_tokens", u.prompt_tokens},
+          {"output_tokens", u.completion_tokens},
+          {"total_tokens", u.total()}};
+}
+
 json::object to_json(const run_report& r) {
+  auto text_or_null = [](const std::string& s) -> json::value {
+    return s.empty() ? json::value(nullptr) : json::value(s);
+  };
   json::array agents;
   for (const auto& a : r.agents) {
-    json::object o{{"index", a.index},
+    json::object o{{"agent", a.index + 1},  // numbered as on screen
                    {"sub_question", a.sub_question},
                    {"status", to_string(a.status)},
+                   {"answer", a.status == agent_status::ok ? json::value(a.answer) : nullptr},
+                   {"stop_reason", to_string(a.stop)},
+                   {"truncated", a.stop == stop_reason::length},
+                   {"refused", a.stop == stop_reason::content_filter},
+                   {"model", text_or_null(a.model)},
                    {"queued_ms", ms(a.queued)},
                    {"latency_ms", ms(a.latency)},
                    {"attempts", a.attempts},
                    {"tokens", to_json(a.tokens)}};
-    if (a.status == agent_status::ok) o["answer"] = a.answer;
-    if (!a.model.empty()) o["model"] = a.model;
     if (a.models_tried.size() > 1) {
       json::array tried;
       for (const auto& m : a.models_tried) tried.emplace_back(m.empty() ? "(default)" : m);
@@ -79,17 +93,33 @@ json::object to_json(const run_report& r) {
       json::object err{{"code", error_id(a.error)}, {"message", a.error.message()}};
       if (!a.diag.message.empty()) err["detail"] = a.diag.message;
       if (a.diag.http_status != 0) err["http_status"] = a.diag.http_status;
+      if (a.diag.retry_after) err["retry_after_ms"] = a.diag.retry_after->count();
+      if (!a.diag.request_id.empty()) err["request_id"] = a.diag.request_id;
       o["error"] = std::move(err);
     }
     agents.push_back(std::move(o));
   }
-  json::object out{{"question", r.question},
-                   {"answer", r.answer},
-                   {"degraded", r.degraded},
-                   {"agents", std::move(agents)}};
-  if (!r.synthesis_note.empty()) out["synthesis_note"] = r.synthesis_note;
-  if (r.decomposition_fallback) out["decomposition_fallback"] = r.decomposition_note;
-  if (r.budget_exhausted) out["budget_exhausted"] = r.budget_note;
+  json::object out{
+      {"schema_version", report_schema_version},
+      {"question", r.question},
+      {"answer", r.answer},
+      {"degraded", r.degraded},
+      {"synthesis_note", text_or_null(r.synthesis_note)},
+      {"decomposition",
+       json::object{{"model", text_or_null(r.decomposition_model)},
+                    {"calls", r.decomposition_attempts},
+                    {"fallback", r.decomposition_fallback},
+                    {"note", text_or_null(r.decomposition_note)},
+                    {"tokens", to_json(r.decomposition_tokens)}}},
+      {"agents", std::move(agents)},
+      {"synthesis",
+       json::object{{"model", text_or_null(r.synthesis_model)},
+                    {"calls", r.synthesis_attempts},
+                    {"input_chars", r.synthesis_input_chars},
+                    {"tokens", to_json(r.synthesis_tokens)}}},
+      {"budget_exhausted", r.budget_exhausted},
+      {"budget_note", text_or_null(r.budget_note)},
+      {"stop_note", text_or_null(r.stop_note)}};
   out["report"] = json::object{
       {"wall_ms", ms(r.wall)},
       {"fan_out_wall_ms", ms(r.fan_out_wall)},
@@ -99,12 +129,12 @@ json::object to_json(const run_report& r) {
       {"agents_failed", r.count(agent_status::failed)},
       {"agents_timed_out", r.count(agent_status::timed_out)},
       {"agents_cancelled", r.count(agent_status::cancelled)},
-      {"synthesis_input_chars", r.synthesis_input_chars},
       {"calls", json::object{{"decomposition", r.decomposition_attempts},
                              {"agents", agent_attempts(r)},
                              {"synthesis", r.synthesis_attempts}}},
-      {"cost", r.cost},
+      {"cost", r.priced ? json::value(r.cost) : nullptr},
       {"tokens", json::object{{"decomposition", to_json(r.decomposition_tokens)},
+                              {"agents", to_json(agent_tokens(r))},
                               {"synthesis", to_json(r.synthesis_tokens)},
                               {"total", to_json(r.total_tokens())}}}};
   return out;

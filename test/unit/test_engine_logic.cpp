@@ -4,7 +4,11 @@
 #include <conclave/engine/synthesis.hpp>
 
 #include <boost/json/parse.hpp>
+#include <conclave/engine/json_text.hpp>
+
 #include <boost/test/unit_test.hpp>
+
+#include <cmath>
 
 using namespace conclave;
 using namespace std::chrono_literals;
@@ -97,10 +101,31 @@ BOOST_AUTO_TEST_CASE(event_json_lines) {
                                   .tokens = {7, 9}, .attempt = 1});
   const auto v = boost::json::parse(line).as_object();
   BOOST_CHECK_EQUAL(v.at("event").as_string(), "completed");
-  BOOST_CHECK_EQUAL(v.at("agent").as_int64(), 3);
+  BOOST_CHECK_EQUAL(v.at("agent").as_int64(), 4);  // numbered from 1, as on screen
   BOOST_CHECK_EQUAL(v.at("t_ms").as_double(), 1.5);
-  BOOST_CHECK_EQUAL(v.at("tokens").as_object().at("completion").as_int64(), 9);
+  BOOST_CHECK_EQUAL(v.at("tokens").as_object().at("output_tokens").as_int64(), 9);
+  BOOST_CHECK_EQUAL(v.at("tokens").as_object().at("input_tokens").as_int64(), 7);
+  BOOST_CHECK_EQUAL(v.at("tokens").as_object().at("total_tokens").as_int64(), 16);
+  BOOST_CHECK_EQUAL(v.at("truncated").as_bool(), false);
   BOOST_CHECK(line.find('\n') == std::string::npos);
+  // Plain decimals: 200.5 ms, not 2.005E2.
+  const auto late = to_json_line({.kind = event_kind::finished, .at = 200500us});
+  BOOST_CHECK(late.find("\"t_ms\":200.5") != std::string::npos);
+  BOOST_CHECK(late.find('E') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(plain_json_has_no_exponents) {
+  boost::json::object o{{"small", 0.0001}, {"big", 1e15}, {"third", 1.0 / 3.0}, {"n", -5},
+                        {"nan", std::nan("")}, {"s", "a\"b\n"}, {"list", boost::json::array{1.5, true, nullptr}}};
+  const std::string text = conclave::to_plain_json(o);
+  BOOST_CHECK(text.find("\"small\":0.0001") != std::string::npos);
+  BOOST_CHECK(text.find("\"big\":1000000000000000") != std::string::npos);
+  BOOST_CHECK(text.find("\"nan\":null") != std::string::npos);
+  BOOST_CHECK(text.find("\"list\":[1.5,true,null]") != std::string::npos);
+  BOOST_CHECK(text.find('E') == std::string::npos && text.find("e+") == std::string::npos);
+  const auto back = boost::json::parse(text).as_object();
+  BOOST_CHECK_EQUAL(back.at("third").as_double(), 1.0 / 3.0);  // round-trips exactly
+  BOOST_CHECK_EQUAL(back.at("s").as_string(), "a\"b\n");
 }
 
 BOOST_AUTO_TEST_CASE(sessions_share_the_base_and_nothing_else) {

@@ -64,6 +64,7 @@ struct run_report {
   bool budget_exhausted = false;  ///< the run's token or cost cap was reached
   std::string budget_note;        ///< which cap, and what it stopped
   double cost = 0;                ///< by the budget's price table (0 without one)
+  bool priced = false;            ///< a price table was given, so `cost` means something
 
   std::chrono::microseconds wall{0};          ///< the whole run
   std::chrono::microseconds fan_out_wall{0};  ///< from the first agent queued to the last done
@@ -75,6 +76,14 @@ struct run_report {
   std::size_t count(agent_status s) const noexcept;
 };
 
+/// Bumped when a field of the JSON report or events changes meaning or goes away.
+inline constexpr int report_schema_version = 1;
+
+/// The run report as JSON (see apps/conclave/report.schema.json): agents numbered from 1 as on
+/// screen, tokens as input_tokens / output_tokens / total_tokens, absent values as null.
 boost::json::object to_json(const run_report& r);
+
+/// {"input_tokens", "output_tokens", "total_tokens"}.
+boost::json::object to_json(const usage& u);
 
 }  // namespace conclave
