@@ -1,25 +1,24 @@
 #include "ask_command.hpp"
 
 #include "backend.hpp"
+#include "output.hpp"
 #include "views.hpp"
 
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/json_text.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 
 #include <unistd.h>
 
-#include <cmath>
-#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <functional>
-#include <iostream>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -28,88 +27,129 @@ namespace conclave::cli {
 namespace {
 
 ask_options options_from(const ask_settings& s) {
+  using std::chrono::milliseconds;
   ask_options o;
   o.agents = s.agents;
   o.max_concurrency = s.concurrency;
   o.stream = s.stream;
-  o.deadline = std::chrono::milliseconds(static_cast<long long>(std::llround(s.timeout_s * 1000)));
-  o.agent_timeout = o.deadline;
+  o.stream_synthesis = s.stream;
+  o.deadline = milliseconds(to_milliseconds(s.timeout_s));
+  o.agent_timeout = s.agent_timeout_s > 0 ? milliseconds(to_milliseconds(s.agent_timeout_s)) : o.deadline;
+  o.decomposition_timeout = milliseconds(to_milliseconds(s.decompose_timeout_s));  // 0: default
   // Synthesis keeps a quarter of the run, at most 30 s, when the agents run long.
-  o.synthesis_reserve = std::min(o.deadline / 4, std::chrono::milliseconds(30'000));
+  o.synthesis_reserve = std::min(o.deadline / 4, milliseconds(30'000));
   o.model = s.model;  // named in every request, so reports and per-model limits say which
+  o.decomposition_model = s.decompose_model;
+  o.synthesis_model = s.synth_model;
+  o.max_output_tokens = s.max_output_tokens;
+  o.temperature = s.temperature;
+  o.agent_instructions = s.system;
   o.fallback_models = s.fallback_models;
   o.budget = s.budget;
   return o;
 }
 
-std::string summary(const run_report& r) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "[%zu agent(s): %zu ok, %zu failed, %zu timed out, %zu cancelled · wall %.2f s · "
-                "agent time %.2f s · speedup %.1fx · %lld tokens]",
-                r.agents.size(), r.count(agent_status::ok), r.count(agent_status::failed),
-                r.count(agent_status::timed_out), r.count(agent_status::cancelled),
-                static_cast<double>(r.wall.count()) / 1e6,
-                static_cast<double>(r.agent_time_sum.count()) / 1e6, r.speedup(),
-                static_cast<long long>(r.total_tokens().total()));
-  return buf;
+// Sends the answer to stdout as it is written: the synthesis stream, or the single agent's
+// when one agent answers the question itself. The live view is closed first, so the table
+// stays above and the answer runs below it.
+class answer_stream {
+ public:
+  answer_stream(text_out& out, std::function<void()> before_first)
+      : out_(out), before_first_(std::move(before_first)) {}
+
+  void on_event(const event& e, const std::string& question) {
+    if (e.kind == event_kind::decomposed) single_agent_ = e.count == 1;
+    if (e.kind == event_kind::queued && e.agent == 0 && single_agent_) follow_agent_ = e.text == question;
+    if (e.kind != event_kind::progress) return;
+    const bool answer_text = e.agent ? (follow_agent_ && *e.agent == 0) : true;
+    if (!answer_text) return;
+    if (streamed_.empty() && before_first_) before_first_();
+    streamed_ += e.text;
+    out_.write_model_text(e.text);
+    out_.flush();
+  }
+  const std::string& streamed() const noexcept { return streamed_; }
+
+ private:
+  text_out& out_;
+  std::function<void()> before_first_;
+  bool single_agent_ = false;
+  bool follow_agent_ = false;
+  std::string streamed_;
+};
+
+std::unique_ptr<progress_view> make_view(const ask_settings& s) {
+  if (s.json || s.events_jsonl || s.quiet) return nullptr;
+  const bool tty = isatty(STDERR_FILENO);
+  if (!s.verbose && tty) return std::make_unique<live_view>(stderr, "");
+  return std::make_unique<line_view>(stderr, "");
 }
 
-void print_text(const backend& b, const boost::system::error_code& ec, const run_report& r,
-                bool interrupted) {
+// Writes the answer once the run is over (what the stream did not already show).
+void finish_text(text_out& out, text_out& err, const ask_settings& s, const backend& b,
+                 const boost::system::error_code& ec, const run_report& r,
+                 const std::string& streamed, bool interrupted) {
   if (!ec) {
-    std::cout << r.answer << std::endl;
-  } else {
-    // No synthesized answer: show what the agents that finished decided.
-    for (const auto& a : r.agents) {
-      if (a.status != agent_status::ok) continue;
-      std::cout << "## " << a.index + 1 << ". " << a.sub_question << "\n" << a.answer << "\n\n";
+    if (streamed.empty()) {
+      out.write_model_text(r.answer);
+    } else if (streamed != r.answer) {
+      // The stream stopped part-way (synthesis failed after it began): the degraded answer.
+      if (!out.at_line_start()) out.write("\n");
+      out.write("\n");
+      out.write_model_text(r.answer);
     }
-    std::cout.flush();
-    std::cerr << "conclave: "
-              << (interrupted ? "interrupted: " + std::to_string(r.count(agent_status::ok)) + " of " +
-                                    std::to_string(r.agents.size()) + " agents had finished"
-                              : ec.message())
-              << "\n";
+    if (!out.at_line_start()) out.write("\n");
+  } else if (ec != error::auth_failed) {
+    // No synthesized answer: show what the agents that finished decided.
+    if (!streamed.empty() && !out.at_line_start()) out.write("\n");
     for (const auto& a : r.agents) {
-      if (a.status == agent_status::ok || interrupted) continue;
-      std::cerr << "  agent " << a.index + 1 << ": " << a.error.message();
-      if (!a.diag.message.empty()) std::cerr << ": " << a.diag.message;
-      if (a.diag.http_status >= 300) std::cerr << " (HTTP " << a.diag.http_status << ")";
-      std::cerr << "\n";
+      if (a.status != agent_status::ok || !streamed.empty()) continue;
+      out.write("## " + std::to_string(a.index + 1) + ". ");
+      out.write_model_text(a.sub_question + "\n" + a.answer + "\n\n");
     }
   }
-  if (r.decomposition_fallback) std::cerr << "conclave: " << r.decomposition_note << "\n";
-  if (!ec && r.degraded) std::cerr << "conclave: degraded answer: " << r.synthesis_note << "\n";
-  if (r.budget_exhausted) std::cerr << "conclave: " << r.budget_note << "\n";
-  std::cerr << summary(r) << " " << b.llm->describe() << "\n";
-}
-
-json::object json_result(const backend& b, const boost::system::error_code& ec, const run_report& r) {
-  json::object out = to_json(r);
-  out["provider"] = b.provider;
-  if (!b.note.empty()) out["note"] = b.note;
-  if (ec) out["error"] = json::object{{"code", error_id(ec)}, {"message", ec.message()}};
-  return out;
+  if (s.show_agents) print_decisions(out, r);
+  out.flush();
+  print_problems(err, ec, r, interrupted);
+  if (!s.quiet) err.write(summary_line(r, b.llm->describe()) + "\n");
+  err.flush();
 }
 
 }  // namespace
 
-int run_ask(const ask_settings& s) {
+int run_ask(const ask_settings& s, const standard_fds& fds) {
   asio::io_context io(1);
-  backend b = make_backend(io.get_executor(), s);
+  backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
   ask_options opts = options_from(s);
 
-  std::unique_ptr<progress_view> view;
-  if (!s.json && !s.events_jsonl) {
-    if (isatty(STDERR_FILENO)) view = std::make_unique<live_view>(stderr, b.note);
-    else view = std::make_unique<line_view>(stderr, b.note);
-    opts.observers.push_back([&view](const event& ev, const progress_map& p) { view->on_event(ev, p); });
+  text_out out(stdout, isatty(STDOUT_FILENO));
+  text_out err(stderr, true);
+  // Said loudly, whatever the output format: a canned answer must never pass for a model's.
+  if (!b.note.empty()) err.write("conclave: NOTE: " + b.note + "\n");
+  for (const auto& w : s.warnings) err.write_model_text("conclave: warning: " + w + "\n");
+  for (const auto& w : b.warnings) err.write("conclave: warning: " + w + "\n");
+  err.flush();
+
+  std::unique_ptr<progress_view> view = make_view(s);
+  const bool live = view && dynamic_cast<live_view*>(view.get()) != nullptr;
+  answer_stream answer(out, [&view, live] {
+    if (!live) return;  // plain lines go to stderr, apart from the answer: leave them on
+    view->close();
+    view.reset();  // the table stays as it was; the answer runs below it
+  });
+  const bool text_mode = !s.json && !s.events_jsonl;
+  if (text_mode) {
+    opts.observers.push_back([&](const event& ev, const progress_map& p) {
+      if (view) view->on_event(ev, p);
+      if (s.stream) answer.on_event(ev, s.question);
+    });
   }
   if (s.events_jsonl) {
-    opts.observers.push_back([](const event& ev, const progress_map&) {
-      std::cout << to_json_line(ev) << '\n' << std::flush;
+    opts.observers.push_back([&out](const event& ev, const progress_map&) {
+      out.write(to_json_line(ev));
+      out.write("\n");
+      out.flush();
     });
   }
 
@@ -147,17 +187,33 @@ int run_ask(const ask_settings& s) {
   io.run();
   if (view) view->close();
 
-  if (s.events_jsonl) {
+  if (s.json || s.events_jsonl) {
     json::object last = json_result(b, result_ec, report);
-    last["event"] = "report";
-    std::cout << json::serialize(last) << std::endl;
-  } else if (s.json) {
-    std::cout << json::serialize(json_result(b, result_ec, report)) << std::endl;
+    if (s.events_jsonl) last["event"] = "report";
+    out.write(to_plain_json(last) + "\n");
+    out.flush();
+    print_problems(err, result_ec, report, interrupted);
+    err.flush();
   } else {
-    print_text(b, result_ec, report, interrupted);
+    finish_text(out, err, s, b, result_ec, report, answer.streamed(), interrupted);
   }
-  if (interrupted) return 130;
-  return result_ec ? 1 : 0;
+
+  int status = interrupted ? 130 : result_ec ? 1 : 0;
+  if (!s.save_path.empty()) {
+    std::ofstream save(s.save_path, std::ios::binary | std::ios::trunc);
+    save << to_plain_json(json_result(b, result_ec, report)) << '\n';
+    save.flush();
+    if (!save) {
+      std::fprintf(stderr, "conclave: cannot write the report to %s\n", s.save_path.c_str());
+      status = status ? status : 1;
+    }
+  }
+  if (out.failed()) {
+    std::fprintf(stderr, "conclave: the answer could not be written to stdout: %s\n",
+                 out.error_number() ? std::strerror(out.error_number()) : "write error");
+    if (status == 0) status = 1;
+  }
+  return status;
 }
 
 }  // namespace conclave::cli

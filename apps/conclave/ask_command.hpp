@@ -1,13 +1,14 @@
-// `conclave ask`: heavy mode. Decompose, run the agents with a live view, synthesize, print
-// the answer (or the run report as JSON, or the event stream as JSON lines).
+// `conclave ask`: heavy mode at the terminal (a live view on stderr, the answer streamed to
+// stdout), or as JSON for tools (--json, --events jsonl).
 #pragma once
 
+#include "process_setup.hpp"
 #include "settings.hpp"
 
 namespace conclave::cli {
 
-/// Exit status: 0 answered (possibly degraded), 1 the run failed, 130 interrupted
-/// (SIGINT/SIGTERM: what finished is printed).
-int run_ask(const ask_settings& s);
+/// Runs the ask; returns the exit status (0 answered, 1 failed or the answer could not be
+/// written, 130 interrupted).
+int run_ask(const ask_settings& s, const standard_fds& fds);
 
 }  // namespace conclave::cli

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace conclave::cli {
 
@@ -29,10 +30,12 @@ struct backend {
   /// What the engine calls.
   model& entry() const { return *guarded; }
   std::string provider;  ///< "openai" or "mock"
-  std::string note;      ///< said to the user, e.g. why the mock answers
+  std::string note;      ///< said to the user, loudly: e.g. that the mock answers
+  std::vector<std::string> warnings;  ///< said to the user before the run
 };
 
 /// Throws usage_error when the settings cannot work (openai without a key, a bad URL).
-backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s);
+/// `open_file_limit` (-1: unknown) bounds the connection pool.
+backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, long open_file_limit);
 
 }  // namespace conclave::cli

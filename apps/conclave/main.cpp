@@ -1,49 +1,180 @@
-// conclave: the command line. Subcommands live in their own files; this only dispatches.
+// conclave: the command line. Flags (CLI11) are declared here, the only file that includes
+// CLI11; what they mean lives in settings.* and the commands' own files.
 #include "ask_command.hpp"
+#include "input.hpp"
+#include "process_setup.hpp"
 #include "settings.hpp"
 
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <cstdlib>
 #include <iostream>
 #include <string>
-#include <vector>
+
+namespace cli = conclave::cli;
 
 namespace {
 
-constexpr const char* top_usage = R"(usage: conclave <command> [options]
-commands:
-  ask "question"   ask a model (see: conclave ask --help)
-  --version        print the version
-)";
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+// The config file named by --config (found before parsing, so its values sit under the flags),
+// else $CONCLAVE_CONFIG, else ~/.config/conclave/config.json when it exists.
+void load_config(int argc, char** argv, cli::ask_settings& s) {
+  std::string path = env("CONCLAVE_CONFIG");
+  bool required = !path.empty();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a == "--config" && i + 1 < argc) path = argv[i + 1], required = true;
+    if (a.starts_with("--config=")) path = a.substr(9), required = true;
+  }
+  if (path.empty() && !env("HOME").empty()) path = env("HOME") + "/.config/conclave/config.json";
+  if (!path.empty()) cli::apply_config_file(path, required, s);
+}
+
+// A number > 0 of type T, said plainly when it is not ("--rpm: needs a whole number > 0, got '0'").
+template <typename T>
+CLI::Validator positive(const char* what) {
+  return CLI::Validator(
+      [what](std::string& in) -> std::string {
+        T v{};
+        auto [end, ec] = std::from_chars(in.data(), in.data() + in.size(), v);
+        if (ec != std::errc{} || end != in.data() + in.size() || !(v > 0)) {
+          return std::string("needs ") + what + ", got '" + in + "'";
+        }
+        return {};
+      },
+      what);
+}
+
+// Text flags held until after parsing: they need more checking than CLI11's validators give.
+struct raw_flags {
+  std::string question;
+  std::string question_file;
+  std::string timeout, agent_timeout, decompose_timeout;
+  std::string events;
+  std::string config;
+  int max_output_tokens = 0;
+  double temperature = -1;
+  bool no_stream = false;
+};
+
+CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
+  auto* ask = app.add_subcommand(
+      "ask",
+      "Heavy mode: one call splits the question into N sub-questions, N agents answer them in "
+      "parallel, one call merges their decisions into the answer.");
+  ask->add_option("question", raw.question,
+                  "the question; '-' reads it from stdin (piped text with a question becomes "
+                  "context for it)");
+  ask->add_option("-f,--file", raw.question_file, "read the question from FILE")->check(CLI::ExistingFile);
+  ask->add_option("-n,--agents", s.agents, "sub-questions, one agent each (1: ask directly, no synthesis)")
+      ->check(CLI::Range(1, cli::max_agents))->capture_default_str();
+  ask->add_option("-m,--model", s.model, "model name (default: the provider's)");
+  ask->add_option("-s,--system", s.system, "system text every agent shares");
+  ask->add_option("--provider", s.provider, "openai or mock (default: openai when OPENAI_API_KEY or "
+                  "OPENAI_BASE_URL is set, else the built-in mock)")->check(CLI::IsMember({"openai", "mock"}));
+  ask->add_option("--base-url", s.base_url, "endpoint (default: OPENAI_BASE_URL, else the provider's)");
+  ask->add_option("--concurrency", s.concurrency, "agents calling the model at once; the rest queue")
+      ->check(CLI::Range(1, cli::max_agents))->capture_default_str();
+  ask->add_option("--max-connections", s.max_connections,
+                  "HTTP connections to the endpoint (default: --concurrency)")->check(CLI::Range(1, 100'000));
+  ask->add_option("--timeout", raw.timeout, "seconds for the whole run (default 300; inf: no limit)");
+  ask->add_option("--agent-timeout", raw.agent_timeout, "seconds for each agent (default: the run's)");
+  ask->add_option("--decompose-timeout", raw.decompose_timeout,
+                  "seconds for the decomposition call (default: a quarter of --timeout, at most 60)");
+  ask->add_option("--max-output-tokens,--max-tokens", raw.max_output_tokens, "cap on each reply's tokens")
+      ->check(positive<int>("a whole number > 0"));
+  ask->add_option("--temperature", raw.temperature, "sampling temperature (0 to 2)")->check(CLI::Range(0.0, 2.0));
+  ask->add_option("--decompose-model", s.decompose_model, "model for the decomposition call");
+  ask->add_option("--synth-model", s.synth_model, "model for the synthesis call");
+  ask->add_option("--fallback-model", s.fallback_models,
+                  "when the model fails for good, agents move to this one (repeatable, in order)");
+  ask->add_option("--rpm", s.rpm, "the provider's requests per minute: never exceeded")->check(positive<std::int64_t>("a whole number > 0"));
+  ask->add_option("--tpm", s.tpm, "the provider's tokens per minute: never exceeded")->check(positive<std::int64_t>("a whole number > 0"));
+  ask->add_option("--budget-tokens", s.budget.max_tokens, "the run's token budget: once spent, no new call starts")
+      ->check(positive<std::int64_t>("a whole number > 0"));
+  ask->add_option("--budget-cost,--max-cost", s.budget.max_cost, "the run's cost budget (needs \"prices\" in the config)")
+      ->check(positive<double>("a number > 0"));
+  ask->add_flag("--stop-at-budget", s.budget.cancel_running, "when a budget is spent, stop running agents too");
+  ask->add_flag("--json", s.json, "print the run report as one JSON object");
+  ask->add_option("--events", raw.events, "print every event as a JSON line (the report last)")
+      ->check(CLI::IsMember({"jsonl"}));
+  ask->add_flag("--no-stream", raw.no_stream, "wait for whole replies instead of streaming");
+  ask->add_flag("--show-agents", s.show_agents, "print each agent's decision after the answer");
+  ask->add_option("--save", s.save_path, "also write the JSON report to FILE");
+  ask->add_flag("-q,--quiet", s.quiet, "no progress display and no summary line");
+  ask->add_flag("-v,--verbose", s.verbose, "progress as plain event lines, even on a terminal");
+  ask->add_option("--color", s.color, "auto, always or never (auto honours NO_COLOR and TERM=dumb)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")->check(CLI::ExistingFile);
+  ask->add_option("--config", raw.config, "JSON defaults (see apps/conclave/config.example.json)");
+  ask->footer(
+      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG, NO_COLOR.\n"
+      "Exit status: 0 answered, 1 failed, 2 usage error, 130 interrupted (Ctrl-C).");
+  return ask;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << top_usage;
-    return args.empty() ? 2 : 0;
-  }
-  if (args[0] == "--version") {
-    std::cout << "conclave 0.1.0\n";
-    return 0;
-  }
-  if (args[0] != "ask") {
-    std::cerr << "conclave: unknown command '" << args[0] << "'\n" << top_usage;
+  cli::standard_fds fds = cli::ensure_standard_fds();
+  fds.open_files = cli::raise_open_file_limit();
+
+  cli::ask_settings s;
+  try {
+    load_config(argc, argv, s);
+  } catch (const cli::usage_error& e) {
+    std::cerr << "conclave: " << e.what() << "\n";
     return 2;
   }
-  args.erase(args.begin());
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::cout << conclave::cli::ask_usage;
-      return 0;
+  s.api_key = env("OPENAI_API_KEY");
+  if (s.base_url.empty()) s.base_url = env("OPENAI_BASE_URL");
+
+  CLI::App app{"conclave: many LLM agents in parallel, one merged answer"};
+  app.set_version_flag("-V,--version", cli::version_text);
+  app.require_subcommand(1);
+  raw_flags raw;
+  CLI::App* ask = add_ask(app, s, raw);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, std::cout, std::cerr);
+    return code == 0 ? 0 : 2;  // every usage error exits 2
+  }
+  if (!ask->parsed()) return 2;
+
+  try {
+    if (!raw.timeout.empty()) s.timeout_s = cli::parse_seconds("--timeout", raw.timeout);
+    if (!raw.agent_timeout.empty()) s.agent_timeout_s = cli::parse_seconds("--agent-timeout", raw.agent_timeout);
+    if (!raw.decompose_timeout.empty()) {
+      s.decompose_timeout_s = cli::parse_seconds("--decompose-timeout", raw.decompose_timeout);
     }
+    if (!raw.events.empty()) s.events_jsonl = true;
+    if (raw.max_output_tokens > 0) s.max_output_tokens = raw.max_output_tokens;
+    if (raw.temperature >= 0) s.temperature = raw.temperature;
+    if (raw.no_stream) s.stream = false;
+    s.question = cli::read_question(raw.question, raw.question_file, fds.stdin_readable);
+    cli::validate(s);
+    if (fds.stdout_closed && s.save_path.empty()) {
+      std::cerr << "conclave: stdout is closed: the answer would be lost (use --save FILE)\n";
+      return 1;
+    }
+  } catch (const cli::usage_error& e) {
+    std::cerr << "conclave: " << e.what() << "\nRun 'conclave ask --help' for the options.\n";
+    return 2;
   }
   try {
-    return conclave::cli::run_ask(conclave::cli::parse_ask(args));
-  } catch (const conclave::cli::usage_error& e) {
-    std::cerr << "conclave: " << e.what() << "\n" << conclave::cli::ask_usage;
+    return cli::run_ask(s, fds);
+  } catch (const cli::usage_error& e) {
+    std::cerr << "conclave: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "conclave: " << e.what() << "\n";
+    std::cerr << "conclave: internal error: " << e.what() << "\n";
     return 1;
   }
 }

@@ -1,82 +1,214 @@
 #include "settings.hpp"
 
+#include <conclave/engine/text.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <charconv>
-#include <cstdlib>
+#include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace json = boost::json;
 
 namespace conclave::cli {
-
-const char* const ask_usage = R"(usage: conclave ask "question" [options]
-Heavy mode: one call splits the question into N sub-questions, N agents answer them in
-parallel, and one call merges their decisions into the answer.
-  --agents N               sub-questions / agents (default 4; 1 asks the question directly)
-  --concurrency N          agents calling the model at once; the rest queue (default 16)
-  --provider openai|mock   which API (default: openai when OPENAI_API_KEY is set, else mock)
-  --model M                model name (default: the provider's)
-  --base-url URL           endpoint (default: OPENAI_BASE_URL, else the provider's)
-  --timeout S              seconds for the whole run (default 300)
-  --json                   print the run report as one JSON object
-  --events jsonl           print every event as a JSON line on stdout
-  --no-stream              agents wait for whole replies instead of streaming
-  --ca-file F              trust this CA (PEM) for https endpoints
-  --fallback-model M       when the model fails for good, agents move to M (repeatable;
-                           tried in order)
-  --rpm N, --tpm N         the provider's requests / tokens per minute: never exceeded
-                           (without them, limits are learnt from 429s and x-ratelimit-*)
-  --max-tokens N           the run's token budget: once spent, no new call starts
-  --max-cost X             the run's cost budget (needs "prices" in the config file)
-  --stop-at-budget         when a budget is spent, stop running agents too
-  --config F               JSON defaults: {"provider", "model", "base_url", "timeout",
-                           "agents", "concurrency", "fallback_models": [...], "rpm",
-                           "tpm", "max_tokens", "max_cost", "stop_at_budget",
-                           "prices": {"MODEL": {"input": USD_PER_1M, "output": USD_PER_1M}},
-                           "breaker": {"failures": 5, "cool_off": 30}}
-Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG.
-Exit status: 0 answered, 1 failed, 2 usage error, 130 interrupted (Ctrl-C).
-)";
-
 namespace {
 
-constexpr int max_agents = 10'000;
+constexpr double year_s = 365.0 * 24 * 3600;
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r\n\v\f");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n\v\f");
+  return s.substr(first, last - first + 1);
 }
 
-int to_count(const std::string& flag, const std::string& text, int max) {
-  int v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v < 1 || v > max) {
-    throw usage_error(flag + " needs a whole number from 1 to " + std::to_string(max) + ", got '" +
-                      text + "'");
+// Reads the config's keys into `s`, each checked; `where` prefixes every message.
+class config_reader {
+ public:
+  config_reader(const json::object& o, std::string where, ask_settings& s)
+      : o_(o), where_(std::move(where)), s_(s) {}
+
+  void read() {
+    text("provider", s_.provider);
+    text("model", s_.model);
+    text("decompose_model", s_.decompose_model);
+    text("synth_model", s_.synth_model);
+    text("base_url", s_.base_url);
+    text("ca_file", s_.ca_file);
+    text("system", s_.system);
+    text("color", s_.color);
+    seconds("timeout", s_.timeout_s);
+    seconds("agent_timeout", s_.agent_timeout_s);
+    seconds("decompose_timeout", s_.decompose_timeout_s);
+    count("agents", 1, max_agents, s_.agents);
+    count("concurrency", 1, max_agents, s_.concurrency);
+    count("max_connections", 1, 100'000, s_.max_connections);
+    if (o_.contains("max_output_tokens")) {
+      int n = 0;
+      count("max_output_tokens", 1, 10'000'000, n);
+      s_.max_output_tokens = n;
+    }
+    if (const auto* t = take("temperature")) {
+      if (!t->is_number() || t->to_number<double>() < 0 || t->to_number<double>() > 2) {
+        fail("temperature", "a number from 0 to 2");
+      }
+      s_.temperature = t->to_number<double>();
+    }
+    flag("stream", s_.stream);
+    flag("stop_at_budget", s_.budget.cancel_running);
+    amount("rpm", s_.rpm);
+    amount("tpm", s_.tpm);
+    amount("budget_tokens", s_.budget.max_tokens);
+    cost("budget_cost", s_.budget.max_cost);
+    renamed("max_tokens", "budget_tokens");
+    renamed("max_cost", "budget_cost");
+    names("fallback_models", s_.fallback_models);
+    prices();
+    breaker();
+    for (const auto& [key, value] : o_) {
+      if (!known_.count(std::string(key))) {
+        s_.warnings.push_back(where_ + ": unknown key '" + text::to_valid_utf8(key) + "' (ignored)");
+      }
+    }
   }
-  return v;
-}
 
-// A number > 0 of type T, the whole of `text`; `what` says what was expected.
-template <typename T>
-T to_positive(const std::string& flag, const std::string& text, const char* what) {
-  T v{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || !(v > 0)) {
-    throw usage_error(flag + " needs " + what + ", got '" + text + "'");
+ private:
+  const json::value* take(const char* key) {
+    known_.insert(key);
+    return o_.if_contains(key);
   }
+  [[noreturn]] void fail(const std::string& key, const std::string& expected) {
+    throw usage_error(where_ + ": '" + key + "' must be " + expected);
+  }
+  void text(const char* key, std::string& out) {
+    if (const auto* v = take(key)) {
+      if (!v->is_string()) fail(key, "a string");
+      out = std::string(v->get_string());
+    }
+  }
+  void seconds(const char* key, double& out) {
+    if (const auto* v = take(key)) {
+      if (v->is_string()) {
+        out = parse_seconds(where_ + ": '" + key + "'", std::string(v->get_string()));
+      } else if (v->is_number() && v->to_number<double>() > 0) {
+        out = std::min(v->to_number<double>(), year_s * 2);  // past a year: no limit
+        if (out > year_s) out = INFINITY;
+      } else {
+        fail(key, "a positive number of seconds (or \"inf\")");
+      }
+    }
+  }
+  void count(const char* key, int lo, int hi, int& out) {
+    if (const auto* v = take(key)) {
+      if (!v->is_int64() || v->get_int64() < lo || v->get_int64() > hi) {
+        fail(key, "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+      }
+      out = static_cast<int>(v->get_int64());
+    }
+  }
+  void amount(const char* key, std::int64_t& out) {
+    if (const auto* v = take(key)) {
+      if (!v->is_int64() || v->get_int64() < 0) fail(key, "a whole number >= 0");
+      out = v->get_int64();
+    }
+  }
+  void cost(const char* key, double& out) {
+    if (const auto* v = take(key)) {
+      if (!v->is_number() || !(v->to_number<double>() >= 0) || !std::isfinite(v->to_number<double>())) {
+        fail(key, "a number >= 0");
+      }
+      out = v->to_number<double>();
+    }
+  }
+  void flag(const char* key, bool& out) {
+    if (const auto* v = take(key)) {
+      if (!v->is_bool()) fail(key, "true or false");
+      out = v->get_bool();
+    }
+  }
+  void renamed(const char* old_key, const char* new_key) {
+    if (take(old_key)) {
+      throw usage_error(where_ + ": '" + old_key + "' is now '" + new_key +
+                        "' (the run's budget; a reply's cap is 'max_output_tokens')");
+    }
+  }
+  void names(const char* key, std::vector<std::string>& out) {
+    if (const auto* v = take(key)) {
+      if (!v->is_array()) fail(key, "a list of model names");
+      out.clear();
+      for (const auto& m : v->get_array()) {
+        if (!m.is_string()) fail(key, "a list of model names");
+        out.emplace_back(m.get_string());
+      }
+    }
+  }
+  void prices() {
+    const auto* p = take("prices");
+    if (!p) return;
+    if (!p->is_object()) fail("prices", "an object mapping model names to prices");
+    for (const auto& [name, price] : p->get_object()) {
+      const std::string key = "prices." + std::string(name);
+      if (!price.is_object()) fail(key, "{\"input\": USD per 1M, \"output\": USD per 1M}");
+      model_price mp;
+      auto read = [&](const char* part, double& out) {
+        if (const auto* v = price.get_object().if_contains(part)) {
+          if (!v->is_number() || !(v->to_number<double>() >= 0)) fail(key + "." + part, "a number >= 0");
+          out = v->to_number<double>();
+        }
+      };
+      read("input", mp.input_per_million);
+      read("output", mp.output_per_million);
+      s_.budget.prices[std::string(name)] = mp;
+    }
+  }
+  void breaker() {
+    const auto* b = take("breaker");
+    if (!b) return;
+    if (!b->is_object()) fail("breaker", "{\"failures\": N, \"cool_off\": S}");
+    if (const auto* f = b->get_object().if_contains("failures")) {
+      if (!f->is_int64() || f->get_int64() < 0 || f->get_int64() > 1000) {
+        fail("breaker.failures", "a whole number from 0 to 1000");
+      }
+      s_.breaker_failures = static_cast<int>(f->get_int64());
+    }
+    if (const auto* c = b->get_object().if_contains("cool_off")) {
+      if (!c->is_number() || !(c->to_number<double>() > 0) || c->to_number<double>() > 86400) {
+        fail("breaker.cool_off", "a number of seconds from 0 to 86400");
+      }
+      s_.breaker_cool_off_s = c->to_number<double>();
+    }
+  }
+
+  const json::object& o_;
+  std::string where_;
+  ask_settings& s_;
+  std::set<std::string> known_;
+};
+
+}  // namespace
+
+std::int64_t to_milliseconds(double seconds) noexcept {
+  if (!(seconds > 0)) return 0;
+  if (seconds >= year_s) return static_cast<std::int64_t>(year_s * 1000);
+  return static_cast<std::int64_t>(std::llround(seconds * 1000));
+}
+
+double parse_seconds(const std::string& what, const std::string& text) {
+  const std::string t = trim(text);
+  if (t == "inf" || t == "infinity" || t == "none") return INFINITY;
+  double v = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec == std::errc::result_out_of_range && !t.empty() && t[0] != '-') return INFINITY;
+  if (ec != std::errc{} || end != t.data() + t.size() || std::isnan(v) || v <= 0) {
+    throw usage_error(what + " needs a positive number of seconds (or \"inf\" for no limit), got '" +
+                      text::quote(text, 40) + "'");
+  }
+  if (v > year_s) return INFINITY;  // 1e16 s: nobody means it; no limit is what they get
+  if (v < 0.001) throw usage_error(what + " must be at least 0.001 s");
   return v;
-}
-
-std::int64_t to_amount(const std::string& flag, const std::string& text) {
-  return to_positive<std::int64_t>(flag, text, "a positive whole number");
-}
-
-double to_seconds(const std::string& flag, const std::string& text) {
-  return to_positive<double>(flag, text, "a positive number of seconds");
 }
 
 void apply_config_file(const std::string& path, bool required, ask_settings& s) {
@@ -85,149 +217,50 @@ void apply_config_file(const std::string& path, bool required, ask_settings& s) 
     if (required) throw usage_error("cannot read config file " + path);
     return;
   }
-  std::stringstream text;
-  text << in.rdbuf();
+  std::stringstream body;
+  body << in.rdbuf();
   boost::system::error_code ec;
-  json::value v = json::parse(text.str(), ec);
+  json::value v = json::parse(body.str(), ec);
   if (ec || !v.is_object()) throw usage_error("config file " + path + " is not a JSON object");
-  const auto& o = v.get_object();
-  auto str = [&](const char* key, std::string& out) {
-    if (auto* f = o.if_contains(key)) {
-      if (!f->is_string()) throw usage_error(std::string("config '") + key + "' must be a string");
-      out = std::string(f->get_string());
-    }
-  };
-  str("provider", s.provider);
-  str("model", s.model);
-  str("base_url", s.base_url);
-  str("ca_file", s.ca_file);
-  auto count = [&](const char* key, int max, int& out) {
-    if (auto* f = o.if_contains(key)) {
-      if (!f->is_int64() || f->get_int64() < 1 || f->get_int64() > max) {
-        throw usage_error(std::string("config '") + key + "' must be a whole number from 1 to " +
-                          std::to_string(max));
-      }
-      out = static_cast<int>(f->get_int64());
-    }
-  };
-  count("agents", max_agents, s.agents);
-  count("concurrency", max_agents, s.concurrency);
-  auto amount = [&](const char* key, std::int64_t& out) {
-    if (auto* f = o.if_contains(key)) {
-      if (!f->is_int64() || f->get_int64() < 0) {
-        throw usage_error(std::string("config '") + key + "' must be a whole number >= 0");
-      }
-      out = f->get_int64();
-    }
-  };
-  amount("rpm", s.rpm);
-  amount("tpm", s.tpm);
-  amount("max_tokens", s.budget.max_tokens);
-  auto positive = [&](const json::value& number, const std::string& key) {
-    if (!number.is_number() || number.to_number<double>() < 0) {
-      throw usage_error("config '" + key + "' must be a number >= 0");
-    }
-    return number.to_number<double>();
-  };
-  if (auto* c = o.if_contains("max_cost")) s.budget.max_cost = positive(*c, "max_cost");
-  if (auto* b = o.if_contains("stop_at_budget")) {
-    if (!b->is_bool()) throw usage_error("config 'stop_at_budget' must be true or false");
-    s.budget.cancel_running = b->get_bool();
-  }
-  if (auto* f = o.if_contains("fallback_models")) {
-    if (!f->is_array()) throw usage_error("config 'fallback_models' must be a list of names");
-    s.fallback_models.clear();
-    for (const auto& m : f->get_array()) {
-      if (!m.is_string()) throw usage_error("config 'fallback_models' must be a list of names");
-      s.fallback_models.emplace_back(m.get_string());
-    }
-  }
-  if (auto* p = o.if_contains("prices")) {
-    if (!p->is_object()) throw usage_error("config 'prices' must map model names to prices");
-    for (const auto& [name, price] : p->get_object()) {
-      const std::string where = "prices." + std::string(name);
-      if (!price.is_object()) throw usage_error("config '" + where + "' must be {\"input\", \"output\"}");
-      model_price mp;
-      if (auto* input = price.get_object().if_contains("input")) mp.input_per_million = positive(*input, where + ".input");
-      if (auto* out = price.get_object().if_contains("output")) mp.output_per_million = positive(*out, where + ".output");
-      s.budget.prices[std::string(name)] = mp;
-    }
-  }
-  if (auto* b = o.if_contains("breaker")) {
-    if (!b->is_object()) throw usage_error("config 'breaker' must be {\"failures\", \"cool_off\"}");
-    if (auto* f = b->get_object().if_contains("failures")) {
-      if (!f->is_int64() || f->get_int64() < 0 || f->get_int64() > 1000) {
-        throw usage_error("config 'breaker.failures' must be a whole number from 0 to 1000");
-      }
-      s.breaker_failures = static_cast<int>(f->get_int64());
-    }
-    if (auto* c = b->get_object().if_contains("cool_off")) s.breaker_cool_off_s = positive(*c, "breaker.cool_off");
-  }
-  if (auto* t = o.if_contains("timeout")) {
-    if (!t->is_number() || t->to_number<double>() <= 0) {
-      throw usage_error("config 'timeout' must be a positive number of seconds");
-    }
-    s.timeout_s = t->to_number<double>();
-  }
+  config_reader(v.get_object(), "config " + path, s).read();
 }
 
-}  // namespace
-
-ask_settings parse_ask(const std::vector<std::string>& args) {
-  // First pass: find --config, so the file's defaults sit under the flags.
-  std::string config = env("CONCLAVE_CONFIG");
-  bool config_required = !config.empty();
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--config") {
-      config = args[i + 1];
-      config_required = true;
+std::string header_safe(const std::string& what, const std::string& value) {
+  std::string out = trim(value);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    if (c < 0x20 || c == 0x7F) {
+      throw usage_error(what + " contains a control character (byte " + std::to_string(i + 1) +
+                        " of " + std::to_string(out.size()) +
+                        "): it cannot go into an HTTP header; check how it was set");
     }
   }
-  ask_settings s;
-  if (config.empty() && !env("HOME").empty()) config = env("HOME") + "/.config/conclave/config.json";
-  if (!config.empty()) apply_config_file(config, config_required, s);
+  return out;
+}
 
-  s.api_key = env("OPENAI_API_KEY");
-  if (s.base_url.empty()) s.base_url = env("OPENAI_BASE_URL");
-
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw usage_error(a + " needs a value");
-      return args[++i];
-    };
-    if (a == "--provider") s.provider = value();
-    else if (a == "--model") s.model = value();
-    else if (a == "--base-url") s.base_url = value();
-    else if (a == "--timeout") s.timeout_s = to_seconds(a, value());
-    else if (a == "--ca-file") s.ca_file = value();
-    else if (a == "--agents") s.agents = to_count(a, value(), max_agents);
-    else if (a == "--concurrency") s.concurrency = to_count(a, value(), max_agents);
-    else if (a == "--events") {
-      if (value() != "jsonl") throw usage_error("--events takes 'jsonl'");
-      s.events_jsonl = true;
-    }
-    else if (a == "--config") value();  // handled above
-    else if (a == "--fallback-model") s.fallback_models.push_back(value());
-    else if (a == "--rpm") s.rpm = to_amount(a, value());
-    else if (a == "--tpm") s.tpm = to_amount(a, value());
-    else if (a == "--max-tokens") s.budget.max_tokens = to_amount(a, value());
-    else if (a == "--max-cost") s.budget.max_cost = to_positive<double>(a, value(), "a positive number");
-    else if (a == "--stop-at-budget") s.budget.cancel_running = true;
-    else if (a == "--json") s.json = true;
-    else if (a == "--no-stream") s.stream = false;
-    else if (a.starts_with("--")) throw usage_error("unknown option " + a);
-    else if (s.question.empty()) s.question = a;
-    else throw usage_error("one question only (quote it): unexpected '" + a + "'");
+void validate(ask_settings& s) {
+  if (!text::is_valid_utf8(s.question)) {
+    throw usage_error("the question is not valid UTF-8 text");
   }
-  if (s.question.empty()) throw usage_error("no question given");
-  if (s.budget.max_cost > 0 && s.budget.prices.empty()) {
-    throw usage_error("--max-cost needs a price table: \"prices\" in the config file");
+  if (s.question.find_first_not_of(" \t\r\n") == std::string::npos) {
+    throw usage_error("no question given (pass it as an argument, with -f FILE, or on stdin)");
   }
+  s.api_key = header_safe("OPENAI_API_KEY", s.api_key);
+  s.base_url = header_safe("the base URL (--base-url / OPENAI_BASE_URL)", s.base_url);
+  s.model = header_safe("the model name (-m)", s.model);
+  s.decompose_model = header_safe("--decompose-model", s.decompose_model);
+  s.synth_model = header_safe("--synth-model", s.synth_model);
+  for (auto& m : s.fallback_models) m = header_safe("--fallback-model", m);
   if (!s.provider.empty() && s.provider != "openai" && s.provider != "mock") {
-    throw usage_error("unknown provider '" + s.provider + "' (openai or mock)");
+    throw usage_error("unknown provider '" + text::quote(s.provider, 40) + "' (openai or mock)");
   }
-  return s;
+  if (s.color != "auto" && s.color != "always" && s.color != "never") {
+    throw usage_error("color must be auto, always or never");
+  }
+  if (s.budget.max_cost > 0 && s.budget.prices.empty()) {
+    throw usage_error("--budget-cost needs a price table: \"prices\" in the config file");
+  }
+  if (s.json && s.events_jsonl) throw usage_error("--json and --events jsonl both write stdout: pick one");
 }
 
 }  // namespace conclave::cli

@@ -1,4 +1,5 @@
-// What `conclave ask` was asked to do: flags, then environment, then a JSON config file.
+// What `conclave ask` was asked to do, from built-in defaults, then the JSON config file, then
+// the environment, then flags (each wins over the one before).
 #pragma once
 
 #include <conclave/engine/budget.hpp>
@@ -11,37 +12,67 @@
 
 namespace conclave::cli {
 
+inline constexpr int max_agents = 10'000;
+inline constexpr const char* version_text = "conclave 0.1.0";
+
 struct ask_settings {
-  std::string question;
-  std::string provider;      ///< "openai", "mock", or empty: openai if a key is set, else mock
+  std::string question;      ///< the whole prompt: question, plus piped context when both
+  std::string provider;      ///< "openai", "mock", or empty: openai if a key or URL is set
   std::string model;         ///< empty: the provider's default
+  std::string decompose_model;  ///< for the decomposition call; empty: `model`
+  std::string synth_model;      ///< for the synthesis call; empty: `model`
   std::string base_url;      ///< empty: OPENAI_BASE_URL, else the provider's default
-  std::string api_key;       ///< OPENAI_API_KEY; never printed
+  std::string api_key;       ///< OPENAI_API_KEY, trimmed; never printed
   std::string ca_file;       ///< extra trusted CA (PEM) for https endpoints
-  double timeout_s = 300;    ///< the whole run (decomposition, agents, synthesis)
-  int agents = 4;            ///< sub-questions, one agent each; 1: no decomposition
+  std::string system;        ///< extra system text every agent shares (-s)
+  double timeout_s = 300;    ///< the whole run; +inf: no limit
+  double agent_timeout_s = 0;      ///< each agent, from when it is queued; 0: the run's
+  double decompose_timeout_s = 0;  ///< the decomposition call; 0: a quarter of the run, <= 60 s
+  int agents = 4;            ///< sub-questions, one agent each; 1: no decomposition, no synthesis
   int concurrency = 16;      ///< agents calling the model at once
+  int max_connections = 0;   ///< HTTP connections to the endpoint; 0: `concurrency`
+  std::optional<int> max_output_tokens;  ///< per reply
+  std::optional<double> temperature;
   bool json = false;         ///< the run report as one JSON object on stdout
   bool events_jsonl = false; ///< every event as a JSON line on stdout
-  bool stream = true;        ///< agents stream their replies (live progress)
+  bool stream = true;        ///< stream replies (live progress, the answer as it is written)
+  bool quiet = false;        ///< no progress display and no summary line
+  bool verbose = false;      ///< progress as plain event lines, even on a terminal
+  bool show_agents = false;  ///< print every agent's decision after the answer
+  std::string save_path;     ///< also write the JSON report here
+  std::string color = "auto";  ///< auto | always | never
   std::vector<std::string> fallback_models;  ///< tried in order when the model fails for good
   std::int64_t rpm = 0;      ///< requests per minute the provider allows; 0: learn from it
   std::int64_t tpm = 0;      ///< tokens per minute the provider allows; 0: learn from it
-  budget_options budget;     ///< max tokens / max cost (with prices) for the run
+  budget_options budget;     ///< the run's token / cost cap (with prices)
   int breaker_failures = 5;  ///< consecutive failures that open a model's circuit; 0: never
   double breaker_cool_off_s = 30;  ///< how long an open circuit fails fast
+  std::vector<std::string> warnings;  ///< said on stderr before the run (e.g. unknown config keys)
 };
 
-/// Thrown for a bad command line or config file; main prints it with the usage hint.
+/// A bad command line, environment or config file: main prints it and exits with 2.
 struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Parses `ask` arguments (after the word "ask"), the environment and the config file
-/// (--config F, else $CONCLAVE_CONFIG, else ~/.config/conclave/config.json if present).
-/// Flags win over the config file; the config file wins over built-in defaults.
-ask_settings parse_ask(const std::vector<std::string>& args);
+/// Seconds as a duration in milliseconds: +inf (and anything past a year) is "no limit",
+/// held as a year so time arithmetic cannot overflow.
+std::int64_t to_milliseconds(double seconds) noexcept;
 
-extern const char* const ask_usage;
+/// A number of seconds from text: positive; "inf", "none" or a huge value mean no limit
+/// (+inf). Throws usage_error naming `what` otherwise.
+double parse_seconds(const std::string& what, const std::string& text);
+
+/// Applies the JSON config at `path` to `s`. A missing file is an error only when `required`.
+/// Unknown keys are not errors: each adds a warning naming it.
+void apply_config_file(const std::string& path, bool required, ask_settings& s);
+
+/// `value` with surrounding white space trimmed; throws usage_error naming `what` (never
+/// quoting the value: it may be a secret) when a control character remains.
+std::string header_safe(const std::string& what, const std::string& value);
+
+/// Checks what flags cannot check alone (names usable in headers, a price table for a cost
+/// budget, the question's encoding). Throws usage_error.
+void validate(ask_settings& s);
 
 }  // namespace conclave::cli

@@ -64,7 +64,7 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
 
   r.wall = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx->start);
   ctx->emit({.kind = event_kind::finished,
-             .text = outcome ? outcome.message() : (r.degraded ? "degraded" : "ok"),
+             .text = outcome ? error_id(outcome) : (r.degraded ? "degraded" : "ok"),
              .tokens = r.total_tokens()});
   co_return outcome;
 }

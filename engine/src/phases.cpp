@@ -140,7 +140,7 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     if (ctx->fatal) {
       // Nothing can be asked with these credentials: no agents, one clear error.
       r.stop_note = reply.diag.message;
-      ctx->emit({.kind = event_kind::decomposed, .text = "stopped: " + ec.message(),
+      ctx->emit({.kind = event_kind::decomposed, .text = "the run stopped before any agent started",
                  .tokens = r.decomposition_tokens, .count = 0});
       co_return;
     }

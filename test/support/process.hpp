@@ -23,6 +23,14 @@ extern char** environ;
 
 namespace conclave::test {
 
+/// Where a child's standard streams go, when not the defaults (stdin /dev/null, stdout and
+/// stderr captured).
+struct stdio_options {
+  std::string stdin_path = "/dev/null";  ///< a file to read stdin from
+  std::string stdout_path;               ///< instead of capturing (e.g. "/dev/full")
+  bool close_stdout = false;             ///< start with fd 1 closed
+};
+
 struct process_result {
   int exit_code = -1;  ///< -1 when killed by a signal
   std::string out;
@@ -33,7 +41,7 @@ class process {
  public:
   /// `env` entries override the current environment; an empty value removes the variable.
   process(const std::string& program, const std::vector<std::string>& args,
-          const std::map<std::string, std::string>& env = {}) {
+          const std::map<std::string, std::string>& env = {}, const stdio_options& io = {}) {
     const auto dir = std::filesystem::temp_directory_path();
     const auto tag = std::to_string(::getpid()) + "-" + std::to_string(counter()++);
     out_path_ = (dir / ("conclave-out-" + tag)).string();
@@ -63,8 +71,13 @@ class process {
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 0, io.stdin_path.c_str(), O_RDONLY, 0);
+    if (io.close_stdout) {
+      posix_spawn_file_actions_addclose(&actions, 1);
+    } else {
+      const std::string& out = io.stdout_path.empty() ? out_path_ : io.stdout_path;
+      posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    }
     posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);

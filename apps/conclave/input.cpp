@@ -1,0 +1,68 @@
+#include "input.hpp"
+
+#include "settings.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace conclave::cli {
+namespace {
+
+std::string read_all_stdin() {
+  std::string out;
+  char buf[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(0, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw usage_error(std::string("cannot read stdin: ") + std::strerror(errno));
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > max_input_bytes) {
+      throw usage_error("stdin holds more than " + std::to_string(max_input_bytes >> 20) + " MiB");
+    }
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error("cannot read " + path);
+  std::string out;
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    out.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (out.size() > max_input_bytes) {
+      throw usage_error(path + " holds more than " + std::to_string(max_input_bytes >> 20) + " MiB");
+    }
+  }
+  return out;
+}
+
+bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+}  // namespace
+
+std::string read_question(const std::string& argument, const std::string& file,
+                          bool stdin_readable) {
+  if (!argument.empty() && !file.empty()) {
+    throw usage_error("give the question as an argument or with -f, not both");
+  }
+  if (argument == "-") return read_all_stdin();
+  std::string question = file.empty() ? argument : read_file(file);
+  if (question.empty()) {
+    if (!stdin_readable) return {};  // validate() says "no question given"
+    return read_all_stdin();
+  }
+  if (stdin_readable) {
+    const std::string context = read_all_stdin();
+    if (!blank(context)) question += "\n\nContext:\n" + context;
+  }
+  return question;
+}
+
+}  // namespace conclave::cli

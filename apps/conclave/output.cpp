@@ -1,0 +1,130 @@
+#include "output.hpp"
+
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/text.hpp>
+
+#include <cerrno>
+#include <map>
+#include <vector>
+
+namespace json = boost::json;
+
+namespace conclave::cli {
+
+void text_out::write(std::string_view s) {
+  if (s.empty()) return;
+  if (std::fwrite(s.data(), 1, s.size(), f_) != s.size() && !failed_) {
+    failed_ = true;
+    errno_ = errno;
+  }
+  at_line_start_ = s.back() == '\n';
+}
+
+void text_out::write_model_text(std::string_view s) {
+  if (neutralise_) {
+    write(text::for_terminal(s, true));
+  } else {
+    write(text::to_valid_utf8(s));
+  }
+}
+
+void text_out::flush() {
+  if (std::fflush(f_) != 0 && !failed_) {
+    failed_ = true;
+    errno_ = errno;
+  }
+  if (std::ferror(f_) && !failed_) failed_ = true;
+}
+
+json::object json_result(const backend& b, const boost::system::error_code& ec, const run_report& r) {
+  json::object out = to_json(r);
+  out["provider"] = b.provider;
+  out["note"] = b.note.empty() ? json::value(nullptr) : json::value(b.note);
+  if (ec) {
+    json::object err{{"code", error_id(ec)}, {"message", ec.message()}};
+    if (!r.stop_note.empty()) err["detail"] = r.stop_note;
+    out["error"] = std::move(err);
+  } else {
+    out["error"] = nullptr;
+  }
+  return out;
+}
+
+std::string summary_line(const run_report& r, const std::string& model_description) {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "[%zu agent(s): %zu ok, %zu failed, %zu timed out, %zu cancelled · wall %.2f s · "
+                "agent time %.2f s · speedup %.1fx · %lld tokens] %s",
+                r.agents.size(), r.count(agent_status::ok), r.count(agent_status::failed),
+                r.count(agent_status::timed_out), r.count(agent_status::cancelled),
+                static_cast<double>(r.wall.count()) / 1e6,
+                static_cast<double>(r.agent_time_sum.count()) / 1e6, r.speedup(),
+                static_cast<long long>(r.total_tokens().total()), model_description.c_str());
+  return buf;
+}
+
+namespace {
+
+std::string agent_list(const std::vector<std::size_t>& numbers) {
+  std::string out = numbers.size() == 1 ? "agent " : "agents ";
+  const std::size_t shown = std::min<std::size_t>(numbers.size(), 8);
+  for (std::size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + std::to_string(numbers[i]);
+  if (numbers.size() > shown) out += " and " + std::to_string(numbers.size() - shown) + " more";
+  return out;
+}
+
+std::string problem_of(const agent_report& a) {
+  std::string p = a.error.message();
+  if (!a.diag.message.empty()) p += ": " + a.diag.message;
+  if (a.diag.http_status >= 300) p += " (HTTP " + std::to_string(a.diag.http_status) + ")";
+  return p;
+}
+
+}  // namespace
+
+void print_problems(text_out& err, const boost::system::error_code& ec, const run_report& r,
+                    bool interrupted) {
+  if (r.decomposition_fallback) err.write_model_text("conclave: " + r.decomposition_note + "\n");
+  if (!ec && r.degraded) err.write_model_text("conclave: degraded answer: " + r.synthesis_note + "\n");
+  if (r.budget_exhausted) err.write("conclave: " + r.budget_note + "\n");
+  if (!ec) return;
+  if (interrupted) {
+    err.write("conclave: interrupted: " + std::to_string(r.count(agent_status::ok)) + " of " +
+              std::to_string(r.agents.size()) + " agents had finished\n");
+    return;
+  }
+  if (ec == error::auth_failed) {
+    // Said once: every call would have been refused the same way.
+    err.write_model_text("conclave: " + ec.message() + (r.stop_note.empty() ? "" : ": " + r.stop_note) + "\n");
+    return;
+  }
+  err.write("conclave: " + ec.message() + "\n");
+  std::map<std::string, std::vector<std::size_t>> by_problem;
+  std::vector<const std::string*> order;  // first seen first
+  for (const auto& a : r.agents) {
+    if (a.status == agent_status::ok) continue;
+    auto [it, fresh] = by_problem.try_emplace(problem_of(a));
+    if (fresh) order.push_back(&it->first);
+    it->second.push_back(a.index + 1);
+  }
+  for (const auto* problem : order) {
+    err.write_model_text("  " + agent_list(by_problem[*problem]) + ": " + *problem + "\n");
+  }
+}
+
+void print_decisions(text_out& out, const run_report& r) {
+  for (const auto& a : r.agents) {
+    out.write("\n## Agent " + std::to_string(a.index + 1) + " (" + to_string(a.status) + "): ");
+    out.write_model_text(a.sub_question);
+    out.write("\n");
+    if (a.status == agent_status::ok) {
+      if (const char* mark = answer_mark(a.stop); *mark) out.write(std::string("[") + mark + "] ");
+      out.write_model_text(a.answer);
+    } else {
+      out.write_model_text(problem_of(a));
+    }
+    out.write("\n");
+  }
+}
+
+}  // namespace conclave::cli

@@ -1,0 +1,185 @@
+// The CLI as a new user meets it: where the question comes from, what is refused (and how),
+// what is printed, and an exit status that tells the truth about where the answer went.
+#include "process.hpp"
+#include "temp_file.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <regex>
+
+namespace json = boost::json;
+using conclave::test::process;
+using conclave::test::stdio_options;
+using conclave::test::temp_file;
+
+namespace {
+
+const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
+                                                      {"OPENAI_BASE_URL", ""},
+                                                      {"CONCLAVE_CONFIG", ""},
+                                                      {"HOME", "/nonexistent"}};
+
+std::map<std::string, std::string> env_with(std::map<std::string, std::string> extra) {
+  auto e = clean_env;
+  for (auto& [k, v] : extra) e[k] = v;
+  return e;
+}
+
+json::object parse_object(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << text);
+  return v.as_object();
+}
+
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli_front_door)
+
+BOOST_AUTO_TEST_CASE(the_question_comes_from_stdin_a_file_or_a_pipe_with_context) {
+  const temp_file question_file("Why do cats purr?");
+  const std::string& question = question_file.path();
+  // `-` and a pipe with no argument: stdin is the question.
+  for (const std::vector<std::string> args :
+       {std::vector<std::string>{"ask", "-", "--json", "-n", "1"},
+        std::vector<std::string>{"ask", "--json", "-n", "1"}}) {
+    auto r = process(CONCLAVE_CLI, args, clean_env, stdio_options{.stdin_path = question}).wait();
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    BOOST_CHECK_EQUAL(parse_object(r.out).at("question").as_string(), "Why do cats purr?");
+  }
+  // -f FILE.
+  auto f = process(CONCLAVE_CLI, {"ask", "-f", question, "--json", "-n", "1"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(parse_object(f.out).at("question").as_string(), "Why do cats purr?");
+  // Piped text plus a question: the text is context for the question.
+  const temp_file notes_file("Cats purr at 25-150 Hz.\n");
+  const std::string& notes = notes_file.path();
+  auto c = process(CONCLAVE_CLI, {"ask", "summarise", "--json", "-n", "1"}, clean_env,
+                   stdio_options{.stdin_path = notes})
+               .wait();
+  BOOST_CHECK_EQUAL(c.exit_code, 0);
+  BOOST_CHECK_EQUAL(parse_object(c.out).at("question").as_string(),
+                    "summarise\n\nContext:\nCats purr at 25-150 Hz.\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_question_that_is_not_utf8_is_refused) {
+  auto r = process(CONCLAVE_CLI, {"ask", "caf\xE9?"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 2);
+  BOOST_CHECK(r.err.find("not valid UTF-8") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(keys_are_trimmed_and_control_characters_refused_without_printing_them) {
+  auto injected = process(CONCLAVE_CLI, {"ask", "x", "-n", "1"},
+                          env_with({{"OPENAI_API_KEY", "sk-secret-1234\r\nX-Injected: 1"},
+                                    {"OPENAI_BASE_URL", "http://127.0.0.1:1/v1"}}))
+                      .wait();
+  BOOST_CHECK_EQUAL(injected.exit_code, 2);
+  BOOST_CHECK_MESSAGE(injected.err.find("OPENAI_API_KEY contains a control character") !=
+                          std::string::npos,
+                      injected.err);
+  BOOST_CHECK(injected.err.find("sk-secret") == std::string::npos);
+  // A .env with CRLF: the trailing CR is trimmed, not sent (the call then fails to connect,
+  // which is the endpoint's fault, not a malformed request).
+  auto crlf = process(CONCLAVE_CLI, {"ask", "x", "-n", "1"},
+                      env_with({{"OPENAI_API_KEY", "sk-secret-1234\r"},
+                                {"OPENAI_BASE_URL", "http://127.0.0.1:1/v1"}}))
+                  .wait();
+  BOOST_CHECK_EQUAL(crlf.exit_code, 1);
+  BOOST_CHECK(crlf.err.find("connection failed") != std::string::npos);
+  auto model = process(CONCLAVE_CLI, {"ask", "x", "-m", "gpt\nX: 1"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(model.exit_code, 2);
+  BOOST_CHECK(model.err.find("model name (-m) contains a control character") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(huge_timeouts_mean_no_limit) {
+  for (const char* t : {"inf", "1e308", "1e16", "1e400"}) {
+    BOOST_TEST_CONTEXT(t) {
+      auto r = process(CONCLAVE_CLI, {"ask", "x", "--json", "-n", "2", "--timeout", t}, clean_env).wait();
+      BOOST_CHECK_EQUAL(r.exit_code, 0);
+      BOOST_CHECK_EQUAL(parse_object(r.out).at("report").as_object().at("agents_ok").as_int64(), 2);
+    }
+  }
+  const temp_file config_file(R"({"timeout": 1e300})");
+  const std::string& config = config_file.path();
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "--config", config}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_that_cannot_be_written_is_a_failure) {
+  auto full = process(CONCLAVE_CLI, {"ask", "x", "-n", "1"}, clean_env,
+                      stdio_options{.stdout_path = "/dev/full"})
+                  .wait();
+  BOOST_CHECK_EQUAL(full.exit_code, 1);
+  BOOST_CHECK_MESSAGE(full.err.find("could not be written to stdout: No space left") !=
+                          std::string::npos,
+                      full.err);
+  auto closed = process(CONCLAVE_CLI, {"ask", "x", "-n", "1"}, clean_env,
+                        stdio_options{.close_stdout = true})
+                    .wait();
+  BOOST_CHECK_EQUAL(closed.exit_code, 1);
+  BOOST_CHECK(closed.err.find("stdout is closed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_answer_is_printed_once_and_whole) {
+  auto json_run = process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json", "-n", "3"}, clean_env).wait();
+  const std::string answer(parse_object(json_run.out).at("answer").as_string());
+  // Streamed as synthesis writes it, and not printed again at the end.
+  auto plain = process(CONCLAVE_CLI, {"ask", "How do tides work?", "-n", "3"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(plain.exit_code, 0);
+  BOOST_CHECK_EQUAL(plain.out, answer + "\n");
+  auto quiet = process(CONCLAVE_CLI, {"ask", "How do tides work?", "-n", "3", "-q"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(quiet.out, answer + "\n");
+  BOOST_CHECK(quiet.err.find("speedup") == std::string::npos);  // no summary line
+  BOOST_CHECK(quiet.err.find("NOTE") != std::string::npos);      // but the notice stays
+}
+
+BOOST_AUTO_TEST_CASE(show_agents_save_and_version) {
+  const auto saved = (std::filesystem::temp_directory_path() / "conclave-saved.json").string();
+  auto r = process(CONCLAVE_CLI, {"ask", "Q?", "-n", "2", "--show-agents", "--save", saved}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  BOOST_CHECK(r.out.find("## Agent 1 (ok): ") != std::string::npos);
+  BOOST_CHECK(r.out.find("## Agent 2 (ok): ") != std::string::npos);
+  std::ifstream in(saved);
+  std::stringstream body;
+  body << in.rdbuf();
+  BOOST_CHECK_EQUAL(parse_object(body.str()).at("agents").as_array().size(), 2u);
+  std::filesystem::remove(saved);
+  for (const char* flag : {"--version", "-V"}) {
+    auto v = process(CONCLAVE_CLI, {flag}, clean_env).wait();
+    BOOST_CHECK_EQUAL(v.exit_code, 0);
+    BOOST_CHECK(v.out.find("conclave 0.1.0") != std::string::npos);
+  }
+  auto help = process(CONCLAVE_CLI, {"ask", "--help"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(help.exit_code, 0);
+  BOOST_CHECK(help.out.find("--budget-tokens") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_config_keys_are_named_in_a_warning) {
+  const temp_file config_file(R"({"agnets": 3, "model": "mock"})");
+  const std::string& config = config_file.path();
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "--config", config}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  BOOST_CHECK_MESSAGE(r.err.find("unknown key 'agnets' (ignored)") != std::string::npos, r.err);
+  const temp_file renamed_file(R"({"max_tokens": 3})");
+  const std::string& renamed = renamed_file.path();
+  auto old = process(CONCLAVE_CLI, {"ask", "x", "--config", renamed}, clean_env).wait();
+  BOOST_CHECK_EQUAL(old.exit_code, 2);
+  BOOST_CHECK(old.err.find("'max_tokens' is now 'budget_tokens'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(json_numbers_are_plain_and_tokens_named_alike) {
+  auto r = process(CONCLAVE_CLI, {"ask", "Q?", "--json", "-n", "3"}, clean_env).wait();
+  BOOST_CHECK(!std::regex_search(r.out, std::regex("[0-9][eE][+-]?[0-9]")));
+  auto o = parse_object(r.out);
+  BOOST_CHECK_EQUAL(o.at("schema_version").as_int64(), 1);
+  BOOST_CHECK(o.at("report").as_object().at("cost").is_null());  // no prices given
+  const auto& a = o.at("agents").as_array().at(0).as_object();
+  BOOST_CHECK_EQUAL(a.at("agent").as_int64(), 1);
+  BOOST_CHECK(a.at("truncated").is_bool());
+  BOOST_CHECK(a.at("tokens").as_object().contains("input_tokens"));
+  BOOST_CHECK(a.at("tokens").as_object().contains("total_tokens"));
+  BOOST_CHECK_EQUAL(o.at("decomposition").as_object().at("model").as_string(), "mock");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
