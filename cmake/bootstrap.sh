@@ -7,7 +7,8 @@ preset="${1:-dev}"
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config ca-certificates libssl-dev
-          libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-url1.81-dev)
+          libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-url1.81-dev
+          libcli11-dev clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

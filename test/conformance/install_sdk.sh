@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs the pinned openai npm package into DIR (once; later runs reuse it) and copies the
-# conformance script beside it, so Node resolves 'openai' from there.
+# Installs the npm packages pinned in package-lock.json (the openai SDK, ajv) into DIR, once
+# (later runs reuse them), and copies the conformance scripts beside them, so Node resolves
+# the packages from there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="$1"
 mkdir -p "$dir"
-cp "$here/package.json" "$here/openai_sdk.mjs" "$dir/"
-if [ ! -f "$dir/node_modules/openai/package.json" ] ||
-   ! grep -q '"version": "4.95.0"' "$dir/node_modules/openai/package.json"; then
-  (cd "$dir" && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+cp "$here/package.json" "$here/package-lock.json" "$here"/*.mjs "$dir/"
+installed() {  # name version
+  [ -f "$dir/node_modules/$1/package.json" ] &&
+    grep -q "\"version\": \"$2\"" "$dir/node_modules/$1/package.json"
+}
+if ! installed openai 4.95.0 || ! installed ajv 8.17.1; then
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
