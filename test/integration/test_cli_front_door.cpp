@@ -168,6 +168,16 @@ BOOST_AUTO_TEST_CASE(unknown_config_keys_are_named_in_a_warning) {
   BOOST_CHECK(old.err.find("'max_tokens' is now 'budget_tokens'") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_example_config_is_read_without_a_warning) {
+  const std::string example = std::string(CONCLAVE_SOURCE_DIR) + "/apps/conclave/config.example.json";
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "--config", example, "--provider", "mock", "-m", "mock",
+                                  "--synth-model", "mock", "--decompose-model", "mock", "-n", "2"},
+                   clean_env)
+               .wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  BOOST_CHECK_MESSAGE(r.err.find("warning") == std::string::npos, r.err);
+}
+
 BOOST_AUTO_TEST_CASE(json_numbers_are_plain_and_tokens_named_alike) {
   auto r = process(CONCLAVE_CLI, {"ask", "Q?", "--json", "-n", "3"}, clean_env).wait();
   BOOST_CHECK(!std::regex_search(r.out, std::regex("[0-9][eE][+-]?[0-9]")));
