@@ -123,10 +123,9 @@ std::size_t digits(std::size_t n) {
 }
 
 struct styled_line {
-  std::string text;         // already cut to the terminal's width
-  const char* style = "";   // SGR to wrap it in when colouring
+  std::string text;        // already cut to the terminal's width
+  const char* style = "";  // SGR to wrap it in when colouring
 };
-
 
 // The `room` agents to draw when not all fit (see rank), in agent order so rows keep their
 // places between frames. O(N log room): only the rows that will be drawn are ordered.
@@ -141,7 +140,9 @@ std::vector<std::size_t> rows_to_show(const progress_map& map, std::size_t room)
     const int rb = rank(label_of(b));
     if (ra != rb) return ra < rb;
     if (ra == 0 && a.started_at != b.started_at) return a.started_at < b.started_at;
-    if ((ra == 1 || ra == 2) && a.finished_at != b.finished_at) return a.finished_at > b.finished_at;
+    if ((ra == 1 || ra == 2) && a.finished_at != b.finished_at) {
+      return a.finished_at > b.finished_at;
+    }
     return x < y;
   };
   room = std::min(room, order.size());
@@ -191,7 +192,8 @@ std::string summary_line(std::size_t hidden, const std::array<std::size_t, label
 std::string overall_line(const progress_map& map, const std::array<std::size_t, label_count>& total,
                          std::chrono::microseconds elapsed) {
   auto count = [&total](label l) { return total[static_cast<std::size_t>(l)]; };
-  const std::size_t completed = count(label::done) + count(label::truncated) + count(label::refused);
+  const std::size_t completed =
+      count(label::done) + count(label::truncated) + count(label::refused);
   char time[32];
   std::snprintf(time, sizeof time, "%.2fs", static_cast<double>(elapsed.count()) / 1e6);
   std::string s = std::string(to_string(map.phase())) + "  " + std::to_string(completed) + "/" +

@@ -166,15 +166,19 @@ cli::view_options fixed(cli::terminal_size size, bool color = false) {
 // 200 agents on 80x24: 15 running, 25 done, 3 truncated, 2 refused, 5 failed, 150 queued.
 void run_two_hundred(feeder& feed) {
   for (std::size_t i = 0; i < 200; ++i) {
-    feed(agent_event(event_kind::queued, i, 0, "Sub-question number " + std::to_string(i + 1) +
-                                                   " about a rather long topic that goes on"));
+    feed(agent_event(event_kind::queued, i, 0,
+                     "Sub-question number " + std::to_string(i + 1) +
+                         " about a rather long topic that goes on"));
   }
   feed(run_event(event_kind::decomposed, 1, 200));
-  for (std::size_t i = 0; i < 50; ++i) feed(agent_event(event_kind::started, i, 10 + static_cast<long>(i)));
-  for (std::size_t i = 0; i < 50; ++i) feed(agent_event(event_kind::progress, i, 100, "some words"));
+  for (std::size_t i = 0; i < 50; ++i)
+    feed(agent_event(event_kind::started, i, 10 + static_cast<long>(i)));
+  for (std::size_t i = 0; i < 50; ++i)
+    feed(agent_event(event_kind::progress, i, 100, "some words"));
   for (std::size_t i = 0; i < 30; ++i) {
-    const stop_reason why = i < 3 ? stop_reason::length : i < 5 ? stop_reason::content_filter
-                                                                : stop_reason::end;
+    const stop_reason why = i < 3   ? stop_reason::length
+                            : i < 5 ? stop_reason::content_filter
+                                    : stop_reason::end;
     feed(completion(i, 1000 + static_cast<long>(i), why));
   }
   for (std::size_t i = 30; i < 35; ++i) {
@@ -200,7 +204,9 @@ BOOST_AUTO_TEST_CASE(two_hundred_agents_fit_an_80_by_24_terminal) {
   BOOST_TEST_REQUIRE(last.lines.size() == 23u);
   // 21 rows: the 15 running, then the 5 failed and the most recent of the other troubles
   // (agent 5, refused); the rest summed up.
-  BOOST_TEST(last.lines[21] == "\xE2\x80\xA6" "and 179 more: 25 done, 3 truncated, 1 refused, 150 queued");
+  BOOST_TEST(last.lines[21] ==
+             "\xE2\x80\xA6"
+             "and 179 more: 25 done, 3 truncated, 1 refused, 150 queued");
   int running = 0, failed = 0, refused = 0;
   for (int i = 0; i < 21; ++i) {
     running += last.lines[i].find(" running ") != std::string::npos;
@@ -211,7 +217,8 @@ BOOST_AUTO_TEST_CASE(two_hundred_agents_fit_an_80_by_24_terminal) {
   BOOST_TEST(failed == 5);
   BOOST_TEST(refused == 1);
   BOOST_TEST(last.lines[22].rfind("agents running  30/200 done  ", 0) == 0, last.lines[22]);
-  BOOST_TEST(last.lines[22].find(" tokens  5 failed  3 truncated  2 refu\xE2\x80\xA6") != std::string::npos,
+  BOOST_TEST(last.lines[22].find(" tokens  5 failed  3 truncated  2 refu\xE2\x80\xA6") !=
+                 std::string::npos,
              last.lines[22]);
   BOOST_TEST(last.lines[1].find("try  [provider_error: 500] Sub-question num") != std::string::npos,
              last.lines[1]);
@@ -239,7 +246,9 @@ BOOST_AUTO_TEST_CASE(ten_thousand_agents_draw_only_what_fits) {
   check_frames(frames, size);
   const frame& last = frames.back();
   BOOST_TEST_REQUIRE(last.lines.size() == 29u);
-  BOOST_TEST(last.lines[27] == "\xE2\x80\xA6" "and 9973 more: 9973 done");
+  BOOST_TEST(last.lines[27] ==
+             "\xE2\x80\xA6"
+             "and 9973 more: 9973 done");
   // The most recent completions are the ones shown.
   BOOST_TEST(last.lines[26].rfind("10000 done", 0) == 0, last.lines[26]);
   BOOST_TEST(last.lines[0].rfind(" 9974 done", 0) == 0, last.lines[0]);
@@ -251,7 +260,8 @@ BOOST_AUTO_TEST_CASE(model_text_cannot_drive_the_terminal) {
   cli::live_view view(out.get(), "", fixed(size));
   feeder feed{view, {}};
   feed(agent_event(event_kind::queued, 0, 0,
-                   "evil\x1b]0;pwned\x07 \x1b[2J\x1b[31mred\nnext \xC2\x9B" "5A\rback"));
+                   "evil\x1b]0;pwned\x07 \x1b[2J\x1b[31mred\nnext \xC2\x9B"
+                   "5A\rback"));
   feed(agent_event(event_kind::started, 0, 1));
   feed(agent_event(event_kind::failed, 0, 2, "bad \x1b[1A error\x08"));
   view.close();
@@ -265,14 +275,15 @@ BOOST_AUTO_TEST_CASE(model_text_cannot_drive_the_terminal) {
   BOOST_TEST(raw.find("\x1b[2J") == std::string::npos);
   BOOST_TEST(raw.find("\x1b[1A") == std::string::npos);
   // Only the view's own sequences are left: cursor up, erase, cursor shown/hidden.
-  for (const char c : csi_finals(raw)) BOOST_TEST(std::string("FKJlh").find(c) != std::string::npos);
+  for (const char c : csi_finals(raw))
+    BOOST_TEST(std::string("FKJlh").find(c) != std::string::npos);
   const auto frames = frames_of(raw);
   check_frames(frames, size);
   const frame& last = frames.back();
   BOOST_TEST_REQUIRE(last.lines.size() == 2u);  // the newline did not make a row of its own
   BOOST_TEST(last.lines[0].find("[bad " + fffd + "[1A error" + fffd + "] evil" + fffd + "]0;pwned" +
-                                fffd + " " + fffd + "[2J" + fffd + "[31mred next " + fffd + "5A back") !=
-                 std::string::npos,
+                                fffd + " " + fffd + "[2J" + fffd + "[31mred next " + fffd +
+                                "5A back") != std::string::npos,
              last.lines[0]);
 }
 
@@ -329,7 +340,8 @@ BOOST_AUTO_TEST_CASE(narrowing_the_terminal_clears_the_rows_lines_wrapped_into) 
   memory_file out;
   cli::live_view view(out.get(), "", opts);
   feeder feed{view, {}};
-  for (std::size_t i = 0; i < 4; ++i) feed(agent_event(event_kind::queued, i, 0, std::string(300, 'y')));
+  for (std::size_t i = 0; i < 4; ++i)
+    feed(agent_event(event_kind::queued, i, 0, std::string(300, 'y')));
   size.columns = 40;
   feed(agent_event(event_kind::started, 0, 1));
   size.columns = 60;
@@ -403,16 +415,22 @@ BOOST_AUTO_TEST_CASE(model_text_is_neutralised_and_the_format_kept) {
 
   const std::string expected =
       "[  0.10s] decomposed into 3 sub-question(s)\n"
-      "[  0.10s] agent 1 queued: why" + fffd + "[2J? really\n"
+      "[  0.10s] agent 1 queued: why" +
+      fffd +
+      "[2J? really\n"
       "[  0.10s] agent 2 queued: two\n"
       "[  0.10s] agent 3 queued: three\n"
       "[  0.20s] agent 1 started (attempt 1)\n"
-      "[  0.30s] agent 1 retrying: rate_limited " + fffd + "\n"
+      "[  0.30s] agent 1 retrying: rate_limited " +
+      fffd +
+      "\n"
       "[  0.30s] agent 2 started (attempt 1)\n"
       "[  0.30s] agent 3 started (attempt 1)\n"
       "[  1.20s] agent 1 truncated in   1.00s, 150 tokens\n"
       "[  1.30s] agent 2 refused in   1.00s, 150 tokens\n"
-      "[  1.40s] agent 3 failed: provider_error: " + fffd + "]0;t" + fffd + "\n"
+      "[  1.40s] agent 3 failed: provider_error: " +
+      fffd + "]0;t" + fffd +
+      "\n"
       "[  1.50s] synthesizing 2 decision(s)\n"
       "[  2.00s] finished: ok\n";
   BOOST_TEST(out.contents() == expected);
@@ -441,12 +459,16 @@ class env_var {
  public:
   env_var(const char* name, std::optional<std::string> value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
-    if (value) setenv(name, value->c_str(), 1);
-    else unsetenv(name);
+    if (value)
+      setenv(name, value->c_str(), 1);
+    else
+      unsetenv(name);
   }
   ~env_var() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
   }
   env_var(const env_var&) = delete;
   env_var& operator=(const env_var&) = delete;
