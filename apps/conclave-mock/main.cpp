@@ -6,43 +6,45 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <sys/resource.h>
 
 #include <charconv>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace {
 
-constexpr const char* usage_text = R"(usage: conclave-mock [options]
-  --address A            listen address (default 127.0.0.1)
-  --port N               listen port (default 0: ephemeral, printed on start)
-  --latency-ms N         delay before each reply (default 0)
-  --jitter-ms N          plus a random 0..N ms (default 0)
-  --stream-interval-ms N between streamed chunks (default 0)
-  --reply-words N        words per reply (default 24)
-  --words-per-chunk N    words per streamed chunk (default 3)
-  --retry-after-ms N     advertised by 429/503 faults (default 50)
-  --close-after N        close each connection silently after N replies (default 0: never)
-  --seed N               jitter seed (default 1)
-  --api-key K            require "Authorization: Bearer K" (else 401)
-  --rate-limit N         enforce at most N completions per window (429 beyond; default 0: none)
-  --rate-window-ms N     the rate limit's sliding window (default 60000)
-  --fault-rate P         answer a fraction P (0..1) of ordinary requests with a random fault
-  --fault-seed N         the random faults' seed (default 1)
-  --random-hangs         include hangs among the random faults
-  --threads N            io threads (default 1)
-  --tls                  serve HTTPS with a certificate made now (see --ca-out)
-  --tls-cert F --tls-key F  serve HTTPS with this PEM certificate chain and key
-  --ca-out F             with --tls: write the CA certificate (PEM) for clients to trust
-Fault modes are chosen per request by model name: mock-429, mock-500, mock-503, mock-hang,
-mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event.
-)";
+constexpr const char* fault_modes_note =
+    "Fault modes are chosen per request by model name: mock-429, mock-500, mock-503, mock-hang,\n"
+    "mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event.";
+
+// A whole number from `min` to `max`, in decimal, passed on normalised: CLI11 2.1.2 converts
+// integers with strtoll base 0 ("010" would be 8), and its NonNegativeNumber lets "1.5" through
+// to the conversion and prints DBL_MAX in its range message.
+CLI::Validator whole_number(long long min, long long max, std::string name) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        long long v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max) {
+          return "needs a whole number " +
+                 (max == std::numeric_limits<long long>::max()
+                      ? "of at least " + std::to_string(min)
+                      : "from " + std::to_string(min) + " to " + std::to_string(max)) +
+                 ", got '" + text + "'";
+        }
+        text = std::to_string(v);
+        return {};
+      },
+      std::move(name));
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -50,26 +52,6 @@ std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-double to_fraction(std::string_view flag, std::string_view text) {
-  double v = -1;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v < 0 || v > 1) {
-    throw std::invalid_argument(std::string(flag) + " needs a fraction from 0 to 1, got '" +
-                                std::string(text) + "'");
-  }
-  return v;
-}
-
-long to_number(std::string_view flag, std::string_view text) {
-  long v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v < 0) {
-    throw std::invalid_argument(std::string(flag) + " needs a non-negative number, got '" +
-                                std::string(text) + "'");
-  }
-  return v;
 }
 
 // Many concurrent clients need many descriptors: raise the soft limit to the hard one.
@@ -88,43 +70,78 @@ int main(int argc, char** argv) try {
   int threads = 1;
   bool tls = false;
   std::string cert_file, key_file, ca_out;
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view flag = args[i];
-    auto value = [&]() -> std::string_view {
-      if (i + 1 >= args.size()) throw std::invalid_argument(std::string(flag) + " needs a value");
-      return args[++i];
-    };
-    using ms = std::chrono::milliseconds;
-    if (flag == "--help" || flag == "-h") {
-      std::cout << usage_text;
-      return 0;
-    } else if (flag == "--address") opts.address = std::string(value());
-    else if (flag == "--port") opts.port = static_cast<std::uint16_t>(to_number(flag, value()));
-    else if (flag == "--latency-ms") opts.latency = ms(to_number(flag, value()));
-    else if (flag == "--jitter-ms") opts.jitter = ms(to_number(flag, value()));
-    else if (flag == "--stream-interval-ms") opts.stream_interval = ms(to_number(flag, value()));
-    else if (flag == "--reply-words") opts.reply_words = static_cast<int>(to_number(flag, value()));
-    else if (flag == "--words-per-chunk") opts.words_per_chunk = static_cast<int>(to_number(flag, value()));
-    else if (flag == "--retry-after-ms") opts.retry_after = ms(to_number(flag, value()));
-    else if (flag == "--close-after") opts.close_after_requests = to_number(flag, value());
-    else if (flag == "--seed") opts.seed = static_cast<std::uint64_t>(to_number(flag, value()));
-    else if (flag == "--threads") threads = std::max(1, static_cast<int>(to_number(flag, value())));
-    else if (flag == "--api-key") opts.required_api_key = std::string(value());
-    else if (flag == "--rate-limit") opts.rate_limit_requests = to_number(flag, value());
-    else if (flag == "--rate-window-ms") opts.rate_limit_window = ms(to_number(flag, value()));
-    else if (flag == "--fault-rate") opts.fault_rate = to_fraction(flag, value());
-    else if (flag == "--fault-seed") opts.fault_seed = static_cast<std::uint64_t>(to_number(flag, value()));
-    else if (flag == "--random-hangs") opts.random_hangs = true;
-    else if (flag == "--tls") tls = true;
-    else if (flag == "--tls-cert") cert_file = std::string(value());
-    else if (flag == "--tls-key") key_file = std::string(value());
-    else if (flag == "--ca-out") ca_out = std::string(value());
-    else throw std::invalid_argument("unknown option " + std::string(flag) + " (see --help)");
+  // Milliseconds as plain numbers on the command line; put into opts after parsing.
+  long latency_ms = opts.latency.count(), jitter_ms = opts.jitter.count(),
+       stream_interval_ms = opts.stream_interval.count(), retry_after_ms = opts.retry_after.count(),
+       rate_window_ms = opts.rate_limit_window.count();
+
+  CLI::App app(
+      "The mock model server: prints \"conclave-mock listening on URL\", serves an\n"
+      "OpenAI-style API until SIGINT/SIGTERM, then prints its counters as JSON.",
+      "conclave-mock");
+  app.set_version_flag("-V,--version", "conclave-mock " CONCLAVE_VERSION);
+  app.footer(fault_modes_note);
+  app.option_defaults()->always_capture_default();
+  const CLI::Validator non_negative =
+      whole_number(0, std::numeric_limits<long long>::max(), "NONNEGATIVE");
+  const CLI::Validator positive = whole_number(1, std::numeric_limits<int>::max(), "POSITIVE");
+
+  app.add_option("--address", opts.address, "listen address");
+  app.add_option("--port", opts.port, "listen port (0: ephemeral, printed on start)")
+      ->check(whole_number(0, 65535, "PORT"));
+  app.add_option("--latency-ms", latency_ms, "delay before each reply")->check(non_negative);
+  app.add_option("--jitter-ms", jitter_ms, "plus a random 0..N ms")->check(non_negative);
+  app.add_option("--stream-interval-ms", stream_interval_ms, "between streamed chunks")
+      ->check(non_negative);
+  app.add_option("--reply-words", opts.reply_words, "words per reply")->check(non_negative);
+  app.add_option("--words-per-chunk", opts.words_per_chunk, "words per streamed chunk")
+      ->check(positive);
+  app.add_option("--retry-after-ms", retry_after_ms, "advertised by 429/503 faults")
+      ->check(non_negative);
+  app.add_option("--close-after", opts.close_after_requests,
+                 "close each connection silently after N replies (0: never)")
+      ->check(non_negative);
+  app.add_option("--seed", opts.seed, "jitter seed")->check(non_negative);
+  app.add_option("--api-key", opts.required_api_key,
+                 "require \"Authorization: Bearer K\" (else 401)");
+  app.add_option("--rate-limit", opts.rate_limit_requests,
+                 "enforce at most N completions per window (429 beyond; 0: none)")
+      ->check(non_negative);
+  app.add_option("--rate-window-ms", rate_window_ms, "the rate limit's sliding window")
+      ->check(positive);
+  app.add_option("--fault-rate", opts.fault_rate,
+                 "answer a fraction P of ordinary requests with a random fault")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--fault-seed", opts.fault_seed, "the random faults' seed")->check(non_negative);
+  app.add_flag("--random-hangs", opts.random_hangs, "include hangs among the random faults");
+  app.add_option("--threads", threads, "io threads")->check(whole_number(1, 1024, "1..1024"));
+  auto* tls_flag =
+      app.add_flag("--tls", tls, "serve HTTPS with a certificate made now (see --ca-out)");
+  auto* cert = app.add_option("--tls-cert", cert_file,
+                              "serve HTTPS with this PEM certificate chain (with --tls-key)")
+                   ->check(CLI::ExistingFile);
+  auto* key = app.add_option("--tls-key", key_file, "the certificate's PEM private key")
+                  ->check(CLI::ExistingFile);
+  auto* ca = app.add_option("--ca-out", ca_out,
+                            "with --tls: write the CA certificate (PEM) for clients to trust");
+  cert->needs(key);
+  key->needs(cert);
+  tls_flag->excludes(cert);  // --tls makes a certificate; --tls-cert brings one
+  ca->needs(tls_flag);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "conclave-mock: " << e.what() << "\nRun with --help for more information.\n";
+    return 2;
   }
-  if (cert_file.empty() != key_file.empty()) {
-    throw std::invalid_argument("--tls-cert and --tls-key go together");
-  }
+  using ms = std::chrono::milliseconds;
+  opts.latency = ms(latency_ms);
+  opts.jitter = ms(jitter_ms);
+  opts.stream_interval = ms(stream_interval_ms);
+  opts.retry_after = ms(retry_after_ms);
+  opts.rate_limit_window = ms(rate_window_ms);
+
   if (!cert_file.empty()) {
     opts.tls = conclave::mock::tls_material{read_file(cert_file), read_file(key_file)};
   } else if (tls) {
