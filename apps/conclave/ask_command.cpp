@@ -81,7 +81,11 @@ class answer_stream {
 std::unique_ptr<progress_view> make_view(const ask_settings& s) {
   if (s.json || s.events_jsonl || s.quiet) return nullptr;
   const bool tty = isatty(STDERR_FILENO);
-  if (!s.verbose && tty) return std::make_unique<live_view>(stderr, "");
+  if (!s.verbose && live_view_possible(tty)) {
+    view_options o;
+    o.color = color_wanted(s.color, tty);
+    return std::make_unique<live_view>(stderr, "", std::move(o));
+  }
   return std::make_unique<line_view>(stderr, "");
 }
 
