@@ -5,6 +5,7 @@
 #include <conclave/mock/test_pki.hpp>
 
 #include "run.hpp"
+#include "scripted_server.hpp"
 #include "temp_file.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -87,9 +88,104 @@ void expect_tls_failure(const tls_setup& served, http::client_options client,
   BOOST_CHECK_EQUAL(lb.server.stats().requests, 0u);  // nothing was sent
 }
 
+const std::string raw_completion =
+    R"({"id":"c1","object":"chat.completion","model":"raw","choices":[{"index":0,)"
+    R"("message":{"role":"assistant","content":"after the hints"},"finish_reason":"stop"}],)"
+    R"("usage":{"prompt_tokens":3,"completion_tokens":3,"total_tokens":6}})";
+const std::string raw_stream =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+const std::string early_hints =
+    "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n";
+
+// A client against a scripted server on its own io_context, torn down in order.
+struct scripted {
+  explicit scripted(std::vector<std::string> replies)
+      : raw(io, std::move(replies)), base(*http::parse_base_url(raw.base_url())),
+        client(std::make_unique<http::client>(io.get_executor())) {}
+  ~scripted() {
+    raw.stop();
+    client.reset();
+    conclave::test::expect_no_leftover_work(io);
+  }
+  asio::io_context io;
+  conclave::test::scripted_server raw;
+  http::base_url base;
+  std::unique_ptr<http::client> client;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(http_client)
+
+BOOST_AUTO_TEST_CASE(interim_responses_are_read_past_to_the_real_one) {
+  using conclave::test::http_reply;
+  scripted t({early_hints + "HTTP/1.1 100 Continue\r\n\r\n" +
+                  http_reply("200 OK", "content-type: application/json\r\n", raw_completion),
+              early_hints + http_reply("200 OK", "content-type: text/event-stream\r\n", raw_stream)});
+  auto r = run(t.io, t.client->request(t.base.where, chat(t.base, "raw"),
+                                       http::client::clock::now() + 10s));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  BOOST_CHECK_EQUAL(r.body, raw_completion);
+  BOOST_CHECK(r.headers.find("link") == r.headers.end());  // the final response's headers only
+
+  std::string streamed;
+  auto s = run(t.io, t.client->stream(t.base.where, chat(t.base, "raw", true),
+                                      http::client::clock::now() + 10s,
+                                      [&](std::string_view chunk) {
+                                        streamed += chunk;
+                                        return true;
+                                      }));
+  BOOST_REQUIRE_MESSAGE(!s.ec, s.failure_detail);
+  BOOST_CHECK_EQUAL(s.status, 200u);
+  BOOST_CHECK_EQUAL(streamed, raw_stream);
+}
+
+BOOST_AUTO_TEST_CASE(endless_interim_responses_fail_instead_of_holding_the_call) {
+  std::string hints;
+  for (int i = 0; i < 40; ++i) hints += early_hints;
+  scripted t({hints + conclave::test::http_reply("200 OK", "", raw_completion)});
+  auto r = run(t.io, t.client->request(t.base.where, chat(t.base, "raw")));
+  BOOST_CHECK(r.ec == http::error::too_many_interim_responses);
+  BOOST_CHECK(r.failure_detail.find("interim") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_header_value_that_would_inject_headers_is_never_sent) {
+  scripted t({conclave::test::http_reply("200 OK", "content-type: application/json\r\n",
+                                         raw_completion)});
+  auto bad = chat(t.base, "raw");
+  bad.set(bhttp::field::authorization, "Bearer sk-secret\r\nX-Injected: 1");
+  auto r = run(t.io, t.client->request(t.base.where, std::move(bad), http::client::clock::now() + 10s));
+  BOOST_CHECK(r.ec == http::error::unsafe_request);
+  BOOST_CHECK(r.failure_detail.find("Authorization") != std::string::npos);
+  BOOST_CHECK(r.failure_detail.find("sk-secret") == std::string::npos);  // named, never quoted
+  BOOST_CHECK_EQUAL(t.client->stats().connections_opened, 0u);
+
+  // The same server gets a clean request through, and only that one.
+  auto good = run(t.io, t.client->request(t.base.where, chat(t.base, "raw"),
+                                          http::client::clock::now() + 10s));
+  BOOST_CHECK(!good.ec);
+  BOOST_REQUIRE_EQUAL(t.raw.requests().size(), 1u);
+  BOOST_CHECK(t.raw.requests()[0].find("X-Injected") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_head_leaves_the_body_unread) {
+  loopback lb;
+  bool sunk = false;
+  auto r = run(lb.io, lb.client->stream(
+                          lb.base.where, chat(lb.base, "mock", true), http::client::clock::now() + 10s,
+                          [&](std::string_view) { return sunk = true; },
+                          [](const http::response& head) {
+                            return head.headers[bhttp::field::content_type] == "text/plain";
+                          }));
+  BOOST_CHECK(!r.ec);
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  BOOST_CHECK(r.stopped_by_sink);
+  BOOST_CHECK(!sunk);
+  auto again = lb.call("mock");  // that connection was closed, not pooled
+  BOOST_CHECK(!again.ec);
+  BOOST_CHECK(!again.reused_connection);
+}
 
 BOOST_AUTO_TEST_CASE(sequential_requests_share_one_connection) {
   loopback lb;

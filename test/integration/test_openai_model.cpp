@@ -237,4 +237,115 @@ BOOST_AUTO_TEST_CASE(a_bad_base_url_is_refused_up_front) {
   BOOST_CHECK_THROW(openai::openai_model(client, o), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(stop_reasons_are_understood_in_both_paths) {
+  fixture f;
+  for (bool stream : {false, true}) {
+    BOOST_TEST_CONTEXT("stream: " << stream) {
+      auto normal = f.ask("mock", stream);
+      BOOST_CHECK(normal.response.stop == stop_reason::end);
+
+      auto length = f.ask("mock-length", stream);
+      BOOST_REQUIRE_MESSAGE(!length.ec, length.response.diag.message);
+      BOOST_CHECK_EQUAL(length.response.finish_reason, "length");
+      BOOST_CHECK(length.response.stop == stop_reason::length);
+      BOOST_CHECK_EQUAL(length.response.content, normal.response.content);
+
+      auto filtered = f.ask("mock-filtered", stream);
+      BOOST_REQUIRE_MESSAGE(!filtered.ec, filtered.response.diag.message);
+      BOOST_CHECK(filtered.response.stop == stop_reason::content_filter);
+      BOOST_CHECK(!filtered.response.content.empty());
+      BOOST_CHECK_LT(filtered.response.content.size(), normal.response.content.size());
+
+      auto empty = f.ask("mock-empty", stream);
+      BOOST_REQUIRE_MESSAGE(!empty.ec, empty.response.diag.message);
+      BOOST_CHECK(empty.response.content.empty());
+      BOOST_CHECK(empty.response.stop == stop_reason::end);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_200_that_is_not_json_or_not_an_event_stream_is_a_bad_response) {
+  fixture f;
+  auto plain = f.ask("mock-html", false);
+  BOOST_CHECK(plain.ec == error::bad_response);
+  BOOST_CHECK_EQUAL(plain.response.diag.message, "not JSON (content-type text/html)");
+  BOOST_CHECK_EQUAL(plain.response.diag.http_status, 200);
+
+  auto stream = f.ask("mock-html", true);
+  BOOST_CHECK(stream.ec == error::bad_response);
+  BOOST_CHECK_EQUAL(stream.response.diag.message, "not an event stream (content-type text/html)");
+  BOOST_CHECK_EQUAL(stream.delta_count, 0);  // the page's "data:" line was never read as an event
+  BOOST_CHECK(stream.response.content.empty());
+
+  BOOST_CHECK(!f.ask("mock", false).ec);  // and the connection pool is still sound
+}
+
+BOOST_AUTO_TEST_CASE(an_early_hints_response_is_read_past) {
+  fixture f;
+  for (bool stream : {false, true}) {
+    auto o = f.ask("mock-early-hints", stream);
+    BOOST_REQUIRE_MESSAGE(!o.ec, o.response.diag.message);
+    BOOST_CHECK_EQUAL(o.response.diag.http_status, 200);
+    BOOST_CHECK(o.response.content.find("Is water wet?") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_request_deadline_bounds_the_call_when_sooner) {
+  fixture f(fixture::default_mock(), 60s);  // longer than the test would wait
+  chat_request req;
+  req.model = "mock-hang";
+  req.messages = {{role::user, "wait"}};
+  req.deadline = std::chrono::steady_clock::now() + 100ms;
+  auto o = conclave::test::complete(f.io, *f.llm, std::move(req));
+  BOOST_CHECK(o.ec == error::timeout);
+  BOOST_CHECK_LT(o.response.latency, 10s);
+}
+
+BOOST_AUTO_TEST_CASE(settings_with_control_characters_are_refused_naming_the_setting) {
+  asio::io_context io;
+  http::client client(io.get_executor());
+  struct row {
+    const char* field;
+    void (*spoil)(openai::openai_options&);
+  };
+  const row rows[] = {
+      {"api_key", [](openai::openai_options& o) { o.api_key = "sk-secret-key\r\nX-Injected: 1"; }},
+      {"api_key", [](openai::openai_options& o) { o.api_key = std::string("sk-secret\0key", 13); }},
+      {"api_key", [](openai::openai_options& o) { o.api_key = "sk-secret\x7f"; }},
+      {"api_key", [](openai::openai_options& o) { o.api_key = "sk-secret\tkey"; }},
+      {"default_model", [](openai::openai_options& o) { o.default_model = "gpt\nX: 1"; }},
+      {"base_url", [](openai::openai_options& o) { o.base_url = "http://127.0.0.1:1/v1\r\nX: 1"; }},
+  };
+  for (const auto& r : rows) {
+    openai::openai_options o;
+    o.base_url = "http://127.0.0.1:1/v1";
+    r.spoil(o);
+    BOOST_TEST_CONTEXT(r.field) {
+      try {
+        openai::openai_model m(client, o);
+        BOOST_ERROR("accepted");
+      } catch (const std::invalid_argument& e) {
+        const std::string what = e.what();
+        BOOST_CHECK_MESSAGE(what.find(r.field) != std::string::npos, what);
+        BOOST_CHECK(what.find("secret") == std::string::npos);  // named, never quoted
+        BOOST_CHECK(what.find_first_of("\r\n") == std::string::npos);
+      }
+    }
+  }
+  openai::openai_options spaced;
+  spaced.base_url = "http://127.0.0.1:1/my v1";
+  BOOST_CHECK_THROW(openai::openai_model(client, spaced), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(a_model_name_with_control_characters_fails_before_sending) {
+  fixture f;
+  for (bool stream : {false, true}) {
+    auto o = f.ask("mock\r\nX-Injected: 1", stream);
+    BOOST_CHECK(o.ec == error::bad_request);
+    BOOST_CHECK_MESSAGE(o.response.diag.message.find("model name") != std::string::npos,
+                        o.response.diag.message);
+  }
+  BOOST_CHECK_EQUAL(f.server.stats().requests, 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,3 +1,4 @@
+#include <conclave/http/header_safety.hpp>
 #include <conclave/http/header_values.hpp>
 #include <conclave/http/origin.hpp>
 
@@ -98,6 +99,29 @@ BOOST_AUTO_TEST_CASE(base_urls) {
   BOOST_CHECK(!parse_base_url("http://host:99999/"));
   BOOST_CHECK(!parse_base_url("http://host/v1?x=1"));
   BOOST_CHECK(!parse_base_url("http://user:pw@host/v1"));
+
+  // Refused without echoing: a message holding the raw bytes could forge log lines.
+  for (const char* bad : {"http://host/v1\r\nX-Injected: 1", "http://host/v1\x1b[2J", "http://ho st/v1",
+                          "http://host/v1\x7f", " http://host/v1"}) {
+    BOOST_TEST_CONTEXT("url: " << bad) {
+      auto r = parse_base_url(bad);
+      BOOST_REQUIRE(!r);
+      BOOST_CHECK(find_control_char(r.error()) == std::string_view::npos);
+      BOOST_CHECK(r.error().find("host") == std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(header_safety) {
+  BOOST_CHECK_EQUAL(find_control_char("plain text"), std::string_view::npos);
+  BOOST_CHECK_EQUAL(find_control_char("a\tb"), 1u);
+  BOOST_CHECK_EQUAL(find_control_char(std::string_view("ab\0", 3)), 2u);
+  BOOST_CHECK_EQUAL(find_control_char("abc\x7f"), 3u);
+  BOOST_CHECK_EQUAL(find_control_char("caf\xC3\xA9"), std::string_view::npos);  // UTF-8 is fine
+  BOOST_CHECK(is_safe_header_value("Bearer sk-abc\tdef"));
+  BOOST_CHECK(!is_safe_header_value("Bearer sk\r\nX-Injected: 1"));
+  BOOST_CHECK(!is_safe_header_value("a\nb"));
+  BOOST_CHECK(!is_safe_header_value(std::string_view("a\0b", 3)));
   BOOST_CHECK(parse_base_url("ftp://x").error().find("scheme") != std::string::npos);
 }
 

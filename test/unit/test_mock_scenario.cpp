@@ -34,6 +34,34 @@ BOOST_AUTO_TEST_CASE(fault_names) {
   BOOST_CHECK(fault_from_model("mock-truncated") == fault::truncated);
   BOOST_CHECK(fault_from_model("mock-drip") == fault::drip);
   BOOST_CHECK(fault_from_model("mock-error-event") == fault::error_event);
+  BOOST_CHECK(fault_from_model("mock-length") == fault::length);
+  BOOST_CHECK(fault_from_model("mock-filtered") == fault::filtered);
+  BOOST_CHECK(fault_from_model("mock-empty") == fault::empty);
+  BOOST_CHECK(fault_from_model("mock-echo-401") == fault::echo_401);
+  BOOST_CHECK(fault_from_model("mock-echo-text") == fault::echo_text);
+  BOOST_CHECK(fault_from_model("mock-echo-200-error") == fault::echo_200_error);
+  BOOST_CHECK(fault_from_model("mock-echo-malformed") == fault::echo_malformed);
+  BOOST_CHECK(fault_from_model("mock-echo-stream") == fault::echo_stream);
+  BOOST_CHECK(fault_from_model("mock-html") == fault::html);
+  BOOST_CHECK(fault_from_model("mock-early-hints") == fault::early_hints);
+  // Every kind has its own name, and the names map back ("mock-" + name, but for the
+  // statuses): fault_kinds counts them all.
+  std::set<std::string> names;
+  for (std::size_t k = 0; k < fault_kinds; ++k) names.insert(to_string(static_cast<fault>(k)));
+  BOOST_CHECK_EQUAL(names.size(), fault_kinds);
+  BOOST_CHECK(fault_from_model(std::string("mock-") + to_string(fault::early_hints)) ==
+              fault::early_hints);
+}
+
+BOOST_AUTO_TEST_CASE(decomposition_into_thousands_of_subquestions) {
+  auto req = ask("Split the question into 10000 sub-questions.\nQuestion: Why?");
+  BOOST_REQUIRE(requested_subquestions(req));
+  BOOST_CHECK_EQUAL(*requested_subquestions(req), 10'000);
+  BOOST_CHECK_EQUAL(json::parse(reply_text(req, 10)).as_array().size(), 10'000u);
+  BOOST_CHECK_EQUAL(*requested_subquestions(ask("Split it into 12345 sub-questions.")), 10'000);
+  BOOST_CHECK_EQUAL(*requested_subquestions(ask("Split it into 99999999999999999999 sub-questions.")),
+                    max_subquestions);
+  BOOST_CHECK_EQUAL(*requested_subquestions(ask("Split it into 00007 sub-questions.")), 7);
 }
 
 BOOST_AUTO_TEST_CASE(replies_are_deterministic_and_differ_by_prompt) {

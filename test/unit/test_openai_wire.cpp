@@ -1,3 +1,4 @@
+#include <conclave/engine/text.hpp>
 #include <conclave/openai/wire.hpp>
 
 #include <boost/json/parse.hpp>
@@ -151,6 +152,97 @@ BOOST_AUTO_TEST_CASE(malformed_chunk_fails_the_stream) {
       BOOST_CHECK(d.failure_code() == error::bad_response);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(usage_that_cannot_be_believed_is_not_reported) {
+  auto body = [](const std::string& usage) {
+    return R"({"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":)" + usage +
+           "}";
+  };
+  for (const char* usage :
+       {R"({"prompt_tokens":-1,"completion_tokens":2})", R"({"prompt_tokens":1,"completion_tokens":-2})",
+        R"({"prompt_tokens":1.0,"completion_tokens":2})", R"({"prompt_tokens":"1","completion_tokens":2})",
+        R"({"prompt_tokens":1})", R"({"prompt_tokens":1e30,"completion_tokens":2})", "null", "[]"}) {
+    BOOST_TEST_CONTEXT("usage: " << usage) {
+      chat_response r;
+      bool reported = true;
+      BOOST_CHECK(!decode_chat_completion(body(usage), r, &reported));
+      BOOST_CHECK(!reported);
+      BOOST_CHECK_EQUAL(r.tokens.prompt_tokens, 0);
+      BOOST_CHECK_EQUAL(r.tokens.completion_tokens, 0);
+
+      stream_decoder d;
+      std::string delta;
+      d.on_event(data(R"({"choices":[],"usage":)" + std::string(usage) + "}"), delta);
+      BOOST_CHECK(!d.usage_reported() || std::string(usage) == "null");
+      BOOST_CHECK_GE(d.response().tokens.prompt_tokens, 0);
+      BOOST_CHECK_GE(d.response().tokens.completion_tokens, 0);
+    }
+  }
+  chat_response ok;
+  bool reported = false;
+  BOOST_CHECK(!decode_chat_completion(body(R"({"prompt_tokens":0,"completion_tokens":2})"), ok, &reported));
+  BOOST_CHECK(reported);
+  BOOST_CHECK_EQUAL(ok.tokens.completion_tokens, 2);
+
+  // A believable count followed by one that is not: the last one decides.
+  stream_decoder d;
+  std::string delta;
+  d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}})"), delta);
+  BOOST_CHECK(d.usage_reported());
+  d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":-5,"completion_tokens":2}})"), delta);
+  BOOST_CHECK(!d.usage_reported());
+  BOOST_CHECK_EQUAL(d.response().tokens.prompt_tokens, 0);
+}
+
+BOOST_AUTO_TEST_CASE(huge_counts_are_kept_pinned_at_int64_max) {
+  chat_response r;
+  bool reported = false;
+  BOOST_CHECK(!decode_chat_completion(
+      R"({"choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":18446744073709551615}})",
+      r, &reported));
+  BOOST_CHECK(reported);
+  BOOST_CHECK_EQUAL(r.tokens.prompt_tokens, INT64_MAX);
+  BOOST_CHECK_EQUAL(r.tokens.completion_tokens, INT64_MAX);
+  BOOST_CHECK_EQUAL(r.tokens.total(), INT64_MAX);
+}
+
+BOOST_AUTO_TEST_CASE(finish_reasons_are_understood) {
+  chat_response r;
+  decode_chat_completion(R"({"choices":[{"message":{"content":"cut"},"finish_reason":"length"}]})", r);
+  BOOST_CHECK(r.stop == stop_reason::length);
+  chat_response none;
+  decode_chat_completion(R"({"choices":[{"message":{"content":"?"}}]})", none);
+  BOOST_CHECK(none.stop == stop_reason::unknown);
+
+  stream_decoder d;
+  std::string delta;
+  d.on_event(data(R"({"choices":[{"delta":{"content":"no"}}]})"), delta);
+  BOOST_CHECK(d.response().stop == stop_reason::unknown);
+  d.on_event(data(R"({"choices":[{"delta":{},"finish_reason":"content_filter"}]})"), delta);
+  BOOST_CHECK(d.response().stop == stop_reason::content_filter);
+}
+
+BOOST_AUTO_TEST_CASE(quoted_bodies_are_valid_utf8_cut_on_character_boundaries) {
+  // 511 bytes, then a 3-byte character across the 512-byte cut, then bytes that are not UTF-8.
+  const std::string body = std::string(511, 'x') + "\xE2\x82\xAC" + std::string(100, 'y') + "\xff\xfe";
+  diagnostics d;
+  decode_error_body(body, d);
+  BOOST_CHECK(text::is_valid_utf8(d.message));
+  BOOST_CHECK_EQUAL(d.message, std::string(511, 'x') + "...");
+
+  diagnostics bad;
+  decode_error_body("<html>\xff</html>", bad);
+  BOOST_CHECK_EQUAL(bad.message, "<html>\xEF\xBF\xBD</html>");
+
+  chat_response r;
+  BOOST_CHECK(decode_chat_completion(body, r) == error::bad_response);
+  BOOST_CHECK(text::is_valid_utf8(r.diag.message));
+
+  stream_decoder s;
+  std::string delta;
+  BOOST_CHECK(s.on_event(data(body), delta) == stream_decoder::step::failed);
+  BOOST_CHECK(text::is_valid_utf8(s.failure().message));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

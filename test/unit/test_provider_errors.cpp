@@ -29,6 +29,8 @@ BOOST_AUTO_TEST_CASE(transport_failures) {
       {bhttp::error::partial_message, error::connection_failed},
       {asio::ssl::error::stream_truncated, error::connection_failed},
       {http::error::tls_config_invalid, error::tls_failed},
+      {http::error::unsafe_request, error::bad_request},  // refused by us, never sent
+      {http::error::too_many_interim_responses, error::bad_response},
       {{0x0A000086, asio::error::get_ssl_category()}, error::tls_failed},  // verify failed
       {bhttp::error::body_limit, error::response_too_large},
       {bhttp::error::header_limit, error::response_too_large},

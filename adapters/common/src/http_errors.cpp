@@ -22,6 +22,8 @@ boost::system::error_code classify_transport(const http::response& r, diagnostic
       ec == bhttp::error::buffer_overflow) {
     return error::response_too_large;
   }
+  if (ec == http::error::unsafe_request) return error::bad_request;  // ours, never sent
+  if (ec == http::error::too_many_interim_responses) return error::bad_response;
   if (ec == asio::ssl::error::stream_truncated) return error::connection_failed;
   if (ec.category() == asio::error::get_ssl_category() ||
       ec == http::error::tls_config_invalid) {

@@ -1,5 +1,6 @@
 #include <conclave/http/client.hpp>
 #include <conclave/http/error.hpp>
+#include <conclave/http/header_safety.hpp>
 
 #include "connection.hpp"
 #include "pool.hpp"
@@ -24,6 +25,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -38,8 +40,36 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t header_limit = 64 * 1024;
 constexpr std::size_t read_chunk = 8 * 1024;
+// Interim responses tolerated before the final one: real servers send one or two; a peer
+// sending them without end would otherwise hold the call until its deadline (or forever).
+constexpr int max_interim_responses = 16;
 
 bool is_success(unsigned status) { return status >= 200 && status < 300; }
+
+// 1xx other than 101 (which hands the connection to another protocol): a head with no body,
+// followed by the real response on the same connection.
+bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
+
+// Why `req` must not be sent (a field or the target that would break out of the request
+// head), naming the field but never quoting it: it may be a key. Empty when it is safe.
+std::string unsafe_part(const request_message& req) {
+  const std::string_view target = req.target();
+  if (find_control_char(target) != std::string_view::npos ||
+      target.find(' ') != std::string_view::npos) {
+    return "request target holds a control character or space; not sent";
+  }
+  for (const auto& field : req) {
+    const std::string_view name = field.name_string();
+    if (name.empty() || find_control_char(name) != std::string_view::npos ||
+        name.find_first_of(" :") != std::string_view::npos) {
+      return "a request header name holds a control character, space or colon; not sent";
+    }
+    if (!is_safe_header_value(field.value())) {
+      return "request header '" + std::string(name) + "' holds a control character; not sent";
+    }
+  }
+  return {};
+}
 
 // Cancels a request when its deadline passes or its caller cancels: one timer and one signal
 // per request, cheaper than racing a second coroutine with `||` (measured: about 8 us of CPU
@@ -62,8 +92,9 @@ bool is_stale_connection_error(const error_code& ec) {
 // connection may serve another request.
 template <typename Stream>
 asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_message& req,
-                               const body_sink* sink, std::size_t body_limit, response& out,
-                               bool& keep_alive, std::string& phase) {
+                               const body_sink* sink, const head_check* check,
+                               std::size_t body_limit, response& out, bool& keep_alive,
+                               std::string& phase) {
   keep_alive = false;
   phase = "writing the request";
   if (auto [ec, n] = co_await bhttp::async_write(s, req, use_tuple); ec) {
@@ -72,18 +103,34 @@ asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_me
   }
 
   phase = "waiting for the response";
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.header_limit(header_limit);
-  parser.body_limit(body_limit);
-  if (auto [ec, n] = co_await bhttp::async_read_header(s, buffer, parser, use_tuple); ec) {
-    out.ec = ec;
-    co_return;
+  // A parser reads one message: each interim response gets its own, and so does the final one.
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> holder;
+  for (int interim = 0;; ++interim) {
+    if (interim > max_interim_responses) {
+      out.ec = http::error::too_many_interim_responses;
+      out.failure_detail = "the server sent more than " + std::to_string(max_interim_responses) +
+                           " interim (1xx) responses";
+      co_return;
+    }
+    holder.emplace();
+    holder->header_limit(header_limit);
+    holder->body_limit(body_limit);
+    if (auto [ec, n] = co_await bhttp::async_read_header(s, buffer, *holder, use_tuple); ec) {
+      out.ec = ec;
+      co_return;
+    }
+    if (!is_interim(holder->get().result_int())) break;
   }
+  auto& parser = *holder;
   out.status = parser.get().result_int();
   out.headers = static_cast<const bhttp::fields&>(parser.get());
 
   phase = "reading the response body";
   const bool to_sink = sink && *sink && is_success(out.status);
+  if (to_sink && check && *check && !(*check)(out)) {
+    out.stopped_by_sink = true;  // refused by its head: the body stays unread
+    co_return;
+  }
   std::vector<char> chunk;
   if (!parser.is_done()) chunk.resize(read_chunk);  // only while a body is being read
   while (!parser.is_done()) {
@@ -141,7 +188,7 @@ struct client::impl {
   asio::awaitable<error_code> open(const origin& where, std::unique_ptr<detail::connection>& out,
                                    std::string& detail, std::string& phase);
   asio::awaitable<response> run(const origin& where, request_message& req, const body_sink* sink,
-                                std::string& phase);
+                                const head_check* check, std::string& phase);
 
   client_options opts;
   std::shared_ptr<detail::pool> connections;
@@ -209,7 +256,8 @@ asio::awaitable<error_code> client::impl::open(const origin& where,
 }
 
 asio::awaitable<response> client::impl::run(const origin& where, request_message& req,
-                                            const body_sink* sink, std::string& phase) {
+                                            const body_sink* sink, const head_check* check,
+                                            std::string& phase) {
   response out;
   for (int attempt = 0;; ++attempt) {
     phase = "waiting for a pooled connection";
@@ -235,7 +283,8 @@ asio::awaitable<response> client::impl::run(const origin& where, request_message
     detail::connection& c = *slot.conn;
     co_await std::visit(
         [&](auto& s) {
-          return exchange(s, c.buffer, req, sink, opts.max_response_bytes, out, keep_alive, phase);
+          return exchange(s, c.buffer, req, sink, check, opts.max_response_bytes, out, keep_alive,
+                          phase);
         },
         c.stream);
 
@@ -271,7 +320,8 @@ asio::awaitable<response> client::request(const origin& where, request_message r
 }
 
 asio::awaitable<response> client::stream(const origin& where, request_message req,
-                                         clock::time_point deadline, body_sink sink) {
+                                         clock::time_point deadline, body_sink sink,
+                                         head_check check) {
   const auto start = clock::now();
 
   req.set(bhttp::field::host, where.host_header());
@@ -283,8 +333,12 @@ asio::awaitable<response> client::stream(const origin& where, request_message re
 
   std::string phase;
   response out;
-  if (deadline == clock::time_point::max()) {
-    out = co_await impl_->run(where, req, &sink, phase);
+  // Beast writes header values as they are: a CR LF inside one would inject headers.
+  if (std::string why = unsafe_part(req); !why.empty()) {
+    out.ec = http::error::unsafe_request;
+    out.failure_detail = std::move(why);
+  } else if (deadline == clock::time_point::max()) {
+    out = co_await impl_->run(where, req, &sink, &check, phase);
   } else {
     auto ex = co_await asio::this_coro::executor;
     auto dog = std::make_shared<watchdog>(ex);
@@ -300,7 +354,7 @@ asio::awaitable<response> client::stream(const origin& where, request_message re
       caller.assign([dog](asio::cancellation_type type) { dog->stop.emit(type); });
     }
     try {
-      out = co_await asio::co_spawn(ex, impl_->run(where, req, &sink, phase),
+      out = co_await asio::co_spawn(ex, impl_->run(where, req, &sink, &check, phase),
                                     asio::bind_cancellation_slot(dog->stop.slot(), asio::use_awaitable));
     } catch (const boost::system::system_error& e) {  // cancelled between two of its steps
       out = response{};

@@ -1,5 +1,7 @@
 #include <conclave/http/origin.hpp>
 
+#include <conclave/http/header_safety.hpp>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -24,6 +26,14 @@ std::string base_url::target(std::string_view relative) const {
 }
 
 boost::system::result<base_url, std::string> parse_base_url(std::string_view text) {
+  // Checked before anything echoes the text back: a message holding a raw CR, LF or ESC
+  // would forge log lines or drive the terminal it is printed on.
+  if (const auto at = find_control_char(text); at != std::string_view::npos) {
+    return "a base URL takes no control characters (one at byte " + std::to_string(at) + ")";
+  }
+  if (const auto at = text.find(' '); at != std::string_view::npos) {
+    return "a base URL takes no spaces (one at byte " + std::to_string(at) + ")";
+  }
   auto parsed = boost::urls::parse_absolute_uri(text);
   if (!parsed) return "not an absolute URL: '" + std::string(text) + "'";
   const boost::urls::url_view& u = *parsed;

@@ -21,10 +21,10 @@ std::string as_event(const json::value& v) { return "data: " + json::serialize(v
 }  // namespace
 
 std::string completion(std::string_view id, std::string_view model, std::string_view content,
-                       const usage& u) {
+                       const usage& u, std::string_view finish_reason) {
   json::object message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
   json::object choice{
-      {"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", "stop"}};
+      {"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", finish_reason}};
   json::object body{{"id", id},
                     {"object", "chat.completion"},
                     {"created", created_at},
@@ -79,5 +79,7 @@ std::string models_list(std::string_view model) {
   json::object m{{"id", model}, {"object", "model"}, {"created", created_at}, {"owned_by", "conclave"}};
   return json::serialize(json::object{{"object", "list"}, {"data", json::array{std::move(m)}}});
 }
+
+std::string json_string(std::string_view s) { return json::serialize(json::string(s)); }
 
 }  // namespace conclave::mock::replies

@@ -9,7 +9,7 @@
 namespace conclave::mock::replies {
 
 std::string completion(std::string_view id, std::string_view model, std::string_view content,
-                       const usage& u);
+                       const usage& u, std::string_view finish_reason = "stop");
 
 /// One `chat.completion.chunk` as an SSE event ("data: {...}\n\n"). Empty `content` with
 /// `first` sends the role-only opening delta; a non-empty `finish_reason` closes the choice.
@@ -25,5 +25,8 @@ std::string done_event();
 std::string error_body(std::string_view message, std::string_view type, std::string_view code);
 
 std::string models_list(std::string_view model);
+
+/// `s` as a JSON string literal, quotes and escapes included.
+std::string json_string(std::string_view s);
 
 }  // namespace conclave::mock::replies

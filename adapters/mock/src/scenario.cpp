@@ -1,10 +1,13 @@
 #include <conclave/mock/scenario.hpp>
 
+#include <conclave/engine/text.hpp>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -53,6 +56,16 @@ fault fault_from_model(std::string_view model) {
   if (model == "mock-truncated") return fault::truncated;
   if (model == "mock-drip") return fault::drip;
   if (model == "mock-error-event") return fault::error_event;
+  if (model == "mock-length") return fault::length;
+  if (model == "mock-filtered") return fault::filtered;
+  if (model == "mock-empty") return fault::empty;
+  if (model == "mock-echo-401") return fault::echo_401;
+  if (model == "mock-echo-text") return fault::echo_text;
+  if (model == "mock-echo-200-error") return fault::echo_200_error;
+  if (model == "mock-echo-malformed") return fault::echo_malformed;
+  if (model == "mock-echo-stream") return fault::echo_stream;
+  if (model == "mock-html") return fault::html;
+  if (model == "mock-early-hints") return fault::early_hints;
   return fault::none;
 }
 
@@ -68,6 +81,16 @@ const char* to_string(fault f) noexcept {
     case fault::truncated: return "truncated";
     case fault::drip: return "drip";
     case fault::error_event: return "error-event";
+    case fault::length: return "length";
+    case fault::filtered: return "filtered";
+    case fault::empty: return "empty";
+    case fault::echo_401: return "echo-401";
+    case fault::echo_text: return "echo-text";
+    case fault::echo_200_error: return "echo-200-error";
+    case fault::echo_malformed: return "echo-malformed";
+    case fault::echo_stream: return "echo-stream";
+    case fault::html: return "html";
+    case fault::early_hints: return "early-hints";
   }
   return "none";
 }
@@ -135,13 +158,18 @@ std::optional<int> requested_subquestions(const incoming_request& req) {
       const auto space = before.find_last_of(" \t\n");
       const std::string_view token =
           space == std::string_view::npos ? before : before.substr(space + 1);
+      // Any length of digits; the value is pinned at the cap as it is read, so it cannot
+      // overflow.
       int n = 0;
-      bool digits = !token.empty() && token.size() <= 4;
+      bool digits = !token.empty();
       for (char c : token) {
-        if (!std::isdigit(static_cast<unsigned char>(c))) digits = false;
-        else n = n * 10 + (c - '0');
+        if (!std::isdigit(static_cast<unsigned char>(c))) {
+          digits = false;
+          break;
+        }
+        n = std::min(max_subquestions + 1, n * 10 + (c - '0'));
       }
-      if (digits && n > 0) return n;
+      if (digits && n > 0) return std::min(n, max_subquestions);
       if (space == std::string_view::npos) break;
       before = before.substr(0, space);
     }
@@ -168,11 +196,7 @@ std::string reply_text(const incoming_request& req, int words) {
   if (auto n = requested_subquestions(req)) {
     std::string topic = subject;
     while (!topic.empty() && (topic.back() == '?' || topic.back() == '.')) topic.pop_back();
-    if (topic.size() > 120) {
-      std::size_t cut = 120;  // at a UTF-8 character boundary
-      while (cut > 0 && (static_cast<unsigned char>(topic[cut]) & 0xC0) == 0x80) --cut;
-      topic.resize(cut);
-    }
+    topic.resize(text::utf8_prefix(topic, 120).size());
     json::array items;
     for (int i = 0; i < *n; ++i) {
       std::string q = topic + "? (focus: " + std::string(aspects[i % aspects.size()]);
@@ -183,11 +207,7 @@ std::string reply_text(const incoming_request& req, int words) {
   }
   std::uint64_t h = fnv1a(subject);
   for (const auto& m : req.messages) h ^= fnv1a(m.content) + 0x9e3779b97f4a7c15ull + (h << 6);
-  if (subject.size() > 60) {
-    std::size_t cut = 57;  // at a UTF-8 character boundary, never inside one
-    while (cut > 0 && (static_cast<unsigned char>(subject[cut]) & 0xC0) == 0x80) --cut;
-    subject = subject.substr(0, cut) + "...";
-  }
+  if (subject.size() > 60) subject = std::string(text::utf8_prefix(subject, 57)) + "...";
   // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {

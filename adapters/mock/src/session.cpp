@@ -58,8 +58,13 @@ class responder {
   using header_list = std::vector<std::pair<std::string, std::string>>;
 
   asio::awaitable<next> json(unsigned status, std::string body, header_list extra = header_list()) {
+    return send(status, "application/json", std::move(body), std::move(extra));
+  }
+
+  asio::awaitable<next> send(unsigned status, std::string content_type, std::string body,
+                             header_list extra = header_list()) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
-    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::content_type, content_type);
     res.set("x-request-id", request_id_);
     for (const auto& [name, value] : common_) res.set(name, value);
     for (const auto& [name, value] : extra) res.set(name, value);
@@ -126,19 +131,76 @@ class responder {
   header_list common_;
 };
 
+// What a request gets said to it: the text and finish reason, as the stop-reason faults (and
+// the echoing one) shape them.
+struct reply_shape {
+  std::string content;
+  std::string finish_reason = "stop";
+};
+
+std::string first_words(const std::string& text, int words) {
+  std::size_t end = 0;
+  for (int w = 0; w < words && end != std::string::npos; ++w) end = text.find(' ', end + 1);
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+reply_shape shape_reply(fault f, std::string text, const std::string& auth) {
+  switch (f) {
+    case fault::length: return {std::move(text), "length"};
+    case fault::filtered: return {first_words(text, 4), "content_filter"};
+    case fault::empty: return {"", "stop"};
+    case fault::echo_stream: return {"Your header was: " + auth + " (echoed).", "stop"};
+    default: return {std::move(text), "stop"};
+  }
+}
+
+// The error body a careless server sends back: the credential quoted in message and code.
+std::string echo_error_body(const std::string& auth) {
+  return replies::error_body("Incorrect API key provided: " + auth + ".", "invalid_request_error",
+                             auth);
+}
+
+// JSON cut short after a field that quotes the credential.
+std::string echo_malformed_json(const std::string& id, const std::string& auth) {
+  return "{\"id\": \"" + id + "\", \"auth\": " + replies::json_string(auth) + ", \"choices\": [";
+}
+
+constexpr std::string_view sign_in_page =
+    "<!doctype html>\n<html><body><h1>Sign in to continue</h1>\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"injected\"}}]}\n\n"
+    "</body></html>\n";
+
 template <typename Stream>
 asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
-                                    const incoming_request& in, fault f) {
-  const std::string text = reply_text(in, st.opts.reply_words);
+                                    const incoming_request& in, fault f, const std::string& auth) {
+  const reply_shape reply = shape_reply(f, reply_text(in, st.opts.reply_words), auth);
+  const std::string& text = reply.content;
   const std::string& id = out.request_id();
   if (!co_await out.start_stream()) co_return next::abort;
   if (!co_await out.chunk(replies::chunk_event(id, in.model, "", true, ""))) co_return next::abort;
 
-  if (f == fault::malformed) {
-    if (!co_await out.chunk("data: {\"id\": \"" + id + "\", \"choices\": [{\"delta\": \n\n")) {
-      co_return next::abort;
-    }
+  if (f == fault::malformed || f == fault::echo_malformed) {
+    const std::string bad = f == fault::malformed
+                                ? "data: {\"id\": \"" + id + "\", \"choices\": [{\"delta\": \n\n"
+                                : "data: " + echo_malformed_json(id, auth) + "\n\n";
+    if (!co_await out.chunk(bad)) co_return next::abort;
     if (!co_await out.chunk(replies::done_event())) co_return next::abort;
+    co_return co_await out.end_stream();
+  }
+  if (f == fault::echo_200_error || f == fault::echo_stream) {
+    if (f == fault::echo_stream) {
+      // Split inside the key: a client redacting each delta alone would let it through.
+      const std::size_t half = auth.size() / 2;
+      const std::string first = "Your header was: " + auth.substr(0, half);
+      const std::string second = auth.substr(half) + " (echoed).";
+      if (!co_await out.chunk(replies::chunk_event(id, in.model, first, false, ""))) {
+        co_return next::abort;
+      }
+      if (!co_await out.chunk(replies::chunk_event(id, in.model, second, false, ""))) {
+        co_return next::abort;
+      }
+    }
+    if (!co_await out.chunk("data: " + echo_error_body(auth) + "\n\n")) co_return next::abort;
     co_return co_await out.end_stream();
   }
 
@@ -178,7 +240,7 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
       }
     }
   }
-  if (!co_await out.chunk(replies::chunk_event(id, in.model, "", false, "stop"))) {
+  if (!co_await out.chunk(replies::chunk_event(id, in.model, "", false, reply.finish_reason))) {
     co_return next::abort;
   }
   if (in.include_usage &&
@@ -238,6 +300,9 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
           std::move(retry));
     }
   }
+  // What the echo faults send back; never empty, so an echo is always visible.
+  std::string auth(req[bhttp::field::authorization]);
+  if (auth.empty()) auth = "(no Authorization header)";
   fault f = fault_from_model(in.model);
   if (f == fault::none) f = st.draw_fault();
   if (f != fault::none) st.count_fault(f);
@@ -269,13 +334,37 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
           503, replies::error_body("The engine is currently overloaded (mock).", "server_error",
                                    "overloaded"),
           std::move(headers));
+    case fault::echo_401:
+      headers = {{"x-request-id", auth}};
+      co_return co_await out.json(401, echo_error_body(auth), std::move(headers));
+    case fault::echo_text:
+      headers = {{"x-request-id", auth}};
+      co_return co_await out.send(
+          500, "text/plain; charset=utf-8",
+          "upstream refused the request with Authorization: " + auth + "\n", std::move(headers));
+    case fault::html:
+      co_return co_await out.send(200, "text/html; charset=utf-8", std::string(sign_in_page));
+    case fault::early_hints: {
+      // An interim response first, as CDNs send: the client must read past it.
+      const std::string_view hints =
+          "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n";
+      if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(hints), use_tuple); ec) {
+        co_return next::abort;
+      }
+      break;
+    }
     default: break;
   }
 
-  if (in.stream) co_return co_await answer_stream(st, out, in, f);
+  if (in.stream) co_return co_await answer_stream(st, out, in, f, auth);
 
-  const std::string text = reply_text(in, st.opts.reply_words);
-  std::string body = replies::completion(out.request_id(), in.model, text, count_usage(in, text));
+  if (f == fault::echo_200_error) co_return co_await out.json(200, echo_error_body(auth));
+  if (f == fault::echo_malformed) {
+    co_return co_await out.json(200, echo_malformed_json(out.request_id(), auth));
+  }
+  const reply_shape reply = shape_reply(f, reply_text(in, st.opts.reply_words), auth);
+  std::string body = replies::completion(out.request_id(), in.model, reply.content,
+                                         count_usage(in, reply.content), reply.finish_reason);
   if (f == fault::malformed) body = body.substr(0, body.size() / 2);  // cut JSON, honest length
   if (f == fault::reset || f == fault::truncated || f == fault::drip) {
     // Raw HTTP so the body can stop short or trickle.

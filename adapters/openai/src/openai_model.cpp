@@ -1,8 +1,12 @@
 #include <conclave/openai/openai_model.hpp>
 
+#include <conclave/engine/text.hpp>
 #include <conclave/http/client.hpp>
+#include <conclave/http/header_safety.hpp>
 #include <conclave/openai/wire.hpp>
+#include <conclave/provider/content_type.hpp>
 #include <conclave/provider/http_errors.hpp>
+#include <conclave/provider/scrub.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -18,11 +22,30 @@ namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
 namespace conclave::openai {
+namespace {
+
+// Where a setting holds a control character, in words that never quote it (it may be a key).
+std::string control_char_at(std::string_view value) {
+  const auto at = http::find_control_char(value);
+  return at == std::string_view::npos ? std::string()
+                                      : "holds a control character (at byte " + std::to_string(at) + ")";
+}
+
+// Refused up front: a CR or LF in the key would inject headers into every request, and a
+// control character in a model name or URL is a mistake that should not reach a server.
+void check_setting(const char* name, std::string_view value) {
+  if (auto why = control_char_at(value); !why.empty()) {
+    throw std::invalid_argument(std::string("openai_options.") + name + " " + why);
+  }
+}
+
+}  // namespace
 
 struct openai_model::impl {
   http::client& client;
   openai_options opts;
   http::base_url endpoint;
+  text::redactor secrets;  // the API key: never printed, whatever the server echoes
 
   using outcome = std::tuple<error_code, chat_response>;
 
@@ -48,14 +71,32 @@ struct openai_model::impl {
     return provider::classify_status(r.status);
   }
 
+  // Every way out of a call passes here: whatever the server sent is redacted and made valid
+  // UTF-8 before anyone sees it.
   asio::awaitable<outcome> call(chat_request req, delta_handler on_delta) {
+    outcome result = co_await call_unscrubbed(std::move(req), std::move(on_delta));
+    provider::scrub(std::get<1>(result), secrets);
+    co_return result;
+  }
+
+  // The reply's content type, for a message (it came from the server: kept short).
+  static std::string quoted_type(const std::string& type) { return text::quote(type, 100); }
+
+  asio::awaitable<outcome> call_unscrubbed(chat_request req, delta_handler on_delta) {
     chat_response out;
+    if (auto why = control_char_at(req.model); !why.empty()) {
+      out.diag.message = "model name " + why + "; not sent";
+      co_return outcome{error::bad_request, std::move(out)};
+    }
     const std::int64_t prompt_estimate = [&] {
       std::int64_t n = 0;
       for (const auto& m : req.messages) n += provider::estimate_tokens(m.content);
       return n;
     }();
-    const auto deadline = http::client::clock::now() + opts.request_timeout;
+    // The caller's deadline, when sooner than ours: the call then fails as a timeout in time
+    // to say so, instead of being cut by the caller's timer.
+    auto deadline = http::client::clock::now() + opts.request_timeout;
+    if (req.deadline && *req.deadline < deadline) deadline = *req.deadline;
 
     if (!req.stream) {
       http::response r = co_await client.request(endpoint.where, make_request(req), deadline);
@@ -65,18 +106,35 @@ struct openai_model::impl {
         co_return outcome{provider::classify_transport(r, out.diag), std::move(out)};
       }
       read_head(r, out);
+      secrets.apply_in_place(r.body);  // before any of it is quoted: a cut must not halve a key
       if (r.status < 200 || r.status >= 300) {
         co_return outcome{http_failure(r, out), std::move(out)};
       }
-      const error_code ec = decode_chat_completion(r.body, out);
+      bool usage_reported = false;
+      error_code ec;
+      if (const auto type = provider::media_type(r.headers); !provider::may_be_json(type)) {
+        out.diag.message = "not JSON (content-type " + quoted_type(type) + ")";
+        ec = error::bad_response;
+      } else {
+        ec = decode_chat_completion(r.body, out, &usage_reported);
+      }
+      if (!usage_reported) {
+        // No usage, or none to believe: count what was sent and what arrived, never zero.
+        out.tokens.prompt_tokens = prompt_estimate;
+        out.tokens.completion_tokens = provider::estimate_tokens(out.content);
+      }
       co_return outcome{ec, std::move(out)};
     }
 
     http::sse_parser parser;
     stream_decoder decoder;
+    provider::delta_scrubber scrubbed({opts.api_key});
     std::vector<http::sse_event> events;
     std::string delta;
     error_code stream_error;
+    auto emit = [&](const std::string& piece) {
+      if (!piece.empty() && on_delta) on_delta(piece);
+    };
     auto sink = [&](std::string_view bytes) {
       events.clear();
       if (!parser.feed(bytes, events)) {
@@ -84,10 +142,12 @@ struct openai_model::impl {
         decoder.response().diag.message = "an SSE event exceeded the size limit";
         return false;
       }
-      for (const auto& e : events) {
+      for (auto& e : events) {
+        // Before the decoder quotes any of it (a malformed chunk, an error event).
+        secrets.apply_in_place(e.data);
         delta.clear();
         const auto step = decoder.on_event(e, delta);
-        if (!delta.empty() && on_delta) on_delta(delta);
+        if (!delta.empty()) emit(scrubbed.push(delta));
         if (step == stream_decoder::step::failed) {
           stream_error = decoder.failure_code();
           return false;
@@ -95,18 +155,35 @@ struct openai_model::impl {
       }
       return true;
     };
-    http::response r = co_await client.stream(endpoint.where, make_request(req), deadline, sink);
+    // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
+    // SSE, its lines would be dropped silently, or worse, read as events.
+    std::string refused_type;
+    auto check = [&](const http::response& head) {
+      auto type = provider::media_type(head.headers);
+      if (provider::may_be_event_stream(type)) return true;
+      refused_type = std::move(type);
+      return false;
+    };
+    http::response r =
+        co_await client.stream(endpoint.where, make_request(req), deadline, sink, check);
+    emit(scrubbed.finish());
 
     out = std::move(decoder.response());
     out.latency = r.elapsed;
     read_head(r, out);  // a streamed reply's request id and limits too
     if (!decoder.usage_reported()) {
-      // Cut or usage-less stream: count what was sent and what arrived, never zero.
+      // Cut or usage-less stream, or usage not to believe: count what was sent and what
+      // arrived, never zero.
       out.tokens.prompt_tokens = prompt_estimate;
       out.tokens.completion_tokens = provider::estimate_tokens(out.content);
     }
     if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
+      secrets.apply_in_place(r.body);
       co_return outcome{http_failure(r, out), std::move(out)};
+    }
+    if (!refused_type.empty()) {
+      out.diag.message = "not an event stream (content-type " + quoted_type(refused_type) + ")";
+      co_return outcome{error::bad_response, std::move(out)};
     }
     if (stream_error) {
       if (decoder.failure_code()) {
@@ -126,9 +203,14 @@ struct openai_model::impl {
 };
 
 openai_model::openai_model(http::client& client, openai_options opts) {
+  check_setting("api_key", opts.api_key);
+  check_setting("default_model", opts.default_model);
+  check_setting("base_url", opts.base_url);
   auto parsed = http::parse_base_url(opts.base_url);
   if (!parsed) throw std::invalid_argument("bad OpenAI base URL: " + parsed.error());
-  impl_ = std::make_shared<impl>(impl{client, std::move(opts), std::move(*parsed)});
+  text::redactor secrets({opts.api_key});
+  impl_ = std::make_shared<impl>(
+      impl{client, std::move(opts), std::move(*parsed), std::move(secrets)});
 }
 
 openai_model::~openai_model() = default;

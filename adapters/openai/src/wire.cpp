@@ -1,11 +1,16 @@
 #include <conclave/openai/wire.hpp>
 
+#include <conclave/engine/text.hpp>
 #include <conclave/http/header_values.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 
 namespace json = boost::json;
 
@@ -14,10 +19,8 @@ namespace {
 
 constexpr std::size_t max_message_in_diag = 512;
 
-std::string cut(std::string_view s) {
-  if (s.size() <= max_message_in_diag) return std::string(s);
-  return std::string(s.substr(0, max_message_in_diag)) + "...";
-}
+// Raw bytes quoted in a message: valid UTF-8, cut on a character boundary.
+std::string cut(std::string_view s) { return text::quote(s, max_message_in_diag); }
 
 // Memory for one parse or build: replies and requests are small, so a stack buffer usually
 // holds all of it and Boost.JSON touches the heap only past it (measured: ~30 heap
@@ -33,13 +36,31 @@ std::string string_at(const json::object& o, std::string_view key) {
   return {};
 }
 
-void read_usage(const json::value& v, usage& out) {
-  const auto* o = v.if_object();
-  if (!o) return;
-  if (auto* p = o->if_contains("prompt_tokens"); p && p->is_int64()) out.prompt_tokens = p->get_int64();
-  if (auto* c = o->if_contains("completion_tokens"); c && c->is_int64()) {
-    out.completion_tokens = c->get_int64();
+// A token count as the server reported it, if it is one: a non-negative integer (counts past
+// INT64_MAX are pinned there; sums downstream saturate). Negative, fractional or quoted
+// numbers are not counts.
+std::optional<std::int64_t> count_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return std::nullopt;
+  if (v->is_int64()) {
+    if (v->get_int64() < 0) return std::nullopt;
+    return v->get_int64();
   }
+  if (v->is_uint64()) {  // Boost.JSON's type for integers past INT64_MAX
+    return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
+  }
+  return std::nullopt;
+}
+
+// The usage object, when it is believable: both counts present and counts. A server's
+// counts are untrusted; a caller estimates instead of keeping what it cannot believe.
+std::optional<usage> read_usage(const json::value& v) {
+  const auto* o = v.if_object();
+  if (!o) return std::nullopt;
+  const auto prompt = count_at(*o, "prompt_tokens");
+  const auto completion = count_at(*o, "completion_tokens");
+  if (!prompt || !completion) return std::nullopt;
+  return usage{*prompt, *completion};
 }
 
 // The error object of an error body or of an in-stream error chunk, as a conclave error.
@@ -78,7 +99,9 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
   return json::serialize(body);
 }
 
-boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out) {
+boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out,
+                                                 bool* usage_reported) {
+  if (usage_reported) *usage_reported = false;
   boost::system::error_code ec;
   scratch mem;
   json::value v = json::parse(body, ec, mem.storage());
@@ -111,8 +134,14 @@ boost::system::error_code decode_chat_completion(std::string_view body, chat_res
     return error::bad_response;
   }
   out.finish_reason = string_at(choice, "finish_reason");
+  out.stop = stop_reason_from(out.finish_reason);
   out.model = string_at(o, "model");
-  if (auto* u = o.if_contains("usage")) read_usage(*u, out.tokens);
+  if (auto* u = o.if_contains("usage")) {
+    if (auto reported = read_usage(*u)) {
+      out.tokens = *reported;
+      if (usage_reported) *usage_reported = true;
+    }
+  }
   return {};
 }
 
@@ -176,8 +205,10 @@ stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std:
   }
   if (response_.model.empty()) response_.model = string_at(o, "model");
   if (auto* u = o.if_contains("usage"); u && u->is_object()) {
-    read_usage(*u, response_.tokens);
-    usage_reported_ = true;
+    // The last usage object decides; one that cannot be believed leaves the count to estimates.
+    const auto reported = read_usage(*u);
+    response_.tokens = reported.value_or(usage{});
+    usage_reported_ = reported.has_value();
   }
   const auto* choices = o.if_contains("choices");
   if (!choices || !choices->is_array()) {
@@ -192,7 +223,10 @@ stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std:
         response_.content.append(text->get_string().data(), text->get_string().size());
       }
     }
-    if (auto fr = string_at(*choice, "finish_reason"); !fr.empty()) response_.finish_reason = fr;
+    if (auto fr = string_at(*choice, "finish_reason"); !fr.empty()) {
+      response_.finish_reason = std::move(fr);
+      response_.stop = stop_reason_from(response_.finish_reason);
+    }
   }
   return step::more;
 }

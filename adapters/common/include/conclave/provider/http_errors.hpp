@@ -11,7 +11,8 @@
 namespace conclave::provider {
 
 /// A failed exchange (`r.ec` set, no usable HTTP reply) as a conclave error: timeout,
-/// cancelled, tls_failed, connection_failed, response_too_large or bad_response. Fills
+/// cancelled, tls_failed, connection_failed, response_too_large, bad_response, or bad_request
+/// (a request the client refused to send). Fills
 /// `diag.message` with the transport's words.
 boost::system::error_code classify_transport(const http::response& r, diagnostics& diag);
 

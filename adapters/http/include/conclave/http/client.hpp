@@ -55,6 +55,11 @@ struct response {
 /// connection is then closed, not reused).
 using body_sink = std::function<bool(std::string_view chunk)>;
 
+/// Looks at a 2xx reply's head (`status` and `headers` are set) before its body goes to the
+/// sink: return false to refuse it unread (the connection is then closed, not reused, and
+/// `stopped_by_sink` is set). E.g. an SSE reader refusing a text/html 200.
+using head_check = std::function<bool(const response& head)>;
+
 struct client_stats {
   std::uint64_t connections_opened = 0;  ///< TCP (and TLS) connections established so far
 };
@@ -73,7 +78,10 @@ class client {
 
   boost::asio::any_io_executor get_executor() const noexcept { return executor_; }
 
-  /// Sends `req` to `where` and reads the whole response. Every step (pool wait, DNS,
+  /// Sends `req` to `where` and reads the whole response. Interim 1xx responses (103 Early
+  /// Hints, 100 Continue) are read and dropped; `response` is the final one. A header value or
+  /// target holding a control character is never sent: ec = http::error::unsafe_request.
+  /// Every step (pool wait, DNS,
   /// connect, TLS, write, read) must finish before `deadline`, else ec = beast::error::timeout.
   /// A kept-alive connection the server had closed is replaced transparently, once.
   /// Cancellation: terminal, through the awaiting coroutine (Beast's HTTP read and write honour
@@ -82,9 +90,11 @@ class client {
                                            clock::time_point deadline = clock::time_point::max());
 
   /// Like `request`, but a 2xx body goes to `sink` as it arrives instead of `response::body`
-  /// (a non-2xx body, usually a JSON error, is still collected whole).
+  /// (a non-2xx body, usually a JSON error, is still collected whole), once `check` (if set)
+  /// accepted its head.
   boost::asio::awaitable<response> stream(const origin& where, request_message req,
-                                          clock::time_point deadline, body_sink sink);
+                                          clock::time_point deadline, body_sink sink,
+                                          head_check check = {});
 
   client_stats stats() const noexcept;
 

@@ -29,7 +29,7 @@ struct base_url {
 };
 
 /// Parses an http or https URL. Fails with a message naming what is wrong (unsupported
-/// scheme, no host, bad port, query or fragment present).
+/// scheme, no host, bad port, query or fragment present, control characters or spaces).
 boost::system::result<base_url, std::string> parse_base_url(std::string_view url);
 
 }  // namespace conclave::http

@@ -13,7 +13,11 @@ namespace conclave::mock {
 
 /// Fault modes, chosen per request by the model name: "mock-429", "mock-500", "mock-503",
 /// "mock-hang", "mock-reset", "mock-malformed", "mock-truncated", "mock-drip",
-/// "mock-error-event". Any other name (e.g. "mock") answers normally.
+/// "mock-error-event"; stop reasons "mock-length", "mock-filtered", "mock-empty"; a hostile
+/// server echoing the request's Authorization header back (its value, "Bearer <key>"):
+/// "mock-echo-401", "mock-echo-text", "mock-echo-200-error", "mock-echo-malformed",
+/// "mock-echo-stream"; and "mock-html", "mock-early-hints". Any other name (e.g. "mock")
+/// answers normally. Random faults (mock_options::fault_rate) draw only from the first nine.
 enum class fault {
   none,
   rate_limited,  ///< 429 with retry-after(-ms) and x-ratelimit-* headers
@@ -25,8 +29,19 @@ enum class fault {
   truncated,     ///< stream closes cleanly before [DONE]; JSON reply cut short
   drip,          ///< a valid reply, one character per chunk, slowly
   error_event,   ///< stream: a chunk, then an in-stream {"error": ...} and close
+  length,        ///< a normal reply with finish_reason "length" (cut by max_tokens)
+  filtered,      ///< the reply's first words, then finish_reason "content_filter"
+  empty,         ///< no content at all, finish_reason "stop"
+  echo_401,      ///< 401 whose message, code and x-request-id are the Authorization header
+  echo_text,     ///< 500 text/plain body quoting the Authorization header
+  echo_200_error,  ///< 200 holding an error object that quotes it (stream: an error chunk)
+  echo_malformed,  ///< 200 with malformed JSON quoting it (stream: a malformed chunk)
+  echo_stream,   ///< stream: content quoting it split across two chunks, then an in-stream
+                 ///< error quoting it; JSON: a normal reply whose content quotes it
+  html,          ///< 200 text/html (a proxy's sign-in page), JSON and stream requests alike
+  early_hints,   ///< a 103 Early Hints interim response, then a normal reply
 };
-inline constexpr std::size_t fault_kinds = 10;  ///< how many values `fault` has
+inline constexpr std::size_t fault_kinds = 20;  ///< how many values `fault` has
 
 fault fault_from_model(std::string_view model);
 const char* to_string(fault f) noexcept;
@@ -41,7 +56,11 @@ struct incoming_request {
 /// Parses an OpenAI chat-completions request body; on failure says why in `why`.
 bool parse_request(std::string_view body, incoming_request& out, std::string& why);
 
-/// N when the prompt asks to split a question into N sub-questions ("... into 5 sub-questions").
+/// The most sub-questions the mock writes; a prompt asking for more gets this many.
+inline constexpr int max_subquestions = 10'000;
+
+/// N when the prompt asks to split a question into N sub-questions ("... into 5 sub-questions"),
+/// capped at max_subquestions.
 std::optional<int> requested_subquestions(const incoming_request& req);
 
 /// The question a prompt is about: the text after "Question:" in the last user message, or

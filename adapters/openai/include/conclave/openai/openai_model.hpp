@@ -21,10 +21,14 @@ struct openai_options {
   std::chrono::milliseconds request_timeout{600'000};  ///< whole call, connect to last byte
 };
 
+/// Replies are scrubbed at this boundary (provider::scrub): the API key is redacted from
+/// everything the server sends back, deltas included, and every text is valid UTF-8. A
+/// request's `deadline`, when sooner than `request_timeout`, bounds the call.
 class openai_model final : public model {
  public:
   /// `client` carries the connections (shared by every model on it) and must outlive this.
-  /// Throws std::invalid_argument when `opts.base_url` is not an http(s) URL.
+  /// Throws std::invalid_argument (naming the setting, never quoting it) when `opts.base_url`
+  /// is not an http(s) URL, or api_key, default_model or base_url holds a control character.
   openai_model(http::client& client, openai_options opts);
   ~openai_model() override;
 

@@ -17,12 +17,15 @@ namespace conclave::openai {
 /// final chunk reports usage.
 std::string encode_chat_request(const chat_request& req, std::string_view default_model);
 
-/// Parses a non-streamed `chat.completion`. On failure returns error::bad_response and says
-/// why in `diag.message`.
-boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out);
+/// Parses a non-streamed `chat.completion`, `stop` included. On failure returns
+/// error::bad_response and says why in `diag.message`. `usage_reported`, if given, says whether
+/// the reply carried believable usage (both counts non-negative integers); `out.tokens` is
+/// left at zero otherwise, for the caller to estimate.
+boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out,
+                                                 bool* usage_reported = nullptr);
 
 /// Reads an error body ({"error": {"message", "type", "code"}}) into `diag`; a body that is not
-/// such JSON is kept (cut short) as the message.
+/// such JSON is kept (cut short on a character boundary, valid UTF-8) as the message.
 void decode_error_body(std::string_view body, diagnostics& diag);
 
 /// x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
@@ -41,7 +44,8 @@ class stream_decoder {
   /// Set once a step returned failed.
   boost::system::error_code failure_code() const noexcept { return error_; }
   const diagnostics& failure() const noexcept { return failure_; }
-  /// Whether the provider reported usage (the include_usage chunk).
+  /// Whether the provider reported believable usage (the include_usage chunk, both counts
+  /// non-negative integers); when not, response().tokens is zero, for the caller to estimate.
   bool usage_reported() const noexcept { return usage_reported_; }
   chat_response& response() noexcept { return response_; }
 

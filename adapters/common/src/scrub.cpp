@@ -1,0 +1,76 @@
+#include <conclave/provider/scrub.hpp>
+
+#include <algorithm>
+
+namespace conclave::provider {
+namespace {
+
+// Redact first, then repair and cut: a cut before redacting could leave half a key behind.
+void clean(std::string& s, const text::redactor& secrets, std::size_t max_bytes) {
+  secrets.apply_in_place(s);
+  s = text::quote(s, max_bytes);
+}
+
+void clean_whole(std::string& s, const text::redactor& secrets) {
+  secrets.apply_in_place(s);
+  if (!text::is_valid_utf8(s)) s = text::to_valid_utf8(s);
+}
+
+}  // namespace
+
+void scrub(diagnostics& d, const text::redactor& secrets) {
+  clean(d.message, secrets, max_diag_message);
+  clean(d.provider_code, secrets, max_diag_field);
+  clean(d.request_id, secrets, max_diag_field);
+}
+
+void scrub(chat_response& r, const text::redactor& secrets) {
+  scrub(r.diag, secrets);
+  clean_whole(r.content, secrets);
+  clean(r.model, secrets, max_diag_field);
+  clean(r.finish_reason, secrets, max_diag_field);
+}
+
+delta_scrubber::delta_scrubber(const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) {
+    if (text::redactor({s}).empty()) continue;  // one the redactor would not redact either
+    redactor_.add(s);
+    secrets_.push_back(s);
+  }
+}
+
+std::string delta_scrubber::push(std::string_view delta) {
+  if (secrets_.empty()) {
+    return text::is_valid_utf8(delta) ? std::string(delta) : text::to_valid_utf8(delta);
+  }
+  pending_.append(delta);
+  redactor_.apply_in_place(pending_);
+  const std::size_t ready = pending_.size() - held_tail();
+  std::string out = pending_.substr(0, ready);
+  pending_.erase(0, ready);
+  return text::is_valid_utf8(out) ? out : text::to_valid_utf8(out);
+}
+
+std::string delta_scrubber::finish() {
+  std::string out = redactor_.apply(pending_);
+  pending_.clear();
+  return text::is_valid_utf8(out) ? out : text::to_valid_utf8(out);
+}
+
+// The longest tail of pending_ that is a proper prefix of a secret (keys are tens of bytes:
+// the quadratic scan is cheap next to a network read).
+std::size_t delta_scrubber::held_tail() const noexcept {
+  const std::string_view p = pending_;
+  std::size_t longest = 0;
+  for (const auto& secret : secrets_) {
+    for (std::size_t n = std::min(secret.size() - 1, p.size()); n > longest; --n) {
+      if (p.ends_with(std::string_view(secret).substr(0, n))) {
+        longest = n;
+        break;
+      }
+    }
+  }
+  return longest;
+}
+
+}  // namespace conclave::provider
