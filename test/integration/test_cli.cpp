@@ -2,6 +2,7 @@
 // test, error reporting, and SIGINT.
 #include <conclave/mock/mock_server.hpp>
 
+#include "background_mock.hpp"
 #include "process.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,6 +15,7 @@
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using conclave::test::background_mock;
 using conclave::test::process;
 
 namespace {
@@ -27,24 +29,6 @@ std::map<std::string, std::string> env_with(std::map<std::string, std::string> e
   for (auto& [k, v] : extra) e[k] = v;
   return e;
 }
-
-// A mock server on its own thread, for the CLI (another process) to reach.
-struct background_mock {
-  explicit background_mock(conclave::mock::mock_options o = {})
-      : server(io.get_executor(), std::move(o)), work(io.get_executor()) {
-    server.start();
-    thread = std::thread([this] { io.run(); });
-  }
-  ~background_mock() {
-    server.stop();
-    work.reset();
-    thread.join();
-  }
-  boost::asio::io_context io;
-  conclave::mock::mock_server server;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
-  std::thread thread;
-};
 
 json::object parse_object(const std::string& text) {
   boost::system::error_code ec;

@@ -1,5 +1,6 @@
 // The CLI as a new user meets it: where the question comes from, what is refused (and how),
 // what is printed, and an exit status that tells the truth about where the answer went.
+#include "background_mock.hpp"
 #include "process.hpp"
 #include "temp_file.hpp"
 
@@ -9,6 +10,7 @@
 #include <regex>
 
 namespace json = boost::json;
+using conclave::test::background_mock;
 using conclave::test::process;
 using conclave::test::stdio_options;
 using conclave::test::temp_file;
@@ -190,6 +192,51 @@ BOOST_AUTO_TEST_CASE(json_numbers_are_plain_and_tokens_named_alike) {
   BOOST_CHECK(a.at("tokens").as_object().contains("input_tokens"));
   BOOST_CHECK(a.at("tokens").as_object().contains("total_tokens"));
   BOOST_CHECK_EQUAL(o.at("decomposition").as_object().at("model").as_string(), "mock");
+}
+
+BOOST_AUTO_TEST_CASE(a_server_echoing_the_key_never_gets_it_printed) {
+  background_mock mock;
+  const std::string key = "sk-live-0123456789abcdefghij";
+  const auto env = env_with({{"OPENAI_API_KEY", key}, {"OPENAI_BASE_URL", mock.server.base_url()}});
+  for (const char* model : {"mock-echo-401", "mock-echo-text", "mock-echo-200-error",
+                            "mock-echo-malformed", "mock-echo-stream"}) {
+    for (const std::vector<std::string>& format :
+         {std::vector<std::string>{}, {"--json"}, {"--events", "jsonl"}, {"--no-stream", "-v"}}) {
+      std::vector<std::string> args{"ask", "x", "-n", "2", "-m", model};
+      args.insert(args.end(), format.begin(), format.end());
+      BOOST_TEST_CONTEXT(model << " " << (format.empty() ? "" : format[0])) {
+        auto r = process(CONCLAVE_CLI, args, env).wait();
+        // (With --no-stream, mock-echo-stream's reply is a success whose text quotes the key.)
+        BOOST_CHECK(r.out.find(key) == std::string::npos);
+        BOOST_CHECK(r.err.find(key) == std::string::npos);
+        BOOST_CHECK((r.out + r.err).find("[REDACTED]") != std::string::npos);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cut_and_refused_answers_are_marked_for_the_user) {
+  auto cut = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-length", "--json"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(cut.exit_code, 0);
+  auto o = parse_object(cut.out);
+  BOOST_CHECK(o.at("agents").as_array().at(0).as_object().at("truncated").as_bool());
+  BOOST_CHECK(o.at("degraded").as_bool());
+  auto plain = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-length"}, clean_env).wait();
+  BOOST_CHECK(plain.err.find("degraded answer: the answer is truncated") != std::string::npos);
+  auto empty = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-empty", "--json"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(empty.exit_code, 1);
+  BOOST_CHECK_EQUAL(parse_object(empty.out).at("agents").as_array().at(0).as_object().at("error")
+                        .as_object().at("code").as_string(), "empty_answer");
+}
+
+BOOST_AUTO_TEST_CASE(ten_thousand_agents_with_the_builtin_mock) {
+  auto r = process(CONCLAVE_CLI, {"ask", "Q?", "-n", "10000", "--concurrency", "2000", "--json"},
+                   clean_env)
+               .wait(std::chrono::seconds(240));
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  auto o = parse_object(r.out);
+  BOOST_CHECK(!o.at("decomposition").as_object().at("fallback").as_bool());
+  BOOST_CHECK_EQUAL(o.at("report").as_object().at("agents_ok").as_int64(), 10000);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
