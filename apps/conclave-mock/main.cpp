@@ -23,7 +23,10 @@ namespace {
 
 constexpr const char* fault_modes_note =
     "Fault modes are chosen per request by model name: mock-429, mock-500, mock-503, mock-hang,\n"
-    "mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event.";
+    "mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event; stop reasons\n"
+    "mock-length, mock-filtered, mock-empty; a hostile server echoing the Authorization header:\n"
+    "mock-echo-401, mock-echo-text, mock-echo-200-error, mock-echo-malformed, mock-echo-stream;\n"
+    "mock-html (200 text/html), mock-early-hints (103 first). Any other name answers normally.";
 
 // A whole number from `min` to `max`, in decimal, passed on normalised: CLI11 2.1.2 converts
 // integers with strtoll base 0 ("010" would be 8), and its NonNegativeNumber lets "1.5" through
