@@ -1,5 +1,6 @@
 #include <conclave/engine/budget.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace conclave {
@@ -22,7 +23,7 @@ run_budget::run_budget(budget_options opts) : opts_(std::move(opts)) {}
 
 bool run_budget::charge(std::string_view model, const usage& used) {
   std::lock_guard lock(mutex_);
-  tokens_ += used.total();
+  tokens_ = saturating_add(tokens_, std::max<std::int64_t>(0, used.total()));  // untrusted counts
   if (auto p = price_of(opts_, model)) {
     cost_ += (static_cast<double>(used.prompt_tokens) * p->input_per_million +
               static_cast<double>(used.completion_tokens) * p->output_per_million) /

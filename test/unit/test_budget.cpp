@@ -59,4 +59,16 @@ BOOST_AUTO_TEST_CASE(no_caps_never_exhaust) {
   BOOST_CHECK(b.why().empty());
 }
 
+BOOST_AUTO_TEST_CASE(huge_or_negative_counts_cannot_wrap_the_spend) {
+  conclave::budget_options o;
+  o.max_tokens = 1000;
+  conclave::run_budget b(o);
+  BOOST_CHECK(!b.charge("m", {-5'000, 0}));  // never lowers what was spent
+  BOOST_CHECK_EQUAL(b.tokens_spent(), 0);
+  BOOST_CHECK(b.charge("m", {INT64_MAX, INT64_MAX}));
+  BOOST_CHECK(!b.charge("m", {INT64_MAX, 1}));
+  BOOST_CHECK_EQUAL(b.tokens_spent(), INT64_MAX);  // pinned, not wrapped to a negative
+  BOOST_CHECK(b.exhausted());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
