@@ -30,7 +30,7 @@ int breaker_model::times_opened(const std::string& model_name) const {
 }
 
 void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                                completion_handler handler) {
+                                completion_handler&& handler) {
   auto call = [](breaker_model& self, chat_request r, delta_handler d) -> asio::awaitable<outcome> {
     using clock = circuit_breaker::clock;
     co_await asio::this_coro::throw_if_cancelled(false);  // on_result must always run

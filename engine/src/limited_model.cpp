@@ -149,7 +149,7 @@ asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e,
 }  // namespace
 
 void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                                completion_handler handler) {
+                                completion_handler&& handler) {
   auto e = endpoint_for(req.model);
   auto call = [](model& inner, std::shared_ptr<endpoint> ep, chat_request r,
                  delta_handler d) -> asio::awaitable<outcome> {

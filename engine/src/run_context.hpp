@@ -173,10 +173,22 @@ struct run_context : std::enable_shared_from_this<run_context> {
  private:
   void deliver(const event& e) {
     progress.apply(e);
-    for (const auto& o : opts.observers) {
-      if (o) o(e, progress);
+    for (std::size_t i = 0; i < observers.size(); ++i) {
+      if (!observers[i]) continue;
+      try {
+        observers[i](e, progress);
+      } catch (const std::exception& x) {
+        // A host's bug must not end its io_context.run() nor the run: drop that observer.
+        observers[i] = nullptr;
+        report.observer_note += "observer " + std::to_string(i + 1) + " threw (" + x.what() +
+                                ") and was not called again; ";
+      } catch (...) {
+        observers[i] = nullptr;
+        report.observer_note += "observer " + std::to_string(i + 1) + " threw; ";
+      }
     }
   }
+  std::vector<observer> observers = opts.observers;  // on the run's strand only
   progress_map progress;
   mutable std::mutex fatal_mutex;
   boost::system::error_code fatal_error;

@@ -254,4 +254,34 @@ BOOST_AUTO_TEST_CASE(calls_carry_the_run_settings) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_bug_below_is_an_internal_error_not_a_provider_error) {
+  scripted s;
+  s.agent = [](int i) -> fake_reply {
+    if (i == 1) throw std::runtime_error("boom");
+    return fake_reply{2ms, "fine"};
+  };
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  BOOST_REQUIRE(!r.ec);  // the siblings still answered
+  const auto& bad = r.report.agents[1];
+  BOOST_CHECK(bad.error == error::internal_error);
+  BOOST_CHECK_EQUAL(bad.diag.message, "internal error: boom");
+  BOOST_CHECK(!is_retryable(bad.error));
+  BOOST_CHECK_EQUAL(r.report.count(agent_status::ok), 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_observer_that_throws_is_dropped_not_fatal) {
+  rig t(scripted{});
+  auto opts = with_agents(2);
+  int calls = 0;
+  opts.observers.push_back([&calls](const event&, const progress_map&) {
+    ++calls;
+    throw std::runtime_error("host bug");
+  });
+  auto r = ask(t.io, t.eng, "Q?", opts);  // would throw out of io.run() if not caught
+  BOOST_REQUIRE(!r.ec);
+  BOOST_CHECK_EQUAL(calls, 1);
+  BOOST_CHECK(r.report.observer_note.find("host bug") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

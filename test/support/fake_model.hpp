@@ -64,7 +64,7 @@ class fake_model final : public model {
 
  protected:
   void do_complete(boost::asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                   completion_handler handler) override {
+                   completion_handler&& handler) override {
     fake_reply reply = script_(req);
     {
       std::lock_guard lock(mutex_);

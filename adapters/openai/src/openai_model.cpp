@@ -222,7 +222,7 @@ std::string openai_model::describe() const {
 asio::any_io_executor openai_model::get_executor() const { return impl_->client.get_executor(); }
 
 void openai_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                               completion_handler handler) {
+                               completion_handler&& handler) {
   auto slot = asio::get_associated_cancellation_slot(handler);
   // The impl is shared into the coroutine, so the call is safe even if the model goes first.
   auto call = [](std::shared_ptr<impl> self, chat_request r,

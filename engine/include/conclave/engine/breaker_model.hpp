@@ -33,7 +33,7 @@ class breaker_model final : public model {
   /// Completes with error::circuit_open at once (on `ex`) while the breaker is open;
   /// otherwise forwards to the inner model, cancellation included.
   void do_complete(boost::asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                   completion_handler handler) override;
+                   completion_handler&& handler) override;
 
  private:
   model& inner_;

@@ -50,7 +50,8 @@ std::string to_json_line(const event& e);
 class progress_map;
 
 /// Called on the run's strand, in order, with the event and the progress map after it.
-/// Keep it quick: the run's bookkeeping waits for it.
+/// Keep it quick: the run's bookkeeping waits for it. An observer that throws is not called
+/// again (run_report::observer_note says so); the run goes on.
 using observer = std::function<void(const event&, const progress_map&)>;
 
 }  // namespace conclave

@@ -45,7 +45,7 @@ class limited_model final : public model {
   /// Waiting counts toward the caller's deadline. Cancellation (terminal) ends the wait or
   /// the inner call; a call cancelled before it started gives its reservations back.
   void do_complete(boost::asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                   completion_handler handler) override;
+                   completion_handler&& handler) override;
 
  private:
   using endpoint = detail::limited_endpoint;

@@ -9,6 +9,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <exception>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -52,16 +53,29 @@ class model {
         [this](auto handler, chat_request r, delta_handler d) {
           boost::asio::any_io_executor ex =
               boost::asio::get_associated_executor(handler, get_executor());
-          do_complete(std::move(ex), std::move(r), std::move(d),
-                      completion_handler(std::move(handler)));
+          completion_handler h(std::move(handler));
+          try {
+            do_complete(ex, std::move(r), std::move(d), std::move(h));
+          } catch (...) {
+            // A bug below must not escape into the caller's io_context.run(): the call
+            // completes with internal_error instead (unless the handler was already taken).
+            if (h) complete_after_throw(ex, std::move(h), std::current_exception());
+          }
         },
         token, std::move(req), std::move(on_delta));
   }
 
  protected:
-  /// `ex` is where the call should run and complete.
+  /// `ex` is where the call should run and complete. An implementation takes the handler
+  /// (moves from it) when it takes the call on; should it throw before, the call completes
+  /// with error::internal_error.
   virtual void do_complete(boost::asio::any_io_executor ex, chat_request req,
-                           delta_handler on_delta, completion_handler handler) = 0;
+                           delta_handler on_delta, completion_handler&& handler) = 0;
+
+ private:
+  /// Completes `h` on `ex` with error::internal_error and the exception's words.
+  static void complete_after_throw(boost::asio::any_io_executor ex, completion_handler h,
+                                   std::exception_ptr what);
 };
 
 }  // namespace conclave

@@ -55,6 +55,7 @@ struct run_report {
   std::string decomposition_model;  ///< the model that decomposed, as the provider names it
   std::string synthesis_model;      ///< the model that synthesized, as the provider names it
   std::string stop_note;  ///< when a failure stopped the whole run (auth): what the provider said
+  std::string observer_note;  ///< observers that threw (each dropped after its first throw)
 
   usage decomposition_tokens;
   usage synthesis_tokens;

@@ -37,7 +37,7 @@ class openai_model final : public model {
 
  protected:
   void do_complete(boost::asio::any_io_executor ex, chat_request req, delta_handler on_delta,
-                   completion_handler handler) override;
+                   completion_handler&& handler) override;
 
  private:
   struct impl;
