@@ -30,8 +30,8 @@ using outcome = std::pair<boost::system::error_code, run_report>;
 // out of work and joins them: a leaked operation hangs the join (CTest's timeout reports it).
 // Assertions belong after this returns, on the test's thread only. Empty when an ask did not
 // complete in time (the context is stopped first, so the join cannot hang on it).
-std::optional<std::vector<outcome>> run_on_four_threads(asio::io_context& io,
-                                                        std::vector<std::promise<outcome>>& results) {
+std::optional<std::vector<outcome>> run_on_four_threads(
+    asio::io_context& io, std::vector<std::promise<outcome>>& results) {
   std::vector<std::future<outcome>> futures;
   for (auto& p : results) futures.push_back(p.get_future());
   auto work = asio::make_work_guard(io);
@@ -39,7 +39,9 @@ std::optional<std::vector<outcome>> run_on_four_threads(asio::io_context& io,
   for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   bool all_ready = true;
-  for (auto& f : futures) all_ready = all_ready && f.wait_until(deadline) == std::future_status::ready;
+  for (auto& f : futures) {
+    all_ready = all_ready && f.wait_until(deadline) == std::future_status::ready;
+  }
   if (!all_ready) io.stop();
   work.reset();
   for (auto& t : threads) t.join();  // returns only when nothing is left running
