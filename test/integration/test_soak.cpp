@@ -25,9 +25,11 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <iomanip>
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -101,7 +103,9 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
   constexpr int agents = 100;
   const int max_runs =
       static_cast<int>(std::max<std::uint64_t>(60, 3 * ((wanted_calls + agents - 1) / agents)));
-  BOOST_TEST_MESSAGE("soak: calls>=" << wanted_calls << " fault_rate=" << settings.fault_rate
+  std::ostringstream rate;  // as written (0.1), not at Boost.Test's full precision
+  rate << settings.fault_rate;
+  BOOST_TEST_MESSAGE("soak: calls>=" << wanted_calls << " fault_rate=" << rate.str()
                                      << " fault_seed=" << settings.fault_seed
                                      << " max_runs=" << max_runs);
   asio::io_context io;
@@ -196,6 +200,8 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
   if (settings.fault_rate > 0) BOOST_CHECK_GT(stats.faults_injected, 0u);
 
   std::string faults, outcomes, runs_text;
+  std::ostringstream wall_text;
+  wall_text << std::fixed << std::setprecision(1) << wall.count();
   for (const auto& [k, n] : stats.faults_by_kind) faults += " " + k + "=" + std::to_string(n);
   for (const auto& [k, n] : agent_outcomes) outcomes += " " + k + "=" + std::to_string(n);
   for (const auto& [k, n] : run_outcomes) runs_text += " " + k + "=" + std::to_string(n);
@@ -204,7 +210,7 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
                                    << " unaccounted=" << unaccounted << " retries=" << retries
                                    << " faults_injected=" << stats.faults_injected
                                    << " faults:" << faults << " | agent outcomes:" << outcomes
-                                   << " | runs:" << runs_text << " | wall=" << wall.count()
+                                   << " | runs:" << runs_text << " | wall=" << wall_text.str()
                                    << " s");
 }
 
