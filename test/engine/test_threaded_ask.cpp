@@ -11,13 +11,47 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <future>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
 using conclave::test::fake_reply;
+
+namespace {
+
+using outcome = std::pair<boost::system::error_code, run_report>;
+
+// Runs `io` on four threads until every promise is set (bounded), then lets the threads run
+// out of work and joins them: a leaked operation hangs the join (CTest's timeout reports it).
+// Assertions belong after this returns, on the test's thread only. Empty when an ask did not
+// complete in time (the context is stopped first, so the join cannot hang on it).
+std::optional<std::vector<outcome>> run_on_four_threads(
+    asio::io_context& io, std::vector<std::promise<outcome>>& results) {
+  std::vector<std::future<outcome>> futures;
+  for (auto& p : results) futures.push_back(p.get_future());
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  bool all_ready = true;
+  for (auto& f : futures) {
+    all_ready = all_ready && f.wait_until(deadline) == std::future_status::ready;
+  }
+  if (!all_ready) io.stop();
+  work.reset();
+  for (auto& t : threads) t.join();  // returns only when nothing is left running
+  if (!all_ready) return std::nullopt;
+  std::vector<outcome> got;
+  for (auto& f : futures) got.push_back(f.get());
+  return got;
+}
+
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(threaded_ask)
 
@@ -33,15 +67,24 @@ BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
   engine stuck(io.get_executor(), slow);
 
   constexpr int asks = 3;
-  std::atomic<int> events_seen{0};
-  std::vector<std::promise<std::pair<boost::system::error_code, run_report>>> results(asks + 1);
+  // Observers run on the worker threads (each run's on its own strand) and Boost.Test is not
+  // thread-safe: they only record, under a mutex shared by the three runs, and the test checks
+  // the record after the threads have joined.
+  struct {
+    std::mutex mutex;
+    int events = 0;
+    std::size_t largest_map = 0;
+  } seen;
+  std::vector<std::promise<outcome>> results(asks + 1);
   for (int k = 0; k < asks; ++k) {
     ask_options o;
     o.agents = 16;
     o.max_concurrency = 6;
     o.observers.push_back([&](const event&, const progress_map& p) {
-      ++events_seen;
-      BOOST_TEST_REQUIRE(p.agents().size() <= 16u);  // the map is consistent when we look
+      const auto size = p.agents().size();  // read on the run's strand, as the engine promises
+      std::lock_guard lock(seen.mutex);
+      ++seen.events;
+      seen.largest_map = std::max(seen.largest_map, size);
     });
     async_ask(quick, "question " + std::to_string(k), o,
               [&, k](boost::system::error_code ec, run_report r) { results[k].set_value({ec, std::move(r)}); });
@@ -61,26 +104,18 @@ BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
               results[asks].set_value({ec, std::move(r)});
             }));
 
-  auto work = asio::make_work_guard(io);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
-  std::vector<std::pair<boost::system::error_code, run_report>> got;
-  for (auto& p : results) {
-    auto f = p.get_future();
-    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
-    got.push_back(f.get());
-  }
-  work.reset();
-  for (auto& t : threads) t.join();  // returns only when nothing is left running
+  auto got = run_on_four_threads(io, results);
+  BOOST_REQUIRE_MESSAGE(got, "an ask did not complete in time");
 
+  BOOST_CHECK_EQUAL(seen.largest_map, 16u);  // the maps reached 16 agents and never more
   for (int k = 0; k < asks; ++k) {
-    BOOST_CHECK(!got[k].first);
-    BOOST_CHECK_EQUAL(got[k].second.count(agent_status::ok), 16u);
-    BOOST_CHECK(got[k].second.answer.find("d15") != std::string::npos);
+    BOOST_CHECK(!(*got)[k].first);
+    BOOST_CHECK_EQUAL((*got)[k].second.count(agent_status::ok), 16u);
+    BOOST_CHECK((*got)[k].second.answer.find("d15") != std::string::npos);
   }
-  BOOST_CHECK(got[asks].first == error::cancelled);
-  BOOST_CHECK_EQUAL(got[asks].second.count(agent_status::cancelled), 8u);
-  BOOST_CHECK_GT(events_seen.load(), asks * 16 * 3);
+  BOOST_CHECK((*got)[asks].first == error::cancelled);
+  BOOST_CHECK_EQUAL((*got)[asks].second.count(agent_status::cancelled), 8u);
+  BOOST_CHECK_GT(seen.events, asks * 16 * 3);
 }
 
 BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads) {
@@ -115,7 +150,7 @@ BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads
   breaker_model guarded(limited, bo);
   engine e(io.get_executor(), guarded);
 
-  std::vector<std::promise<std::pair<boost::system::error_code, run_report>>> results(3);
+  std::vector<std::promise<outcome>> results(3);
   for (int k = 0; k < 3; ++k) {
     ask_options o;
     o.agents = 24;
@@ -131,24 +166,15 @@ BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads
     async_ask(e, "question " + std::to_string(k), o,
               [&, k](boost::system::error_code ec, run_report r) { results[k].set_value({ec, std::move(r)}); });
   }
-  auto work = asio::make_work_guard(io);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) threads.emplace_back([&] { io.run(); });
-  std::vector<std::pair<boost::system::error_code, run_report>> got;
-  for (auto& p : results) {
-    auto f = p.get_future();
-    BOOST_REQUIRE(f.wait_for(30s) == std::future_status::ready);
-    got.push_back(f.get());
-  }
-  work.reset();
-  for (auto& t : threads) t.join();
+  auto got = run_on_four_threads(io, results);
+  BOOST_REQUIRE_MESSAGE(got, "an ask did not complete in time");
 
-  BOOST_CHECK_EQUAL(got[0].second.count(agent_status::ok), 24u);
-  BOOST_CHECK_EQUAL(got[1].second.count(agent_status::ok), 24u);  // all through the fallback
-  for (const auto& a : got[1].second.agents) BOOST_CHECK_EQUAL(a.answer, "d" + std::to_string(a.index));
-  BOOST_CHECK(got[2].second.budget_exhausted);
-  BOOST_CHECK_GT(got[2].second.count(agent_status::failed), 0u);
-  for (const auto& a : got[2].second.agents) {
+  BOOST_CHECK_EQUAL((*got)[0].second.count(agent_status::ok), 24u);
+  BOOST_CHECK_EQUAL((*got)[1].second.count(agent_status::ok), 24u);  // all through the fallback
+  for (const auto& a : (*got)[1].second.agents) BOOST_CHECK_EQUAL(a.answer, "d" + std::to_string(a.index));
+  BOOST_CHECK((*got)[2].second.budget_exhausted);
+  BOOST_CHECK_GT((*got)[2].second.count(agent_status::failed), 0u);
+  for (const auto& a : (*got)[2].second.agents) {
     BOOST_CHECK(a.status == agent_status::ok || a.error == error::budget_exhausted);
   }
   BOOST_CHECK_LE(limited.stats_for("").peak_in_flight, 6u);
