@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what conclave needs (only what is missing: it does nothing when all is there), then
 # configures and builds one CMake preset (default: dev). Safe to run again and again.
-#   cmake/bootstrap.sh [dev|release|asan|tsan|fuzz]
+#   cmake/bootstrap.sh [dev|release|asan|tsan|fuzz|none]   (none: install only)
 set -euo pipefail
 preset="${1:-dev}"
 cd "$(dirname "$0")/.."
@@ -32,5 +32,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${missing[@]}" >/dev/null
 fi
 
+[ "$preset" = none ] && exit 0  # install only
 cmake --preset "$preset" >/dev/null  # cheap when nothing changed; picks up preset edits
 cmake --build --preset "$preset" -- -j"$(nproc)"

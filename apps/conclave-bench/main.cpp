@@ -6,7 +6,6 @@
 #include "worker.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <charconv>
 #include <filesystem>
 #include <iostream>
@@ -77,8 +76,7 @@ int main(int argc, char** argv) try {
                       ->check(positive);
   app.add_flag("--quick", quick, "a small set: L=20 ms (unless --latency-ms), N <= 20, no L=1 s");
   app.add_option("--json-out", json_out, "also write the results as JSON")->capture_default_str();
-  app.add_option("--mock", opts.mock_path,
-                 "conclave-mock (default: in this build tree, else PATH)")
+  app.add_option("--mock", opts.mock_path, "conclave-mock (default: in this build tree, else PATH)")
       ->check(CLI::Validator(program_exists, "PROGRAM"));
   // Internal: the suite re-runs this program as a worker for each measurement. Listed in a group
   // of their own rather than hidden, because CLI11 2.1.2 leaves a hidden option's name out of

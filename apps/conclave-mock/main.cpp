@@ -7,15 +7,13 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <CLI/CLI.hpp>
-
-#include <sys/resource.h>
-
 #include <charconv>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -163,7 +161,10 @@ int main(int argc, char** argv) try {
   std::cout << "conclave-mock listening on " << server.base_url() << std::endl;
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int) { server.stop(); io.stop(); });
+  signals.async_wait([&](boost::system::error_code, int) {
+    server.stop();
+    io.stop();
+  });
 
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back([&io] { io.run(); });

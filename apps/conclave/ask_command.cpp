@@ -14,11 +14,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <unistd.h>
-
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <unistd.h>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -34,7 +33,8 @@ ask_options options_from(const ask_settings& s) {
   o.stream = s.stream;
   o.stream_synthesis = s.stream;
   o.deadline = milliseconds(to_milliseconds(s.timeout_s));
-  o.agent_timeout = s.agent_timeout_s > 0 ? milliseconds(to_milliseconds(s.agent_timeout_s)) : o.deadline;
+  o.agent_timeout =
+      s.agent_timeout_s > 0 ? milliseconds(to_milliseconds(s.agent_timeout_s)) : o.deadline;
   o.decomposition_timeout = milliseconds(to_milliseconds(s.decompose_timeout_s));  // 0: default
   // Synthesis keeps a quarter of the run, at most 30 s, when the agents run long.
   o.synthesis_reserve = std::min(o.deadline / 4, milliseconds(30'000));
@@ -59,7 +59,8 @@ class answer_stream {
 
   void on_event(const event& e, const std::string& question) {
     if (e.kind == event_kind::decomposed) single_agent_ = e.count == 1;
-    if (e.kind == event_kind::queued && e.agent == 0 && single_agent_) follow_agent_ = e.text == question;
+    if (e.kind == event_kind::queued && e.agent == 0 && single_agent_)
+      follow_agent_ = e.text == question;
     if (e.kind != event_kind::progress) return;
     const bool answer_text = e.agent ? (follow_agent_ && *e.agent == 0) : true;
     if (!answer_text) return;
@@ -179,15 +180,16 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
 
   boost::system::error_code result_ec;
   run_report report;
-  async_ask(e, s.question, opts,
-            asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
-              result_ec = ec;
-              report = std::move(r);
-              done = true;
-              signals.cancel();
-              ticker.cancel();
-              if (b.builtin_mock) b.builtin_mock->stop();
-            }));
+  async_ask(
+      e, s.question, opts,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
+        result_ec = ec;
+        report = std::move(r);
+        done = true;
+        signals.cancel();
+        ticker.cancel();
+        if (b.builtin_mock) b.builtin_mock->stop();
+      }));
   io.run();
   if (view) view->close();
 

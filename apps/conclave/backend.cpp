@@ -13,7 +13,8 @@ backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, lon
   copts.tls.ca_file = s.ca_file;
   // As many connections as agents call at once (the client's default, 256, held a
   // 2,048-agent run to 256 calls in flight), within the open-file limit.
-  std::size_t connections = static_cast<std::size_t>(s.max_connections > 0 ? s.max_connections : s.concurrency);
+  std::size_t connections =
+      static_cast<std::size_t>(s.max_connections > 0 ? s.max_connections : s.concurrency);
   if (open_file_limit > 0) {
     const auto room = static_cast<std::size_t>(std::max(16L, open_file_limit - 64));
     if (connections > room) {
@@ -37,7 +38,8 @@ backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, lon
   if (provider == "openai") {
     if (!s.base_url.empty()) oopts.base_url = s.base_url;
     if (s.api_key.empty() && s.base_url.empty()) {
-      throw usage_error("--provider openai needs OPENAI_API_KEY (or a --base-url); or use --provider mock");
+      throw usage_error(
+          "--provider openai needs OPENAI_API_KEY (or a --base-url); or use --provider mock");
     }
   } else {
     if (s.model.empty()) oopts.default_model = "mock";

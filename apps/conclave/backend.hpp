@@ -29,8 +29,8 @@ struct backend {
   std::unique_ptr<breaker_model> guarded;           ///< limited behind circuit breakers
   /// What the engine calls.
   model& entry() const { return *guarded; }
-  std::string provider;  ///< "openai" or "mock"
-  std::string note;      ///< said to the user, loudly: e.g. that the mock answers
+  std::string provider;               ///< "openai" or "mock"
+  std::string note;                   ///< said to the user, loudly: e.g. that the mock answers
   std::vector<std::string> warnings;  ///< said to the user before the run
 };
 

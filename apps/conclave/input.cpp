@@ -2,11 +2,10 @@
 
 #include "settings.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <unistd.h>
 
 namespace conclave::cli {
 namespace {
@@ -37,7 +36,8 @@ std::string read_file(const std::string& path) {
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     out.append(buf, static_cast<std::size_t>(in.gcount()));
     if (out.size() > max_input_bytes) {
-      throw usage_error(path + " holds more than " + std::to_string(max_input_bytes >> 20) + " MiB");
+      throw usage_error(path + " holds more than " + std::to_string(max_input_bytes >> 20) +
+                        " MiB");
     }
   }
   return out;

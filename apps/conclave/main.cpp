@@ -6,7 +6,6 @@
 #include "settings.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -71,36 +70,55 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("question", raw.question,
                   "the question; '-' reads it from stdin (piped text with a question becomes "
                   "context for it)");
-  ask->add_option("-f,--file", raw.question_file, "read the question from FILE")->check(CLI::ExistingFile);
-  ask->add_option("-n,--agents", s.agents, "sub-questions, one agent each (1: ask directly, no synthesis)")
-      ->check(CLI::Range(1, cli::max_agents))->capture_default_str();
+  ask->add_option("-f,--file", raw.question_file, "read the question from FILE")
+      ->check(CLI::ExistingFile);
+  ask->add_option("-n,--agents", s.agents,
+                  "sub-questions, one agent each (1: ask directly, no synthesis)")
+      ->check(CLI::Range(1, cli::max_agents))
+      ->capture_default_str();
   ask->add_option("-m,--model", s.model, "model name (default: the provider's)");
   ask->add_option("-s,--system", s.system, "system text every agent shares");
-  ask->add_option("--provider", s.provider, "openai or mock (default: openai when OPENAI_API_KEY or "
-                  "OPENAI_BASE_URL is set, else the built-in mock)")->check(CLI::IsMember({"openai", "mock"}));
-  ask->add_option("--base-url", s.base_url, "endpoint (default: OPENAI_BASE_URL, else the provider's)");
-  ask->add_option("--concurrency", s.concurrency, "agents calling the model at once; the rest queue")
-      ->check(CLI::Range(1, cli::max_agents))->capture_default_str();
+  ask->add_option("--provider", s.provider,
+                  "openai or mock (default: openai when OPENAI_API_KEY or "
+                  "OPENAI_BASE_URL is set, else the built-in mock)")
+      ->check(CLI::IsMember({"openai", "mock"}));
+  ask->add_option("--base-url", s.base_url,
+                  "endpoint (default: OPENAI_BASE_URL, else the provider's)");
+  ask->add_option("--concurrency", s.concurrency,
+                  "agents calling the model at once; the rest queue")
+      ->check(CLI::Range(1, cli::max_agents))
+      ->capture_default_str();
   ask->add_option("--max-connections", s.max_connections,
-                  "HTTP connections to the endpoint (default: --concurrency)")->check(CLI::Range(1, 100'000));
-  ask->add_option("--timeout", raw.timeout, "seconds for the whole run (default 300; inf: no limit)");
-  ask->add_option("--agent-timeout", raw.agent_timeout, "seconds for each agent (default: the run's)");
-  ask->add_option("--decompose-timeout", raw.decompose_timeout,
-                  "seconds for the decomposition call (default: a quarter of --timeout, at most 60)");
-  ask->add_option("--max-output-tokens,--max-tokens", raw.max_output_tokens, "cap on each reply's tokens")
+                  "HTTP connections to the endpoint (default: --concurrency)")
+      ->check(CLI::Range(1, 100'000));
+  ask->add_option("--timeout", raw.timeout,
+                  "seconds for the whole run (default 300; inf: no limit)");
+  ask->add_option("--agent-timeout", raw.agent_timeout,
+                  "seconds for each agent (default: the run's)");
+  ask->add_option(
+      "--decompose-timeout", raw.decompose_timeout,
+      "seconds for the decomposition call (default: a quarter of --timeout, at most 60)");
+  ask->add_option("--max-output-tokens,--max-tokens", raw.max_output_tokens,
+                  "cap on each reply's tokens")
       ->check(positive<int>("a whole number > 0"));
-  ask->add_option("--temperature", raw.temperature, "sampling temperature (0 to 2)")->check(CLI::Range(0.0, 2.0));
+  ask->add_option("--temperature", raw.temperature, "sampling temperature (0 to 2)")
+      ->check(CLI::Range(0.0, 2.0));
   ask->add_option("--decompose-model", s.decompose_model, "model for the decomposition call");
   ask->add_option("--synth-model", s.synth_model, "model for the synthesis call");
   ask->add_option("--fallback-model", s.fallback_models,
                   "when the model fails for good, agents move to this one (repeatable, in order)");
-  ask->add_option("--rpm", s.rpm, "the provider's requests per minute: never exceeded")->check(positive<std::int64_t>("a whole number > 0"));
-  ask->add_option("--tpm", s.tpm, "the provider's tokens per minute: never exceeded")->check(positive<std::int64_t>("a whole number > 0"));
-  ask->add_option("--budget-tokens", s.budget.max_tokens, "the run's token budget: once spent, no new call starts")
+  ask->add_option("--rpm", s.rpm, "the provider's requests per minute: never exceeded")
       ->check(positive<std::int64_t>("a whole number > 0"));
-  ask->add_option("--budget-cost,--max-cost", s.budget.max_cost, "the run's cost budget (needs \"prices\" in the config)")
+  ask->add_option("--tpm", s.tpm, "the provider's tokens per minute: never exceeded")
+      ->check(positive<std::int64_t>("a whole number > 0"));
+  ask->add_option("--budget-tokens", s.budget.max_tokens,
+                  "the run's token budget: once spent, no new call starts")
+      ->check(positive<std::int64_t>("a whole number > 0"));
+  ask->add_option("--budget-cost,--max-cost", s.budget.max_cost,
+                  "the run's cost budget (needs \"prices\" in the config)")
       ->check(positive<double>("a number > 0"));
-  ask->add_flag("--stop-at-budget", s.budget.cancel_running, "when a budget is spent, stop running agents too");
+  ask->add_flag("--stop-at-budget", s.budget.cancel_running,
+                "when a budget is spent, stop running agents too");
   ask->add_flag("--json", s.json, "print the run report as one JSON object");
   ask->add_option("--events", raw.events, "print every event as a JSON line (the report last)")
       ->check(CLI::IsMember({"jsonl"}));
@@ -111,7 +129,8 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_flag("-v,--verbose", s.verbose, "progress as plain event lines, even on a terminal");
   ask->add_option("--color", s.color, "auto, always or never (auto honours NO_COLOR and TERM=dumb)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")->check(CLI::ExistingFile);
+  ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")
+      ->check(CLI::ExistingFile);
   ask->add_option("--config", raw.config, "JSON defaults (see apps/conclave/config.example.json)");
   ask->footer(
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG, NO_COLOR.\n"
@@ -150,7 +169,8 @@ int main(int argc, char** argv) {
 
   try {
     if (!raw.timeout.empty()) s.timeout_s = cli::parse_seconds("--timeout", raw.timeout);
-    if (!raw.agent_timeout.empty()) s.agent_timeout_s = cli::parse_seconds("--agent-timeout", raw.agent_timeout);
+    if (!raw.agent_timeout.empty())
+      s.agent_timeout_s = cli::parse_seconds("--agent-timeout", raw.agent_timeout);
     if (!raw.decompose_timeout.empty()) {
       s.decompose_timeout_s = cli::parse_seconds("--decompose-timeout", raw.decompose_timeout);
     }

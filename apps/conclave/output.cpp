@@ -36,7 +36,8 @@ void text_out::flush() {
   if (std::ferror(f_) && !failed_) failed_ = true;
 }
 
-json::object json_result(const backend& b, const boost::system::error_code& ec, const run_report& r) {
+json::object json_result(const backend& b, const boost::system::error_code& ec,
+                         const run_report& r) {
   json::object out = to_json(r);
   out["provider"] = b.provider;
   out["note"] = b.note.empty() ? json::value(nullptr) : json::value(b.note);
@@ -85,7 +86,8 @@ std::string problem_of(const agent_report& a) {
 void print_problems(text_out& err, const boost::system::error_code& ec, const run_report& r,
                     bool interrupted) {
   if (r.decomposition_fallback) err.write_model_text("conclave: " + r.decomposition_note + "\n");
-  if (!ec && r.degraded) err.write_model_text("conclave: degraded answer: " + r.synthesis_note + "\n");
+  if (!ec && r.degraded)
+    err.write_model_text("conclave: degraded answer: " + r.synthesis_note + "\n");
   if (r.budget_exhausted) err.write("conclave: " + r.budget_note + "\n");
   if (!ec) return;
   if (interrupted) {
@@ -95,7 +97,8 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
   }
   if (ec == error::auth_failed) {
     // Said once: every call would have been refused the same way.
-    err.write_model_text("conclave: " + ec.message() + (r.stop_note.empty() ? "" : ": " + r.stop_note) + "\n");
+    err.write_model_text("conclave: " + ec.message() +
+                         (r.stop_note.empty() ? "" : ": " + r.stop_note) + "\n");
     return;
   }
   err.write("conclave: " + ec.message() + "\n");

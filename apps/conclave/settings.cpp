@@ -70,7 +70,8 @@ class config_reader {
     breaker();
     for (const auto& [key, value] : o_) {
       if (!known_.count(std::string(key))) {
-        s_.warnings.push_back(where_ + ": unknown key '" + text::to_valid_utf8(key) + "' (ignored)");
+        s_.warnings.push_back(where_ + ": unknown key '" + text::to_valid_utf8(key) +
+                              "' (ignored)");
       }
     }
   }
@@ -117,7 +118,8 @@ class config_reader {
   }
   void cost(const char* key, double& out) {
     if (const auto* v = take(key)) {
-      if (!v->is_number() || !(v->to_number<double>() >= 0) || !std::isfinite(v->to_number<double>())) {
+      if (!v->is_number() || !(v->to_number<double>() >= 0) ||
+          !std::isfinite(v->to_number<double>())) {
         fail(key, "a number >= 0");
       }
       out = v->to_number<double>();
@@ -155,7 +157,8 @@ class config_reader {
       model_price mp;
       auto read = [&](const char* part, double& out) {
         if (const auto* v = price.get_object().if_contains(part)) {
-          if (!v->is_number() || !(v->to_number<double>() >= 0)) fail(key + "." + part, "a number >= 0");
+          if (!v->is_number() || !(v->to_number<double>() >= 0))
+            fail(key + "." + part, "a number >= 0");
           out = v->to_number<double>();
         }
       };
@@ -203,7 +206,8 @@ double parse_seconds(const std::string& what, const std::string& text) {
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec == std::errc::result_out_of_range && !t.empty() && t[0] != '-') return INFINITY;
   if (ec != std::errc{} || end != t.data() + t.size() || std::isnan(v) || v <= 0) {
-    throw usage_error(what + " needs a positive number of seconds (or \"inf\" for no limit), got '" +
+    throw usage_error(what +
+                      " needs a positive number of seconds (or \"inf\" for no limit), got '" +
                       text::quote(text, 40) + "'");
   }
   if (v > year_s) return INFINITY;  // 1e16 s: nobody means it; no limit is what they get
@@ -260,7 +264,8 @@ void validate(ask_settings& s) {
   if (s.budget.max_cost > 0 && s.budget.prices.empty()) {
     throw usage_error("--budget-cost needs a price table: \"prices\" in the config file");
   }
-  if (s.json && s.events_jsonl) throw usage_error("--json and --events jsonl both write stdout: pick one");
+  if (s.json && s.events_jsonl)
+    throw usage_error("--json and --events jsonl both write stdout: pick one");
 }
 
 }  // namespace conclave::cli

@@ -16,36 +16,36 @@ inline constexpr int max_agents = 10'000;
 inline constexpr const char* version_text = "conclave 0.1.0";
 
 struct ask_settings {
-  std::string question;      ///< the whole prompt: question, plus piped context when both
-  std::string provider;      ///< "openai", "mock", or empty: openai if a key or URL is set
-  std::string model;         ///< empty: the provider's default
-  std::string decompose_model;  ///< for the decomposition call; empty: `model`
-  std::string synth_model;      ///< for the synthesis call; empty: `model`
-  std::string base_url;      ///< empty: OPENAI_BASE_URL, else the provider's default
-  std::string api_key;       ///< OPENAI_API_KEY, trimmed; never printed
-  std::string ca_file;       ///< extra trusted CA (PEM) for https endpoints
-  std::string system;        ///< extra system text every agent shares (-s)
-  double timeout_s = 300;    ///< the whole run; +inf: no limit
+  std::string question;            ///< the whole prompt: question, plus piped context when both
+  std::string provider;            ///< "openai", "mock", or empty: openai if a key or URL is set
+  std::string model;               ///< empty: the provider's default
+  std::string decompose_model;     ///< for the decomposition call; empty: `model`
+  std::string synth_model;         ///< for the synthesis call; empty: `model`
+  std::string base_url;            ///< empty: OPENAI_BASE_URL, else the provider's default
+  std::string api_key;             ///< OPENAI_API_KEY, trimmed; never printed
+  std::string ca_file;             ///< extra trusted CA (PEM) for https endpoints
+  std::string system;              ///< extra system text every agent shares (-s)
+  double timeout_s = 300;          ///< the whole run; +inf: no limit
   double agent_timeout_s = 0;      ///< each agent, from when it is queued; 0: the run's
   double decompose_timeout_s = 0;  ///< the decomposition call; 0: a quarter of the run, <= 60 s
-  int agents = 4;            ///< sub-questions, one agent each; 1: no decomposition, no synthesis
-  int concurrency = 16;      ///< agents calling the model at once
-  int max_connections = 0;   ///< HTTP connections to the endpoint; 0: `concurrency`
+  int agents = 4;           ///< sub-questions, one agent each; 1: no decomposition, no synthesis
+  int concurrency = 16;     ///< agents calling the model at once
+  int max_connections = 0;  ///< HTTP connections to the endpoint; 0: `concurrency`
   std::optional<int> max_output_tokens;  ///< per reply
   std::optional<double> temperature;
-  bool json = false;         ///< the run report as one JSON object on stdout
-  bool events_jsonl = false; ///< every event as a JSON line on stdout
-  bool stream = true;        ///< stream replies (live progress, the answer as it is written)
-  bool quiet = false;        ///< no progress display and no summary line
-  bool verbose = false;      ///< progress as plain event lines, even on a terminal
-  bool show_agents = false;  ///< print every agent's decision after the answer
-  std::string save_path;     ///< also write the JSON report here
+  bool json = false;           ///< the run report as one JSON object on stdout
+  bool events_jsonl = false;   ///< every event as a JSON line on stdout
+  bool stream = true;          ///< stream replies (live progress, the answer as it is written)
+  bool quiet = false;          ///< no progress display and no summary line
+  bool verbose = false;        ///< progress as plain event lines, even on a terminal
+  bool show_agents = false;    ///< print every agent's decision after the answer
+  std::string save_path;       ///< also write the JSON report here
   std::string color = "auto";  ///< auto | always | never
   std::vector<std::string> fallback_models;  ///< tried in order when the model fails for good
-  std::int64_t rpm = 0;      ///< requests per minute the provider allows; 0: learn from it
-  std::int64_t tpm = 0;      ///< tokens per minute the provider allows; 0: learn from it
-  budget_options budget;     ///< the run's token / cost cap (with prices)
-  int breaker_failures = 5;  ///< consecutive failures that open a model's circuit; 0: never
+  std::int64_t rpm = 0;            ///< requests per minute the provider allows; 0: learn from it
+  std::int64_t tpm = 0;            ///< tokens per minute the provider allows; 0: learn from it
+  budget_options budget;           ///< the run's token / cost cap (with prices)
+  int breaker_failures = 5;        ///< consecutive failures that open a model's circuit; 0: never
   double breaker_cool_off_s = 30;  ///< how long an open circuit fails fast
   std::vector<std::string> warnings;  ///< said on stderr before the run (e.g. unknown config keys)
 };

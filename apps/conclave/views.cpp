@@ -2,14 +2,13 @@
 
 #include <conclave/engine/text.hpp>
 
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <numeric>
 #include <string_view>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <utility>
 
 namespace conclave::cli {
@@ -48,29 +47,42 @@ constexpr std::size_t label_count = 8;
 
 label label_of(const agent_progress& a) {
   switch (a.state) {
-    case agent_state::queued: return label::queued;
-    case agent_state::running: return label::running;
+    case agent_state::queued:
+      return label::queued;
+    case agent_state::running:
+      return label::running;
     case agent_state::completed:
       if (a.stop == stop_reason::length) return label::truncated;
       if (a.stop == stop_reason::content_filter) return label::refused;
       return label::done;
-    case agent_state::failed: return label::failed;
-    case agent_state::timed_out: return label::timed_out;
-    case agent_state::cancelled: return label::cancelled;
+    case agent_state::failed:
+      return label::failed;
+    case agent_state::timed_out:
+      return label::timed_out;
+    case agent_state::cancelled:
+      return label::cancelled;
   }
   return label::failed;
 }
 
 const char* word(label l) {
   switch (l) {
-    case label::done: return "done";
-    case label::truncated: return "truncated";
-    case label::refused: return "refused";
-    case label::running: return "running";
-    case label::queued: return "queued";
-    case label::failed: return "failed";
-    case label::timed_out: return "timed out";
-    case label::cancelled: return "cancelled";
+    case label::done:
+      return "done";
+    case label::truncated:
+      return "truncated";
+    case label::refused:
+      return "refused";
+    case label::running:
+      return "running";
+    case label::queued:
+      return "queued";
+    case label::failed:
+      return "failed";
+    case label::timed_out:
+      return "timed out";
+    case label::cancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -83,14 +95,19 @@ const char* completion_word(stop_reason r) {
 
 const char* colour(label l) {
   switch (l) {
-    case label::queued: return "\x1b[2m";
-    case label::running: return "\x1b[36m";
-    case label::done: return "\x1b[32m";
+    case label::queued:
+      return "\x1b[2m";
+    case label::running:
+      return "\x1b[36m";
+    case label::done:
+      return "\x1b[32m";
     case label::truncated:
     case label::refused:
-    case label::cancelled: return "\x1b[33m";
+    case label::cancelled:
+      return "\x1b[33m";
     case label::failed:
-    case label::timed_out: return "\x1b[31m";
+    case label::timed_out:
+      return "\x1b[31m";
   }
   return "";
 }
@@ -106,10 +123,14 @@ constexpr const char* reset = "\x1b[0m";
 // starts next). Lower sorts first.
 int rank(label l) {
   switch (l) {
-    case label::running: return 0;
-    case label::done: return 2;
-    case label::queued: return 3;
-    default: return 1;
+    case label::running:
+      return 0;
+    case label::done:
+      return 2;
+    case label::queued:
+      return 3;
+    default:
+      return 1;
   }
 }
 
@@ -174,7 +195,10 @@ std::string agent_row(std::size_t i, const agent_progress& a, int index_width,
 
 // "…and 48 more: 30 done, 18 running": the agents without a row, by what their rows would say.
 std::string summary_line(std::size_t hidden, const std::array<std::size_t, label_count>& counts) {
-  std::string s = "\xE2\x80\xA6" "and " + std::to_string(hidden) + " more:";
+  std::string s =
+      "\xE2\x80\xA6"
+      "and " +
+      std::to_string(hidden) + " more:";
   const char* sep = " ";
   for (const label l : {label::done, label::truncated, label::refused, label::running,
                         label::queued, label::failed, label::timed_out, label::cancelled}) {
@@ -303,8 +327,8 @@ void live_view::draw(bool force) {
 
   const terminal_size size = current_size();
   const int columns = std::max(1, size.columns);
-  const auto elapsed = std::max(
-      std::chrono::duration_cast<std::chrono::microseconds>(now - start_), map_.last_event_at());
+  const auto elapsed = std::max(std::chrono::duration_cast<std::chrono::microseconds>(now - start_),
+                                map_.last_event_at());
   const std::vector<styled_line> lines = frame_lines(map_, size, elapsed);
 
   std::string frame;

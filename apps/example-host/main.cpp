@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   conclave::mock::mock_server mock(io.get_executor(), mock_opts);
   mock.start();
   conclave::http::client client(io.get_executor());
-  conclave::openai::openai_model llm(client, {.base_url = mock.base_url(), .default_model = "mock"});
+  conclave::openai::openai_model llm(client,
+                                     {.base_url = mock.base_url(), .default_model = "mock"});
   conclave::engine engine(io.get_executor(), llm);
 
   // The host's own work: a heartbeat every 100 ms, untouched by the ask.
@@ -55,8 +56,8 @@ int main(int argc, char** argv) {
                   << (e.agent ? " agent " + std::to_string(*e.agent + 1) : "") << "\n";
       }
     });
-    auto [ec, report] = co_await conclave::async_ask(engine, question, opts,
-                                                     asio::as_tuple(asio::use_awaitable));
+    auto [ec, report] =
+        co_await conclave::async_ask(engine, question, opts, asio::as_tuple(asio::use_awaitable));
     asking = false;
     heartbeat.cancel();
     mock.stop();

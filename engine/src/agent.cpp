@@ -163,7 +163,8 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
       why = ec.message() + " (" + next.reason + "); moving to fallback model " + req.model;
     } else {
       if (next.verdict != retry_verdict::not_retryable) {
-        rep.diag.message += (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
+        rep.diag.message +=
+            (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
       }
       co_return;
     }
@@ -177,10 +178,14 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
 
 event_kind terminal_event(agent_status s) {
   switch (s) {
-    case agent_status::ok: return event_kind::completed;
-    case agent_status::failed: return event_kind::failed;
-    case agent_status::timed_out: return event_kind::timed_out;
-    case agent_status::cancelled: return event_kind::cancelled;
+    case agent_status::ok:
+      return event_kind::completed;
+    case agent_status::failed:
+      return event_kind::failed;
+    case agent_status::timed_out:
+      return event_kind::timed_out;
+    case agent_status::cancelled:
+      return event_kind::cancelled;
   }
   return event_kind::failed;
 }
@@ -229,8 +234,12 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
     why = rep.error.message();
     if (!rep.diag.message.empty()) why += ": " + rep.diag.message;
   }
-  ctx->emit({.kind = terminal_event(rep.status), .agent = i, .text = why, .tokens = rep.tokens,
-             .attempt = rep.attempts, .stop = rep.stop});
+  ctx->emit({.kind = terminal_event(rep.status),
+             .agent = i,
+             .text = why,
+             .tokens = rep.tokens,
+             .attempt = rep.attempts,
+             .stop = rep.stop});
 }
 
 }  // namespace conclave::detail

@@ -14,7 +14,9 @@ using boost::system::error_code;
 namespace conclave::detail {
 namespace {
 
-bool cancelled_now(asio::cancellation_state s) { return s.cancelled() != asio::cancellation_type::none; }
+bool cancelled_now(asio::cancellation_state s) {
+  return s.cancelled() != asio::cancellation_type::none;
+}
 
 asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
   // After a cancel, keep going just far enough to report what finished (STYLE item 8).
@@ -30,7 +32,8 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
   if (cancelled_now(co_await asio::this_coro::cancellation_state)) {
     outcome = error::cancelled;
     for (auto& a : r.agents) {  // agents that never got to run still say why
-      if (a.attempts == 0 && a.status == agent_status::cancelled && !a.error) a.error = error::cancelled;
+      if (a.attempts == 0 && a.status == agent_status::cancelled && !a.error)
+        a.error = error::cancelled;
     }
   } else if (ctx->fatal) {
     // One failure stopped the run (the provider refused the credentials): say it once.
@@ -78,24 +81,24 @@ void start_ask(engine& e, std::string question, ask_options opts,
   auto handler_ex = asio::get_associated_executor(handler, e.get_executor());
   asio::co_spawn(
       ctx->strand, run(ctx),
-      asio::bind_cancellation_slot(
-          slot, [ctx, handler_ex, h = std::move(handler)](std::exception_ptr ex, error_code ec) mutable {
-            if (ex) {
-              // A bug, not an expected failure: report it rather than lose the run.
-              ec = error::internal_error;
-              try {
-                std::rethrow_exception(ex);
-              } catch (const std::exception& x) {
-                ctx->report.synthesis_note = std::string("internal error: ") + x.what();
-              } catch (...) {
-                ctx->report.synthesis_note = "internal error";
-              }
-            }
-            // The run finished on its strand; the caller hears of it on its own executor.
-            asio::dispatch(handler_ex, [h = std::move(h), ec, ctx]() mutable {
-              std::move(h)(ec, std::move(ctx->report));
-            });
-          }));
+      asio::bind_cancellation_slot(slot, [ctx, handler_ex, h = std::move(handler)](
+                                             std::exception_ptr ex, error_code ec) mutable {
+        if (ex) {
+          // A bug, not an expected failure: report it rather than lose the run.
+          ec = error::internal_error;
+          try {
+            std::rethrow_exception(ex);
+          } catch (const std::exception& x) {
+            ctx->report.synthesis_note = std::string("internal error: ") + x.what();
+          } catch (...) {
+            ctx->report.synthesis_note = "internal error";
+          }
+        }
+        // The run finished on its strand; the caller hears of it on its own executor.
+        asio::dispatch(handler_ex, [h = std::move(h), ec, ctx]() mutable {
+          std::move(h)(ec, std::move(ctx->report));
+        });
+      }));
 }
 
 }  // namespace conclave::detail

@@ -8,20 +8,28 @@ namespace conclave {
 
 const char* to_string(role r) noexcept {
   switch (r) {
-    case role::system: return "system";
-    case role::user: return "user";
-    case role::assistant: return "assistant";
+    case role::system:
+      return "system";
+    case role::user:
+      return "user";
+    case role::assistant:
+      return "assistant";
   }
   return "user";
 }
 
 const char* to_string(stop_reason r) noexcept {
   switch (r) {
-    case stop_reason::unknown: return "unknown";
-    case stop_reason::end: return "end";
-    case stop_reason::length: return "length";
-    case stop_reason::tool_use: return "tool_use";
-    case stop_reason::content_filter: return "content_filter";
+    case stop_reason::unknown:
+      return "unknown";
+    case stop_reason::end:
+      return "end";
+    case stop_reason::length:
+      return "length";
+    case stop_reason::tool_use:
+      return "tool_use";
+    case stop_reason::content_filter:
+      return "content_filter";
   }
   return "unknown";
 }

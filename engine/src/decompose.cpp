@@ -46,8 +46,8 @@ std::string_view unfence(std::string_view reply) {
   if (body_start == std::string_view::npos) return reply;
   ++body_start;
   const auto close = reply.find("```", body_start);
-  return reply.substr(body_start, close == std::string_view::npos ? std::string_view::npos
-                                                                   : close - body_start);
+  return reply.substr(
+      body_start, close == std::string_view::npos ? std::string_view::npos : close - body_start);
 }
 
 std::vector<std::string> from_json_array(std::string_view text) {
@@ -103,8 +103,8 @@ std::vector<chat_message> decomposition_prompt(std::string_view question, int n)
        "its own."},
       {role::user, "Split the question below into " + std::to_string(n) +
                        " independent sub-questions. Reply with a JSON array of " +
-                       std::to_string(n) + " strings and nothing else.\nQuestion: " +
-                       std::string(question)},
+                       std::to_string(n) +
+                       " strings and nothing else.\nQuestion: " + std::string(question)},
   };
 }
 

@@ -10,18 +10,30 @@ namespace conclave {
 
 const char* to_string(event_kind k) noexcept {
   switch (k) {
-    case event_kind::queued: return "queued";
-    case event_kind::started: return "started";
-    case event_kind::progress: return "progress";
-    case event_kind::retrying: return "retrying";
-    case event_kind::completed: return "completed";
-    case event_kind::failed: return "failed";
-    case event_kind::timed_out: return "timed_out";
-    case event_kind::cancelled: return "cancelled";
-    case event_kind::decomposed: return "decomposed";
-    case event_kind::synthesis_started: return "synthesis_started";
-    case event_kind::budget_exhausted: return "budget_exhausted";
-    case event_kind::finished: return "finished";
+    case event_kind::queued:
+      return "queued";
+    case event_kind::started:
+      return "started";
+    case event_kind::progress:
+      return "progress";
+    case event_kind::retrying:
+      return "retrying";
+    case event_kind::completed:
+      return "completed";
+    case event_kind::failed:
+      return "failed";
+    case event_kind::timed_out:
+      return "timed_out";
+    case event_kind::cancelled:
+      return "cancelled";
+    case event_kind::decomposed:
+      return "decomposed";
+    case event_kind::synthesis_started:
+      return "synthesis_started";
+    case event_kind::budget_exhausted:
+      return "budget_exhausted";
+    case event_kind::finished:
+      return "finished";
   }
   return "unknown";
 }
@@ -47,22 +59,32 @@ std::string to_json_line(const event& e) {
 
 const char* to_string(agent_state s) noexcept {
   switch (s) {
-    case agent_state::queued: return "queued";
-    case agent_state::running: return "running";
-    case agent_state::completed: return "done";
-    case agent_state::failed: return "failed";
-    case agent_state::timed_out: return "timed out";
-    case agent_state::cancelled: return "cancelled";
+    case agent_state::queued:
+      return "queued";
+    case agent_state::running:
+      return "running";
+    case agent_state::completed:
+      return "done";
+    case agent_state::failed:
+      return "failed";
+    case agent_state::timed_out:
+      return "timed out";
+    case agent_state::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
 
 const char* to_string(run_phase p) noexcept {
   switch (p) {
-    case run_phase::decomposing: return "decomposing";
-    case run_phase::running: return "agents running";
-    case run_phase::synthesizing: return "synthesizing";
-    case run_phase::finished: return "finished";
+    case run_phase::decomposing:
+      return "decomposing";
+    case run_phase::running:
+      return "agents running";
+    case run_phase::synthesizing:
+      return "synthesizing";
+    case run_phase::finished:
+      return "finished";
   }
   return "unknown";
 }
@@ -75,9 +97,14 @@ void progress_map::apply(const event& e) {
         phase_ = run_phase::running;
         run_level_tokens_ += e.tokens;
         break;
-      case event_kind::synthesis_started: phase_ = run_phase::synthesizing; break;
-      case event_kind::finished: phase_ = run_phase::finished; break;
-      default: break;
+      case event_kind::synthesis_started:
+        phase_ = run_phase::synthesizing;
+        break;
+      case event_kind::finished:
+        phase_ = run_phase::finished;
+        break;
+      default:
+        break;
     }
     return;
   }
@@ -115,7 +142,8 @@ void progress_map::apply(const event& e) {
       a.stop = e.stop;
       a.detail = e.text;
       break;
-    default: break;
+    default:
+      break;
   }
 }
 

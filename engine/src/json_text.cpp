@@ -27,12 +27,24 @@ void write_number(std::string& out, double d) {
 
 void write(std::string& out, const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: out += "null"; return;
-    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; return;
-    case json::kind::int64: out += std::to_string(v.get_int64()); return;
-    case json::kind::uint64: out += std::to_string(v.get_uint64()); return;
-    case json::kind::double_: write_number(out, v.get_double()); return;
-    case json::kind::string: out += json::serialize(v.get_string()); return;
+    case json::kind::null:
+      out += "null";
+      return;
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      return;
+    case json::kind::int64:
+      out += std::to_string(v.get_int64());
+      return;
+    case json::kind::uint64:
+      out += std::to_string(v.get_uint64());
+      return;
+    case json::kind::double_:
+      write_number(out, v.get_double());
+      return;
+    case json::kind::string:
+      out += json::serialize(v.get_string());
+      return;
     case json::kind::array: {
       out += '[';
       bool first = true;

@@ -133,8 +133,8 @@ namespace {
 // What waiting for the limits came to: a ticket to call with, or why not.
 struct admission {
   std::optional<rate_limiter::ticket> ticket;
-  bool past_deadline = false;          // the wait would end after the caller's deadline
-  std::chrono::milliseconds wait{0};   // how long it would have been
+  bool past_deadline = false;         // the wait would end after the caller's deadline
+  std::chrono::milliseconds wait{0};  // how long it would have been
 };
 
 // Waits for a permit, then for the ticket's start time; takes a new ticket when a cooldown
@@ -142,8 +142,7 @@ struct admission {
 // When the start would fall after `deadline`, gives up at once rather than sit until the
 // caller's timer cuts it, so the caller hears "rate limited" and not "deadline expired".
 // Without a ticket (cancelled, or past the deadline) reservations and permit are given back.
-asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e,
-                                 std::int64_t estimate,
+asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate,
                                  std::optional<rate_limiter::clock::time_point> deadline);
 
 }  // namespace
@@ -167,8 +166,7 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
       chat_response none;
       none.diag.retry_after = admitted.wait;
       none.diag.message = "the provider's rate limit asks to wait " +
-                          std::to_string(admitted.wait.count()) +
-                          " ms, past this call's deadline";
+                          std::to_string(admitted.wait.count()) + " ms, past this call's deadline";
       co_return outcome{error::rate_limited, std::move(none)};
     }
     if (!ticket) {
@@ -199,8 +197,7 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
 
 namespace {
 
-asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e,
-                                 std::int64_t estimate,
+asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate,
                                  std::optional<rate_limiter::clock::time_point> deadline) {
   const auto ex = co_await asio::this_coro::executor;
   if (e->capped) {

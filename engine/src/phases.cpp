@@ -74,7 +74,8 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
         ctx->next_retry(attempt - 1, ec, reply.diag, delivered, first, deadline, unit(rng));
     if (!next.retry) {
       if (next.verdict != retry_verdict::not_retryable) {
-        reply.diag.message += (reply.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
+        reply.diag.message +=
+            (reply.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
       }
       co_return std::tuple{ec, std::move(reply)};
     }
@@ -87,13 +88,16 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
 
 // The same, cut off at `deadline`: a late call is cancelled and reported as error::timeout.
 // `spent` is everything spent, the cut attempt included.
-asio::awaitable<std::tuple<error_code, chat_response>> call_before(
-    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
-    call_cost& spent, delta_handler on_delta = {}) {
+asio::awaitable<std::tuple<error_code, chat_response>> call_before(std::shared_ptr<run_context> ctx,
+                                                                   model& m, chat_request req,
+                                                                   clock::time_point deadline,
+                                                                   call_cost& spent,
+                                                                   delta_handler on_delta = {}) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto winner = co_await (call_with_retries(ctx, m, std::move(req), deadline, spent, std::move(on_delta)) ||
-                          timer.async_wait(use_tuple));
+  auto winner =
+      co_await (call_with_retries(ctx, m, std::move(req), deadline, spent, std::move(on_delta)) ||
+                timer.async_wait(use_tuple));
   std::tuple<error_code, chat_response> out;
   if (winner.index() == 0) {
     out = std::move(std::get<0>(winner));
@@ -125,11 +129,13 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
   } else {
     chat_request req;
     req.messages = decomposition_prompt(r.question, wanted);
-    req.model = ctx->opts.decomposition_model.empty() ? ctx->opts.model : ctx->opts.decomposition_model;
+    req.model =
+        ctx->opts.decomposition_model.empty() ? ctx->opts.model : ctx->opts.decomposition_model;
     req.temperature = ctx->opts.temperature;
     const auto deadline =
         std::min(clock::now() + ctx->opts.agent_timeout, ctx->decomposition_deadline());
-    const auto allowed = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    const auto allowed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     call_cost spent;
     auto [ec, reply] =
         co_await call_before(ctx, ctx->models.decomposer(), std::move(req), deadline, spent);
@@ -140,8 +146,10 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     if (ctx->fatal) {
       // Nothing can be asked with these credentials: no agents, one clear error.
       r.stop_note = reply.diag.message;
-      ctx->emit({.kind = event_kind::decomposed, .text = "the run stopped before any agent started",
-                 .tokens = r.decomposition_tokens, .count = 0});
+      ctx->emit({.kind = event_kind::decomposed,
+                 .text = "the run stopped before any agent started",
+                 .tokens = r.decomposition_tokens,
+                 .count = 0});
       co_return;
     }
     if (r.sub_questions.empty()) {
@@ -258,8 +266,8 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
       r.answer = std::move(reply.content);
       if (const char* mark = answer_mark(reply.stop); *mark) {
         r.degraded = true;
-        r.synthesis_note += std::string(r.synthesis_note.empty() ? "" : "; ") +
-                            "the synthesized answer is " + mark;
+        r.synthesis_note +=
+            std::string(r.synthesis_note.empty() ? "" : "; ") + "the synthesized answer is " + mark;
       }
       co_return;
     }

@@ -26,19 +26,26 @@ usage agent_tokens(const run_report& r) {
 
 const char* to_string(agent_status s) noexcept {
   switch (s) {
-    case agent_status::ok: return "ok";
-    case agent_status::failed: return "failed";
-    case agent_status::timed_out: return "timed_out";
-    case agent_status::cancelled: return "cancelled";
+    case agent_status::ok:
+      return "ok";
+    case agent_status::failed:
+      return "failed";
+    case agent_status::timed_out:
+      return "timed_out";
+    case agent_status::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
 
 const char* answer_mark(stop_reason s) noexcept {
   switch (s) {
-    case stop_reason::length: return "truncated";
-    case stop_reason::content_filter: return "refused";
-    default: return "";
+    case stop_reason::length:
+      return "truncated";
+    case stop_reason::content_filter:
+      return "refused";
+    default:
+      return "";
   }
 }
 
@@ -99,44 +106,41 @@ json::object to_json(const run_report& r) {
     }
     agents.push_back(std::move(o));
   }
-  json::object out{
-      {"schema_version", report_schema_version},
-      {"question", r.question},
-      {"answer", r.answer},
-      {"degraded", r.degraded},
-      {"synthesis_note", text_or_null(r.synthesis_note)},
-      {"decomposition",
-       json::object{{"model", text_or_null(r.decomposition_model)},
-                    {"calls", r.decomposition_attempts},
-                    {"fallback", r.decomposition_fallback},
-                    {"note", text_or_null(r.decomposition_note)},
-                    {"tokens", to_json(r.decomposition_tokens)}}},
-      {"agents", std::move(agents)},
-      {"synthesis",
-       json::object{{"model", text_or_null(r.synthesis_model)},
-                    {"calls", r.synthesis_attempts},
-                    {"input_chars", r.synthesis_input_chars},
-                    {"tokens", to_json(r.synthesis_tokens)}}},
-      {"budget_exhausted", r.budget_exhausted},
-      {"budget_note", text_or_null(r.budget_note)},
-      {"stop_note", text_or_null(r.stop_note)}};
-  out["report"] = json::object{
-      {"wall_ms", ms(r.wall)},
-      {"fan_out_wall_ms", ms(r.fan_out_wall)},
-      {"agent_time_sum_ms", ms(r.agent_time_sum)},
-      {"speedup", r.speedup()},
-      {"agents_ok", r.count(agent_status::ok)},
-      {"agents_failed", r.count(agent_status::failed)},
-      {"agents_timed_out", r.count(agent_status::timed_out)},
-      {"agents_cancelled", r.count(agent_status::cancelled)},
-      {"calls", json::object{{"decomposition", r.decomposition_attempts},
-                             {"agents", agent_attempts(r)},
-                             {"synthesis", r.synthesis_attempts}}},
-      {"cost", r.priced ? json::value(r.cost) : nullptr},
-      {"tokens", json::object{{"decomposition", to_json(r.decomposition_tokens)},
-                              {"agents", to_json(agent_tokens(r))},
-                              {"synthesis", to_json(r.synthesis_tokens)},
-                              {"total", to_json(r.total_tokens())}}}};
+  json::object out{{"schema_version", report_schema_version},
+                   {"question", r.question},
+                   {"answer", r.answer},
+                   {"degraded", r.degraded},
+                   {"synthesis_note", text_or_null(r.synthesis_note)},
+                   {"decomposition", json::object{{"model", text_or_null(r.decomposition_model)},
+                                                  {"calls", r.decomposition_attempts},
+                                                  {"fallback", r.decomposition_fallback},
+                                                  {"note", text_or_null(r.decomposition_note)},
+                                                  {"tokens", to_json(r.decomposition_tokens)}}},
+                   {"agents", std::move(agents)},
+                   {"synthesis", json::object{{"model", text_or_null(r.synthesis_model)},
+                                              {"calls", r.synthesis_attempts},
+                                              {"input_chars", r.synthesis_input_chars},
+                                              {"tokens", to_json(r.synthesis_tokens)}}},
+                   {"budget_exhausted", r.budget_exhausted},
+                   {"budget_note", text_or_null(r.budget_note)},
+                   {"stop_note", text_or_null(r.stop_note)}};
+  out["report"] =
+      json::object{{"wall_ms", ms(r.wall)},
+                   {"fan_out_wall_ms", ms(r.fan_out_wall)},
+                   {"agent_time_sum_ms", ms(r.agent_time_sum)},
+                   {"speedup", r.speedup()},
+                   {"agents_ok", r.count(agent_status::ok)},
+                   {"agents_failed", r.count(agent_status::failed)},
+                   {"agents_timed_out", r.count(agent_status::timed_out)},
+                   {"agents_cancelled", r.count(agent_status::cancelled)},
+                   {"calls", json::object{{"decomposition", r.decomposition_attempts},
+                                          {"agents", agent_attempts(r)},
+                                          {"synthesis", r.synthesis_attempts}}},
+                   {"cost", r.priced ? json::value(r.cost) : nullptr},
+                   {"tokens", json::object{{"decomposition", to_json(r.decomposition_tokens)},
+                                           {"agents", to_json(agent_tokens(r))},
+                                           {"synthesis", to_json(r.synthesis_tokens)},
+                                           {"total", to_json(r.total_tokens())}}}};
   return out;
 }
 

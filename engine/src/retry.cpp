@@ -12,7 +12,9 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
                             std::chrono::milliseconds time_left, double random01) {
   using std::chrono::milliseconds;
   using v = retry_verdict;
-  auto no = [](std::string why, v verdict) { return retry_decision{false, {}, std::move(why), verdict}; };
+  auto no = [](std::string why, v verdict) {
+    return retry_decision{false, {}, std::move(why), verdict};
+  };
   if (ec == error::cancelled) return no("cancelled", v::cancelled);
   // The server's word wins over our classification, both ways (as in the SDKs).
   const bool retryable = diag.should_retry ? *diag.should_retry : is_retryable(ec);
@@ -38,9 +40,9 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
     d.reason = "as the server asked";
     d.verdict = v::retry_server_delay;
   } else {
-    const double base = std::min(static_cast<double>(opts.initial_delay.count()) *
-                                     std::pow(2.0, std::min(retries_done, 30)),
-                                 static_cast<double>(opts.max_delay.count()));
+    const double base = std::min(
+        static_cast<double>(opts.initial_delay.count()) * std::pow(2.0, std::min(retries_done, 30)),
+        static_cast<double>(opts.max_delay.count()));
     const double cut = 1.0 - std::clamp(opts.jitter, 0.0, 1.0) * std::clamp(random01, 0.0, 1.0);
     d.delay = milliseconds(static_cast<std::int64_t>(base * cut));
     d.reason = "backoff";

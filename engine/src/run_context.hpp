@@ -27,8 +27,7 @@ using clock = std::chrono::steady_clock;
 inline std::chrono::microseconds since(clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
 }
-using slot_channel =
-    boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+using slot_channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
 /// Options made safe to compute with: "forever" (e.g. milliseconds::max()) would overflow a
 /// time_point, so the run deadline is capped at a year, and no part may exceed the whole.
@@ -56,7 +55,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
         budget(opts.budget) {
     report.question = std::move(q);
     // The concurrency cap: a channel holding one token per slot.
-    for (int i = 0; i < std::max(1, opts.max_concurrency); ++i) slots.try_send(boost::system::error_code{});
+    for (int i = 0; i < std::max(1, opts.max_concurrency); ++i)
+      slots.try_send(boost::system::error_code{});
   }
 
   /// Stamps the event and applies it on the run's strand, then tells the observers.
@@ -65,7 +65,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
     if (strand.running_in_this_thread()) {
       deliver(e);
     } else {
-      boost::asio::post(strand, [self = shared_from_this(), e = std::move(e)] { self->deliver(e); });
+      boost::asio::post(strand,
+                        [self = shared_from_this(), e = std::move(e)] { self->deliver(e); });
     }
   }
 
@@ -103,11 +104,13 @@ struct run_context : std::enable_shared_from_this<run_context> {
     if (name.empty()) {
       described = endpoint.describe();  // "provider:model", maybe "@url" after it
       name = described;
-      if (const auto colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
+      if (const auto colon = name.find(':'); colon != std::string_view::npos)
+        name.remove_prefix(colon + 1);
       name = name.substr(0, name.find('@'));
     }
     if (!budget.charge(name, used)) return;
-    emit({.kind = event_kind::budget_exhausted, .text = budget.why(),
+    emit({.kind = event_kind::budget_exhausted,
+          .text = budget.why(),
           .tokens = usage{budget.tokens_spent(), 0}});
     if (!opts.budget.cancel_running) return;
     stopped_by_budget = true;
@@ -164,9 +167,9 @@ struct run_context : std::enable_shared_from_this<run_context> {
   boost::asio::strand<boost::asio::any_io_executor> strand;
   const clock::time_point start;
   slot_channel slots;
-  session::shared_context base_context;  ///< what every agent sees; set after decomposition
-  retry_budget retries;                  ///< shared by every agent: no retry storms
-  run_budget budget;                     ///< tokens and cost: no new call once reached
+  session::shared_context base_context;        ///< what every agent sees; set after decomposition
+  retry_budget retries;                        ///< shared by every agent: no retry storms
+  run_budget budget;                           ///< tokens and cost: no new call once reached
   std::atomic<bool> stopped_by_budget{false};  ///< running agents were cut by the budget
   run_report report;
 

@@ -46,8 +46,7 @@ std::vector<chat_message> synthesis_prompt(std::string_view question,
       body += "Decision: " + cut(d.answer, max_answer_chars) + "\n";
     } else {
       ++missing;
-      body += "Status: " + std::string(to_string(d.status)) + " (" + d.reason +
-              "). No decision.\n";
+      body += "Status: " + std::string(to_string(d.status)) + " (" + d.reason + "). No decision.\n";
     }
   }
   body += "\nWrite one unified answer to the question from these decisions.";

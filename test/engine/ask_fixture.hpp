@@ -2,11 +2,11 @@
 // answer each sub-question, echo synthesis input), and a helper that runs one ask.
 #pragma once
 
-#include <conclave/engine/ask.hpp>
-#include <conclave/engine/progress.hpp>
-
 #include "ask_run.hpp"
 #include "fake_model.hpp"
+
+#include <conclave/engine/ask.hpp>
+#include <conclave/engine/progress.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
@@ -27,7 +27,8 @@ struct scripted {
   std::function<fake_reply(int agent, int attempt)> agent_attempt;
   std::function<fake_reply(int n)> decomposition = [](int n) {
     boost::json::array parts;
-    for (int i = 0; i < n; ++i) parts.emplace_back("Part " + std::to_string(i) + " of the question?");
+    for (int i = 0; i < n; ++i)
+      parts.emplace_back("Part " + std::to_string(i) + " of the question?");
     return fake_reply{std::chrono::milliseconds(1), boost::json::serialize(parts), {}, 1};
   };
   std::function<fake_reply(const std::string& input)> synthesis = [](const std::string& input) {
@@ -43,7 +44,8 @@ struct scripted {
           const auto at = text.find("into ");
           return s.decomposition(std::stoi(text.substr(at + 5)));
         }
-        case request_kind::synthesis: return s.synthesis(last_user(r));
+        case request_kind::synthesis:
+          return s.synthesis(last_user(r));
         case request_kind::agent: {
           const auto& q = last_user(r);
           const auto at = q.find("Part ");

@@ -32,7 +32,8 @@ ask_options with_agents(int n) {
 
 // One io_context, a fake model following a script, and an engine over it.
 struct rig {
-  explicit rig(const scripted& s) : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
+  explicit rig(const scripted& s)
+      : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
   asio::io_context io;
   fake_model model;
   engine eng;
@@ -40,7 +41,8 @@ struct rig {
 
 std::size_t agents_calls(const fake_model& m) {
   std::size_t n = 0;
-  for (const auto& r : m.seen()) n += conclave::test::kind_of(r) == conclave::test::request_kind::agent;
+  for (const auto& r : m.seen())
+    n += conclave::test::kind_of(r) == conclave::test::request_kind::agent;
   return n;
 }
 
@@ -50,7 +52,9 @@ BOOST_AUTO_TEST_SUITE(ask_pipeline)
 
 BOOST_AUTO_TEST_CASE(agents_run_concurrently_wall_near_the_slowest) {
   scripted s;
-  s.agent = [](int i) { return fake_reply{std::chrono::milliseconds(40 + 5 * i), "ok " + std::to_string(i), {}, 4}; };
+  s.agent = [](int i) {
+    return fake_reply{std::chrono::milliseconds(40 + 5 * i), "ok " + std::to_string(i), {}, 4};
+  };
   rig t(s);
   auto r = ask(t.io, t.eng, "Big question?", with_agents(8));
   BOOST_REQUIRE(!r.ec);
@@ -68,7 +72,9 @@ BOOST_AUTO_TEST_CASE(agents_run_concurrently_wall_near_the_slowest) {
 
 BOOST_AUTO_TEST_CASE(results_come_back_in_subquestion_order) {
   scripted s;  // later parts finish first
-  s.agent = [](int i) { return fake_reply{std::chrono::milliseconds(60 - 10 * i), "answer " + std::to_string(i), {}, 1}; };
+  s.agent = [](int i) {
+    return fake_reply{std::chrono::milliseconds(60 - 10 * i), "answer " + std::to_string(i), {}, 1};
+  };
   rig t(s);
   auto r = ask(t.io, t.eng, "Q?", with_agents(5));
   for (std::size_t i = 0; i < 5; ++i) {
@@ -113,7 +119,9 @@ BOOST_AUTO_TEST_CASE(per_agent_timeout) {
 
 BOOST_AUTO_TEST_CASE(global_deadline_still_yields_a_synthesized_answer) {
   scripted s;
-  s.agent = [](int i) { return fake_reply{i % 2 ? 30s : 10ms, "fast " + std::to_string(i), {}, 1}; };
+  s.agent = [](int i) {
+    return fake_reply{i % 2 ? 30s : 10ms, "fast " + std::to_string(i), {}, 1};
+  };
   rig t(s);
   auto opts = with_agents(4);
   opts.deadline = 600ms;
@@ -175,7 +183,8 @@ BOOST_AUTO_TEST_CASE(agents_are_isolated) {
       }
     }
     for (const auto& a : r.report.agents) {  // and never another agent's answer
-      for (const auto& msg : req.messages) BOOST_CHECK(msg.content.find(a.answer) == std::string::npos);
+      for (const auto& msg : req.messages)
+        BOOST_CHECK(msg.content.find(a.answer) == std::string::npos);
     }
   }
 }
@@ -183,7 +192,8 @@ BOOST_AUTO_TEST_CASE(agents_are_isolated) {
 BOOST_AUTO_TEST_CASE(synthesis_sees_decisions_only_and_bounded) {
   scripted s;
   s.agent = [](int i) {
-    return fake_reply{1ms, i == 0 ? std::string(10'000, 'x') : "short decision " + std::to_string(i), {}, 1};
+    return fake_reply{
+        1ms, i == 0 ? std::string(10'000, 'x') : "short decision " + std::to_string(i), {}, 1};
   };
   rig t(s);
   auto opts = with_agents(3);
@@ -252,12 +262,15 @@ BOOST_AUTO_TEST_CASE(cancelling_the_ask_cancels_every_agent) {
   boost::system::error_code ec;
   run_report report;
   bool done = false;
-  async_ask(t.eng, "Q?", opts, asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code c, run_report r) {
-    ec = c;
-    report = std::move(r);
-    done = true;
-  }));
-  BOOST_REQUIRE(conclave::test::pump_until(t.io, [&] { return done; }, 5s));
+  async_ask(
+      t.eng, "Q?", opts,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code c, run_report r) {
+        ec = c;
+        report = std::move(r);
+        done = true;
+      }));
+  BOOST_REQUIRE(conclave::test::pump_until(
+      t.io, [&] { return done; }, 5s));
   BOOST_CHECK(ec == error::cancelled);
   BOOST_REQUIRE_EQUAL(report.agents.size(), 4u);
   std::size_t never_started = 0;
@@ -351,7 +364,8 @@ BOOST_AUTO_TEST_CASE(works_with_every_kind_of_completion_token) {
 
   // use_awaitable
   auto coro = [&]() -> asio::awaitable<std::size_t> {
-    auto [ec, r] = co_await async_ask(t.eng, "Q?", with_agents(2), asio::as_tuple(asio::use_awaitable));
+    auto [ec, r] =
+        co_await async_ask(t.eng, "Q?", with_agents(2), asio::as_tuple(asio::use_awaitable));
     co_return ec ? 0 : r.agents.size();
   };
   BOOST_CHECK_EQUAL(conclave::test::run(t.io, coro()), 2u);
@@ -359,7 +373,8 @@ BOOST_AUTO_TEST_CASE(works_with_every_kind_of_completion_token) {
   // deferred, launched later
   auto op = async_ask(t.eng, "Q?", with_agents(3), asio::deferred);
   std::size_t got = 0;
-  std::move(op)([&](boost::system::error_code ec, run_report r) { got = ec ? 0 : r.agents.size(); });
+  std::move(op)(
+      [&](boost::system::error_code ec, run_report r) { got = ec ? 0 : r.agents.size(); });
   BOOST_REQUIRE(conclave::test::pump_until(t.io, [&] { return got != 0; }));
   BOOST_CHECK_EQUAL(got, 3u);
 
@@ -395,7 +410,7 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_with_events_and_accounting) 
     if (e.agent == 1u && e.kind != event_kind::progress) seq.emplace_back(e.kind, e.attempt);
   }
   const std::vector<std::pair<event_kind, int>> expected = {
-      {event_kind::queued, 0},   {event_kind::started, 1}, {event_kind::retrying, 2},
+      {event_kind::queued, 0},   {event_kind::started, 1},  {event_kind::retrying, 2},
       {event_kind::started, 2},  {event_kind::retrying, 3}, {event_kind::started, 3},
       {event_kind::completed, 3}};
   BOOST_CHECK(seq == expected);
@@ -455,7 +470,8 @@ BOOST_AUTO_TEST_CASE(decomposition_and_synthesis_are_retried_too) {
   auto syntheses = std::make_shared<int>(0);
   const auto normal_decomposition = s.decomposition;
   s.decomposition = [=](int n) {
-    return ++*decompositions == 1 ? fake_reply{1ms, "", error::overloaded, 1} : normal_decomposition(n);
+    return ++*decompositions == 1 ? fake_reply{1ms, "", error::overloaded, 1}
+                                  : normal_decomposition(n);
   };
   s.synthesis = [=](const std::string&) {
     return ++*syntheses == 1 ? fake_reply{1ms, "", error::connection_failed, 1}

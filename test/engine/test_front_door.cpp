@@ -104,9 +104,9 @@ BOOST_AUTO_TEST_CASE(a_timeout_keeps_the_last_provider_error) {
   const auto& a = r.report.agents[0];
   BOOST_CHECK(a.status == agent_status::timed_out);
   BOOST_CHECK(a.error == error::timeout);
-  BOOST_CHECK_MESSAGE(a.diag.message.find("last error: provider overloaded: scripted failure") !=
-                          std::string::npos,
-                      a.diag.message);
+  BOOST_CHECK_MESSAGE(
+      a.diag.message.find("last error: provider overloaded: scripted failure") != std::string::npos,
+      a.diag.message);
 }
 
 BOOST_AUTO_TEST_CASE(a_rate_limit_wait_past_the_deadline_fails_at_once) {
@@ -171,11 +171,16 @@ BOOST_AUTO_TEST_CASE(cut_refused_and_empty_answers_are_marked) {
   scripted s;
   s.agent = [](int i) {
     switch (i) {
-      case 0: return fake_reply{2ms, "half an ans", {}, 1, {}, 0, "length"};
-      case 1: return fake_reply{2ms, "I can't", {}, 1, {}, 0, "content_filter"};
-      case 2: return fake_reply{2ms, "", {}, 1, {}, 0, "content_filter"};
-      case 3: return fake_reply{2ms, "  \n", {}, 1, {}, 0, "stop"};
-      default: return fake_reply{2ms, "whole"};
+      case 0:
+        return fake_reply{2ms, "half an ans", {}, 1, {}, 0, "length"};
+      case 1:
+        return fake_reply{2ms, "I can't", {}, 1, {}, 0, "content_filter"};
+      case 2:
+        return fake_reply{2ms, "", {}, 1, {}, 0, "content_filter"};
+      case 3:
+        return fake_reply{2ms, "  \n", {}, 1, {}, 0, "stop"};
+      default:
+        return fake_reply{2ms, "whole"};
     }
   };
   rig t(s);
@@ -212,7 +217,9 @@ BOOST_AUTO_TEST_CASE(one_agent_needs_no_synthesis) {
 
 BOOST_AUTO_TEST_CASE(synthesis_streams_as_run_level_progress) {
   scripted s;
-  s.synthesis = [](const std::string&) { return fake_reply{20ms, "merged answer in pieces", {}, 4}; };
+  s.synthesis = [](const std::string&) {
+    return fake_reply{20ms, "merged answer in pieces", {}, 4};
+  };
   rig t(s);
   auto r = ask(t.io, t.eng, "Q?", with_agents(2));
   BOOST_REQUIRE(!r.ec);

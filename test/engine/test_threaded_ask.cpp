@@ -58,7 +58,9 @@ BOOST_AUTO_TEST_SUITE(threaded_ask)
 BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
   asio::io_context io(4);
   conclave::test::scripted s;
-  s.agent = [](int i) { return fake_reply{std::chrono::milliseconds(2 + i % 7), "d" + std::to_string(i), {}, 5}; };
+  s.agent = [](int i) {
+    return fake_reply{std::chrono::milliseconds(2 + i % 7), "d" + std::to_string(i), {}, 5};
+  };
   conclave::test::fake_model fast(io.get_executor(), s.as_script());
   conclave::test::scripted slow_script;
   slow_script.agent = [](int) { return fake_reply{30s, "never", {}, 1}; };
@@ -87,7 +89,9 @@ BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
       seen.largest_map = std::max(seen.largest_map, size);
     });
     async_ask(quick, "question " + std::to_string(k), o,
-              [&, k](boost::system::error_code ec, run_report r) { results[k].set_value({ec, std::move(r)}); });
+              [&, k](boost::system::error_code ec, run_report r) {
+                results[k].set_value({ec, std::move(r)});
+              });
   }
   asio::cancellation_signal cancel;
   ask_options o;
@@ -99,10 +103,11 @@ BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
       asio::post(io, [&] { cancel.emit(asio::cancellation_type::terminal); });
     }
   });
-  async_ask(stuck, "to be cancelled", o,
-            asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
-              results[asks].set_value({ec, std::move(r)});
-            }));
+  async_ask(
+      stuck, "to be cancelled", o,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
+        results[asks].set_value({ec, std::move(r)});
+      }));
 
   auto got = run_on_four_threads(io, results);
   BOOST_REQUIRE_MESSAGE(got, "an ask did not complete in time");
@@ -135,7 +140,8 @@ BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads
       if (r.model == "flaky") return fake_reply{1ms, "", error::overloaded, 1};
       if (r.model == "steady") {
         const auto q = conclave::test::last_user(r);
-        return fake_reply{1ms, "d" + std::to_string(std::stoi(q.substr(q.find("Part ") + 5))), {}, 1};
+        return fake_reply{
+            1ms, "d" + std::to_string(std::stoi(q.substr(q.find("Part ") + 5))), {}, 1};
       }
     }
     return base(r);
@@ -164,14 +170,17 @@ BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads
       o.budget.cancel_running = true;
     }
     async_ask(e, "question " + std::to_string(k), o,
-              [&, k](boost::system::error_code ec, run_report r) { results[k].set_value({ec, std::move(r)}); });
+              [&, k](boost::system::error_code ec, run_report r) {
+                results[k].set_value({ec, std::move(r)});
+              });
   }
   auto got = run_on_four_threads(io, results);
   BOOST_REQUIRE_MESSAGE(got, "an ask did not complete in time");
 
   BOOST_CHECK_EQUAL((*got)[0].second.count(agent_status::ok), 24u);
   BOOST_CHECK_EQUAL((*got)[1].second.count(agent_status::ok), 24u);  // all through the fallback
-  for (const auto& a : (*got)[1].second.agents) BOOST_CHECK_EQUAL(a.answer, "d" + std::to_string(a.index));
+  for (const auto& a : (*got)[1].second.agents)
+    BOOST_CHECK_EQUAL(a.answer, "d" + std::to_string(a.index));
   BOOST_CHECK((*got)[2].second.budget_exhausted);
   BOOST_CHECK_GT((*got)[2].second.count(agent_status::failed), 0u);
   for (const auto& a : (*got)[2].second.agents) {

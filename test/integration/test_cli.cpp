@@ -1,9 +1,9 @@
 // The conclave CLI end to end: the built-in mock, a conclave-mock process-free server in this
 // test, error reporting, and SIGINT.
-#include <conclave/mock/mock_server.hpp>
-
 #include "background_mock.hpp"
 #include "process.hpp"
+
+#include <conclave/mock/mock_server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,8 +21,10 @@ using conclave::test::process;
 namespace {
 
 // No key, no base URL, no config: the built-in mock must answer.
-const std::map<std::string, std::string> clean_env = {
-    {"OPENAI_API_KEY", ""}, {"OPENAI_BASE_URL", ""}, {"CONCLAVE_CONFIG", ""}, {"HOME", "/nonexistent"}};
+const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
+                                                      {"OPENAI_BASE_URL", ""},
+                                                      {"CONCLAVE_CONFIG", ""},
+                                                      {"HOME", "/nonexistent"}};
 
 std::map<std::string, std::string> env_with(std::map<std::string, std::string> extra) {
   auto e = clean_env;
@@ -42,28 +44,34 @@ json::object parse_object(const std::string& text) {
 BOOST_AUTO_TEST_SUITE(cli)
 
 BOOST_AUTO_TEST_CASE(heavy_mode_with_no_key_uses_the_builtin_mock_and_says_so) {
-  auto r = process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json", "--agents", "5"}, clean_env).wait();
+  auto r =
+      process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json", "--agents", "5"}, clean_env)
+          .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   auto o = parse_object(r.out);
   BOOST_CHECK_EQUAL(o.at("provider").as_string(), "mock");
   BOOST_CHECK(std::string(o.at("note").as_string()).find("no OPENAI_API_KEY") != std::string::npos);
-  BOOST_CHECK(std::string(o.at("answer").as_string()).find("Merged from 5 decisions") != std::string::npos);
+  BOOST_CHECK(std::string(o.at("answer").as_string()).find("Merged from 5 decisions") !=
+              std::string::npos);
   const auto& agents = o.at("agents").as_array();
   BOOST_REQUIRE_EQUAL(agents.size(), 5u);
   for (const auto& a : agents) {
     BOOST_CHECK_EQUAL(a.as_object().at("status").as_string(), "ok");
-    BOOST_CHECK(std::string(a.as_object().at("sub_question").as_string()).find("tides") != std::string::npos);
+    BOOST_CHECK(std::string(a.as_object().at("sub_question").as_string()).find("tides") !=
+                std::string::npos);
     BOOST_CHECK(!a.as_object().at("answer").as_string().empty());
   }
   const auto& report = o.at("report").as_object();
   BOOST_CHECK_GT(report.at("speedup").as_double(), 1.5);
-  BOOST_CHECK_GT(report.at("tokens").as_object().at("total").as_object().at("output_tokens").as_int64(), 0);
+  BOOST_CHECK_GT(
+      report.at("tokens").as_object().at("total").as_object().at("output_tokens").as_int64(), 0);
   // The notice is loud on stderr even when stdout is JSON.
   BOOST_CHECK(r.err.find("NOTE: no OPENAI_API_KEY set") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(plain_output_prints_the_answer_and_progress_on_stderr) {
-  auto r = process(CONCLAVE_CLI, {"ask", "Why is ice slippery?", "--agents", "3"}, clean_env).wait();
+  auto r =
+      process(CONCLAVE_CLI, {"ask", "Why is ice slippery?", "--agents", "3"}, clean_env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   BOOST_CHECK(r.out.find("Why is ice slippery?") != std::string::npos);
   BOOST_CHECK(r.out.find("agent") == std::string::npos);  // progress stays off stdout
@@ -74,7 +82,8 @@ BOOST_AUTO_TEST_CASE(plain_output_prints_the_answer_and_progress_on_stderr) {
 }
 
 BOOST_AUTO_TEST_CASE(events_jsonl_is_one_event_per_line_then_the_report) {
-  auto r = process(CONCLAVE_CLI, {"ask", "Q?", "--events", "jsonl", "--agents", "2"}, clean_env).wait();
+  auto r =
+      process(CONCLAVE_CLI, {"ask", "Q?", "--events", "jsonl", "--agents", "2"}, clean_env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   std::istringstream lines(r.out);
   std::vector<json::object> events;
@@ -135,9 +144,11 @@ BOOST_AUTO_TEST_CASE(a_bad_key_is_a_clear_error) {
   conclave::mock::mock_options o;
   o.required_api_key = "sk-right";
   background_mock mock(o);
-  auto r = process(CONCLAVE_CLI, {"ask", "x", "--model", "mock"},
-                   env_with({{"OPENAI_API_KEY", "sk-wrong"}, {"OPENAI_BASE_URL", mock.server.base_url()}}))
-               .wait();
+  auto r =
+      process(
+          CONCLAVE_CLI, {"ask", "x", "--model", "mock"},
+          env_with({{"OPENAI_API_KEY", "sk-wrong"}, {"OPENAI_BASE_URL", mock.server.base_url()}}))
+          .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 1);
   BOOST_CHECK_MESSAGE(r.err.find("authentication failed") != std::string::npos, r.err);
   BOOST_CHECK(r.err.find("(HTTP 401)") != std::string::npos);
@@ -150,14 +161,16 @@ BOOST_AUTO_TEST_CASE(a_bad_key_is_a_clear_error) {
 
 BOOST_AUTO_TEST_CASE(config_file_supplies_defaults_and_flags_win) {
   background_mock mock;
-  const std::string path = (std::filesystem::temp_directory_path() / "conclave-cli-config.json").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "conclave-cli-config.json").string();
   std::ofstream(path) << R"({"provider": "mock", "base_url": ")" << mock.server.base_url()
                       << R"(", "model": "mock-500", "agents": 1})";
-  auto from_file = process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path}, clean_env).wait();
+  auto from_file =
+      process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path}, clean_env).wait();
   BOOST_CHECK_EQUAL(from_file.exit_code, 1);  // the file's model faults
-  auto flag_wins = process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path, "--model", "mock"},
-                           clean_env)
-                       .wait();
+  auto flag_wins =
+      process(CONCLAVE_CLI, {"ask", "x", "--json", "--config", path, "--model", "mock"}, clean_env)
+          .wait();
   BOOST_CHECK_EQUAL(flag_wins.exit_code, 0);
   // Both went to the configured server: a 500 tried three times (two retries), then one agent
   // (one agent needs no synthesis).
@@ -178,7 +191,8 @@ BOOST_AUTO_TEST_CASE(sigint_cancels_cleanly) {
   p.signal(SIGINT);
   auto r = p.wait();
   BOOST_CHECK_EQUAL(r.exit_code, 130);
-  BOOST_CHECK_MESSAGE(r.err.find("interrupted: 0 of 1 agents had finished") != std::string::npos, r.err);
+  BOOST_CHECK_MESSAGE(r.err.find("interrupted: 0 of 1 agents had finished") != std::string::npos,
+                      r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,7 +35,6 @@ json::object parse_object(const std::string& text) {
   return v.as_object();
 }
 
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli_front_door)
@@ -77,9 +76,9 @@ BOOST_AUTO_TEST_CASE(keys_are_trimmed_and_control_characters_refused_without_pri
                                     {"OPENAI_BASE_URL", "http://127.0.0.1:1/v1"}}))
                       .wait();
   BOOST_CHECK_EQUAL(injected.exit_code, 2);
-  BOOST_CHECK_MESSAGE(injected.err.find("OPENAI_API_KEY contains a control character") !=
-                          std::string::npos,
-                      injected.err);
+  BOOST_CHECK_MESSAGE(
+      injected.err.find("OPENAI_API_KEY contains a control character") != std::string::npos,
+      injected.err);
   BOOST_CHECK(injected.err.find("sk-secret") == std::string::npos);
   // A .env with CRLF: the trailing CR is trimmed, not sent (the call then fails to connect,
   // which is the endpoint's fault, not a malformed request).
@@ -97,7 +96,8 @@ BOOST_AUTO_TEST_CASE(keys_are_trimmed_and_control_characters_refused_without_pri
 BOOST_AUTO_TEST_CASE(huge_timeouts_mean_no_limit) {
   for (const char* t : {"inf", "1e308", "1e16", "1e400"}) {
     BOOST_TEST_CONTEXT(t) {
-      auto r = process(CONCLAVE_CLI, {"ask", "x", "--json", "-n", "2", "--timeout", t}, clean_env).wait();
+      auto r = process(CONCLAVE_CLI, {"ask", "x", "--json", "-n", "2", "--timeout", t}, clean_env)
+                   .wait();
       BOOST_CHECK_EQUAL(r.exit_code, 0);
       BOOST_CHECK_EQUAL(parse_object(r.out).at("report").as_object().at("agents_ok").as_int64(), 2);
     }
@@ -113,32 +113,36 @@ BOOST_AUTO_TEST_CASE(an_answer_that_cannot_be_written_is_a_failure) {
                       stdio_options{.stdout_path = "/dev/full"})
                   .wait();
   BOOST_CHECK_EQUAL(full.exit_code, 1);
-  BOOST_CHECK_MESSAGE(full.err.find("could not be written to stdout: No space left") !=
-                          std::string::npos,
-                      full.err);
-  auto closed = process(CONCLAVE_CLI, {"ask", "x", "-n", "1"}, clean_env,
-                        stdio_options{.close_stdout = true})
-                    .wait();
+  BOOST_CHECK_MESSAGE(
+      full.err.find("could not be written to stdout: No space left") != std::string::npos,
+      full.err);
+  auto closed =
+      process(CONCLAVE_CLI, {"ask", "x", "-n", "1"}, clean_env, stdio_options{.close_stdout = true})
+          .wait();
   BOOST_CHECK_EQUAL(closed.exit_code, 1);
   BOOST_CHECK(closed.err.find("stdout is closed") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_answer_is_printed_once_and_whole) {
-  auto json_run = process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json", "-n", "3"}, clean_env).wait();
+  auto json_run =
+      process(CONCLAVE_CLI, {"ask", "How do tides work?", "--json", "-n", "3"}, clean_env).wait();
   const std::string answer(parse_object(json_run.out).at("answer").as_string());
   // Streamed as synthesis writes it, and not printed again at the end.
   auto plain = process(CONCLAVE_CLI, {"ask", "How do tides work?", "-n", "3"}, clean_env).wait();
   BOOST_CHECK_EQUAL(plain.exit_code, 0);
   BOOST_CHECK_EQUAL(plain.out, answer + "\n");
-  auto quiet = process(CONCLAVE_CLI, {"ask", "How do tides work?", "-n", "3", "-q"}, clean_env).wait();
+  auto quiet =
+      process(CONCLAVE_CLI, {"ask", "How do tides work?", "-n", "3", "-q"}, clean_env).wait();
   BOOST_CHECK_EQUAL(quiet.out, answer + "\n");
   BOOST_CHECK(quiet.err.find("speedup") == std::string::npos);  // no summary line
-  BOOST_CHECK(quiet.err.find("NOTE") != std::string::npos);      // but the notice stays
+  BOOST_CHECK(quiet.err.find("NOTE") != std::string::npos);     // but the notice stays
 }
 
 BOOST_AUTO_TEST_CASE(show_agents_save_and_version) {
   const auto saved = (std::filesystem::temp_directory_path() / "conclave-saved.json").string();
-  auto r = process(CONCLAVE_CLI, {"ask", "Q?", "-n", "2", "--show-agents", "--save", saved}, clean_env).wait();
+  auto r =
+      process(CONCLAVE_CLI, {"ask", "Q?", "-n", "2", "--show-agents", "--save", saved}, clean_env)
+          .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   BOOST_CHECK(r.out.find("## Agent 1 (ok): ") != std::string::npos);
   BOOST_CHECK(r.out.find("## Agent 2 (ok): ") != std::string::npos);
@@ -171,9 +175,11 @@ BOOST_AUTO_TEST_CASE(unknown_config_keys_are_named_in_a_warning) {
 }
 
 BOOST_AUTO_TEST_CASE(the_example_config_is_read_without_a_warning) {
-  const std::string example = std::string(CONCLAVE_SOURCE_DIR) + "/apps/conclave/config.example.json";
-  auto r = process(CONCLAVE_CLI, {"ask", "x", "--config", example, "--provider", "mock", "-m", "mock",
-                                  "--synth-model", "mock", "--decompose-model", "mock", "-n", "2"},
+  const std::string example =
+      std::string(CONCLAVE_SOURCE_DIR) + "/apps/conclave/config.example.json";
+  auto r = process(CONCLAVE_CLI,
+                   {"ask", "x", "--config", example, "--provider", "mock", "-m", "mock",
+                    "--synth-model", "mock", "--decompose-model", "mock", "-n", "2"},
                    clean_env)
                .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
@@ -216,17 +222,30 @@ BOOST_AUTO_TEST_CASE(a_server_echoing_the_key_never_gets_it_printed) {
 }
 
 BOOST_AUTO_TEST_CASE(cut_and_refused_answers_are_marked_for_the_user) {
-  auto cut = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-length", "--json"}, clean_env).wait();
+  auto cut =
+      process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-length", "--json"}, clean_env)
+          .wait();
   BOOST_CHECK_EQUAL(cut.exit_code, 0);
   auto o = parse_object(cut.out);
   BOOST_CHECK(o.at("agents").as_array().at(0).as_object().at("truncated").as_bool());
   BOOST_CHECK(o.at("degraded").as_bool());
-  auto plain = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-length"}, clean_env).wait();
+  auto plain =
+      process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-length"}, clean_env).wait();
   BOOST_CHECK(plain.err.find("degraded answer: the answer is truncated") != std::string::npos);
-  auto empty = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-empty", "--json"}, clean_env).wait();
+  auto empty =
+      process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-m", "mock-empty", "--json"}, clean_env)
+          .wait();
   BOOST_CHECK_EQUAL(empty.exit_code, 1);
-  BOOST_CHECK_EQUAL(parse_object(empty.out).at("agents").as_array().at(0).as_object().at("error")
-                        .as_object().at("code").as_string(), "empty_answer");
+  BOOST_CHECK_EQUAL(parse_object(empty.out)
+                        .at("agents")
+                        .as_array()
+                        .at(0)
+                        .as_object()
+                        .at("error")
+                        .as_object()
+                        .at("code")
+                        .as_string(),
+                    "empty_answer");
 }
 
 BOOST_AUTO_TEST_CASE(ten_thousand_agents_with_the_builtin_mock) {

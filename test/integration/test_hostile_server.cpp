@@ -1,14 +1,14 @@
 // The OpenAI adapter against servers that misbehave on purpose: echoing the Authorization
 // header back wherever a provider's text can go (the mock's echo faults), reporting usage no
 // server should, escaping the key in JSON. The key must come out nowhere, deltas included.
+#include "model_call.hpp"
+#include "run.hpp"
+#include "scripted_server.hpp"
+
 #include <conclave/engine/error.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
-
-#include "model_call.hpp"
-#include "run.hpp"
-#include "scripted_server.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -147,22 +147,23 @@ BOOST_AUTO_TEST_CASE(usage_no_server_should_report_is_replaced_by_estimates) {
   const std::string sse_head = "content-type: text/event-stream\r\n";
   auto completion = [](const std::string& usage) {
     return R"({"model":"raw","choices":[{"message":{"role":"assistant","content":"Some answer text."},)"
-           R"("finish_reason":"stop"}],"usage":)" + usage + "}";
+           R"("finish_reason":"stop"}],"usage":)" +
+           usage + "}";
   };
   auto stream = [](const std::string& usage) {
     return "data: {\"choices\":[{\"delta\":{\"content\":\"Some answer text.\"},\"finish_reason\":"
-           "\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":" + usage + "}\n\ndata: [DONE]\n\n";
+           "\"stop\"}]}\n\ndata: {\"choices\":[],\"usage\":" +
+           usage + "}\n\ndata: [DONE]\n\n";
   };
   const std::string negative = R"({"prompt_tokens":-5,"completion_tokens":-9000})";
   const std::string fractional = R"({"prompt_tokens":1.5,"completion_tokens":"7"})";
   const std::string huge =
       R"({"prompt_tokens":9223372036854775807,"completion_tokens":18446744073709551615})";
   boost::asio::io_context io;
-  conclave::test::scripted_server raw(
-      io, {http_reply("200 OK", json_head, completion(negative)),
-           http_reply("200 OK", sse_head, stream(negative)),
-           http_reply("200 OK", json_head, completion(fractional)),
-           http_reply("200 OK", json_head, completion(huge))});
+  conclave::test::scripted_server raw(io, {http_reply("200 OK", json_head, completion(negative)),
+                                           http_reply("200 OK", sse_head, stream(negative)),
+                                           http_reply("200 OK", json_head, completion(fractional)),
+                                           http_reply("200 OK", json_head, completion(huge))});
   {
     http::client client(io.get_executor());
     openai::openai_options o;

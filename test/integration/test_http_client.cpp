@@ -1,12 +1,12 @@
 // The HTTP client against the mock server over real loopback sockets, plain and TLS.
+#include "run.hpp"
+#include "scripted_server.hpp"
+#include "temp_file.hpp"
+
 #include <conclave/http/client.hpp>
 #include <conclave/http/error.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/mock/test_pki.hpp>
-
-#include "run.hpp"
-#include "scripted_server.hpp"
-#include "temp_file.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -47,8 +47,8 @@ struct loopback {
   }
 
   http::response call(const std::string& model, http::client::clock::duration limit = 10s) {
-    return run(io, client->request(base.where, chat(base, model),
-                                   http::client::clock::now() + limit));
+    return run(io,
+               client->request(base.where, chat(base, model), http::client::clock::now() + limit));
   }
 
   asio::io_context io;
@@ -59,7 +59,8 @@ struct loopback {
 
 // A test CA and server certificate, the CA written to a file for clients to trust.
 struct tls_setup {
-  explicit tls_setup(mock::test_pki_options o = {}) : pki(mock::make_test_pki(o)), ca(pki.ca.certificate) {}
+  explicit tls_setup(mock::test_pki_options o = {})
+      : pki(mock::make_test_pki(o)), ca(pki.ca.certificate) {}
 
   mock::mock_options server() const {
     mock::mock_options m;
@@ -100,7 +101,8 @@ const std::string early_hints =
 // A client against a scripted server on its own io_context, torn down in order.
 struct scripted {
   explicit scripted(std::vector<std::string> replies)
-      : raw(io, std::move(replies)), base(*http::parse_base_url(raw.base_url())),
+      : raw(io, std::move(replies)),
+        base(*http::parse_base_url(raw.base_url())),
         client(std::make_unique<http::client>(io.get_executor())) {}
   ~scripted() {
     raw.stop();
@@ -119,23 +121,24 @@ BOOST_AUTO_TEST_SUITE(http_client)
 
 BOOST_AUTO_TEST_CASE(interim_responses_are_read_past_to_the_real_one) {
   using conclave::test::http_reply;
-  scripted t({early_hints + "HTTP/1.1 100 Continue\r\n\r\n" +
-                  http_reply("200 OK", "content-type: application/json\r\n", raw_completion),
-              early_hints + http_reply("200 OK", "content-type: text/event-stream\r\n", raw_stream)});
-  auto r = run(t.io, t.client->request(t.base.where, chat(t.base, "raw"),
-                                       http::client::clock::now() + 10s));
+  scripted t(
+      {early_hints + "HTTP/1.1 100 Continue\r\n\r\n" +
+           http_reply("200 OK", "content-type: application/json\r\n", raw_completion),
+       early_hints + http_reply("200 OK", "content-type: text/event-stream\r\n", raw_stream)});
+  auto r = run(
+      t.io, t.client->request(t.base.where, chat(t.base, "raw"), http::client::clock::now() + 10s));
   BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
   BOOST_CHECK_EQUAL(r.status, 200u);
   BOOST_CHECK_EQUAL(r.body, raw_completion);
   BOOST_CHECK(r.headers.find("link") == r.headers.end());  // the final response's headers only
 
   std::string streamed;
-  auto s = run(t.io, t.client->stream(t.base.where, chat(t.base, "raw", true),
-                                      http::client::clock::now() + 10s,
-                                      [&](std::string_view chunk) {
-                                        streamed += chunk;
-                                        return true;
-                                      }));
+  auto s =
+      run(t.io, t.client->stream(t.base.where, chat(t.base, "raw", true),
+                                 http::client::clock::now() + 10s, [&](std::string_view chunk) {
+                                   streamed += chunk;
+                                   return true;
+                                 }));
   BOOST_REQUIRE_MESSAGE(!s.ec, s.failure_detail);
   BOOST_CHECK_EQUAL(s.status, 200u);
   BOOST_CHECK_EQUAL(streamed, raw_stream);
@@ -151,19 +154,20 @@ BOOST_AUTO_TEST_CASE(endless_interim_responses_fail_instead_of_holding_the_call)
 }
 
 BOOST_AUTO_TEST_CASE(a_header_value_that_would_inject_headers_is_never_sent) {
-  scripted t({conclave::test::http_reply("200 OK", "content-type: application/json\r\n",
-                                         raw_completion)});
+  scripted t(
+      {conclave::test::http_reply("200 OK", "content-type: application/json\r\n", raw_completion)});
   auto bad = chat(t.base, "raw");
   bad.set(bhttp::field::authorization, "Bearer sk-secret\r\nX-Injected: 1");
-  auto r = run(t.io, t.client->request(t.base.where, std::move(bad), http::client::clock::now() + 10s));
+  auto r =
+      run(t.io, t.client->request(t.base.where, std::move(bad), http::client::clock::now() + 10s));
   BOOST_CHECK(r.ec == http::error::unsafe_request);
   BOOST_CHECK(r.failure_detail.find("Authorization") != std::string::npos);
   BOOST_CHECK(r.failure_detail.find("sk-secret") == std::string::npos);  // named, never quoted
   BOOST_CHECK_EQUAL(t.client->stats().connections_opened, 0u);
 
   // The same server gets a clean request through, and only that one.
-  auto good = run(t.io, t.client->request(t.base.where, chat(t.base, "raw"),
-                                          http::client::clock::now() + 10s));
+  auto good = run(
+      t.io, t.client->request(t.base.where, chat(t.base, "raw"), http::client::clock::now() + 10s));
   BOOST_CHECK(!good.ec);
   BOOST_REQUIRE_EQUAL(t.raw.requests().size(), 1u);
   BOOST_CHECK(t.raw.requests()[0].find("X-Injected") == std::string::npos);
@@ -172,12 +176,13 @@ BOOST_AUTO_TEST_CASE(a_header_value_that_would_inject_headers_is_never_sent) {
 BOOST_AUTO_TEST_CASE(a_refused_head_leaves_the_body_unread) {
   loopback lb;
   bool sunk = false;
-  auto r = run(lb.io, lb.client->stream(
-                          lb.base.where, chat(lb.base, "mock", true), http::client::clock::now() + 10s,
-                          [&](std::string_view) { return sunk = true; },
-                          [](const http::response& head) {
-                            return head.headers[bhttp::field::content_type] == "text/plain";
-                          }));
+  auto r =
+      run(lb.io, lb.client->stream(
+                     lb.base.where, chat(lb.base, "mock", true), http::client::clock::now() + 10s,
+                     [&](std::string_view) { return sunk = true; },
+                     [](const http::response& head) {
+                       return head.headers[bhttp::field::content_type] == "text/plain";
+                     }));
   BOOST_CHECK(!r.ec);
   BOOST_CHECK_EQUAL(r.status, 200u);
   BOOST_CHECK(r.stopped_by_sink);
@@ -220,13 +225,13 @@ BOOST_AUTO_TEST_CASE(concurrent_requests_respect_the_connection_cap) {
   loopback lb(m, c);
   int ok = 0, finished = 0;
   for (int i = 0; i < 12; ++i) {
-    asio::co_spawn(lb.io,
-                   lb.client->request(lb.base.where, chat(lb.base, "mock"),
-                                      http::client::clock::now() + 10s),
-                   [&](std::exception_ptr e, http::response r) {
-                     ++finished;
-                     if (!e && !r.ec && r.status == 200) ++ok;
-                   });
+    asio::co_spawn(
+        lb.io,
+        lb.client->request(lb.base.where, chat(lb.base, "mock"), http::client::clock::now() + 10s),
+        [&](std::exception_ptr e, http::response r) {
+          ++finished;
+          if (!e && !r.ec && r.status == 200) ++ok;
+        });
   }
   BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return finished == 12; }));
   BOOST_CHECK_EQUAL(ok, 12);
@@ -263,14 +268,15 @@ BOOST_AUTO_TEST_CASE(cancellation_aborts_the_request) {
   asio::cancellation_signal cancel;
   bool finished = false;
   http::response result;
-  asio::co_spawn(lb.io, lb.client->request(lb.base.where, chat(lb.base, "mock-hang")),
-                 asio::bind_cancellation_slot(cancel.slot(),
-                                              [&](std::exception_ptr, http::response r) {
-                                                result = std::move(r);
-                                                finished = true;
-                                              }));
+  asio::co_spawn(
+      lb.io, lb.client->request(lb.base.where, chat(lb.base, "mock-hang")),
+      asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr, http::response r) {
+        result = std::move(r);
+        finished = true;
+      }));
   // Wait until the server holds the request, then cancel: no sleeps, just events.
-  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return lb.server.stats().in_flight == 1; }));
+  BOOST_REQUIRE(
+      conclave::test::pump_until(lb.io, [&] { return lb.server.stats().in_flight == 1; }));
   cancel.emit(asio::cancellation_type::terminal);
   BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return finished; }));
   BOOST_CHECK(result.ec == asio::error::operation_aborted);
@@ -305,13 +311,13 @@ BOOST_AUTO_TEST_CASE(streamed_body_arrives_through_the_sink) {
   loopback lb(m);
   std::string streamed;
   int pieces = 0;
-  auto r = run(lb.io, lb.client->stream(lb.base.where, chat(lb.base, "mock", true),
-                                        http::client::clock::now() + 10s,
-                                        [&](std::string_view chunk) {
-                                          streamed += chunk;
-                                          ++pieces;
-                                          return true;
-                                        }));
+  auto r =
+      run(lb.io, lb.client->stream(lb.base.where, chat(lb.base, "mock", true),
+                                   http::client::clock::now() + 10s, [&](std::string_view chunk) {
+                                     streamed += chunk;
+                                     ++pieces;
+                                     return true;
+                                   }));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.body.empty());
   BOOST_CHECK_GT(pieces, 1);

@@ -1,12 +1,12 @@
 // The OpenAI adapter against the mock over loopback: replies, streams, and every fault mode
 // mapped to its conclave error with the diagnostics a caller needs.
+#include "model_call.hpp"
+#include "run.hpp"
+
 #include <conclave/engine/error.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
-
-#include "model_call.hpp"
-#include "run.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(reset_mid_stream_is_a_connection_failure_that_still_counts_
   fixture f;
   auto o = f.ask("mock-reset", true);
   BOOST_CHECK(o.ec == error::connection_failed);
-  BOOST_CHECK(!o.deltas.empty());                 // some text arrived before the reset
+  BOOST_CHECK(!o.deltas.empty());  // some text arrived before the reset
   BOOST_CHECK_EQUAL(o.deltas, o.response.content);
   BOOST_CHECK_GT(o.response.tokens.completion_tokens, 0);
   BOOST_CHECK_GT(o.response.tokens.prompt_tokens, 0);
@@ -206,11 +206,11 @@ BOOST_AUTO_TEST_CASE(cancelling_the_call_completes_it_as_cancelled) {
   req.messages = {{role::user, "wait"}};
   error_code result;
   bool finished = false;
-  f.llm->async_complete(req, nullptr,
-                        asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, chat_response) {
-                          result = ec;
-                          finished = true;
-                        }));
+  f.llm->async_complete(
+      req, nullptr, asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, chat_response) {
+        result = ec;
+        finished = true;
+      }));
   BOOST_REQUIRE(conclave::test::pump_until(f.io, [&] { return f.server.stats().in_flight == 1; }));
   cancel.emit(asio::cancellation_type::terminal);
   BOOST_REQUIRE(conclave::test::pump_until(f.io, [&] { return finished; }));
@@ -222,7 +222,8 @@ BOOST_AUTO_TEST_CASE(works_with_use_awaitable) {
   auto call = [&]() -> asio::awaitable<std::string> {
     chat_request req;
     req.messages = {{role::user, "awaitable?"}};
-    auto [ec, r] = co_await f.llm->async_complete(req, nullptr, asio::as_tuple(asio::use_awaitable));
+    auto [ec, r] =
+        co_await f.llm->async_complete(req, nullptr, asio::as_tuple(asio::use_awaitable));
     co_return ec ? ec.message() : r.content;
   };
   const auto text = conclave::test::run(f.io, call());

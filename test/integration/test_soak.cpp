@@ -205,13 +205,12 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
   for (const auto& [k, n] : stats.faults_by_kind) faults += " " + k + "=" + std::to_string(n);
   for (const auto& [k, n] : agent_outcomes) outcomes += " " + k + "=" + std::to_string(n);
   for (const auto& [k, n] : run_outcomes) runs_text += " " + k + "=" + std::to_string(n);
-  BOOST_TEST_MESSAGE("soak: runs=" << runs << " agents=" << agent_entries << " calls=" << calls
-                                   << " mock_requests=" << stats.requests
-                                   << " unaccounted=" << unaccounted << " retries=" << retries
-                                   << " faults_injected=" << stats.faults_injected
-                                   << " faults:" << faults << " | agent outcomes:" << outcomes
-                                   << " | runs:" << runs_text << " | wall=" << wall_text.str()
-                                   << " s");
+  BOOST_TEST_MESSAGE("soak: runs="
+                     << runs << " agents=" << agent_entries << " calls=" << calls
+                     << " mock_requests=" << stats.requests << " unaccounted=" << unaccounted
+                     << " retries=" << retries << " faults_injected=" << stats.faults_injected
+                     << " faults:" << faults << " | agent outcomes:" << outcomes
+                     << " | runs:" << runs_text << " | wall=" << wall_text.str() << " s");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

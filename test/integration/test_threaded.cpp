@@ -98,13 +98,16 @@ BOOST_AUTO_TEST_CASE(model_calls_with_faults_and_cancellation_over_four_threads)
     req.stream = i % 2 == 0;
     req.messages = {{role::user, "q" + std::to_string(i)}};
     auto strand = asio::make_strand(io);
-    llm.async_complete(req, nullptr,
-                       asio::bind_executor(strand, [&](boost::system::error_code ec, chat_response) {
-                         if (!ec) ++answered;
-                         else if (ec == error::timeout) ++timed_out;
-                         else ++other;
-                         if (++done == calls) all.set_value();
-                       }));
+    llm.async_complete(
+        req, nullptr, asio::bind_executor(strand, [&](boost::system::error_code ec, chat_response) {
+          if (!ec)
+            ++answered;
+          else if (ec == error::timeout)
+            ++timed_out;
+          else
+            ++other;
+          if (++done == calls) all.set_value();
+        }));
   }
   BOOST_REQUIRE(run_threaded(io, all_done, server));
   BOOST_CHECK_EQUAL(answered.load(), calls / 5);

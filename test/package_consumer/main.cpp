@@ -12,7 +12,8 @@ int main() {
   conclave::mock::mock_server mock(io.get_executor());
   mock.start();
   conclave::http::client client(io.get_executor());
-  conclave::openai::openai_model llm(client, {.base_url = mock.base_url(), .default_model = "mock"});
+  conclave::openai::openai_model llm(client,
+                                     {.base_url = mock.base_url(), .default_model = "mock"});
 
   conclave::chat_request req;
   req.messages = {{conclave::role::user, "Does the installed package work?"}};

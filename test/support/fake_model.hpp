@@ -51,7 +51,8 @@ class fake_model final : public model {
  public:
   using script = std::function<fake_reply(const chat_request&)>;
 
-  fake_model(boost::asio::any_io_executor ex, script s) : ex_(std::move(ex)), script_(std::move(s)) {}
+  fake_model(boost::asio::any_io_executor ex, script s)
+      : ex_(std::move(ex)), script_(std::move(s)) {}
 
   std::string describe() const override { return "fake"; }
   boost::asio::any_io_executor get_executor() const override { return ex_; }
@@ -74,7 +75,9 @@ class fake_model final : public model {
     boost::asio::co_spawn(
         ex, answer(std::move(req), std::move(reply), std::move(on_delta)),
         boost::asio::bind_cancellation_slot(
-            slot, [h = std::move(handler)](std::exception_ptr, std::tuple<boost::system::error_code, chat_response> r) mutable {
+            slot, [h = std::move(handler)](
+                      std::exception_ptr,
+                      std::tuple<boost::system::error_code, chat_response> r) mutable {
               std::move(h)(std::get<0>(r), std::move(std::get<1>(r)));
             }));
   }
@@ -84,14 +87,16 @@ class fake_model final : public model {
       chat_request req, fake_reply reply, delta_handler on_delta) {
     const int now = ++in_flight_;
     int peak = peak_.load();
-    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {}
+    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+    }
     struct leave {
       std::atomic<int>& n;
       ~leave() { --n; }
     } guard{in_flight_};
 
     chat_response out;
-    for (const auto& m : req.messages) out.tokens.prompt_tokens += static_cast<std::int64_t>(m.content.size() / 4 + 1);
+    for (const auto& m : req.messages)
+      out.tokens.prompt_tokens += static_cast<std::int64_t>(m.content.size() / 4 + 1);
     out.model = reply.model;
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     const int pieces = req.stream ? std::max(1, reply.pieces) : 1;

@@ -39,7 +39,8 @@ T run(boost::asio::io_context& io, boost::asio::awaitable<T> op,
     if (!e) value.emplace(std::move(v));
     finished = true;
   });
-  BOOST_REQUIRE_MESSAGE(pump_until(io, [&] { return finished; }, limit),
+  BOOST_REQUIRE_MESSAGE(pump_until(
+                            io, [&] { return finished; }, limit),
                         "operation did not finish in time");
   if (error) std::rethrow_exception(error);
   return std::move(*value);

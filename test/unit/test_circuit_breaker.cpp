@@ -37,7 +37,8 @@ BOOST_AUTO_TEST_CASE(opens_after_consecutive_unhealthy_failures_only) {
                   error::internal_error, error::empty_answer}) {
     BOOST_TEST_CONTEXT(to_string(e)) {
       BOOST_REQUIRE(b.admit(t0));
-      b.on_result(t0, e);  // the request's fault, a rate limit or our bug: not the endpoint's health
+      b.on_result(t0,
+                  e);  // the request's fault, a rate limit or our bug: not the endpoint's health
       BOOST_CHECK(b.state() == breaker_state::closed);
     }
   }

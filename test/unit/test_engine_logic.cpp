@@ -1,11 +1,10 @@
 #include <conclave/engine/decompose.hpp>
+#include <conclave/engine/json_text.hpp>
 #include <conclave/engine/progress.hpp>
 #include <conclave/engine/session.hpp>
 #include <conclave/engine/synthesis.hpp>
 
 #include <boost/json/parse.hpp>
-#include <conclave/engine/json_text.hpp>
-
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
@@ -26,7 +25,8 @@ BOOST_AUTO_TEST_CASE(subquestions_from_every_reply_shape) {
       {"Sure! Here they are:\n```json\n[\"A?\", \"B?\"]\n```\nHope that helps.", {"A?", "B?"}},
       {"Here: [\"A?\", \"B?\"] -- done", {"A?", "B?"}},
       {R"([{"question": "A?"}, {"question": "B?"}])", {"A?", "B?"}},
-      {"1. First part?\n2) Second part?\n3. Third part?", {"First part?", "Second part?", "Third part?"}},
+      {"1. First part?\n2) Second part?\n3. Third part?",
+       {"First part?", "Second part?", "Third part?"}},
       {"- one\n* two\n\xE2\x80\xA2 three", {"one", "two", "three"}},
       {R"(["A?", "", "  ", "a?", "A ?", "B?"])", {"A?", "B?"}},  // empties and near-duplicates go
       {R"(["What is X?", "what  is x"])", {"What is X?"}},
@@ -97,8 +97,8 @@ BOOST_AUTO_TEST_CASE(progress_map_follows_events) {
 }
 
 BOOST_AUTO_TEST_CASE(event_json_lines) {
-  const auto line = to_json_line({.kind = event_kind::completed, .agent = 3, .at = 1500us,
-                                  .tokens = {7, 9}, .attempt = 1});
+  const auto line = to_json_line(
+      {.kind = event_kind::completed, .agent = 3, .at = 1500us, .tokens = {7, 9}, .attempt = 1});
   const auto v = boost::json::parse(line).as_object();
   BOOST_CHECK_EQUAL(v.at("event").as_string(), "completed");
   BOOST_CHECK_EQUAL(v.at("agent").as_int64(), 4);  // numbered from 1, as on screen
@@ -115,8 +115,13 @@ BOOST_AUTO_TEST_CASE(event_json_lines) {
 }
 
 BOOST_AUTO_TEST_CASE(plain_json_has_no_exponents) {
-  boost::json::object o{{"small", 0.0001}, {"big", 1e15}, {"third", 1.0 / 3.0}, {"n", -5},
-                        {"nan", std::nan("")}, {"s", "a\"b\n"}, {"list", boost::json::array{1.5, true, nullptr}}};
+  boost::json::object o{{"small", 0.0001},
+                        {"big", 1e15},
+                        {"third", 1.0 / 3.0},
+                        {"n", -5},
+                        {"nan", std::nan("")},
+                        {"s", "a\"b\n"},
+                        {"list", boost::json::array{1.5, true, nullptr}}};
   const std::string text = conclave::to_plain_json(o);
   BOOST_CHECK(text.find("\"small\":0.0001") != std::string::npos);
   BOOST_CHECK(text.find("\"big\":1000000000000000") != std::string::npos);

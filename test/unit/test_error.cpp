@@ -12,8 +12,9 @@ BOOST_AUTO_TEST_CASE(category_and_words) {
   BOOST_CHECK_EQUAL(ec.message(), "rate limited by the provider");
   BOOST_CHECK_EQUAL(conclave::to_string(error::rate_limited), std::string("rate_limited"));
   BOOST_CHECK_EQUAL(conclave::error_id(error::timeout), "timeout");
-  BOOST_CHECK_EQUAL(conclave::error_id(boost::system::error_code(2, boost::system::system_category())),
-                    "system:2");
+  BOOST_CHECK_EQUAL(
+      conclave::error_id(boost::system::error_code(2, boost::system::system_category())),
+      "system:2");
   for (int v = 1; v <= static_cast<int>(error::internal_error); ++v) {
     BOOST_CHECK(conclave::make_error_code(static_cast<error>(v)).message().find("unknown") ==
                 std::string::npos);

@@ -10,7 +10,7 @@ using namespace conclave::http;
 namespace {
 // Wed, 21 Oct 2015 07:28:00 GMT
 const system_clock::time_point reference = system_clock::from_time_t(1445412480);
-}
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(header_values)
 
@@ -27,8 +27,8 @@ BOOST_AUTO_TEST_CASE(retry_after_forms) {
       {"1.5", 1500},
       {"-5", 0},
       {"  7 ", 7000},
-      {"Wed, 21 Oct 2015 07:28:30 GMT", 30'000},   // 30 s after the reference
-      {"Wed, 21 Oct 2015 07:27:00 GMT", 0},        // in the past
+      {"Wed, 21 Oct 2015 07:28:30 GMT", 30'000},      // 30 s after the reference
+      {"Wed, 21 Oct 2015 07:27:00 GMT", 0},           // in the past
       {"Wednesday, 21-Oct-15 07:28:10 GMT", 10'000},  // RFC 850
       {"Wed Oct 21 07:28:05 2015", 5000},             // asctime
       {"Wed, 21 Oct 2015 07:28:30 PST", std::nullopt},
@@ -101,8 +101,8 @@ BOOST_AUTO_TEST_CASE(base_urls) {
   BOOST_CHECK(!parse_base_url("http://user:pw@host/v1"));
 
   // Refused without echoing: a message holding the raw bytes could forge log lines.
-  for (const char* bad : {"http://host/v1\r\nX-Injected: 1", "http://host/v1\x1b[2J", "http://ho st/v1",
-                          "http://host/v1\x7f", " http://host/v1"}) {
+  for (const char* bad : {"http://host/v1\r\nX-Injected: 1", "http://host/v1\x1b[2J",
+                          "http://ho st/v1", "http://host/v1\x7f", " http://host/v1"}) {
     BOOST_TEST_CONTEXT("url: " << bad) {
       auto r = parse_base_url(bad);
       BOOST_REQUIRE(!r);

@@ -59,8 +59,9 @@ BOOST_AUTO_TEST_CASE(decomposition_into_thousands_of_subquestions) {
   BOOST_CHECK_EQUAL(*requested_subquestions(req), 10'000);
   BOOST_CHECK_EQUAL(json::parse(reply_text(req, 10)).as_array().size(), 10'000u);
   BOOST_CHECK_EQUAL(*requested_subquestions(ask("Split it into 12345 sub-questions.")), 10'000);
-  BOOST_CHECK_EQUAL(*requested_subquestions(ask("Split it into 99999999999999999999 sub-questions.")),
-                    max_subquestions);
+  BOOST_CHECK_EQUAL(
+      *requested_subquestions(ask("Split it into 99999999999999999999 sub-questions.")),
+      max_subquestions);
   BOOST_CHECK_EQUAL(*requested_subquestions(ask("Split it into 00007 sub-questions.")), 7);
 }
 

@@ -57,7 +57,8 @@ BOOST_AUTO_TEST_CASE(decodes_a_completion) {
 BOOST_AUTO_TEST_CASE(null_content_is_an_empty_answer) {
   chat_response r;
   auto ec = decode_chat_completion(
-      R"({"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"length"}]})", r);
+      R"({"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"length"}]})",
+      r);
   BOOST_CHECK(!ec);
   BOOST_CHECK_EQUAL(r.content, "");
   BOOST_CHECK_EQUAL(r.finish_reason, "length");
@@ -115,10 +116,16 @@ BOOST_AUTO_TEST_CASE(stream_with_usage_chunk) {
   stream_decoder d;
   std::string delta;
   using step = stream_decoder::step;
-  BOOST_CHECK(d.on_event(data(R"({"model":"m","choices":[{"delta":{"role":"assistant","content":""}}]})"), delta) == step::more);
-  BOOST_CHECK(d.on_event(data(R"({"choices":[{"delta":{"content":"Hel"}}]})"), delta) == step::more);
-  BOOST_CHECK(d.on_event(data(R"({"choices":[{"delta":{"content":"lo"},"finish_reason":"stop"}]})"), delta) == step::more);
-  BOOST_CHECK(d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}})"), delta) == step::more);
+  BOOST_CHECK(
+      d.on_event(data(R"({"model":"m","choices":[{"delta":{"role":"assistant","content":""}}]})"),
+                 delta) == step::more);
+  BOOST_CHECK(d.on_event(data(R"({"choices":[{"delta":{"content":"Hel"}}]})"), delta) ==
+              step::more);
+  BOOST_CHECK(d.on_event(data(R"({"choices":[{"delta":{"content":"lo"},"finish_reason":"stop"}]})"),
+                         delta) == step::more);
+  BOOST_CHECK(
+      d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}})"),
+                 delta) == step::more);
   BOOST_CHECK(d.on_event(data("[DONE]"), delta) == step::done);
   BOOST_CHECK_EQUAL(delta, "Hello");
   BOOST_CHECK(d.done());
@@ -134,7 +141,8 @@ BOOST_AUTO_TEST_CASE(error_mid_stream_fails_it) {
   std::string delta;
   d.on_event(data(R"({"choices":[{"delta":{"content":"partial"}}]})"), delta);
   const auto s = d.on_event(
-      data(R"({"error":{"message":"The server is overloaded","type":"server_error","code":"overloaded"}})"),
+      data(
+          R"({"error":{"message":"The server is overloaded","type":"server_error","code":"overloaded"}})"),
       delta);
   BOOST_CHECK(s == stream_decoder::step::failed);
   BOOST_CHECK(d.failure_code() == error::overloaded);
@@ -160,9 +168,11 @@ BOOST_AUTO_TEST_CASE(usage_that_cannot_be_believed_is_not_reported) {
            "}";
   };
   for (const char* usage :
-       {R"({"prompt_tokens":-1,"completion_tokens":2})", R"({"prompt_tokens":1,"completion_tokens":-2})",
-        R"({"prompt_tokens":1.0,"completion_tokens":2})", R"({"prompt_tokens":"1","completion_tokens":2})",
-        R"({"prompt_tokens":1})", R"({"prompt_tokens":1e30,"completion_tokens":2})", "null", "[]"}) {
+       {R"({"prompt_tokens":-1,"completion_tokens":2})",
+        R"({"prompt_tokens":1,"completion_tokens":-2})",
+        R"({"prompt_tokens":1.0,"completion_tokens":2})",
+        R"({"prompt_tokens":"1","completion_tokens":2})", R"({"prompt_tokens":1})",
+        R"({"prompt_tokens":1e30,"completion_tokens":2})", "null", "[]"}) {
     BOOST_TEST_CONTEXT("usage: " << usage) {
       chat_response r;
       bool reported = true;
@@ -181,7 +191,8 @@ BOOST_AUTO_TEST_CASE(usage_that_cannot_be_believed_is_not_reported) {
   }
   chat_response ok;
   bool reported = false;
-  BOOST_CHECK(!decode_chat_completion(body(R"({"prompt_tokens":0,"completion_tokens":2})"), ok, &reported));
+  BOOST_CHECK(
+      !decode_chat_completion(body(R"({"prompt_tokens":0,"completion_tokens":2})"), ok, &reported));
   BOOST_CHECK(reported);
   BOOST_CHECK_EQUAL(ok.tokens.completion_tokens, 2);
 
@@ -209,7 +220,8 @@ BOOST_AUTO_TEST_CASE(huge_counts_are_kept_pinned_at_int64_max) {
 
 BOOST_AUTO_TEST_CASE(finish_reasons_are_understood) {
   chat_response r;
-  decode_chat_completion(R"({"choices":[{"message":{"content":"cut"},"finish_reason":"length"}]})", r);
+  decode_chat_completion(R"({"choices":[{"message":{"content":"cut"},"finish_reason":"length"}]})",
+                         r);
   BOOST_CHECK(r.stop == stop_reason::length);
   chat_response none;
   decode_chat_completion(R"({"choices":[{"message":{"content":"?"}}]})", none);
@@ -225,7 +237,8 @@ BOOST_AUTO_TEST_CASE(finish_reasons_are_understood) {
 
 BOOST_AUTO_TEST_CASE(quoted_bodies_are_valid_utf8_cut_on_character_boundaries) {
   // 511 bytes, then a 3-byte character across the 512-byte cut, then bytes that are not UTF-8.
-  const std::string body = std::string(511, 'x') + "\xE2\x82\xAC" + std::string(100, 'y') + "\xff\xfe";
+  const std::string body =
+      std::string(511, 'x') + "\xE2\x82\xAC" + std::string(100, 'y') + "\xff\xfe";
   diagnostics d;
   decode_error_body(body, d);
   BOOST_CHECK(text::is_valid_utf8(d.message));

@@ -79,8 +79,8 @@ BOOST_AUTO_TEST_CASE(a_tail_that_only_looked_like_a_key_is_passed_on) {
 }
 
 BOOST_AUTO_TEST_CASE(without_secrets_deltas_pass_through_unchanged) {
-  for (const std::vector<std::string>& secrets : {std::vector<std::string>{},
-                                                  std::vector<std::string>{"short"}}) {
+  for (const std::vector<std::string>& secrets :
+       {std::vector<std::string>{}, std::vector<std::string>{"short"}}) {
     provider::delta_scrubber d(secrets);
     BOOST_CHECK_EQUAL(d.push("s"), "s");
     BOOST_CHECK_EQUAL(d.push("short"), "short");  // too short to be a key (text::redactor)

@@ -64,11 +64,12 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_caps_at_8s_and_jitter_cuts_up_to_a_quarter)
     int done;
     double random01;
     long long ms;
-  } rows[] = {{0, 0.0, 500},  {1, 0.0, 1000}, {2, 0.0, 2000}, {3, 0.0, 4000}, {4, 0.0, 8000},
+  } rows[] = {{0, 0.0, 500},  {1, 0.0, 1000}, {2, 0.0, 2000}, {3, 0.0, 4000},  {4, 0.0, 8000},
               {5, 0.0, 8000}, {9, 0.0, 8000}, {0, 0.5, 437},  {0, 0.999, 375}, {4, 1.0, 6000}};
   for (const auto& r : rows) {
     BOOST_TEST_CONTEXT("retry " << r.done << " random " << r.random01) {
-      const auto d = decide_retry(o, r.done, error::overloaded, {}, false, 0ms, 600'000ms, r.random01);
+      const auto d =
+          decide_retry(o, r.done, error::overloaded, {}, false, 0ms, 600'000ms, r.random01);
       BOOST_REQUIRE(d.retry);
       BOOST_CHECK_EQUAL(d.delay.count(), r.ms);
       BOOST_CHECK_EQUAL(d.reason, "backoff");
@@ -85,8 +86,8 @@ BOOST_AUTO_TEST_CASE(server_delays_are_honoured_up_to_60s) {
       {milliseconds(1), 1, "as the server asked"},
       {milliseconds(250), 250, "as the server asked"},
       {milliseconds(60'000), 60'000, "as the server asked"},  // 60 s: honoured
-      {milliseconds(0), 500, "backoff"},                       // 0 (or a date in the past)
-      {std::nullopt, 500, "backoff"},                          // malformed / absent
+      {milliseconds(0), 500, "backoff"},                      // 0 (or a date in the past)
+      {std::nullopt, 500, "backoff"},                         // malformed / absent
   };
   for (const auto& r : rows) {
     BOOST_TEST_CONTEXT("retry-after " << (r.retry_after ? r.retry_after->count() : -1)) {

@@ -14,8 +14,10 @@ namespace {
 std::string with_endings(std::string lf_text, const std::string& eol) {
   std::string out;
   for (char c : lf_text) {
-    if (c == '\n') out += eol;
-    else out += c;
+    if (c == '\n')
+      out += eol;
+    else
+      out += c;
   }
   return out;
 }
@@ -79,8 +81,8 @@ BOOST_AUTO_TEST_SUITE(sse_parser_suite)
 
 BOOST_DATA_TEST_CASE(every_two_split_points_give_the_same_events,
                      boost::unit_test::data::make({"\n", "\r\n", "\r", "mixed"}), eol) {
-  const std::string bytes = std::string(eol) == "mixed" ? with_mixed_endings(sample)
-                                                        : with_endings(sample, eol);
+  const std::string bytes =
+      std::string(eol) == "mixed" ? with_mixed_endings(sample) : with_endings(sample, eol);
   // Every pair of split points: splits inside CRLF, inside UTF-8 characters, everywhere.
   for (std::size_t a = 0; a <= bytes.size(); ++a) {
     for (std::size_t b = a; b <= bytes.size(); b += 3) {
@@ -115,7 +117,10 @@ BOOST_AUTO_TEST_CASE(leading_bom_is_skipped_even_when_split) {
   std::vector<sse_event> out;
   p.feed("\xEF", out);
   p.feed("\xBB", out);
-  p.feed("\xBF" "data: x\n\n", out);
+  p.feed(
+      "\xBF"
+      "data: x\n\n",
+      out);
   BOOST_REQUIRE_EQUAL(out.size(), 1u);
   BOOST_CHECK_EQUAL(out[0].data, "x");
 }
@@ -123,12 +128,12 @@ BOOST_AUTO_TEST_CASE(leading_bom_is_skipped_even_when_split) {
 BOOST_AUTO_TEST_CASE(field_rules_from_the_spec) {
   sse_parser p;
   std::vector<sse_event> out;
-  p.feed("data\n\n", out);                    // no colon: field name only, empty value
-  p.feed("data:  two spaces\n\n", out);       // only one leading space is removed
-  p.feed("event: ping\n\n", out);             // no data: not dispatched
-  p.feed("unknown: field\ndata: z\n\n", out); // unknown fields ignored
+  p.feed("data\n\n", out);                     // no colon: field name only, empty value
+  p.feed("data:  two spaces\n\n", out);        // only one leading space is removed
+  p.feed("event: ping\n\n", out);              // no data: not dispatched
+  p.feed("unknown: field\ndata: z\n\n", out);  // unknown fields ignored
   p.feed("retry: 1500\n\n", out);
-  p.feed("retry: soon\n\n", out);             // not digits: ignored
+  p.feed("retry: soon\n\n", out);  // not digits: ignored
   BOOST_REQUIRE_EQUAL(out.size(), 3u);
   BOOST_CHECK_EQUAL(out[0].data, "");
   BOOST_CHECK_EQUAL(out[1].data, " two spaces");

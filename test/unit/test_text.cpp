@@ -16,26 +16,32 @@ BOOST_AUTO_TEST_CASE(valid_utf8_is_recognised) {
   BOOST_CHECK(text::is_valid_utf8(""));
   BOOST_CHECK(text::is_valid_utf8("plain ascii"));
   BOOST_CHECK(text::is_valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // é € 😀
-  BOOST_CHECK(!text::is_valid_utf8("\xC3"));                 // cut inside a character
-  BOOST_CHECK(!text::is_valid_utf8("\xC0\xAF"));             // overlong '/'
-  BOOST_CHECK(!text::is_valid_utf8("\xED\xA0\x80"));         // a surrogate
-  BOOST_CHECK(!text::is_valid_utf8("\xF4\x90\x80\x80"));     // past U+10FFFF
+  BOOST_CHECK(!text::is_valid_utf8("\xC3"));              // cut inside a character
+  BOOST_CHECK(!text::is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  BOOST_CHECK(!text::is_valid_utf8("\xED\xA0\x80"));      // a surrogate
+  BOOST_CHECK(!text::is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
   BOOST_CHECK(!text::is_valid_utf8("\xFF"));
 }
 
 BOOST_AUTO_TEST_CASE(invalid_sequences_become_replacement_characters) {
   const std::string fffd = "\xEF\xBF\xBD";
   BOOST_CHECK_EQUAL(text::to_valid_utf8("ok"), "ok");
-  BOOST_CHECK_EQUAL(text::to_valid_utf8("a\xFF" "b"), "a" + fffd + "b");
+  BOOST_CHECK_EQUAL(text::to_valid_utf8("a\xFF"
+                                        "b"),
+                    "a" + fffd + "b");
   // Maximal subparts: a truncated 3-byte sequence is one U+FFFD, then the next byte stands.
-  BOOST_CHECK_EQUAL(text::to_valid_utf8("\xE2\x82" "A"), fffd + "A");
+  BOOST_CHECK_EQUAL(text::to_valid_utf8("\xE2\x82"
+                                        "A"),
+                    fffd + "A");
   BOOST_CHECK_EQUAL(text::to_valid_utf8("\xC0\xAF"), fffd + fffd);
   BOOST_CHECK_EQUAL(text::to_valid_utf8("x\xF0\x9F\x98"), "x" + fffd);
   BOOST_CHECK(text::is_valid_utf8(text::to_valid_utf8("\x80\x81\xFE\xED\xA0\x80zz")));
 }
 
 BOOST_AUTO_TEST_CASE(cuts_never_split_a_character) {
-  const std::string s = "ab\xE2\x82\xAC" "cd";  // a b € c d
+  const std::string s =
+      "ab\xE2\x82\xAC"
+      "cd";  // a b € c d
   BOOST_CHECK_EQUAL(text::utf8_prefix(s, 2), "ab");
   BOOST_CHECK_EQUAL(text::utf8_prefix(s, 3), "ab");
   BOOST_CHECK_EQUAL(text::utf8_prefix(s, 4), "ab");
@@ -66,24 +72,29 @@ BOOST_AUTO_TEST_CASE(secrets_are_redacted_wherever_they_appear) {
 
 BOOST_AUTO_TEST_CASE(terminal_controls_are_neutralised) {
   const std::string fffd = "\xEF\xBF\xBD";
-  BOOST_CHECK_EQUAL(text::for_terminal("red \x1b[31mtext\x1b[0m"), "red " + fffd + "[31mtext" + fffd + "[0m");
-  BOOST_CHECK_EQUAL(text::for_terminal("title\x1b]0;pwned\x07"), "title" + fffd + "]0;pwned" + fffd);
+  BOOST_CHECK_EQUAL(text::for_terminal("red \x1b[31mtext\x1b[0m"),
+                    "red " + fffd + "[31mtext" + fffd + "[0m");
+  BOOST_CHECK_EQUAL(text::for_terminal("title\x1b]0;pwned\x07"),
+                    "title" + fffd + "]0;pwned" + fffd);
   BOOST_CHECK_EQUAL(text::for_terminal("a\rb\bc"), "a" + fffd + "b" + fffd + "c");
   BOOST_CHECK_EQUAL(text::for_terminal("line\nnext\tcol"), "line\nnext\tcol");
   BOOST_CHECK_EQUAL(text::for_terminal("line\nnext", false), "line" + fffd + "next");
-  BOOST_CHECK_EQUAL(text::for_terminal("c1 \xC2\x9B" "31m"), "c1 " + fffd + "31m");  // 8-bit CSI
+  BOOST_CHECK_EQUAL(text::for_terminal("c1 \xC2\x9B"
+                                       "31m"),
+                    "c1 " + fffd + "31m");  // 8-bit CSI
 }
 
 BOOST_AUTO_TEST_CASE(display_width_counts_columns) {
   BOOST_CHECK_EQUAL(text::display_width("abc"), 3);
-  BOOST_CHECK_EQUAL(text::display_width("\xE4\xB8\xAD\xE6\x96\x87"), 4);   // 中文
-  BOOST_CHECK_EQUAL(text::display_width("e\xCC\x81"), 1);                  // e + combining acute
-  BOOST_CHECK_EQUAL(text::display_width("\xF0\x9F\x98\x80"), 2);           // 😀
+  BOOST_CHECK_EQUAL(text::display_width("\xE4\xB8\xAD\xE6\x96\x87"), 4);  // 中文
+  BOOST_CHECK_EQUAL(text::display_width("e\xCC\x81"), 1);                 // e + combining acute
+  BOOST_CHECK_EQUAL(text::display_width("\xF0\x9F\x98\x80"), 2);          // 😀
   BOOST_CHECK_EQUAL(text::fit_columns("abcdef", 4), "abc\xE2\x80\xA6");
   BOOST_CHECK_EQUAL(text::fit_columns("abc", 4), "abc");
   // A wide character that would straddle the edge is left out whole.
   BOOST_CHECK_EQUAL(text::fit_columns("a\xE4\xB8\xAD\xE6\x96\x87", 3), "a\xE2\x80\xA6");
-  BOOST_CHECK_EQUAL(text::display_width(text::fit_columns("\xE4\xB8\xAD\xE6\x96\x87\xE4\xB8\xAD", 5)), 5);
+  BOOST_CHECK_EQUAL(
+      text::display_width(text::fit_columns("\xE4\xB8\xAD\xE6\x96\x87\xE4\xB8\xAD", 5)), 5);
   BOOST_CHECK_EQUAL(text::fit_columns("abc", 0), "");
 }
 

@@ -1,7 +1,6 @@
-#include <conclave/provider/http_errors.hpp>
-
 #include <conclave/http/error.hpp>
 #include <conclave/http/header_values.hpp>
+#include <conclave/provider/http_errors.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -25,8 +24,7 @@ boost::system::error_code classify_transport(const http::response& r, diagnostic
   if (ec == http::error::unsafe_request) return error::bad_request;  // ours, never sent
   if (ec == http::error::too_many_interim_responses) return error::bad_response;
   if (ec == asio::ssl::error::stream_truncated) return error::connection_failed;
-  if (ec.category() == asio::error::get_ssl_category() ||
-      ec == http::error::tls_config_invalid) {
+  if (ec.category() == asio::error::get_ssl_category() || ec == http::error::tls_config_invalid) {
     return error::tls_failed;
   }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
@@ -39,14 +37,21 @@ boost::system::error_code classify_transport(const http::response& r, diagnostic
 error classify_status(unsigned status) {
   switch (status) {
     case 401:
-    case 403: return error::auth_failed;
-    case 408: return error::timeout;
-    case 409: return error::provider_error;
-    case 413: return error::bad_request;
-    case 429: return error::rate_limited;
+    case 403:
+      return error::auth_failed;
+    case 408:
+      return error::timeout;
+    case 409:
+      return error::provider_error;
+    case 413:
+      return error::bad_request;
+    case 429:
+      return error::rate_limited;
     case 503:
-    case 529: return error::overloaded;
-    default: break;
+    case 529:
+      return error::overloaded;
+    default:
+      break;
   }
   return status >= 500 ? error::provider_error : error::bad_request;
 }

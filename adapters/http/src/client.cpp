@@ -1,19 +1,17 @@
-#include <conclave/http/client.hpp>
-#include <conclave/http/error.hpp>
-#include <conclave/http/header_safety.hpp>
-
 #include "connection.hpp"
 #include "pool.hpp"
 #include "tls.hpp"
 
-#include <mutex>
+#include <conclave/http/client.hpp>
+#include <conclave/http/error.hpp>
+#include <conclave/http/header_safety.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -25,6 +23,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -169,7 +168,8 @@ struct client::impl {
   // Made on the first https connection: loading the system CA store costs tens of
   // milliseconds of start-up that a plain-http client should not pay. Thread-safe.
   asio::ssl::context* tls_context() {
-    std::call_once(tls_made, [this] { tls = detail::make_client_tls_context(opts.tls, tls_error); });
+    std::call_once(tls_made,
+                   [this] { tls = detail::make_client_tls_context(opts.tls, tls_error); });
     return tls.get();
   }
 
@@ -219,7 +219,8 @@ asio::awaitable<error_code> client::impl::open(const origin& where,
     tcp::resolver resolver(ex);
     // Resolver operations ignore cancellation slots in Asio 1.81: cancel the resolver itself.
     asio::cancellation_slot slot = (co_await asio::this_coro::cancellation_state).slot();
-    if (slot.is_connected()) slot.assign([&resolver](asio::cancellation_type) { resolver.cancel(); });
+    if (slot.is_connected())
+      slot.assign([&resolver](asio::cancellation_type) { resolver.cancel(); });
     auto [rec, endpoints] =
         co_await resolver.async_resolve(where.host, std::to_string(where.port), use_tuple);
     if (slot.is_connected()) slot.clear();
@@ -247,8 +248,8 @@ asio::awaitable<error_code> client::impl::open(const origin& where,
   std::tie(ec) = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
   if (ec) {
     const std::string reason = detail::verify_failure_reason(stream);
-    detail = "TLS handshake with " + where.key() + " failed: " +
-             (reason.empty() ? ec.message() : "certificate verify failed: " + reason);
+    detail = "TLS handshake with " + where.key() +
+             " failed: " + (reason.empty() ? ec.message() : "certificate verify failed: " + reason);
     co_return ec;
   }
   out = std::make_unique<detail::connection>(where, std::move(stream));
@@ -310,9 +311,7 @@ client::client(asio::any_io_executor ex, client_options opts)
 
 client::~client() = default;
 
-client_stats client::stats() const noexcept {
-  return {impl_->connections->connections_opened()};
-}
+client_stats client::stats() const noexcept { return {impl_->connections->connections_opened()}; }
 
 asio::awaitable<response> client::request(const origin& where, request_message req,
                                           clock::time_point deadline) {
@@ -354,8 +353,9 @@ asio::awaitable<response> client::stream(const origin& where, request_message re
       caller.assign([dog](asio::cancellation_type type) { dog->stop.emit(type); });
     }
     try {
-      out = co_await asio::co_spawn(ex, impl_->run(where, req, &sink, &check, phase),
-                                    asio::bind_cancellation_slot(dog->stop.slot(), asio::use_awaitable));
+      out = co_await asio::co_spawn(
+          ex, impl_->run(where, req, &sink, &check, phase),
+          asio::bind_cancellation_slot(dog->stop.slot(), asio::use_awaitable));
     } catch (const boost::system::system_error& e) {  // cancelled between two of its steps
       out = response{};
       out.ec = e.code();

@@ -10,9 +10,12 @@ class http_category final : public boost::system::error_category {
   const char* name() const noexcept override { return "conclave.http"; }
   std::string message(int ev) const override {
     switch (static_cast<error>(ev)) {
-      case error::tls_config_invalid: return "TLS configuration unusable";
-      case error::unsafe_request: return "request holds a control character in a header or target";
-      case error::too_many_interim_responses: return "too many interim (1xx) responses";
+      case error::tls_config_invalid:
+        return "TLS configuration unusable";
+      case error::unsafe_request:
+        return "request holds a control character in a header or target";
+      case error::too_many_interim_responses:
+        return "too many interim (1xx) responses";
     }
     return "unknown conclave.http error " + std::to_string(ev);
   }

@@ -114,7 +114,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view value) 
   double total_ms = 0;
   while (!value.empty()) {
     std::size_t n = 0;
-    while (n < value.size() && (std::isdigit(static_cast<unsigned char>(value[n])) || value[n] == '.')) {
+    while (n < value.size() &&
+           (std::isdigit(static_cast<unsigned char>(value[n])) || value[n] == '.')) {
       ++n;
     }
     const auto number = parse_number(value.substr(0, n));
@@ -125,13 +126,20 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view value) 
     const std::string_view unit = value.substr(0, u);
     value.remove_prefix(u);
     double scale = 0;
-    if (unit == "h") scale = 3'600'000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "s") scale = 1'000;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "us") scale = 0.001;
-    else if (unit == "ns") scale = 0.000001;
-    else return std::nullopt;
+    if (unit == "h")
+      scale = 3'600'000;
+    else if (unit == "m")
+      scale = 60'000;
+    else if (unit == "s")
+      scale = 1'000;
+    else if (unit == "ms")
+      scale = 1;
+    else if (unit == "us")
+      scale = 0.001;
+    else if (unit == "ns")
+      scale = 0.000001;
+    else
+      return std::nullopt;
     total_ms += *number * scale;
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(total_ms + 0.5));

@@ -1,6 +1,5 @@
-#include <conclave/http/origin.hpp>
-
 #include <conclave/http/header_safety.hpp>
+#include <conclave/http/origin.hpp>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>

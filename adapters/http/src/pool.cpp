@@ -57,30 +57,32 @@ void pool::acquire_on_strand(const std::string& key, std::uint64_t id, lease_han
 }
 
 void pool::release(const origin& where, std::unique_ptr<connection> c) {
-  asio::dispatch(strand_, [self = shared_from_this(), key = where.key(),
-                           c = std::move(c)]() mutable {
-    origin_state& st = self->origins_[key];
-    if (c) c->idle_since = clock::now();
-    if (!st.waiters.empty()) {
-      // Hand the slot over: a live connection, or (nullptr) the right to open a new one.
-      waiter w = std::move(st.waiters.front());
-      st.waiters.pop_front();
-      self->complete(std::move(w.handler), {}, std::move(c));
-      return;
-    }
-    if (c) {
-      st.idle.push_back(std::move(c));
-    } else {
-      --st.open;
-    }
-  });
+  asio::dispatch(strand_,
+                 [self = shared_from_this(), key = where.key(), c = std::move(c)]() mutable {
+                   origin_state& st = self->origins_[key];
+                   if (c) c->idle_since = clock::now();
+                   if (!st.waiters.empty()) {
+                     // Hand the slot over: a live connection, or (nullptr) the right to open a new
+                     // one.
+                     waiter w = std::move(st.waiters.front());
+                     st.waiters.pop_front();
+                     self->complete(std::move(w.handler), {}, std::move(c));
+                     return;
+                   }
+                   if (c) {
+                     st.idle.push_back(std::move(c));
+                   } else {
+                     --st.open;
+                   }
+                 });
 }
 
 void pool::drop_waiter(const std::string& key, std::uint64_t id, boost::system::error_code why) {
   auto it = origins_.find(key);
   if (it == origins_.end()) return;
   auto& waiters = it->second.waiters;
-  auto w = std::find_if(waiters.begin(), waiters.end(), [id](const waiter& x) { return x.id == id; });
+  auto w =
+      std::find_if(waiters.begin(), waiters.end(), [id](const waiter& x) { return x.id == id; });
   if (w == waiters.end()) return;  // already served
   lease_handler handler = std::move(w->handler);
   waiters.erase(w);
@@ -99,15 +101,14 @@ void pool::complete(lease_handler handler, boost::system::error_code ec,
                     std::unique_ptr<connection> c) {
   // Leave the strand first (post), then run on the handler's executor: the caller's coroutine
   // must never resume inside the strand and re-enter the pool from within it.
-  asio::post(strand_.get_inner_executor(),
-             [h = std::move(handler), ec, c = std::move(c),
-              fallback = strand_.get_inner_executor()]() mutable {
-               auto ex = asio::get_associated_executor(h, fallback);
-               asio::dispatch(ex, [h = std::move(h), ec, c = std::move(c)]() mutable {
-                 asio::get_associated_cancellation_slot(h).clear();
-                 std::move(h)(ec, std::move(c));
-               });
-             });
+  asio::post(strand_.get_inner_executor(), [h = std::move(handler), ec, c = std::move(c),
+                                            fallback = strand_.get_inner_executor()]() mutable {
+    auto ex = asio::get_associated_executor(h, fallback);
+    asio::dispatch(ex, [h = std::move(h), ec, c = std::move(c)]() mutable {
+      asio::get_associated_cancellation_slot(h).clear();
+      std::move(h)(ec, std::move(c));
+    });
+  });
 }
 
 }  // namespace conclave::http::detail

@@ -64,8 +64,7 @@ class pool : public std::enable_shared_from_this<pool> {
   void acquire_on_strand(const std::string& key, std::uint64_t id, lease_handler handler);
   void drop_waiter(const std::string& key, std::uint64_t id, boost::system::error_code why);
   void evict_idle(origin_state& st);
-  void complete(lease_handler handler, boost::system::error_code ec,
-                       std::unique_ptr<connection> c);
+  void complete(lease_handler handler, boost::system::error_code ec, std::unique_ptr<connection> c);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   std::size_t max_per_origin_;

@@ -92,9 +92,9 @@ void sse_parser::process_line(std::string_view line, std::vector<sse_event>& out
     if (value.find('\0') == std::string_view::npos) last_id_.assign(value);
     has_fields_ = true;
   } else if (field == "retry") {
-    const bool digits = !value.empty() && value.size() <= 9 &&
-                        std::all_of(value.begin(), value.end(),
-                                    [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !value.empty() && value.size() <= 9 &&
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits) retry_ms_ = std::stol(std::string(value));
     has_fields_ = true;
   }

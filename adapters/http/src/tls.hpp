@@ -3,9 +3,9 @@
 
 #include <conclave/http/client.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
-#include <conclave/mock/mock_server.hpp>
-
 #include "session.hpp"
+
+#include <conclave/mock/mock_server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,8 +30,8 @@ struct mock_server::impl : std::enable_shared_from_this<impl> {
   static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
     auto& acceptor = self->acceptor;
     for (;;) {
-      auto [ec, socket] =
-          co_await acceptor.async_accept(self->connection_executor(), asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await acceptor.async_accept(self->connection_executor(),
+                                                         asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
         // Out of descriptors or a transient error: back off briefly instead of spinning.
@@ -59,8 +59,7 @@ struct mock_server::impl : std::enable_shared_from_this<impl> {
       if (stopped) return;
       connections.emplace(id, conn_entry{conn_ex, handle});
     }
-    asio::co_spawn(conn_ex,
-                   detail::serve_connection(state, std::move(socket), tls.get(), handle),
+    asio::co_spawn(conn_ex, detail::serve_connection(state, std::move(socket), tls.get(), handle),
                    [self = shared_from_this(), id](std::exception_ptr e) {
                      if (e) {
                        try {
@@ -136,15 +135,14 @@ void mock_server::start() {
   acceptor.bind(where);
   acceptor.listen(asio::socket_base::max_listen_connections);
   impl_->bound_port = acceptor.local_endpoint().port();
-  asio::co_spawn(acceptor.get_executor(), impl::accept_loop(impl_),
-                 [](std::exception_ptr e) {
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& x) {
-                     std::cerr << "conclave-mock: accept loop ended: " << x.what() << "\n";
-                   }
-                 });
+  asio::co_spawn(acceptor.get_executor(), impl::accept_loop(impl_), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      std::cerr << "conclave-mock: accept loop ended: " << x.what() << "\n";
+    }
+  });
 }
 
 void mock_server::stop() { impl_->stop(); }
@@ -159,11 +157,17 @@ std::string mock_server::base_url() const {
 
 mock_stats mock_server::stats() const noexcept {
   const auto& s = *impl_->state;
-  mock_stats out{s.connections_accepted.load(), s.requests.load(), s.completions.load(),
-                 s.faults_injected.load(), s.in_flight.load(), s.rate_limited.load(),
-                 s.peak_window_requests.load(), {}};
+  mock_stats out{s.connections_accepted.load(),
+                 s.requests.load(),
+                 s.completions.load(),
+                 s.faults_injected.load(),
+                 s.in_flight.load(),
+                 s.rate_limited.load(),
+                 s.peak_window_requests.load(),
+                 {}};
   for (std::size_t k = 0; k < fault_kinds; ++k) {
-    if (const auto n = s.faults_by_kind[k].load()) out.faults_by_kind[to_string(static_cast<fault>(k))] = n;
+    if (const auto n = s.faults_by_kind[k].load())
+      out.faults_by_kind[to_string(static_cast<fault>(k))] = n;
   }
   return out;
 }

@@ -23,8 +23,10 @@ std::string as_event(const json::value& v) { return "data: " + json::serialize(v
 std::string completion(std::string_view id, std::string_view model, std::string_view content,
                        const usage& u, std::string_view finish_reason) {
   json::object message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
-  json::object choice{
-      {"index", 0}, {"message", std::move(message)}, {"logprobs", nullptr}, {"finish_reason", finish_reason}};
+  json::object choice{{"index", 0},
+                      {"message", std::move(message)},
+                      {"logprobs", nullptr},
+                      {"finish_reason", finish_reason}};
   json::object body{{"id", id},
                     {"object", "chat.completion"},
                     {"created", created_at},
@@ -76,7 +78,8 @@ std::string error_body(std::string_view message, std::string_view type, std::str
 }
 
 std::string models_list(std::string_view model) {
-  json::object m{{"id", model}, {"object", "model"}, {"created", created_at}, {"owned_by", "conclave"}};
+  json::object m{
+      {"id", model}, {"object", "model"}, {"created", created_at}, {"owned_by", "conclave"}};
   return json::serialize(json::object{{"object", "list"}, {"data", json::array{std::move(m)}}});
 }
 

@@ -1,6 +1,5 @@
-#include <conclave/mock/scenario.hpp>
-
 #include <conclave/engine/text.hpp>
+#include <conclave/mock/scenario.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -33,16 +32,21 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr std::array<std::string_view, 8> aspects = {
-    "costs",           "risks",        "evidence",          "who is affected",
-    "alternatives",    "measuring success", "lessons from history", "where experts disagree",
+    "costs",
+    "risks",
+    "evidence",
+    "who is affected",
+    "alternatives",
+    "measuring success",
+    "lessons from history",
+    "where experts disagree",
 };
 
 constexpr std::array<std::string_view, 32> vocabulary = {
-    "evidence", "suggests", "careful",  "trade-offs", "matter",   "most",     "when",
-    "costs",    "rise",     "benefits", "depend",     "on",       "context",  "and",
-    "timing",   "several",  "studies",  "agree",      "that",     "a",        "phased",
-    "approach", "reduces",  "risk",     "while",      "keeping",  "options",  "open",
-    "for",      "later",    "review",   "overall"};
+    "evidence", "suggests", "careful", "trade-offs", "matter",  "most",     "when",    "costs",
+    "rise",     "benefits", "depend",  "on",         "context", "and",      "timing",  "several",
+    "studies",  "agree",    "that",    "a",          "phased",  "approach", "reduces", "risk",
+    "while",    "keeping",  "options", "open",       "for",     "later",    "review",  "overall"};
 
 }  // namespace
 
@@ -71,26 +75,46 @@ fault fault_from_model(std::string_view model) {
 
 const char* to_string(fault f) noexcept {
   switch (f) {
-    case fault::none: return "none";
-    case fault::rate_limited: return "429";
-    case fault::server_error: return "500";
-    case fault::unavailable: return "503";
-    case fault::hang: return "hang";
-    case fault::reset: return "reset";
-    case fault::malformed: return "malformed";
-    case fault::truncated: return "truncated";
-    case fault::drip: return "drip";
-    case fault::error_event: return "error-event";
-    case fault::length: return "length";
-    case fault::filtered: return "filtered";
-    case fault::empty: return "empty";
-    case fault::echo_401: return "echo-401";
-    case fault::echo_text: return "echo-text";
-    case fault::echo_200_error: return "echo-200-error";
-    case fault::echo_malformed: return "echo-malformed";
-    case fault::echo_stream: return "echo-stream";
-    case fault::html: return "html";
-    case fault::early_hints: return "early-hints";
+    case fault::none:
+      return "none";
+    case fault::rate_limited:
+      return "429";
+    case fault::server_error:
+      return "500";
+    case fault::unavailable:
+      return "503";
+    case fault::hang:
+      return "hang";
+    case fault::reset:
+      return "reset";
+    case fault::malformed:
+      return "malformed";
+    case fault::truncated:
+      return "truncated";
+    case fault::drip:
+      return "drip";
+    case fault::error_event:
+      return "error-event";
+    case fault::length:
+      return "length";
+    case fault::filtered:
+      return "filtered";
+    case fault::empty:
+      return "empty";
+    case fault::echo_401:
+      return "echo-401";
+    case fault::echo_text:
+      return "echo-text";
+    case fault::echo_200_error:
+      return "echo-200-error";
+    case fault::echo_malformed:
+      return "echo-malformed";
+    case fault::echo_stream:
+      return "echo-stream";
+    case fault::html:
+      return "html";
+    case fault::early_hints:
+      return "early-hints";
   }
   return "none";
 }
@@ -128,9 +152,12 @@ bool parse_request(std::string_view body, incoming_request& out, std::string& wh
     chat_message msg;
     msg.content = std::string(c->get_string());
     const auto role_name = r->get_string();
-    if (role_name == "system" || role_name == "developer") msg.who = role::system;
-    else if (role_name == "assistant") msg.who = role::assistant;
-    else if (role_name == "user") msg.who = role::user;
+    if (role_name == "system" || role_name == "developer")
+      msg.who = role::system;
+    else if (role_name == "assistant")
+      msg.who = role::assistant;
+    else if (role_name == "user")
+      msg.who = role::user;
     else {
       why = "unknown role '" + std::string(role_name) + "'";
       return false;

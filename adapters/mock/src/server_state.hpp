@@ -2,7 +2,6 @@
 #pragma once
 
 #include <conclave/mock/mock_server.hpp>
-
 #include <conclave/mock/scenario.hpp>
 
 #include <array>

@@ -4,8 +4,6 @@
 
 #include <conclave/mock/scenario.hpp>
 
-#include <array>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +18,8 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include <array>
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
@@ -52,7 +52,11 @@ template <typename Stream>
 class responder {
  public:
   responder(server_state& st, Stream& s, tcp::socket& lowest, const request_t& req)
-      : st_(st), s_(s), lowest_(lowest), keep_alive_(req.keep_alive()), version_(req.version()),
+      : st_(st),
+        s_(s),
+        lowest_(lowest),
+        keep_alive_(req.keep_alive()),
+        version_(req.version()),
         request_id_(st.next_request_id()) {}
 
   using header_list = std::vector<std::pair<std::string, std::string>>;
@@ -146,11 +150,16 @@ std::string first_words(const std::string& text, int words) {
 
 reply_shape shape_reply(fault f, std::string text, const std::string& auth) {
   switch (f) {
-    case fault::length: return {std::move(text), "length"};
-    case fault::filtered: return {first_words(text, 4), "content_filter"};
-    case fault::empty: return {"", "stop"};
-    case fault::echo_stream: return {"Your header was: " + auth + " (echoed).", "stop"};
-    default: return {std::move(text), "stop"};
+    case fault::length:
+      return {std::move(text), "length"};
+    case fault::filtered:
+      return {first_words(text, 4), "content_filter"};
+    case fault::empty:
+      return {"", "stop"};
+    case fault::echo_stream:
+      return {"Your header was: " + auth + " (echoed).", "stop"};
+    default:
+      return {std::move(text), "stop"};
   }
 }
 
@@ -253,7 +262,8 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
 }
 
 template <typename Stream>
-asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, const request_t& req) {
+asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
+                             const request_t& req) {
   responder<Stream> out(st, s, lowest, req);
   const std::string_view target = req.target();
 
@@ -264,9 +274,8 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
     co_return co_await out.json(200, replies::models_list("mock"));
   }
   if (!target.ends_with("/chat/completions")) {
-    co_return co_await out.json(
-        404, replies::error_body("Unknown path " + std::string(target), "invalid_request_error",
-                                 "unknown_url"));
+    co_return co_await out.json(404, replies::error_body("Unknown path " + std::string(target),
+                                                         "invalid_request_error", "unknown_url"));
   }
   if (req.method() != bhttp::verb::post) {
     co_return co_await out.json(
@@ -287,16 +296,19 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
   }
 
   if (const auto admitted = st.admit(std::chrono::steady_clock::now())) {
-    out.add_common_header("x-ratelimit-limit-requests", std::to_string(st.opts.rate_limit_requests));
+    out.add_common_header("x-ratelimit-limit-requests",
+                          std::to_string(st.opts.rate_limit_requests));
     out.add_common_header("x-ratelimit-remaining-requests", std::to_string(admitted->remaining));
-    out.add_common_header("x-ratelimit-reset-requests", std::to_string(admitted->reset.count()) + "ms");
+    out.add_common_header("x-ratelimit-reset-requests",
+                          std::to_string(admitted->reset.count()) + "ms");
     if (!admitted->allowed) {
       typename responder<Stream>::header_list retry{
           {"retry-after-ms", std::to_string(admitted->retry_after.count())},
           {"retry-after", std::to_string((admitted->retry_after.count() + 999) / 1000)}};
       co_return co_await out.json(
-          429, replies::error_body("Rate limit reached for requests (enforced by the mock).",
-                                   "requests", "rate_limit_exceeded"),
+          429,
+          replies::error_body("Rate limit reached for requests (enforced by the mock).", "requests",
+                              "rate_limit_exceeded"),
           std::move(retry));
     }
   }
@@ -330,18 +342,18 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
                                    "server_error", ""));
     case fault::unavailable:
       headers = {{"retry-after", retry_s}};
-      co_return co_await out.json(
-          503, replies::error_body("The engine is currently overloaded (mock).", "server_error",
-                                   "overloaded"),
-          std::move(headers));
+      co_return co_await out.json(503,
+                                  replies::error_body("The engine is currently overloaded (mock).",
+                                                      "server_error", "overloaded"),
+                                  std::move(headers));
     case fault::echo_401:
       headers = {{"x-request-id", auth}};
       co_return co_await out.json(401, echo_error_body(auth), std::move(headers));
     case fault::echo_text:
       headers = {{"x-request-id", auth}};
-      co_return co_await out.send(
-          500, "text/plain; charset=utf-8",
-          "upstream refused the request with Authorization: " + auth + "\n", std::move(headers));
+      co_return co_await out.send(500, "text/plain; charset=utf-8",
+                                  "upstream refused the request with Authorization: " + auth + "\n",
+                                  std::move(headers));
     case fault::html:
       co_return co_await out.send(200, "text/html; charset=utf-8", std::string(sign_in_page));
     case fault::early_hints: {
@@ -353,7 +365,8 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
 
   if (in.stream) co_return co_await answer_stream(st, out, in, f, auth);
@@ -368,9 +381,9 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest, c
   if (f == fault::malformed) body = body.substr(0, body.size() / 2);  // cut JSON, honest length
   if (f == fault::reset || f == fault::truncated || f == fault::drip) {
     // Raw HTTP so the body can stop short or trickle.
-    std::string head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: " +
-                       out.request_id() + "\r\ncontent-length: " + std::to_string(body.size()) +
-                       "\r\n\r\n";
+    std::string head =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: " + out.request_id() +
+        "\r\ncontent-length: " + std::to_string(body.size()) + "\r\n\r\n";
     if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(head), use_tuple); ec) {
       co_return next::abort;
     }

@@ -1,5 +1,6 @@
 #include <conclave/mock/test_pki.hpp>
 
+#include <memory>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -7,8 +8,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <memory>
 #include <stdexcept>
 
 namespace conclave::mock {
@@ -43,9 +42,8 @@ void add_extension(X509* cert, X509* issuer, int nid, const std::string& value) 
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) fail("certificate extension");
 }
 
-owned<X509> make_certificate(EVP_PKEY* subject_key, const std::string& common_name,
-                             X509* issuer, long valid_from_s,
-                             long valid_for_s) {
+owned<X509> make_certificate(EVP_PKEY* subject_key, const std::string& common_name, X509* issuer,
+                             long valid_from_s, long valid_for_s) {
   owned<X509> cert(X509_new());
   if (!cert) fail("X509_new");
   X509_set_version(cert.get(), 2);
@@ -60,7 +58,8 @@ owned<X509> make_certificate(EVP_PKEY* subject_key, const std::string& common_na
   X509_set_pubkey(cert.get(), subject_key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
   return cert;
 }
@@ -91,8 +90,7 @@ std::string to_pem(EVP_PKEY* key) {
 
 test_pki make_test_pki(const test_pki_options& opts) {
   auto ca_key = make_key();
-  auto ca = make_certificate(ca_key.get(), opts.ca_name, nullptr, -3600,
-                             10L * 24 * 3600);
+  auto ca = make_certificate(ca_key.get(), opts.ca_name, nullptr, -3600, 10L * 24 * 3600);
   add_extension(ca.get(), ca.get(), NID_basic_constraints, "critical,CA:TRUE");
   add_extension(ca.get(), ca.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   add_extension(ca.get(), ca.get(), NID_subject_key_identifier, "hash");

@@ -1,8 +1,7 @@
-#include <conclave/openai/openai_model.hpp>
-
 #include <conclave/engine/text.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/http/header_safety.hpp>
+#include <conclave/openai/openai_model.hpp>
 #include <conclave/openai/wire.hpp>
 #include <conclave/provider/content_type.hpp>
 #include <conclave/provider/http_errors.hpp>
@@ -27,8 +26,9 @@ namespace {
 // Where a setting holds a control character, in words that never quote it (it may be a key).
 std::string control_char_at(std::string_view value) {
   const auto at = http::find_control_char(value);
-  return at == std::string_view::npos ? std::string()
-                                      : "holds a control character (at byte " + std::to_string(at) + ")";
+  return at == std::string_view::npos
+             ? std::string()
+             : "holds a control character (at byte " + std::to_string(at) + ")";
 }
 
 // Refused up front: a CR or LF in the key would inject headers into every request, and a
@@ -209,8 +209,8 @@ openai_model::openai_model(http::client& client, openai_options opts) {
   auto parsed = http::parse_base_url(opts.base_url);
   if (!parsed) throw std::invalid_argument("bad OpenAI base URL: " + parsed.error());
   text::redactor secrets({opts.api_key});
-  impl_ = std::make_shared<impl>(
-      impl{client, std::move(opts), std::move(*parsed), std::move(secrets)});
+  impl_ =
+      std::make_shared<impl>(impl{client, std::move(opts), std::move(*parsed), std::move(secrets)});
 }
 
 openai_model::~openai_model() = default;

@@ -1,7 +1,6 @@
-#include <conclave/openai/wire.hpp>
-
 #include <conclave/engine/text.hpp>
 #include <conclave/http/header_values.hpp>
+#include <conclave/openai/wire.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -197,7 +196,8 @@ stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std:
   boost::system::error_code ec;
   scratch mem;
   json::value v = json::parse(event.data, ec, mem.storage());
-  if (ec || !v.is_object()) return fail(error::bad_response, "malformed stream chunk: " + cut(event.data));
+  if (ec || !v.is_object())
+    return fail(error::bad_response, "malformed stream chunk: " + cut(event.data));
   const auto& o = v.get_object();
   if (auto* err = o.if_contains("error"); err && err->is_object()) {
     failure_.provider_code = string_at(err->get_object(), "code");

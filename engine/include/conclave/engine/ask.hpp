@@ -22,32 +22,34 @@
 namespace conclave {
 
 struct ask_options {
-  int agents = 4;  ///< sub-questions to ask for; 1 skips decomposition
+  int agents = 4;            ///< sub-questions to ask for; 1 skips decomposition
   int max_concurrency = 16;  ///< agents calling a model at once; the others queue
   std::chrono::milliseconds agent_timeout{120'000};  ///< per agent, counted from when it is queued
-  std::chrono::milliseconds deadline{300'000};  ///< the whole run, decomposition to answer
-  std::chrono::milliseconds synthesis_reserve{30'000};  ///< kept back from `deadline` for synthesis:
-                                                        ///< agents still running then are stopped
+  std::chrono::milliseconds deadline{300'000};       ///< the whole run, decomposition to answer
+  std::chrono::milliseconds synthesis_reserve{
+      30'000};  ///< kept back from `deadline` for synthesis:
+                ///< agents still running then are stopped
   /// The decomposition call's own limit (retries included); when it passes, one agent takes
   /// the whole question. 0: a quarter of `deadline`, at most 60 s.
   std::chrono::milliseconds decomposition_timeout{0};
   std::size_t max_decision_chars = 4000;  ///< each decision is cut to this for synthesis
-  std::string model;  ///< model name for every call; empty: each model's default
+  std::string model;                ///< model name for every call; empty: each model's default
   std::string decomposition_model;  ///< for the decomposition call; empty: `model`
   std::string synthesis_model;      ///< for the synthesis call; empty: `model`
-  std::optional<int> max_output_tokens;  ///< per reply (the request's max_tokens); unset: the provider's
-  std::optional<double> temperature;     ///< sampling temperature of every call; unset: the provider's
-  bool stream_synthesis = true;  ///< stream the synthesis call: its text arrives as run-level
-                                 ///< `progress` events (no agent index) while it is written
-  bool stream = true;  ///< stream agent replies (progress events carry the text)
-  std::string agent_instructions;  ///< extra system text every agent shares (a user's --system)
+  std::optional<int>
+      max_output_tokens;  ///< per reply (the request's max_tokens); unset: the provider's
+  std::optional<double> temperature;  ///< sampling temperature of every call; unset: the provider's
+  bool stream_synthesis = true;       ///< stream the synthesis call: its text arrives as run-level
+                                      ///< `progress` events (no agent index) while it is written
+  bool stream = true;                 ///< stream agent replies (progress events carry the text)
+  std::string agent_instructions;     ///< extra system text every agent shares (a user's --system)
   retry_options retry;  ///< per agent call; the run also shares one retry budget across agents
   retry_budget_options retry_budget;  ///< that shared budget: how many failures it absorbs
   /// Model names an agent moves to, in order, when `model` fails for good (retries spent,
   /// circuit open, a non-retryable error) with time left; never once its stream was shown.
   std::vector<std::string> fallback_models;
-  budget_options budget;  ///< the run's token and cost cap; none by default
-  std::uint64_t random_seed = 0;  ///< backoff jitter; 0: seeded from the system
+  budget_options budget;            ///< the run's token and cost cap; none by default
+  std::uint64_t random_seed = 0;    ///< backoff jitter; 0: seeded from the system
   std::vector<observer> observers;  ///< see events.hpp; called on the run's strand, in order
 };
 
@@ -59,7 +61,9 @@ class engine {
   engine(boost::asio::any_io_executor ex, model& everything)
       : engine(std::move(ex), everything, everything, everything) {}
   engine(boost::asio::any_io_executor ex, model& decomposer, model& worker, model& synthesizer)
-      : executor_(std::move(ex)), decomposer_(decomposer), worker_(worker),
+      : executor_(std::move(ex)),
+        decomposer_(decomposer),
+        worker_(worker),
         synthesizer_(synthesizer) {}
 
   /// Where runs, agents and bookkeeping execute: an io_context's executor (each agent and

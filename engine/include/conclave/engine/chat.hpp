@@ -81,23 +81,23 @@ struct rate_limit_info {
 
 /// Context of a failed call, next to its error_code (STYLE item 12).
 struct diagnostics {
-  int http_status = 0;                                 ///< 0: no HTTP response was read
-  std::string provider_code;                           ///< e.g. "rate_limit_exceeded"
-  std::string message;                                 ///< provider's message, or ours
+  int http_status = 0;                                   ///< 0: no HTTP response was read
+  std::string provider_code;                             ///< e.g. "rate_limit_exceeded"
+  std::string message;                                   ///< provider's message, or ours
   std::optional<std::chrono::milliseconds> retry_after;  ///< from retry-after(-ms)
-  std::optional<bool> should_retry;                    ///< x-should-retry, when the server sent it
-  std::string request_id;                              ///< x-request-id / request-id
+  std::optional<bool> should_retry;  ///< x-should-retry, when the server sent it
+  std::string request_id;            ///< x-request-id / request-id
 };
 
 struct chat_response {
   std::string content;        ///< the assistant's text (concatenated deltas when streamed)
   std::string finish_reason;  ///< the provider's own word ("stop", "length"...); may be empty
   stop_reason stop = stop_reason::unknown;  ///< finish_reason, understood
-  std::string model;          ///< model that answered, as the provider names it
-  usage tokens;               ///< usage as reported (or counted, for a cut stream)
-  rate_limit_info limits;     ///< rate-limit headers of the reply
-  diagnostics diag;           ///< filled when the call failed
-  std::chrono::microseconds latency{0};  ///< from send to last byte
+  std::string model;                        ///< model that answered, as the provider names it
+  usage tokens;                             ///< usage as reported (or counted, for a cut stream)
+  rate_limit_info limits;                   ///< rate-limit headers of the reply
+  diagnostics diag;                         ///< filled when the call failed
+  std::chrono::microseconds latency{0};     ///< from send to last byte
 };
 
 }  // namespace conclave

@@ -11,26 +11,26 @@
 namespace conclave {
 
 enum class error {
-  timeout = 1,          ///< a deadline (request, agent or run) expired
-  cancelled,            ///< the caller cancelled the operation
-  connection_failed,    ///< could not connect, or the connection broke before a reply
-  tls_failed,           ///< TLS handshake or certificate verification failed
-  rate_limited,         ///< HTTP 429 from the provider (see diagnostics.retry_after)
-  overloaded,           ///< the provider is overloaded (503/529, or an overload event mid-stream)
-  provider_error,       ///< the provider failed on its side (5xx, or an error event mid-stream)
-  bad_request,          ///< the provider rejected the request (400, 404, 409, 422...)
-  auth_failed,          ///< missing or wrong API key (401, 403)
-  bad_response,         ///< the reply was not what the wire format promises (malformed JSON/SSE)
-  stream_truncated,     ///< a stream ended before its terminator ([DONE] / message_stop)
-  response_too_large,   ///< the reply exceeded the configured size limit
-  queue_full,           ///< the task queue refused work: it is at capacity
-  invalid_plan,         ///< a plan is malformed (cycle, unknown dependency, duplicate id)
-  decomposition_failed, ///< the decomposition reply held no usable sub-questions
-  all_agents_failed,    ///< no agent produced a decision, so there is nothing to synthesize
-  budget_exhausted,     ///< the run's token or cost budget is spent
-  circuit_open,         ///< the endpoint's circuit breaker is open: failing fast
-  empty_answer,         ///< the model finished without saying anything
-  internal_error,       ///< a bug in conclave (an exception escaped); never retried
+  timeout = 1,           ///< a deadline (request, agent or run) expired
+  cancelled,             ///< the caller cancelled the operation
+  connection_failed,     ///< could not connect, or the connection broke before a reply
+  tls_failed,            ///< TLS handshake or certificate verification failed
+  rate_limited,          ///< HTTP 429 from the provider (see diagnostics.retry_after)
+  overloaded,            ///< the provider is overloaded (503/529, or an overload event mid-stream)
+  provider_error,        ///< the provider failed on its side (5xx, or an error event mid-stream)
+  bad_request,           ///< the provider rejected the request (400, 404, 409, 422...)
+  auth_failed,           ///< missing or wrong API key (401, 403)
+  bad_response,          ///< the reply was not what the wire format promises (malformed JSON/SSE)
+  stream_truncated,      ///< a stream ended before its terminator ([DONE] / message_stop)
+  response_too_large,    ///< the reply exceeded the configured size limit
+  queue_full,            ///< the task queue refused work: it is at capacity
+  invalid_plan,          ///< a plan is malformed (cycle, unknown dependency, duplicate id)
+  decomposition_failed,  ///< the decomposition reply held no usable sub-questions
+  all_agents_failed,     ///< no agent produced a decision, so there is nothing to synthesize
+  budget_exhausted,      ///< the run's token or cost budget is spent
+  circuit_open,          ///< the endpoint's circuit breaker is open: failing fast
+  empty_answer,          ///< the model finished without saying anything
+  internal_error,        ///< a bug in conclave (an exception escaped); never retried
 };
 
 /// A stable identifier for machine-readable output: "timeout", "rate_limited"...

@@ -19,7 +19,7 @@ struct agent_progress {
   std::chrono::microseconds queued_at{0};
   std::chrono::microseconds started_at{0};   ///< 0 until started
   std::chrono::microseconds finished_at{0};  ///< 0 until finished
-  usage tokens;                  ///< as reported at the end, else estimated from the stream
+  usage tokens;  ///< as reported at the end, else estimated from the stream
   int attempts = 0;
   std::size_t streamed_chars = 0;
   std::string detail;  ///< the error, for failed / timed out / cancelled

@@ -31,12 +31,12 @@ struct agent_report {
   /// Why the model stopped: `length` marks a truncated answer, `content_filter` a refused or
   /// filtered one (the status is still ok when some answer came; an empty answer fails).
   stop_reason stop = stop_reason::unknown;
-  std::string model;                ///< which model answered, as the provider names it
+  std::string model;                      ///< which model answered, as the provider names it
   std::vector<std::string> models_tried;  ///< requested model names in order, fallbacks included
-  std::chrono::microseconds queued{0};   ///< waiting for a concurrency slot
-  std::chrono::microseconds latency{0};  ///< calling the model (all attempts)
-  int attempts = 0;                      ///< model calls made (0: never started)
-  usage tokens;  ///< spent, including on failed, cut and cancelled calls
+  std::chrono::microseconds queued{0};    ///< waiting for a concurrency slot
+  std::chrono::microseconds latency{0};   ///< calling the model (all attempts)
+  int attempts = 0;                       ///< model calls made (0: never started)
+  usage tokens;                           ///< spent, including on failed, cut and cancelled calls
 };
 
 struct run_report {
@@ -47,9 +47,9 @@ struct run_report {
 
   std::vector<agent_report> agents;  ///< one per sub-question, in order
 
-  std::string answer;          ///< the synthesized answer (or the degraded fallback)
-  bool degraded = false;       ///< some decisions are missing, or synthesis failed
-  std::string synthesis_note;  ///< what is missing or what went wrong in synthesis
+  std::string answer;                     ///< the synthesized answer (or the degraded fallback)
+  bool degraded = false;                  ///< some decisions are missing, or synthesis failed
+  std::string synthesis_note;             ///< what is missing or what went wrong in synthesis
   std::size_t synthesis_input_chars = 0;  ///< size of what synthesis was sent
 
   std::string decomposition_model;  ///< the model that decomposed, as the provider names it
@@ -67,8 +67,8 @@ struct run_report {
   double cost = 0;                ///< by the budget's price table (0 without one)
   bool priced = false;            ///< a price table was given, so `cost` means something
 
-  std::chrono::microseconds wall{0};          ///< the whole run
-  std::chrono::microseconds fan_out_wall{0};  ///< from the first agent queued to the last done
+  std::chrono::microseconds wall{0};            ///< the whole run
+  std::chrono::microseconds fan_out_wall{0};    ///< from the first agent queued to the last done
   std::chrono::microseconds agent_time_sum{0};  ///< sum of the agents' model-call times
 
   usage total_tokens() const noexcept;

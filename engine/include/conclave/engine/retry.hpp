@@ -34,17 +34,17 @@ struct retry_budget_options {
 
 /// Why a call is (not) tried again; control flow looks at this, people read `reason`.
 enum class retry_verdict {
-  retry_backoff,        ///< retry after exponential backoff
-  retry_server_delay,   ///< retry after the server's retry-after
-  cancelled,            ///< the caller cancelled
-  not_retryable,        ///< the failure is not one the SDKs retry
-  server_said_no,       ///< x-should-retry: false
-  output_delivered,     ///< part of a stream already reached the consumer
-  attempts_spent,       ///< max_retries reached
-  time_cap,             ///< max_total spent in retries
-  deadline,             ///< the wait would pass the caller's deadline
-  server_wait_too_long, ///< the server asked to wait longer than max_server_delay
-  budget_spent,         ///< the run's shared retry budget refuses (set by the engine)
+  retry_backoff,         ///< retry after exponential backoff
+  retry_server_delay,    ///< retry after the server's retry-after
+  cancelled,             ///< the caller cancelled
+  not_retryable,         ///< the failure is not one the SDKs retry
+  server_said_no,        ///< x-should-retry: false
+  output_delivered,      ///< part of a stream already reached the consumer
+  attempts_spent,        ///< max_retries reached
+  time_cap,              ///< max_total spent in retries
+  deadline,              ///< the wait would pass the caller's deadline
+  server_wait_too_long,  ///< the server asked to wait longer than max_server_delay
+  budget_spent,          ///< the run's shared retry budget refuses (set by the engine)
 };
 
 struct retry_decision {
@@ -71,7 +71,8 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
 class retry_budget {
  public:
   explicit retry_budget(double max_tokens = 10.0, double token_ratio = 0.1);
-  explicit retry_budget(const retry_budget_options& o) : retry_budget(o.max_tokens, o.token_ratio) {}
+  explicit retry_budget(const retry_budget_options& o)
+      : retry_budget(o.max_tokens, o.token_ratio) {}
   void on_failure() noexcept;
   void on_success() noexcept;
   bool allows_retry() const noexcept;

@@ -30,11 +30,11 @@ struct tls_options {
 };
 
 struct client_options {
-  std::size_t max_connections_per_origin = 256;  ///< further requests wait for a free one
-  std::chrono::milliseconds idle_timeout{30'000};  ///< idle connections older than this close
+  std::size_t max_connections_per_origin = 256;       ///< further requests wait for a free one
+  std::chrono::milliseconds idle_timeout{30'000};     ///< idle connections older than this close
   std::size_t max_response_bytes = 32 * 1024 * 1024;  ///< larger bodies fail (body_limit)
-  std::string user_agent = "conclave/0.1";             ///< sent unless the request sets one
-  tls_options tls;                                     ///< for https origins
+  std::string user_agent = "conclave/0.1";            ///< sent unless the request sets one
+  tls_options tls;                                    ///< for https origins
 };
 
 using request_message = boost::beast::http::request<boost::beast::http::string_body>;

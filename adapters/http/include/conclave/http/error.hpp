@@ -9,8 +9,8 @@
 namespace conclave::http {
 
 enum class error {
-  tls_config_invalid = 1,  ///< the client's TLS settings are unusable (e.g. CA file unreadable)
-  unsafe_request,          ///< a header value or the target holds a control character: not sent
+  tls_config_invalid = 1,      ///< the client's TLS settings are unusable (e.g. CA file unreadable)
+  unsafe_request,              ///< a header value or the target holds a control character: not sent
   too_many_interim_responses,  ///< the server sent 1xx interim responses without end
 };
 

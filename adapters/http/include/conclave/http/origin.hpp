@@ -11,9 +11,9 @@
 namespace conclave::http {
 
 struct origin {
-  bool tls = false;          ///< https
-  std::string host;          ///< DNS name or IP literal (IPv6 without brackets)
-  std::uint16_t port = 0;    ///< explicit, or 80 / 443 by scheme
+  bool tls = false;        ///< https
+  std::string host;        ///< DNS name or IP literal (IPv6 without brackets)
+  std::uint16_t port = 0;  ///< explicit, or 80 / 443 by scheme
   /// "https://host:port": the connection pool's key.
   std::string key() const;
   /// Host header value: host, plus ":port" when not the scheme's default.

@@ -42,10 +42,10 @@ class sse_parser {
   void dispatch(std::vector<sse_event>& out);
 
   std::size_t max_event_bytes_;
-  std::string line_;             // the current, unterminated line
-  std::string data_;             // data of the event being built
-  std::string type_;             // event type of the event being built
-  std::string last_id_;          // sticky last event id
+  std::string line_;     // the current, unterminated line
+  std::string data_;     // data of the event being built
+  std::string type_;     // event type of the event being built
+  std::string last_id_;  // sticky last event id
   std::optional<long> retry_ms_;
   bool has_fields_ = false;      // the event being built has seen any field
   bool after_cr_ = false;        // last byte was CR: a following LF belongs to the same break

@@ -21,19 +21,19 @@ struct tls_material {
 };
 
 struct mock_options {
-  std::string address = "127.0.0.1";  ///< listen address (loopback)
-  std::uint16_t port = 0;             ///< 0: an ephemeral port, see mock_server::port()
-  std::chrono::milliseconds latency{0};  ///< before the first byte of every reply
-  std::chrono::milliseconds jitter{0};   ///< plus a uniform draw in [0, jitter]
+  std::string address = "127.0.0.1";             ///< listen address (loopback)
+  std::uint16_t port = 0;                        ///< 0: an ephemeral port, see mock_server::port()
+  std::chrono::milliseconds latency{0};          ///< before the first byte of every reply
+  std::chrono::milliseconds jitter{0};           ///< plus a uniform draw in [0, jitter]
   std::chrono::milliseconds stream_interval{0};  ///< between streamed chunks
   std::chrono::milliseconds drip_interval{20};   ///< between characters in the drip fault
   std::chrono::milliseconds retry_after{50};     ///< advertised by 429 and 503 replies
-  int reply_words = 24;      ///< words in an ordinary reply
-  int words_per_chunk = 3;   ///< words per streamed chunk
-  std::uint64_t seed = 1;    ///< jitter draws
-  std::size_t close_after_requests = 0;  ///< close a connection silently after this many
+  int reply_words = 24;                          ///< words in an ordinary reply
+  int words_per_chunk = 3;                       ///< words per streamed chunk
+  std::uint64_t seed = 1;                        ///< jitter draws
+  std::size_t close_after_requests = 0;          ///< close a connection silently after this many
                                          ///< replies (0: never), like a server's idle reaper
-  std::optional<tls_material> tls;       ///< serve https instead of http
+  std::optional<tls_material> tls;  ///< serve https instead of http
   /// The io_context runs on one thread only: connections then skip their strands (cheaper).
   /// Leave false when several threads may run the executor.
   bool single_threaded = false;
@@ -52,11 +52,11 @@ struct mock_options {
 
 struct mock_stats {
   std::uint64_t connections_accepted = 0;
-  std::uint64_t requests = 0;         ///< requests read (every path)
-  std::uint64_t completions = 0;      ///< chat completions answered normally
-  std::uint64_t faults_injected = 0;  ///< requests answered with a fault mode
-  std::uint64_t in_flight = 0;        ///< requests being answered now
-  std::uint64_t rate_limited = 0;     ///< refused by the enforced rate limit (not faults)
+  std::uint64_t requests = 0;              ///< requests read (every path)
+  std::uint64_t completions = 0;           ///< chat completions answered normally
+  std::uint64_t faults_injected = 0;       ///< requests answered with a fault mode
+  std::uint64_t in_flight = 0;             ///< requests being answered now
+  std::uint64_t rate_limited = 0;          ///< refused by the enforced rate limit (not faults)
   std::uint64_t peak_window_requests = 0;  ///< most completions started within one window
   std::map<std::string, std::uint64_t> faults_by_kind;  ///< "429", "reset"... (see scenario.hpp)
 };

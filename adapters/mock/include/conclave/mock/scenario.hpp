@@ -20,26 +20,26 @@ namespace conclave::mock {
 /// answers normally. Random faults (mock_options::fault_rate) draw only from the first nine.
 enum class fault {
   none,
-  rate_limited,  ///< 429 with retry-after(-ms) and x-ratelimit-* headers
-  server_error,  ///< 500 with an OpenAI error body
-  unavailable,   ///< 503 (overloaded) with retry-after
-  hang,          ///< reads the request, never answers (until the client gives up)
-  reset,         ///< starts the reply, then resets the connection (RST)
-  malformed,     ///< 200 with a body (or stream chunk) that is not valid JSON
-  truncated,     ///< stream closes cleanly before [DONE]; JSON reply cut short
-  drip,          ///< a valid reply, one character per chunk, slowly
-  error_event,   ///< stream: a chunk, then an in-stream {"error": ...} and close
-  length,        ///< a normal reply with finish_reason "length" (cut by max_tokens)
-  filtered,      ///< the reply's first words, then finish_reason "content_filter"
-  empty,         ///< no content at all, finish_reason "stop"
-  echo_401,      ///< 401 whose message, code and x-request-id are the Authorization header
-  echo_text,     ///< 500 text/plain body quoting the Authorization header
+  rate_limited,    ///< 429 with retry-after(-ms) and x-ratelimit-* headers
+  server_error,    ///< 500 with an OpenAI error body
+  unavailable,     ///< 503 (overloaded) with retry-after
+  hang,            ///< reads the request, never answers (until the client gives up)
+  reset,           ///< starts the reply, then resets the connection (RST)
+  malformed,       ///< 200 with a body (or stream chunk) that is not valid JSON
+  truncated,       ///< stream closes cleanly before [DONE]; JSON reply cut short
+  drip,            ///< a valid reply, one character per chunk, slowly
+  error_event,     ///< stream: a chunk, then an in-stream {"error": ...} and close
+  length,          ///< a normal reply with finish_reason "length" (cut by max_tokens)
+  filtered,        ///< the reply's first words, then finish_reason "content_filter"
+  empty,           ///< no content at all, finish_reason "stop"
+  echo_401,        ///< 401 whose message, code and x-request-id are the Authorization header
+  echo_text,       ///< 500 text/plain body quoting the Authorization header
   echo_200_error,  ///< 200 holding an error object that quotes it (stream: an error chunk)
   echo_malformed,  ///< 200 with malformed JSON quoting it (stream: a malformed chunk)
-  echo_stream,   ///< stream: content quoting it split across two chunks, then an in-stream
-                 ///< error quoting it; JSON: a normal reply whose content quotes it
-  html,          ///< 200 text/html (a proxy's sign-in page), JSON and stream requests alike
-  early_hints,   ///< a 103 Early Hints interim response, then a normal reply
+  echo_stream,     ///< stream: content quoting it split across two chunks, then an in-stream
+                   ///< error quoting it; JSON: a normal reply whose content quotes it
+  html,            ///< 200 text/html (a proxy's sign-in page), JSON and stream requests alike
+  early_hints,     ///< a 103 Early Hints interim response, then a normal reply
 };
 inline constexpr std::size_t fault_kinds = 20;  ///< how many values `fault` has
 

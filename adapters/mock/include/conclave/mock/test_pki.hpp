@@ -17,10 +17,10 @@ struct pem_pair {
 
 struct test_pki_options {
   std::string ca_name = "conclave test CA";
-  std::vector<std::string> dns_names{"localhost"};      ///< server SAN DNS entries
-  std::vector<std::string> ip_addresses{"127.0.0.1"};   ///< server SAN IP entries
-  std::chrono::seconds server_valid_from{-3600};        ///< relative to now
-  std::chrono::seconds server_valid_for{24 * 3600};     ///< from valid_from; negative sum: expired
+  std::vector<std::string> dns_names{"localhost"};     ///< server SAN DNS entries
+  std::vector<std::string> ip_addresses{"127.0.0.1"};  ///< server SAN IP entries
+  std::chrono::seconds server_valid_from{-3600};       ///< relative to now
+  std::chrono::seconds server_valid_for{24 * 3600};    ///< from valid_from; negative sum: expired
 };
 
 struct test_pki {

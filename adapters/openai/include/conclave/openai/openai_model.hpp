@@ -17,7 +17,7 @@ namespace conclave::openai {
 struct openai_options {
   std::string base_url = "https://api.openai.com/v1";  ///< OPENAI_BASE_URL
   std::string api_key;  ///< sent as a Bearer token, never logged; empty: no Authorization
-  std::string default_model = "gpt-4o-mini";  ///< used when a request names none
+  std::string default_model = "gpt-4o-mini";           ///< used when a request names none
   std::chrono::milliseconds request_timeout{600'000};  ///< whole call, connect to last byte
 };
 
