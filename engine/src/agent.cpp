@@ -139,8 +139,8 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     rep.status = status_of(ec);
     rep.diag = std::move(response.diag);
     if (ec == error::cancelled) co_return;  // run_agent says by what
-    earlier_failure = failure_note(rep);
-    if (ec == error::auth_failed) {
+    if (ec != error::timeout) earlier_failure = failure_note(rep);
+    if (run_context::stops_the_run(ec, rep.diag)) {
       // Every other call would be refused the same way: stop the run, say it once.
       ctx->stop_run(ec, rep.diag);
       co_return;
@@ -215,6 +215,9 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
       if (!deadline_struck && ctx->stopped_by_budget) {
         refuse_for_budget(*ctx, rep);
         rep.diag.message = ctx->budget.why() + "; this agent was stopped while running";
+      } else if (!deadline_struck && ctx->fatal) {
+        refuse_for_stopped_run(*ctx, rep);
+        rep.diag.message = "stopped: the run ended after " + rep.error.message();
       } else {
         rep.status = deadline_struck ? agent_status::timed_out : agent_status::cancelled;
         rep.error = deadline_struck ? error::timeout : error::cancelled;
@@ -224,10 +227,16 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
                                : "the agent's deadline expired";
       }
     }
-    if ((rep.status == agent_status::timed_out || rep.status == agent_status::cancelled) &&
-        !earlier_failure.empty()) {
+    if (winner.index() == 1 && !earlier_failure.empty() &&
+        (rep.status == agent_status::timed_out || rep.status == agent_status::cancelled)) {
       rep.diag.message += "; last error: " + earlier_failure;  // what a reader needs to act
     }
+    if (winner.index() == 0 && rep.status == agent_status::cancelled) {
+      rep.diag.message = "the run was cancelled";  // not the transport's "Operation canceled"
+    }
+  }
+  if (rep.status != agent_status::ok && !rep.error) {
+    rep.error = rep.status == agent_status::cancelled ? error::cancelled : error::timeout;
   }
   std::string why;
   if (rep.status != agent_status::ok) {

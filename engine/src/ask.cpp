@@ -55,6 +55,7 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
     }
   } else {
     co_await synthesize(ctx);
+    if (cancelled_now(co_await asio::this_coro::cancellation_state)) outcome = error::cancelled;
   }
   r.cost = ctx->budget.cost_spent();
   r.priced = !ctx->opts.budget.prices.empty();

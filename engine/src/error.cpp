@@ -42,7 +42,7 @@ class conclave_category final : public boost::system::error_category {
       case error::decomposition_failed:
         return "decomposition produced no sub-questions";
       case error::all_agents_failed:
-        return "every agent failed";
+        return "no agent produced an answer";
       case error::budget_exhausted:
         return "run budget exhausted";
       case error::circuit_open:

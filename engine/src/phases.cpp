@@ -66,7 +66,7 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     ctx->charge(reply.model, req.model, m, reply.tokens);
     if (!ec) ctx->retries.on_success();
     if (!ec || ec == error::cancelled) co_return std::tuple{ec, std::move(reply)};
-    if (ec == error::auth_failed) {
+    if (run_context::stops_the_run(ec, reply.diag)) {
       ctx->stop_run(ec, reply.diag);
       co_return std::tuple{ec, std::move(reply)};
     }
@@ -132,8 +132,7 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     req.model =
         ctx->opts.decomposition_model.empty() ? ctx->opts.model : ctx->opts.decomposition_model;
     req.temperature = ctx->opts.temperature;
-    const auto deadline =
-        std::min(clock::now() + ctx->opts.agent_timeout, ctx->decomposition_deadline());
+    const auto deadline = ctx->decomposition_deadline();
     const auto allowed =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     call_cost spent;
@@ -269,6 +268,12 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
         r.synthesis_note +=
             std::string(r.synthesis_note.empty() ? "" : "; ") + "the synthesized answer is " + mark;
       }
+      co_return;
+    }
+    if (ec == error::cancelled) {
+      // Interrupted: no merge and no listing; the caller shows what finished.
+      r.degraded = true;
+      r.synthesis_note += std::string(r.synthesis_note.empty() ? "" : "; ") + "cancelled during synthesis";
       co_return;
     }
     why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);

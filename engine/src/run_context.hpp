@@ -40,7 +40,8 @@ inline ask_options normalized(ask_options o) {
   if (o.decomposition_timeout <= milliseconds(0)) {
     o.decomposition_timeout = std::min(o.deadline / 4, milliseconds(60'000));
   }
-  o.decomposition_timeout = std::clamp(o.decomposition_timeout, milliseconds(1), o.deadline);
+  o.decomposition_timeout =
+      std::clamp(o.decomposition_timeout, std::min(milliseconds(1), o.deadline), o.deadline);
   return o;
 }
 
@@ -114,6 +115,11 @@ struct run_context : std::enable_shared_from_this<run_context> {
           .tokens = usage{budget.tokens_spent(), 0}});
     if (!opts.budget.cancel_running) return;
     stopped_by_budget = true;
+    stop_running_agents();
+  }
+
+  /// Cuts every running agent short (its deadline timer, cancelled on its own strand).
+  void stop_running_agents() {
     std::vector<std::weak_ptr<boost::asio::steady_timer>> running;
     {
       std::lock_guard lock(stoppers_mutex);
@@ -121,7 +127,6 @@ struct run_context : std::enable_shared_from_this<run_context> {
     }
     for (auto& weak : running) {
       if (auto t = weak.lock()) {
-        // The timer belongs to its agent's strand: cancel it there.
         boost::asio::post(t->get_executor(), [t] { t->cancel(); });
       }
     }
@@ -134,15 +139,23 @@ struct run_context : std::enable_shared_from_this<run_context> {
     stoppers.push_back(t);
   }
 
-  /// A failure no other call can get past (a rejected API key): no new call starts, and the
-  /// run ends with `ec`. The first one wins; returns whether this call set it.
-  bool stop_run(boost::system::error_code ec, const diagnostics& diag) {
-    std::lock_guard lock(fatal_mutex);
-    if (fatal_error) return false;
-    fatal_diag = diag;
-    fatal_error = ec;
-    fatal.store(true);
-    return true;
+  /// A failure no other call can get past (a rejected API key): no new call starts, running
+  /// agents are stopped, and the run ends with `ec`. The first one wins.
+  void stop_run(boost::system::error_code ec, const diagnostics& diag) {
+    {
+      std::lock_guard lock(fatal_mutex);
+      if (fatal_error) return;
+      fatal_diag = diag;
+      fatal_error = ec;
+      fatal.store(true);
+    }
+    stop_running_agents();
+  }
+
+  /// Whether this failure is one no other call can get past: the provider refused the
+  /// credentials (401). A 403 is often "no access to this model", which a fallback may have.
+  static bool stops_the_run(const boost::system::error_code& ec, const diagnostics& diag) {
+    return ec == error::auth_failed && diag.http_status != 403;
   }
   /// The error that stopped the run, if any (see stop_run).
   std::pair<boost::system::error_code, diagnostics> run_stopper() const {

@@ -493,7 +493,7 @@ BOOST_AUTO_TEST_CASE(a_decomposition_cut_by_its_deadline_still_counts_its_tokens
   s.decomposition = [](int) { return fake_reply{10s, "[]", {}, 1}; };
   rig t(s);
   auto opts = with_agents(3);
-  opts.agent_timeout = 100ms;  // also bounds the decomposition call
+  opts.decomposition_timeout = 100ms;
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_CHECK(r.report.decomposition_fallback);
   BOOST_CHECK(r.report.decomposition_note.find("deadline expired") != std::string::npos);

@@ -8,6 +8,9 @@
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/limited_model.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
 namespace asio = boost::asio;
@@ -289,6 +292,63 @@ BOOST_AUTO_TEST_CASE(an_observer_that_throws_is_dropped_not_fatal) {
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK_EQUAL(calls, 1);
   BOOST_CHECK(r.report.observer_note.find("host bug") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_rejected_key_stops_the_agents_already_running) {
+  scripted s;
+  s.agent = [](int i) {
+    return i == 0 ? fake_reply{2ms, "", error::auth_failed, 1, {}, 0, "stop", "fake", 401}
+                  : fake_reply{20s, "slow"};
+  };
+  rig t(s);
+  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  BOOST_CHECK(r.ec == error::auth_failed);
+  BOOST_CHECK_LT(r.report.wall, 5s);  // the slow ones did not run out their 20 s
+  for (std::size_t i = 1; i < 3; ++i) {
+    BOOST_CHECK(r.report.agents[i].error == error::auth_failed);
+    BOOST_CHECK(r.report.agents[i].diag.message.find("stopped") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_403_is_this_models_problem_and_the_fallback_takes_over) {
+  scripted s;
+  s.agent = [](int) { return fake_reply{1ms, "", error::auth_failed, 1, {}, 0, "stop", "fake", 403}; };
+  asio::io_context io;
+  fake_model m(io.get_executor(), [base = s.as_script()](const chat_request& r) {
+    return r.model == "allowed" ? fake_reply{1ms, "via fallback"} : base(r);
+  });
+  engine eng(io.get_executor(), m);
+  auto opts = with_agents(2);
+  opts.model = "no-access";
+  opts.fallback_models = {"allowed"};
+  auto r = ask(io, eng, "Q?", opts);
+  BOOST_REQUIRE(!r.ec);
+  for (const auto& a : r.report.agents) {
+    BOOST_CHECK(a.status == agent_status::ok);
+    BOOST_CHECK_EQUAL(a.models_tried.size(), 2u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_during_synthesis_is_a_cancelled_run) {
+  scripted s;
+  s.synthesis = [](const std::string&) { return fake_reply{10s, "never"}; };
+  rig t(s);
+  asio::cancellation_signal cancel;
+  bool done = false;
+  boost::system::error_code result;
+  auto opts = with_agents(2);
+  opts.observers.push_back([&](const event& e, const progress_map&) {
+    if (e.kind == event_kind::synthesis_started) {
+      asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    }
+  });
+  async_ask(t.eng, "Q?", opts,
+            asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report) {
+              result = ec;
+              done = true;
+            }));
+  BOOST_REQUIRE(conclave::test::pump_until(t.io, [&] { return done; }));
+  BOOST_CHECK(result == error::cancelled);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

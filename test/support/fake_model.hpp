@@ -32,6 +32,7 @@ struct fake_reply {
   int pieces_before_error = 0;  ///< with `error`: stream this many pieces of content first
   std::string finish = "stop";  ///< the finish_reason of a successful reply
   std::string model = "fake";   ///< the model name the reply carries
+  int http_status = 0;          ///< with `error`: the status a provider would have sent
 };
 
 /// Which kind of request the engine sent, judged by the prompts the engine writes.
@@ -115,6 +116,7 @@ class fake_model final : public model {
     if (reply.error) {
       out.diag.message = "scripted failure";
       out.diag.retry_after = reply.retry_after;
+      out.diag.http_status = reply.http_status;
       co_return std::tuple{reply.error, std::move(out)};
     }
     out.finish_reason = reply.finish;
