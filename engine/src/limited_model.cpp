@@ -164,9 +164,14 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     const auto& ticket = admitted.ticket;
     if (admitted.past_deadline) {
       chat_response none;
+      if (admitted.wait.count() <= 0) {
+        // Nothing to wait for: the caller's time was already up.
+        none.diag.message = "the call's deadline passed before it could start";
+        co_return outcome{error::timeout, std::move(none)};
+      }
       none.diag.retry_after = admitted.wait;
-      none.diag.message = "the provider's rate limit asks to wait " +
-                          std::to_string(admitted.wait.count()) + " ms, past this call's deadline";
+      none.diag.message = "the rate limit asks to wait " + std::to_string(admitted.wait.count()) +
+                          " ms, past this call's deadline";
       co_return outcome{error::rate_limited, std::move(none)};
     }
     if (!ticket) {
@@ -230,8 +235,11 @@ asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e, st
         e->state.on_abandoned(t);
       }
       e->give_back_permit();
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(t.at - now);
+      // No wait but the deadline already gone is a timeout (wait 0), not a rate limit.
       co_return admission{std::nullopt, true,
-                          std::chrono::duration_cast<std::chrono::milliseconds>(t.at - now)};
+                          now >= *deadline ? std::chrono::milliseconds(0)
+                                           : std::max(wait, std::chrono::milliseconds(1))};
     }
     if (t.at > now) {
       timer.expires_at(t.at);

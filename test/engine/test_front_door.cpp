@@ -138,6 +138,13 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_wait_past_the_deadline_fails_at_once) {
   BOOST_CHECK_GT(two.response.diag.retry_after->count(), 20'000);
   BOOST_CHECK(two.response.diag.message.find("past this call's deadline") != std::string::npos);
   BOOST_CHECK_EQUAL(inner.seen().size(), 1u);  // the second never reached the model
+
+  // A call whose deadline is already gone is a timeout, whatever the limits say.
+  chat_request late;
+  late.messages = {{role::user, "late"}};
+  late.deadline = std::chrono::steady_clock::now() - 1ms;
+  auto three = conclave::test::complete(io, limited, late);
+  BOOST_CHECK(three.ec == error::timeout);
 }
 
 BOOST_AUTO_TEST_CASE(a_decomposer_that_never_answers_leaves_the_agents_their_time) {
