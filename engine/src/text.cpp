@@ -97,7 +97,12 @@ bool listed(const std::array<range, N>& table, char32_t cp) {
   return it != table.begin() && cp <= std::prev(it)->last;
 }
 
-bool is_control(char32_t cp) { return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0); }
+// C0, DEL, C1, and the bidirectional overrides and isolates that can reorder what a terminal
+// shows (U+202A-202E, U+2066-2069: "Trojan Source").
+bool is_control(char32_t cp) {
+  return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
 
 }  // namespace
 
@@ -136,7 +141,9 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept
     --cut;
     ++back;
   }
-  if ((static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) cut = max_bytes;  // not UTF-8 anyway
+  // Backed up to something that is not a lead byte (ASCII, or more continuation bytes): the
+  // bytes at the cut are not a character anyway, so cutting through them splits nothing.
+  if (static_cast<unsigned char>(s[cut]) < 0xC0) cut = max_bytes;
   return s.substr(0, cut);
 }
 
@@ -184,6 +191,10 @@ std::string for_terminal(std::string_view s, bool keep_newlines) {
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
     const decoded d = decode(s, i);
+    if (keep_newlines && d.ok && d.cp == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {
+      i += 1;  // CRLF is a line end, not a stray carriage return
+      continue;
+    }
     if (!d.ok) {
       out.append(replacement);
     } else if (is_control(d.cp) && !(keep_newlines && (d.cp == '\n' || d.cp == '\t'))) {

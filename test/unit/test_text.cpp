@@ -51,6 +51,10 @@ BOOST_AUTO_TEST_CASE(cuts_never_split_a_character) {
     BOOST_CHECK(text::is_valid_utf8(text::utf8_prefix(s, n)));
   }
   BOOST_CHECK_EQUAL(text::quote(s, 4), "ab...");
+  // Stray continuation bytes at the cut are no character: the valid prefix stays.
+  BOOST_CHECK_EQUAL(text::utf8_prefix("a\x80\x80x", 2), "a\x80");
+  BOOST_CHECK_EQUAL(text::utf8_prefix("", 0), "");
+  BOOST_CHECK_EQUAL(text::utf8_prefix("\xE2\x82\xAC", 0), "");
   BOOST_CHECK_EQUAL(text::quote("a\xFF", 10), "a\xEF\xBF\xBD");
 }
 
