@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -38,6 +39,7 @@ ask_options options_from(const ask_settings& s) {
   o.decomposition_timeout = milliseconds(to_milliseconds(s.decompose_timeout_s));  // 0: default
   // Synthesis keeps a quarter of the run, at most 30 s, when the agents run long.
   o.synthesis_reserve = std::min(o.deadline / 4, milliseconds(30'000));
+  if (s.agents == 1) o.synthesis_reserve = milliseconds(0);  // no synthesis to keep time for
   o.model = s.model;  // named in every request, so reports and per-model limits say which
   o.decomposition_model = s.decompose_model;
   o.synthesis_model = s.synth_model;
@@ -49,9 +51,10 @@ ask_options options_from(const ask_settings& s) {
   return o;
 }
 
-// Sends the answer to stdout as it is written: the synthesis stream, or the single agent's
-// when one agent answers the question itself. The live view is closed first, so the table
-// stays above and the answer runs below it.
+// Sends the answer to a terminal as it is written: the synthesis stream, or the single
+// agent's when one agent answers the question itself. The live view is closed first, so the
+// table stays above and the answer runs below it. (Off a terminal the answer is written whole
+// at the end: a file or pipe must never keep half an answer.)
 class answer_stream {
  public:
   answer_stream(text_out& out, std::function<void()> before_first)
@@ -61,7 +64,16 @@ class answer_stream {
     if (e.kind == event_kind::decomposed) single_agent_ = e.count == 1;
     if (e.kind == event_kind::queued && e.agent == 0 && single_agent_)
       follow_agent_ = e.text == question;
-    if (e.kind != event_kind::progress) return;
+    if (e.kind != event_kind::progress) {
+      // Anything else may print a line of its own (plain progress on the same terminal):
+      // end the answer's line first so the two never run together.
+      if (!streamed_.empty() && !out_.at_line_start()) {
+        out_.write("\n");
+        out_.flush();
+      }
+      return;
+    }
+    if (out_.failed()) return;
     const bool answer_text = e.agent ? (follow_agent_ && *e.agent == 0) : true;
     if (!answer_text) return;
     if (streamed_.empty() && before_first_) before_first_();
@@ -82,6 +94,8 @@ class answer_stream {
 std::unique_ptr<progress_view> make_view(const ask_settings& s) {
   if (s.json || s.events_jsonl || s.quiet) return nullptr;
   const bool tty = isatty(STDERR_FILENO);
+  // One agent has nothing to show side by side: its answer streams, the summary follows.
+  if (s.agents == 1 && !s.verbose) return nullptr;
   if (!s.verbose && live_view_possible(tty)) {
     view_options o;
     o.color = color_wanted(s.color, tty);
@@ -98,15 +112,19 @@ void finish_text(text_out& out, text_out& err, const ask_settings& s, const back
     if (streamed.empty()) {
       out.write_model_text(r.answer);
     } else if (streamed != r.answer) {
-      // The stream stopped part-way (synthesis failed after it began): the degraded answer.
+      // The stream stopped part-way (synthesis failed after it began): say so, then the
+      // degraded answer.
       if (!out.at_line_start()) out.write("\n");
-      out.write("\n");
+      out.write("\n[the answer above stopped part-way; what the agents decided follows]\n\n");
       out.write_model_text(r.answer);
     }
     if (!out.at_line_start()) out.write("\n");
   } else if (ec != error::auth_failed) {
     // No synthesized answer: show what the agents that finished decided.
-    if (!streamed.empty() && !out.at_line_start()) out.write("\n");
+    if (!streamed.empty()) {
+      if (!out.at_line_start()) out.write("\n");
+      out.write("[the answer above stopped part-way]\n");
+    }
     for (const auto& a : r.agents) {
       if (a.status != agent_status::ok || !streamed.empty()) continue;
       out.write("## " + std::to_string(a.index + 1) + ". ");
@@ -145,9 +163,10 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   });
   const bool text_mode = !s.json && !s.events_jsonl;
   if (text_mode) {
-    opts.observers.push_back([&](const event& ev, const progress_map& p) {
+    const bool stream_answer = s.stream && isatty(STDOUT_FILENO);
+    opts.observers.push_back([&, stream_answer](const event& ev, const progress_map& p) {
+      if (stream_answer) answer.on_event(ev, s.question);  // first: it ends its line
       if (view) view->on_event(ev, p);
-      if (s.stream) answer.on_event(ev, s.question);
     });
   }
   if (s.events_jsonl) {
@@ -162,11 +181,18 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   bool interrupted = false;
   asio::cancellation_signal cancel;
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (ec) return;
-    interrupted = true;
-    cancel.emit(asio::cancellation_type::terminal);
-  });
+  int signal_number = 0;
+  std::function<void()> on_signal = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int number) {
+      if (ec) return;
+      if (interrupted) std::_Exit(128 + number);  // a second Ctrl-C: out now, no report
+      interrupted = true;
+      signal_number = number;
+      cancel.emit(asio::cancellation_type::terminal);
+      on_signal();
+    });
+  };
+  on_signal();
   asio::steady_timer ticker(io);
   std::function<void()> tick = [&] {
     ticker.expires_after(std::chrono::milliseconds(100));
@@ -204,7 +230,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
     finish_text(out, err, s, b, result_ec, report, answer.streamed(), interrupted);
   }
 
-  int status = interrupted ? 130 : result_ec ? 1 : 0;
+  int status = interrupted ? 128 + signal_number : result_ec ? 1 : 0;
   if (!s.save_path.empty()) {
     std::ofstream save(s.save_path, std::ios::binary | std::ios::trunc);
     save << to_plain_json(json_result(b, result_ec, report)) << '\n';

@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -60,6 +62,7 @@ struct raw_flags {
   int max_output_tokens = 0;
   double temperature = -1;
   bool no_stream = false;
+  bool no_stdin = false;
 };
 
 CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
@@ -125,8 +128,11 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_flag("--no-stream", raw.no_stream, "wait for whole replies instead of streaming");
   ask->add_flag("--show-agents", s.show_agents, "print each agent's decision after the answer");
   ask->add_option("--save", s.save_path, "also write the JSON report to FILE");
-  ask->add_flag("-q,--quiet", s.quiet, "no progress display and no summary line");
-  ask->add_flag("-v,--verbose", s.verbose, "progress as plain event lines, even on a terminal");
+  auto* quiet = ask->add_flag("-q,--quiet", s.quiet, "no progress display and no summary line");
+  ask->add_flag("-v,--verbose", s.verbose, "progress as plain event lines, even on a terminal")
+      ->excludes(quiet);
+  ask->add_flag("--no-stdin", raw.no_stdin,
+                "never read stdin as context for a question (for loops that read stdin)");
   ask->add_option("--color", s.color, "auto, always or never (auto honours NO_COLOR and TERM=dumb)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")
@@ -141,6 +147,9 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed pipe is a failed write (EPIPE), reported and turned into exit 1, not a silent
+  // death by SIGPIPE that loses --save and the error message.
+  std::signal(SIGPIPE, SIG_IGN);
   cli::standard_fds fds = cli::ensure_standard_fds();
   fds.open_files = cli::raise_open_file_limit();
 
@@ -176,10 +185,13 @@ int main(int argc, char** argv) {
     }
     if (!raw.events.empty()) s.events_jsonl = true;
     if (raw.max_output_tokens > 0) s.max_output_tokens = raw.max_output_tokens;
+    if (std::isnan(raw.temperature)) throw cli::usage_error("--temperature needs a number from 0 to 2");
     if (raw.temperature >= 0) s.temperature = raw.temperature;
     if (raw.no_stream) s.stream = false;
-    s.question = cli::read_question(raw.question, raw.question_file, fds.stdin_readable);
+    s.question =
+        cli::read_question(raw.question, raw.question_file, fds.stdin_readable && !raw.no_stdin);
     cli::validate(s);
+    cli::check_save_path(s.save_path);  // before paying for a run whose report it would lose
     if (fds.stdout_closed && s.save_path.empty()) {
       std::cerr << "conclave: stdout is closed: the answer would be lost (use --save FILE)\n";
       return 1;

@@ -12,7 +12,7 @@ namespace json = boost::json;
 namespace conclave::cli {
 
 void text_out::write(std::string_view s) {
-  if (s.empty()) return;
+  if (s.empty() || failed_) return;  // after a failed write, nothing more is tried
   if (std::fwrite(s.data(), 1, s.size(), f_) != s.size() && !failed_) {
     failed_ = true;
     errno_ = errno;
@@ -52,16 +52,22 @@ json::object json_result(const backend& b, const boost::system::error_code& ec,
 }
 
 std::string summary_line(const run_report& r, const std::string& model_description) {
-  char buf[320];
-  std::snprintf(buf, sizeof buf,
-                "[%zu agent(s): %zu ok, %zu failed, %zu timed out, %zu cancelled · wall %.2f s · "
-                "agent time %.2f s · speedup %.1fx · %lld tokens] %s",
+  char head[160];
+  std::snprintf(head, sizeof head, "[%zu agent(s): %zu ok, %zu failed, %zu timed out, %zu cancelled",
                 r.agents.size(), r.count(agent_status::ok), r.count(agent_status::failed),
-                r.count(agent_status::timed_out), r.count(agent_status::cancelled),
+                r.count(agent_status::timed_out), r.count(agent_status::cancelled));
+  char times[160];
+  std::snprintf(times, sizeof times, " · wall %.2f s · agent time %.2f s",
                 static_cast<double>(r.wall.count()) / 1e6,
-                static_cast<double>(r.agent_time_sum.count()) / 1e6, r.speedup(),
-                static_cast<long long>(r.total_tokens().total()), model_description.c_str());
-  return buf;
+                static_cast<double>(r.agent_time_sum.count()) / 1e6);
+  std::string line = std::string(head) + times;
+  if (r.agents.size() > 1) {  // a speedup of one agent says nothing
+    char speedup[48];
+    std::snprintf(speedup, sizeof speedup, " · speedup %.1fx", r.speedup());
+    line += speedup;
+  }
+  line += " · " + std::to_string(r.total_tokens().total()) + " tokens] ";
+  return line + text::for_terminal(model_description, false);
 }
 
 namespace {
@@ -74,10 +80,14 @@ std::string agent_list(const std::vector<std::size_t>& numbers) {
   return out;
 }
 
+// One line: a provider's message may hold newlines.
 std::string problem_of(const agent_report& a) {
   std::string p = a.error.message();
   if (!a.diag.message.empty()) p += ": " + a.diag.message;
   if (a.diag.http_status >= 300) p += " (HTTP " + std::to_string(a.diag.http_status) + ")";
+  for (char& c : p) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
   return p;
 }
 

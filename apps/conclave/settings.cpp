@@ -5,7 +5,11 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -94,11 +98,11 @@ class config_reader {
     if (const auto* v = take(key)) {
       if (v->is_string()) {
         out = parse_seconds(where_ + ": '" + key + "'", std::string(v->get_string()));
-      } else if (v->is_number() && v->to_number<double>() > 0) {
+      } else if (v->is_number() && v->to_number<double>() >= 0.001) {
         out = std::min(v->to_number<double>(), year_s * 2);  // past a year: no limit
         if (out > year_s) out = INFINITY;
       } else {
-        fail(key, "a positive number of seconds (or \"inf\")");
+        fail(key, "a number of seconds >= 0.001 (or \"inf\")");
       }
     }
   }
@@ -204,7 +208,13 @@ double parse_seconds(const std::string& what, const std::string& text) {
   if (t == "inf" || t == "infinity" || t == "none") return INFINITY;
   double v = 0;
   auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec == std::errc::result_out_of_range && !t.empty() && t[0] != '-') return INFINITY;
+  if (ec == std::errc::result_out_of_range && end == t.data() + t.size()) {
+    // Too large is no limit; too small (1e-400) is not a usable time at all.
+    errno = 0;
+    const double big = std::strtod(t.c_str(), nullptr);
+    if (big == HUGE_VAL) return INFINITY;
+    throw usage_error(what + " must be at least 0.001 s, got '" + text::quote(text, 40) + "'");
+  }
   if (ec != std::errc{} || end != t.data() + t.size() || std::isnan(v) || v <= 0) {
     throw usage_error(what +
                       " needs a positive number of seconds (or \"inf\" for no limit), got '" +
@@ -242,9 +252,26 @@ std::string header_safe(const std::string& what, const std::string& value) {
   return out;
 }
 
+void check_save_path(const std::string& path) {
+  if (path.empty()) return;
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) throw usage_error("cannot write --save " + path + ": " + std::strerror(errno));
+  std::fclose(f);
+}
+
 void validate(ask_settings& s) {
   if (!text::is_valid_utf8(s.question)) {
-    throw usage_error("the question is not valid UTF-8 text");
+    throw usage_error("the question (or the context piped with it) is not valid UTF-8 text");
+  }
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"--system", &s.system},           {"the model name (-m)", &s.model},
+      {"--decompose-model", &s.decompose_model}, {"--synth-model", &s.synth_model},
+      {"the base URL", &s.base_url},     {"--ca-file", &s.ca_file}};
+  for (const auto& [what, value] : texts) {
+    if (!text::is_valid_utf8(*value)) throw usage_error(std::string(what) + " is not valid UTF-8 text");
+  }
+  for (const auto& m : s.fallback_models) {
+    if (!text::is_valid_utf8(m)) throw usage_error("--fallback-model is not valid UTF-8 text");
   }
   if (s.question.find_first_not_of(" \t\r\n") == std::string::npos) {
     throw usage_error("no question given (pass it as an argument, with -f FILE, or on stdin)");
@@ -256,7 +283,8 @@ void validate(ask_settings& s) {
   s.synth_model = header_safe("--synth-model", s.synth_model);
   for (auto& m : s.fallback_models) m = header_safe("--fallback-model", m);
   if (!s.provider.empty() && s.provider != "openai" && s.provider != "mock") {
-    throw usage_error("unknown provider '" + text::quote(s.provider, 40) + "' (openai or mock)");
+    throw usage_error("unknown provider '" + text::for_terminal(text::quote(s.provider, 40), false) +
+                      "' (openai or mock)");
   }
   if (s.color != "auto" && s.color != "always" && s.color != "never") {
     throw usage_error("color must be auto, always or never");

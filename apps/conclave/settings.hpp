@@ -1,5 +1,6 @@
 // What `conclave ask` was asked to do, from built-in defaults, then the JSON config file, then
-// the environment, then flags (each wins over the one before).
+// the environment, then flags (each wins over the one before; except that the config file's
+// base_url wins over OPENAI_BASE_URL).
 #pragma once
 
 #include <conclave/engine/budget.hpp>
@@ -70,6 +71,9 @@ void apply_config_file(const std::string& path, bool required, ask_settings& s);
 /// `value` with surrounding white space trimmed; throws usage_error naming `what` (never
 /// quoting the value: it may be a secret) when a control character remains.
 std::string header_safe(const std::string& what, const std::string& value);
+
+/// Makes sure `path` (if any) can be written, creating it; throws usage_error saying why not.
+void check_save_path(const std::string& path);
 
 /// Checks what flags cannot check alone (names usable in headers, a price table for a cost
 /// budget, the question's encoding). Throws usage_error.

@@ -91,11 +91,10 @@ json::object to_json(const run_report& r) {
                    {"latency_ms", ms(a.latency)},
                    {"attempts", a.attempts},
                    {"tokens", to_json(a.tokens)}};
-    if (a.models_tried.size() > 1) {
-      json::array tried;
-      for (const auto& m : a.models_tried) tried.emplace_back(m.empty() ? "(default)" : m);
-      o["models_tried"] = std::move(tried);
-    }
+    json::array tried;
+    for (const auto& m : a.models_tried) tried.emplace_back(m.empty() ? "(default)" : m);
+    o["models_tried"] = std::move(tried);
+    o["error"] = nullptr;
     if (a.error) {
       json::object err{{"code", error_id(a.error)}, {"message", a.error.message()}};
       if (!a.diag.message.empty()) err["detail"] = a.diag.message;

@@ -258,4 +258,43 @@ BOOST_AUTO_TEST_CASE(ten_thousand_agents_with_the_builtin_mock) {
   BOOST_CHECK_EQUAL(o.at("report").as_object().at("agents_ok").as_int64(), 10000);
 }
 
+BOOST_AUTO_TEST_CASE(a_closed_pipe_is_exit_1_with_a_reason_not_a_signal) {
+  const std::string cmd = std::string(CONCLAVE_CLI) +
+                          " ask x -n 2 --save /dev/null | true; echo \"status ${PIPESTATUS[0]}\"";
+  auto r = process("/bin/bash", {"-c", cmd}, clean_env).wait();
+  BOOST_CHECK_MESSAGE(r.out.find("status 1") != std::string::npos, r.out << r.err);
+  BOOST_CHECK(r.err.find("could not be written to stdout: Broken pipe") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(what_cannot_work_is_refused_before_the_run) {
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } rows[] = {
+      {{"--save", "/nonexistent/dir/r.json"}, "cannot write --save /nonexistent/dir/r.json"},
+      {{"-s", "sys\xff"}, "--system is not valid UTF-8"},
+      {{"--fallback-model", "m\xff"}, "--fallback-model is not valid UTF-8"},
+      {{"--timeout", "1e-400"}, "at least 0.001 s"},
+      {{"--temperature", "nan"}, "--temperature"},
+      {{"-q", "-v"}, "excludes"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.args.at(0)) {
+      std::vector<std::string> args{"ask", "x"};
+      args.insert(args.end(), row.args.begin(), row.args.end());
+      auto r = process(CONCLAVE_CLI, args, clean_env).wait();
+      BOOST_CHECK_EQUAL(r.exit_code, 2);
+      BOOST_CHECK_MESSAGE(r.err.find(row.says) != std::string::npos, r.err);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(no_stdin_leaves_piped_input_alone) {
+  const temp_file lines("line two\nline three\n");
+  auto r = process(CONCLAVE_CLI, {"ask", "line one", "--no-stdin", "--json", "-n", "1"}, clean_env,
+                   stdio_options{.stdin_path = lines.path()})
+               .wait();
+  BOOST_CHECK_EQUAL(parse_object(r.out).at("question").as_string(), "line one");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
