@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
     }
     if (!raw.events.empty()) s.events_jsonl = true;
     if (raw.max_output_tokens > 0) s.max_output_tokens = raw.max_output_tokens;
-    if (std::isnan(raw.temperature)) throw cli::usage_error("--temperature needs a number from 0 to 2");
+    if (std::isnan(raw.temperature))
+      throw cli::usage_error("--temperature needs a number from 0 to 2");
     if (raw.temperature >= 0) s.temperature = raw.temperature;
     if (raw.no_stream) s.stream = false;
     s.question =

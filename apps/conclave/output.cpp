@@ -53,8 +53,9 @@ json::object json_result(const backend& b, const boost::system::error_code& ec,
 
 std::string summary_line(const run_report& r, const std::string& model_description) {
   char head[160];
-  std::snprintf(head, sizeof head, "[%zu agent(s): %zu ok, %zu failed, %zu timed out, %zu cancelled",
-                r.agents.size(), r.count(agent_status::ok), r.count(agent_status::failed),
+  std::snprintf(head, sizeof head,
+                "[%zu agent(s): %zu ok, %zu failed, %zu timed out, %zu cancelled", r.agents.size(),
+                r.count(agent_status::ok), r.count(agent_status::failed),
                 r.count(agent_status::timed_out), r.count(agent_status::cancelled));
   char times[160];
   std::snprintf(times, sizeof times, " · wall %.2f s · agent time %.2f s",

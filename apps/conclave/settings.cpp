@@ -7,10 +7,10 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -264,11 +264,15 @@ void validate(ask_settings& s) {
     throw usage_error("the question (or the context piped with it) is not valid UTF-8 text");
   }
   const std::pair<const char*, const std::string*> texts[] = {
-      {"--system", &s.system},           {"the model name (-m)", &s.model},
-      {"--decompose-model", &s.decompose_model}, {"--synth-model", &s.synth_model},
-      {"the base URL", &s.base_url},     {"--ca-file", &s.ca_file}};
+      {"--system", &s.system},
+      {"the model name (-m)", &s.model},
+      {"--decompose-model", &s.decompose_model},
+      {"--synth-model", &s.synth_model},
+      {"the base URL", &s.base_url},
+      {"--ca-file", &s.ca_file}};
   for (const auto& [what, value] : texts) {
-    if (!text::is_valid_utf8(*value)) throw usage_error(std::string(what) + " is not valid UTF-8 text");
+    if (!text::is_valid_utf8(*value))
+      throw usage_error(std::string(what) + " is not valid UTF-8 text");
   }
   for (const auto& m : s.fallback_models) {
     if (!text::is_valid_utf8(m)) throw usage_error("--fallback-model is not valid UTF-8 text");
@@ -283,7 +287,8 @@ void validate(ask_settings& s) {
   s.synth_model = header_safe("--synth-model", s.synth_model);
   for (auto& m : s.fallback_models) m = header_safe("--fallback-model", m);
   if (!s.provider.empty() && s.provider != "openai" && s.provider != "mock") {
-    throw usage_error("unknown provider '" + text::for_terminal(text::quote(s.provider, 40), false) +
+    throw usage_error("unknown provider '" +
+                      text::for_terminal(text::quote(s.provider, 40), false) +
                       "' (openai or mock)");
   }
   if (s.color != "auto" && s.color != "always" && s.color != "never") {

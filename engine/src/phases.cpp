@@ -273,7 +273,8 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     if (ec == error::cancelled) {
       // Interrupted: no merge and no listing; the caller shows what finished.
       r.degraded = true;
-      r.synthesis_note += std::string(r.synthesis_note.empty() ? "" : "; ") + "cancelled during synthesis";
+      r.synthesis_note +=
+          std::string(r.synthesis_note.empty() ? "" : "; ") + "cancelled during synthesis";
       co_return;
     }
     why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);

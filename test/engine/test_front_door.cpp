@@ -319,7 +319,9 @@ BOOST_AUTO_TEST_CASE(a_rejected_key_stops_the_agents_already_running) {
 
 BOOST_AUTO_TEST_CASE(a_403_is_this_models_problem_and_the_fallback_takes_over) {
   scripted s;
-  s.agent = [](int) { return fake_reply{1ms, "", error::auth_failed, 1, {}, 0, "stop", "fake", 403}; };
+  s.agent = [](int) {
+    return fake_reply{1ms, "", error::auth_failed, 1, {}, 0, "stop", "fake", 403};
+  };
   asio::io_context io;
   fake_model m(io.get_executor(), [base = s.as_script()](const chat_request& r) {
     return r.model == "allowed" ? fake_reply{1ms, "via fallback"} : base(r);
@@ -349,11 +351,12 @@ BOOST_AUTO_TEST_CASE(cancelling_during_synthesis_is_a_cancelled_run) {
       asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
     }
   });
-  async_ask(t.eng, "Q?", opts,
-            asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report) {
-              result = ec;
-              done = true;
-            }));
+  async_ask(
+      t.eng, "Q?", opts,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report) {
+        result = ec;
+        done = true;
+      }));
   BOOST_REQUIRE(conclave::test::pump_until(t.io, [&] { return done; }));
   BOOST_CHECK(result == error::cancelled);
 }
