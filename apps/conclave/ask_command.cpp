@@ -125,11 +125,7 @@ void finish_text(text_out& out, text_out& err, const ask_settings& s, const back
       if (!out.at_line_start()) out.write("\n");
       out.write("[the answer above stopped part-way]\n");
     }
-    for (const auto& a : r.agents) {
-      if (a.status != agent_status::ok || !streamed.empty()) continue;
-      out.write("## " + std::to_string(a.index + 1) + ". ");
-      out.write_model_text(a.sub_question + "\n" + a.answer + "\n\n");
-    }
+    if (!s.show_agents) print_decisions(out, r, /*answered_only=*/true);
   }
   if (s.show_agents) print_decisions(out, r);
   out.flush();

@@ -3,6 +3,7 @@
 #include "settings.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <unistd.h>
@@ -45,6 +46,22 @@ std::string read_file(const std::string& path) {
 
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
+// A question read from a file or stdin ends with the file's newline; the question does not.
+std::string without_trailing_space(std::string s) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
+    s.pop_back();
+  }
+  return s;
+}
+
+std::string question_from_stdin() {
+  if (isatty(STDIN_FILENO)) {
+    std::fputs("conclave: reading the question from stdin (end it with Ctrl-D)\n", stderr);
+  }
+  return without_trailing_space(read_all_stdin());
+}
+
 }  // namespace
 
 std::string read_question(const std::string& argument, const std::string& file,
@@ -52,11 +69,11 @@ std::string read_question(const std::string& argument, const std::string& file,
   if (!argument.empty() && !file.empty()) {
     throw usage_error("give the question as an argument or with -f, not both");
   }
-  if (argument == "-") return read_all_stdin();
-  std::string question = file.empty() ? argument : read_file(file);
+  if (argument == "-") return question_from_stdin();
+  std::string question = file.empty() ? argument : without_trailing_space(read_file(file));
   if (question.empty()) {
     if (!stdin_readable) return {};  // validate() says "no question given"
-    return read_all_stdin();
+    return question_from_stdin();
   }
   if (stdin_readable) {
     const std::string context = read_all_stdin();

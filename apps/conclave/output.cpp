@@ -126,8 +126,9 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
   }
 }
 
-void print_decisions(text_out& out, const run_report& r) {
+void print_decisions(text_out& out, const run_report& r, bool answered_only) {
   for (const auto& a : r.agents) {
+    if (answered_only && a.status != agent_status::ok) continue;
     out.write("\n## Agent " + std::to_string(a.index + 1) + " (" + to_string(a.status) + "): ");
     out.write_model_text(a.sub_question);
     out.write("\n");

@@ -49,7 +49,8 @@ std::string summary_line(const run_report& r, const std::string& model_descripti
 void print_problems(text_out& err, const boost::system::error_code& ec, const run_report& r,
                     bool interrupted);
 
-/// --show-agents: each agent's sub-question, status and decision.
-void print_decisions(text_out& out, const run_report& r);
+/// --show-agents: each agent's sub-question, status and decision (with `answered_only`, only
+/// the agents that answered: what a failed or interrupted run still has to show).
+void print_decisions(text_out& out, const run_report& r, bool answered_only = false);
 
 }  // namespace conclave::cli

@@ -3,8 +3,10 @@
 #include <conclave/engine/text.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -233,9 +235,22 @@ void apply_config_file(const std::string& path, bool required, ask_settings& s) 
   }
   std::stringstream body;
   body << in.rdbuf();
+  // A stream parser says how far it got, so a syntax error can name its line and column.
+  const std::string text = body.str();
   boost::system::error_code ec;
-  json::value v = json::parse(body.str(), ec);
-  if (ec || !v.is_object()) throw usage_error("config file " + path + " is not a JSON object");
+  json::stream_parser parser;
+  const std::size_t used = parser.write_some(text, ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    const std::size_t line =
+        1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + used, '\n'));
+    const std::size_t line_start = text.rfind('\n', used == 0 ? 0 : used - 1);
+    const std::size_t column = used - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+    throw usage_error("config file " + path + ": " + ec.message() + " at line " +
+                      std::to_string(line) + ", column " + std::to_string(column));
+  }
+  json::value v = parser.release();
+  if (!v.is_object()) throw usage_error("config file " + path + " is not a JSON object");
   config_reader(v.get_object(), "config " + path, s).read();
 }
 

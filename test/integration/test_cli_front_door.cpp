@@ -172,6 +172,10 @@ BOOST_AUTO_TEST_CASE(unknown_config_keys_are_named_in_a_warning) {
   auto old = process(CONCLAVE_CLI, {"ask", "x", "--config", renamed}, clean_env).wait();
   BOOST_CHECK_EQUAL(old.exit_code, 2);
   BOOST_CHECK(old.err.find("'max_tokens' is now 'budget_tokens'") != std::string::npos);
+  const temp_file broken("{\"agents\": 3,\n  }");
+  auto syntax = process(CONCLAVE_CLI, {"ask", "x", "--config", broken.path()}, clean_env).wait();
+  BOOST_CHECK_EQUAL(syntax.exit_code, 2);
+  BOOST_CHECK_MESSAGE(syntax.err.find("at line 2, column 3") != std::string::npos, syntax.err);
 }
 
 BOOST_AUTO_TEST_CASE(the_example_config_is_read_without_a_warning) {
