@@ -64,4 +64,24 @@ struct scripted {
   }
 };
 
+/// Options for a test run: `agents` agents, retries that still happen but quickly (5 ms, at
+/// most 20 ms), jitter from a fixed seed.
+inline ask_options quick_options(int agents, std::uint64_t seed = 42) {
+  ask_options o;
+  o.agents = agents;
+  o.retry.initial_delay = std::chrono::milliseconds(5);
+  o.retry.max_delay = std::chrono::milliseconds(20);
+  o.random_seed = seed;
+  return o;
+}
+
+/// One io_context, a fake model following a script, and an engine over it.
+struct rig {
+  explicit rig(const scripted& s)
+      : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
+  boost::asio::io_context io;
+  fake_model model;
+  engine eng;
+};
+
 }  // namespace conclave::test

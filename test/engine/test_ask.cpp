@@ -17,27 +17,11 @@ using namespace conclave;
 using conclave::test::ask;
 using conclave::test::fake_model;
 using conclave::test::fake_reply;
+using conclave::test::quick_options;
+using conclave::test::rig;
 using conclave::test::scripted;
 
 namespace {
-
-ask_options with_agents(int n) {
-  ask_options o;
-  o.agents = n;
-  o.retry.initial_delay = 5ms;  // retries still happen, quickly
-  o.retry.max_delay = 20ms;
-  o.random_seed = 42;
-  return o;
-}
-
-// One io_context, a fake model following a script, and an engine over it.
-struct rig {
-  explicit rig(const scripted& s)
-      : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
-  asio::io_context io;
-  fake_model model;
-  engine eng;
-};
 
 std::size_t agents_calls(const fake_model& m) {
   std::size_t n = 0;
@@ -56,7 +40,7 @@ BOOST_AUTO_TEST_CASE(agents_run_concurrently_wall_near_the_slowest) {
     return fake_reply{std::chrono::milliseconds(40 + 5 * i), "ok " + std::to_string(i), {}, 4};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Big question?", with_agents(8));
+  auto r = ask(t.io, t.eng, "Big question?", quick_options(8));
   BOOST_REQUIRE(!r.ec);
   BOOST_REQUIRE_EQUAL(r.report.agents.size(), 8u);
   BOOST_CHECK_EQUAL(r.report.count(agent_status::ok), 8u);
@@ -76,7 +60,7 @@ BOOST_AUTO_TEST_CASE(results_come_back_in_subquestion_order) {
     return fake_reply{std::chrono::milliseconds(60 - 10 * i), "answer " + std::to_string(i), {}, 1};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(5));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(5));
   for (std::size_t i = 0; i < 5; ++i) {
     BOOST_CHECK_EQUAL(r.report.agents[i].index, i);
     BOOST_CHECK_EQUAL(r.report.agents[i].answer, "answer " + std::to_string(i));
@@ -90,7 +74,7 @@ BOOST_AUTO_TEST_CASE(a_failing_agent_leaves_its_siblings_alone) {
     return fake_reply{30ms, "fine " + std::to_string(i), {}, 1};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(4));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(4));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.agents[2].status == agent_status::failed);
   BOOST_CHECK(r.report.agents[2].error == error::provider_error);
@@ -105,7 +89,7 @@ BOOST_AUTO_TEST_CASE(per_agent_timeout) {
   scripted s;
   s.agent = [](int i) { return fake_reply{i == 1 ? 10s : 5ms, "a" + std::to_string(i), {}, 1}; };
   rig t(s);
-  auto opts = with_agents(3);
+  auto opts = quick_options(3);
   opts.agent_timeout = 150ms;
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_REQUIRE(!r.ec);
@@ -123,7 +107,7 @@ BOOST_AUTO_TEST_CASE(global_deadline_still_yields_a_synthesized_answer) {
     return fake_reply{i % 2 ? 30s : 10ms, "fast " + std::to_string(i), {}, 1};
   };
   rig t(s);
-  auto opts = with_agents(4);
+  auto opts = quick_options(4);
   opts.deadline = 600ms;
   opts.synthesis_reserve = 300ms;  // agents are stopped at 300 ms
   auto r = ask(t.io, t.eng, "Q?", opts);
@@ -140,7 +124,7 @@ BOOST_AUTO_TEST_CASE(global_deadline_still_yields_a_synthesized_answer) {
 BOOST_AUTO_TEST_CASE(unbounded_timeouts_are_safe) {
   scripted s;
   rig t(s);
-  auto opts = with_agents(2);
+  auto opts = quick_options(2);
   opts.deadline = std::chrono::milliseconds::max();
   opts.agent_timeout = std::chrono::milliseconds::max();
   auto r = ask(t.io, t.eng, "Q?", opts);
@@ -158,7 +142,7 @@ BOOST_AUTO_TEST_CASE(every_agent_failing_is_an_error_with_a_full_report) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_CHECK(r.ec == error::all_agents_failed);
   BOOST_REQUIRE_EQUAL(r.report.agents.size(), 3u);
   for (const auto& a : r.report.agents) BOOST_CHECK(a.error == error::rate_limited);
@@ -170,7 +154,7 @@ BOOST_AUTO_TEST_CASE(every_agent_failing_is_an_error_with_a_full_report) {
 BOOST_AUTO_TEST_CASE(agents_are_isolated) {
   scripted s;
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(4));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(4));
   BOOST_REQUIRE(!r.ec);
   for (const auto& req : t.model.seen()) {
     if (conclave::test::kind_of(req) != conclave::test::request_kind::agent) continue;
@@ -196,7 +180,7 @@ BOOST_AUTO_TEST_CASE(synthesis_sees_decisions_only_and_bounded) {
         1ms, i == 0 ? std::string(10'000, 'x') : "short decision " + std::to_string(i), {}, 1};
   };
   rig t(s);
-  auto opts = with_agents(3);
+  auto opts = quick_options(3);
   opts.max_decision_chars = 100;
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_REQUIRE(!r.ec);
@@ -216,7 +200,7 @@ BOOST_AUTO_TEST_CASE(synthesis_sees_decisions_only_and_bounded) {
 BOOST_AUTO_TEST_CASE(events_in_order) {
   scripted s;
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_REQUIRE(!r.ec);
   const auto& ev = r.events;
   BOOST_REQUIRE(!ev.empty());
@@ -251,7 +235,7 @@ BOOST_AUTO_TEST_CASE(cancelling_the_ask_cancels_every_agent) {
   s.agent = [](int) { return fake_reply{30s, "never", {}, 1}; };
   rig t(s);
   asio::cancellation_signal cancel;
-  auto opts = with_agents(4);
+  auto opts = quick_options(4);
   opts.max_concurrency = 2;  // two run, two wait for a slot
   std::size_t started = 0;
   opts.observers.push_back([&](const event& ev, const progress_map&) {
@@ -288,7 +272,7 @@ BOOST_AUTO_TEST_CASE(the_concurrency_cap_queues_the_rest_and_queueing_counts_aga
   scripted s;
   s.agent = [](int) { return fake_reply{100ms, "capped", {}, 1}; };
   rig t(s);
-  auto opts = with_agents(6);
+  auto opts = quick_options(6);
   opts.max_concurrency = 2;
   opts.agent_timeout = 250ms;  // rounds end at ~100, ~200, ~300 ms: the third round is too late
   auto r = ask(t.io, t.eng, "Q?", opts);
@@ -306,7 +290,7 @@ BOOST_AUTO_TEST_CASE(unusable_decomposition_falls_back_to_one_agent) {
   s.decomposition = [](int) { return fake_reply{1ms, "I would rather not split this.", {}, 1}; };
   s.agent = [](int) { return fake_reply{1ms, "whole answer", {}, 1}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "The whole question?", with_agents(5));
+  auto r = ask(t.io, t.eng, "The whole question?", quick_options(5));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.decomposition_fallback);
   BOOST_REQUIRE_EQUAL(r.report.agents.size(), 1u);
@@ -319,7 +303,7 @@ BOOST_AUTO_TEST_CASE(failed_decomposition_call_falls_back_too) {
   scripted s;
   s.decomposition = [](int) { return fake_reply{1ms, "", error::overloaded, 1}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.decomposition_fallback);
   BOOST_CHECK(r.report.decomposition_note.find("overloaded") != std::string::npos);
@@ -329,7 +313,7 @@ BOOST_AUTO_TEST_CASE(failed_synthesis_degrades_to_the_decisions) {
   scripted s;
   s.synthesis = [](const std::string&) { return fake_reply{1ms, "", error::provider_error, 1}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(2));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(2));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(r.report.degraded);
   BOOST_CHECK(r.report.answer.starts_with("Synthesis failed"));
@@ -340,7 +324,7 @@ BOOST_AUTO_TEST_CASE(failed_synthesis_degrades_to_the_decisions) {
 BOOST_AUTO_TEST_CASE(accounting_counts_every_call) {
   scripted s;
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_REQUIRE(!r.ec);
   usage sum = r.report.decomposition_tokens;
   sum += r.report.synthesis_tokens;
@@ -365,13 +349,13 @@ BOOST_AUTO_TEST_CASE(works_with_every_kind_of_completion_token) {
   // use_awaitable
   auto coro = [&]() -> asio::awaitable<std::size_t> {
     auto [ec, r] =
-        co_await async_ask(t.eng, "Q?", with_agents(2), asio::as_tuple(asio::use_awaitable));
+        co_await async_ask(t.eng, "Q?", quick_options(2), asio::as_tuple(asio::use_awaitable));
     co_return ec ? 0 : r.agents.size();
   };
   BOOST_CHECK_EQUAL(conclave::test::run(t.io, coro()), 2u);
 
   // deferred, launched later
-  auto op = async_ask(t.eng, "Q?", with_agents(3), asio::deferred);
+  auto op = async_ask(t.eng, "Q?", quick_options(3), asio::deferred);
   std::size_t got = 0;
   std::move(op)(
       [&](boost::system::error_code ec, run_report r) { got = ec ? 0 : r.agents.size(); });
@@ -382,7 +366,7 @@ BOOST_AUTO_TEST_CASE(works_with_every_kind_of_completion_token) {
   t.io.restart();
   auto work = asio::make_work_guard(t.io);
   std::thread runner([&] { t.io.run(); });
-  auto fut = async_ask(t.eng, "Q?", with_agents(2), asio::use_future);
+  auto fut = async_ask(t.eng, "Q?", quick_options(2), asio::use_future);
   BOOST_REQUIRE(fut.wait_for(10s) == std::future_status::ready);
   BOOST_CHECK_EQUAL(fut.get().agents.size(), 2u);
   work.reset();
@@ -396,7 +380,7 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_with_events_and_accounting) 
     return fake_reply{1ms, "fine " + std::to_string(i), {}, 2};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(!r.report.degraded);
   const auto& a = r.report.agents[1];
@@ -423,7 +407,7 @@ BOOST_AUTO_TEST_CASE(retry_after_from_the_server_is_waited_for) {
     return fake_reply{1ms, "after waiting", {}, 1};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(1));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(1));
   BOOST_REQUIRE(!r.ec);
   std::chrono::microseconds retrying_at{0}, restarted_at{0};
   for (const auto& e : r.events) {
@@ -440,7 +424,7 @@ BOOST_AUTO_TEST_CASE(what_is_not_retryable_is_tried_once) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::bad_request, 1}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(2));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(2));
   BOOST_CHECK(r.ec == error::all_agents_failed);
   for (const auto& a : r.report.agents) BOOST_CHECK_EQUAL(a.attempts, 1);
   BOOST_CHECK_EQUAL(agents_calls(t.model), 2u);
@@ -450,7 +434,7 @@ BOOST_AUTO_TEST_CASE(the_shared_budget_stops_a_retry_storm) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::overloaded, 1}; };
   rig t(s);
-  auto opts = with_agents(12);
+  auto opts = quick_options(12);
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_CHECK(r.ec == error::all_agents_failed);
   // Without the budget: 12 x 3 = 36 calls. With it (10 tokens, retries only above 5), the
@@ -478,7 +462,7 @@ BOOST_AUTO_TEST_CASE(decomposition_and_synthesis_are_retried_too) {
                              : fake_reply{1ms, "merged on the second try", {}, 1};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(!r.report.decomposition_fallback);
   BOOST_CHECK_EQUAL(r.report.agents.size(), 3u);
@@ -492,7 +476,7 @@ BOOST_AUTO_TEST_CASE(a_decomposition_cut_by_its_deadline_still_counts_its_tokens
   scripted s;
   s.decomposition = [](int) { return fake_reply{10s, "[]", {}, 1}; };
   rig t(s);
-  auto opts = with_agents(3);
+  auto opts = quick_options(3);
   opts.decomposition_timeout = 100ms;
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_CHECK(r.report.decomposition_fallback);
@@ -504,7 +488,7 @@ BOOST_AUTO_TEST_CASE(a_retry_never_runs_past_the_agents_deadline) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1, 5000ms}; };
   rig t(s);
-  auto opts = with_agents(1);
+  auto opts = quick_options(1);
   opts.agent_timeout = 1s;
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_CHECK(r.ec == error::all_agents_failed);

@@ -19,26 +19,11 @@ using namespace conclave;
 using conclave::test::ask;
 using conclave::test::fake_model;
 using conclave::test::fake_reply;
+using conclave::test::quick_options;
+using conclave::test::rig;
 using conclave::test::scripted;
 
 namespace {
-
-ask_options with_agents(int n) {
-  ask_options o;
-  o.agents = n;
-  o.retry.initial_delay = 5ms;
-  o.retry.max_delay = 20ms;
-  o.random_seed = 7;
-  return o;
-}
-
-struct rig {
-  explicit rig(const scripted& s)
-      : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
-  asio::io_context io;
-  fake_model model;
-  engine eng;
-};
 
 std::size_t calls_of(const fake_model& m, conclave::test::request_kind kind) {
   std::size_t n = 0;
@@ -54,7 +39,7 @@ BOOST_AUTO_TEST_CASE(a_rejected_key_at_decomposition_ends_the_run_without_agents
   scripted s;
   s.decomposition = [](int) { return fake_reply{1ms, "", error::auth_failed}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(4));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(4));
   BOOST_CHECK(r.ec == error::auth_failed);
   BOOST_CHECK(r.report.agents.empty());
   BOOST_CHECK_EQUAL(t.model.seen().size(), 1u);  // no agent repeats the doomed call
@@ -66,7 +51,7 @@ BOOST_AUTO_TEST_CASE(a_rejected_key_at_an_agent_stops_every_later_call) {
   scripted s;
   s.agent = [](int) { return fake_reply{2ms, "", error::auth_failed}; };
   rig t(s);
-  auto opts = with_agents(4);
+  auto opts = quick_options(4);
   opts.max_concurrency = 1;  // one at a time: the first refusal stops the rest
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_CHECK(r.ec == error::auth_failed);
@@ -81,7 +66,7 @@ BOOST_AUTO_TEST_CASE(a_server_wait_of_an_hour_fails_at_once_as_rate_limited) {
   scripted s;
   s.agent = [](int) { return fake_reply{1ms, "", error::rate_limited, 1, 3'600'000ms}; };
   rig t(s);
-  auto opts = with_agents(1);
+  auto opts = quick_options(1);
   opts.agent_timeout = 5s;
   auto r = ask(t.io, t.eng, "Q?", opts);
   BOOST_CHECK(r.ec == error::all_agents_failed);
@@ -101,7 +86,7 @@ BOOST_AUTO_TEST_CASE(a_timeout_keeps_the_last_provider_error) {
                         : fake_reply{10s, "too late"};
   };
   rig t(s);
-  auto opts = with_agents(1);
+  auto opts = quick_options(1);
   opts.agent_timeout = 300ms;
   auto r = ask(t.io, t.eng, "Q?", opts);
   const auto& a = r.report.agents[0];
@@ -151,7 +136,7 @@ BOOST_AUTO_TEST_CASE(a_decomposer_that_never_answers_leaves_the_agents_their_tim
   scripted s;
   s.decomposition = [](int) { return fake_reply{60s, "[]"}; };
   rig t(s);
-  auto opts = with_agents(3);
+  auto opts = quick_options(3);
   opts.agent_timeout = 30s;
   opts.decomposition_timeout = 150ms;
   auto r = ask(t.io, t.eng, "Q?", opts);
@@ -168,7 +153,7 @@ BOOST_AUTO_TEST_CASE(the_default_decomposition_time_is_a_share_of_the_run) {
   scripted s;
   s.decomposition = [](int) { return fake_reply{60s, "[]"}; };
   rig t(s);
-  auto opts = with_agents(3);
+  auto opts = quick_options(3);
   opts.deadline = 800ms;  // a quarter: 200 ms for decomposition
   opts.synthesis_reserve = 0ms;
   auto r = ask(t.io, t.eng, "Q?", opts);
@@ -194,7 +179,7 @@ BOOST_AUTO_TEST_CASE(cut_refused_and_empty_answers_are_marked) {
     }
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(5));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(5));
   BOOST_REQUIRE(!r.ec);
   const auto& a = r.report.agents;
   BOOST_CHECK(a[0].status == agent_status::ok && a[0].stop == stop_reason::length);
@@ -218,7 +203,7 @@ BOOST_AUTO_TEST_CASE(one_agent_needs_no_synthesis) {
   scripted s;
   s.agent = [](int) { return fake_reply{2ms, "the direct answer"}; };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(1));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(1));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK_EQUAL(r.report.answer, "the direct answer");
   BOOST_CHECK_EQUAL(r.report.synthesis_attempts, 0);
@@ -231,7 +216,7 @@ BOOST_AUTO_TEST_CASE(synthesis_streams_as_run_level_progress) {
     return fake_reply{20ms, "merged answer in pieces", {}, 4};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(2));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(2));
   BOOST_REQUIRE(!r.ec);
   std::string streamed;
   bool after_synthesis_started = false, before_finished = true;
@@ -249,7 +234,7 @@ BOOST_AUTO_TEST_CASE(synthesis_streams_as_run_level_progress) {
 
 BOOST_AUTO_TEST_CASE(calls_carry_the_run_settings) {
   rig t(scripted{});
-  auto opts = with_agents(2);
+  auto opts = quick_options(2);
   opts.model = "worker-m";
   opts.decomposition_model = "planner-m";
   opts.synthesis_model = "writer-m";
@@ -278,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_bug_below_is_an_internal_error_not_a_provider_error) {
     return fake_reply{2ms, "fine"};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_REQUIRE(!r.ec);  // the siblings still answered
   const auto& bad = r.report.agents[1];
   BOOST_CHECK(bad.error == error::internal_error);
@@ -289,7 +274,7 @@ BOOST_AUTO_TEST_CASE(a_bug_below_is_an_internal_error_not_a_provider_error) {
 
 BOOST_AUTO_TEST_CASE(an_observer_that_throws_is_dropped_not_fatal) {
   rig t(scripted{});
-  auto opts = with_agents(2);
+  auto opts = quick_options(2);
   int calls = 0;
   opts.observers.push_back([&calls](const event&, const progress_map&) {
     ++calls;
@@ -308,7 +293,7 @@ BOOST_AUTO_TEST_CASE(a_rejected_key_stops_the_agents_already_running) {
                   : fake_reply{20s, "slow"};
   };
   rig t(s);
-  auto r = ask(t.io, t.eng, "Q?", with_agents(3));
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
   BOOST_CHECK(r.ec == error::auth_failed);
   BOOST_CHECK_LT(r.report.wall, 5s);  // the slow ones did not run out their 20 s
   for (std::size_t i = 1; i < 3; ++i) {
@@ -327,7 +312,7 @@ BOOST_AUTO_TEST_CASE(a_403_is_this_models_problem_and_the_fallback_takes_over) {
     return r.model == "allowed" ? fake_reply{1ms, "via fallback"} : base(r);
   });
   engine eng(io.get_executor(), m);
-  auto opts = with_agents(2);
+  auto opts = quick_options(2);
   opts.model = "no-access";
   opts.fallback_models = {"allowed"};
   auto r = ask(io, eng, "Q?", opts);
@@ -345,7 +330,7 @@ BOOST_AUTO_TEST_CASE(cancelling_during_synthesis_is_a_cancelled_run) {
   asio::cancellation_signal cancel;
   bool done = false;
   boost::system::error_code result;
-  auto opts = with_agents(2);
+  auto opts = quick_options(2);
   opts.observers.push_back([&](const event& e, const progress_map&) {
     if (e.kind == event_kind::synthesis_started) {
       asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });

@@ -1,6 +1,7 @@
 // The conclave CLI end to end: the built-in mock, a conclave-mock process-free server in this
 // test, error reporting, and SIGINT.
 #include "background_mock.hpp"
+#include "cli_run.hpp"
 #include "process.hpp"
 
 #include <conclave/mock/mock_server.hpp>
@@ -16,30 +17,10 @@
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using conclave::test::background_mock;
+using conclave::test::clean_env;
+using conclave::test::env_with;
+using conclave::test::parse_object;
 using conclave::test::process;
-
-namespace {
-
-// No key, no base URL, no config: the built-in mock must answer.
-const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
-                                                      {"OPENAI_BASE_URL", ""},
-                                                      {"CONCLAVE_CONFIG", ""},
-                                                      {"HOME", "/nonexistent"}};
-
-std::map<std::string, std::string> env_with(std::map<std::string, std::string> extra) {
-  auto e = clean_env;
-  for (auto& [k, v] : extra) e[k] = v;
-  return e;
-}
-
-json::object parse_object(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << text);
-  return v.as_object();
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli)
 

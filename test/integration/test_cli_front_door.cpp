@@ -1,6 +1,7 @@
 // The CLI as a new user meets it: where the question comes from, what is refused (and how),
 // what is printed, and an exit status that tells the truth about where the answer went.
 #include "background_mock.hpp"
+#include "cli_run.hpp"
 #include "process.hpp"
 #include "temp_file.hpp"
 
@@ -11,31 +12,12 @@
 
 namespace json = boost::json;
 using conclave::test::background_mock;
+using conclave::test::clean_env;
+using conclave::test::env_with;
+using conclave::test::parse_object;
 using conclave::test::process;
 using conclave::test::stdio_options;
 using conclave::test::temp_file;
-
-namespace {
-
-const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
-                                                      {"OPENAI_BASE_URL", ""},
-                                                      {"CONCLAVE_CONFIG", ""},
-                                                      {"HOME", "/nonexistent"}};
-
-std::map<std::string, std::string> env_with(std::map<std::string, std::string> extra) {
-  auto e = clean_env;
-  for (auto& [k, v] : extra) e[k] = v;
-  return e;
-}
-
-json::object parse_object(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << text);
-  return v.as_object();
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli_front_door)
 
@@ -271,26 +253,16 @@ BOOST_AUTO_TEST_CASE(a_closed_pipe_is_exit_1_with_a_reason_not_a_signal) {
 }
 
 BOOST_AUTO_TEST_CASE(what_cannot_work_is_refused_before_the_run) {
-  const struct {
-    std::vector<std::string> args;
-    const char* says;
-  } rows[] = {
-      {{"--save", "/nonexistent/dir/r.json"}, "cannot write --save /nonexistent/dir/r.json"},
-      {{"-s", "sys\xff"}, "--system is not valid UTF-8"},
-      {{"--fallback-model", "m\xff"}, "--fallback-model is not valid UTF-8"},
-      {{"--timeout", "1e-400"}, "at least 0.001 s"},
-      {{"--temperature", "nan"}, "--temperature"},
-      {{"-q", "-v"}, "excludes"},
-  };
-  for (const auto& row : rows) {
-    BOOST_TEST_CONTEXT(row.args.at(0)) {
-      std::vector<std::string> args{"ask", "x"};
-      args.insert(args.end(), row.args.begin(), row.args.end());
-      auto r = process(CONCLAVE_CLI, args, clean_env).wait();
-      BOOST_CHECK_EQUAL(r.exit_code, 2);
-      BOOST_CHECK_MESSAGE(r.err.find(row.says) != std::string::npos, r.err);
-    }
-  }
+  conclave::test::check_usage_errors(
+      CONCLAVE_CLI,
+      {
+          {{"--save", "/nonexistent/dir/r.json"}, "cannot write --save /nonexistent/dir/r.json"},
+          {{"-s", "sys\xff"}, "--system is not valid UTF-8"},
+          {{"--fallback-model", "m\xff"}, "--fallback-model is not valid UTF-8"},
+          {{"--timeout", "1e-400"}, "at least 0.001 s"},
+          {{"--temperature", "nan"}, "--temperature"},
+          {{"-q", "-v"}, "excludes"},
+      });
 }
 
 BOOST_AUTO_TEST_CASE(no_stdin_leaves_piped_input_alone) {

@@ -1,28 +1,16 @@
 // The CLI's resilience options end to end, on the built-in mock: budgets, fallback models,
 // and clear usage errors for bad values.
+#include "cli_run.hpp"
 #include "process.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
 namespace json = boost::json;
+using conclave::test::clean_env;
+using conclave::test::env_with;
+using conclave::test::parse_object;
 using conclave::test::process;
-
-namespace {
-
-const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
-                                                      {"OPENAI_BASE_URL", ""},
-                                                      {"CONCLAVE_CONFIG", ""},
-                                                      {"HOME", "/nonexistent"}};
-
-json::object report_of(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  BOOST_REQUIRE_MESSAGE(!ec && v.is_object(), "not a JSON object: " << text);
-  return v.as_object();
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli_limits)
 
@@ -33,7 +21,7 @@ BOOST_AUTO_TEST_CASE(a_token_budget_stops_new_calls_and_the_report_says_why) {
                    clean_env)
                .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);  // answered, degraded: the decisions it has
-  auto o = report_of(r.out);
+  auto o = parse_object(r.out);
   BOOST_CHECK(o.at("degraded").as_bool());
   BOOST_CHECK(o.at("budget_exhausted").as_bool());
   BOOST_CHECK(std::string(o.at("budget_note").as_string()).starts_with("token budget reached"));
@@ -56,7 +44,7 @@ BOOST_AUTO_TEST_CASE(agents_move_to_the_fallback_model_and_report_it) {
                    clean_env)
                .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
-  auto o = report_of(r.out);
+  auto o = parse_object(r.out);
   const auto& agent = o.at("agents").as_array().at(0).as_object();
   BOOST_CHECK_EQUAL(agent.at("status").as_string(), "ok");
   const auto& tried = agent.at("models_tried").as_array();
@@ -66,30 +54,19 @@ BOOST_AUTO_TEST_CASE(agents_move_to_the_fallback_model_and_report_it) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_limit_values_are_usage_errors) {
-  struct row {
-    std::vector<std::string> args;
-    std::string says;
-  };
-  const std::vector<row> rows{
-      {{"--budget-cost", "1"}, "--budget-cost needs a price table"},
-      {{"--rpm", "0"}, "--rpm: needs a whole number > 0, got '0'"},
-      {{"--budget-tokens", "lots"}, "--budget-tokens: needs a whole number > 0, got 'lots'"},
-      {{"--max-output-tokens", "-5"}, "needs a whole number > 0"},
-      {{"--budget-cost", "-2"}, "needs a number > 0, got '-2'"},
-      {{"--timeout", "nan"}, "--timeout needs a positive number of seconds"},
-      {{"--timeout", "-1"}, "--timeout needs a positive number of seconds"},
-      {{"--agents", "10001"}, "--agents"},
-      {{"--color", "sometimes"}, "--color"},
-  };
-  for (const auto& row : rows) {
-    BOOST_TEST_CONTEXT(row.args.at(0)) {
-      std::vector<std::string> args{"ask", "x"};
-      args.insert(args.end(), row.args.begin(), row.args.end());
-      auto r = process(CONCLAVE_CLI, args, clean_env).wait();
-      BOOST_CHECK_EQUAL(r.exit_code, 2);
-      BOOST_CHECK_MESSAGE(r.err.find(row.says) != std::string::npos, r.err);
-    }
-  }
+  conclave::test::check_usage_errors(
+      CONCLAVE_CLI,
+      {
+          {{"--budget-cost", "1"}, "--budget-cost needs a price table"},
+          {{"--rpm", "0"}, "--rpm: needs a whole number > 0, got '0'"},
+          {{"--budget-tokens", "lots"}, "--budget-tokens: needs a whole number > 0, got 'lots'"},
+          {{"--max-output-tokens", "-5"}, "needs a whole number > 0"},
+          {{"--budget-cost", "-2"}, "needs a number > 0, got '-2'"},
+          {{"--timeout", "nan"}, "--timeout needs a positive number of seconds"},
+          {{"--timeout", "-1"}, "--timeout needs a positive number of seconds"},
+          {{"--agents", "10001"}, "--agents"},
+          {{"--color", "sometimes"}, "--color"},
+      });
 }
 
 BOOST_AUTO_TEST_SUITE_END()
