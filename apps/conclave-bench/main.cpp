@@ -1,6 +1,7 @@
 // conclave-bench: the engine's cost per agent call and its parallel speedup, measured against
 // conclave-mock on loopback. See README ("Benchmarks") for the standard set and the targets.
 #include "child.hpp"
+#include "cli_numbers.hpp"
 #include "report.hpp"
 #include "suite.hpp"
 #include "worker.hpp"
@@ -14,26 +15,7 @@
 
 namespace {
 
-// A whole number from `min` to `max`, in decimal, passed on normalised: CLI11 2.1.2 converts
-// integers with strtoll base 0 ("010" would be 8), and its NonNegativeNumber lets "1.5" through
-// to the conversion and prints DBL_MAX in its range message.
-CLI::Validator whole_number(long long min, long long max, std::string name) {
-  return CLI::Validator(
-      [min, max](std::string& text) -> std::string {
-        long long v = 0;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max) {
-          return "needs a whole number " +
-                 (max == std::numeric_limits<long long>::max()
-                      ? "of at least " + std::to_string(min)
-                      : "from " + std::to_string(min) + " to " + std::to_string(max)) +
-                 ", got '" + text + "'";
-        }
-        text = std::to_string(v);
-        return {};
-      },
-      std::move(name));
-}
+using conclave::apps::whole_number;
 
 // posix_spawnp runs the mock, so a bare name is looked up in PATH; a path must exist.
 std::string program_exists(const std::string& program) {

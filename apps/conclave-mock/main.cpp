@@ -1,5 +1,7 @@
 // conclave-mock: the mock model server as a program. Prints one line with its base URL, then
 // serves until SIGINT/SIGTERM, and prints its counters as JSON on the way out.
+#include "cli_numbers.hpp"
+
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/mock/test_pki.hpp>
 
@@ -19,33 +21,14 @@
 
 namespace {
 
+using conclave::apps::whole_number;
+
 constexpr const char* fault_modes_note =
     "Fault modes are chosen per request by model name: mock-429, mock-500, mock-503, mock-hang,\n"
     "mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event; stop reasons\n"
     "mock-length, mock-filtered, mock-empty; a hostile server echoing the Authorization header:\n"
     "mock-echo-401, mock-echo-text, mock-echo-200-error, mock-echo-malformed, mock-echo-stream;\n"
     "mock-html (200 text/html), mock-early-hints (103 first). Any other name answers normally.";
-
-// A whole number from `min` to `max`, in decimal, passed on normalised: CLI11 2.1.2 converts
-// integers with strtoll base 0 ("010" would be 8), and its NonNegativeNumber lets "1.5" through
-// to the conversion and prints DBL_MAX in its range message.
-CLI::Validator whole_number(long long min, long long max, std::string name) {
-  return CLI::Validator(
-      [min, max](std::string& text) -> std::string {
-        long long v = 0;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max) {
-          return "needs a whole number " +
-                 (max == std::numeric_limits<long long>::max()
-                      ? "of at least " + std::to_string(min)
-                      : "from " + std::to_string(min) + " to " + std::to_string(max)) +
-                 ", got '" + text + "'";
-        }
-        text = std::to_string(v);
-        return {};
-      },
-      std::move(name));
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

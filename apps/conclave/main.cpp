@@ -1,6 +1,7 @@
 // conclave: the command line. Flags (CLI11) are declared here, the only file that includes
 // CLI11; what they mean lives in settings.* and the commands' own files.
 #include "ask_command.hpp"
+#include "cli_numbers.hpp"
 #include "input.hpp"
 #include "process_setup.hpp"
 #include "settings.hpp"
@@ -14,6 +15,7 @@
 #include <string>
 
 namespace cli = conclave::cli;
+using conclave::apps::positive;
 
 namespace {
 
@@ -35,21 +37,6 @@ void load_config(int argc, char** argv, cli::ask_settings& s) {
   }
   if (path.empty() && !env("HOME").empty()) path = env("HOME") + "/.config/conclave/config.json";
   if (!path.empty()) cli::apply_config_file(path, required, s);
-}
-
-// A number > 0 of type T, said plainly when it is not ("--rpm: needs a whole number > 0, got '0'").
-template <typename T>
-CLI::Validator positive(const char* what) {
-  return CLI::Validator(
-      [what](std::string& in) -> std::string {
-        T v{};
-        auto [end, ec] = std::from_chars(in.data(), in.data() + in.size(), v);
-        if (ec != std::errc{} || end != in.data() + in.size() || !(v > 0)) {
-          return std::string("needs ") + what + ", got '" + in + "'";
-        }
-        return {};
-      },
-      what);
 }
 
 // Text flags held until after parsing: they need more checking than CLI11's validators give.
