@@ -1,5 +1,6 @@
 #include "phases.hpp"
 
+#include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -90,32 +91,29 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
   session s(ctx->base_context);
   s.add(role::user, rep.sub_question);
   chat_request req = s.to_request();
-  req.model = ctx->opts.model;
   req.stream = ctx->opts.stream;
   req.max_tokens = ctx->opts.max_output_tokens;
   req.temperature = ctx->opts.temperature;
   req.deadline = deadline;
-  std::size_t next_fallback = 0;
-  rep.models_tried = {req.model};
 
+  call_machine call(ctx->opts.retry, ctx->opts.model, ctx->opts.fallback_models, deadline,
+                    &ctx->retries);
   model& worker = ctx->models.worker();
   auto rng = ctx->jitter_source(i);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
   const auto started = clock::now();
-  auto first = started;  // of the attempts on the current model
-  int retries = 0;       // on the current model
-  for (int attempt = 1;; ++attempt) {
-    if (ctx->budget.exhausted()) {
-      refuse_for_budget(*ctx, rep);
+  for (;;) {
+    call_step step = call.next(clock::now(), ctx->refusal());
+    rep.models_tried = call.models_tried();
+    if (step.what == call_step::kind::done) {
+      if (step.refusal == call_refusal::budget_spent) refuse_for_budget(*ctx, rep);
+      if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
       co_return;
     }
-    if (ctx->fatal) {
-      refuse_for_stopped_run(*ctx, rep);
-      co_return;
-    }
-    rep.attempts = attempt;
-    ctx->emit({.kind = event_kind::started, .agent = i, .attempt = attempt});
+    req.model = step.model;
+    rep.attempts = step.attempt;
+    ctx->emit({.kind = event_kind::started, .agent = i, .attempt = step.attempt});
     bool delivered = false;  // a stream that reached the consumer is never retried
     auto on_delta = [ctx, i, &delivered](std::string_view delta) {
       delivered = true;
@@ -126,51 +124,43 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     rep.tokens += response.tokens;  // failed attempts cost tokens too
     ctx->charge(response.model, req.model, worker, response.tokens);
     if (!response.model.empty()) rep.model = response.model;
-    if (!ec) {
-      ctx->retries.on_success();
-      rep.stop = response.stop;
-      if (empty_answer(response, rep)) co_return;
-      rep.status = agent_status::ok;
-      rep.error = {};
-      rep.answer = std::move(response.content);
-      co_return;
+    step = call.on_reply(clock::now(), ec, response.diag, delivered, unit(rng));
+    if (ec) {
+      rep.error = ec;
+      rep.status = status_of(ec);
+      rep.diag = std::move(response.diag);
     }
-    rep.error = ec;
-    rep.status = status_of(ec);
-    rep.diag = std::move(response.diag);
-    if (ec == error::cancelled) co_return;  // run_agent says by what
+    switch (step.end) {
+      case call_end::succeeded:
+        rep.stop = response.stop;
+        if (empty_answer(response, rep)) co_return;
+        rep.status = agent_status::ok;
+        rep.error = {};
+        rep.answer = std::move(response.content);
+        co_return;
+      case call_end::cancelled:
+        co_return;  // run_agent says by what
+      case call_end::stops_the_run:
+        // Every other call would be refused the same way: stop the run, say it once.
+        ctx->stop_run(ec, rep.diag);
+        co_return;
+      default:
+        break;
+    }
     if (ec != error::timeout) earlier_failure = failure_note(rep);
-    if (run_context::stops_the_run(ec, rep.diag)) {
-      // Every other call would be refused the same way: stop the run, say it once.
-      ctx->stop_run(ec, rep.diag);
-      co_return;
-    }
-
-    const retry_decision next =
-        ctx->next_retry(retries, ec, rep.diag, delivered, first, deadline, unit(rng));
-    std::string why;
-    if (next.retry) {
-      ++retries;
-      why = ec.message() + "; retrying in " + std::to_string(next.delay.count()) + " ms (" +
-            next.reason + ")";
-    } else if (!delivered && next_fallback < ctx->opts.fallback_models.size() &&
-               clock::now() < deadline) {
-      // This model is done for; the next one in the chain starts with a fresh retry count.
-      req.model = ctx->opts.fallback_models[next_fallback++];
-      rep.models_tried.push_back(req.model);
-      retries = 0;
-      first = clock::now();
-      why = ec.message() + " (" + next.reason + "); moving to fallback model " + req.model;
-    } else {
-      if (next.verdict != retry_verdict::not_retryable) {
+    if (step.what == call_step::kind::done) {
+      if (step.last.verdict != retry_verdict::not_retryable) {
         rep.diag.message +=
-            (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
+            (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + step.last.reason + ")";
       }
       co_return;
     }
-    ctx->emit({.kind = event_kind::retrying, .agent = i, .text = why, .attempt = attempt + 1});
-    if (next.retry) {
-      backoff.expires_after(next.delay);
+    ctx->emit({.kind = event_kind::retrying,
+               .agent = i,
+               .text = step.note,
+               .attempt = call.attempts() + 1});
+    if (step.delay.count() > 0) {
+      backoff.expires_after(step.delay);
       if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return;  // stopped
     }
   }

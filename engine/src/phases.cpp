@@ -1,5 +1,6 @@
 #include "phases.hpp"
 
+#include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/decompose.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/synthesis.hpp>
@@ -39,7 +40,6 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
   auto rng = ctx->jitter_source(0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
-  const auto first = clock::now();
   req.deadline = deadline;
   bool delivered = false;
   delta_handler watch;
@@ -49,37 +49,33 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
       on_delta(d);
     };
   }
-  for (int attempt = 1;; ++attempt) {
-    if (ctx->budget.exhausted() || ctx->fatal) {
+  call_machine call(ctx->opts.retry, req.model, {}, deadline, &ctx->retries);
+  for (;;) {
+    call_step step = call.next(clock::now(), ctx->refusal());
+    if (step.what == call_step::kind::done) {
       chat_response refused;
       error_code why = error::budget_exhausted;
-      if (ctx->fatal) {
+      if (step.refusal == call_refusal::run_stopped) {
         std::tie(why, refused.diag) = ctx->run_stopper();
       } else {
         refused.diag.message = ctx->budget.why();
       }
       co_return std::tuple{why, std::move(refused)};
     }
-    spent.attempts = attempt;
+    spent.attempts = step.attempt;
     auto [ec, reply] = co_await m.async_complete(req, watch, use_tuple);
     spent.tokens += reply.tokens;
     ctx->charge(reply.model, req.model, m, reply.tokens);
-    if (!ec) ctx->retries.on_success();
-    if (!ec || ec == error::cancelled) co_return std::tuple{ec, std::move(reply)};
-    if (run_context::stops_the_run(ec, reply.diag)) {
-      ctx->stop_run(ec, reply.diag);
-      co_return std::tuple{ec, std::move(reply)};
-    }
-    const retry_decision next =
-        ctx->next_retry(attempt - 1, ec, reply.diag, delivered, first, deadline, unit(rng));
-    if (!next.retry) {
-      if (next.verdict != retry_verdict::not_retryable) {
+    step = call.on_reply(clock::now(), ec, reply.diag, delivered, unit(rng));
+    if (step.end == call_end::stops_the_run) ctx->stop_run(ec, reply.diag);
+    if (step.what == call_step::kind::done) {
+      if (step.end == call_end::failed && step.last.verdict != retry_verdict::not_retryable) {
         reply.diag.message +=
-            (reply.diag.message.empty() ? "(no retry: " : " (no retry: ") + next.reason + ")";
+            (reply.diag.message.empty() ? "(no retry: " : " (no retry: ") + step.last.reason + ")";
       }
       co_return std::tuple{ec, std::move(reply)};
     }
-    backoff.expires_after(next.delay);
+    backoff.expires_after(step.delay);
     if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) {
       co_return std::tuple{error_code(error::cancelled), chat_response{}};
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <conclave/engine/ask.hpp>
+#include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/progress.hpp>
 #include <conclave/engine/session.hpp>
@@ -71,25 +72,6 @@ struct run_context : std::enable_shared_from_this<run_context> {
     }
   }
 
-  /// After a failed call: counts it against the run's shared retry budget, then decides
-  /// whether to try again (per opts.retry, the deadline, and what the budget allows).
-  retry_decision next_retry(int retries_done, const boost::system::error_code& ec,
-                            const diagnostics& diag, bool output_delivered,
-                            clock::time_point first_attempt, clock::time_point deadline,
-                            double random01) {
-    using std::chrono::duration_cast;
-    using std::chrono::milliseconds;
-    if (diag.should_retry.value_or(is_retryable(ec))) retries.on_failure();
-    const auto now = clock::now();
-    retry_decision next = decide_retry(opts.retry, retries_done, ec, diag, output_delivered,
-                                       duration_cast<milliseconds>(now - first_attempt),
-                                       duration_cast<milliseconds>(deadline - now), random01);
-    if (next.retry && !retries.allows_retry()) {
-      next = {false, {}, "the run's retry budget is spent", retry_verdict::budget_spent};
-    }
-    return next;
-  }
-
   /// Backoff jitter for one caller: reproducible with opts.random_seed, else from the system.
   std::mt19937_64 jitter_source(std::uint64_t salt) const {
     return std::mt19937_64(opts.random_seed ? opts.random_seed + salt : std::random_device{}());
@@ -152,11 +134,13 @@ struct run_context : std::enable_shared_from_this<run_context> {
     stop_running_agents();
   }
 
-  /// Whether this failure is one no other call can get past: the provider refused the
-  /// credentials (401). A 403 is often "no access to this model", which a fallback may have.
-  static bool stops_the_run(const boost::system::error_code& ec, const diagnostics& diag) {
-    return ec == error::auth_failed && diag.http_status != 403;
+  /// Why no new call may start now, if so: the budget is spent, or a failure stopped the run.
+  call_refusal refusal() const {
+    if (fatal) return call_refusal::run_stopped;
+    if (budget.exhausted()) return call_refusal::budget_spent;
+    return call_refusal::none;
   }
+
   /// The error that stopped the run, if any (see stop_run).
   std::pair<boost::system::error_code, diagnostics> run_stopper() const {
     std::lock_guard lock(fatal_mutex);
