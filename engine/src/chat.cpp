@@ -1,8 +1,4 @@
 #include <conclave/engine/chat.hpp>
-#include <conclave/engine/error.hpp>
-#include <conclave/engine/model.hpp>
-
-#include <boost/asio/post.hpp>
 
 namespace conclave {
 
@@ -42,21 +38,6 @@ stop_reason stop_reason_from(std::string_view w) noexcept {
   if (w == "tool_calls" || w == "function_call" || w == "tool_use") return stop_reason::tool_use;
   if (w == "content_filter" || w == "refusal") return stop_reason::content_filter;
   return stop_reason::unknown;
-}
-
-void model::complete_after_throw(boost::asio::any_io_executor ex, completion_handler h,
-                                 std::exception_ptr what) {
-  chat_response failed;
-  try {
-    std::rethrow_exception(what);
-  } catch (const std::exception& x) {
-    failed.diag.message = std::string("internal error: ") + x.what();
-  } catch (...) {
-    failed.diag.message = "internal error";
-  }
-  boost::asio::post(ex, [h = std::move(h), failed = std::move(failed)]() mutable {
-    std::move(h)(error::internal_error, std::move(failed));
-  });
 }
 
 }  // namespace conclave

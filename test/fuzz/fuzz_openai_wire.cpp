@@ -3,12 +3,25 @@
 // result or a typed error, never a crash; a success must carry what a success promises.
 #include <conclave/openai/wire.hpp>
 
+#include <boost/json/parse.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
 
 using namespace conclave;
+
+// What a reply's tool calls promise: a name, and arguments that are a JSON object.
+static void check_tool_calls(const chat_response& r) {
+  for (const auto& c : r.tool_calls) {
+    if (c.name.empty()) std::abort();
+    boost::system::error_code ec;
+    const auto v = boost::json::parse(c.arguments, ec);
+    if (ec || !v.is_object()) std::abort();
+  }
+  if (!r.tool_calls.empty() && r.stop != stop_reason::tool_use) std::abort();
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(bytes), size);
@@ -19,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   if (!ec && (completion.tokens.prompt_tokens < 0 || completion.tokens.completion_tokens < 0)) {
     std::abort();
   }
+  if (!ec) check_tool_calls(completion);
 
   diagnostics diag;
   openai::decode_error_body(input, diag);
@@ -37,7 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       if (!decoder.failure_code()) std::abort();
       break;
     }
-    if (step == openai::stream_decoder::step::done) break;
+    if (step == openai::stream_decoder::step::done) {
+      check_tool_calls(decoder.response());
+      break;
+    }
   }
   return 0;
 }

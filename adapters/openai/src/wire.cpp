@@ -1,5 +1,6 @@
 #include <conclave/engine/text.hpp>
 #include <conclave/http/header_values.hpp>
+#include <conclave/openai/tool_calls.hpp>
 #include <conclave/openai/wire.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -128,12 +129,21 @@ boost::system::error_code decode_chat_completion(std::string_view body, chat_res
   }
   if (auto* c = message->get_object().if_contains("content"); c && c->is_string()) {
     out.content = std::string(c->get_string());
-  } else if (!c || !c->is_null()) {
+  } else if (c && !c->is_null()) {
     out.diag.message = "message content is neither a string nor null";
     return error::bad_response;
   }
+  if (auto* calls = message->get_object().if_contains("tool_calls"); calls && !calls->is_null()) {
+    std::string why;
+    if (!decode_tool_calls(*calls, out.tool_calls, why)) {
+      out.diag.message = why;
+      return error::bad_response;
+    }
+  }
   out.finish_reason = string_at(choice, "finish_reason");
-  out.stop = stop_reason_from(out.finish_reason);
+  // Whether the model asked for tools is what it sent, not what finish_reason says
+  // (compatible servers send "stop" with tool calls).
+  out.stop = out.tool_calls.empty() ? stop_reason_from(out.finish_reason) : stop_reason::tool_use;
   out.model = string_at(o, "model");
   if (auto* u = o.if_contains("usage")) {
     if (auto reported = read_usage(*u)) {
@@ -189,6 +199,11 @@ stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std:
   if (done_) return step::done;  // anything after [DONE] is ignored
   if (event.type == "error") return fail(error::provider_error, cut(event.data));
   if (event.data == "[DONE]") {
+    if (!tool_calls_.empty()) {
+      std::string why;
+      if (!tool_calls_.finish(response_.tool_calls, why)) return fail(error::bad_response, why);
+      response_.stop = stop_reason::tool_use;  // whatever finish_reason said
+    }
     done_ = true;
     return step::done;
   }
@@ -221,6 +236,14 @@ stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std:
       if (auto* text = d->get_object().if_contains("content"); text && text->is_string()) {
         delta.append(text->get_string().data(), text->get_string().size());
         response_.content.append(text->get_string().data(), text->get_string().size());
+      }
+      if (auto* calls = d->get_object().if_contains("tool_calls"); calls && !calls->is_null()) {
+        if (!calls->is_array())
+          return fail(error::bad_response, "delta.tool_calls is not an array");
+        std::string why;
+        for (const auto& fragment : calls->get_array()) {
+          if (!tool_calls_.add(fragment, why)) return fail(error::bad_response, why);
+        }
       }
     }
     if (auto fr = string_at(*choice, "finish_reason"); !fr.empty()) {

@@ -89,10 +89,20 @@ struct diagnostics {
   std::string request_id;            ///< x-request-id / request-id
 };
 
+/// A tool the model asked to run: its call id, the tool's name, and its arguments as JSON text
+/// (an object; "{}" when the model sent none).
+struct tool_call {
+  std::string id;
+  std::string name;
+  std::string arguments = "{}";
+};
+
 struct chat_response {
   std::string content;        ///< the assistant's text (concatenated deltas when streamed)
   std::string finish_reason;  ///< the provider's own word ("stop", "length"...); may be empty
-  stop_reason stop = stop_reason::unknown;  ///< finish_reason, understood
+  stop_reason stop = stop_reason::unknown;  ///< finish_reason, understood; tool_use whenever
+                                            ///< tool_calls is not empty, whatever the provider said
+  std::vector<tool_call> tool_calls;        ///< tools the model asked for, in order
   std::string model;                        ///< model that answered, as the provider names it
   usage tokens;                             ///< usage as reported (or counted, for a cut stream)
   rate_limit_info limits;                   ///< rate-limit headers of the reply

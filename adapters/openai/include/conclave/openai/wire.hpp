@@ -5,6 +5,7 @@
 #include <conclave/engine/chat.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/http/sse_parser.hpp>
+#include <conclave/openai/tool_calls.hpp>
 
 #include <boost/beast/http/fields.hpp>
 
@@ -53,6 +54,7 @@ class stream_decoder {
   step fail(conclave::error e, std::string message);
 
   chat_response response_;
+  tool_call_accumulator tool_calls_;
   diagnostics failure_;
   boost::system::error_code error_;
   bool done_ = false;

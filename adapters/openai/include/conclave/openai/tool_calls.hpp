@@ -1,0 +1,48 @@
+// Tool calls arriving in pieces in an OpenAI-compatible stream, put back together with no I/O.
+//
+// `choices[0].delta.tool_calls` carries fragments: the first names the call (`id`, and usually
+// `function.name`), later ones append to `function.arguments`. OpenAI numbers them by `index`;
+// some compatible servers send no index, and then a new `id` opens a call and an
+// arguments-only fragment continues the last one. A name may come late. Arguments are parsed
+// once, at the end: "" means {}, anything else must be a JSON object.
+#pragma once
+
+#include <conclave/engine/chat.hpp>
+
+#include <boost/json/fwd.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace conclave::openai {
+
+class tool_call_accumulator {
+ public:
+  /// Bounds on what a server may make us hold (a hostile stream could grow forever).
+  static constexpr std::size_t max_calls = 128;
+  static constexpr std::size_t max_argument_bytes = 1 << 20;
+
+  /// One element of a delta's `tool_calls` array. False (and `why`) when it cannot be one.
+  bool add(const boost::json::value& fragment, std::string& why);
+
+  /// The calls, in the order they were opened, each with a name and arguments that are a JSON
+  /// object (re-serialised compactly). False (and `why`) when one is incomplete or malformed.
+  bool finish(std::vector<tool_call>& out, std::string& why) const;
+
+  bool empty() const noexcept { return calls_.empty(); }
+
+ private:
+  struct partial {
+    std::int64_t index = -1;  // -1: the server sent none
+    tool_call call;
+    std::string arguments;  // as received, pieces appended
+  };
+  std::vector<partial> calls_;
+};
+
+/// The `tool_calls` array of a whole (non-streamed) assistant message, checked the same way.
+bool decode_tool_calls(const boost::json::value& array, std::vector<tool_call>& out,
+                       std::string& why);
+
+}  // namespace conclave::openai

@@ -1,0 +1,23 @@
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/model.hpp>
+
+#include <boost/asio/post.hpp>
+
+namespace conclave {
+
+void model::complete_after_throw(boost::asio::any_io_executor ex, completion_handler h,
+                                 std::exception_ptr what) {
+  chat_response failed;
+  try {
+    std::rethrow_exception(what);
+  } catch (const std::exception& x) {
+    failed.diag.message = std::string("internal error: ") + x.what();
+  } catch (...) {
+    failed.diag.message = "internal error";
+  }
+  boost::asio::post(ex, [h = std::move(h), failed = std::move(failed)]() mutable {
+    std::move(h)(error::internal_error, std::move(failed));
+  });
+}
+
+}  // namespace conclave

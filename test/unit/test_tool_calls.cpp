@@ -1,0 +1,160 @@
+// Tool calls from the OpenAI wire: fragments put back together (with and without index, names
+// late, arguments split anywhere), whole messages, and what is refused.
+#include <conclave/openai/tool_calls.hpp>
+#include <conclave/openai/wire.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace conclave;
+using conclave::openai::tool_call_accumulator;
+
+namespace {
+
+// Feeds each JSON fragment; returns the calls, or fails the test with the reason.
+std::vector<tool_call> assemble(const std::vector<std::string>& fragments) {
+  tool_call_accumulator acc;
+  std::string why;
+  for (const auto& f : fragments) BOOST_REQUIRE_MESSAGE(acc.add(boost::json::parse(f), why), why);
+  std::vector<tool_call> out;
+  BOOST_REQUIRE_MESSAGE(acc.finish(out, why), why);
+  return out;
+}
+
+std::string refusal(const std::vector<std::string>& fragments) {
+  tool_call_accumulator acc;
+  std::string why;
+  for (const auto& f : fragments) {
+    if (!acc.add(boost::json::parse(f), why)) return why;
+  }
+  std::vector<tool_call> out;
+  if (!acc.finish(out, why)) return why;
+  return {};
+}
+
+http::sse_event data(std::string d) { return http::sse_event{"message", std::move(d), {}}; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(tool_calls)
+
+BOOST_AUTO_TEST_CASE(indexed_fragments_interleaved) {
+  const auto calls = assemble({
+      R"({"index":0,"id":"call_a","type":"function","function":{"name":"weather","arguments":""}})",
+      R"({"index":1,"id":"call_b","type":"function","function":{"name":"time","arguments":"{\"tz\""}})",
+      R"({"index":0,"function":{"arguments":"{\"city\":"}})",
+      R"({"index":1,"function":{"arguments":":\"UTC\"}"}})",
+      R"({"index":0,"function":{"arguments":"\"Oslo\"}"}})",
+  });
+  BOOST_REQUIRE_EQUAL(calls.size(), 2u);
+  BOOST_CHECK_EQUAL(calls[0].id, "call_a");
+  BOOST_CHECK_EQUAL(calls[0].name, "weather");
+  BOOST_CHECK_EQUAL(calls[0].arguments, R"({"city":"Oslo"})");
+  BOOST_CHECK_EQUAL(calls[1].name, "time");
+  BOOST_CHECK_EQUAL(calls[1].arguments, R"({"tz":"UTC"})");
+}
+
+BOOST_AUTO_TEST_CASE(without_index_a_new_id_opens_and_the_rest_continues) {
+  const auto calls = assemble({
+      R"({"id":"c1","function":{"name":"a","arguments":"{\"x\""}})",
+      R"({"function":{"arguments":":1}"}})",
+      R"({"id":"c2","function":{"name":"b"}})",
+      R"({"function":{"arguments":"{}"}})",
+  });
+  BOOST_REQUIRE_EQUAL(calls.size(), 2u);
+  BOOST_CHECK_EQUAL(calls[0].arguments, R"({"x":1})");
+  BOOST_CHECK_EQUAL(calls[1].id, "c2");
+  BOOST_CHECK_EQUAL(calls[1].arguments, "{}");
+}
+
+BOOST_AUTO_TEST_CASE(a_late_name_and_empty_arguments) {
+  const auto calls =
+      assemble({R"({"index":0,"id":"c"})", R"({"index":0,"function":{"name":"now"}})"});
+  BOOST_REQUIRE_EQUAL(calls.size(), 1u);
+  BOOST_CHECK_EQUAL(calls[0].name, "now");
+  BOOST_CHECK_EQUAL(calls[0].arguments, "{}");  // "" means {}
+}
+
+BOOST_AUTO_TEST_CASE(what_is_refused) {
+  const struct {
+    std::vector<std::string> fragments;
+    const char* says;
+  } rows[] = {
+      {{R"([1])"}, "not an object"},
+      {{R"({"index":-1})"}, "index"},
+      {{R"({"index":"0"})"}, "index"},
+      {{R"({"index":0,"function":"f"})"}, "function is not an object"},
+      {{R"({"index":0,"function":{"name":"f","arguments":{}}})"}, "arguments are not a string"},
+      {{R"({"index":0,"function":{"arguments":"{}"}})"}, "no name"},
+      {{R"({"index":0,"function":{"name":"f","arguments":"[1,2]"}})"}, "not a JSON object"},
+      {{R"({"index":0,"function":{"name":"f","arguments":"{\"cut"}})"}, "not a JSON object"},
+  };
+  for (const auto& row : rows) {
+    BOOST_TEST_CONTEXT(row.fragments.front()) {
+      const std::string why = refusal(row.fragments);
+      BOOST_CHECK_MESSAGE(why.find(row.says) != std::string::npos, why);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_hostile_stream_cannot_grow_without_bound) {
+  std::vector<std::string> many;
+  for (int i = 0; i <= 128; ++i) {
+    many.push_back(R"({"index":)" + std::to_string(i) + R"(,"function":{"name":"f"}})");
+  }
+  BOOST_CHECK(refusal(many).find("more than 128 tool calls") != std::string::npos);
+  const std::string piece(64 * 1024, 'a');
+  std::vector<std::string> huge{R"({"index":0,"function":{"name":"f","arguments":"{\"a\":\""}})"};
+  for (int i = 0; i < 17; ++i)
+    huge.push_back(R"({"index":0,"function":{"arguments":")" + piece + R"("}})");
+  BOOST_CHECK(refusal(huge).find("exceed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_with_tool_calls_is_tool_use_whatever_finish_reason_says) {
+  openai::stream_decoder d;
+  std::string delta;
+  d.on_event(
+      data(
+          R"({"model":"m","choices":[{"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"c","function":{"name":"calc","arguments":"{\"ex"}}]}}]})"),
+      delta);
+  d.on_event(
+      data(
+          R"({"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"pr\":\"1+1\"}"}}]},"finish_reason":"stop"}]})"),
+      delta);
+  BOOST_CHECK(d.on_event(data("[DONE]"), delta) == openai::stream_decoder::step::done);
+  const auto& r = d.response();
+  BOOST_CHECK(r.stop == stop_reason::tool_use);
+  BOOST_REQUIRE_EQUAL(r.tool_calls.size(), 1u);
+  BOOST_CHECK_EQUAL(r.tool_calls[0].arguments, R"({"expr":"1+1"})");
+  BOOST_CHECK(r.content.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_whose_arguments_never_close_fails) {
+  openai::stream_decoder d;
+  std::string delta;
+  d.on_event(
+      data(
+          R"({"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{\"a\":"}}]}}]})"),
+      delta);
+  BOOST_CHECK(d.on_event(data("[DONE]"), delta) == openai::stream_decoder::step::failed);
+  BOOST_CHECK(d.failure_code() == error::bad_response);
+}
+
+BOOST_AUTO_TEST_CASE(a_whole_message_with_tool_calls) {
+  chat_response r;
+  const auto ec = openai::decode_chat_completion(
+      R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"a","arguments":"{\"n\": 1}"}},{"id":"c2","type":"function","function":{"name":"b","arguments":""}}]},"finish_reason":"tool_calls"}]})",
+      r);
+  BOOST_REQUIRE(!ec);
+  BOOST_CHECK(r.stop == stop_reason::tool_use);
+  BOOST_REQUIRE_EQUAL(r.tool_calls.size(), 2u);
+  BOOST_CHECK_EQUAL(r.tool_calls[0].arguments, R"({"n":1})");
+  BOOST_CHECK_EQUAL(r.tool_calls[1].arguments, "{}");
+  chat_response bad;
+  BOOST_CHECK(
+      openai::decode_chat_completion(
+          R"({"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"c1","function":{"arguments":"{}"}}]}}]})",
+          bad) == error::bad_response);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
