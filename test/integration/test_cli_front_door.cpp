@@ -23,7 +23,7 @@ BOOST_AUTO_TEST_CASE(the_question_comes_from_stdin_a_file_or_a_pipe_with_context
   const temp_file question_file("Why do cats purr?");
   const std::string& question = question_file.path();
   // `-` and a pipe with no argument: stdin is the question.
-  for (const std::vector<std::string> args :
+  for (const std::vector<std::string>& args :
        {std::vector<std::string>{"ask", "-", "--json", "-n", "1"},
         std::vector<std::string>{"ask", "--json", "-n", "1"}}) {
     auto r = process(CONCLAVE_CLI, args, clean_env, stdio_options{.stdin_path = question}).wait();
