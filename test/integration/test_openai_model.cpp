@@ -349,4 +349,17 @@ BOOST_AUTO_TEST_CASE(a_model_name_with_control_characters_fails_before_sending) 
   BOOST_CHECK_EQUAL(f.server.stats().requests, 0u);
 }
 
+BOOST_AUTO_TEST_CASE(tools_that_cannot_be_sent_fail_before_sending) {
+  fixture f;
+  chat_request req;
+  req.model = "mock";
+  req.messages = {{role::user, "hi"}};
+  req.tools = {{"bad name", "", "{}"}};
+  auto o = conclave::test::complete(f.io, *f.llm, req);
+  BOOST_CHECK(o.ec == error::bad_request);
+  BOOST_CHECK_MESSAGE(o.response.diag.message.find("not sent") != std::string::npos,
+                      o.response.diag.message);
+  BOOST_CHECK_EQUAL(f.server.stats().requests, 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,7 @@
 #include <conclave/openai/wire.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 using namespace conclave;
@@ -155,6 +156,68 @@ BOOST_AUTO_TEST_CASE(a_whole_message_with_tool_calls) {
       openai::decode_chat_completion(
           R"({"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"c1","function":{"arguments":"{}"}}]}}]})",
           bad) == error::bad_response);
+}
+
+BOOST_AUTO_TEST_CASE(tools_and_the_choice_go_on_the_request) {
+  chat_request req;
+  req.messages = {{role::user, "hi"}};
+  req.tools = {{"get_weather", "Weather for a city",
+                R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})"},
+               {"now", "", R"({"type":"object"})"}};
+  req.parallel_tool_calls = false;
+  const struct {
+    tool_choice choice;
+    std::string expected;
+  } rows[] = {
+      {{tool_choice::mode::automatic, {}}, R"("auto")"},
+      {{tool_choice::mode::none, {}}, R"("none")"},
+      {{tool_choice::mode::required, {}}, R"("required")"},
+      {{tool_choice::mode::named, "now"}, R"({"type":"function","function":{"name":"now"}})"},
+  };
+  for (const auto& row : rows) {
+    req.choice = row.choice;
+    std::string why;
+    BOOST_REQUIRE_MESSAGE(openai::check_tools(req, why), why);
+    const auto body = boost::json::parse(openai::encode_chat_request(req, "m")).as_object();
+    BOOST_CHECK_EQUAL(boost::json::serialize(body.at("tool_choice")), row.expected);
+    const auto& tools = body.at("tools").as_array();
+    BOOST_REQUIRE_EQUAL(tools.size(), 2u);
+    const auto& f = tools[0].as_object().at("function").as_object();
+    BOOST_CHECK_EQUAL(tools[0].as_object().at("type").as_string(), "function");
+    BOOST_CHECK_EQUAL(f.at("name").as_string(), "get_weather");
+    BOOST_CHECK_EQUAL(f.at("parameters").as_object().at("required").as_array().size(), 1u);
+    BOOST_CHECK(!tools[1].as_object().at("function").as_object().contains("description"));
+    BOOST_CHECK_EQUAL(body.at("parallel_tool_calls").as_bool(), false);
+  }
+  chat_request plain;
+  plain.messages = {{role::user, "hi"}};
+  const auto body = boost::json::parse(openai::encode_chat_request(plain, "m")).as_object();
+  BOOST_CHECK(!body.contains("tools") && !body.contains("tool_choice"));
+}
+
+BOOST_AUTO_TEST_CASE(tools_that_cannot_be_sent_are_refused) {
+  const struct {
+    std::vector<tool_spec> tools;
+    tool_choice choice;
+    const char* says;
+  } rows[] = {
+      {{{"", "", "{}"}}, {}, "is not 1-64"},
+      {{{"has space", "", "{}"}}, {}, "is not 1-64"},
+      {{{std::string(65, 'a'), "", "{}"}}, {}, "is not 1-64"},
+      {{{"a", "", "{}"}, {"a", "", "{}"}}, {}, "offered twice"},
+      {{{"a", "", "[1]"}}, {}, "not a JSON Schema object"},
+      {{{"a", "", "{"}}, {}, "not a JSON Schema object"},
+      {{{"a", "", "{}"}}, {tool_choice::mode::named, "b"}, "which is not offered"},
+      {{}, {tool_choice::mode::required, {}}, "no tool is offered"},
+  };
+  for (const auto& row : rows) {
+    chat_request req;
+    req.tools = row.tools;
+    req.choice = row.choice;
+    std::string why;
+    BOOST_CHECK(!openai::check_tools(req, why));
+    BOOST_CHECK_MESSAGE(why.find(row.says) != std::string::npos, why);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -88,6 +88,10 @@ struct openai_model::impl {
       out.diag.message = "model name " + why + "; not sent";
       co_return outcome{error::bad_request, std::move(out)};
     }
+    if (std::string why; !check_tools(req, why)) {
+      out.diag.message = why + "; not sent";
+      co_return outcome{error::bad_request, std::move(out)};
+    }
     const std::int64_t prompt_estimate = [&] {
       std::int64_t n = 0;
       for (const auto& m : req.messages) n += provider::estimate_tokens(m.content);

@@ -88,6 +88,43 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     messages.push_back(std::move(message));
   }
   body["messages"] = std::move(messages);
+  if (!req.tools.empty()) {
+    json::array tools(mem.storage());
+    for (const auto& t : req.tools) {
+      boost::system::error_code ec;
+      json::value parameters = json::parse(t.parameters, ec, mem.storage());
+      if (ec || !parameters.is_object())
+        parameters = json::object(mem.storage());  // see check_tools
+      json::object function(mem.storage());
+      function["name"] = t.name;
+      if (!t.description.empty()) function["description"] = t.description;
+      function["parameters"] = std::move(parameters);
+      json::object tool(mem.storage());
+      tool["type"] = "function";
+      tool["function"] = std::move(function);
+      tools.push_back(std::move(tool));
+    }
+    body["tools"] = std::move(tools);
+    switch (req.choice.how) {
+      case tool_choice::mode::automatic:
+        body["tool_choice"] = "auto";
+        break;
+      case tool_choice::mode::none:
+        body["tool_choice"] = "none";
+        break;
+      case tool_choice::mode::required:
+        body["tool_choice"] = "required";
+        break;
+      case tool_choice::mode::named: {
+        json::object named(mem.storage());
+        named["type"] = "function";
+        named["function"] = json::object{{"name", req.choice.name}};
+        body["tool_choice"] = std::move(named);
+        break;
+      }
+    }
+    if (req.parallel_tool_calls) body["parallel_tool_calls"] = *req.parallel_tool_calls;
+  }
   if (req.max_tokens) body["max_tokens"] = *req.max_tokens;
   if (req.temperature) body["temperature"] = *req.temperature;
   if (req.stream) {
@@ -97,6 +134,46 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     body["stream_options"] = std::move(options);
   }
   return json::serialize(body);
+}
+
+bool check_tools(const chat_request& req, std::string& why) {
+  auto valid_name = [](const std::string& n) {
+    if (n.empty() || n.size() > 64) return false;
+    for (char c : n) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-';
+      if (!ok) return false;
+    }
+    return true;
+  };
+  std::vector<std::string_view> seen;
+  for (const auto& t : req.tools) {
+    if (!valid_name(t.name)) {
+      why = "tool name '" + text::quote(t.name, 80) + "' is not 1-64 letters, digits, _ or -";
+      return false;
+    }
+    if (std::find(seen.begin(), seen.end(), t.name) != seen.end()) {
+      why = "tool '" + t.name + "' is offered twice";
+      return false;
+    }
+    seen.push_back(t.name);
+    boost::system::error_code ec;
+    const json::value parameters = json::parse(t.parameters, ec);
+    if (ec || !parameters.is_object()) {
+      why = "tool '" + t.name + "': parameters are not a JSON Schema object";
+      return false;
+    }
+  }
+  if (req.choice.how == tool_choice::mode::named &&
+      std::find(seen.begin(), seen.end(), req.choice.name) == seen.end()) {
+    why = "tool_choice names '" + text::quote(req.choice.name, 80) + "', which is not offered";
+    return false;
+  }
+  if (req.tools.empty() && req.choice.how == tool_choice::mode::required) {
+    why = "tool_choice requires a tool call, but no tool is offered";
+    return false;
+  }
+  return true;
 }
 
 boost::system::error_code decode_chat_completion(std::string_view body, chat_response& out,

@@ -21,6 +21,21 @@ struct chat_message {
   std::string content;    ///< what is said (UTF-8)
 };
 
+/// A tool the model may call: its name, what it does, and its parameters as a JSON Schema
+/// (JSON text of an object).
+struct tool_spec {
+  std::string name;
+  std::string description;
+  std::string parameters = R"({"type":"object","properties":{}})";
+};
+
+/// Whether the model may, must or must not call tools, or which one it must call.
+struct tool_choice {
+  enum class mode { automatic, none, required, named };
+  mode how = mode::automatic;
+  std::string name;  ///< the tool, with `named`
+};
+
 struct chat_request {
   std::string model;                   ///< provider's model name; empty: the adapter's default
   std::vector<chat_message> messages;  ///< the conversation so far, oldest first
@@ -31,6 +46,10 @@ struct chat_request {
   /// (a rate-limit wait that would pass it fails at once with rate_limited) rather than be cut
   /// by the caller's timer; unset: no deadline beyond the adapter's own.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::vector<tool_spec> tools;  ///< tools offered to the model; none: a plain chat turn
+  tool_choice choice;            ///< with tools: whether and which one to call
+  std::optional<bool>
+      parallel_tool_calls;  ///< with tools: several calls in one turn; unset: provider default
 };
 
 /// a + b for token counts, pinned at INT64_MAX instead of overflowing (a server may report

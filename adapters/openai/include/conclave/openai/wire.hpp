@@ -15,8 +15,14 @@
 namespace conclave::openai {
 
 /// The JSON body of POST /chat/completions. `stream` adds stream_options.include_usage so the
-/// final chunk reports usage.
+/// final chunk reports usage; tools go as `tools` (type function), `tool_choice` and
+/// `parallel_tool_calls` (check them first with check_tools).
 std::string encode_chat_request(const chat_request& req, std::string_view default_model);
+
+/// Whether the request's tools can be sent: names non-empty, unique and within OpenAI's
+/// `^[a-zA-Z0-9_-]{1,64}$`, parameters a JSON object, a named choice naming an offered tool.
+/// False, with `why`, when not (the call then fails as bad_request without being sent).
+bool check_tools(const chat_request& req, std::string& why);
 
 /// Parses a non-streamed `chat.completion`, `stop` included. On failure returns
 /// error::bad_response and says why in `diag.message`. `usage_reported`, if given, says whether
