@@ -181,7 +181,11 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   std::function<void()> on_signal = [&] {
     signals.async_wait([&](boost::system::error_code ec, int number) {
       if (ec) return;
-      if (interrupted) std::_Exit(128 + number);  // a second Ctrl-C: out now, no report
+      if (interrupted) {  // a second Ctrl-C: out now, no report, the cursor given back
+        if (view) view->close();
+        std::fflush(stderr);
+        std::_Exit(128 + number);
+      }
       interrupted = true;
       signal_number = number;
       cancel.emit(asio::cancellation_type::terminal);
