@@ -149,10 +149,7 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     }
     if (ec != error::timeout) earlier_failure = failure_note(rep);
     if (step.what == call_step::kind::done) {
-      if (step.last.verdict != retry_verdict::not_retryable) {
-        rep.diag.message +=
-            (rep.diag.message.empty() ? "(no retry: " : " (no retry: ") + step.last.reason + ")";
-      }
+      step.explain(rep.diag);
       co_return;
     }
     ctx->emit({.kind = event_kind::retrying,

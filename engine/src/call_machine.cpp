@@ -3,6 +3,12 @@
 
 namespace conclave {
 
+void call_step::explain(diagnostics& diag) const {
+  if (what != kind::done || end != call_end::failed) return;
+  if (last.verdict == retry_verdict::not_retryable) return;
+  diag.message += (diag.message.empty() ? "(no retry: " : " (no retry: ") + last.reason + ")";
+}
+
 call_machine::call_machine(retry_options opts, std::string model,
                            std::vector<std::string> fallbacks, clock::time_point deadline,
                            retry_budget* budget)

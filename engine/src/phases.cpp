@@ -69,10 +69,7 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     step = call.on_reply(clock::now(), ec, reply.diag, delivered, unit(rng));
     if (step.end == call_end::stops_the_run) ctx->stop_run(ec, reply.diag);
     if (step.what == call_step::kind::done) {
-      if (step.end == call_end::failed && step.last.verdict != retry_verdict::not_retryable) {
-        reply.diag.message +=
-            (reply.diag.message.empty() ? "(no retry: " : " (no retry: ") + step.last.reason + ")";
-      }
+      step.explain(reply.diag);
       co_return std::tuple{ec, std::move(reply)};
     }
     backoff.expires_after(step.delay);

@@ -48,6 +48,10 @@ struct call_step {
   call_end end = call_end::failed;
   call_refusal refusal = call_refusal::none;
   retry_decision last;  ///< done after a failure: why not again (verdict and words)
+
+  /// For a call that failed for good: appends "(no retry: why)" to `diag.message`, unless the
+  /// failure is simply not one that is retried (then the error says it all).
+  void explain(diagnostics& diag) const;
 };
 
 class call_machine {
