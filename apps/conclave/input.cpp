@@ -2,6 +2,8 @@
 
 #include "settings.hpp"
 
+#include <conclave/engine/text.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -44,8 +46,6 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
-bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
-
 // A question read from a file or stdin ends with the file's newline; the question does not.
 std::string without_trailing_space(std::string s) {
   while (!s.empty() &&
@@ -77,7 +77,7 @@ std::string read_question(const std::string& argument, const std::string& file,
   }
   if (stdin_readable) {
     const std::string context = read_all_stdin();
-    if (!blank(context)) question += "\n\nContext:\n" + context;
+    if (!text::is_blank(context)) question += "\n\nContext:\n" + context;
   }
   return question;
 }

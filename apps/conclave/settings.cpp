@@ -292,7 +292,7 @@ void validate(ask_settings& s) {
   for (const auto& m : s.fallback_models) {
     if (!text::is_valid_utf8(m)) throw usage_error("--fallback-model is not valid UTF-8 text");
   }
-  if (s.question.find_first_not_of(" \t\r\n") == std::string::npos) {
+  if (text::is_blank(s.question)) {
     throw usage_error("no question given (pass it as an argument, with -f FILE, or on stdin)");
   }
   s.api_key = header_safe("OPENAI_API_KEY", s.api_key);

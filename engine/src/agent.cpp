@@ -2,6 +2,7 @@
 
 #include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/text.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -54,7 +55,7 @@ void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
 // A reply that came back "ok" but holds no answer is a failure of its own (a refusal with
 // nothing said is reported as such).
 bool empty_answer(chat_response& response, agent_report& rep) {
-  const bool blank = response.content.find_first_not_of(" \t\r\n") == std::string::npos;
+  const bool blank = text::is_blank(response.content);
   if (!blank) return false;
   rep.status = agent_status::failed;
   rep.error = error::empty_answer;

@@ -4,6 +4,7 @@
 #include <conclave/engine/decompose.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/synthesis.hpp>
+#include <conclave/engine/text.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -251,7 +252,7 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     r.synthesis_tokens = spent.tokens;
     r.synthesis_attempts = spent.attempts;
     r.synthesis_model = reply.model;
-    if (!ec && reply.content.find_first_not_of(" \t\r\n") == std::string::npos) {
+    if (!ec && text::is_blank(reply.content)) {
       ec = error::empty_answer;
     }
     if (!ec) {

@@ -106,6 +106,10 @@ bool is_control(char32_t cp) {
 
 }  // namespace
 
+bool is_blank(std::string_view s) noexcept {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
 bool is_valid_utf8(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size();) {
     const decoded d = decode(s, i);

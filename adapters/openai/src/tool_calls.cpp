@@ -17,7 +17,7 @@ const json::string* string_in(const json::object& o, std::string_view key) {
 
 // Arguments as received: "" is {}; otherwise a JSON object, re-serialised compactly.
 bool canonical_arguments(const std::string& received, std::string& out, std::string& why) {
-  if (received.find_first_not_of(" \t\r\n") == std::string::npos) {
+  if (text::is_blank(received)) {
     out = "{}";
     return true;
   }

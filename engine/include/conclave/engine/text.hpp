@@ -13,6 +13,9 @@ namespace conclave::text {
 /// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;
 
+/// True when `s` holds nothing but spaces, tabs and line ends (or nothing at all).
+bool is_blank(std::string_view s) noexcept;
+
 /// `s` with every ill-formed sequence replaced by U+FFFD (one per maximal bad subpart, as
 /// Unicode's "substitution of maximal subparts" recommends). Valid input comes back unchanged.
 std::string to_valid_utf8(std::string_view s);
