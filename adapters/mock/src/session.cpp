@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "fault_replies.hpp"
 #include "openai_replies.hpp"
 
 #include <conclave/mock/scenario.hpp>
@@ -27,6 +28,11 @@ using asio::ip::tcp;
 
 namespace conclave::mock::detail {
 namespace {
+
+using faults::echo_error_body;
+using faults::echo_malformed_json;
+using faults::reply_shape;
+using faults::shape_reply;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_request_body = 8 * 1024 * 1024;
@@ -134,45 +140,6 @@ class responder {
   std::string request_id_;
   header_list common_;
 };
-
-// What a request gets said to it: the text and finish reason, as the stop-reason faults (and
-// the echoing one) shape them.
-struct reply_shape {
-  std::string content;
-  std::string finish_reason = "stop";
-};
-
-std::string first_words(const std::string& text, int words) {
-  std::size_t end = 0;
-  for (int w = 0; w < words && end != std::string::npos; ++w) end = text.find(' ', end + 1);
-  return end == std::string::npos ? text : text.substr(0, end);
-}
-
-reply_shape shape_reply(fault f, std::string text, const std::string& auth) {
-  switch (f) {
-    case fault::length:
-      return {std::move(text), "length"};
-    case fault::filtered:
-      return {first_words(text, 4), "content_filter"};
-    case fault::empty:
-      return {"", "stop"};
-    case fault::echo_stream:
-      return {"Your header was: " + auth + " (echoed).", "stop"};
-    default:
-      return {std::move(text), "stop"};
-  }
-}
-
-// The error body a careless server sends back: the credential quoted in message and code.
-std::string echo_error_body(const std::string& auth) {
-  return replies::error_body("Incorrect API key provided: " + auth + ".", "invalid_request_error",
-                             auth);
-}
-
-// JSON cut short after a field that quotes the credential.
-std::string echo_malformed_json(const std::string& id, const std::string& auth) {
-  return "{\"id\": \"" + id + "\", \"auth\": " + replies::json_string(auth) + ", \"choices\": [";
-}
 
 constexpr std::string_view sign_in_page =
     "<!doctype html>\n<html><body><h1>Sign in to continue</h1>\n"
