@@ -55,7 +55,7 @@ void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
 // A reply that came back "ok" but holds no answer is a failure of its own (a refusal with
 // nothing said is reported as such).
 bool empty_answer(chat_response& response, agent_report& rep) {
-  const bool blank = text::is_blank(response.content);
+  const bool blank = text::is_blank(response.text());
   if (!blank) return false;
   rep.status = agent_status::failed;
   rep.error = error::empty_answer;
@@ -116,9 +116,10 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     rep.attempts = step.attempt;
     ctx->emit({.kind = event_kind::started, .agent = i, .attempt = step.attempt});
     bool delivered = false;  // a stream that reached the consumer is never retried
-    auto on_delta = [ctx, i, &delivered](std::string_view delta) {
+    auto on_delta = [ctx, i, &delivered](const chat_delta& delta) {
       delivered = true;
-      ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(delta)});
+      if (const auto* t = std::get_if<text_delta>(&delta))
+        ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
     };
     auto [ec, response] = co_await worker.async_complete(req, on_delta, use_tuple);
     rep.latency = since(started);
@@ -137,7 +138,7 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
         if (empty_answer(response, rep)) co_return;
         rep.status = agent_status::ok;
         rep.error = {};
-        rep.answer = std::move(response.content);
+        rep.answer = response.text();
         co_return;
       case call_end::cancelled:
         co_return;  // run_agent says by what

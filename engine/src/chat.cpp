@@ -10,8 +10,61 @@ const char* to_string(role r) noexcept {
       return "user";
     case role::assistant:
       return "assistant";
+    case role::tool:
+      return "tool";
   }
   return "user";
+}
+
+std::string chat_message::text() const {
+  std::string out;
+  for (const auto& p : parts) {
+    if (const auto* t = std::get_if<text_part>(&p)) out += t->text;
+  }
+  return out;
+}
+
+std::vector<tool_call> chat_message::tool_calls() const {
+  std::vector<tool_call> out;
+  for (const auto& p : parts) {
+    if (const auto* c = std::get_if<tool_call>(&p)) out.push_back(*c);
+  }
+  return out;
+}
+
+bool chat_message::has_tool_calls() const noexcept {
+  for (const auto& p : parts) {
+    if (std::holds_alternative<tool_call>(p)) return true;
+  }
+  return false;
+}
+
+std::size_t chat_message::size() const noexcept {
+  std::size_t n = reasoning.size();
+  for (const auto& p : parts) {
+    if (const auto* t = std::get_if<text_part>(&p)) n += t->text.size();
+    if (const auto* c = std::get_if<tool_call>(&p))
+      n += c->id.size() + c->name.size() + c->arguments.size();
+    if (const auto* r = std::get_if<tool_result>(&p)) n += r->call_id.size() + r->content.size();
+  }
+  return n;
+}
+
+chat_message chat_message::from_result(tool_result result) {
+  chat_message m;
+  m.who = role::tool;
+  m.parts.emplace_back(std::move(result));
+  return m;
+}
+
+chat_message assistant_message(std::string text, std::vector<tool_call> calls,
+                               std::string reasoning) {
+  chat_message m;
+  m.who = role::assistant;
+  if (!text.empty()) m.parts.emplace_back(text_part{std::move(text)});
+  for (auto& c : calls) m.parts.emplace_back(std::move(c));
+  m.reasoning = std::move(reasoning);
+  return m;
 }
 
 const char* to_string(stop_reason r) noexcept {

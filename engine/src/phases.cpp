@@ -45,7 +45,7 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
   bool delivered = false;
   delta_handler watch;
   if (on_delta) {
-    watch = [&delivered, &on_delta](std::string_view d) {
+    watch = [&delivered, &on_delta](const chat_delta& d) {
       delivered = true;
       on_delta(d);
     };
@@ -135,7 +135,7 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     r.decomposition_tokens = spent.tokens;
     r.decomposition_attempts = spent.attempts;
     r.decomposition_model = reply.model;
-    if (!ec) r.sub_questions = parse_subquestions(reply.content, wanted);
+    if (!ec) r.sub_questions = parse_subquestions(reply.text(), wanted);
     if (ctx->fatal) {
       // Nothing can be asked with these credentials: no agents, one clear error.
       r.stop_note = reply.diag.message;
@@ -237,14 +237,15 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     req.temperature = ctx->opts.temperature;
     req.max_tokens = ctx->opts.max_output_tokens;
     req.stream = ctx->opts.stream_synthesis;
-    for (const auto& m : req.messages) r.synthesis_input_chars += m.content.size();
+    for (const auto& m : req.messages) r.synthesis_input_chars += m.size();
     ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
     call_cost spent;
     delta_handler on_delta;
     if (req.stream) {
       // The answer as it is written: run-level progress events (no agent index).
-      on_delta = [ctx](std::string_view d) {
-        ctx->emit({.kind = event_kind::progress, .text = std::string(d)});
+      on_delta = [ctx](const chat_delta& d) {
+        if (const auto* t = std::get_if<text_delta>(&d))
+          ctx->emit({.kind = event_kind::progress, .text = std::string(t->text)});
       };
     }
     auto [ec, reply] = co_await call_before(ctx, ctx->models.synthesizer(), std::move(req),
@@ -252,11 +253,12 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     r.synthesis_tokens = spent.tokens;
     r.synthesis_attempts = spent.attempts;
     r.synthesis_model = reply.model;
-    if (!ec && text::is_blank(reply.content)) {
+    std::string words = reply.text();
+    if (!ec && text::is_blank(words)) {
       ec = error::empty_answer;
     }
     if (!ec) {
-      r.answer = std::move(reply.content);
+      r.answer = std::move(words);
       if (const char* mark = answer_mark(reply.stop); *mark) {
         r.degraded = true;
         r.synthesis_note +=

@@ -136,7 +136,7 @@ void rate_limiter::on_abandoned(const ticket& t) {
 
 std::int64_t rate_limiter::estimate_tokens(const chat_request& req) const {
   std::int64_t n = 0;
-  for (const auto& m : req.messages) n += static_cast<std::int64_t>(m.content.size() / 4) + 3;
+  for (const auto& m : req.messages) n += static_cast<std::int64_t>(m.size() / 4) + 3;
   return n + (req.max_tokens ? *req.max_tokens : opts_.default_completion_tokens);
 }
 

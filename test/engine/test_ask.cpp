@@ -163,12 +163,12 @@ BOOST_AUTO_TEST_CASE(agents_are_isolated) {
     for (const auto& other : r.report.sub_questions) {
       if (other == mine) continue;
       for (const auto& msg : req.messages) {
-        BOOST_CHECK(msg.content.find(other) == std::string::npos);
+        BOOST_CHECK(msg.text().find(other) == std::string::npos);
       }
     }
     for (const auto& a : r.report.agents) {  // and never another agent's answer
       for (const auto& msg : req.messages)
-        BOOST_CHECK(msg.content.find(a.answer) == std::string::npos);
+        BOOST_CHECK(msg.text().find(a.answer) == std::string::npos);
     }
   }
 }

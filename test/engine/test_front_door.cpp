@@ -100,8 +100,8 @@ BOOST_AUTO_TEST_CASE(a_timeout_keeps_the_last_provider_error) {
 BOOST_AUTO_TEST_CASE(a_rate_limit_wait_past_the_deadline_fails_at_once) {
   asio::io_context io;
   fake_model inner(io.get_executor(), [](const chat_request& r) {
-    return r.messages.back().content == "first" ? fake_reply{1ms, "", error::rate_limited, 1, 30s}
-                                                : fake_reply{1ms, "ok"};
+    return r.messages.back().text() == "first" ? fake_reply{1ms, "", error::rate_limited, 1, 30s}
+                                               : fake_reply{1ms, "ok"};
   });
   rate_limit_options o;
   o.margin = 0ms;

@@ -14,13 +14,14 @@ using namespace conclave;
 
 // What a reply's tool calls promise: a name, and arguments that are a JSON object.
 static void check_tool_calls(const chat_response& r) {
-  for (const auto& c : r.tool_calls) {
+  const auto calls = r.message.tool_calls();
+  for (const auto& c : calls) {
     if (c.name.empty()) std::abort();
     boost::system::error_code ec;
     const auto v = boost::json::parse(c.arguments, ec);
     if (ec || !v.is_object()) std::abort();
   }
-  if (!r.tool_calls.empty() && r.stop != stop_reason::tool_use) std::abort();
+  if (!calls.empty() && r.stop != stop_reason::tool_use) std::abort();
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -44,9 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   openai::stream_decoder decoder;
   std::string text;
   for (const auto& e : events) {
-    std::string delta;
+    openai::stream_pieces delta;
     const auto step = decoder.on_event(e, delta);
-    text += delta;
+    text += delta.text;
     if (step == openai::stream_decoder::step::failed) {
       if (!decoder.failure_code()) std::abort();
       break;

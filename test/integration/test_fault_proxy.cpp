@@ -80,16 +80,16 @@ BOOST_AUTO_TEST_CASE(tiny_writes_split_events_and_characters_anywhere_yet_the_re
       rig t(f);
       const auto expected = t.ask(*t.direct, true);
       BOOST_REQUIRE(!expected.ec);
-      BOOST_REQUIRE(expected.response.content.find("🚦") != std::string::npos);
+      BOOST_REQUIRE(expected.response.text().find("🚦") != std::string::npos);
       const auto streamed = t.ask(*t.proxied, true);
       BOOST_CHECK_MESSAGE(!streamed.ec, streamed.ec.message()
                                             << ": " << streamed.response.diag.message);
-      BOOST_CHECK_EQUAL(streamed.response.content, expected.response.content);
-      BOOST_CHECK_EQUAL(streamed.deltas, expected.response.content);
+      BOOST_CHECK_EQUAL(streamed.response.text(), expected.response.text());
+      BOOST_CHECK_EQUAL(streamed.deltas, expected.response.text());
       BOOST_CHECK_EQUAL(streamed.response.tokens.total(), expected.response.tokens.total());
       const auto whole = t.ask(*t.proxied, false);
       BOOST_CHECK(!whole.ec);
-      BOOST_CHECK_EQUAL(whole.response.content, expected.response.content);
+      BOOST_CHECK_EQUAL(whole.response.text(), expected.response.text());
     }
   }
 }
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(latency_and_a_bandwidth_cap_slow_but_do_not_break) {
   const auto expected = t.ask(*t.direct, true);
   const auto slow = t.ask(*t.proxied, true);
   BOOST_CHECK(!slow.ec);
-  BOOST_CHECK_EQUAL(slow.response.content, expected.response.content);
+  BOOST_CHECK_EQUAL(slow.response.text(), expected.response.text());
   BOOST_CHECK_GE(slow.response.latency, 20ms);  // it went through the delay, at least once
 }
 

@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(answers_without_streaming) {
   fixture f;
   auto o = f.ask("mock", false);
   BOOST_REQUIRE_MESSAGE(!o.ec, o.ec.message() + ": " + o.response.diag.message);
-  BOOST_CHECK(o.response.content.find("Is water wet?") != std::string::npos);
+  BOOST_CHECK(o.response.text().find("Is water wet?") != std::string::npos);
   BOOST_CHECK_EQUAL(o.response.finish_reason, "stop");
   BOOST_CHECK_EQUAL(o.response.model, "mock");
   BOOST_CHECK_GT(o.response.tokens.prompt_tokens, 0);
@@ -85,8 +85,8 @@ BOOST_AUTO_TEST_CASE(streams_deltas_that_add_up_to_the_answer) {
   auto o = f.ask("mock", true);
   BOOST_REQUIRE_MESSAGE(!o.ec, o.response.diag.message);
   BOOST_CHECK_GT(o.delta_count, 3);
-  BOOST_CHECK_EQUAL(o.deltas, o.response.content);
-  BOOST_CHECK_EQUAL(o.response.content, plain.response.content);  // same prompt, same reply
+  BOOST_CHECK_EQUAL(o.deltas, o.response.text());
+  BOOST_CHECK_EQUAL(o.response.text(), plain.response.text());  // same prompt, same reply
   BOOST_CHECK_EQUAL(o.response.finish_reason, "stop");
   BOOST_CHECK(o.response.diag.request_id.starts_with("req_mock_"));  // streamed replies too
   // Usage came from the include_usage chunk, exactly as the non-streamed reply counts it.
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(reset_mid_stream_is_a_connection_failure_that_still_counts_
   auto o = f.ask("mock-reset", true);
   BOOST_CHECK(o.ec == error::connection_failed);
   BOOST_CHECK(!o.deltas.empty());  // some text arrived before the reset
-  BOOST_CHECK_EQUAL(o.deltas, o.response.content);
+  BOOST_CHECK_EQUAL(o.deltas, o.response.text());
   BOOST_CHECK_GT(o.response.tokens.completion_tokens, 0);
   BOOST_CHECK_GT(o.response.tokens.prompt_tokens, 0);
 
@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(a_stream_without_done_is_truncated_never_a_success) {
   fixture f;
   auto o = f.ask("mock-truncated", true);
   BOOST_CHECK(o.ec == error::stream_truncated);
-  BOOST_CHECK(!o.response.content.empty());
+  BOOST_CHECK(!o.response.text().empty());
   BOOST_CHECK(is_retryable(o.ec));
   auto plain = f.ask("mock-truncated", false);  // body shorter than content-length
   BOOST_CHECK(plain.ec == error::connection_failed);
@@ -178,8 +178,8 @@ BOOST_AUTO_TEST_CASE(a_slow_drip_still_completes) {
   auto normal = f.ask("mock", true);
   auto o = f.ask("mock-drip", true);
   BOOST_REQUIRE_MESSAGE(!o.ec, o.response.diag.message);
-  BOOST_CHECK_EQUAL(o.delta_count, static_cast<int>(o.response.content.size()));  // one char each
-  BOOST_CHECK_EQUAL(o.response.content.size(), normal.response.content.size());
+  BOOST_CHECK_EQUAL(o.delta_count, static_cast<int>(o.response.text().size()));  // one char each
+  BOOST_CHECK_EQUAL(o.response.text().size(), normal.response.text().size());
   auto plain = f.ask("mock-drip", false);
   BOOST_CHECK(!plain.ec);
 }
@@ -224,7 +224,7 @@ BOOST_AUTO_TEST_CASE(works_with_use_awaitable) {
     req.messages = {{role::user, "awaitable?"}};
     auto [ec, r] =
         co_await f.llm->async_complete(req, nullptr, asio::as_tuple(asio::use_awaitable));
-    co_return ec ? ec.message() : r.content;
+    co_return ec ? ec.message() : r.text();
   };
   const auto text = conclave::test::run(f.io, call());
   BOOST_CHECK(text.find("awaitable?") != std::string::npos);
@@ -249,17 +249,17 @@ BOOST_AUTO_TEST_CASE(stop_reasons_are_understood_in_both_paths) {
       BOOST_REQUIRE_MESSAGE(!length.ec, length.response.diag.message);
       BOOST_CHECK_EQUAL(length.response.finish_reason, "length");
       BOOST_CHECK(length.response.stop == stop_reason::length);
-      BOOST_CHECK_EQUAL(length.response.content, normal.response.content);
+      BOOST_CHECK_EQUAL(length.response.text(), normal.response.text());
 
       auto filtered = f.ask("mock-filtered", stream);
       BOOST_REQUIRE_MESSAGE(!filtered.ec, filtered.response.diag.message);
       BOOST_CHECK(filtered.response.stop == stop_reason::content_filter);
-      BOOST_CHECK(!filtered.response.content.empty());
-      BOOST_CHECK_LT(filtered.response.content.size(), normal.response.content.size());
+      BOOST_CHECK(!filtered.response.text().empty());
+      BOOST_CHECK_LT(filtered.response.text().size(), normal.response.text().size());
 
       auto empty = f.ask("mock-empty", stream);
       BOOST_REQUIRE_MESSAGE(!empty.ec, empty.response.diag.message);
-      BOOST_CHECK(empty.response.content.empty());
+      BOOST_CHECK(empty.response.text().empty());
       BOOST_CHECK(empty.response.stop == stop_reason::end);
     }
   }
@@ -276,7 +276,7 @@ BOOST_AUTO_TEST_CASE(a_200_that_is_not_json_or_not_an_event_stream_is_a_bad_resp
   BOOST_CHECK(stream.ec == error::bad_response);
   BOOST_CHECK_EQUAL(stream.response.diag.message, "not an event stream (content-type text/html)");
   BOOST_CHECK_EQUAL(stream.delta_count, 0);  // the page's "data:" line was never read as an event
-  BOOST_CHECK(stream.response.content.empty());
+  BOOST_CHECK(stream.response.text().empty());
 
   BOOST_CHECK(!f.ask("mock", false).ec);  // and the connection pool is still sound
 }
@@ -287,7 +287,7 @@ BOOST_AUTO_TEST_CASE(an_early_hints_response_is_read_past) {
     auto o = f.ask("mock-early-hints", stream);
     BOOST_REQUIRE_MESSAGE(!o.ec, o.response.diag.message);
     BOOST_CHECK_EQUAL(o.response.diag.http_status, 200);
-    BOOST_CHECK(o.response.content.find("Is water wet?") != std::string::npos);
+    BOOST_CHECK(o.response.text().find("Is water wet?") != std::string::npos);
   }
 }
 

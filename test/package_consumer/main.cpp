@@ -19,7 +19,7 @@ int main() {
   req.messages = {{conclave::role::user, "Does the installed package work?"}};
   int status = 1;
   llm.async_complete(req, nullptr, [&](boost::system::error_code ec, conclave::chat_response r) {
-    std::cout << (ec ? ec.message() : r.content) << "\n";
+    std::cout << (ec ? ec.message() : r.text()) << "\n";
     status = ec ? 1 : 0;
     mock.stop();
   });

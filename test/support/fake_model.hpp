@@ -29,24 +29,25 @@ struct fake_reply {
   boost::system::error_code error;  ///< set: fail with this after the latency
   int pieces = 1;                   ///< streamed in this many deltas (when the request streams)
   std::optional<std::chrono::milliseconds> retry_after;  ///< sent with a failure
-  int pieces_before_error = 0;  ///< with `error`: stream this many pieces of content first
-  std::string finish = "stop";  ///< the finish_reason of a successful reply
-  std::string model = "fake";   ///< the model name the reply carries
-  int http_status = 0;          ///< with `error`: the status a provider would have sent
+  int pieces_before_error = 0;   ///< with `error`: stream this many pieces of content first
+  std::string finish = "stop";   ///< the finish_reason of a successful reply
+  std::string model = "fake";    ///< the model name the reply carries
+  int http_status = 0;           ///< with `error`: the status a provider would have sent
+  std::vector<tool_call> calls;  ///< tools the reply asks for (then stop is tool_use)
 };
 
 /// Which kind of request the engine sent, judged by the prompts the engine writes.
 enum class request_kind { decomposition, agent, synthesis };
 
 inline request_kind kind_of(const chat_request& r) {
-  const auto& first = r.messages.front().content;
+  const auto& first = r.messages.front().text();
   if (first.find("split a large question") != std::string::npos) return request_kind::decomposition;
   if (first.find("merge the decisions") != std::string::npos) return request_kind::synthesis;
   return request_kind::agent;
 }
 
 /// The user message: for agents, their sub-question.
-inline std::string last_user(const chat_request& r) { return r.messages.back().content; }
+inline std::string last_user(const chat_request& r) { return r.messages.back().text(); }
 
 class fake_model final : public model {
  public:
@@ -97,7 +98,8 @@ class fake_model final : public model {
 
     chat_response out;
     for (const auto& m : req.messages)
-      out.tokens.prompt_tokens += static_cast<std::int64_t>(m.content.size() / 4 + 1);
+      out.tokens.prompt_tokens += static_cast<std::int64_t>(m.size() / 4 + 1);
+    std::string said;
     out.model = reply.model;
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
     const int pieces = req.stream ? std::max(1, reply.pieces) : 1;
@@ -109,10 +111,11 @@ class fake_model final : public model {
       const std::size_t begin = reply.content.size() * p / pieces;
       const std::size_t end = reply.content.size() * (p + 1) / pieces;
       const std::string piece = reply.content.substr(begin, end - begin);
-      out.content += piece;
-      out.tokens.completion_tokens = static_cast<std::int64_t>(out.content.size() / 4 + 1);
-      if (req.stream && on_delta && !piece.empty()) on_delta(piece);
+      said += piece;
+      out.tokens.completion_tokens = static_cast<std::int64_t>(said.size() / 4 + 1);
+      if (req.stream && on_delta && !piece.empty()) on_delta(text_delta{piece});
     }
+    out.message = assistant_message(said, reply.error ? std::vector<tool_call>{} : reply.calls);
     if (reply.error) {
       out.diag.message = "scripted failure";
       out.diag.retry_after = reply.retry_after;
@@ -120,7 +123,7 @@ class fake_model final : public model {
       co_return std::tuple{reply.error, std::move(out)};
     }
     out.finish_reason = reply.finish;
-    out.stop = stop_reason_from(reply.finish);
+    out.stop = reply.calls.empty() ? stop_reason_from(reply.finish) : stop_reason::tool_use;
     co_return std::tuple{boost::system::error_code{}, std::move(out)};
   }
 

@@ -50,8 +50,8 @@ BOOST_AUTO_TEST_CASE(subquestions_are_clamped) {
 BOOST_AUTO_TEST_CASE(decomposition_prompt_names_the_count_and_question) {
   const auto msgs = decomposition_prompt("Why?", 7);
   BOOST_REQUIRE_EQUAL(msgs.size(), 2u);
-  BOOST_CHECK(msgs[1].content.find("into 7 independent sub-questions") != std::string::npos);
-  BOOST_CHECK(msgs[1].content.find("Question: Why?") != std::string::npos);
+  BOOST_CHECK(msgs[1].text().find("into 7 independent sub-questions") != std::string::npos);
+  BOOST_CHECK(msgs[1].text().find("Question: Why?") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(synthesis_prompt_cuts_and_names_missing_parts) {
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(synthesis_prompt_cuts_and_names_missing_parts) {
       {"Q2", agent_status::timed_out, "", "deadline expired"},
   };
   const auto msgs = synthesis_prompt("Main?", d, 51);  // cut would land inside the 2-byte é
-  const std::string& body = msgs[1].content;
+  const std::string& body = msgs[1].text();
   BOOST_CHECK(body.find(std::string(50, 'a') + " [cut: 52 more characters]") != std::string::npos);
   BOOST_CHECK(body.find("Status: timed_out (deadline expired). No decision.") != std::string::npos);
   BOOST_CHECK(body.find("1 of 2 parts have no decision") != std::string::npos);
@@ -141,9 +141,9 @@ BOOST_AUTO_TEST_CASE(sessions_share_the_base_and_nothing_else) {
   b.add(role::user, "only b");
   const auto ra = a.to_request();
   BOOST_REQUIRE_EQUAL(ra.messages.size(), 2u);
-  BOOST_CHECK_EQUAL(ra.messages[0].content, "shared");
-  BOOST_CHECK_EQUAL(ra.messages[1].content, "only a");
-  BOOST_CHECK_EQUAL(b.to_request().messages[1].content, "only b");
+  BOOST_CHECK_EQUAL(ra.messages[0].text(), "shared");
+  BOOST_CHECK_EQUAL(ra.messages[1].text(), "only a");
+  BOOST_CHECK_EQUAL(b.to_request().messages[1].text(), "only b");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(decodes_a_completion) {
       R"({"id":"x","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}})",
       r);
   BOOST_CHECK(!ec);
-  BOOST_CHECK_EQUAL(r.content, "Hello");
+  BOOST_CHECK_EQUAL(r.text(), "Hello");
   BOOST_CHECK_EQUAL(r.finish_reason, "stop");
   BOOST_CHECK_EQUAL(r.model, "gpt-4o");
   BOOST_CHECK_EQUAL(r.tokens.prompt_tokens, 9);
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(null_content_is_an_empty_answer) {
       R"({"choices":[{"message":{"role":"assistant","content":null},"finish_reason":"length"}]})",
       r);
   BOOST_CHECK(!ec);
-  BOOST_CHECK_EQUAL(r.content, "");
+  BOOST_CHECK_EQUAL(r.text(), "");
   BOOST_CHECK_EQUAL(r.finish_reason, "length");
 }
 
@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_headers) {
 
 BOOST_AUTO_TEST_CASE(stream_with_usage_chunk) {
   stream_decoder d;
-  std::string delta;
+  openai::stream_pieces delta;
   using step = stream_decoder::step;
   BOOST_CHECK(
       d.on_event(data(R"({"model":"m","choices":[{"delta":{"role":"assistant","content":""}}]})"),
@@ -127,10 +127,10 @@ BOOST_AUTO_TEST_CASE(stream_with_usage_chunk) {
       d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}})"),
                  delta) == step::more);
   BOOST_CHECK(d.on_event(data("[DONE]"), delta) == step::done);
-  BOOST_CHECK_EQUAL(delta, "Hello");
+  BOOST_CHECK_EQUAL(delta.text, "Hello");
   BOOST_CHECK(d.done());
   BOOST_CHECK(d.usage_reported());
-  BOOST_CHECK_EQUAL(d.response().content, "Hello");
+  BOOST_CHECK_EQUAL(d.response().text(), "Hello");
   BOOST_CHECK_EQUAL(d.response().finish_reason, "stop");
   BOOST_CHECK_EQUAL(d.response().model, "m");
   BOOST_CHECK_EQUAL(d.response().tokens.completion_tokens, 2);
@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(stream_with_usage_chunk) {
 
 BOOST_AUTO_TEST_CASE(error_mid_stream_fails_it) {
   stream_decoder d;
-  std::string delta;
+  openai::stream_pieces delta;
   d.on_event(data(R"({"choices":[{"delta":{"content":"partial"}}]})"), delta);
   const auto s = d.on_event(
       data(
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(malformed_chunk_fails_the_stream) {
   for (const char* chunk : {"{not json", "42", R"({"choices":"nope"})", R"({"choices":[7]})"}) {
     BOOST_TEST_CONTEXT("chunk: " << chunk) {
       stream_decoder d;
-      std::string delta;
+      openai::stream_pieces delta;
       BOOST_CHECK(d.on_event(data(chunk), delta) == stream_decoder::step::failed);
       BOOST_CHECK(d.failure_code() == error::bad_response);
     }
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(usage_that_cannot_be_believed_is_not_reported) {
       BOOST_CHECK_EQUAL(r.tokens.completion_tokens, 0);
 
       stream_decoder d;
-      std::string delta;
+      openai::stream_pieces delta;
       d.on_event(data(R"({"choices":[],"usage":)" + std::string(usage) + "}"), delta);
       BOOST_CHECK(!d.usage_reported() || std::string(usage) == "null");
       BOOST_CHECK_GE(d.response().tokens.prompt_tokens, 0);
@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(usage_that_cannot_be_believed_is_not_reported) {
 
   // A believable count followed by one that is not: the last one decides.
   stream_decoder d;
-  std::string delta;
+  openai::stream_pieces delta;
   d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}})"), delta);
   BOOST_CHECK(d.usage_reported());
   d.on_event(data(R"({"choices":[],"usage":{"prompt_tokens":-5,"completion_tokens":2}})"), delta);
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(finish_reasons_are_understood) {
   BOOST_CHECK(none.stop == stop_reason::unknown);
 
   stream_decoder d;
-  std::string delta;
+  openai::stream_pieces delta;
   d.on_event(data(R"({"choices":[{"delta":{"content":"no"}}]})"), delta);
   BOOST_CHECK(d.response().stop == stop_reason::unknown);
   d.on_event(data(R"({"choices":[{"delta":{},"finish_reason":"content_filter"}]})"), delta);
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(quoted_bodies_are_valid_utf8_cut_on_character_boundaries) {
   BOOST_CHECK(text::is_valid_utf8(r.diag.message));
 
   stream_decoder s;
-  std::string delta;
+  openai::stream_pieces delta;
   BOOST_CHECK(s.on_event(data(body), delta) == stream_decoder::step::failed);
   BOOST_CHECK(text::is_valid_utf8(s.failure().message));
 }

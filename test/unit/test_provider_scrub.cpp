@@ -21,19 +21,25 @@ BOOST_AUTO_TEST_CASE(every_provider_text_is_redacted_and_valid_utf8) {
   r.diag.message = "Incorrect API key provided: Bearer " + key + " \xff";
   r.diag.provider_code = key;
   r.diag.request_id = "Bearer " + key;
-  r.content = "your key is " + key + "\xc3";
+  r.message = assistant_message("your key is " + key + "\xc3",
+                                {{"id-" + key, "tool", R"({"k":")" + key + R"("})"}});
   r.model = "m-" + key;
   r.finish_reason = "stop " + key;
   provider::scrub(r, text::redactor({key}));
-  for (const std::string* s : {&r.diag.message, &r.diag.provider_code, &r.diag.request_id,
-                               &r.content, &r.model, &r.finish_reason}) {
+  const std::string words = r.text();
+  const auto calls = r.message.tool_calls();
+  BOOST_REQUIRE_EQUAL(calls.size(), 1u);
+  const std::string id = calls[0].id, arguments = calls[0].arguments;
+  for (const std::string* s : std::initializer_list<const std::string*>{
+           &r.diag.message, &r.diag.provider_code, &r.diag.request_id, &words, &r.model,
+           &r.finish_reason, &id, &arguments}) {
     BOOST_CHECK_MESSAGE(s->find("0123456789") == std::string::npos, *s);
     BOOST_CHECK(s->find("[REDACTED]") != std::string::npos);
     BOOST_CHECK(text::is_valid_utf8(*s));
   }
   BOOST_CHECK_EQUAL(r.diag.message, "Incorrect API key provided: Bearer [REDACTED] \xEF\xBF\xBD");
   BOOST_CHECK_EQUAL(r.diag.request_id, "Bearer [REDACTED]");
-  BOOST_CHECK_EQUAL(r.content, "your key is [REDACTED]\xEF\xBF\xBD");
+  BOOST_CHECK_EQUAL(words, "your key is [REDACTED]\xEF\xBF\xBD");
 }
 
 BOOST_AUTO_TEST_CASE(long_texts_are_cut_after_redacting_never_through_a_key) {
@@ -41,13 +47,13 @@ BOOST_AUTO_TEST_CASE(long_texts_are_cut_after_redacting_never_through_a_key) {
   // The key straddles the cut: cutting first would leave most of it behind.
   r.diag.message = std::string(provider::max_diag_message - 10, 'x') + key;
   r.diag.request_id = std::string(provider::max_diag_field - 5, 'y') + key;
-  r.content = std::string(100'000, 'z');
+  r.message = assistant_message(std::string(100'000, 'z'));
   provider::scrub(r, text::redactor({key}));
   BOOST_CHECK(r.diag.message.find("sk-conclave") == std::string::npos);
   BOOST_CHECK(r.diag.request_id.find("sk-conclave") == std::string::npos);
   BOOST_CHECK_LE(r.diag.message.size(), provider::max_diag_message + 3);
   BOOST_CHECK_LE(r.diag.request_id.size(), provider::max_diag_field + 3);
-  BOOST_CHECK_EQUAL(r.content.size(), 100'000u);  // the answer is never cut
+  BOOST_CHECK_EQUAL(r.text().size(), 100'000u);  // the answer is never cut
 }
 
 BOOST_AUTO_TEST_CASE(cuts_fall_on_character_boundaries) {

@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(a_hostile_stream_cannot_grow_without_bound) {
 
 BOOST_AUTO_TEST_CASE(a_stream_with_tool_calls_is_tool_use_whatever_finish_reason_says) {
   openai::stream_decoder d;
-  std::string delta;
+  openai::stream_pieces delta;
   d.on_event(
       data(
           R"({"model":"m","choices":[{"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"c","function":{"name":"calc","arguments":"{\"ex"}}]}}]})"),
@@ -125,14 +125,15 @@ BOOST_AUTO_TEST_CASE(a_stream_with_tool_calls_is_tool_use_whatever_finish_reason
   BOOST_CHECK(d.on_event(data("[DONE]"), delta) == openai::stream_decoder::step::done);
   const auto& r = d.response();
   BOOST_CHECK(r.stop == stop_reason::tool_use);
-  BOOST_REQUIRE_EQUAL(r.tool_calls.size(), 1u);
-  BOOST_CHECK_EQUAL(r.tool_calls[0].arguments, R"({"expr":"1+1"})");
-  BOOST_CHECK(r.content.empty());
+  const auto calls = r.message.tool_calls();
+  BOOST_REQUIRE_EQUAL(calls.size(), 1u);
+  BOOST_CHECK_EQUAL(calls[0].arguments, R"({"expr":"1+1"})");
+  BOOST_CHECK(r.text().empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_stream_whose_arguments_never_close_fails) {
   openai::stream_decoder d;
-  std::string delta;
+  openai::stream_pieces delta;
   d.on_event(
       data(
           R"({"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{\"a\":"}}]}}]})"),
@@ -148,9 +149,10 @@ BOOST_AUTO_TEST_CASE(a_whole_message_with_tool_calls) {
       r);
   BOOST_REQUIRE(!ec);
   BOOST_CHECK(r.stop == stop_reason::tool_use);
-  BOOST_REQUIRE_EQUAL(r.tool_calls.size(), 2u);
-  BOOST_CHECK_EQUAL(r.tool_calls[0].arguments, R"({"n":1})");
-  BOOST_CHECK_EQUAL(r.tool_calls[1].arguments, "{}");
+  const auto calls = r.message.tool_calls();
+  BOOST_REQUIRE_EQUAL(calls.size(), 2u);
+  BOOST_CHECK_EQUAL(calls[0].arguments, R"({"n":1})");
+  BOOST_CHECK_EQUAL(calls[1].arguments, "{}");
   chat_response bad;
   BOOST_CHECK(
       openai::decode_chat_completion(

@@ -79,7 +79,11 @@ void read_retry_headers(const boost::beast::http::fields& headers, diagnostics& 
 }
 
 std::int64_t estimate_tokens(std::string_view text) noexcept {
-  return static_cast<std::int64_t>((text.size() + 3) / 4);
+  return estimate_tokens(text.size());
+}
+
+std::int64_t estimate_tokens(std::size_t bytes) noexcept {
+  return static_cast<std::int64_t>((bytes + 3) / 4);
 }
 
 }  // namespace conclave::provider

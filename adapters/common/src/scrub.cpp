@@ -26,7 +26,15 @@ void scrub(diagnostics& d, const text::redactor& secrets) {
 
 void scrub(chat_response& r, const text::redactor& secrets) {
   scrub(r.diag, secrets);
-  clean_whole(r.content, secrets);
+  for (auto& part : r.message.parts) {
+    if (auto* t = std::get_if<text_part>(&part)) clean_whole(t->text, secrets);
+    if (auto* c = std::get_if<tool_call>(&part)) {
+      clean(c->id, secrets, max_diag_field);
+      clean(c->name, secrets, max_diag_field);
+      clean_whole(c->arguments, secrets);
+    }
+  }
+  clean_whole(r.message.reasoning, secrets);
   clean(r.model, secrets, max_diag_field);
   clean(r.finish_reason, secrets, max_diag_field);
 }

@@ -149,8 +149,7 @@ bool parse_request(std::string_view body, incoming_request& out, std::string& wh
       why = "each message needs a string 'role' and a string 'content'";
       return false;
     }
-    chat_message msg;
-    msg.content = std::string(c->get_string());
+    chat_message msg(role::user, std::string(c->get_string()));
     const auto role_name = r->get_string();
     if (role_name == "system" || role_name == "developer")
       msg.who = role::system;
@@ -175,7 +174,8 @@ bool parse_request(std::string_view body, incoming_request& out, std::string& wh
 
 std::optional<int> requested_subquestions(const incoming_request& req) {
   for (const auto& m : req.messages) {
-    const std::string_view text = m.content;
+    const std::string words = m.text();
+    const std::string_view text = words;
     const auto at = text.find("sub-questions");
     if (at == std::string_view::npos) continue;
     // Look back over up to three words for a number: "into 5 independent sub-questions".
@@ -207,7 +207,8 @@ std::optional<int> requested_subquestions(const incoming_request& req) {
 std::string subject_of(const incoming_request& req) {
   for (auto it = req.messages.rbegin(); it != req.messages.rend(); ++it) {
     if (it->who != role::user) continue;
-    std::string_view text = it->content;
+    const std::string words = it->text();
+    std::string_view text = words;
     if (const auto q = text.find("Question:"); q != std::string_view::npos) {
       text = text.substr(q + 9);
     }
@@ -233,13 +234,14 @@ std::string reply_text(const incoming_request& req, int words) {
     return json::serialize(items);
   }
   std::uint64_t h = fnv1a(subject);
-  for (const auto& m : req.messages) h ^= fnv1a(m.content) + 0x9e3779b97f4a7c15ull + (h << 6);
+  for (const auto& m : req.messages) h ^= fnv1a(m.text()) + 0x9e3779b97f4a7c15ull + (h << 6);
   if (subject.size() > 60) subject = std::string(text::utf8_prefix(subject, 57)) + "...";
   // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {
-    for (auto at = m.content.find("Decision: "); at != std::string::npos;
-         at = m.content.find("Decision: ", at + 1)) {
+    const std::string words = m.text();
+    for (auto at = words.find("Decision: "); at != std::string::npos;
+         at = words.find("Decision: ", at + 1)) {
       ++decisions;
     }
   }
@@ -259,7 +261,7 @@ std::string reply_text(const incoming_request& req, int words) {
 
 usage count_usage(const incoming_request& req, std::string_view reply) {
   usage u;
-  for (const auto& m : req.messages) u.prompt_tokens += 3 + (m.content.size() + 3) / 4;
+  for (const auto& m : req.messages) u.prompt_tokens += 3 + (m.size() + 3) / 4;
   u.completion_tokens = static_cast<std::int64_t>((reply.size() + 3) / 4);
   return u;
 }

@@ -94,7 +94,7 @@ struct openai_model::impl {
     }
     const std::int64_t prompt_estimate = [&] {
       std::int64_t n = 0;
-      for (const auto& m : req.messages) n += provider::estimate_tokens(m.content);
+      for (const auto& m : req.messages) n += provider::estimate_tokens(m.size());
       return n;
     }();
     // The caller's deadline, when sooner than ours: the call then fails as a timeout in time
@@ -125,7 +125,7 @@ struct openai_model::impl {
       if (!usage_reported) {
         // No usage, or none to believe: count what was sent and what arrived, never zero.
         out.tokens.prompt_tokens = prompt_estimate;
-        out.tokens.completion_tokens = provider::estimate_tokens(out.content);
+        out.tokens.completion_tokens = provider::estimate_tokens(out.message.size());
       }
       co_return outcome{ec, std::move(out)};
     }
@@ -133,11 +133,21 @@ struct openai_model::impl {
     http::sse_parser parser;
     stream_decoder decoder;
     provider::delta_scrubber scrubbed({opts.api_key});
+    provider::delta_scrubber scrubbed_reasoning({opts.api_key});
     std::vector<http::sse_event> events;
-    std::string delta;
+    stream_pieces pieces;
     error_code stream_error;
     auto emit = [&](const std::string& piece) {
-      if (!piece.empty() && on_delta) on_delta(piece);
+      if (!piece.empty() && on_delta) on_delta(text_delta{piece});
+    };
+    auto emit_reasoning = [&](const std::string& piece) {
+      if (!piece.empty() && on_delta) on_delta(reasoning_delta{piece});
+    };
+    // Argument fragments are redacted one by one (the whole arguments again at the end).
+    auto emit_fragment = [&](stream_pieces::tool_fragment& f) {
+      if (!on_delta) return;
+      for (auto* s : {&f.id, &f.name, &f.arguments}) secrets.apply_in_place(*s);
+      on_delta(tool_call_delta{f.index, f.id, f.name, f.arguments});
     };
     auto sink = [&](std::string_view bytes) {
       events.clear();
@@ -149,9 +159,11 @@ struct openai_model::impl {
       for (auto& e : events) {
         // Before the decoder quotes any of it (a malformed chunk, an error event).
         secrets.apply_in_place(e.data);
-        delta.clear();
-        const auto step = decoder.on_event(e, delta);
-        if (!delta.empty()) emit(scrubbed.push(delta));
+        pieces.clear();
+        const auto step = decoder.on_event(e, pieces);
+        if (!pieces.text.empty()) emit(scrubbed.push(pieces.text));
+        if (!pieces.reasoning.empty()) emit_reasoning(scrubbed_reasoning.push(pieces.reasoning));
+        for (auto& f : pieces.tool_fragments) emit_fragment(f);
         if (step == stream_decoder::step::failed) {
           stream_error = decoder.failure_code();
           return false;
@@ -171,6 +183,7 @@ struct openai_model::impl {
     http::response r =
         co_await client.stream(endpoint.where, make_request(req), deadline, sink, check);
     emit(scrubbed.finish());
+    emit_reasoning(scrubbed_reasoning.finish());
 
     out = std::move(decoder.response());
     out.latency = r.elapsed;
@@ -179,7 +192,7 @@ struct openai_model::impl {
       // Cut or usage-less stream, or usage not to believe: count what was sent and what
       // arrived, never zero.
       out.tokens.prompt_tokens = prompt_estimate;
-      out.tokens.completion_tokens = provider::estimate_tokens(out.content);
+      out.tokens.completion_tokens = provider::estimate_tokens(out.message.size());
     }
     if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
       secrets.apply_in_place(r.body);

@@ -33,7 +33,8 @@ bool canonical_arguments(const std::string& received, std::string& out, std::str
 
 }  // namespace
 
-bool tool_call_accumulator::add(const json::value& fragment, std::string& why) {
+bool tool_call_accumulator::add(const json::value& fragment, std::string& why,
+                                std::size_t* position) {
   const auto* o = fragment.if_object();
   if (!o) {
     why = "a tool call fragment is not an object";
@@ -75,6 +76,7 @@ bool tool_call_accumulator::add(const json::value& fragment, std::string& why) {
     calls_.push_back(partial{index, {}, {}});
     target = &calls_.back();
   }
+  if (position) *position = static_cast<std::size_t>(target - calls_.data());
   if (id && !id->empty()) target->call.id = std::string(*id);
   if (function) {
     if (const auto* name = string_in(*function, "name"); name && !name->empty()) {

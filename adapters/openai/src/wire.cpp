@@ -82,9 +82,49 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
   json::array messages(mem.storage());
   messages.reserve(req.messages.size());
   for (const auto& m : req.messages) {
+    if (m.who == role::tool) {
+      // One `tool` message per result (Anthropic-style messages may carry several).
+      for (const auto& part : m.parts) {
+        const auto* result = std::get_if<tool_result>(&part);
+        if (!result) continue;
+        json::object message(mem.storage());
+        message["role"] = "tool";
+        message["tool_call_id"] = result->call_id;
+        message["content"] = result->is_error && !result->content.starts_with("Error")
+                                 ? "Error: " + result->content
+                                 : result->content;
+        messages.push_back(std::move(message));
+      }
+      continue;
+    }
     json::object message(mem.storage());
     message["role"] = to_string(m.who);
-    message["content"] = m.content;
+    std::string words = m.text();
+    if (m.who == role::assistant && m.has_tool_calls()) {
+      json::array calls(mem.storage());
+      for (const auto& part : m.parts) {
+        const auto* call = std::get_if<tool_call>(&part);
+        if (!call) continue;
+        json::object function(mem.storage());
+        function["name"] = call->name;
+        function["arguments"] = call->arguments;
+        json::object c(mem.storage());
+        c["id"] = call->id;
+        c["type"] = "function";
+        c["function"] = std::move(function);
+        calls.push_back(std::move(c));
+      }
+      if (words.empty()) {
+        message["content"] = nullptr;
+      } else {
+        message["content"] = words;
+      }
+      message["tool_calls"] = std::move(calls);
+      // Reasoning models (DeepSeek's thinking mode and others) require it back on tool turns.
+      if (!m.reasoning.empty()) message["reasoning_content"] = m.reasoning;
+    } else {
+      message["content"] = words;
+    }
     messages.push_back(std::move(message));
   }
   body["messages"] = std::move(messages);
@@ -204,23 +244,28 @@ boost::system::error_code decode_chat_completion(std::string_view body, chat_res
     out.diag.message = "first choice has no message";
     return error::bad_response;
   }
+  std::string words;
   if (auto* c = message->get_object().if_contains("content"); c && c->is_string()) {
-    out.content = std::string(c->get_string());
+    words = std::string(c->get_string());
   } else if (c && !c->is_null()) {
     out.diag.message = "message content is neither a string nor null";
     return error::bad_response;
   }
-  if (auto* calls = message->get_object().if_contains("tool_calls"); calls && !calls->is_null()) {
+  std::vector<tool_call> calls;
+  if (auto* a = message->get_object().if_contains("tool_calls"); a && !a->is_null()) {
     std::string why;
-    if (!decode_tool_calls(*calls, out.tool_calls, why)) {
+    if (!decode_tool_calls(*a, calls, why)) {
       out.diag.message = why;
       return error::bad_response;
     }
   }
+  const bool asked_for_tools = !calls.empty();
+  out.message = assistant_message(std::move(words), std::move(calls),
+                                  string_at(message->get_object(), "reasoning_content"));
   out.finish_reason = string_at(choice, "finish_reason");
   // Whether the model asked for tools is what it sent, not what finish_reason says
   // (compatible servers send "stop" with tool calls).
-  out.stop = out.tool_calls.empty() ? stop_reason_from(out.finish_reason) : stop_reason::tool_use;
+  out.stop = asked_for_tools ? stop_reason::tool_use : stop_reason_from(out.finish_reason);
   out.model = string_at(o, "model");
   if (auto* u = o.if_contains("usage")) {
     if (auto reported = read_usage(*u)) {
@@ -265,22 +310,33 @@ rate_limit_info decode_rate_limits(const boost::beast::http::fields& h) {
   return info;
 }
 
+chat_response& stream_decoder::response() {
+  if (!done_ && !text_.empty()) {
+    std::string reasoning = response_.message.reasoning;
+    response_.message = assistant_message(text_, {}, std::move(reasoning));
+  }
+  return response_;
+}
+
 stream_decoder::step stream_decoder::fail(conclave::error e, std::string message) {
   error_ = e;
   failure_.message = std::move(message);
   return step::failed;
 }
 
-stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std::string& delta) {
+stream_decoder::step stream_decoder::on_event(const http::sse_event& event, stream_pieces& pieces) {
   if (error_) return step::failed;
   if (done_) return step::done;  // anything after [DONE] is ignored
   if (event.type == "error") return fail(error::provider_error, cut(event.data));
   if (event.data == "[DONE]") {
+    std::vector<tool_call> calls;
     if (!tool_calls_.empty()) {
       std::string why;
-      if (!tool_calls_.finish(response_.tool_calls, why)) return fail(error::bad_response, why);
+      if (!tool_calls_.finish(calls, why)) return fail(error::bad_response, why);
       response_.stop = stop_reason::tool_use;  // whatever finish_reason said
     }
+    std::string reasoning = std::move(response_.message.reasoning);
+    response_.message = assistant_message(std::move(text_), std::move(calls), std::move(reasoning));
     done_ = true;
     return step::done;
   }
@@ -310,16 +366,29 @@ stream_decoder::step stream_decoder::on_event(const http::sse_event& event, std:
     const auto* choice = c.if_object();
     if (!choice) return fail(error::bad_response, "stream choice is not an object");
     if (auto* d = choice->if_contains("delta"); d && d->is_object()) {
-      if (auto* text = d->get_object().if_contains("content"); text && text->is_string()) {
-        delta.append(text->get_string().data(), text->get_string().size());
-        response_.content.append(text->get_string().data(), text->get_string().size());
+      const auto& delta = d->get_object();
+      if (auto* text = delta.if_contains("content"); text && text->is_string()) {
+        pieces.text.append(text->get_string().data(), text->get_string().size());
+        text_.append(text->get_string().data(), text->get_string().size());
       }
-      if (auto* calls = d->get_object().if_contains("tool_calls"); calls && !calls->is_null()) {
+      if (auto* r = delta.if_contains("reasoning_content"); r && r->is_string()) {
+        pieces.reasoning.append(r->get_string().data(), r->get_string().size());
+        response_.message.reasoning.append(r->get_string().data(), r->get_string().size());
+      }
+      if (auto* calls = delta.if_contains("tool_calls"); calls && !calls->is_null()) {
         if (!calls->is_array())
           return fail(error::bad_response, "delta.tool_calls is not an array");
         std::string why;
         for (const auto& fragment : calls->get_array()) {
-          if (!tool_calls_.add(fragment, why)) return fail(error::bad_response, why);
+          std::size_t position = 0;
+          if (!tool_calls_.add(fragment, why, &position)) return fail(error::bad_response, why);
+          stream_pieces::tool_fragment piece{.index = position};
+          if (const auto* f = fragment.as_object().if_contains("function"); f && f->is_object()) {
+            piece.name = string_at(f->get_object(), "name");
+            piece.arguments = string_at(f->get_object(), "arguments");
+          }
+          piece.id = string_at(fragment.as_object(), "id");
+          pieces.tool_fragments.push_back(std::move(piece));
         }
       }
     }

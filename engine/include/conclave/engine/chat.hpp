@@ -7,18 +7,68 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace conclave {
 
-enum class role { system, user, assistant };
+enum class role { system, user, assistant, tool };
 
-/// "system", "user" or "assistant".
+/// "system", "user", "assistant" or "tool".
 const char* to_string(role r) noexcept;
 
+/// Plain words in a message (UTF-8).
+struct text_part {
+  std::string text;
+};
+
+/// A tool the model asked to run: its call id, the tool's name, and its arguments as JSON text
+/// (an object; "{}" when the model sent none).
+struct tool_call {
+  std::string id;
+  std::string name;
+  std::string arguments = "{}";
+};
+
+/// What running a tool gave, sent back to the model in a `tool` message: the call it answers,
+/// the result as text, and whether it is an error (the model sees it and may try otherwise).
+struct tool_result {
+  std::string call_id;
+  std::string content;
+  bool is_error = false;
+};
+
+/// One piece of a message: text, a tool call (assistant) or a tool result (tool).
+using content_part = std::variant<text_part, tool_call, tool_result>;
+
+/// One turn of a conversation: who speaks and what, as content parts in order. A plain chat
+/// message is one text part; an assistant turn may add tool calls; a tool message carries one
+/// tool result.
 struct chat_message {
-  role who = role::user;  ///< who speaks
-  std::string content;    ///< what is said (UTF-8)
+  role who = role::user;
+  std::vector<content_part> parts;
+  /// An assistant turn's reasoning as the provider sent it (`reasoning_content`); adapters
+  /// replay it on tool turns, as reasoning models require. Never shown to other agents.
+  std::string reasoning;
+
+  chat_message() = default;
+  /// An empty message from `w`.
+  explicit chat_message(role w) : who(w) {}
+  /// A message of one text part.
+  chat_message(role w, std::string words) : who(w) {
+    parts.emplace_back(text_part{std::move(words)});
+  }
+
+  /// The text parts, joined in order ("" when there are none).
+  std::string text() const;
+  /// The tool calls, in order.
+  std::vector<tool_call> tool_calls() const;
+  bool has_tool_calls() const noexcept;
+  /// Bytes of everything said: texts, tool names and arguments, results, reasoning (for
+  /// token estimates and bounds).
+  std::size_t size() const noexcept;
+  /// The tool result message answering `result.call_id`.
+  static chat_message from_result(tool_result result);
 };
 
 /// A tool the model may call: its name, what it does, and its parameters as a JSON Schema
@@ -108,25 +158,45 @@ struct diagnostics {
   std::string request_id;            ///< x-request-id / request-id
 };
 
-/// A tool the model asked to run: its call id, the tool's name, and its arguments as JSON text
-/// (an object; "{}" when the model sent none).
-struct tool_call {
-  std::string id;
-  std::string name;
-  std::string arguments = "{}";
+/// A piece of a streamed reply, as it arrives: text, reasoning, or a fragment of a tool call.
+/// Views are valid only during the callback.
+struct text_delta {
+  std::string_view text;
 };
+struct reasoning_delta {
+  std::string_view text;
+};
+/// A fragment of the tool call numbered `index` (0-based, in the order calls were opened):
+/// `id` and `name` are set on the fragment that first carries them, `arguments` is the next
+/// piece of the arguments' JSON text.
+struct tool_call_delta {
+  std::size_t index = 0;
+  std::string_view id;
+  std::string_view name;
+  std::string_view arguments;
+};
+using chat_delta = std::variant<text_delta, reasoning_delta, tool_call_delta>;
 
 struct chat_response {
-  std::string content;        ///< the assistant's text (concatenated deltas when streamed)
+  /// The assistant's turn: its text (concatenated deltas when streamed), then its tool calls,
+  /// and its reasoning when the provider sent any.
+  chat_message message{role::assistant};
   std::string finish_reason;  ///< the provider's own word ("stop", "length"...); may be empty
   stop_reason stop = stop_reason::unknown;  ///< finish_reason, understood; tool_use whenever
-                                            ///< tool_calls is not empty, whatever the provider said
-  std::vector<tool_call> tool_calls;        ///< tools the model asked for, in order
+                                            ///< the message holds tool calls, whatever the
+                                            ///< provider said
   std::string model;                        ///< model that answered, as the provider names it
   usage tokens;                             ///< usage as reported (or counted, for a cut stream)
   rate_limit_info limits;                   ///< rate-limit headers of the reply
   diagnostics diag;                         ///< filled when the call failed
   std::chrono::microseconds latency{0};     ///< from send to last byte
+
+  /// message.text(): the answer's words.
+  std::string text() const { return message.text(); }
 };
+
+/// An assistant message from its text and tool calls (empty text: no text part).
+chat_message assistant_message(std::string text, std::vector<tool_call> calls = {},
+                               std::string reasoning = {});
 
 }  // namespace conclave

@@ -16,8 +16,9 @@
 
 namespace conclave {
 
-/// Receives streamed text as it arrives (called on the call's executor, in order).
-using delta_handler = std::function<void(std::string_view delta)>;
+/// Receives each piece of a streamed reply as it arrives: text, reasoning or a tool-call
+/// fragment (called on the call's executor, in order; the views live only during the call).
+using delta_handler = std::function<void(const chat_delta& delta)>;
 
 /// A model endpoint. Implementations: adapters/openai, adapters/anthropic, and test fakes.
 ///
@@ -39,7 +40,7 @@ class model {
   /// Sends one chat request. Completes with (error_code, chat_response): on success the reply;
   /// on failure a conclave::error and the response's `diag` (status, provider message,
   /// retry-after) — and its `tokens`, so a failed or cut call still counts what it spent.
-  /// `on_delta`, if set and `req.stream` is true, sees each piece of streamed text.
+  /// `on_delta`, if set and `req.stream` is true, sees each piece of the streamed reply.
   ///
   /// The call runs on the handler's associated executor (a strand, for a multi-threaded
   /// io_context), else on get_executor().

@@ -27,5 +27,6 @@ void read_retry_headers(const boost::beast::http::fields& headers, diagnostics& 
 
 /// A rough token count for text no provider counted for us (a cut stream): ~4 bytes a token.
 std::int64_t estimate_tokens(std::string_view text) noexcept;
+std::int64_t estimate_tokens(std::size_t bytes) noexcept;
 
 }  // namespace conclave::provider

@@ -24,7 +24,8 @@ class tool_call_accumulator {
   static constexpr std::size_t max_argument_bytes = 1 << 20;
 
   /// One element of a delta's `tool_calls` array. False (and `why`) when it cannot be one.
-  bool add(const boost::json::value& fragment, std::string& why);
+  /// `position`, if given, receives which call (0-based, in opening order) it belongs to.
+  bool add(const boost::json::value& fragment, std::string& why, std::size_t* position = nullptr);
 
   /// The calls, in the order they were opened, each with a name and arguments that are a JSON
   /// object (re-serialised compactly). False (and `why`) when one is incomplete or malformed.

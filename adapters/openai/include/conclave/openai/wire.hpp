@@ -11,12 +11,16 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace conclave::openai {
 
 /// The JSON body of POST /chat/completions. `stream` adds stream_options.include_usage so the
 /// final chunk reports usage; tools go as `tools` (type function), `tool_choice` and
-/// `parallel_tool_calls` (check them first with check_tools).
+/// `parallel_tool_calls` (check them first with check_tools). An assistant turn's tool calls
+/// go as `tool_calls` (content null when it said nothing), with its `reasoning_content`
+/// replayed; each tool result is a `tool` message with its `tool_call_id` (an error result's
+/// text starts "Error: ", the wire having no flag for it).
 std::string encode_chat_request(const chat_request& req, std::string_view default_model);
 
 /// Whether the request's tools can be sent: names non-empty, unique and within OpenAI's
@@ -38,14 +42,31 @@ void decode_error_body(std::string_view body, diagnostics& diag);
 /// x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
 rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers);
 
-/// Turns the SSE events of a streamed reply into text deltas and a final chat_response.
+/// What one SSE event carried, in owned strings, for the caller to hand on as chat_deltas.
+struct stream_pieces {
+  struct tool_fragment {
+    std::size_t index = 0;  ///< which call, in opening order
+    std::string id, name, arguments;
+  };
+  std::string text;
+  std::string reasoning;
+  std::vector<tool_fragment> tool_fragments;
+  void clear() {
+    text.clear();
+    reasoning.clear();
+    tool_fragments.clear();
+  }
+};
+
+/// Turns the SSE events of a streamed reply into deltas and a final chat_response (its
+/// message: the text, then the tool calls, and the reasoning).
 /// A stream is complete only at `data: [DONE]`; an `error` object mid-stream fails it.
 class stream_decoder {
  public:
   enum class step { more, done, failed };
 
-  /// Handles one event; appends any text it carries to `delta`.
-  step on_event(const http::sse_event& event, std::string& delta);
+  /// Handles one event; appends what it carries to `pieces`.
+  step on_event(const http::sse_event& event, stream_pieces& pieces);
 
   bool done() const noexcept { return done_; }
   /// Set once a step returned failed.
@@ -54,12 +75,14 @@ class stream_decoder {
   /// Whether the provider reported believable usage (the include_usage chunk, both counts
   /// non-negative integers); when not, response().tokens is zero, for the caller to estimate.
   bool usage_reported() const noexcept { return usage_reported_; }
-  chat_response& response() noexcept { return response_; }
+  /// The reply so far: whole after `done`, the text that arrived when cut short.
+  chat_response& response();
 
  private:
   step fail(conclave::error e, std::string message);
 
   chat_response response_;
+  std::string text_;
   tool_call_accumulator tool_calls_;
   diagnostics failure_;
   boost::system::error_code error_;
