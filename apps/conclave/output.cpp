@@ -61,7 +61,18 @@ std::string summary_line(const run_report& r, const std::string& model_descripti
   std::snprintf(times, sizeof times, " · wall %.2f s · agent time %.2f s",
                 static_cast<double>(r.wall.count()) / 1e6,
                 static_cast<double>(r.agent_time_sum.count()) / 1e6);
-  std::string line = std::string(head) + times;
+  std::string line = head;
+  const std::size_t stopped = r.count(agent_status::max_turns) + r.count(agent_status::stalled);
+  if (stopped > 0) line += ", " + std::to_string(stopped) + " stopped by a loop limit";
+  std::size_t tool_calls = 0, turns = 0;
+  for (const auto& a : r.agents) {
+    tool_calls += a.tool_calls.size();
+    turns += static_cast<std::size_t>(a.turns);
+  }
+  if (tool_calls > 0) {
+    line += " · " + std::to_string(turns) + " turns, " + std::to_string(tool_calls) + " tool calls";
+  }
+  line += times;
   if (r.agents.size() > 1) {  // a speedup of one agent says nothing
     char speedup[48];
     std::snprintf(speedup, sizeof speedup, " · speedup %.1fx", r.speedup());
@@ -116,7 +127,7 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
   std::map<std::string, std::vector<std::size_t>> by_problem;
   std::vector<const std::string*> order;  // first seen first
   for (const auto& a : r.agents) {
-    if (a.status == agent_status::ok) continue;
+    if (has_answer(a.status) && !a.answer.empty()) continue;
     auto [it, fresh] = by_problem.try_emplace(problem_of(a));
     if (fresh) order.push_back(&it->first);
     it->second.push_back(a.index + 1);
@@ -128,12 +139,18 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
 
 void print_decisions(text_out& out, const run_report& r, bool answered_only) {
   for (const auto& a : r.agents) {
-    if (answered_only && a.status != agent_status::ok) continue;
+    if (answered_only && !(has_answer(a.status) && !a.answer.empty())) continue;
     out.write("\n## Agent " + std::to_string(a.index + 1) + " (" + to_string(a.status) + "): ");
     out.write_model_text(a.sub_question);
     out.write("\n");
-    if (a.status == agent_status::ok) {
-      if (const char* mark = answer_mark(a.stop); *mark) out.write(std::string("[") + mark + "] ");
+    if (has_answer(a.status) && !a.answer.empty()) {
+      if (a.status != agent_status::ok) {
+        out.write("[partial: ");
+        out.write_model_text(a.diag.message);
+        out.write("] ");
+      } else if (const char* mark = answer_mark(a.stop); *mark) {
+        out.write(std::string("[") + mark + "] ");
+      }
       out.write_model_text(a.answer);
     } else {
       out.write_model_text(problem_of(a));

@@ -42,8 +42,18 @@ std::string one_line(std::string_view s, int max_columns = -1) {
 
 // What a row says about its agent: the engine's states, with a completed agent's stop reason
 // told apart (a cut or refused answer is not a plain "done").
-enum class label { done, truncated, refused, running, queued, failed, timed_out, cancelled };
-constexpr std::size_t label_count = 8;
+enum class label {
+  done,
+  truncated,
+  refused,
+  running,
+  queued,
+  failed,
+  timed_out,
+  cancelled,
+  stopped
+};
+constexpr std::size_t label_count = 9;
 
 label label_of(const agent_progress& a) {
   switch (a.state) {
@@ -61,6 +71,8 @@ label label_of(const agent_progress& a) {
       return label::timed_out;
     case agent_state::cancelled:
       return label::cancelled;
+    case agent_state::stopped:
+      return label::stopped;
   }
   return label::failed;
 }
@@ -83,6 +95,8 @@ const char* word(label l) {
       return "timed out";
     case label::cancelled:
       return "cancelled";
+    case label::stopped:
+      return "stopped";
   }
   return "?";
 }
@@ -104,6 +118,7 @@ const char* colour(label l) {
     case label::truncated:
     case label::refused:
     case label::cancelled:
+    case label::stopped:
       return "\x1b[33m";
     case label::failed:
     case label::timed_out:
@@ -185,8 +200,13 @@ std::string agent_row(std::size_t i, const agent_progress& a, int index_width,
                 word(label_of(a)), seconds(took).c_str(), static_cast<long long>(a.tokens.total()),
                 a.attempts);
   std::string line = head;
+  // An agent with tools: its turn, and the tool it is running.
+  if (a.max_turns > 1 && a.turn > 0) {
+    line += "turn " + std::to_string(a.turn) + "/" + std::to_string(a.max_turns) + "  ";
+  }
+  if (a.tools_running > 0) line += "[" + one_line(a.last_tool, usable) + "] ";
   const bool went_wrong = a.state == agent_state::failed || a.state == agent_state::timed_out ||
-                          a.state == agent_state::cancelled;
+                          a.state == agent_state::cancelled || a.state == agent_state::stopped;
   // The error first: the row's number already says which agent it is.
   if (went_wrong && !a.detail.empty()) line += "[" + one_line(a.detail, usable) + "] ";
   line += one_line(a.sub_question, usable);
@@ -200,8 +220,9 @@ std::string summary_line(std::size_t hidden, const std::array<std::size_t, label
       "and " +
       std::to_string(hidden) + " more:";
   const char* sep = " ";
-  for (const label l : {label::done, label::truncated, label::refused, label::running,
-                        label::queued, label::failed, label::timed_out, label::cancelled}) {
+  for (const label l :
+       {label::done, label::truncated, label::refused, label::running, label::queued, label::failed,
+        label::timed_out, label::cancelled, label::stopped}) {
     const std::size_t k = counts[static_cast<std::size_t>(l)];
     if (k == 0) continue;
     s += sep + std::to_string(k) + " " + word(l);
@@ -226,6 +247,7 @@ std::string overall_line(const progress_map& map, const std::array<std::size_t, 
   const std::pair<std::size_t, const char*> troubles[] = {
       {count(label::failed) + count(label::timed_out), "failed"},
       {count(label::cancelled), "cancelled"},
+      {count(label::stopped), "stopped"},
       {count(label::truncated), "truncated"},
       {count(label::refused), "refused"}};
   for (const auto& [k, what] : troubles) {
@@ -379,7 +401,19 @@ void line_view::on_event(const event& e, const progress_map& p) {
         std::fprintf(out_, "%s agent %zu queued: %s\n", t.c_str(), n, said.c_str());
         break;
       case event_kind::started:
-        std::fprintf(out_, "%s agent %zu started (attempt %d)\n", t.c_str(), n, e.attempt);
+        if (e.turn > 1) {
+          std::fprintf(out_, "%s agent %zu turn %d (call %d)\n", t.c_str(), n, e.turn, e.attempt);
+        } else {
+          std::fprintf(out_, "%s agent %zu started (attempt %d)\n", t.c_str(), n, e.attempt);
+        }
+        break;
+      case event_kind::tool_call_started:
+        std::fprintf(out_, "%s agent %zu calls %s\n", t.c_str(), n, one_line(e.tool).c_str());
+        break;
+      case event_kind::tool_call_finished:
+        std::fprintf(out_, "%s agent %zu %s %s in %s%s%s\n", t.c_str(), n, one_line(e.tool).c_str(),
+                     said.empty() ? "answered" : "failed", seconds(e.duration).c_str(),
+                     said.empty() ? "" : ": ", said.c_str());
         break;
       case event_kind::retrying:
         std::fprintf(out_, "%s agent %zu retrying: %s\n", t.c_str(), n, said.c_str());

@@ -1,5 +1,7 @@
 #include "phases.hpp"
+#include "tool_turn.hpp"
 
+#include <conclave/engine/agent_machine.hpp>
 #include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/text.hpp>
@@ -77,44 +79,33 @@ std::string failure_note(const agent_report& rep) {
   return note;
 }
 
-// Slot, then the model call, tried again per the retry policy and the run's retry budget, and
+// One turn's model call, tried again per the retry policy and the run's retry budget, and
 // moved down the fallback chain when a model fails for good. Records what it learns in the
-// agent's entry as it goes, so a cut call still leaves its tokens and times behind.
-asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i,
-                                 clock::time_point queued_at, clock::time_point deadline,
-                                 std::string& earlier_failure) {
+// agent's entry as it goes, so a cut call still leaves its tokens and times behind. Empty:
+// the call failed or was refused, and the entry says why.
+asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_context> ctx,
+                                                         std::size_t i, chat_request req, int turn,
+                                                         clock::time_point deadline,
+                                                         std::string& earlier_failure) {
   agent_report& rep = ctx->report.agents[i];
-  auto [slot_ec] = co_await ctx->slots.async_receive(use_tuple);
-  rep.queued = since(queued_at);
-  if (slot_ec) co_return;  // cancelled while queued: never started
-  slot_guard release{ctx->slots};
-
-  session s(ctx->base_context);
-  s.add(role::user, rep.sub_question);
-  chat_request req = s.to_request();
-  req.stream = ctx->opts.stream;
-  req.max_tokens = ctx->opts.max_output_tokens;
-  req.temperature = ctx->opts.temperature;
-  req.deadline = deadline;
-
   call_machine call(ctx->opts.retry, ctx->opts.model, ctx->opts.fallback_models, deadline,
                     &ctx->retries);
   model& worker = ctx->models.worker();
-  auto rng = ctx->jitter_source(i);
+  auto rng = ctx->jitter_source(i * 1000 + static_cast<std::size_t>(turn));
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
-  const auto started = clock::now();
+  rep.turn_tokens.emplace_back();
   for (;;) {
     call_step step = call.next(clock::now(), ctx->refusal());
     rep.models_tried = call.models_tried();
     if (step.what == call_step::kind::done) {
       if (step.refusal == call_refusal::budget_spent) refuse_for_budget(*ctx, rep);
       if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
-      co_return;
+      co_return std::nullopt;
     }
     req.model = step.model;
-    rep.attempts = step.attempt;
-    ctx->emit({.kind = event_kind::started, .agent = i, .attempt = step.attempt});
+    ++rep.attempts;
+    ctx->emit({.kind = event_kind::started, .agent = i, .attempt = rep.attempts, .turn = turn});
     bool delivered = false;  // a stream that reached the consumer is never retried
     auto on_delta = [ctx, i, &delivered](const chat_delta& delta) {
       delivered = true;
@@ -122,8 +113,8 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
         ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
     };
     auto [ec, response] = co_await worker.async_complete(req, on_delta, use_tuple);
-    rep.latency = since(started);
     rep.tokens += response.tokens;  // failed attempts cost tokens too
+    rep.turn_tokens.back() += response.tokens;
     ctx->charge(response.model, req.model, worker, response.tokens);
     if (!response.model.empty()) rep.model = response.model;
     step = call.on_reply(clock::now(), ec, response.diag, delivered, unit(rng));
@@ -134,33 +125,105 @@ asio::awaitable<void> call_model(std::shared_ptr<run_context> ctx, std::size_t i
     }
     switch (step.end) {
       case call_end::succeeded:
-        rep.stop = response.stop;
-        if (empty_answer(response, rep)) co_return;
-        rep.status = agent_status::ok;
         rep.error = {};
-        rep.answer = response.text();
-        co_return;
+        rep.diag = {};
+        co_return std::move(response);
       case call_end::cancelled:
-        co_return;  // run_agent says by what
+        co_return std::nullopt;  // run_agent says by what
       case call_end::stops_the_run:
         // Every other call would be refused the same way: stop the run, say it once.
         ctx->stop_run(ec, rep.diag);
-        co_return;
+        co_return std::nullopt;
       default:
         break;
     }
     if (ec != error::timeout) earlier_failure = failure_note(rep);
     if (step.what == call_step::kind::done) {
       step.explain(rep.diag);
-      co_return;
+      co_return std::nullopt;
     }
     ctx->emit({.kind = event_kind::retrying,
                .agent = i,
                .text = step.note,
-               .attempt = call.attempts() + 1});
+               .attempt = rep.attempts + 1,
+               .turn = turn});
     if (step.delay.count() > 0) {
       backoff.expires_after(step.delay);
-      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return;  // stopped
+      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return std::nullopt;
+    }
+  }
+}
+
+// The tools agent `i` may call, as the run's options say.
+std::vector<std::shared_ptr<tool>> tools_of(const run_context& ctx, std::size_t i) {
+  std::vector<std::shared_ptr<tool>> out;
+  for (const auto& t : ctx.opts.tools) {
+    if (t && (!ctx.opts.tools_for || ctx.opts.tools_for(i, *t))) out.push_back(t);
+  }
+  return out;
+}
+
+// Slot, then the agent's loop: a model turn, the tools it asks for, their results back, and
+// again, until a turn asks for no tool or a limit of the loop stops it.
+asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i,
+                                 clock::time_point queued_at, clock::time_point deadline,
+                                 std::string& earlier_failure) {
+  agent_report& rep = ctx->report.agents[i];
+  auto [slot_ec] = co_await ctx->slots.async_receive(use_tuple);
+  rep.queued = since(queued_at);
+  if (slot_ec) co_return;  // cancelled while queued: never started
+  slot_guard release{ctx->slots};
+
+  const auto tools = tools_of(*ctx, i);
+  session s(ctx->base_context);
+  s.add(role::user, rep.sub_question);
+  chat_request base = s.to_request();
+  base.stream = ctx->opts.stream;
+  base.max_tokens = ctx->opts.max_output_tokens;
+  base.temperature = ctx->opts.temperature;
+  base.deadline = deadline;
+  for (const auto& t : tools) base.tools.push_back(t->spec());
+  agent_machine loop(ctx->opts.limits, base.tools, std::move(base.messages));
+
+  const auto started = clock::now();
+  for (agent_step step = loop.begin();;) {
+    rep.latency = since(started);
+    switch (step.what) {
+      case agent_step::kind::call_model: {
+        chat_request req = base;
+        req.messages = loop.conversation();
+        auto reply =
+            co_await model_turn(ctx, i, std::move(req), step.turn, deadline, earlier_failure);
+        rep.latency = since(started);
+        if (!reply) co_return;
+        rep.turns = step.turn;
+        rep.stop = reply->stop;
+        std::string words = reply->text();
+        step = loop.on_reply(std::move(reply->message));
+        if (step.what == agent_step::kind::done && step.end == agent_end::answered) {
+          reply->message = assistant_message(std::move(words));
+          if (empty_answer(*reply, rep)) co_return;
+          rep.status = agent_status::ok;
+          rep.answer = reply->text();
+          co_return;
+        }
+        break;
+      }
+      case agent_step::kind::run_tools: {
+        auto results =
+            co_await run_tool_turn(ctx, i, step.turn, std::move(step.calls), tools, deadline);
+        step = loop.on_results(std::move(results));
+        break;
+      }
+      case agent_step::kind::done:
+        // A limit of the loop: what the agent said so far is kept, marked partial.
+        rep.status =
+            step.end == agent_end::stalled ? agent_status::stalled : agent_status::max_turns;
+        rep.error = error::loop_limit;
+        rep.diag = {};
+        rep.diag.message = step.why;
+        rep.answer = loop.said();
+        co_return;
     }
   }
 }
@@ -175,6 +238,9 @@ event_kind terminal_event(agent_status s) {
       return event_kind::timed_out;
     case agent_status::cancelled:
       return event_kind::cancelled;
+    case agent_status::max_turns:
+    case agent_status::stalled:
+      return event_kind::stopped;
   }
   return event_kind::failed;
 }
@@ -184,7 +250,12 @@ event_kind terminal_event(agent_status s) {
 asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i) {
   using namespace asio::experimental::awaitable_operators;
   const auto queued_at = clock::now();
-  ctx->emit({.kind = event_kind::queued, .agent = i, .text = ctx->report.agents[i].sub_question});
+  ctx->emit({.kind = event_kind::queued,
+             .agent = i,
+             .text = ctx->report.agents[i].sub_question,
+             .count = ctx->opts.tools.empty()
+                          ? 1u
+                          : static_cast<std::size_t>(std::max(1, ctx->opts.limits.max_turns))});
 
   // The agent's deadline counts from now (queueing included), and never passes the point
   // where the run stops agents to keep time for synthesis.
@@ -198,7 +269,7 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
     refuse_for_stopped_run(*ctx, rep);
   } else {
     std::string earlier_failure;  // the last failed attempt, if any
-    auto winner = co_await (call_model(ctx, i, queued_at, due, earlier_failure) || wait(*deadline));
+    auto winner = co_await (agent_loop(ctx, i, queued_at, due, earlier_failure) || wait(*deadline));
     if (winner.index() == 1) {  // stopped: by the deadline, the budget, or cancellation
       const bool deadline_struck = !std::get<1>(winner);
       if (!deadline_struck && ctx->stopped_by_budget) {

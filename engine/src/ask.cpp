@@ -42,14 +42,17 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
     if (r.stop_note.empty()) r.stop_note = diag.message;
     if (diag.http_status != 0) r.stop_note += " (HTTP " + std::to_string(diag.http_status) + ")";
     r.degraded = true;
-  } else if (r.count(agent_status::ok) == 0) {
+  } else if (r.answered() == 0) {
     outcome = ctx->budget.exhausted() ? error::budget_exhausted : error::all_agents_failed;
     r.degraded = true;
     r.synthesis_note = "no agent produced a decision; nothing to synthesize";
   } else if (r.agents.size() == 1 && r.agents[0].sub_question == r.question) {
     // One agent answered the question itself: its answer is the answer, no merge call.
     r.answer = r.agents[0].answer;
-    if (const char* mark = answer_mark(r.agents[0].stop); *mark) {
+    if (r.agents[0].status != agent_status::ok) {
+      r.degraded = true;
+      r.synthesis_note = "the answer is partial: " + r.agents[0].diag.message;
+    } else if (const char* mark = answer_mark(r.agents[0].stop); *mark) {
       r.degraded = true;
       r.synthesis_note = std::string("the answer is ") + mark;
     }

@@ -51,6 +51,8 @@ class conclave_category final : public boost::system::error_category {
         return "the model returned an empty answer";
       case error::internal_error:
         return "internal error in conclave";
+      case error::loop_limit:
+        return "the agent's loop hit a limit";
     }
     return "unknown conclave error " + std::to_string(ev);
   }
@@ -100,6 +102,8 @@ const char* to_string(error e) noexcept {
       return "empty_answer";
     case error::internal_error:
       return "internal_error";
+    case error::loop_limit:
+      return "loop_limit";
   }
   return "unknown";
 }

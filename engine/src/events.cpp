@@ -18,6 +18,12 @@ const char* to_string(event_kind k) noexcept {
       return "progress";
     case event_kind::retrying:
       return "retrying";
+    case event_kind::tool_call_started:
+      return "tool_call_started";
+    case event_kind::tool_call_finished:
+      return "tool_call_finished";
+    case event_kind::stopped:
+      return "stopped";
     case event_kind::completed:
       return "completed";
     case event_kind::failed:
@@ -45,6 +51,16 @@ std::string to_json_line(const event& e) {
   if (e.agent) o["agent"] = *e.agent + 1;  // numbered as on screen and in the report
   if (!e.text.empty()) o["text"] = e.text;
   if (e.attempt > 0) o["attempt"] = e.attempt;
+  if (e.turn > 0) o["turn"] = e.turn;
+  if (e.kind == event_kind::tool_call_started || e.kind == event_kind::tool_call_finished) {
+    o["tool"] = e.tool;
+    o[e.kind == event_kind::tool_call_started ? "arguments_bytes" : "result_bytes"] = e.bytes;
+    if (e.kind == event_kind::tool_call_finished) {
+      o["duration_ms"] = static_cast<double>(e.duration.count()) / 1000.0;
+      o["error"] = e.text.empty() ? boost::json::value(nullptr) : boost::json::value(e.text);
+    }
+  }
+  if (e.kind == event_kind::queued && e.count > 0) o["max_turns"] = e.count;
   if (e.kind == event_kind::decomposed || e.kind == event_kind::synthesis_started) {
     o["count"] = e.count;
   }
@@ -71,6 +87,8 @@ const char* to_string(agent_state s) noexcept {
       return "timed out";
     case agent_state::cancelled:
       return "cancelled";
+    case agent_state::stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -115,11 +133,21 @@ void progress_map::apply(const event& e) {
     case event_kind::queued:
       a.sub_question = e.text;
       a.queued_at = e.at;
+      a.max_turns = static_cast<int>(e.count);
       break;
     case event_kind::started:
       a.state = agent_state::running;
       if (a.started_at.count() == 0) a.started_at = e.at;
       a.attempts = e.attempt;
+      if (e.turn > 0) a.turn = e.turn;
+      break;
+    case event_kind::tool_call_started:
+      ++a.tool_calls;
+      ++a.tools_running;
+      a.last_tool = e.tool;
+      break;
+    case event_kind::tool_call_finished:
+      if (a.tools_running > 0) --a.tools_running;
       break;
     case event_kind::progress:
       a.streamed_chars += e.text.size();
@@ -133,10 +161,13 @@ void progress_map::apply(const event& e) {
     case event_kind::failed:
     case event_kind::timed_out:
     case event_kind::cancelled:
+    case event_kind::stopped:
       a.state = e.kind == event_kind::completed   ? agent_state::completed
                 : e.kind == event_kind::failed    ? agent_state::failed
                 : e.kind == event_kind::timed_out ? agent_state::timed_out
+                : e.kind == event_kind::stopped   ? agent_state::stopped
                                                   : agent_state::cancelled;
+      a.tools_running = 0;
       a.finished_at = e.at;
       a.tokens = e.tokens;
       a.stop = e.stop;

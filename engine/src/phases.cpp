@@ -214,16 +214,21 @@ asio::awaitable<void> fan_out(std::shared_ptr<run_context> ctx) {
 asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
   run_report& r = ctx->report;
   const auto decisions = decisions_of(r.agents);
-  std::string missing;
+  std::string missing, partial;
   for (const auto& a : r.agents) {
-    if (a.status != agent_status::ok) {
-      missing += (missing.empty() ? "" : ", ") + std::to_string(a.index + 1) + " (" +
-                 to_string(a.status) + ")";
-    }
+    if (a.status == agent_status::ok) continue;
+    std::string& list = has_answer(a.status) && !a.answer.empty() ? partial : missing;
+    list +=
+        (list.empty() ? "" : ", ") + std::to_string(a.index + 1) + " (" + to_string(a.status) + ")";
   }
   if (!missing.empty()) {
     r.degraded = true;
     r.synthesis_note = "no decision from sub-question " + missing;
+  }
+  if (!partial.empty()) {
+    r.degraded = true;
+    r.synthesis_note += (r.synthesis_note.empty() ? "" : "; ") +
+                        std::string("a partial decision from sub-question ") + partial;
   }
   std::string why;
   const char* what = "synthesis failed: ";
@@ -238,7 +243,7 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     req.max_tokens = ctx->opts.max_output_tokens;
     req.stream = ctx->opts.stream_synthesis;
     for (const auto& m : req.messages) r.synthesis_input_chars += m.size();
-    ctx->emit({.kind = event_kind::synthesis_started, .count = r.count(agent_status::ok)});
+    ctx->emit({.kind = event_kind::synthesis_started, .count = r.answered()});
     call_cost spent;
     delta_handler on_delta;
     if (req.stream) {

@@ -14,6 +14,12 @@ int agent_attempts(const run_report& r) {
   return n;
 }
 
+std::size_t tool_call_count(const run_report& r) {
+  std::size_t n = 0;
+  for (const auto& a : r.agents) n += a.tool_calls.size();
+  return n;
+}
+
 double ms(std::chrono::microseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
 usage agent_tokens(const run_report& r) {
@@ -34,8 +40,16 @@ const char* to_string(agent_status s) noexcept {
       return "timed_out";
     case agent_status::cancelled:
       return "cancelled";
+    case agent_status::max_turns:
+      return "max_turns";
+    case agent_status::stalled:
+      return "stalled";
   }
   return "unknown";
+}
+
+bool has_answer(agent_status s) noexcept {
+  return s == agent_status::ok || s == agent_status::max_turns || s == agent_status::stalled;
 }
 
 const char* answer_mark(stop_reason s) noexcept {
@@ -61,6 +75,12 @@ double run_report::speedup() const noexcept {
   return static_cast<double>(agent_time_sum.count()) / static_cast<double>(fan_out_wall.count());
 }
 
+std::size_t run_report::answered() const noexcept {
+  std::size_t n = 0;
+  for (const auto& a : agents) n += has_answer(a.status) && !a.answer.empty();
+  return n;
+}
+
 std::size_t run_report::count(agent_status s) const noexcept {
   std::size_t n = 0;
   for (const auto& a : agents) n += a.status == s;
@@ -79,18 +99,35 @@ json::object to_json(const run_report& r) {
   };
   json::array agents;
   for (const auto& a : r.agents) {
-    json::object o{{"agent", a.index + 1},  // numbered as on screen
-                   {"sub_question", a.sub_question},
-                   {"status", to_string(a.status)},
-                   {"answer", a.status == agent_status::ok ? json::value(a.answer) : nullptr},
-                   {"stop_reason", to_string(a.stop)},
-                   {"truncated", a.stop == stop_reason::length},
-                   {"refused", a.stop == stop_reason::content_filter},
-                   {"model", text_or_null(a.model)},
-                   {"queued_ms", ms(a.queued)},
-                   {"latency_ms", ms(a.latency)},
-                   {"attempts", a.attempts},
-                   {"tokens", to_json(a.tokens)}};
+    json::object o{
+        {"agent", a.index + 1},  // numbered as on screen
+        {"sub_question", a.sub_question},
+        {"status", to_string(a.status)},
+        {"answer", has_answer(a.status) && !a.answer.empty() ? json::value(a.answer) : nullptr},
+        {"stop_reason", to_string(a.stop)},
+        {"truncated", a.stop == stop_reason::length},
+        {"refused", a.stop == stop_reason::content_filter},
+        {"model", text_or_null(a.model)},
+        {"queued_ms", ms(a.queued)},
+        {"latency_ms", ms(a.latency)},
+        {"attempts", a.attempts},
+        {"tokens", to_json(a.tokens)},
+        {"turns", a.turns},
+        {"tool_time_ms", ms(a.tool_time)}};
+    json::array per_turn;
+    for (const auto& t : a.turn_tokens) per_turn.push_back(to_json(t));
+    o["turn_tokens"] = std::move(per_turn);
+    json::array calls;
+    for (const auto& c : a.tool_calls) {
+      calls.push_back(json::object{{"name", c.name},
+                                   {"turn", c.turn},
+                                   {"duration_ms", ms(c.duration)},
+                                   {"outcome", c.outcome},
+                                   {"arguments_bytes", c.arguments_bytes},
+                                   {"result_bytes", c.result_bytes},
+                                   {"error", text_or_null(c.error)}});
+    }
+    o["tool_calls"] = std::move(calls);
     json::array tried;
     for (const auto& m : a.models_tried) tried.emplace_back(m.empty() ? "(default)" : m);
     o["models_tried"] = std::move(tried);
@@ -132,6 +169,9 @@ json::object to_json(const run_report& r) {
                    {"agents_failed", r.count(agent_status::failed)},
                    {"agents_timed_out", r.count(agent_status::timed_out)},
                    {"agents_cancelled", r.count(agent_status::cancelled)},
+                   {"agents_max_turns", r.count(agent_status::max_turns)},
+                   {"agents_stalled", r.count(agent_status::stalled)},
+                   {"tool_calls", tool_call_count(r)},
                    {"calls", json::object{{"decomposition", r.decomposition_attempts},
                                           {"agents", agent_attempts(r)},
                                           {"synthesis", r.synthesis_attempts}}},

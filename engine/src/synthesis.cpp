@@ -18,8 +18,9 @@ std::vector<decision> decisions_of(const std::vector<agent_report>& agents) {
   out.reserve(agents.size());
   for (const auto& a : agents) {
     decision d{a.sub_question, a.status, {}, {}, a.stop};
-    if (a.status == agent_status::ok) {
+    if (has_answer(a.status) && !a.answer.empty()) {
       d.answer = a.answer;
+      if (a.status != agent_status::ok) d.reason = a.diag.message;  // what cut it short
     } else {
       d.reason = a.error ? a.error.message() : std::string(to_string(a.status));
     }
@@ -36,8 +37,11 @@ std::vector<chat_message> synthesis_prompt(std::string_view question,
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const auto& d = decisions[i];
     body += "\n[" + std::to_string(i + 1) + "] Sub-question: " + d.sub_question + "\n";
-    if (d.status == agent_status::ok) {
-      if (const char* mark = answer_mark(d.stop); *mark) {
+    if (!d.answer.empty()) {
+      if (d.status != agent_status::ok) {
+        // A loop limit stopped it: what it said so far, marked as such.
+        body += "Note: this decision is partial (" + d.reason + ").\n";
+      } else if (const char* mark = answer_mark(d.stop); *mark) {
         // Say so, so the merge does not take a cut or filtered answer for a whole one.
         body += "Note: this decision is " + std::string(mark) +
                 (d.stop == stop_reason::length ? " (the model hit its output limit).\n"
@@ -65,7 +69,7 @@ std::string fallback_answer(const std::vector<decision>& decisions, std::string_
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const auto& d = decisions[i];
     out += "\n" + std::to_string(i + 1) + ". " + d.sub_question + "\n   ";
-    out += d.status == agent_status::ok ? d.answer : "(no decision: " + d.reason + ")";
+    out += !d.answer.empty() ? d.answer : "(no decision: " + d.reason + ")";
     out += "\n";
   }
   return out;

@@ -3,11 +3,13 @@
 // decisions.
 #pragma once
 
+#include <conclave/engine/agent_machine.hpp>
 #include <conclave/engine/budget.hpp>
 #include <conclave/engine/events.hpp>
 #include <conclave/engine/model.hpp>
 #include <conclave/engine/report.hpp>
 #include <conclave/engine/retry.hpp>
+#include <conclave/engine/tool.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -15,6 +17,8 @@
 #include <boost/asio/async_result.hpp>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +55,13 @@ struct ask_options {
   budget_options budget;            ///< the run's token and cost cap; none by default
   std::uint64_t random_seed = 0;    ///< backoff jitter; 0: seeded from the system
   std::vector<observer> observers;  ///< see events.hpp; called on the run's strand, in order
+  /// Tools the agents may call (host tools, MCP servers' tools, built-ins); names must be
+  /// unique and fit `^[a-zA-Z0-9_-]{1,64}$`. With tools, an agent is a loop of turns under
+  /// `limits`; without, one call. Decomposition and synthesis never see tools.
+  std::vector<std::shared_ptr<tool>> tools;
+  /// Which tools agent `index` (from 0) gets; unset: every agent gets every tool.
+  std::function<bool(std::size_t index, const tool& t)> tools_for;
+  agent_limits limits;  ///< the loop's limits (turns, tool calls, timeouts, result size)
 };
 
 /// The models a run uses and the executor it runs on. Models are referenced, not owned.

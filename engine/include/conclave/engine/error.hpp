@@ -31,6 +31,7 @@ enum class error {
   circuit_open,          ///< the endpoint's circuit breaker is open: failing fast
   empty_answer,          ///< the model finished without saying anything
   internal_error,        ///< a bug in conclave (an exception escaped); never retried
+  loop_limit,  ///< an agent's tool loop hit a limit (turns, tool calls, a stall): partial answer
 };
 
 /// A stable identifier for machine-readable output: "timeout", "rate_limited"...

@@ -1,5 +1,6 @@
 // One event stream per run. Agent events come in order per agent: queued, started,
-// progress*, retrying*, then one of completed / failed / timed_out / cancelled. Run events:
+// progress*, retrying*, tool_call_started / tool_call_finished (between turns), then one of
+// completed / failed / timed_out / cancelled / stopped. Run events:
 // decomposed, synthesis_started, finished. Every observer (live view, JSONL, journal, host
 // callback) sees the same stream.
 #pragma once
@@ -15,18 +16,23 @@
 namespace conclave {
 
 enum class event_kind {
-  queued,             ///< agent created; text: its sub-question
-  started,            ///< agent got a concurrency slot and called the model; attempt
-  progress,           ///< streamed text arrived; text: the delta
-  retrying,           ///< the call failed and will be tried again; text: why; attempt
-  completed,          ///< agent answered; tokens
-  failed,             ///< agent gave up; text: the error; tokens spent
-  timed_out,          ///< agent's or the run's deadline struck; tokens spent
-  cancelled,          ///< the run was cancelled; tokens spent
-  decomposed,         ///< sub-questions are known; count; text: a note on fallback, if any
-  synthesis_started,  ///< the merge call began; count: decisions going in
-  budget_exhausted,   ///< the run's token or cost cap was reached; text: which; tokens: spent
-  finished,           ///< the run is over; text: outcome; tokens: the run's total
+  queued,              ///< agent created; text: its sub-question; count: its turn limit
+  started,             ///< the agent called the model; attempt (over the agent), turn
+  progress,            ///< streamed text arrived; text: the delta
+  retrying,            ///< the call failed and will be tried again; text: why; attempt
+  tool_call_started,   ///< a tool call began; tool, turn, bytes: of its arguments
+  tool_call_finished,  ///< a tool call ended; tool, turn, bytes: of its result, duration,
+                       ///< text: the error (empty when it went well)
+  stopped,             ///< the agent's loop hit a limit (turns, tool calls, a stall); text:
+                       ///< which; the partial answer is kept; tokens spent
+  completed,           ///< agent answered; tokens
+  failed,              ///< agent gave up; text: the error; tokens spent
+  timed_out,           ///< agent's or the run's deadline struck; tokens spent
+  cancelled,           ///< the run was cancelled; tokens spent
+  decomposed,          ///< sub-questions are known; count; text: a note on fallback, if any
+  synthesis_started,   ///< the merge call began; count: decisions going in
+  budget_exhausted,    ///< the run's token or cost cap was reached; text: which; tokens: spent
+  finished,            ///< the run is over; text: outcome; tokens: the run's total
 };
 
 const char* to_string(event_kind k) noexcept;
@@ -42,6 +48,10 @@ struct event {
   /// On `completed`: why the model stopped (length: the answer is truncated; content_filter:
   /// refused or cut by the provider's filter).
   stop_reason stop = stop_reason::unknown;
+  int turn = 0;                           ///< on agent events of a loop: the turn (from 1)
+  std::string tool;                       ///< on tool events: the tool's name
+  std::size_t bytes = 0;                  ///< on tool events: arguments / result size
+  std::chrono::microseconds duration{0};  ///< on tool_call_finished: how long it ran
 };
 
 /// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals.

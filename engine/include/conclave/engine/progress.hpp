@@ -9,7 +9,8 @@
 
 namespace conclave {
 
-enum class agent_state { queued, running, completed, failed, timed_out, cancelled };
+/// stopped: the agent's loop hit a limit (turns, tool calls, a stall) and kept a partial answer.
+enum class agent_state { queued, running, completed, failed, timed_out, cancelled, stopped };
 
 const char* to_string(agent_state s) noexcept;
 
@@ -22,7 +23,12 @@ struct agent_progress {
   usage tokens;  ///< as reported at the end, else estimated from the stream
   int attempts = 0;
   std::size_t streamed_chars = 0;
-  std::string detail;  ///< the error, for failed / timed out / cancelled
+  std::string detail;     ///< the error, for failed / timed out / cancelled; the limit, stopped
+  int turn = 0;           ///< the turn the agent is on (from 1)
+  int max_turns = 0;      ///< its limit (0: not known)
+  int tool_calls = 0;     ///< tool calls started so far
+  int tools_running = 0;  ///< tool calls running now
+  std::string last_tool;  ///< the tool most recently started
   /// For a completed agent: length means its answer is truncated, content_filter refused.
   stop_reason stop = stop_reason::unknown;
 };

@@ -13,13 +13,32 @@
 
 namespace conclave {
 
-enum class agent_status { ok, failed, timed_out, cancelled };
+/// ok: answered. max_turns / stalled: the loop hit a limit (turns or tool calls / the same call
+/// again and again); `answer` then holds what the agent said so far (a partial answer, maybe
+/// empty), and synthesis is told it is partial.
+enum class agent_status { ok, failed, timed_out, cancelled, max_turns, stalled };
+
+/// Whether the status keeps an answer for synthesis: ok, or a partial one (max_turns, stalled).
+bool has_answer(agent_status s) noexcept;
 
 const char* to_string(agent_status s) noexcept;
 
 /// How a completed answer is marked for people and for synthesis: "truncated" (stop length),
 /// "refused" (content_filter), or empty for a whole answer.
 const char* answer_mark(stop_reason s) noexcept;
+
+/// One tool call an agent made.
+struct tool_call_record {
+  std::string name;
+  int turn = 0;                           ///< the turn that asked for it (from 1)
+  std::chrono::microseconds duration{0};  ///< running it (0: refused without running)
+  /// "ok", "error" (the tool said so), "refused" (unknown tool or bad arguments: not run),
+  /// "timed_out", "failed" (the tool itself failed) or "cancelled".
+  std::string outcome = "ok";
+  std::size_t arguments_bytes = 0;
+  std::size_t result_bytes = 0;  ///< as sent back to the model (after the size cap)
+  std::string error;             ///< the error text, for anything but ok
+};
 
 struct agent_report {
   std::size_t index = 0;
@@ -37,6 +56,10 @@ struct agent_report {
   std::chrono::microseconds latency{0};   ///< calling the model (all attempts)
   int attempts = 0;                       ///< model calls made (0: never started)
   usage tokens;                           ///< spent, including on failed, cut and cancelled calls
+  int turns = 0;                          ///< turns of the loop that got a reply
+  std::vector<usage> turn_tokens;         ///< tokens per turn, retries included
+  std::vector<tool_call_record> tool_calls;  ///< in the order they were asked for
+  std::chrono::microseconds tool_time{0};    ///< running tools (turns' wall, not summed)
 };
 
 struct run_report {
@@ -75,6 +98,8 @@ struct run_report {
   /// Parallel speedup of the fan-out: agent_time_sum / fan_out_wall (0 with no agents).
   double speedup() const noexcept;
   std::size_t count(agent_status s) const noexcept;
+  /// Agents whose answer goes to synthesis: ok, or a partial answer that is not empty.
+  std::size_t answered() const noexcept;
 };
 
 /// Bumped when a field of the JSON report or events changes meaning or goes away.

@@ -15,8 +15,8 @@ namespace conclave {
 struct decision {
   std::string sub_question;
   agent_status status = agent_status::ok;
-  std::string answer;                       ///< empty unless ok
-  std::string reason;                       ///< why there is no answer, unless ok
+  std::string answer;  ///< empty unless ok or a partial answer (max_turns, stalled)
+  std::string reason;  ///< why there is no answer; for a partial one, what stopped it
   stop_reason stop = stop_reason::unknown;  ///< length / content_filter mark the answer
 };
 

@@ -1,0 +1,189 @@
+#include <conclave/engine/agent_machine.hpp>
+#include <conclave/engine/text.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+
+namespace json = boost::json;
+
+namespace conclave {
+namespace {
+
+// The `required` list of a parameters schema (strings only; anything else is ignored).
+std::vector<std::string> required_of(const std::string& parameters) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  const json::value v = json::parse(parameters, ec);
+  if (ec || !v.is_object()) return out;
+  const auto* required = v.get_object().if_contains("required");
+  if (!required || !required->is_array()) return out;
+  for (const auto& r : required->get_array()) {
+    if (r.is_string()) out.emplace_back(r.get_string());
+  }
+  return out;
+}
+
+json::value sorted(const json::value& v) {
+  if (const auto* o = v.if_object()) {
+    std::vector<std::pair<std::string_view, const json::value*>> items;
+    for (const auto& kv : *o) items.emplace_back(kv.key(), &kv.value());
+    std::sort(items.begin(), items.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    json::object out;
+    for (const auto& [k, item] : items) out[k] = sorted(*item);
+    return out;
+  }
+  if (const auto* a = v.if_array()) {
+    json::array out;
+    for (const auto& item : *a) out.push_back(sorted(item));
+    return out;
+  }
+  return v;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(agent_end e) noexcept {
+  switch (e) {
+    case agent_end::answered:
+      return "answered";
+    case agent_end::max_turns:
+      return "max_turns";
+    case agent_end::max_tool_calls:
+      return "max_tool_calls";
+    case agent_end::stalled:
+      return "stalled";
+  }
+  return "answered";
+}
+
+agent_machine::agent_machine(agent_limits limits, const std::vector<tool_spec>& offered,
+                             std::vector<chat_message> start)
+    : limits_(limits), conversation_(std::move(start)) {
+  limits_.max_turns = std::max(1, limits_.max_turns);
+  limits_.stall_repeats = std::max(2, limits_.stall_repeats);
+  for (const auto& t : offered) {
+    names_.push_back(t.name);
+    required_.push_back(required_of(t.parameters));
+  }
+}
+
+agent_step agent_machine::begin() {
+  turns_ = 1;
+  return {.what = agent_step::kind::call_model, .turn = 1};
+}
+
+std::string agent_machine::canonical_arguments(const std::string& arguments) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(arguments, ec);
+  if (ec) return arguments;
+  return json::serialize(sorted(v));
+}
+
+std::string agent_machine::cap_result(std::string result, std::size_t limit) {
+  if (result.size() <= limit) return result;
+  const std::size_t was = result.size();
+  result.resize(text::utf8_prefix(result, limit).size());
+  result += "\n[cut: " + std::to_string(result.size()) + " of " + std::to_string(was) + " bytes]";
+  return result;
+}
+
+planned_call agent_machine::plan(tool_call call) const {
+  planned_call p;
+  const auto at = std::find(names_.begin(), names_.end(), call.name);
+  if (at == names_.end()) {
+    p.refusal = "unknown tool '" + text::quote(call.name, 64) +
+                "'; the tools are: " + (names_.empty() ? std::string("none") : joined(names_));
+    p.call = std::move(call);
+    return p;
+  }
+  p.tool = static_cast<std::size_t>(at - names_.begin());
+  boost::system::error_code ec;
+  const json::value args = json::parse(call.arguments, ec);
+  if (ec || !args.is_object()) {
+    p.refusal = "the arguments are not a JSON object: " + text::quote(call.arguments, 200);
+  } else {
+    std::vector<std::string> missing;
+    for (const auto& field : required_[p.tool]) {
+      if (!args.get_object().contains(field)) missing.push_back(field);
+    }
+    if (!missing.empty()) p.refusal = "missing required argument(s): " + joined(missing);
+  }
+  p.call = std::move(call);
+  return p;
+}
+
+agent_step agent_machine::on_reply(chat_message assistant) {
+  int n = 0;
+  for (auto& part : assistant.parts) {
+    auto* call = std::get_if<tool_call>(&part);
+    if (!call) continue;
+    ++n;
+    if (call->id.empty()) call->id = "call_" + std::to_string(turns_) + "_" + std::to_string(n);
+  }
+  std::vector<tool_call> calls = assistant.tool_calls();
+  conversation_.push_back(std::move(assistant));
+  if (calls.empty()) return {.what = agent_step::kind::done, .turn = turns_};
+
+  agent_step done{.what = agent_step::kind::done, .turn = turns_};
+  if (turns_ >= limits_.max_turns) {
+    done.end = agent_end::max_turns;
+    done.why = "turn limit (" + std::to_string(limits_.max_turns) +
+               ") reached; the model still asked for " + calls.front().name;
+    return done;
+  }
+  if (tool_calls_ + static_cast<int>(calls.size()) > limits_.max_tool_calls) {
+    done.end = agent_end::max_tool_calls;
+    done.why = "tool call limit (" + std::to_string(limits_.max_tool_calls) + ") reached after " +
+               std::to_string(tool_calls_) + " calls; the next turn asked for " +
+               std::to_string(calls.size()) + " more";
+    return done;
+  }
+  agent_step run{.what = agent_step::kind::run_tools, .turn = turns_};
+  for (auto& call : calls) {
+    std::string signature = call.name + '\n' + canonical_arguments(call.arguments);
+    repeats_ = signature == last_signature_ ? repeats_ + 1 : 1;
+    last_signature_ = std::move(signature);
+    if (repeats_ >= limits_.stall_repeats) {
+      done.end = agent_end::stalled;
+      done.why = "stalled: the same call to " + call.name + " " + std::to_string(repeats_) +
+                 " times in a row";
+      return done;
+    }
+    run.calls.push_back(plan(std::move(call)));
+  }
+  tool_calls_ += static_cast<int>(run.calls.size());
+  return run;
+}
+
+agent_step agent_machine::on_results(std::vector<tool_result> results) {
+  for (auto& r : results) {
+    r.content = cap_result(std::move(r.content), limits_.max_tool_result_bytes);
+    conversation_.push_back(chat_message::from_result(std::move(r)));
+  }
+  ++turns_;
+  return {.what = agent_step::kind::call_model, .turn = turns_};
+}
+
+std::string agent_machine::said() const {
+  std::string out;
+  for (const auto& m : conversation_) {
+    if (m.who != role::assistant) continue;
+    std::string words = m.text();
+    if (text::is_blank(words)) continue;
+    if (!out.empty()) out += "\n\n";
+    out += words;
+  }
+  return out;
+}
+
+}  // namespace conclave

@@ -1,0 +1,154 @@
+// The agent machine stepped by hand: turns, tool calls, refusals, limits and stalls, with no
+// model and no I/O.
+#include <conclave/engine/agent_machine.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+using namespace conclave;
+
+namespace {
+
+std::vector<tool_spec> tools() {
+  return {{"add", "adds", R"({"type":"object","required":["a","b"]})"},
+          {"echo", "echoes", R"({"type":"object","properties":{"m":{"type":"string"}}})"}};
+}
+
+std::vector<chat_message> task() { return {{role::user, "do it"}}; }
+
+chat_message asking(std::vector<tool_call> calls, std::string words = {}) {
+  return assistant_message(std::move(words), std::move(calls));
+}
+
+std::vector<tool_result> answered(const agent_step& step) {
+  std::vector<tool_result> out;
+  for (const auto& c : step.calls) {
+    out.push_back({c.call.id, c.refusal.empty() ? "ran" : c.refusal, !c.refusal.empty()});
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(agent_machine_steps)
+
+BOOST_AUTO_TEST_CASE(a_turn_without_tool_calls_is_the_answer) {
+  agent_machine m({}, tools(), task());
+  auto step = m.begin();
+  BOOST_CHECK(step.what == agent_step::kind::call_model);
+  BOOST_CHECK_EQUAL(step.turn, 1);
+  step = m.on_reply(assistant_message("the answer"));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::answered);
+  BOOST_CHECK_EQUAL(m.conversation().size(), 2u);
+  BOOST_CHECK_EQUAL(m.turns(), 1);
+}
+
+BOOST_AUTO_TEST_CASE(calls_run_and_their_results_come_back_before_the_next_turn) {
+  agent_machine m({}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"c1", "add", R"({"a":1,"b":2})"}, {"", "echo", "{}"}}, "let me"));
+  BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+  BOOST_REQUIRE_EQUAL(step.calls.size(), 2u);
+  BOOST_CHECK(step.calls[0].refusal.empty());
+  BOOST_CHECK_EQUAL(step.calls[0].tool, 0u);
+  BOOST_CHECK_EQUAL(step.calls[1].tool, 1u);
+  BOOST_CHECK_EQUAL(step.calls[1].call.id, "call_1_2");  // given one, so a result can answer it
+  step = m.on_results(answered(step));
+  BOOST_CHECK(step.what == agent_step::kind::call_model);
+  BOOST_CHECK_EQUAL(step.turn, 2);
+  const auto& conv = m.conversation();
+  BOOST_REQUIRE_EQUAL(conv.size(), 4u);  // task, assistant, two tool results
+  BOOST_CHECK(conv[2].who == role::tool);
+  BOOST_CHECK_EQUAL(std::get<tool_result>(conv[3].parts[0]).call_id, "call_1_2");
+  BOOST_CHECK_EQUAL(conv[1].tool_calls()[1].id, "call_1_2");  // the same id in the asking turn
+  BOOST_CHECK_EQUAL(m.tool_calls(), 2);
+}
+
+BOOST_AUTO_TEST_CASE(bad_calls_are_refused_with_an_error_the_model_sees) {
+  agent_machine m({}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "nope", "{}"},
+                                 {"2", "add", R"({"a":1)"},
+                                 {"3", "add", R"({"a":1})"},
+                                 {"4", "add", "[1,2]"}}));
+  BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+  BOOST_REQUIRE_EQUAL(step.calls.size(), 4u);
+  BOOST_CHECK(step.calls[0].refusal.find("unknown tool 'nope'") != std::string::npos);
+  BOOST_CHECK(step.calls[0].refusal.find("add, echo") != std::string::npos);
+  BOOST_CHECK(step.calls[1].refusal.find("not a JSON object") != std::string::npos);
+  BOOST_CHECK_EQUAL(step.calls[2].refusal, "missing required argument(s): b");
+  BOOST_CHECK(step.calls[3].refusal.find("not a JSON object") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_turn_limit_stops_the_loop_with_what_was_said) {
+  agent_machine m({.max_turns = 2}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "echo", R"({"m":1})"}}, "first look"));
+  step = m.on_results(answered(step));
+  BOOST_CHECK_EQUAL(step.turn, 2);
+  step = m.on_reply(asking({{"2", "echo", R"({"m":2})"}}, "still looking"));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::max_turns);
+  BOOST_CHECK(step.why.find("turn limit (2)") != std::string::npos);
+  BOOST_CHECK_EQUAL(m.said(), "first look\n\nstill looking");
+  BOOST_CHECK_EQUAL(m.tool_calls(), 1);  // the last turn's call never ran
+}
+
+BOOST_AUTO_TEST_CASE(the_tool_call_limit_stops_before_a_turn_that_would_pass_it) {
+  agent_machine m({.max_tool_calls = 3}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "echo", R"({"m":1})"}, {"2", "echo", R"({"m":2})"}}));
+  BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+  m.on_results(answered(step));
+  step = m.on_reply(asking({{"3", "echo", R"({"m":3})"}, {"4", "echo", R"({"m":4})"}}));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::max_tool_calls);
+  BOOST_CHECK(step.why.find("tool call limit (3)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_call_three_times_in_a_row_is_a_stall) {
+  agent_machine m({}, tools(), task());
+  m.begin();
+  // Key order and spacing do not make a call different.
+  auto step = m.on_reply(asking({{"1", "add", R"({"a":1,"b":2})"}}));
+  m.on_results(answered(step));
+  step = m.on_reply(asking({{"2", "add", R"({"b": 2, "a": 1})"}}));
+  BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+  m.on_results(answered(step));
+  step = m.on_reply(asking({{"3", "add", R"({"a":1,"b":2})"}}));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::stalled);
+  BOOST_CHECK(step.why.find("3 times in a row") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_different_call_in_between_is_no_stall) {
+  agent_machine m({}, tools(), task());
+  m.begin();
+  for (int turn = 0; turn < 4; ++turn) {
+    const std::string a = turn % 2 ? R"({"a":1,"b":2})" : R"({"a":5,"b":2})";
+    auto step = m.on_reply(asking({{"", "add", a}}));
+    BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+    m.on_results(answered(step));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(long_results_are_cut_on_a_character_boundary_and_marked) {
+  agent_machine m({.max_tool_result_bytes = 10}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "echo", "{}"}}));
+  // "é" is two bytes: the cut at 10 would split the fifth one.
+  m.on_results({{"1", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", false}});
+  const auto& r = std::get<tool_result>(m.conversation().back().parts[0]);
+  BOOST_CHECK_EQUAL(r.content.substr(0, 10), "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9");
+  BOOST_CHECK(r.content.find("[cut: 10 of 12 bytes]") != std::string::npos);
+  BOOST_CHECK_EQUAL(agent_machine::cap_result("short", 10), "short");
+}
+
+BOOST_AUTO_TEST_CASE(canonical_arguments_sort_keys_at_every_depth) {
+  BOOST_CHECK_EQUAL(
+      agent_machine::canonical_arguments(R"({"b":{"y":1,"x":2},"a":[{"d":1,"c":2}]})"),
+      R"({"a":[{"c":2,"d":1}],"b":{"x":2,"y":1}})");
+  BOOST_CHECK_EQUAL(agent_machine::canonical_arguments("not json"), "not json");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
