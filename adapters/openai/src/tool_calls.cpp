@@ -15,20 +15,17 @@ const json::string* string_in(const json::object& o, std::string_view key) {
   return v && v->is_string() ? &v->get_string() : nullptr;
 }
 
-// Arguments as received: "" is {}; otherwise a JSON object, re-serialised compactly.
-bool canonical_arguments(const std::string& received, std::string& out, std::string& why) {
+// Arguments as received: "" is {}; a JSON object is re-serialised compactly; anything else
+// is kept as sent (valid UTF-8), for the agent to answer with an error result the model sees
+// (a model that wrote broken JSON can correct itself; failing the call would lose the turn).
+void canonical_arguments(const std::string& received, std::string& out) {
   if (text::is_blank(received)) {
     out = "{}";
-    return true;
+    return;
   }
   boost::system::error_code ec;
   json::value v = json::parse(received, ec);
-  if (ec || !v.is_object()) {
-    why = "tool call arguments are not a JSON object: " + text::quote(received, 200);
-    return false;
-  }
-  out = json::serialize(v);
-  return true;
+  out = !ec && v.is_object() ? json::serialize(v) : text::to_valid_utf8(received);
 }
 
 }  // namespace
@@ -106,7 +103,7 @@ bool tool_call_accumulator::finish(std::vector<tool_call>& out, std::string& why
       return false;
     }
     tool_call call = c.call;
-    if (!canonical_arguments(c.arguments, call.arguments, why)) return false;
+    canonical_arguments(c.arguments, call.arguments);
     out.push_back(std::move(call));
   }
   return true;

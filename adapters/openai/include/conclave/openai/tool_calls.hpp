@@ -4,7 +4,8 @@
 // `function.name`), later ones append to `function.arguments`. OpenAI numbers them by `index`;
 // some compatible servers send no index, and then a new `id` opens a call and an
 // arguments-only fragment continues the last one. A name may come late. Arguments are parsed
-// once, at the end: "" means {}, anything else must be a JSON object.
+// once, at the end: "" means {}, a JSON object is re-serialised compactly, anything else is
+// passed on as sent (the agent answers it with an error result, so the model can correct it).
 #pragma once
 
 #include <conclave/engine/chat.hpp>
@@ -27,8 +28,8 @@ class tool_call_accumulator {
   /// `position`, if given, receives which call (0-based, in opening order) it belongs to.
   bool add(const boost::json::value& fragment, std::string& why, std::size_t* position = nullptr);
 
-  /// The calls, in the order they were opened, each with a name and arguments that are a JSON
-  /// object (re-serialised compactly). False (and `why`) when one is incomplete or malformed.
+  /// The calls, in the order they were opened, each with a name. False (and `why`) when one
+  /// has no name.
   bool finish(std::vector<tool_call>& out, std::string& why) const;
 
   bool empty() const noexcept { return calls_.empty(); }
