@@ -2,6 +2,7 @@
 
 #include "backend.hpp"
 #include "output.hpp"
+#include "tools_setup.hpp"
 #include "views.hpp"
 
 #include <conclave/engine/ask.hpp>
@@ -48,6 +49,9 @@ ask_options options_from(const ask_settings& s) {
   o.agent_instructions = s.system;
   o.fallback_models = s.fallback_models;
   o.budget = s.budget;
+  o.limits.max_turns = s.max_turns;
+  o.limits.max_tool_calls = s.max_tool_calls;
+  o.limits.tool_timeout = milliseconds(to_milliseconds(s.tool_timeout_s));
   return o;
 }
 
@@ -141,6 +145,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
   ask_options opts = options_from(s);
+  opts.tools = builtin_tools(io.get_executor(), s);
 
   text_out out(stdout, isatty(STDOUT_FILENO));
   text_out err(stderr, true);

@@ -16,6 +16,7 @@
 
 namespace cli = conclave::cli;
 using conclave::apps::positive;
+using conclave::apps::whole_number;
 
 namespace {
 
@@ -43,7 +44,7 @@ void load_config(int argc, char** argv, cli::ask_settings& s) {
 struct raw_flags {
   std::string question;
   std::string question_file;
-  std::string timeout, agent_timeout, decompose_timeout;
+  std::string timeout, agent_timeout, decompose_timeout, tool_timeout;
   std::string events;
   std::string config;
   int max_output_tokens = 0;
@@ -96,7 +97,8 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("--decompose-model", s.decompose_model, "model for the decomposition call");
   ask->add_option("--synth-model", s.synth_model, "model for the synthesis call");
   ask->add_option("--fallback-model", s.fallback_models,
-                  "when the model fails for good, agents move to this one (repeatable, in order)");
+                  "when the model fails for good, agents move to this one (repeatable, in order)")
+      ->allow_extra_args(false);  // one name per flag: a following question is not a second name
   ask->add_option("--rpm", s.rpm, "the provider's requests per minute: never exceeded")
       ->check(positive<std::int64_t>("a whole number > 0"));
   ask->add_option("--tpm", s.tpm, "the provider's tokens per minute: never exceeded")
@@ -124,6 +126,25 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")
       ->check(CLI::ExistingFile);
+  ask->add_option("--tool", s.tools,
+                  "give the agents a built-in tool: calculator, read_file, list_dir "
+                  "(repeat for several; the file tools need --root)")
+      ->check(CLI::IsMember({"calculator", "read_file", "list_dir"}))
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  ask->add_option("--root", s.roots, "a directory read_file and list_dir may see (repeatable)")
+      ->check(CLI::ExistingDirectory)
+      ->allow_extra_args(false);
+  ask->add_option("--mcp", s.mcp_path,
+                  "MCP servers' tools for the agents, from FILE: "
+                  "{\"mcpServers\": {\"name\": {\"command\", \"args\", \"env\"} | {\"url\"}}}")
+      ->check(CLI::ExistingFile);
+  ask->add_option("--max-turns", s.max_turns,
+                  "model calls per agent when it has tools (default 10)")
+      ->check(whole_number(1, cli::max_turns_limit, "TURNS"));
+  ask->add_option("--max-tool-calls", s.max_tool_calls, "tool calls per agent (default 20)")
+      ->check(whole_number(1, cli::max_tool_calls_limit, "CALLS"));
+  ask->add_option("--tool-timeout", raw.tool_timeout, "seconds per tool call (default 60)");
   ask->add_option("--config", raw.config, "JSON defaults (see apps/conclave/config.example.json)");
   ask->footer(
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG, NO_COLOR.\n"
@@ -170,6 +191,8 @@ int main(int argc, char** argv) {
     if (!raw.decompose_timeout.empty()) {
       s.decompose_timeout_s = cli::parse_seconds("--decompose-timeout", raw.decompose_timeout);
     }
+    if (!raw.tool_timeout.empty())
+      s.tool_timeout_s = cli::parse_seconds("--tool-timeout", raw.tool_timeout);
     if (!raw.events.empty()) s.events_jsonl = true;
     if (raw.max_output_tokens > 0) s.max_output_tokens = raw.max_output_tokens;
     if (std::isnan(raw.temperature))

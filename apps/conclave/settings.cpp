@@ -72,6 +72,12 @@ class config_reader {
     renamed("max_tokens", "budget_tokens");
     renamed("max_cost", "budget_cost");
     names("fallback_models", s_.fallback_models);
+    names("tools", s_.tools);
+    names("roots", s_.roots);
+    text("mcp", s_.mcp_path);
+    count("max_turns", 1, max_turns_limit, s_.max_turns);
+    count("max_tool_calls", 1, max_tool_calls_limit, s_.max_tool_calls);
+    seconds("tool_timeout", s_.tool_timeout_s);
     prices();
     breaker();
     for (const auto& [key, value] : o_) {

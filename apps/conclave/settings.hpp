@@ -14,6 +14,8 @@
 namespace conclave::cli {
 
 inline constexpr int max_agents = 10'000;
+inline constexpr int max_turns_limit = 1'000;
+inline constexpr int max_tool_calls_limit = 100'000;
 inline constexpr const char* version_text = "conclave 0.1.0";
 
 struct ask_settings {
@@ -49,6 +51,12 @@ struct ask_settings {
   int breaker_failures = 5;        ///< consecutive failures that open a model's circuit; 0: never
   double breaker_cool_off_s = 30;  ///< how long an open circuit fails fast
   std::vector<std::string> warnings;  ///< said on stderr before the run (e.g. unknown config keys)
+  std::vector<std::string> tools;     ///< built-in tools the agents get (--tool)
+  std::vector<std::string> roots;     ///< directories read_file / list_dir may see (--root)
+  std::string mcp_path;               ///< MCP servers' config (--mcp FILE), mcpServers shape
+  int max_turns = 10;                 ///< model calls per agent when it has tools
+  int max_tool_calls = 20;            ///< tool calls per agent
+  double tool_timeout_s = 60;         ///< each tool call; +inf: no limit but the agent's
 };
 
 /// A bad command line, environment or config file: main prints it and exits with 2.
