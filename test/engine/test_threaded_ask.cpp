@@ -9,6 +9,9 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -121,6 +124,59 @@ BOOST_AUTO_TEST_CASE(concurrent_asks_on_four_threads_one_cancelled) {
   BOOST_CHECK((*got)[asks].first == error::cancelled);
   BOOST_CHECK_EQUAL((*got)[asks].second.count(agent_status::cancelled), 8u);
   BOOST_CHECK_GT(seen.events, asks * 16 * 3);
+}
+
+BOOST_AUTO_TEST_CASE(agents_running_tools_on_four_threads) {
+  // Each agent asks for two tool calls a turn for two turns, then answers; the tool is shared
+  // by every agent of two runs and keeps a count under its own lock, as a host tool must.
+  asio::io_context io(4);
+  conclave::test::scripted s;
+  auto usual = s.as_script();
+  conclave::test::fake_model m(io.get_executor(), [usual](const chat_request& r) {
+    if (conclave::test::kind_of(r) != conclave::test::request_kind::agent) return usual(r);
+    int turn = 0;
+    for (const auto& msg : r.messages) turn += msg.who == role::assistant;
+    if (turn == 2) return fake_reply{1ms, "done after tools", {}, 2};
+    fake_reply calls{1ms, "working"};
+    for (int k = 0; k < 2; ++k) {
+      calls.calls.push_back(
+          {"", "tick",
+           R"({"turn":)" + std::to_string(turn) + R"(,"k":)" + std::to_string(k) + "}"});
+    }
+    return calls;
+  });
+  engine e(io.get_executor(), m);
+  auto count = std::make_shared<std::pair<std::mutex, int>>();
+  auto tick = make_tool(io.get_executor(), {"tick", "counts"},
+                        [count](std::string) -> asio::awaitable<tool_output> {
+                          asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+                          co_await t.async_wait(asio::use_awaitable);
+                          std::lock_guard lock(count->first);
+                          co_return tool_output{std::to_string(++count->second)};
+                        });
+  std::vector<std::promise<outcome>> results(2);
+  for (int k = 0; k < 2; ++k) {
+    ask_options o;
+    o.agents = 12;
+    o.max_concurrency = 8;
+    o.tools = {tick};
+    o.limits.tool_concurrency = 2;
+    async_ask(e, "tools " + std::to_string(k), o,
+              [&, k](boost::system::error_code ec, run_report r) {
+                results[k].set_value({ec, std::move(r)});
+              });
+  }
+  auto got = run_on_four_threads(io, results);
+  BOOST_REQUIRE_MESSAGE(got, "an ask did not complete in time");
+  for (const auto& [ec, r] : *got) {
+    BOOST_CHECK(!ec);
+    BOOST_CHECK_EQUAL(r.count(agent_status::ok), 12u);
+    for (const auto& a : r.agents) {
+      BOOST_CHECK_EQUAL(a.turns, 3);
+      BOOST_CHECK_EQUAL(a.tool_calls.size(), 4u);
+    }
+  }
+  BOOST_CHECK_EQUAL(count->second, 2 * 12 * 4);
 }
 
 BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads) {
