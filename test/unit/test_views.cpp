@@ -436,6 +436,58 @@ BOOST_AUTO_TEST_CASE(model_text_is_neutralised_and_the_format_kept) {
   BOOST_TEST(out.contents() == expected);
 }
 
+BOOST_AUTO_TEST_CASE(rows_show_the_turn_the_running_tool_and_a_stop_by_a_limit) {
+  memory_file out;
+  cli::live_view view(out.get(), "", fixed({100, 24}));
+  feeder feed{view, {}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    event q = agent_event(event_kind::queued, i, 0, "q" + std::to_string(i));
+    q.count = 10;  // the turn limit
+    feed(q);
+    event started = agent_event(event_kind::started, i, 1);
+    started.turn = 3;
+    feed(started);
+  }
+  event tool = agent_event(event_kind::tool_call_started, 0, 2);
+  tool.tool = "calculator";
+  feed(tool);
+  feed(agent_event(event_kind::stopped, 1, 3, "turn limit (10) reached"));
+  view.tick();
+  view.close();
+  const frame last = frames_of(out.contents()).back();
+  BOOST_TEST_REQUIRE(last.lines.size() == 3u);
+  BOOST_TEST(last.lines[0].find("turn 3/10  [calculator] q0") != std::string::npos, last.lines[0]);
+  BOOST_TEST(last.lines[1].rfind("2 stopped ", 0) == 0, last.lines[1]);
+  BOOST_TEST(last.lines[1].find("[turn limit (10) reached]") != std::string::npos, last.lines[1]);
+  BOOST_TEST(last.lines[2].find("1 stopped") != std::string::npos, last.lines[2]);
+}
+
+BOOST_AUTO_TEST_CASE(plain_lines_tell_of_tool_calls) {
+  memory_file out;
+  cli::line_view view(out.get(), "");
+  feeder feed{view, {}};
+  feed(agent_event(event_kind::queued, 0, 0, "q"));
+  event e = agent_event(event_kind::tool_call_started, 0, 10);
+  e.tool = "read_file";
+  feed(e);
+  e.kind = event_kind::tool_call_finished;
+  e.at = std::chrono::milliseconds(20);
+  e.duration = std::chrono::milliseconds(10);
+  feed(e);
+  e.text = "no such file";
+  feed(e);
+  e = agent_event(event_kind::started, 0, 30);
+  e.turn = 2;
+  e.attempt = 2;
+  feed(e);
+  BOOST_TEST(out.contents() ==
+             "[  0.00s] agent 1 queued: q\n"
+             "[  0.01s] agent 1 calls read_file\n"
+             "[  0.02s] agent 1 read_file answered in   0.01s\n"
+             "[  0.02s] agent 1 read_file failed in   0.01s: no such file\n"
+             "[  0.03s] agent 1 turn 2 (call 2)\n");
+}
+
 BOOST_AUTO_TEST_CASE(plain_completions_say_done) {
   memory_file out;
   cli::line_view view(out.get(), "a note");
