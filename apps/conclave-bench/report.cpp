@@ -58,6 +58,15 @@ void print_table(std::ostream& out, const suite_result& r) {
                   t.met() ? "met" : "MISSED");
     out << line;
   }
+  if (!r.tools.empty())
+    out << "\ntools (conclave's own cost per tool call; the tool does nothing):\n";
+  for (const auto& t : r.tools) {
+    std::snprintf(line, sizeof line,
+                  "  %-18s %6d calls  %9s us/call through agents' loops, %9s us/call %s (%sx)\n",
+                  t.what.c_str(), t.calls, fixed(t.loop_us, 2).c_str(), fixed(t.peer_us, 2).c_str(),
+                  t.peer.c_str(), fixed(t.peer_us > 0 ? t.loop_us / t.peer_us : 0, 1).c_str());
+    out << line;
+  }
   for (const auto& n : r.notes) out << "note: " << n << "\n";
 }
 
@@ -92,8 +101,17 @@ void write_json(const std::string& path, const suite_result& r) {
   }
   json::array notes;
   for (const auto& n : r.notes) notes.emplace_back(n);
+  json::array tools;
+  for (const auto& t : r.tools) {
+    tools.push_back(json::object{{"what", t.what},
+                                 {"calls", t.calls},
+                                 {"loop_us_per_call", t.loop_us},
+                                 {"peer_us_per_call", t.peer_us},
+                                 {"peer", t.peer}});
+  }
   std::ofstream f(path);
-  f << json::serialize(json::object{{"rows", rows}, {"targets", targets}, {"notes", notes}})
+  f << json::serialize(
+           json::object{{"rows", rows}, {"targets", targets}, {"notes", notes}, {"tools", tools}})
     << "\n";
   if (!f) throw std::runtime_error("cannot write " + path);
 }

@@ -216,6 +216,11 @@ suite_result run_suite(const suite_options& opts) {
     }
   }
   add_marginals(out.rows);
+  say("tools: " + std::to_string(opts.tool_agents) + " agents x " +
+      std::to_string(opts.tool_turns) + " turns x " + std::to_string(opts.tool_calls_per_turn) +
+      " calls");
+  out.tools =
+      run_tools_bench(opts.tool_agents, opts.tool_turns, opts.tool_calls_per_turn, opts.mcp_server);
 
   if (const auto* big = find(out.rows, "fan-out", capped(10'000), one_second)) {
     out.targets.push_back(

@@ -4,6 +4,8 @@
 // connections, the mock's own CPU per request, speedup against sequential).
 #pragma once
 
+#include "tools_bench.hpp"
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -20,6 +22,8 @@ struct suite_options {
   int pooled_connections = 100;                   ///< ... through at most this many connections
   bool target_run = true;  ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
   std::string mock_path;   ///< conclave-mock to run
+  int tool_agents = 8, tool_turns = 5, tool_calls_per_turn = 4;  ///< the tools scenario
+  std::vector<std::string> mcp_server;  ///< an MCP stdio server with `echo`, for the tools scenario
 };
 
 struct measurement {
@@ -54,6 +58,7 @@ struct suite_result {
   std::vector<measurement> rows;
   std::vector<target> targets;
   std::vector<std::string> notes;  ///< e.g. N capped by the open-file limit
+  std::vector<tool_figure> tools;  ///< conclave's cost per tool call, beside a direct call
 };
 
 suite_result run_suite(const suite_options& opts);
