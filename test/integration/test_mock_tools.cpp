@@ -8,6 +8,7 @@
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
 
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <set>
@@ -55,6 +56,20 @@ struct fixture {
   }
 
   outcome call(chat_request req) { return conclave::test::complete(io, *llm, std::move(req)); }
+
+  // The mock's reply to a hand-written body, as bytes (no adapter in between).
+  http::response post(std::string body) {
+    const auto parsed = http::parse_base_url(server.base_url());
+    BOOST_REQUIRE(parsed);
+    const http::base_url& base = *parsed;
+    http::request_message m{boost::beast::http::verb::post, base.target("chat/completions"), 11};
+    m.set(boost::beast::http::field::content_type, "application/json");
+    m.set(boost::beast::http::field::host, base.where.host);
+    m.body() = std::move(body);
+    m.prepare_payload();
+    return conclave::test::run(
+        io, client.request(base.where, std::move(m), http::client::clock::now() + 10s));
+  }
 
   boost::asio::io_context io;
   mock::mock_server server;
@@ -246,6 +261,52 @@ BOOST_AUTO_TEST_CASE(transport_faults_strike_tool_turns_too) {
   BOOST_CHECK(f.call(fixture::question("mock-truncated", true)).ec == error::stream_truncated);
   BOOST_CHECK(f.call(fixture::question("mock-malformed", true)).ec == error::bad_response);
   BOOST_CHECK(f.call(fixture::question("mock-malformed", false)).ec == error::bad_response);
+}
+
+// The streamed shapes themselves, as bytes: OpenAI's numbered fragments, none numbered, the name
+// in the second fragment.
+BOOST_AUTO_TEST_CASE(stream_shapes_on_the_wire) {
+  fixture f;
+  const auto body = [](const std::string& model) {
+    return R"({"model":")" + model +
+           R"(","stream":true,"messages":[{"role":"user","content":"What is 2 + 3?"}],)"
+           R"("tools":[{"type":"function","function":{"name":"add","parameters":)" +
+           std::string(add_schema) + "}}]}";
+  };
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const auto openai = f.post(body("mock"));
+  BOOST_REQUIRE_EQUAL(openai.status, 200u);
+  BOOST_CHECK_EQUAL(count(openai.body, R"("tool_calls":[{"index":0,)"), 4u);
+  BOOST_CHECK_EQUAL(
+      count(
+          openai.body,
+          R"({"index":0,"id":"call_1","type":"function","function":{"arguments":"","name":"add"}})"),
+      1u);
+  BOOST_CHECK_EQUAL(count(openai.body, R"("delta":{"role":"assistant","content":null})"), 1u);
+  BOOST_CHECK_EQUAL(count(openai.body, R"("finish_reason":"tool_calls")"), 1u);
+  BOOST_CHECK(openai.body.ends_with("data: [DONE]\n\n"));
+
+  const auto no_index = f.post(body("mock-tools-noindex"));
+  BOOST_CHECK_EQUAL(count(no_index.body, R"("tool_calls":[{"index")"), 0u);
+  BOOST_CHECK_EQUAL(count(no_index.body, R"("tool_calls":[{"id":"call_1")"), 1u);
+
+  const auto late = f.post(body("mock-tools-late-name"));
+  BOOST_CHECK_EQUAL(count(late.body, R"("function":{"arguments":""})"), 1u);
+  BOOST_CHECK_EQUAL(count(late.body, R"("name":"add")"), 1u);
+  BOOST_CHECK_EQUAL(count(late.body, R"("function":{"arguments":"{\"a\"","name":"add"})"), 1u);
+
+  // A bad tools shape: a 400 with an OpenAI error body saying what is wrong.
+  const auto bad = f.post(
+      R"({"model":"mock","messages":[{"role":"user","content":"x"}],"tools":[{"type":"retrieval"}]})");
+  BOOST_CHECK_EQUAL(bad.status, 400u);
+  const auto error = boost::json::parse(bad.body).at("error");
+  BOOST_CHECK_EQUAL(error.at("type").as_string(), "invalid_request_error");
+  BOOST_CHECK(std::string(error.at("message").as_string()).find("'type': \"function\"") !=
+              std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_mistyped_tool_mode_is_a_bad_request) {
