@@ -69,6 +69,9 @@ BOOST_AUTO_TEST_CASE(arguments_are_filled_from_the_schema) {
        R"("d":{"type":"integer","default":7,"enum":[1]},"c":{"const":"fixed"}},)"
        R"("required":["u","d","c"]})",
        R"({"u":"celsius","d":7,"c":"fixed"})"},
+      // The first of examples, before enum.
+      {R"({"properties":{"x":{"type":"string","examples":["2 + 3"],"enum":["no"]}},"required":["x"]})",
+       R"({"x":"2 + 3"})"},
       // Nested objects fill their own required properties; arrays hold one item of `items`.
       {R"({"properties":{"o":{"type":"object","properties":{"k":{"type":"integer"},)"
        R"("skip":{"type":"string"}},"required":["k"]},"l":{"type":"array","items":{"type":"string"}},)"

@@ -60,6 +60,8 @@ struct filler {
     if (!s || depth > max_depth || s->contains("$ref")) return json::object();
     if (const auto* c = s->if_contains("const")) return *c;
     if (const auto* d = s->if_contains("default")) return *d;
+    if (const auto* x = s->if_contains("examples"); x && x->is_array() && !x->get_array().empty())
+      return x->get_array().front();
     if (const auto* e = s->if_contains("enum"); e && e->is_array() && !e->get_array().empty())
       return e->get_array().front();
     for (const char* branches : {"anyOf", "oneOf", "allOf"}) {

@@ -53,10 +53,10 @@ inline constexpr std::size_t result_quote_bytes = 80;
 
 /// Arguments (compact JSON object text) for a tool whose parameters are the JSON Schema
 /// `schema`: every required property filled, in the schema's order: `const`, else `default`,
-/// else the first of `enum`, else by type (string: a word; integer or number: 2, 3, ... held
-/// within minimum/maximum; boolean: true; array: one item of `items`, or []; object: its own
-/// required properties; null: null); anyOf/oneOf take their first branch, a `$ref` is {}.
-/// `variant` shifts the words and numbers (endless-varied). Not an object schema: "{}".
+/// else the first of `examples`, else the first of `enum`, else by type (string: a word; integer or
+/// number: 2, 3, ... held within minimum/maximum; boolean: true; array: one item of `items`, or [];
+/// object: its own required properties; null: null); anyOf/oneOf take their first branch, a `$ref`
+/// is {}. `variant` shifts the words and numbers (endless-varied). Not an object schema: "{}".
 std::string fill_arguments(std::string_view schema, int variant = 0);
 
 }  // namespace conclave::mock
