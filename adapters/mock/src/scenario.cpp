@@ -185,9 +185,9 @@ std::string reply_text(const incoming_request& req, int words) {
   // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {
-    const std::string words = m.text();
-    for (auto at = words.find("Decision: "); at != std::string::npos;
-         at = words.find("Decision: ", at + 1)) {
+    const std::string said = m.text();
+    for (auto at = said.find("Decision: "); at != std::string::npos;
+         at = said.find("Decision: ", at + 1)) {
       ++decisions;
     }
   }
