@@ -28,7 +28,12 @@ constexpr const char* fault_modes_note =
     "mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event; stop reasons\n"
     "mock-length, mock-filtered, mock-empty; a hostile server echoing the Authorization header:\n"
     "mock-echo-401, mock-echo-text, mock-echo-200-error, mock-echo-malformed, mock-echo-stream;\n"
-    "mock-html (200 text/html), mock-early-hints (103 first). Any other name answers normally.";
+    "mock-html (200 text/html), mock-early-hints (103 first). Any other name answers normally.\n"
+    "\n"
+    "Tool use: a request offering tools gets tool calls (arguments filled from each tool's JSON\n"
+    "Schema) for R rounds, then a text quoting the last round's results. R is 1 for mock;\n"
+    "mock-tools-N sets it. Options, in any order: mock-tools[-N][-noindex][-late-name]\n"
+    "[-finish-stop][-malformed][-unknown][-endless|-endless-varied]. See adapters/mock/README.md.";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

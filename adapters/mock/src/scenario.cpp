@@ -1,7 +1,6 @@
 #include <conclave/engine/text.hpp>
 #include <conclave/mock/scenario.hpp>
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -119,59 +118,6 @@ const char* to_string(fault f) noexcept {
   return "none";
 }
 
-bool parse_request(std::string_view body, incoming_request& out, std::string& why) {
-  boost::system::error_code ec;
-  // Requests are small: a stack buffer spares the heap a few dozen allocations per request.
-  alignas(std::max_align_t) unsigned char scratch[8192];
-  json::monotonic_resource memory(scratch, sizeof scratch);
-  json::value v = json::parse(body, ec, json::storage_ptr(&memory));
-  if (ec || !v.is_object()) {
-    why = "request body is not a JSON object";
-    return false;
-  }
-  const auto& o = v.get_object();
-  const auto* model = o.if_contains("model");
-  if (!model || !model->is_string()) {
-    why = "'model' is required and must be a string";
-    return false;
-  }
-  out.model = std::string(model->get_string());
-  const auto* messages = o.if_contains("messages");
-  if (!messages || !messages->is_array() || messages->get_array().empty()) {
-    why = "'messages' must be a non-empty array";
-    return false;
-  }
-  for (const auto& m : messages->get_array()) {
-    const auto* mo = m.if_object();
-    const auto* r = mo ? mo->if_contains("role") : nullptr;
-    const auto* c = mo ? mo->if_contains("content") : nullptr;
-    if (!r || !r->is_string() || !c || !c->is_string()) {
-      why = "each message needs a string 'role' and a string 'content'";
-      return false;
-    }
-    chat_message msg(role::user, std::string(c->get_string()));
-    const auto role_name = r->get_string();
-    if (role_name == "system" || role_name == "developer")
-      msg.who = role::system;
-    else if (role_name == "assistant")
-      msg.who = role::assistant;
-    else if (role_name == "user")
-      msg.who = role::user;
-    else {
-      why = "unknown role '" + std::string(role_name) + "'";
-      return false;
-    }
-    out.messages.push_back(std::move(msg));
-  }
-  if (const auto* s = o.if_contains("stream"); s && s->is_bool()) out.stream = s->get_bool();
-  if (const auto* so = o.if_contains("stream_options"); so && so->is_object()) {
-    if (const auto* iu = so->get_object().if_contains("include_usage"); iu && iu->is_bool()) {
-      out.include_usage = iu->get_bool();
-    }
-  }
-  return true;
-}
-
 std::optional<int> requested_subquestions(const incoming_request& req) {
   for (const auto& m : req.messages) {
     const std::string words = m.text();
@@ -239,9 +185,9 @@ std::string reply_text(const incoming_request& req, int words) {
   // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {
-    const std::string words = m.text();
-    for (auto at = words.find("Decision: "); at != std::string::npos;
-         at = words.find("Decision: ", at + 1)) {
+    const std::string said = m.text();
+    for (auto at = said.find("Decision: "); at != std::string::npos;
+         at = said.find("Decision: ", at + 1)) {
       ++decisions;
     }
   }

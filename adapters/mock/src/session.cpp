@@ -2,8 +2,11 @@
 
 #include "fault_replies.hpp"
 #include "openai_replies.hpp"
+#include "responder.hpp"
+#include "tool_replies.hpp"
 
 #include <conclave/mock/scenario.hpp>
+#include <conclave/mock/tool_play.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -34,13 +37,7 @@ using faults::echo_malformed_json;
 using faults::reply_shape;
 using faults::shape_reply;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_request_body = 8 * 1024 * 1024;
-
-using request_t = bhttp::request<bhttp::string_body>;
-
-// How a connection goes on after a reply.
-enum class next { keep_alive, close, abort };
 
 asio::awaitable<void> pause(std::chrono::milliseconds d) {
   if (d.count() <= 0) co_return;
@@ -48,108 +45,65 @@ asio::awaitable<void> pause(std::chrono::milliseconds d) {
   co_await t.async_wait(use_tuple);
 }
 
-void reset_connection(tcp::socket& s) {
-  boost::system::error_code ec;
-  s.set_option(asio::socket_base::linger(true, 0), ec);  // close with RST, not FIN
-  s.close(ec);
+// What a tool turn says, for its token count: each call's name and arguments.
+std::string spoken(const tool_turn& turn) {
+  std::string out;
+  for (const auto& c : turn.calls) out += c.name + c.arguments;
+  return out;
 }
-
-template <typename Stream>
-class responder {
- public:
-  responder(server_state& st, Stream& s, tcp::socket& lowest, const request_t& req)
-      : st_(st),
-        s_(s),
-        lowest_(lowest),
-        keep_alive_(req.keep_alive()),
-        version_(req.version()),
-        request_id_(st.next_request_id()) {}
-
-  using header_list = std::vector<std::pair<std::string, std::string>>;
-
-  asio::awaitable<next> json(unsigned status, std::string body, header_list extra = header_list()) {
-    return send(status, "application/json", std::move(body), std::move(extra));
-  }
-
-  asio::awaitable<next> send(unsigned status, std::string content_type, std::string body,
-                             header_list extra = header_list()) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
-    res.set(bhttp::field::content_type, content_type);
-    res.set("x-request-id", request_id_);
-    for (const auto& [name, value] : common_) res.set(name, value);
-    for (const auto& [name, value] : extra) res.set(name, value);
-    res.body() = std::move(body);
-    res.keep_alive(keep_alive_);
-    res.prepare_payload();
-    auto [ec, n] = co_await bhttp::async_write(s_, res, use_tuple);
-    co_return ec ? next::abort : after_reply();
-  }
-
-  asio::awaitable<bool> start_stream() {
-    bhttp::response<bhttp::empty_body> res{bhttp::status::ok, version_};
-    res.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
-    res.set(bhttp::field::cache_control, "no-cache");
-    res.set("x-request-id", request_id_);
-    for (const auto& [name, value] : common_) res.set(name, value);
-    res.keep_alive(keep_alive_);
-    res.chunked(true);
-    bhttp::response_serializer<bhttp::empty_body> sr{res};
-    auto [ec, n] = co_await bhttp::async_write_header(s_, sr, use_tuple);
-    co_return !ec;
-  }
-
-  asio::awaitable<bool> chunk(std::string_view data) {
-    auto [ec, n] = co_await asio::async_write(s_, bhttp::make_chunk(asio::buffer(data)), use_tuple);
-    co_return !ec;
-  }
-
-  asio::awaitable<next> end_stream() {
-    auto [ec, n] = co_await asio::async_write(s_, bhttp::make_chunk_last(), use_tuple);
-    co_return ec ? next::abort : after_reply();
-  }
-
-  // A complete reply went out: the connection goes on unless the client asked to close.
-  next after_reply() const { return keep_alive_ ? next::keep_alive : next::close; }
-
-  // Waits until the peer goes away (or the server closes us): the "hang" fault.
-  asio::awaitable<next> hang() {
-    std::array<char, 256> scratch;  // GCC 12 rejects C arrays in coroutine frames
-    for (;;) {
-      auto [ec, n] = co_await lowest_.async_read_some(asio::buffer(scratch), use_tuple);
-      if (ec) co_return next::abort;
-    }
-  }
-
-  asio::awaitable<next> reset() {
-    reset_connection(lowest_);
-    co_return next::abort;
-  }
-
-  const std::string& request_id() const { return request_id_; }
-  /// Headers every reply of this request carries from now on (e.g. x-ratelimit-*).
-  void add_common_header(std::string name, std::string value) {
-    common_.emplace_back(std::move(name), std::move(value));
-  }
-
- private:
-  server_state& st_;
-  Stream& s_;
-  tcp::socket& lowest_;
-  bool keep_alive_;
-  unsigned version_;
-  std::string request_id_;
-  header_list common_;
-};
 
 constexpr std::string_view sign_in_page =
     "<!doctype html>\n<html><body><h1>Sign in to continue</h1>\n"
     "data: {\"choices\":[{\"delta\":{\"content\":\"injected\"}}]}\n\n"
     "</body></html>\n";
 
+// The final text: the deterministic reply, quoting the last round's tool results.
+std::string final_text(const server_state& st, const incoming_request& in) {
+  return with_tool_results(in, reply_text(in, st.opts.reply_words));
+}
+
+// A tool turn streamed: the calls' fragments at the stream interval (dripping: at the drip
+// interval); the mid-stream faults strike after the first call's opening fragment.
+template <typename Stream>
+asio::awaitable<next> answer_tool_stream(server_state& st, responder<Stream>& out,
+                                         const incoming_request& in, const tool_turn& turn,
+                                         const tool_mode& mode, fault f) {
+  const std::string& id = out.request_id();
+  const auto events = replies::tool_chunk_events(
+      id, in.model, turn.calls, {.with_index = !mode.no_index, .late_name = mode.late_name},
+      turn.finish_reason);
+  if (!co_await out.start_stream()) co_return next::abort;
+  const auto interval = f == fault::drip ? st.opts.drip_interval : st.opts.stream_interval;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i > 1) co_await pause(interval);
+    if (!co_await out.chunk(events[i])) co_return next::abort;
+    if (i != 1) continue;
+    if (f == fault::reset) co_return co_await out.reset();
+    if (f == fault::truncated) co_return co_await out.end_stream();  // no [DONE]
+    if (f == fault::malformed || f == fault::error_event) {
+      const std::string bad =
+          f == fault::malformed ? "data: {\"id\": \"" + id + "\", \"choices\": [{\"delta\": \n\n"
+                                : "data: " +
+                                      replies::error_body("The server is overloaded, please retry.",
+                                                          "server_error", "overloaded") +
+                                      "\n\n";
+      if (!co_await out.chunk(bad)) co_return next::abort;
+      co_return co_await out.end_stream();
+    }
+  }
+  if (in.include_usage &&
+      !co_await out.chunk(replies::usage_event(id, in.model, count_usage(in, spoken(turn))))) {
+    co_return next::abort;
+  }
+  if (!co_await out.chunk(replies::done_event())) co_return next::abort;
+  if (f == fault::none) ++st.completions;
+  co_return co_await out.end_stream();
+}
+
 template <typename Stream>
 asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
                                     const incoming_request& in, fault f, const std::string& auth) {
-  const reply_shape reply = shape_reply(f, reply_text(in, st.opts.reply_words), auth);
+  const reply_shape reply = shape_reply(f, final_text(st, in), auth);
   const std::string& text = reply.content;
   const std::string& id = out.request_id();
   if (!co_await out.start_stream()) co_return next::abort;
@@ -258,7 +212,8 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
 
   incoming_request in;
   std::string why;
-  if (!parse_request(req.body(), in, why)) {
+  std::optional<tool_mode> mode;
+  if (!parse_request(req.body(), in, why) || !(mode = tool_mode_from_model(in.model, why))) {
     co_return co_await out.json(400, replies::error_body(why, "invalid_request_error", ""));
   }
 
@@ -336,15 +291,27 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
       break;
   }
 
+  // Tool turns go through the transport faults; the faults that shape text answer in text.
+  const bool plays_tools = f == fault::none || f == fault::early_hints || f == fault::drip ||
+                           f == fault::reset || f == fault::truncated || f == fault::malformed ||
+                           f == fault::error_event;
+  const auto turn = plays_tools ? play_tools(in, *mode) : std::nullopt;
+  if (in.stream && turn) co_return co_await answer_tool_stream(st, out, in, *turn, *mode, f);
   if (in.stream) co_return co_await answer_stream(st, out, in, f, auth);
 
   if (f == fault::echo_200_error) co_return co_await out.json(200, echo_error_body(auth));
   if (f == fault::echo_malformed) {
     co_return co_await out.json(200, echo_malformed_json(out.request_id(), auth));
   }
-  const reply_shape reply = shape_reply(f, reply_text(in, st.opts.reply_words), auth);
-  std::string body = replies::completion(out.request_id(), in.model, reply.content,
-                                         count_usage(in, reply.content), reply.finish_reason);
+  std::string body;
+  if (turn) {
+    body = replies::tool_completion(out.request_id(), in.model, turn->calls,
+                                    count_usage(in, spoken(*turn)), turn->finish_reason);
+  } else {
+    const reply_shape reply = shape_reply(f, final_text(st, in), auth);
+    body = replies::completion(out.request_id(), in.model, reply.content,
+                               count_usage(in, reply.content), reply.finish_reason);
+  }
   if (f == fault::malformed) body = body.substr(0, body.size() / 2);  // cut JSON, honest length
   if (f == fault::reset || f == fault::truncated || f == fault::drip) {
     // Raw HTTP so the body can stop short or trickle.

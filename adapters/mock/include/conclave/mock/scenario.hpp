@@ -48,12 +48,19 @@ const char* to_string(fault f) noexcept;
 
 struct incoming_request {
   std::string model;
-  std::vector<chat_message> messages;
+  std::vector<chat_message> messages;  ///< assistant tool_calls and `tool` results as parts
   bool stream = false;
   bool include_usage = false;
+  std::vector<tool_spec> tools;             ///< `tools` offered (parameters as JSON text)
+  tool_choice choice;                       ///< `tool_choice`; automatic when absent
+  std::optional<bool> parallel_tool_calls;  ///< unset: not sent
 };
 
-/// Parses an OpenAI chat-completions request body; on failure says why in `why`.
+/// The most tools a request may offer (beyond: 400).
+inline constexpr std::size_t max_tools = 128;
+
+/// Parses an OpenAI chat-completions request body, tool turns and `tools` included (see
+/// adapters/mock/README.md); on failure says why in `why` (the 400's message).
 bool parse_request(std::string_view body, incoming_request& out, std::string& why);
 
 /// The most sub-questions the mock writes; a prompt asking for more gets this many.
