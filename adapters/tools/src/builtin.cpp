@@ -73,7 +73,8 @@ tool_spec calculator_spec() {
           "an exact decimal, or a fraction p/q with a 20-digit approximation. No variables or "
           "functions.",
           R"({"type":"object","properties":{"expression":{"type":"string","description":)"
-          R"("the expression, e.g. (1/3 + 0.5) * 2^10"}},"required":["expression"]})"};
+          R"("the expression, e.g. (1/3 + 0.5) * 2^10","examples":["(1/3 + 0.5) * 2^10"]}},)"
+          R"("required":["expression"]})"};
 }
 
 std::string roots_text(const rooted_files& files) {
@@ -102,7 +103,8 @@ tool_spec list_dir_spec(const rooted_files& files, const file_limits& limits) {
               "absolute inside one. Shows at most " +
               std::to_string(limits.max_entries) + " names.",
           R"({"type":"object","properties":{"path":{"type":"string","description":)"
-          R"("the directory, relative to an allowed directory or absolute inside one"}},)"
+          R"("the directory, relative to an allowed directory or absolute inside one",)"
+          R"("examples":["."]}},)"
           R"("required":["path"]})"};
 }
 
