@@ -46,6 +46,10 @@ const cases = [
   ["priced", ["Q?", "-n", "2", "--config", prices, "--budget-cost", "5"]],
   ["fallback model", ["x", "-n", "1", "-m", "mock-503", "--fallback-model", "mock"]],
   ["malformed replies", ["x", "-n", "2", "-m", "mock-malformed"]],
+  ["tools", ["How big?", "-n", "2", "--tool", "calculator"]],
+  ["tools, bad arguments then an answer", ["x", "-n", "1", "--tool", "calculator", "-m", "mock-tools-malformed"]],
+  ["tools, a stall", ["x", "-n", "2", "--tool", "calculator", "-m", "mock-tools-endless"]],
+  ["tools, the turn limit", ["x", "-n", "1", "--tool", "calculator", "-m", "mock-tools-endless-varied", "--max-turns", "2"]],
 ];
 for (const [what, args] of cases) {
   check(report, JSON.parse(run([...args, "--json"])), `--json, ${what}`);
