@@ -45,9 +45,10 @@ echo "mock counters: $counters"
 [ "$status" -eq 0 ] || exit 1
 # The mock's merge of the agents' decisions, one per agent (opts.agents = 8).
 grep -q "Merged from 8 decisions" "$work/answer" || { echo "run_example: not the merged answer" >&2; exit 1; }
-# One decomposition, 8 agents, one synthesis: all reached the mock, with the key.
+# One decomposition, 8 agents of two turns each (the mock calls the host tool once, then
+# answers), one synthesis: all reached the mock, with the key.
 case "$counters" in
-  *'"completions":10,'*) ;;
-  *) echo "run_example: the mock did not complete 10 calls" >&2; exit 1 ;;
+  *'"completions":18,'*) ;;
+  *) echo "run_example: the mock did not complete 18 calls" >&2; exit 1 ;;
 esac
 echo "README example: ok"
