@@ -108,9 +108,11 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
     ctx->emit({.kind = event_kind::started, .agent = i, .attempt = rep.attempts, .turn = turn});
     bool delivered = false;  // a stream that reached the consumer is never retried
     auto on_delta = [ctx, i, &delivered](const chat_delta& delta) {
-      delivered = true;
-      if (const auto* t = std::get_if<text_delta>(&delta))
+      // Only text reaches anyone: reasoning and tool-call fragments never stop a retry.
+      if (const auto* t = std::get_if<text_delta>(&delta); t && !t->text.empty()) {
+        delivered = true;
         ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
+      }
     };
     auto [ec, response] = co_await worker.async_complete(req, on_delta, use_tuple);
     rep.tokens += response.tokens;  // failed attempts cost tokens too

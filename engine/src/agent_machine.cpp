@@ -91,9 +91,12 @@ std::string agent_machine::canonical_arguments(const std::string& arguments) {
 
 std::string agent_machine::cap_result(std::string result, std::size_t limit) {
   if (result.size() <= limit) return result;
-  const std::size_t was = result.size();
-  result.resize(text::utf8_prefix(result, limit).size());
-  result += "\n[cut: " + std::to_string(result.size()) + " of " + std::to_string(was) + " bytes]";
+  // The marker fits inside the limit, so a capped result is never capped again.
+  const std::string was = std::to_string(result.size());
+  const std::size_t room = 32 + was.size() * 2;
+  const std::size_t keep = limit > room ? limit - room : 0;
+  result.resize(text::utf8_prefix(result, keep).size());
+  result += "\n[cut: " + std::to_string(result.size()) + " of " + was + " bytes]";
   return result;
 }
 

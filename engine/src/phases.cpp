@@ -46,7 +46,8 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
   delta_handler watch;
   if (on_delta) {
     watch = [&delivered, &on_delta](const chat_delta& d) {
-      delivered = true;
+      // Only text is shown: reasoning and tool-call fragments never stop a retry.
+      if (const auto* t = std::get_if<text_delta>(&d); t && !t->text.empty()) delivered = true;
       on_delta(d);
     };
   }

@@ -43,6 +43,11 @@ inline ask_options normalized(ask_options o) {
   }
   o.decomposition_timeout =
       std::clamp(o.decomposition_timeout, std::min(milliseconds(1), o.deadline), o.deadline);
+  o.limits.tool_timeout = std::clamp(o.limits.tool_timeout, milliseconds(1), year);
+  o.limits.max_turns = std::max(1, o.limits.max_turns);
+  o.limits.max_tool_calls = std::max(0, o.limits.max_tool_calls);
+  o.limits.tool_concurrency = std::max(1, o.limits.tool_concurrency);
+  o.limits.max_tool_result_bytes = std::max<std::size_t>(256, o.limits.max_tool_result_bytes);
   return o;
 }
 

@@ -5,6 +5,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 
+#include <stdexcept>
+
 namespace asio = boost::asio;
 
 namespace conclave {
@@ -33,9 +35,12 @@ class coroutine_tool final : public tool {
  protected:
   void do_invoke(asio::any_io_executor ex, std::string arguments,
                  invoke_handler&& handler) override {
+    // The body first: should it throw, the handler is still ours, and async_invoke completes
+    // it with internal_error (argument order would otherwise let co_spawn take it first).
+    asio::awaitable<tool_output> work = body_(std::move(arguments));
     auto slot = asio::get_associated_cancellation_slot(handler);
     asio::co_spawn(
-        ex, body_(std::move(arguments)),
+        ex, std::move(work),
         asio::bind_cancellation_slot(
             slot, [h = std::move(handler)](std::exception_ptr thrown, tool_output out) mutable {
               if (thrown) out = {"the tool failed: " + what_of(thrown), true};
@@ -61,6 +66,7 @@ void tool::complete_after_throw(asio::any_io_executor ex, invoke_handler h,
 
 std::shared_ptr<tool> make_tool(asio::any_io_executor ex, tool_spec spec,
                                 std::function<asio::awaitable<tool_output>(std::string)> body) {
+  if (!body) throw std::invalid_argument("make_tool: the tool '" + spec.name + "' has no body");
   return std::make_shared<coroutine_tool>(std::move(ex), std::move(spec), std::move(body));
 }
 

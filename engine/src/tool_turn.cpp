@@ -4,13 +4,18 @@
 #include <conclave/engine/text.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
+#include <tuple>
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -39,14 +44,29 @@ std::string seconds(std::chrono::milliseconds d) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
 }
 
+// One tool call's outcome, shared with the call itself: the call is spawned on its own and
+// may outlive the wait (a tool that ignores cancellation), so the turn never waits past the
+// tool's timeout, the agent's deadline or a cancel for it.
+struct pending_call {
+  explicit pending_call(asio::any_io_executor ex) : wake(std::move(ex)) {}
+  asio::steady_timer wake;  // expires at the call's limit; cancelled when the call ends
+  asio::cancellation_signal cancel;
+  std::optional<std::tuple<error_code, tool_output>> result;
+};
+
+// Runs the tool detached from the waiting coroutine; reports back through `p`.
+asio::awaitable<void> invoke(std::shared_ptr<tool> t, std::string arguments,
+                             std::shared_ptr<pending_call> p) {
+  auto r = co_await t->async_invoke(std::move(arguments),
+                                    asio::bind_cancellation_slot(p->cancel.slot(), use_tuple));
+  p->result = std::move(r);
+  p->wake.cancel();
+}
+
 asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
   const planned_call& p = s.calls[k];
   tool_result& out = s.results[k];
   tool_call_record& rec = s.records[k];
-  out.call_id = p.call.id;
-  rec.name = p.call.name;
-  rec.turn = s.turn;
-  rec.arguments_bytes = p.call.arguments.size();
   s.ctx->emit({.kind = event_kind::tool_call_started,
                .agent = s.agent,
                .turn = s.turn,
@@ -57,38 +77,47 @@ asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
     out = {p.call.id, p.refusal, true};
     rec.outcome = "refused";
   } else {
-    using namespace asio::experimental::awaitable_operators;
     const auto limit = s.ctx->opts.limits.tool_timeout;
-    asio::steady_timer timer(co_await asio::this_coro::executor,
-                             std::min(clock::now() + limit, s.deadline));
-    auto winner = co_await (s.tools[p.tool]->async_invoke(p.call.arguments, use_tuple) ||
-                            timer.async_wait(use_tuple));
-    if (winner.index() == 0) {
-      auto& [ec, output] = std::get<0>(winner);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.deadline - started);
+    auto ex = co_await asio::this_coro::executor;
+    auto cs = co_await asio::this_coro::cancellation_state;
+    auto pending = std::make_shared<pending_call>(ex);
+    pending->wake.expires_after(std::max(std::min(limit, left), std::chrono::milliseconds(0)));
+    // Spawned (it starts after a post, once the wait below is armed), not awaited.
+    asio::co_spawn(ex, invoke(s.tools[p.tool], p.call.arguments, pending), asio::detached);
+    error_code wake_ec;
+    if (!pending->result) std::tie(wake_ec) = co_await pending->wake.async_wait(use_tuple);
+    const bool cancelled =
+        !pending->result && wake_ec && cs.cancelled() != asio::cancellation_type::none;
+    if (pending->result) {
+      auto& [ec, output] = *pending->result;
       if (ec) {
-        const bool cancelled = ec == error::cancelled || ec == asio::error::operation_aborted;
         out = {p.call.id, "the tool failed: " + ec.message(), true};
         if (!output.content.empty()) out.content += ": " + output.content;
-        rec.outcome = cancelled ? "cancelled" : "failed";
+        rec.outcome =
+            ec == error::cancelled || ec == asio::error::operation_aborted ? "cancelled" : "failed";
       } else {
         out = {p.call.id, std::move(output.content), output.is_error};
         rec.outcome = output.is_error ? "error" : "ok";
       }
-    } else if (!std::get<0>(std::get<1>(winner))) {  // the timer struck
-      const bool agent_deadline = clock::now() >= s.deadline;
-      out = {p.call.id,
-             agent_deadline ? "the agent's deadline passed while the tool ran"
-                            : "the tool did not answer within " + seconds(limit),
-             true};
-      rec.outcome = "timed_out";
     } else {
-      out = {p.call.id, "cancelled", true};
-      rec.outcome = "cancelled";
+      // Out of time, or the agent was stopped: the tool is told to stop, and not waited for.
+      pending->cancel.emit(asio::cancellation_type::terminal);
+      if (cancelled) {
+        out = {p.call.id, "cancelled", true};
+        rec.outcome = "cancelled";
+      } else {
+        out = {p.call.id,
+               limit < left ? "the tool did not answer within " + seconds(limit)
+                            : "the agent's deadline passed while the tool ran",
+               true};
+        rec.outcome = "timed_out";
+      }
     }
   }
   out.content =
       agent_machine::cap_result(std::move(out.content), s.ctx->opts.limits.max_tool_result_bytes);
-  if (out.is_error) rec.error = text::quote(out.content, 300);
+  rec.error = out.is_error ? text::quote(out.content, 300) : std::string();
   rec.duration = since(started);
   rec.result_bytes = out.content.size();
   s.ctx->emit({.kind = event_kind::tool_call_finished,
@@ -101,8 +130,14 @@ asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
 }
 
 // Takes the next call until none is left: `tool_concurrency` of these run a turn.
+// Once the agent is stopped no new call starts (those left keep their "cancelled" record), and
+// nothing throws: a call that started still ends with its event and record.
 asio::awaitable<void> worker(turn_state& s) {
-  while (s.next < s.calls.size()) co_await run_one(s, s.next++);
+  co_await asio::this_coro::throw_if_cancelled(false);
+  auto cs = co_await asio::this_coro::cancellation_state;
+  while (s.next < s.calls.size() && cs.cancelled() == asio::cancellation_type::none) {
+    co_await run_one(s, s.next++);
+  }
 }
 
 }  // namespace
@@ -112,8 +147,16 @@ asio::awaitable<std::vector<tool_result>> run_tool_turn(
     const std::vector<std::shared_ptr<tool>>& tools, clock::time_point deadline) {
   const std::size_t n = calls.size();
   turn_state s{ctx, agent, turn, std::move(calls), tools, deadline, {}, {}, 0};
-  s.results.resize(n);
-  s.records.resize(n);
+  // Every call has its record and result before any runs: a turn cut short (deadline, cancel)
+  // leaves the calls that never ran marked as such, not blank.
+  for (const auto& p : s.calls) {
+    s.results.push_back({p.call.id, "cancelled: the agent stopped before this call ran", true});
+    s.records.push_back({.name = p.call.name,
+                         .turn = turn,
+                         .outcome = "cancelled",
+                         .arguments_bytes = p.call.arguments.size(),
+                         .error = "the agent stopped before this call ran"});
+  }
   const auto started = clock::now();
   auto ex = co_await asio::this_coro::executor;
   const std::size_t workers = std::min<std::size_t>(

@@ -266,6 +266,88 @@ BOOST_AUTO_TEST_CASE(cancelling_the_run_reaches_a_running_tool) {
   BOOST_CHECK(*aborted);
 }
 
+BOOST_AUTO_TEST_CASE(a_tool_that_ignores_cancellation_does_not_hold_the_run) {
+  loop_rig rig([](const chat_request& r, int turn) {
+    if (turn == 0) return calls({{"c", "stubborn", "{}"}});
+    return fake_reply{1ms, results_seen(r)};
+  });
+  auto finished = std::make_shared<bool>(false);
+  auto opts = quick_options(1);
+  opts.limits.tool_timeout = 20ms;
+  opts.tools = {
+      make_tool(rig.io.get_executor(), {"stubborn", "ignores cancellation"},
+                [finished](std::string) -> asio::awaitable<tool_output> {
+                  co_await asio::this_coro::reset_cancellation_state(
+                      [](asio::cancellation_type) { return asio::cancellation_type::none; });
+                  asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+                  co_await t.async_wait(asio::use_awaitable);
+                  *finished = true;
+                  co_return tool_output{"late"};
+                })};
+  auto out = ask(rig.io, rig.eng, "Q?", opts);
+  BOOST_REQUIRE(!out.ec);
+  BOOST_CHECK(!*finished);  // the run did not wait for it
+  const auto& a = out.report.agents[0];
+  BOOST_CHECK_EQUAL(a.tool_calls.at(0).outcome, "timed_out");
+  BOOST_CHECK(a.answer.find("c=ERROR the tool did not answer within 20 ms") != std::string::npos);
+  BOOST_REQUIRE(pump_until(rig.io, [&] { return *finished; }));  // it ends on its own
+}
+
+BOOST_AUTO_TEST_CASE(a_tool_body_that_throws_before_starting_still_completes) {
+  loop_rig rig([](const chat_request& r, int turn) {
+    if (turn == 0) return calls({{"c", "broken", "{}"}});
+    return fake_reply{1ms, results_seen(r)};
+  });
+  auto opts = quick_options(1);
+  opts.tools = {make_tool(rig.io.get_executor(), {"broken", "throws when called"},
+                          [](std::string) -> asio::awaitable<tool_output> {
+                            throw std::runtime_error("no coroutine for you");
+                          })};
+  auto out = ask(rig.io, rig.eng, "Q?", opts);
+  BOOST_REQUIRE(!out.ec);
+  BOOST_CHECK_EQUAL(out.report.agents[0].tool_calls.at(0).outcome, "failed");
+  BOOST_CHECK(out.report.agents[0].answer.find("no coroutine for you") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(calls_cut_short_by_a_cancel_are_recorded_as_such) {
+  loop_rig rig([](const chat_request&, int) {
+    std::vector<tool_call> c;
+    for (int k = 0; k < 5; ++k)
+      c.push_back({"c" + std::to_string(k), "hang", R"({"k":)" + std::to_string(k) + "}"});
+    return calls(std::move(c));
+  });
+  auto opts = quick_options(1);
+  opts.limits.tool_concurrency = 2;
+  opts.tools = {make_tool(rig.io.get_executor(), {"hang", "never ends"},
+                          [](std::string) -> asio::awaitable<tool_output> {
+                            asio::steady_timer t(co_await asio::this_coro::executor, 1h);
+                            co_await t.async_wait(asio::use_awaitable);
+                            co_return tool_output{"never"};
+                          })};
+  asio::cancellation_signal cancel;
+  bool done = false;
+  run_report report;
+  opts.observers.push_back([&](const event& e, const progress_map&) {
+    if (e.kind == event_kind::tool_call_started && e.tool == "hang") {
+      asio::post(rig.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    }
+  });
+  async_ask(
+      rig.eng, "Q?", opts,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code, run_report r) {
+        report = std::move(r);
+        done = true;
+      }));
+  BOOST_REQUIRE(pump_until(rig.io, [&] { return done; }));
+  const auto& calls_made = report.agents.at(0).tool_calls;
+  BOOST_CHECK_EQUAL(calls_made.size(), 5u);
+  for (const auto& c : calls_made) {
+    BOOST_CHECK_EQUAL(c.name, "hang");
+    BOOST_CHECK_EQUAL(c.turn, 1);
+    BOOST_CHECK_EQUAL(c.outcome, "cancelled");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(tools_for_chooses_each_agents_tools) {
   loop_rig rig([](const chat_request&, int) { return fake_reply{1ms, "no tools needed"}; });
   auto opts = quick_options(3);

@@ -133,14 +133,17 @@ BOOST_AUTO_TEST_CASE(a_different_call_in_between_is_no_stall) {
 }
 
 BOOST_AUTO_TEST_CASE(long_results_are_cut_on_a_character_boundary_and_marked) {
-  agent_machine m({.max_tool_result_bytes = 10}, tools(), task());
+  agent_machine m({.max_tool_result_bytes = 49}, tools(), task());
   m.begin();
-  auto step = m.on_reply(asking({{"1", "echo", "{}"}}));
-  // "é" is two bytes: the cut at 10 would split the fifth one.
-  m.on_results({{"1", "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", false}});
+  m.on_reply(asking({{"1", "echo", "{}"}}));
+  // "é" is two bytes: 49 less the marker's room (36) is 13, which would split the seventh.
+  std::string accents;
+  for (int i = 0; i < 30; ++i) accents += "\xC3\xA9";
+  m.on_results({{"1", accents, false}});
   const auto& r = std::get<tool_result>(m.conversation().back().parts[0]);
-  BOOST_CHECK_EQUAL(r.content.substr(0, 10), "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9");
-  BOOST_CHECK(r.content.find("[cut: 10 of 12 bytes]") != std::string::npos);
+  BOOST_CHECK_EQUAL(r.content, accents.substr(0, 12) + "\n[cut: 12 of 60 bytes]");
+  BOOST_CHECK_LE(r.content.size(), 49u);
+  BOOST_CHECK_EQUAL(agent_machine::cap_result(r.content, 49), r.content);  // cut once only
   BOOST_CHECK_EQUAL(agent_machine::cap_result("short", 10), "short");
 }
 
