@@ -75,12 +75,18 @@ class answer_stream {
         out_.write("\n");
         out_.flush();
       }
+      // A new turn of the followed agent: what it said before (while calling tools) stays on
+      // screen, and the answer is what this turn says.
+      if (e.kind == event_kind::started && follow_agent_ && e.agent == 0 && e.turn > 1) {
+        streamed_.clear();
+      }
       return;
     }
     if (out_.failed()) return;
     const bool answer_text = e.agent ? (follow_agent_ && *e.agent == 0) : true;
     if (!answer_text) return;
-    if (streamed_.empty() && before_first_) before_first_();
+    if (!began_ && before_first_) before_first_();
+    began_ = true;
     streamed_ += e.text;
     out_.write_model_text(e.text);
     out_.flush();
@@ -92,6 +98,7 @@ class answer_stream {
   std::function<void()> before_first_;
   bool single_agent_ = false;
   bool follow_agent_ = false;
+  bool began_ = false;
   std::string streamed_;
 };
 

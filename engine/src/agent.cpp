@@ -83,13 +83,37 @@ std::string failure_note(const agent_report& rep) {
 // moved down the fallback chain when a model fails for good. Records what it learns in the
 // agent's entry as it goes, so a cut call still leaves its tokens and times behind. Empty:
 // the call failed or was refused, and the entry says why.
+// Which model an agent is on and which fallbacks it has left: a later turn starts where the
+// last one ended, so a model that failed for good is not tried again next turn.
+struct model_position {
+  std::string model;
+  std::vector<std::string> fallbacks;
+};
+
+// Appends the models a turn asked, but not the one the agent's list already ends with.
+void note_models(std::vector<std::string>& tried, const std::vector<std::string>& turn) {
+  for (std::size_t k = 0; k < turn.size(); ++k) {
+    if (k == 0 && !tried.empty() && tried.back() == turn[0]) continue;
+    tried.push_back(turn[k]);
+  }
+}
+
 asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_context> ctx,
                                                          std::size_t i, chat_request req, int turn,
                                                          clock::time_point deadline,
+                                                         model_position& position,
                                                          std::string& earlier_failure) {
   agent_report& rep = ctx->report.agents[i];
-  call_machine call(ctx->opts.retry, ctx->opts.model, ctx->opts.fallback_models, deadline,
-                    &ctx->retries);
+  call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
+  const auto tried_before = rep.models_tried;
+  struct keep_position {  // on every way out
+    call_machine& call;
+    model_position& position;
+    ~keep_position() {
+      position.model = call.model();
+      position.fallbacks = call.remaining_fallbacks();
+    }
+  } keep{call, position};
   model& worker = ctx->models.worker();
   auto rng = ctx->jitter_source(i * 1000 + static_cast<std::size_t>(turn));
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -97,7 +121,8 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
   rep.turn_tokens.emplace_back();
   for (;;) {
     call_step step = call.next(clock::now(), ctx->refusal());
-    rep.models_tried = call.models_tried();
+    rep.models_tried = tried_before;
+    note_models(rep.models_tried, call.models_tried());
     if (step.what == call_step::kind::done) {
       if (step.refusal == call_refusal::budget_spent) refuse_for_budget(*ctx, rep);
       if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
@@ -187,6 +212,7 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
   for (const auto& t : tools) base.tools.push_back(t->spec());
   agent_machine loop(ctx->opts.limits, base.tools, std::move(base.messages));
 
+  model_position position{ctx->opts.model, ctx->opts.fallback_models};
   const auto started = clock::now();
   for (agent_step step = loop.begin();;) {
     rep.latency = since(started);
@@ -194,14 +220,18 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
       case agent_step::kind::call_model: {
         chat_request req = base;
         req.messages = loop.conversation();
-        auto reply =
-            co_await model_turn(ctx, i, std::move(req), step.turn, deadline, earlier_failure);
+        if (!step.tools_allowed) req.choice.how = tool_choice::mode::none;  // answer now
+        auto reply = co_await model_turn(ctx, i, std::move(req), step.turn, deadline, position,
+                                         earlier_failure);
         rep.latency = since(started);
         if (!reply) co_return;
         rep.turns = step.turn;
         rep.stop = reply->stop;
         std::string words = reply->text();
-        step = loop.on_reply(std::move(reply->message));
+        // A reply cut by the output limit keeps its calls (the wire says tool_use), but their
+        // arguments may be incomplete: the machine refuses them, saying why.
+        const bool cut = stop_reason_from(reply->finish_reason) == stop_reason::length;
+        step = loop.on_reply(std::move(reply->message), cut);
         if (step.what == agent_step::kind::done && step.end == agent_end::answered) {
           reply->message = assistant_message(std::move(words));
           if (empty_answer(*reply, rep)) co_return;
@@ -224,7 +254,7 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
         rep.error = error::loop_limit;
         rep.diag = {};
         rep.diag.message = step.why;
-        rep.answer = loop.said();
+        rep.answer = std::move(step.answer);
         co_return;
     }
   }

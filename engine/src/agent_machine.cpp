@@ -62,6 +62,8 @@ const char* to_string(agent_end e) noexcept {
       return "max_tool_calls";
     case agent_end::stalled:
       return "stalled";
+    case agent_end::too_long:
+      return "too_long";
   }
   return "answered";
 }
@@ -79,7 +81,26 @@ agent_machine::agent_machine(agent_limits limits, const std::vector<tool_spec>& 
 
 agent_step agent_machine::begin() {
   turns_ = 1;
-  return {.what = agent_step::kind::call_model, .turn = 1};
+  forced_ = limits_.max_turns <= 1;  // one turn: it must answer
+  if (forced_) {
+    limit_ = agent_end::max_turns;
+    limit_why_ = "turn limit (1): the only turn answered without tools";
+  }
+  return {.what = agent_step::kind::call_model, .turn = 1, .tools_allowed = !forced_};
+}
+
+agent_step agent_machine::stop(agent_end end, std::string why, std::string answer) const {
+  return {.what = agent_step::kind::done,
+          .turn = turns_,
+          .end = end,
+          .why = std::move(why),
+          .answer = std::move(answer)};
+}
+
+std::size_t agent_machine::conversation_bytes() const noexcept {
+  std::size_t n = 0;
+  for (const auto& m : conversation_) n += m.size();
+  return n;
 }
 
 std::string agent_machine::canonical_arguments(const std::string& arguments) {
@@ -125,7 +146,7 @@ planned_call agent_machine::plan(tool_call call) const {
   return p;
 }
 
-agent_step agent_machine::on_reply(chat_message assistant) {
+agent_step agent_machine::on_reply(chat_message assistant, bool cut) {
   int n = 0;
   for (auto& part : assistant.parts) {
     auto* call = std::get_if<tool_call>(&part);
@@ -134,37 +155,45 @@ agent_step agent_machine::on_reply(chat_message assistant) {
     if (call->id.empty()) call->id = "call_" + std::to_string(turns_) + "_" + std::to_string(n);
   }
   std::vector<tool_call> calls = assistant.tool_calls();
+  std::string words = assistant.text();
   conversation_.push_back(std::move(assistant));
+  if (forced_) {
+    // The turn that had to answer: its words are the answer (a model that still asked for
+    // tools leaves what it said over all its turns).
+    const bool answered = calls.empty() && !text::is_blank(words);
+    return stop(limit_, limit_why_ + (calls.empty() ? "" : "; the model still asked for tools"),
+                answered ? std::move(words) : said());
+  }
   if (calls.empty()) return {.what = agent_step::kind::done, .turn = turns_};
 
-  agent_step done{.what = agent_step::kind::done, .turn = turns_};
-  if (turns_ >= limits_.max_turns) {
-    done.end = agent_end::max_turns;
-    done.why = "turn limit (" + std::to_string(limits_.max_turns) +
-               ") reached; the model still asked for " + calls.front().name;
-    return done;
-  }
-  if (tool_calls_ + static_cast<int>(calls.size()) > limits_.max_tool_calls) {
-    done.end = agent_end::max_tool_calls;
-    done.why = "tool call limit (" + std::to_string(limits_.max_tool_calls) + ") reached after " +
-               std::to_string(tool_calls_) + " calls; the next turn asked for " +
-               std::to_string(calls.size()) + " more";
-    return done;
-  }
   agent_step run{.what = agent_step::kind::run_tools, .turn = turns_};
+  const int room = std::max(0, limits_.max_tool_calls - tool_calls_);
   for (auto& call : calls) {
     std::string signature = call.name + '\n' + canonical_arguments(call.arguments);
     repeats_ = signature == last_signature_ ? repeats_ + 1 : 1;
     last_signature_ = std::move(signature);
     if (repeats_ >= limits_.stall_repeats) {
-      done.end = agent_end::stalled;
-      done.why = "stalled: the same call to " + call.name + " " + std::to_string(repeats_) +
-                 " times in a row";
-      return done;
+      return stop(agent_end::stalled,
+                  "stalled: the same call to " + call.name + " " + std::to_string(repeats_) +
+                      " times in a row",
+                  said());
     }
-    run.calls.push_back(plan(std::move(call)));
+    planned_call p = plan(std::move(call));
+    if (cut && p.refusal.empty()) {
+      p.refusal =
+          "your reply was cut by the output token limit, so these arguments may be incomplete; "
+          "call again with shorter arguments";
+    }
+    if (static_cast<int>(run.calls.size()) >= room) {
+      p.refusal = "tool call limit (" + std::to_string(limits_.max_tool_calls) +
+                  ") reached: answer with what you have";
+      limit_ = agent_end::max_tool_calls;
+      limit_why_ = "tool call limit (" + std::to_string(limits_.max_tool_calls) +
+                   ") reached: the next turn answered without tools";
+    }
+    run.calls.push_back(std::move(p));
   }
-  tool_calls_ += static_cast<int>(run.calls.size());
+  tool_calls_ += std::min(room, static_cast<int>(run.calls.size()));
   return run;
 }
 
@@ -173,8 +202,20 @@ agent_step agent_machine::on_results(std::vector<tool_result> results) {
     r.content = cap_result(std::move(r.content), limits_.max_tool_result_bytes);
     conversation_.push_back(chat_message::from_result(std::move(r)));
   }
+  if (conversation_bytes() > limits_.max_conversation_bytes) {
+    return stop(
+        agent_end::too_long,
+        "the conversation passed " + std::to_string(limits_.max_conversation_bytes) + " bytes",
+        said());
+  }
   ++turns_;
-  return {.what = agent_step::kind::call_model, .turn = turns_};
+  if (turns_ >= limits_.max_turns && limit_ == agent_end::answered) {
+    limit_ = agent_end::max_turns;
+    limit_why_ = "turn limit (" + std::to_string(limits_.max_turns) +
+                 ") reached: the last turn answered without tools";
+  }
+  forced_ = limit_ != agent_end::answered;
+  return {.what = agent_step::kind::call_model, .turn = turns_, .tools_allowed = !forced_};
 }
 
 std::string agent_machine::said() const {

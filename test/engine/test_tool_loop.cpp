@@ -193,6 +193,12 @@ BOOST_AUTO_TEST_CASE(the_turn_limit_gives_a_partial_answer_with_its_own_status) 
   BOOST_CHECK(out.report.degraded);
   BOOST_CHECK(out.report.synthesis_note.find("partial") != std::string::npos);
   BOOST_CHECK_EQUAL(kinds_of(out.events, 0).back(), "stopped");
+  // The last turn was asked to answer without tools (this model asked anyway).
+  std::vector<tool_choice::mode> choices;
+  for (const auto& r : rig.model.seen()) choices.push_back(r.choice.how);
+  const std::vector<tool_choice::mode> expected{
+      tool_choice::mode::automatic, tool_choice::mode::automatic, tool_choice::mode::none};
+  BOOST_CHECK(choices == expected);
 }
 
 BOOST_AUTO_TEST_CASE(the_same_call_again_and_again_is_reported_as_a_stall) {

@@ -80,30 +80,72 @@ BOOST_AUTO_TEST_CASE(bad_calls_are_refused_with_an_error_the_model_sees) {
   BOOST_CHECK(step.calls[3].refusal.find("not a JSON object") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(the_turn_limit_stops_the_loop_with_what_was_said) {
+BOOST_AUTO_TEST_CASE(the_last_turn_answers_without_tools) {
   agent_machine m({.max_turns = 2}, tools(), task());
-  m.begin();
+  BOOST_CHECK(m.begin().tools_allowed);
   auto step = m.on_reply(asking({{"1", "echo", R"({"m":1})"}}, "first look"));
   step = m.on_results(answered(step));
   BOOST_CHECK_EQUAL(step.turn, 2);
+  BOOST_CHECK(!step.tools_allowed);  // tool_choice none: answer with what you have
+  step = m.on_reply(assistant_message("the answer"));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::max_turns);
+  BOOST_CHECK(step.why.find("turn limit (2) reached") != std::string::npos);
+  BOOST_CHECK_EQUAL(step.answer, "the answer");
+}
+
+BOOST_AUTO_TEST_CASE(a_model_that_still_asks_for_tools_on_the_last_turn_keeps_what_it_said) {
+  agent_machine m({.max_turns = 2}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "echo", R"({"m":1})"}}, "first look"));
+  m.on_results(answered(step));
   step = m.on_reply(asking({{"2", "echo", R"({"m":2})"}}, "still looking"));
   BOOST_CHECK(step.what == agent_step::kind::done);
   BOOST_CHECK(step.end == agent_end::max_turns);
-  BOOST_CHECK(step.why.find("turn limit (2)") != std::string::npos);
-  BOOST_CHECK_EQUAL(m.said(), "first look\n\nstill looking");
+  BOOST_CHECK(step.why.find("still asked for tools") != std::string::npos);
+  BOOST_CHECK_EQUAL(step.answer, "first look\n\nstill looking");
   BOOST_CHECK_EQUAL(m.tool_calls(), 1);  // the last turn's call never ran
 }
 
-BOOST_AUTO_TEST_CASE(the_tool_call_limit_stops_before_a_turn_that_would_pass_it) {
+BOOST_AUTO_TEST_CASE(one_turn_is_an_answer_without_tools) {
+  agent_machine m({.max_turns = 1}, tools(), task());
+  BOOST_CHECK(!m.begin().tools_allowed);
+}
+
+BOOST_AUTO_TEST_CASE(calls_past_the_tool_call_limit_are_refused_and_the_next_turn_answers) {
   agent_machine m({.max_tool_calls = 3}, tools(), task());
   m.begin();
   auto step = m.on_reply(asking({{"1", "echo", R"({"m":1})"}, {"2", "echo", R"({"m":2})"}}));
   BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
   m.on_results(answered(step));
   step = m.on_reply(asking({{"3", "echo", R"({"m":3})"}, {"4", "echo", R"({"m":4})"}}));
-  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+  BOOST_CHECK(step.calls[0].refusal.empty());
+  BOOST_CHECK(step.calls[1].refusal.find("tool call limit (3) reached") != std::string::npos);
+  BOOST_CHECK_EQUAL(m.tool_calls(), 3);
+  step = m.on_results(answered(step));
+  BOOST_CHECK(!step.tools_allowed);
+  step = m.on_reply(assistant_message("done"));
   BOOST_CHECK(step.end == agent_end::max_tool_calls);
-  BOOST_CHECK(step.why.find("tool call limit (3)") != std::string::npos);
+  BOOST_CHECK_EQUAL(step.answer, "done");
+}
+
+BOOST_AUTO_TEST_CASE(calls_of_a_reply_cut_by_the_output_limit_are_refused) {
+  agent_machine m({}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "echo", R"({"m":1})"}}), true);
+  BOOST_REQUIRE(step.what == agent_step::kind::run_tools);
+  BOOST_CHECK(step.calls[0].refusal.find("cut by the output token limit") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_conversation_past_its_size_limit_stops) {
+  agent_machine m({.max_conversation_bytes = 100}, tools(), task());
+  m.begin();
+  auto step = m.on_reply(asking({{"1", "echo", "{}"}}, "looking"));
+  step = m.on_results({{"1", std::string(200, 'x'), false}});
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::too_long);
+  BOOST_CHECK_EQUAL(step.answer, "looking");
 }
 
 BOOST_AUTO_TEST_CASE(the_same_call_three_times_in_a_row_is_a_stall) {

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 
+#include <map>
 #include <stdexcept>
 #include <tuple>
 #include <vector>
@@ -143,11 +144,17 @@ struct openai_model::impl {
     auto emit_reasoning = [&](const std::string& piece) {
       if (!piece.empty() && on_delta) on_delta(reasoning_delta{piece});
     };
-    // Argument fragments are redacted one by one (the whole arguments again at the end).
+    // Each call's argument pieces go through a scrubber of their own, so a key split across
+    // two pieces of one call is still caught (ids and names come whole: redacted as they are).
+    std::map<std::size_t, provider::delta_scrubber> argument_scrubbers;
     auto emit_fragment = [&](stream_pieces::tool_fragment& f) {
       if (!on_delta) return;
-      for (auto* s : {&f.id, &f.name, &f.arguments}) secrets.apply_in_place(*s);
-      on_delta(tool_call_delta{f.index, f.id, f.name, f.arguments});
+      for (auto* s : {&f.id, &f.name}) secrets.apply_in_place(*s);
+      auto it =
+          argument_scrubbers.try_emplace(f.index, std::vector<std::string>{opts.api_key}).first;
+      const std::string arguments = it->second.push(f.arguments);
+      if (f.id.empty() && f.name.empty() && arguments.empty()) return;  // all held back
+      on_delta(tool_call_delta{f.index, f.id, f.name, arguments});
     };
     auto sink = [&](std::string_view bytes) {
       events.clear();
@@ -184,6 +191,10 @@ struct openai_model::impl {
         co_await client.stream(endpoint.where, make_request(req), deadline, sink, check);
     emit(scrubbed.finish());
     emit_reasoning(scrubbed_reasoning.finish());
+    for (auto& [index, scrubber] : argument_scrubbers) {
+      if (auto rest = scrubber.finish(); !rest.empty() && on_delta)
+        on_delta(tool_call_delta{index, {}, {}, rest});
+    }
 
     out = std::move(decoder.response());
     out.latency = r.elapsed;

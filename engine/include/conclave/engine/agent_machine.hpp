@@ -23,14 +23,16 @@ struct agent_limits {
   std::chrono::milliseconds tool_timeout{60'000};  ///< per tool call, within the agent's deadline
   std::size_t max_tool_result_bytes = 64 * 1024;   ///< longer results are cut (and say so)
   int stall_repeats = 3;  ///< the same call (name and arguments) this many times in a row stalls
+  std::size_t max_conversation_bytes = 8u << 20;  ///< past this, the loop stops (memory bound)
 };
 
 /// How an agent's loop ended.
 enum class agent_end {
   answered,        ///< a turn asked for no tool: its text is the answer
   max_turns,       ///< the model still wanted tools after max_turns turns
-  max_tool_calls,  ///< the next turn's calls would pass max_tool_calls
+  max_tool_calls,  ///< the turn's calls passed max_tool_calls
   stalled,         ///< the same call stall_repeats times in a row
+  too_long,        ///< the conversation passed max_conversation_bytes
 };
 
 const char* to_string(agent_end e) noexcept;
@@ -50,9 +52,16 @@ struct agent_step {
   };
   kind what = kind::done;
   int turn = 0;
+  /// call_model: whether the model may call tools this turn. The last turn, and the turn after
+  /// the tool-call limit was reached, may not (tool_choice none): the model answers with what
+  /// it has.
+  bool tools_allowed = true;
   std::vector<planned_call> calls;
   agent_end end = agent_end::answered;
   std::string why;
+  /// done by a limit: what the agent has to say (the last turn's words when it answered,
+  /// else everything it said); may be empty.
+  std::string answer;
 };
 
 class agent_machine {
@@ -66,8 +75,9 @@ class agent_machine {
   agent_step begin();
 
   /// After a turn's reply (the assistant message): run tools, or done. Calls without an id
-  /// get one ("call_<turn>_<n>"), so results can answer them.
-  agent_step on_reply(chat_message assistant);
+  /// get one ("call_<turn>_<n>"), so results can answer them. `cut`: the reply was cut by the
+  /// output token limit, so its calls' arguments may be incomplete: each is refused.
+  agent_step on_reply(chat_message assistant, bool cut = false);
 
   /// After the tools ran: one result per planned call, in order (refused calls included,
   /// with their refusal). Results are cut to max_tool_result_bytes. Next: call the model.
@@ -86,6 +96,8 @@ class agent_machine {
 
  private:
   planned_call plan(tool_call call) const;
+  agent_step stop(agent_end end, std::string why, std::string answer) const;
+  std::size_t conversation_bytes() const noexcept;
 
   agent_limits limits_;
   std::vector<std::string> names_;
@@ -93,8 +105,11 @@ class agent_machine {
   std::vector<chat_message> conversation_;
   int turns_ = 0;
   int tool_calls_ = 0;
-  std::string last_signature_;  // name + canonical arguments of the last call
-  int repeats_ = 0;             // how many times in a row it came
+  std::string last_signature_;             // name + canonical arguments of the last call
+  int repeats_ = 0;                        // how many times in a row it came
+  agent_end limit_ = agent_end::answered;  // a limit reached: the next turn answers, no tools
+  std::string limit_why_;
+  bool forced_ = false;  // this turn may not call tools
 };
 
 }  // namespace conclave

@@ -75,6 +75,11 @@ class call_machine {
   /// The model names asked, in order ("" is the provider's default).
   const std::vector<std::string>& models_tried() const noexcept { return tried_; }
   const std::string& model() const noexcept { return tried_.back(); }
+  /// The fallbacks not yet moved to, in order (an agent's next turn starts where this call
+  /// ended: on model(), with these left).
+  std::vector<std::string> remaining_fallbacks() const {
+    return {fallbacks_.begin() + static_cast<std::ptrdiff_t>(next_fallback_), fallbacks_.end()};
+  }
 
  private:
   retry_options opts_;
