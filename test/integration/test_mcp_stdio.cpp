@@ -9,15 +9,21 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <signal.h>
 #include <sys/wait.h>
+#include <thread>
 
 using namespace conclave;
 namespace asio = boost::asio;
@@ -277,6 +283,69 @@ BOOST_AUTO_TEST_CASE(host_names_tools_and_reports_failing_servers) {
   BOOST_REQUIRE_EQUAL(pids.size(), 2u);
   for (int pid : pids) BOOST_TEST(gone(pid));
   test::expect_no_leftover_work(io);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out_at_start) {
+  asio::io_context io;
+  mcp::host h(io.get_executor(), nullptr, mcp::host_options{std::chrono::milliseconds(300)});
+  auto [ec, why] =
+      test::run(io, [&]() -> awaitable<std::pair<boost::system::error_code, std::string>> {
+        std::vector<mcp::server_config> servers;
+        servers.push_back(scripted("silent", "mute"));
+        auto [e, w] = co_await h.async_start(std::move(servers), tuple);
+        co_return std::pair{e, w};
+      }());
+  BOOST_CHECK_MESSAGE(ec == error::timeout, ec.message());
+  BOOST_TEST(why.find("\"mute\": did not start within 300 ms") != std::string::npos, why);
+  BOOST_TEST(why.find("scripted server: initialize") != std::string::npos, why);
+  BOOST_TEST(h.tools().empty());
+  test::expect_no_leftover_work(io);
+}
+
+// Agents on their own strands, an io_context run by two threads: every call gets its own
+// answer back, on its own strand.
+BOOST_AUTO_TEST_CASE(calls_from_many_strands_on_two_threads) {
+  asio::io_context io;
+  mcp::host h(io.get_executor());
+  auto [ec, why] =
+      test::run(io, [&]() -> awaitable<std::pair<boost::system::error_code, std::string>> {
+        std::vector<mcp::server_config> servers;
+        servers.push_back(scripted("normal", "mt"));
+        auto [e, w] = co_await h.async_start(std::move(servers), tuple);
+        co_return std::pair{e, w};
+      }());
+  BOOST_REQUIRE_MESSAGE(!ec, why);
+  std::shared_ptr<tool> echo = h.tools().at(0);
+  BOOST_REQUIRE(echo->spec().name == "mt__echo");
+  const int pid = h.clients().at(0)->pid();
+
+  io.restart();
+  auto guard = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) threads.emplace_back([&] { io.run(); });
+  constexpr int calls = 64;
+  std::atomic<int> right{0}, finished{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < calls; ++i) {
+    auto strand = asio::make_strand(io);
+    echo->async_invoke(
+        R"({"message":"m)" + std::to_string(i) + "\"}",
+        asio::bind_executor(strand, [&, i, strand](boost::system::error_code e, tool_output out) {
+          if (!e && out.content == "m" + std::to_string(i) && strand.running_in_this_thread())
+            ++right;
+          if (++finished == calls) all_done.set_value();
+        }));
+  }
+  const bool in_time =
+      all_done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  std::promise<void> shut;
+  h.async_shutdown([&] { shut.set_value(); });
+  shut.get_future().wait_for(std::chrono::seconds(10));
+  guard.reset();
+  for (auto& t : threads) t.join();
+  BOOST_TEST(in_time);
+  BOOST_TEST(right.load() == calls);
+  BOOST_TEST(gone(pid));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

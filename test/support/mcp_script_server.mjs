@@ -1,6 +1,7 @@
 // A tiny scripted MCP server over stdio for the client's fault tests (no dependencies).
 //   node mcp_script_server.mjs MODE
-// MODE: normal | exit_at_start | non_json | bad_version | ignore_eof
+// MODE: normal | exit_at_start | non_json | bad_version | ignore_eof | silent (never answers
+// initialize)
 // Tools (normal): echo, fail (JSON-RPC error), is_error, hang (never answers; a later
 // `cancelled` call lists the ids the client cancelled), env (what it sees of the environment),
 // ping_me (pings the client first), pid, die (exits without answering). tools/list pages: 2.
@@ -50,6 +51,7 @@ rl.on("line", (line) => {
   if (m.method === "initialize") {
     if (mode === "non_json") { process.stdout.write("Server starting... (not JSON)\n"); return; }
     process.stderr.write("scripted server: initialize\n");
+    if (mode === "silent") return;
     send({ method: "notifications/message", params: { level: "info", data: "hello" } });
     return send({ id: m.id, result: { protocolVersion: mode === "bad_version" ? "1999-01-01" : "2025-11-25",
                                       capabilities: { tools: {} }, serverInfo: { name: "scripted", version: "1" } } });
