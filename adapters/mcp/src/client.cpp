@@ -167,6 +167,9 @@ struct client::ops {
         s->closed_ = true;
         s->closed_why_ = "server \"" + s->config_.name + "\": " + w;
         fail_all(*s, e, s->closed_why_);
+        // Reap a server that died now, not at shutdown: no zombie while the host lives.
+        asio::co_spawn(s->strand_, s->transport_->close(),
+                       [t = s->transport_](std::exception_ptr) {});
       }
     };
     std::string why;

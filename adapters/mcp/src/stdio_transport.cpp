@@ -201,8 +201,14 @@ class stdio_transport final : public transport,
     for (;;) {
       auto [ec, n] = co_await self->err_.async_read_some(asio::buffer(buf), tuple_awaitable);
       self->err_tail_.append(buf, n);
-      if (self->err_tail_.size() > stderr_keep)
-        self->err_tail_.erase(0, self->err_tail_.size() - stderr_keep);
+      if (self->err_tail_.size() > stderr_keep) {
+        std::size_t cut = self->err_tail_.size() - stderr_keep;
+        // Never start inside a UTF-8 character: the tail may reach the model in an error.
+        while (cut < self->err_tail_.size() &&
+               (static_cast<unsigned char>(self->err_tail_[cut]) & 0xC0) == 0x80)
+          ++cut;
+        self->err_tail_.erase(0, cut);
+      }
       if (ec) break;
     }
     self->err_eof_ = true;

@@ -100,6 +100,7 @@ class client : public std::enable_shared_from_this<client> {
   /// Kills and reaps the server now, synchronously (for destructors and emergencies).
   void kill() noexcept;
 
+  /// Use create(): the client must live in a shared_ptr (public only for make_shared).
   client(boost::asio::any_io_executor ex, server_config config, http::client* http);
 
  private:
