@@ -112,4 +112,29 @@ BOOST_AUTO_TEST_CASE(a_reply_that_is_not_json_rpc_is_a_clear_error) {
   test::expect_no_leftover_work(io);
 }
 
+BOOST_AUTO_TEST_CASE(a_stream_that_ends_without_our_response_fails_the_request) {
+  asio::io_context io;
+  test::scripted_server server(
+      io,
+      {json_reply(R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25"}})"),
+       test::http_reply("202 Accepted", "", ""),
+       test::http_reply("200 OK", "content-type: text/event-stream\r\n",
+                        "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n")});
+  http::client web(io.get_executor());
+  mcp::server_config cfg{.name = "web",
+                         .url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp"};
+  auto c = mcp::client::create(io.get_executor(), cfg, &web);
+  test::run(io, [&]() -> awaitable<int> {
+    auto [ec, why] = co_await c->async_connect(tuple);
+    BOOST_REQUIRE_MESSAGE(!ec, why);
+    auto [lec, tools, lwhy] = co_await c->async_list_tools(tuple);
+    BOOST_CHECK_MESSAGE(lec == error::bad_response, lec.message());
+    BOOST_TEST(lwhy.find("no response") != std::string::npos, lwhy);
+    co_return 0;
+  }());
+  c.reset();
+  server.stop();
+  test::expect_no_leftover_work(io);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

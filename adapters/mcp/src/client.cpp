@@ -71,6 +71,11 @@ struct client::ops {
         [](std::exception_ptr) {});
   }
 
+  static void tell_cancelled(client& c, std::int64_t id) {
+    json::object p{{"requestId", id}, {"reason", "cancelled by the caller"}};
+    send_and_forget(c, encode_notification("notifications/cancelled", p));
+  }
+
   static void on_message(client& c, std::string_view text) {
     for (incoming& m : decode_messages(text)) {
       switch (m.what) {
@@ -124,13 +129,18 @@ struct client::ops {
     const error_code sent = co_await c->transport_->send(std::move(line), why);
     if (sent && !w->done) {
       c->pending_.erase(id);
+      if (sent == error::cancelled) tell_cancelled(*c, id);
       co_return reply{sent, why, {}};
+    }
+    if (!w->done && c->transport_->replies_within_send()) {
+      c->pending_.erase(id);
+      co_return reply{
+          error::bad_response, "the server's reply held no response to our request", {}};
     }
     if (!w->done) co_await w->wake.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!w->done) {  // our caller cancelled: abandon the call, tell the server
       c->pending_.erase(id);
-      json::object p{{"requestId", id}, {"reason", "cancelled by the caller"}};
-      send_and_forget(*c, encode_notification("notifications/cancelled", p));
+      tell_cancelled(*c, id);
       co_return reply{error::cancelled, "the call was cancelled", {}};
     }
     co_return reply{w->ec, std::move(w->why), std::move(w->msg)};

@@ -53,6 +53,8 @@ class http_transport final : public transport {
     co_return error_code{};
   }
 
+  bool replies_within_send() const noexcept override { return true; }
+
   void set_protocol_version(std::string v) override { version_ = std::move(v); }
 
   asio::awaitable<error_code> send(std::string message, std::string& why) override {

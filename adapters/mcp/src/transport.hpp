@@ -42,6 +42,10 @@ class transport {
   virtual boost::asio::awaitable<boost::system::error_code> send(std::string message,
                                                                  std::string& why) = 0;
 
+  /// True when send() returns only after the reply was read (HTTP): a request whose response
+  /// is not among it will never get one (we do not resume streams).
+  virtual bool replies_within_send() const noexcept { return false; }
+
   /// After initialize: the version to announce on later requests (HTTP header).
   virtual void set_protocol_version(std::string) {}
 
