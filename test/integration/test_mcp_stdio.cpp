@@ -285,6 +285,20 @@ BOOST_AUTO_TEST_CASE(host_names_tools_and_reports_failing_servers) {
   test::expect_no_leftover_work(io);
 }
 
+BOOST_AUTO_TEST_CASE(a_host_with_no_servers_starts_and_stops_at_once) {
+  asio::io_context io;
+  mcp::host h(io.get_executor());
+  auto [ec, why] =
+      test::run(io, [&]() -> awaitable<std::pair<boost::system::error_code, std::string>> {
+        auto [e, w] = co_await h.async_start(std::vector<mcp::server_config>{}, tuple);
+        co_await h.async_shutdown(use_awaitable);
+        co_return std::pair{e, w};
+      }());
+  BOOST_TEST(!ec);
+  BOOST_TEST(h.tools().empty());
+  test::expect_no_leftover_work(io);
+}
+
 BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out_at_start) {
   asio::io_context io;
   mcp::host h(io.get_executor(), nullptr, mcp::host_options{std::chrono::milliseconds(300)});
