@@ -44,7 +44,9 @@ struct host_options {
 };
 
 /// Owns one client per server. Not thread-safe itself: start, read tools() and shut down from
-/// one place (the tools it made may be invoked from any thread).
+/// one place (the tools it made may be invoked from any thread). The host must outlive its
+/// async_start and async_shutdown; tools may outlive the host (after ~host their calls fail
+/// with connection_failed).
 class host {
  public:
   using start_signature = void(boost::system::error_code, std::string why);
