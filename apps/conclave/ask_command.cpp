@@ -8,6 +8,7 @@
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/json_text.hpp>
+#include <conclave/mcp/host.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -153,6 +154,11 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   engine e(io.get_executor(), b.entry());
   ask_options opts = options_from(s);
   opts.tools = builtin_tools(io.get_executor(), s);
+  const auto servers = mcp_servers(s);
+  // Declared before anything that may hold its tools, so it goes last: its destructor kills
+  // and reaps any server still running.
+  std::unique_ptr<mcp::host> mcp_host;
+  if (!servers.empty()) mcp_host = std::make_unique<mcp::host>(io.get_executor());
 
   text_out out(stdout, isatty(STDOUT_FILENO));
   text_out err(stderr, true);
@@ -218,17 +224,48 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
 
   boost::system::error_code result_ec;
   run_report report;
-  async_ask(
-      e, s.question, opts,
-      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
-        result_ec = ec;
-        report = std::move(r);
-        done = true;
-        signals.cancel();
-        ticker.cancel();
-        if (b.builtin_mock) b.builtin_mock->stop();
-      }));
+  std::string tools_failed;  // an MCP server did not start: nothing was asked
+  auto finish = [&] {
+    done = true;
+    signals.cancel();
+    ticker.cancel();
+    if (b.builtin_mock) b.builtin_mock->stop();
+    if (mcp_host) mcp_host->async_shutdown([] {});
+  };
+  auto launch = [&] {
+    if (interrupted) return finish();
+    if (!opts.tools.empty() && !s.quiet && !s.json && !s.events_jsonl) {
+      err.write("conclave: the agents have " + describe_tools(opts.tools, servers) + "\n");
+      err.flush();
+    }
+    async_ask(e, s.question, opts,
+              asio::bind_cancellation_slot(cancel.slot(),
+                                           [&](boost::system::error_code ec, run_report r) {
+                                             result_ec = ec;
+                                             report = std::move(r);
+                                             finish();
+                                           }));
+  };
+  if (mcp_host) {
+    // The servers start once, before any agent; their tools join the built-ins.
+    mcp_host->async_start(servers, [&](boost::system::error_code ec, std::string why) {
+      if (ec) {
+        tools_failed = why.empty() ? ec.message() : why;
+        return finish();
+      }
+      for (auto& t : mcp_host->tools()) opts.tools.push_back(std::move(t));
+      launch();
+    });
+  } else {
+    launch();
+  }
   io.run();
+  if (!tools_failed.empty()) {
+    if (view) view->close();
+    err.write_model_text("conclave: MCP: " + tools_failed + "\n");
+    err.flush();
+    return interrupted ? 128 + signal_number : 1;
+  }
   if (view) view->close();
 
   if (s.json || s.events_jsonl) {

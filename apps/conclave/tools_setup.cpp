@@ -24,4 +24,21 @@ std::vector<std::shared_ptr<tool>> builtin_tools(boost::asio::any_io_executor ex
   return made;
 }
 
+std::vector<mcp::server_config> mcp_servers(const ask_settings& s) {
+  std::vector<mcp::server_config> servers;
+  if (s.mcp_path.empty()) return servers;
+  std::string why;
+  if (!mcp::load_config(s.mcp_path, servers, why)) throw usage_error("--mcp: " + why);
+  return servers;
+}
+
+std::string describe_tools(const std::vector<std::shared_ptr<tool>>& tools,
+                           const std::vector<mcp::server_config>& servers) {
+  std::string out = std::to_string(tools.size()) + " tool(s)";
+  if (servers.empty()) return out;
+  out += " (MCP: ";
+  for (std::size_t k = 0; k < servers.size(); ++k) out += (k ? ", " : "") + servers[k].name;
+  return out + ")";
+}
+
 }  // namespace conclave::cli

@@ -5,10 +5,12 @@
 #include "settings.hpp"
 
 #include <conclave/engine/tool.hpp>
+#include <conclave/mcp/config.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace conclave::cli {
@@ -17,5 +19,13 @@ namespace conclave::cli {
 /// cannot be made (read_file / list_dir without --root).
 std::vector<std::shared_ptr<tool>> builtin_tools(boost::asio::any_io_executor ex,
                                                  const ask_settings& s);
+
+/// The MCP servers of `s.mcp_path` (none without --mcp). Throws usage_error for a config
+/// that cannot be read (missing, not JSON, a server with neither command nor url).
+std::vector<mcp::server_config> mcp_servers(const ask_settings& s);
+
+/// "12 tools from everything, files" for the note on stderr.
+std::string describe_tools(const std::vector<std::shared_ptr<tool>>& tools,
+                           const std::vector<mcp::server_config>& servers);
 
 }  // namespace conclave::cli

@@ -2,6 +2,7 @@
 // tool use), its report, its events, its limits and its usage errors.
 #include "cli_run.hpp"
 #include "process.hpp"
+#include "temp_file.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -136,6 +137,12 @@ BOOST_AUTO_TEST_CASE(file_tools_see_only_their_roots) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_tool_flags_are_usage_errors) {
+  const conclave::test::temp_file not_json("{\"mcpServers\": ");
+  const conclave::test::temp_file no_command(R"({"mcpServers": {"x": {"args": []}}})");
+  conclave::test::check_usage_errors(CONCLAVE_CLI, {
+                                                       {{"--mcp", not_json.path()}, "--mcp: "},
+                                                       {{"--mcp", no_command.path()}, "--mcp: "},
+                                                   });
   conclave::test::check_usage_errors(
       CONCLAVE_CLI, {
                         {{"--tool", "shell"}, "--tool: shell not in"},
