@@ -97,9 +97,7 @@ int main(int argc, char** argv) try {
     opts.pooled_n = 40;
     opts.pooled_connections = 4;
     opts.target_run = false;
-    opts.tool_agents = 2;
-    opts.tool_turns = 2;
-    opts.tool_calls_per_turn = 2;
+    opts.tool_turns = 10;
   }
   // An explicit latency wins over --quick's, whichever came first.
   if (latency->count() > 0 || !quick) opts.latency = std::chrono::milliseconds(latency_ms);

@@ -216,11 +216,13 @@ suite_result run_suite(const suite_options& opts) {
     }
   }
   add_marginals(out.rows);
+  std::vector<std::string> mcp_server = opts.mcp_server;
+  if (mcp_server.empty()) mcp_server = {opts.mock_path, "--mcp-stdio"};
   say("tools: " + std::to_string(opts.tool_agents) + " agents x " +
       std::to_string(opts.tool_turns) + " turns x " + std::to_string(opts.tool_calls_per_turn) +
       " calls");
   out.tools =
-      run_tools_bench(opts.tool_agents, opts.tool_turns, opts.tool_calls_per_turn, opts.mcp_server);
+      run_tools_bench(opts.tool_agents, opts.tool_turns, opts.tool_calls_per_turn, mcp_server);
 
   if (const auto* big = find(out.rows, "fan-out", capped(10'000), one_second)) {
     out.targets.push_back(

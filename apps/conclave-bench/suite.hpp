@@ -22,8 +22,11 @@ struct suite_options {
   int pooled_connections = 100;                   ///< ... through at most this many connections
   bool target_run = true;  ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
   std::string mock_path;   ///< conclave-mock to run
-  int tool_agents = 8, tool_turns = 5, tool_calls_per_turn = 4;  ///< the tools scenario
-  std::vector<std::string> mcp_server;  ///< an MCP stdio server with `echo`, for the tools scenario
+  /// The tools scenario: one agent, one call a turn, so each call is conclave's whole round
+  /// (machine, a model turn's bookkeeping, events) beside the tool itself.
+  int tool_agents = 1, tool_turns = 200, tool_calls_per_turn = 1;
+  /// An MCP stdio server with an `echo` tool; empty: `conclave-mock --mcp-stdio`.
+  std::vector<std::string> mcp_server;
 };
 
 struct measurement {

@@ -1,7 +1,9 @@
 #include "tools_bench.hpp"
 
 #include <conclave/engine/ask.hpp>
+#include <conclave/mcp/host.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,6 +21,13 @@ namespace conclave::bench {
 namespace {
 
 using bench_clock = std::chrono::steady_clock;
+
+// Runs `io` until `done` (an MCP client keeps reads pending, so run() would not return).
+void run_until(asio::io_context& io, const bool& done) {
+  io.restart();
+  while (!done && io.run_one() > 0) {
+  }
+}
 
 double us_since(bench_clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(bench_clock::now() - t0).count();
@@ -51,7 +60,7 @@ class instant_model final : public model {
       for (int k = 0; turn < turns_ && k < per_turn_; ++k) {
         calls.push_back(
             {"c" + std::to_string(turn) + "_" + std::to_string(k), req.tools[0].name,
-             R"({"turn":)" + std::to_string(turn) + R"(,"k":)" + std::to_string(k) + "}"});
+             R"({"message":"t)" + std::to_string(turn) + "k" + std::to_string(k) + R"("})"});
       }
       r.stop = calls.empty() ? stop_reason::end : stop_reason::tool_use;
       r.message = assistant_message(calls.empty() ? "answered" : "", std::move(calls));
@@ -81,13 +90,14 @@ double loop_cost(asio::io_context& io, const std::shared_ptr<tool>& t, int agent
   o.limits.max_tool_calls = turns * per_turn;
   run_report report;
   boost::system::error_code result;
+  bool done = false;
   const auto t0 = bench_clock::now();
   async_ask(e, "bench", o, [&](boost::system::error_code ec, run_report r) {
     result = ec;
     report = std::move(r);
+    done = true;
   });
-  io.restart();
-  io.run();
+  run_until(io, done);
   const double wall = us_since(t0);
   if (result) throw std::runtime_error("tools scenario: the ask failed: " + result.message());
   calls = 0;
@@ -103,19 +113,22 @@ double loop_cost(asio::io_context& io, const std::shared_ptr<tool>& t, int agent
 // Per call, the tool invoked directly from one coroutine, `n` times.
 double direct_cost(asio::io_context& io, const std::shared_ptr<tool>& t, int n) {
   double per_call = 0;
+  bool done = false;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         const auto t0 = bench_clock::now();
         for (int i = 0; i < n; ++i) {
-          co_await t->async_invoke(R"({"turn":0,"k":)" + std::to_string(i) + "}",
-                                   asio::use_awaitable);
+          auto [ec, out] =
+              co_await t->async_invoke(R"({"message":"k)" + std::to_string(i) + R"("})",
+                                       asio::as_tuple(asio::use_awaitable));
+          if (ec || out.is_error) throw std::runtime_error("tools scenario: " + out.content);
         }
         per_call = us_since(t0) / n;
+        done = true;
       },
       asio::detached);
-  io.restart();
-  io.run();
+  run_until(io, done);
   return per_call;
 }
 
@@ -132,7 +145,35 @@ std::vector<tool_figure> run_tools_bench(int agents, int turns, int per_turn,
   in_process.loop_us = loop_cost(io, noop, agents, turns, per_turn, in_process.calls);
   in_process.peer_us = direct_cost(io, noop, in_process.calls);
   out.push_back(in_process);
-  (void)mcp_server;  // see run_mcp_figure once an MCP stdio server is given
+  if (mcp_server.empty()) return out;
+
+  // The same over MCP: a stdio server (conclave-mock --mcp-stdio), its echo tool.
+  mcp::server_config server{.name = "bench", .command = mcp_server.front()};
+  server.args.assign(mcp_server.begin() + 1, mcp_server.end());
+  mcp::host host(io.get_executor());
+  boost::system::error_code start_ec;
+  std::string why;
+  std::vector<mcp::server_config> servers{server};
+  bool started = false;
+  host.async_start(std::move(servers), [&](boost::system::error_code ec, std::string w) {
+    start_ec = ec;
+    why = std::move(w);
+    started = true;
+  });
+  run_until(io, started);
+  if (start_ec) throw std::runtime_error("tools scenario: the MCP server did not start: " + why);
+  std::shared_ptr<tool> echo;
+  for (const auto& t : host.tools()) {
+    if (t->spec().name == "bench__echo") echo = t;
+  }
+  if (!echo) throw std::runtime_error("tools scenario: the MCP server has no echo tool");
+  tool_figure stdio{.what = "MCP over stdio", .peer = "the same MCP call awaited directly"};
+  stdio.loop_us = loop_cost(io, echo, agents, turns, per_turn, stdio.calls);
+  stdio.peer_us = direct_cost(io, echo, stdio.calls);
+  out.push_back(stdio);
+  bool stopped = false;
+  host.async_shutdown([&] { stopped = true; });
+  run_until(io, stopped);
   return out;
 }
 

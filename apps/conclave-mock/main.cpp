@@ -1,6 +1,7 @@
 // conclave-mock: the mock model server as a program. Prints one line with its base URL, then
 // serves until SIGINT/SIGTERM, and prints its counters as JSON on the way out.
 #include "cli_numbers.hpp"
+#include "mcp_stdio.hpp"
 
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/mock/test_pki.hpp>
@@ -117,6 +118,10 @@ int main(int argc, char** argv) try {
   key->needs(cert);
   tls_flag->excludes(cert);  // --tls makes a certificate; --tls-cert brings one
   ca->needs(tls_flag);
+  bool mcp_stdio = false;
+  app.add_flag("--mcp-stdio", mcp_stdio,
+               "be an MCP server on stdin/stdout instead (tools echo and add), e.g. for "
+               "conclave ask --mcp");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -124,6 +129,7 @@ int main(int argc, char** argv) try {
     std::cerr << "conclave-mock: " << e.what() << "\nRun with --help for more information.\n";
     return 2;
   }
+  if (mcp_stdio) return conclave::mock_app::serve_mcp_stdio(std::cin, std::cout);
   using ms = std::chrono::milliseconds;
   opts.latency = ms(latency_ms);
   opts.jitter = ms(jitter_ms);
