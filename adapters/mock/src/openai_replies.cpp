@@ -22,7 +22,13 @@ std::string as_event(const json::value& v) { return "data: " + json::serialize(v
 
 std::string completion(std::string_view id, std::string_view model, std::string_view content,
                        const usage& u, std::string_view finish_reason) {
-  json::object message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
+  return completion_of(id, model,
+                       {{"role", "assistant"}, {"content", content}, {"refusal", nullptr}}, u,
+                       finish_reason);
+}
+
+std::string completion_of(std::string_view id, std::string_view model, json::object message,
+                          const usage& u, std::string_view finish_reason) {
   json::object choice{{"index", 0},
                       {"message", std::move(message)},
                       {"logprobs", nullptr},

@@ -3,6 +3,8 @@
 
 #include <conclave/engine/chat.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <string>
 #include <string_view>
 
@@ -10,6 +12,10 @@ namespace conclave::mock::replies {
 
 std::string completion(std::string_view id, std::string_view model, std::string_view content,
                        const usage& u, std::string_view finish_reason = "stop");
+
+/// The same with any assistant `message` object (a tool turn's, with `tool_calls`).
+std::string completion_of(std::string_view id, std::string_view model, boost::json::object message,
+                          const usage& u, std::string_view finish_reason);
 
 /// One `chat.completion.chunk` as an SSE event ("data: {...}\n\n"). Empty `content` with
 /// `first` sends the role-only opening delta; a non-empty `finish_reason` closes the choice.

@@ -1,5 +1,7 @@
 #include "tool_replies.hpp"
 
+#include "openai_replies.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -44,24 +46,12 @@ std::string tool_completion(std::string_view id, std::string_view model,
                      {"type", "function"},
                      {"function", json::object{{"name", c.name}, {"arguments", c.arguments}}}});
   }
-  json::object message{{"role", "assistant"},
-                       {"content", nullptr},
-                       {"tool_calls", std::move(tool_calls)},
-                       {"refusal", nullptr}};
-  json::object choice{{"index", 0},
-                      {"message", std::move(message)},
-                      {"logprobs", nullptr},
-                      {"finish_reason", finish_reason}};
-  json::object body{{"id", id},
-                    {"object", "chat.completion"},
-                    {"created", created_at},
-                    {"model", model},
-                    {"choices", json::array{std::move(choice)}},
-                    {"usage", json::object{{"prompt_tokens", u.prompt_tokens},
-                                           {"completion_tokens", u.completion_tokens},
-                                           {"total_tokens", u.total()}}},
-                    {"system_fingerprint", "fp_conclave_mock"}};
-  return json::serialize(body);
+  return completion_of(id, model,
+                       {{"role", "assistant"},
+                        {"content", nullptr},
+                        {"tool_calls", std::move(tool_calls)},
+                        {"refusal", nullptr}},
+                       u, finish_reason);
 }
 
 std::vector<std::string_view> split_in_three(std::string_view s) {
