@@ -20,8 +20,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <signal.h>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 
@@ -45,6 +47,24 @@ mcp::server_config scripted(const std::string& mode, std::string name = "script"
 bool gone(int pid) {
   return pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(pid)) &&
          ::waitpid(pid, nullptr, WNOHANG) == -1;
+}
+
+// Processes of process group `group` that are not zombies, from /proc/<pid>/stat.
+int live_members(int group) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const auto close = line.rfind(')');  // the command may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    int parent = 0, pgrp = 0;
+    rest >> state >> parent >> pgrp;
+    n += pgrp == group && state != 'Z';
+  }
+  return n;
 }
 
 struct started {
@@ -313,6 +333,34 @@ BOOST_AUTO_TEST_CASE(a_server_that_never_answers_times_out_at_start) {
   BOOST_TEST(why.find("\"mute\": did not start within 300 ms") != std::string::npos, why);
   BOOST_TEST(why.find("scripted server: initialize") != std::string::npos, why);
   BOOST_TEST(h.tools().empty());
+  test::expect_no_leftover_work(io);
+}
+
+// A wrapper that leaves a child behind (`sh -c 'server; sleep'`, like npx starting node):
+// the whole process group goes at close, so nothing keeps our pipes open or outlives us.
+BOOST_AUTO_TEST_CASE(a_servers_own_children_go_with_it) {
+  asio::io_context io;
+  mcp::server_config wrapped = scripted("normal", "wrapped");
+  wrapped.args = {"-c", std::string(CONCLAVE_NODE) + " '" + CONCLAVE_SOURCE_DIR +
+                            "/test/support/mcp_script_server.mjs' normal; sleep 1000"};
+  wrapped.command = "/bin/sh";
+  const int group = test::run(io, [&]() -> awaitable<int> {
+    auto c = mcp::client::create(co_await asio::this_coro::executor, wrapped);
+    auto [ec, why] = co_await c->async_connect(tuple);
+    BOOST_REQUIRE_MESSAGE(!ec, why);
+    const int pid = c->pid();
+    co_await c->async_close(use_awaitable);  // the shell waits on sleep: killed, group and all
+    co_return pid;
+  }());
+  BOOST_TEST(gone(group));
+  // The sleep was sent SIGKILL with its group; the kernel ends it a moment later (it is not
+  // our child to wait for), so look for a bounded while. A zombie of init's may linger.
+  int left = live_members(group);
+  for (int tries = 0; left > 0 && tries < 200; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    left = live_members(group);
+  }
+  BOOST_TEST(left == 0);
   test::expect_no_leftover_work(io);
 }
 

@@ -55,6 +55,15 @@ constexpr std::size_t stderr_keep = 8 * 1024;
 constexpr std::chrono::seconds exit_grace{2};    // after EOF on stdin, before SIGKILL
 constexpr std::chrono::seconds stderr_drain{1};  // after stdout's EOF, for stderr's last words
 
+// Puts the child in a process group of its own before exec, so it can be killed whole.
+struct own_process_group {
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
+                               const char* const*) {
+    if (::setpgid(0, 0) != 0) return bp::error_code(errno, bp::system_category());
+    return {};
+  }
+};
+
 // A pipe whose both ends close on exec: Boost 1.81's launcher does not close every inherited
 // descriptor in the child, so without this a server (or a sibling started at the same time)
 // would hold our end of its stdin open and never see EOF. dup2 onto 0/1/2 clears the flag on
@@ -109,7 +118,7 @@ class stdio_transport final : public transport,
     }
     try {
       proc_.emplace(ex_, exe, config_.args, bp::process_stdio{child_in, child_out, child_err},
-                    bp::process_environment(env));
+                    bp::process_environment(env), own_process_group{});
     } catch (const std::exception& e) {
       why = "cannot start \"" + exe + "\": " + e.what();
       co_return error::connection_failed;
@@ -154,16 +163,19 @@ class stdio_transport final : public transport,
     asio::steady_timer grace(ex_, exit_grace);
     auto r = co_await (proc_->async_wait(tuple_awaitable) || grace.async_wait(tuple_awaitable));
     if (r.index() == 1) {
-      ::kill(pid_, SIGKILL);
+      kill_group();
+      ::kill(pid_, SIGKILL);                        // not reaped yet: still ours
       co_await proc_->async_wait(tuple_awaitable);  // reaps
     }
+    kill_group();  // anything it started and left behind (a wrapper script's children)
     reaped();
     close_done_.cancel();
   }
 
   void kill_now() noexcept override {
     if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
+      kill_group();
+      ::kill(pid_, SIGKILL);  // not reaped yet: still ours
       int status = 0;
       ::waitpid(pid_, &status, 0);
       reaped();
@@ -174,9 +186,21 @@ class stdio_transport final : public transport,
   int pid() const noexcept override { return pid_; }
 
  private:
+  // The server runs in a process group of its own (its pid): the whole group goes, so a
+  // grandchild (`npx` starting `node`, `sh -c` starting anything) is not left holding our
+  // pipes open, which would keep the run waiting for an EOF that never comes.
+  void kill_group() noexcept {
+    if (pid_ > 0) ::kill(-pid_, SIGKILL);  // the group only: after a reap the pid may be reused
+  }
+
   void reaped() noexcept {
     pid_ = 0;
     if (proc_) proc_->detach();  // nothing left for its destructor to kill
+    // Our ends too: a read pending on a pipe some survivor still holds ends now.
+    error_code ignored;
+    out_.close(ignored);
+    err_.close(ignored);
+    in_.close(ignored);
   }
 
   std::string tail_note() const {
