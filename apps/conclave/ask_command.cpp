@@ -234,7 +234,8 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   };
   auto launch = [&] {
     if (interrupted) return finish();
-    if (!opts.tools.empty() && !s.quiet && !s.json && !s.events_jsonl) {
+    // Said before the table is drawn, never across it (a live table owns its lines).
+    if (!opts.tools.empty() && !s.quiet && !s.json && !s.events_jsonl && !live) {
       err.write("conclave: the agents have " + describe_tools(opts.tools, servers) + "\n");
       err.flush();
     }
@@ -248,14 +249,20 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   };
   if (mcp_host) {
     // The servers start once, before any agent; their tools join the built-ins.
-    mcp_host->async_start(servers, [&](boost::system::error_code ec, std::string why) {
+    // Ctrl-C while they start abandons the start (the servers are stopped and reaped).
+    auto started = [&](boost::system::error_code ec, std::string why) {
+      if (interrupted) {
+        tools_failed = "interrupted while the servers started";
+        return finish();
+      }
       if (ec) {
         tools_failed = why.empty() ? ec.message() : why;
         return finish();
       }
       for (auto& t : mcp_host->tools()) opts.tools.push_back(std::move(t));
       launch();
-    });
+    };
+    mcp_host->async_start(servers, asio::bind_cancellation_slot(cancel.slot(), started));
   } else {
     launch();
   }

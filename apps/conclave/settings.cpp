@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -34,8 +35,8 @@ std::string trim(const std::string& s) {
 // Reads the config's keys into `s`, each checked; `where` prefixes every message.
 class config_reader {
  public:
-  config_reader(const json::object& o, std::string where, ask_settings& s)
-      : o_(o), where_(std::move(where)), s_(s) {}
+  config_reader(const json::object& o, std::string where, ask_settings& s, std::string path)
+      : o_(o), where_(std::move(where)), s_(s), dir_(std::filesystem::path(path).parent_path()) {}
 
   void read() {
     text("provider", s_.provider);
@@ -72,9 +73,11 @@ class config_reader {
     renamed("max_tokens", "budget_tokens");
     renamed("max_cost", "budget_cost");
     names("fallback_models", s_.fallback_models);
-    names("tools", s_.tools);
-    names("roots", s_.roots);
+    names("tools", s_.tools, "tool names");
+    names("roots", s_.roots, "directories");
+    for (auto& r : s_.roots) r = beside_config(r);
     text("mcp", s_.mcp_path);
+    s_.mcp_path = beside_config(s_.mcp_path);
     count("max_turns", 1, max_turns_limit, s_.max_turns);
     count("max_tool_calls", 1, max_tool_calls_limit, s_.max_tool_calls);
     seconds("tool_timeout", s_.tool_timeout_s);
@@ -149,15 +152,22 @@ class config_reader {
                         "' (the run's budget; a reply's cap is 'max_output_tokens')");
     }
   }
-  void names(const char* key, std::vector<std::string>& out) {
+  void names(const char* key, std::vector<std::string>& out, const char* what = "model names") {
     if (const auto* v = take(key)) {
-      if (!v->is_array()) fail(key, "a list of model names");
+      const std::string expected = std::string("a list of ") + what;
+      if (!v->is_array()) fail(key, expected.c_str());
       out.clear();
       for (const auto& m : v->get_array()) {
-        if (!m.is_string()) fail(key, "a list of model names");
+        if (!m.is_string()) fail(key, expected.c_str());
         out.emplace_back(m.get_string());
       }
     }
+  }
+  // A path in the config file: relative to the file's own directory, not to wherever conclave
+  // happens to run.
+  std::string beside_config(const std::string& path) const {
+    if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+    return (dir_ / path).lexically_normal().string();
   }
   void prices() {
     const auto* p = take("prices");
@@ -199,6 +209,7 @@ class config_reader {
 
   const json::object& o_;
   std::string where_;
+  std::filesystem::path dir_;  // the config file's directory
   ask_settings& s_;
   std::set<std::string> known_;
 };
@@ -257,7 +268,7 @@ void apply_config_file(const std::string& path, bool required, ask_settings& s) 
   }
   json::value v = parser.release();
   if (!v.is_object()) throw usage_error("config file " + path + " is not a JSON object");
-  config_reader(v.get_object(), "config " + path, s).read();
+  config_reader(v.get_object(), "config " + path, s, path).read();
 }
 
 std::string header_safe(const std::string& what, const std::string& value) {
@@ -317,6 +328,12 @@ void validate(ask_settings& s) {
   }
   if (s.budget.max_cost > 0 && s.budget.prices.empty()) {
     throw usage_error("--budget-cost needs a price table: \"prices\" in the config file");
+  }
+  const bool file_tool = std::find_if(s.tools.begin(), s.tools.end(), [](const std::string& t) {
+                           return t == "read_file" || t == "list_dir";
+                         }) != s.tools.end();
+  if (!s.roots.empty() && !file_tool) {
+    s.warnings.push_back("--root is used only by read_file and list_dir (add --tool read_file)");
   }
   if (s.json && s.events_jsonl)
     throw usage_error("--json and --events jsonl both write stdout: pick one");

@@ -157,6 +157,9 @@ agent_step agent_machine::on_reply(chat_message assistant, bool cut) {
   std::vector<tool_call> calls = assistant.tool_calls();
   std::string words = assistant.text();
   conversation_.push_back(std::move(assistant));
+  if (forced_ && turns_ == 1 && calls.empty()) {
+    return {.what = agent_step::kind::done, .turn = turns_};  // one turn, answered: no limit hit
+  }
   if (forced_) {
     // The turn that had to answer: its words are the answer (a model that still asked for
     // tools leaves what it said over all its turns).

@@ -136,6 +136,32 @@ BOOST_AUTO_TEST_CASE(file_tools_see_only_their_roots) {
                       agent(o, 0).at("answer"));
 }
 
+BOOST_AUTO_TEST_CASE(paths_in_the_config_file_are_relative_to_it) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("conclave-cli-config-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "docs");
+  std::ofstream(dir / "docs" / "readme.txt") << "hi";
+  std::ofstream(dir / "config.json") << R"({"tools": ["list_dir"], "roots": ["docs"]})";
+  auto r = process(CONCLAVE_CLI,
+                   {"ask", "x", "-n", "1", "--config", (dir / "config.json").string(), "--json"},
+                   clean_env)
+               .wait();
+  std::filesystem::remove_all(dir);
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  auto o = parse_object(r.out);
+  BOOST_CHECK_MESSAGE(
+      std::string(agent(o, 0).at("answer").as_string()).find("Tool list_dir said: readme.txt") !=
+          std::string::npos,
+      agent(o, 0).at("answer"));
+}
+
+BOOST_AUTO_TEST_CASE(a_root_without_a_file_tool_is_a_warning) {
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "-n", "1", "-q", "--root", "/tmp"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(r.exit_code, 0);
+  BOOST_CHECK_MESSAGE(
+      r.err.find("--root is used only by read_file and list_dir") != std::string::npos, r.err);
+}
+
 BOOST_AUTO_TEST_CASE(bad_tool_flags_are_usage_errors) {
   const conclave::test::temp_file not_json("{\"mcpServers\": ");
   const conclave::test::temp_file no_command(R"({"mcpServers": {"x": {"args": []}}})");

@@ -110,6 +110,8 @@ BOOST_AUTO_TEST_CASE(a_model_that_still_asks_for_tools_on_the_last_turn_keeps_wh
 BOOST_AUTO_TEST_CASE(one_turn_is_an_answer_without_tools) {
   agent_machine m({.max_turns = 1}, tools(), task());
   BOOST_CHECK(!m.begin().tools_allowed);
+  const auto step = m.on_reply(assistant_message("plain"));
+  BOOST_CHECK(step.end == agent_end::answered);  // a whole answer, not a partial one
 }
 
 BOOST_AUTO_TEST_CASE(calls_past_the_tool_call_limit_are_refused_and_the_next_turn_answers) {
