@@ -209,8 +209,8 @@ class config_reader {
 
   const json::object& o_;
   std::string where_;
-  std::filesystem::path dir_;  // the config file's directory
   ask_settings& s_;
+  std::filesystem::path dir_;  // the config file's directory
   std::set<std::string> known_;
 };
 
