@@ -204,7 +204,10 @@ std::string agent_row(std::size_t i, const agent_progress& a, int index_width,
   if (a.max_turns > 1 && a.turn > 0) {
     line += "turn " + std::to_string(a.turn) + "/" + std::to_string(a.max_turns) + "  ";
   }
-  if (a.tools_running > 0) line += "[" + one_line(a.last_tool, usable) + "] ";
+  if (a.tools_running > 0) {
+    line += "[" + one_line(a.last_tool, usable) +
+            (a.tools_running > 1 ? " +" + std::to_string(a.tools_running - 1) : "") + "] ";
+  }
   const bool went_wrong = a.state == agent_state::failed || a.state == agent_state::timed_out ||
                           a.state == agent_state::cancelled || a.state == agent_state::stopped;
   // The error first: the row's number already says which agent it is.
