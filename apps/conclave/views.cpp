@@ -1,5 +1,7 @@
 #include "views.hpp"
 
+#include "terminal_text.hpp"
+
 #include <conclave/engine/text.hpp>
 
 #include <algorithm>
@@ -17,27 +19,6 @@ namespace {
 bool term_is_dumb() {
   const char* term = std::getenv("TERM");
   return term != nullptr && std::string_view(term) == "dumb";
-}
-
-std::string seconds(std::chrono::microseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%6.2fs", static_cast<double>(d.count()) / 1e6);
-  return buf;
-}
-
-// Model or provider text made fit for one terminal line: line breaks and tabs become spaces
-// (a row must stay one row), every other control character becomes a visible U+FFFD, so a
-// sub-question cannot move the cursor, retitle the window or clear the screen. With
-// `max_columns`, only a prefix is neutralised: a row shows a few dozen columns of what may be
-// kilobytes (a prefix of 4 bytes per column plus slack still overflows the row, so the cut
-// that follows shows its ellipsis).
-std::string one_line(std::string_view s, int max_columns = -1) {
-  if (max_columns >= 0) s = text::utf8_prefix(s, static_cast<std::size_t>(max_columns) * 4 + 16);
-  std::string flat(s);
-  for (char& c : flat) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return text::for_terminal(flat, false);
 }
 
 // What a row says about its agent: the engine's states, with a completed agent's stop reason
@@ -99,12 +80,6 @@ const char* word(label l) {
       return "stopped";
   }
   return "?";
-}
-
-const char* completion_word(stop_reason r) {
-  if (r == stop_reason::length) return word(label::truncated);
-  if (r == stop_reason::content_filter) return word(label::refused);
-  return word(label::done);
 }
 
 const char* colour(label l) {
@@ -385,59 +360,6 @@ void live_view::close() {
   draw(true);
   closed_ = true;
   std::fputs("\x1b[?25h", out_);  // the cursor comes back
-  std::fflush(out_);
-}
-
-line_view::line_view(std::FILE* out, std::string note) : out_(out) {
-  if (!note.empty()) std::fprintf(out_, "conclave: %s\n", one_line(note).c_str());
-}
-
-void line_view::on_event(const event& e, const progress_map& p) {
-  if (e.kind == event_kind::progress) return;
-  const std::string t = "[" + seconds(e.at) + "]";
-  const std::string said = one_line(e.text);
-  if (e.agent) {
-    const std::size_t n = *e.agent + 1;
-    const auto& a = p.agents()[*e.agent];
-    switch (e.kind) {
-      case event_kind::queued:
-        std::fprintf(out_, "%s agent %zu queued: %s\n", t.c_str(), n, said.c_str());
-        break;
-      case event_kind::started:
-        if (e.turn > 1) {
-          std::fprintf(out_, "%s agent %zu turn %d (call %d)\n", t.c_str(), n, e.turn, e.attempt);
-        } else {
-          std::fprintf(out_, "%s agent %zu started (attempt %d)\n", t.c_str(), n, e.attempt);
-        }
-        break;
-      case event_kind::tool_call_started:
-        std::fprintf(out_, "%s agent %zu calls %s\n", t.c_str(), n, one_line(e.tool).c_str());
-        break;
-      case event_kind::tool_call_finished:
-        std::fprintf(out_, "%s agent %zu %s %s in %s%s%s\n", t.c_str(), n, one_line(e.tool).c_str(),
-                     said.empty() ? "answered" : "failed", seconds(e.duration).c_str(),
-                     said.empty() ? "" : ": ", said.c_str());
-        break;
-      case event_kind::retrying:
-        std::fprintf(out_, "%s agent %zu retrying: %s\n", t.c_str(), n, said.c_str());
-        break;
-      case event_kind::completed:
-        std::fprintf(out_, "%s agent %zu %s in %s, %lld tokens\n", t.c_str(), n,
-                     completion_word(e.stop), seconds(a.finished_at - a.started_at).c_str(),
-                     static_cast<long long>(e.tokens.total()));
-        break;
-      default:
-        std::fprintf(out_, "%s agent %zu %s: %s\n", t.c_str(), n, to_string(a.state), said.c_str());
-        break;
-    }
-  } else if (e.kind == event_kind::decomposed) {
-    std::fprintf(out_, "%s decomposed into %zu sub-question(s)%s%s\n", t.c_str(), e.count,
-                 said.empty() ? "" : ": ", said.c_str());
-  } else if (e.kind == event_kind::synthesis_started) {
-    std::fprintf(out_, "%s synthesizing %zu decision(s)\n", t.c_str(), e.count);
-  } else if (e.kind == event_kind::finished) {
-    std::fprintf(out_, "%s finished: %s\n", t.c_str(), said.c_str());
-  }
   std::fflush(out_);
 }
 
