@@ -79,10 +79,6 @@ std::string failure_note(const agent_report& rep) {
   return note;
 }
 
-// One turn's model call, tried again per the retry policy and the run's retry budget, and
-// moved down the fallback chain when a model fails for good. Records what it learns in the
-// agent's entry as it goes, so a cut call still leaves its tokens and times behind. Empty:
-// the call failed or was refused, and the entry says why.
 // Which model an agent is on and which fallbacks it has left: a later turn starts where the
 // last one ended, so a model that failed for good is not tried again next turn.
 struct model_position {
@@ -98,6 +94,10 @@ void note_models(std::vector<std::string>& tried, const std::vector<std::string>
   }
 }
 
+// One turn's model call, tried again per the retry policy and the run's retry budget, and
+// moved down the fallback chain when a model fails for good. Records what it learns in the
+// agent's entry as it goes, so a cut call still leaves its tokens and times behind. Empty:
+// the call failed or was refused, and the entry says why.
 asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_context> ctx,
                                                          std::size_t i, chat_request req, int turn,
                                                          clock::time_point deadline,
@@ -287,7 +287,7 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
              .text = ctx->report.agents[i].sub_question,
              .count = ctx->opts.tools.empty()
                           ? 1u
-                          : static_cast<std::size_t>(std::max(1, ctx->opts.limits.max_turns))});
+                          : static_cast<std::size_t>(ctx->opts.limits.max_turns)});  // >= 1
 
   // The agent's deadline counts from now (queueing included), and never passes the point
   // where the run stops agents to keep time for synthesis.

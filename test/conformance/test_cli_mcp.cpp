@@ -1,6 +1,7 @@
 // `conclave ask --mcp` end to end against the real server-everything (npm, pinned), on the
 // built-in mock, which plays tool use: the closing measurement of the tool loop as a test.
 #include "cli_run.hpp"
+#include "mcp_servers.hpp"
 #include "process.hpp"
 #include "temp_file.hpp"
 
@@ -16,8 +17,8 @@ using conclave::test::temp_file;
 namespace {
 
 std::string everything_config() {
-  const std::string entry = std::string(CONCLAVE_NPM_DIR) +
-                            "/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+  const std::string entry =
+      conclave::test::mcp_package_entry(CONCLAVE_NPM_DIR, "server-everything");
   return R"({"mcpServers": {"everything": {"command": ")" + std::string(CONCLAVE_NODE) +
          R"(", "args": [")" + entry + R"(", "stdio"]}}})";
 }

@@ -1,6 +1,7 @@
 // The MCP client against the reference servers from npm (pinned in package-lock.json):
 // server-everything over stdio and over Streamable HTTP, server-filesystem over stdio.
 // Each test starts and stops its servers itself; none is left running.
+#include "mcp_servers.hpp"
 #include "process.hpp"
 #include "run.hpp"
 
@@ -29,14 +30,10 @@ constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string package_entry(const std::string& package) {
-  return std::string(CONCLAVE_NPM_DIR) + "/node_modules/@modelcontextprotocol/" + package +
-         "/dist/index.js";
-}
+using test::gone;
 
-bool gone(int pid) {
-  return pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(pid)) &&
-         ::waitpid(pid, nullptr, WNOHANG) == -1;
+std::string package_entry(const std::string& package) {
+  return test::mcp_package_entry(CONCLAVE_NPM_DIR, package);
 }
 
 bool has_tool(const std::vector<std::shared_ptr<tool>>& tools, const std::string& name) {

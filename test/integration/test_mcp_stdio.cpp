@@ -1,6 +1,7 @@
 // The MCP client over stdio against a scripted server (test/support/mcp_script_server.mjs):
 // pagination, calls, errors the model sees, a server that dies at start or mid-call, non-JSON
 // on stdout, a hung call cancelled, a clean environment, and no process left behind.
+#include "mcp_servers.hpp"
 #include "run.hpp"
 
 #include <conclave/engine/error.hpp>
@@ -43,11 +44,7 @@ mcp::server_config scripted(const std::string& mode, std::string name = "script"
   return s;
 }
 
-// Reaped: no such process any more (not even a zombie waiting for us).
-bool gone(int pid) {
-  return pid > 0 && !std::filesystem::exists("/proc/" + std::to_string(pid)) &&
-         ::waitpid(pid, nullptr, WNOHANG) == -1;
-}
+using test::gone;
 
 // Processes of process group `group` that are not zombies, from /proc/<pid>/stat.
 int live_members(int group) {
