@@ -79,6 +79,8 @@ const char* to_string(stop_reason r) noexcept {
       return "tool_use";
     case stop_reason::content_filter:
       return "content_filter";
+    case stop_reason::paused:
+      return "paused";
   }
   return "unknown";
 }
@@ -90,6 +92,7 @@ stop_reason stop_reason_from(std::string_view w) noexcept {
   }
   if (w == "tool_calls" || w == "function_call" || w == "tool_use") return stop_reason::tool_use;
   if (w == "content_filter" || w == "refusal") return stop_reason::content_filter;
+  if (w == "pause_turn") return stop_reason::paused;
   return stop_reason::unknown;
 }
 

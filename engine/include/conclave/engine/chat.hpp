@@ -41,6 +41,14 @@ struct tool_result {
 /// One piece of a message: text, a tool call (assistant) or a tool result (tool).
 using content_part = std::variant<text_part, tool_call, tool_result>;
 
+/// Blocks the provider that wrote an assistant turn needs back verbatim on the next request
+/// (Anthropic's signed `thinking` and `redacted_thinking` blocks), as that wire's JSON array
+/// text, tagged with the wire's name: another wire ignores them.
+struct replay_blocks {
+  std::string wire;  ///< the codec's name ("anthropic"); empty: none
+  std::string json;  ///< a JSON array of the blocks, as the provider sent them
+};
+
 /// One turn of a conversation: who speaks and what, as content parts in order. A plain chat
 /// message is one text part; an assistant turn may add tool calls; a tool message carries one
 /// tool result.
@@ -50,6 +58,8 @@ struct chat_message {
   /// An assistant turn's reasoning as the provider sent it (`reasoning_content`); adapters
   /// replay it on tool turns, as reasoning models require. Never shown to other agents.
   std::string reasoning;
+  /// What the provider needs replayed of this turn (see replay_blocks); never shown anywhere.
+  replay_blocks replay;
 
   chat_message() = default;
   /// An empty message from `w`.
@@ -111,13 +121,20 @@ constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
 }
 
 struct usage {
-  std::int64_t prompt_tokens = 0;      ///< tokens sent (input)
+  std::int64_t prompt_tokens = 0;      ///< tokens sent (input), cached ones included
   std::int64_t completion_tokens = 0;  ///< tokens produced (output)
+  /// Of prompt_tokens: those read from the provider's prompt cache (OpenAI `cached_tokens`,
+  /// Anthropic `cache_read_input_tokens`) and those written to it (Anthropic
+  /// `cache_creation_input_tokens`); priced apart (budget.hpp).
+  std::int64_t cache_read_tokens = 0;
+  std::int64_t cache_write_tokens = 0;
   std::int64_t total() const noexcept { return saturating_add(prompt_tokens, completion_tokens); }
   /// Saturating: sums of untrusted counts never overflow.
   usage& operator+=(const usage& other) noexcept {
     prompt_tokens = saturating_add(prompt_tokens, other.prompt_tokens);
     completion_tokens = saturating_add(completion_tokens, other.completion_tokens);
+    cache_read_tokens = saturating_add(cache_read_tokens, other.cache_read_tokens);
+    cache_write_tokens = saturating_add(cache_write_tokens, other.cache_write_tokens);
     return *this;
   }
 };
@@ -129,13 +146,16 @@ enum class stop_reason {
   length,          ///< cut by max_tokens or the context window: the answer is truncated
   tool_use,        ///< the model asked for tools
   content_filter,  ///< refused or cut by the provider's content filter
+  paused,          ///< the provider paused a long turn (Anthropic `pause_turn`): send the
+                   ///< conversation back as it is to let it continue
 };
 
-/// "unknown", "end", "length", "tool_use", "content_filter".
+/// "unknown", "end", "length", "tool_use", "content_filter", "paused".
 const char* to_string(stop_reason r) noexcept;
 
 /// The OpenAI and Anthropic words for it: "stop"/"end_turn" end, "length"/"max_tokens" length,
-/// "tool_calls"/"function_call"/"tool_use" tool_use, "content_filter"/"refusal" content_filter.
+/// "tool_calls"/"function_call"/"tool_use" tool_use, "content_filter"/"refusal" content_filter,
+/// "pause_turn" paused.
 stop_reason stop_reason_from(std::string_view provider_word) noexcept;
 
 /// What the provider said about its limits, from its response headers. Unset: not sent.
