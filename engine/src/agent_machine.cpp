@@ -200,6 +200,11 @@ agent_step agent_machine::on_reply(chat_message assistant, bool cut) {
   return run;
 }
 
+agent_step agent_machine::on_paused(chat_message assistant) {
+  conversation_.push_back(std::move(assistant));
+  return next_turn();
+}
+
 agent_step agent_machine::on_results(std::vector<tool_result> results) {
   for (auto& r : results) {
     r.content = cap_result(std::move(r.content), limits_.max_tool_result_bytes);
@@ -211,6 +216,10 @@ agent_step agent_machine::on_results(std::vector<tool_result> results) {
         "the conversation passed " + std::to_string(limits_.max_conversation_bytes) + " bytes",
         said());
   }
+  return next_turn();
+}
+
+agent_step agent_machine::next_turn() {
   ++turns_;
   if (turns_ >= limits_.max_turns && limit_ == agent_end::answered) {
     limit_ = agent_end::max_turns;

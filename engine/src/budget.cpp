@@ -19,15 +19,28 @@ std::optional<model_price> price_of(const budget_options& opts, std::string_view
   return std::nullopt;
 }
 
+double model_price::cost_of(const usage& used) const noexcept {
+  // Untrusted counts: negative ones cost nothing, and the cached ones never exceed the prompt.
+  const auto count = [](std::int64_t n) {
+    return static_cast<double>(std::max<std::int64_t>(0, n));
+  };
+  const double prompt = count(used.prompt_tokens);
+  const double read = std::min(count(used.cache_read_tokens), prompt);
+  const double written = std::min(count(used.cache_write_tokens), prompt - read);
+  const double fresh = prompt - read - written;
+  return (fresh * input_per_million + read * cache_read_per_million.value_or(input_per_million) +
+          written * cache_write_per_million.value_or(1.25 * input_per_million) +
+          count(used.completion_tokens) * output_per_million) /
+         1e6;
+}
+
 run_budget::run_budget(budget_options opts) : opts_(std::move(opts)) {}
 
 bool run_budget::charge(std::string_view model, const usage& used) {
   std::lock_guard lock(mutex_);
   tokens_ = saturating_add(tokens_, std::max<std::int64_t>(0, used.total()));  // untrusted counts
   if (auto p = price_of(opts_, model)) {
-    cost_ += (static_cast<double>(used.prompt_tokens) * p->input_per_million +
-              static_cast<double>(used.completion_tokens) * p->output_per_million) /
-             1e6;
+    cost_ += p->cost_of(used);
   } else if (opts_.max_cost > 0 && used.total() > 0) {
     ++unpriced_;
   }

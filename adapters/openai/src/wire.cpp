@@ -52,7 +52,12 @@ std::optional<usage> read_usage(const json::value& v) {
   const auto prompt = count_at(*o, "prompt_tokens");
   const auto completion = count_at(*o, "completion_tokens");
   if (!prompt || !completion) return std::nullopt;
-  return usage{*prompt, *completion};
+  usage u{*prompt, *completion};
+  // Cached prompt tokens are part of prompt_tokens, priced apart; never more than it.
+  if (const auto* d = o->if_contains("prompt_tokens_details"); d && d->is_object()) {
+    u.cache_read_tokens = std::min(count_at(d->get_object(), "cached_tokens").value_or(0), *prompt);
+  }
+  return u;
 }
 
 // The error object of an error body or of an in-stream error chunk, as a conclave error.

@@ -79,6 +79,11 @@ class agent_machine {
   /// output token limit, so its calls' arguments may be incomplete: each is refused.
   agent_step on_reply(chat_message assistant, bool cut = false);
 
+  /// After a reply the provider paused (stop_reason::paused, Anthropic's `pause_turn`) with
+  /// no tool calls: it goes back as it is, and the model continues it. Counts as a turn (the
+  /// turn limit stops an endless pause). Next: call the model.
+  agent_step on_paused(chat_message assistant);
+
   /// After the tools ran: one result per planned call, in order (refused calls included,
   /// with their refusal). Results are cut to max_tool_result_bytes. Next: call the model.
   agent_step on_results(std::vector<tool_result> results);
@@ -97,6 +102,7 @@ class agent_machine {
  private:
   planned_call plan(tool_call call) const;
   agent_step stop(agent_end end, std::string why, std::string answer) const;
+  agent_step next_turn();  // a turn ended: count it, force an answer at the limits
   std::size_t conversation_bytes() const noexcept;
 
   agent_limits limits_;

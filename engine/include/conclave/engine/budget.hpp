@@ -15,8 +15,18 @@
 namespace conclave {
 
 struct model_price {
-  double input_per_million = 0;   ///< per million prompt tokens
+  double input_per_million = 0;   ///< per million prompt tokens (not cached)
   double output_per_million = 0;  ///< per million completion tokens
+  /// Per million prompt tokens read from the provider's cache; unset: the input price (never
+  /// under the real cost, so a cap holds).
+  std::optional<double> cache_read_per_million;
+  /// Per million prompt tokens written to the cache; unset: 1.25 x the input price
+  /// (Anthropic's five-minute cache write).
+  std::optional<double> cache_write_per_million;
+
+  /// The price of `used`, in the prices' currency. Cached tokens are counted within
+  /// prompt_tokens (chat.hpp) and priced at their own rates, never twice.
+  double cost_of(const usage& used) const noexcept;
 };
 
 struct budget_options {

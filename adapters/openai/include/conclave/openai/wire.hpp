@@ -6,6 +6,7 @@
 #include <conclave/engine/error.hpp>
 #include <conclave/http/sse_parser.hpp>
 #include <conclave/openai/tool_calls.hpp>
+#include <conclave/provider/codec.hpp>
 
 #include <boost/beast/http/fields.hpp>
 
@@ -14,6 +15,10 @@
 #include <vector>
 
 namespace conclave::openai {
+
+/// The chat-completions wire as a codec (named "openai"), for provider::http_model: bearer
+/// credentials, POST {base}/chat/completions, the functions below.
+const provider::codec& wire();
 
 /// The JSON body of POST /chat/completions. `stream` adds stream_options.include_usage so the
 /// final chunk reports usage; tools go as `tools` (type function), `tool_choice` and
@@ -42,41 +47,26 @@ void decode_error_body(std::string_view body, diagnostics& diag);
 /// x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
 rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers);
 
-/// What one SSE event carried, in owned strings, for the caller to hand on as chat_deltas.
-struct stream_pieces {
-  struct tool_fragment {
-    std::size_t index = 0;  ///< which call, in opening order
-    std::string id, name, arguments;
-  };
-  std::string text;
-  std::string reasoning;
-  std::vector<tool_fragment> tool_fragments;
-  void clear() {
-    text.clear();
-    reasoning.clear();
-    tool_fragments.clear();
-  }
-};
+using stream_pieces = provider::stream_pieces;
 
 /// Turns the SSE events of a streamed reply into deltas and a final chat_response (its
 /// message: the text, then the tool calls, and the reasoning).
 /// A stream is complete only at `data: [DONE]`; an `error` object mid-stream fails it.
-class stream_decoder {
+class stream_decoder final : public provider::stream_decoder {
  public:
-  enum class step { more, done, failed };
-
   /// Handles one event; appends what it carries to `pieces`.
-  step on_event(const http::sse_event& event, stream_pieces& pieces);
+  step on_event(const http::sse_event& event, stream_pieces& pieces) override;
 
-  bool done() const noexcept { return done_; }
+  bool done() const noexcept override { return done_; }
   /// Set once a step returned failed.
-  boost::system::error_code failure_code() const noexcept { return error_; }
-  const diagnostics& failure() const noexcept { return failure_; }
+  boost::system::error_code failure_code() const noexcept override { return error_; }
+  const diagnostics& failure() const noexcept override { return failure_; }
   /// Whether the provider reported believable usage (the include_usage chunk, both counts
   /// non-negative integers); when not, response().tokens is zero, for the caller to estimate.
-  bool usage_reported() const noexcept { return usage_reported_; }
+  bool usage_reported() const noexcept override { return usage_reported_; }
   /// The reply so far: whole after `done`, the text that arrived when cut short.
-  chat_response& response();
+  chat_response& response() override;
+  std::string_view end_marker() const noexcept override { return "[DONE]"; }
 
  private:
   step fail(conclave::error e, std::string message);

@@ -1,0 +1,263 @@
+#include "delta_relay.hpp"
+
+#include <conclave/engine/text.hpp>
+#include <conclave/http/client.hpp>
+#include <conclave/http/header_safety.hpp>
+#include <conclave/provider/content_type.hpp>
+#include <conclave/provider/http_errors.hpp>
+#include <conclave/provider/http_model.hpp>
+#include <conclave/provider/scrub.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::provider {
+namespace {
+
+// Where a setting holds a control character, in words that never quote it (it may be a key).
+std::string control_char_at(std::string_view value) {
+  const auto at = http::find_control_char(value);
+  return at == std::string_view::npos
+             ? std::string()
+             : "holds a control character (at byte " + std::to_string(at) + ")";
+}
+
+// Refused up front: a CR or LF in the key would inject headers into every request, and a
+// control character in a model name or URL is a mistake that should not reach a server.
+void check_setting(const codec& wire, const char* name, std::string_view value) {
+  if (auto why = control_char_at(value); !why.empty()) {
+    throw std::invalid_argument(std::string(wire.name()) + " " + name + " " + why);
+  }
+}
+
+// The reply's content type, for a message (it came from the server: kept short).
+std::string quoted_type(const std::string& type) { return text::quote(type, 100); }
+
+}  // namespace
+
+struct http_model::impl {
+  http::client& client;
+  const codec& wire;
+  http_model_options opts;
+  http::base_url endpoint;
+  endpoint_settings settings;
+  std::vector<std::string> secret_list;
+  text::redactor secrets;  // the API key: never printed, whatever the server echoes
+
+  using outcome = std::tuple<error_code, chat_response>;
+
+  // What every reply's head says, whatever its status: status, retry hints, request id, limits.
+  void read_head(const http::response& r, chat_response& out) const {
+    const auto now = std::chrono::system_clock::now();
+    out.diag.http_status = static_cast<int>(r.status);
+    read_retry_headers(r.headers, out.diag, now);
+    out.limits = wire.read_limits(r.headers, now);
+  }
+
+  // Every way out of a call passes here: whatever the server sent is redacted and made valid
+  // UTF-8 before anyone sees it.
+  asio::awaitable<outcome> call(chat_request req, delta_handler on_delta) {
+    outcome result = co_await call_unscrubbed(std::move(req), std::move(on_delta));
+    scrub(std::get<1>(result), secrets);
+    co_return result;
+  }
+
+  // A reply that was cut, carried no usage or usage not to believe: count what was sent and
+  // what arrived, never zero.
+  static void estimate_if_unreported(bool reported, std::int64_t prompt_estimate,
+                                     chat_response& out) {
+    if (reported) return;
+    out.tokens = usage{};
+    out.tokens.prompt_tokens = prompt_estimate;
+    out.tokens.completion_tokens = estimate_tokens(out.message.size());
+  }
+
+  asio::awaitable<outcome> call_unscrubbed(chat_request req, delta_handler on_delta) {
+    chat_response out;
+    if (auto why = control_char_at(req.model); !why.empty()) {
+      out.diag.message = "model name " + why + "; not sent";
+      co_return outcome{error::bad_request, std::move(out)};
+    }
+    if (std::string why; !wire.check(req, why)) {
+      out.diag.message = why + "; not sent";
+      co_return outcome{error::bad_request, std::move(out)};
+    }
+    std::int64_t prompt_estimate = 0;
+    for (const auto& m : req.messages) prompt_estimate += estimate_tokens(m.size());
+    // The caller's deadline, when sooner than ours: the call then fails as a timeout in time
+    // to say so, instead of being cut by the caller's timer.
+    auto deadline = http::client::clock::now() + opts.request_timeout;
+    if (req.deadline && *req.deadline < deadline) deadline = *req.deadline;
+    const bool stream = wire.streams(req);
+    auto request = wire.encode(req, endpoint, settings, stream);
+    if (stream) {
+      // A codec that always streams hands deltas on only when the caller asked for them.
+      // (A named handler: g++ 12 destroys a temporary in a co_await's arguments twice.)
+      if (!req.stream) on_delta = nullptr;
+      co_return co_await streamed(std::move(request), deadline, prompt_estimate,
+                                  std::move(on_delta));
+    }
+
+    http::response r = co_await client.request(endpoint.where, std::move(request), deadline);
+    out.latency = r.elapsed;
+    if (r.ec) {
+      out.tokens.prompt_tokens = prompt_estimate;  // it may have been sent: count it
+      co_return outcome{classify_transport(r, out.diag), std::move(out)};
+    }
+    read_head(r, out);
+    secrets.apply_in_place(r.body);  // before any of it is quoted: a cut must not halve a key
+    if (r.status < 200 || r.status >= 300) {
+      const auto ec = wire.decode_error(r.status, r.body, out.diag);
+      co_return outcome{ec, std::move(out)};
+    }
+    bool usage_reported = false;
+    error_code ec;
+    if (const auto type = media_type(r.headers); !may_be_json(type)) {
+      out.diag.message = "not JSON (content-type " + quoted_type(type) + ")";
+      ec = error::bad_response;
+    } else {
+      ec = wire.decode_reply(r.body, out, usage_reported);
+    }
+    estimate_if_unreported(usage_reported, prompt_estimate, out);
+    co_return outcome{ec, std::move(out)};
+  }
+
+  asio::awaitable<outcome> streamed(http::request_message request,
+                                    http::client::clock::time_point deadline,
+                                    std::int64_t prompt_estimate, delta_handler on_delta) {
+    http::sse_parser parser;
+    auto decoder = wire.make_stream_decoder();
+    delta_relay relay(on_delta, secret_list, secrets);
+    std::vector<http::sse_event> events;
+    stream_pieces pieces;
+    error_code stream_error;
+    std::string stream_error_message;
+    auto sink = [&](std::string_view bytes) {
+      events.clear();
+      if (!parser.feed(bytes, events)) {
+        stream_error = error::response_too_large;
+        stream_error_message = "an SSE event exceeded the size limit";
+        return false;
+      }
+      for (auto& e : events) {
+        secrets.apply_in_place(e.data);  // before the decoder quotes any of it
+        pieces.clear();
+        const auto step = decoder->on_event(e, pieces);
+        relay.relay(pieces);
+        if (step == stream_decoder::step::failed) {
+          stream_error = decoder->failure_code();
+          return false;
+        }
+      }
+      return true;
+    };
+    // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
+    // SSE, its lines would be dropped silently, or worse, read as events.
+    std::string refused_type;
+    auto check = [&](const http::response& head) {
+      auto type = media_type(head.headers);
+      if (may_be_event_stream(type)) return true;
+      refused_type = std::move(type);
+      return false;
+    };
+    http::response r =
+        co_await client.stream(endpoint.where, std::move(request), deadline, sink, check);
+    relay.finish();
+
+    chat_response out = std::move(decoder->response());
+    out.latency = r.elapsed;
+    read_head(r, out);  // a streamed reply's request id and limits too
+    estimate_if_unreported(decoder->usage_reported(), prompt_estimate, out);
+    if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
+      secrets.apply_in_place(r.body);
+      const auto ec = wire.decode_error(r.status, r.body, out.diag);
+      co_return outcome{ec, std::move(out)};
+    }
+    if (!refused_type.empty()) {
+      out.diag.message = "not an event stream (content-type " + quoted_type(refused_type) + ")";
+      co_return outcome{error::bad_response, std::move(out)};
+    }
+    if (stream_error) {
+      if (decoder->failure_code()) {
+        out.diag.message = decoder->failure().message;
+        out.diag.provider_code = decoder->failure().provider_code;
+      } else {
+        out.diag.message = std::move(stream_error_message);
+      }
+      co_return outcome{stream_error, std::move(out)};
+    }
+    if (r.ec) co_return outcome{classify_transport(r, out.diag), std::move(out)};
+    if (!decoder->done()) {
+      out.diag.message = std::string(parser.has_partial_event() ? "stream ended inside an event, "
+                                                                : "stream ended ") +
+                         "before " + std::string(decoder->end_marker());
+      co_return outcome{error::stream_truncated, std::move(out)};
+    }
+    co_return outcome{error_code{}, std::move(out)};
+  }
+};
+
+http_model::http_model(http::client& client, const codec& wire, http_model_options opts) {
+  check_setting(wire, "api_key", opts.api_key);
+  check_setting(wire, "default_model", opts.default_model);
+  check_setting(wire, "base_url", opts.base_url);
+  auto parsed = http::parse_base_url(opts.base_url);
+  if (!parsed) {
+    throw std::invalid_argument("bad " + std::string(wire.name()) + " base URL: " + parsed.error());
+  }
+  endpoint_settings settings{opts.api_key, opts.default_model};
+  std::vector<std::string> secret_list{opts.api_key};
+  text::redactor secrets(secret_list);
+  impl_ =
+      std::make_shared<impl>(impl{client, wire, std::move(opts), std::move(*parsed),
+                                  std::move(settings), std::move(secret_list), std::move(secrets)});
+}
+
+http_model::~http_model() = default;
+
+std::string http_model::describe() const {
+  return std::string(impl_->wire.name()) + ":" + impl_->opts.default_model + "@" +
+         impl_->endpoint.where.key();
+}
+
+asio::any_io_executor http_model::get_executor() const { return impl_->client.get_executor(); }
+
+const codec& http_model::wire() const noexcept { return impl_->wire; }
+
+void http_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
+                             completion_handler&& handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  // The impl is shared into the coroutine, so the call is safe even if the model goes first.
+  auto call = [](std::shared_ptr<impl> self, chat_request r,
+                 delta_handler d) -> asio::awaitable<impl::outcome> {
+    co_return co_await self->call(std::move(r), std::move(d));
+  };
+  asio::co_spawn(
+      ex, call(impl_, std::move(req), std::move(on_delta)),
+      asio::bind_cancellation_slot(
+          slot, [h = std::move(handler)](std::exception_ptr e, impl::outcome result) mutable {
+            auto& [ec, response] = result;
+            if (e) {
+              // Not an expected failure (those are values): report it, never lose the call.
+              ec = error::internal_error;
+              try {
+                std::rethrow_exception(e);
+              } catch (const std::exception& x) {
+                response.diag.message = std::string("internal error: ") + x.what();
+              } catch (...) {
+                response.diag.message = "internal error";
+              }
+            }
+            std::move(h)(ec, std::move(response));
+          }));
+}
+
+}  // namespace conclave::provider
