@@ -7,7 +7,7 @@ seconds="${1:-20}"
 cd "$(dirname "$0")/.."
 ./cmake/bootstrap.sh fuzz
 out=build/fuzz/test/fuzz
-for target in sse_parser openai_wire decompose; do
+for target in sse_parser openai_wire anthropic_stream decompose; do
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
   cp -n test/fuzz/corpus/$target/* "$corpus/" 2>/dev/null || true

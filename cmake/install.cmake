@@ -4,19 +4,20 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # Exported as conclave::engine, conclave::adapters, conclave::http...
-foreach(part asio engine beast http provider openai mock tools mcp adapters)
+foreach(part asio engine beast http provider openai anthropic mock tools mcp adapters)
   set_target_properties(conclave_${part} PROPERTIES EXPORT_NAME ${part})
 endforeach()
 
 install(TARGETS conclave_asio conclave_engine conclave_beast conclave_http conclave_provider
-                conclave_openai conclave_mock conclave_tools conclave_mcp conclave_adapters
+                conclave_openai conclave_anthropic conclave_mock conclave_tools conclave_mcp
+                conclave_adapters
         EXPORT conclave-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY engine/include/ adapters/http/include/ adapters/common/include/
-                  adapters/openai/include/ adapters/mock/include/ adapters/tools/include/
-                  adapters/mcp/include/
+                  adapters/openai/include/ adapters/anthropic/include/ adapters/mock/include/
+                  adapters/tools/include/ adapters/mcp/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT conclave-targets NAMESPACE conclave::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/conclave)
