@@ -198,4 +198,26 @@ BOOST_AUTO_TEST_CASE(canonical_arguments_sort_keys_at_every_depth) {
   BOOST_CHECK_EQUAL(agent_machine::canonical_arguments("not json"), "not json");
 }
 
+BOOST_AUTO_TEST_CASE(a_paused_turn_goes_back_as_it_is_and_counts_as_a_turn) {
+  agent_limits limits;
+  limits.max_turns = 3;
+  agent_machine m(limits, tools(), task());
+  auto step = m.begin();
+  step = m.on_paused(assistant_message("half of it"));
+  BOOST_CHECK(step.what == agent_step::kind::call_model);
+  BOOST_CHECK_EQUAL(step.turn, 2);
+  BOOST_CHECK(step.tools_allowed);
+  // The paused reply is the conversation's last message, for the model to continue.
+  BOOST_REQUIRE_EQUAL(m.conversation().size(), 2u);
+  BOOST_CHECK(m.conversation().back().who == role::assistant);
+  BOOST_CHECK_EQUAL(m.conversation().back().text(), "half of it");
+  // An endless pause meets the turn limit: the last turn must answer without tools.
+  step = m.on_paused(assistant_message(" and more"));
+  BOOST_CHECK_EQUAL(step.turn, 3);
+  BOOST_CHECK(!step.tools_allowed);
+  step = m.on_reply(assistant_message("done"));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::max_turns);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -71,4 +71,23 @@ BOOST_AUTO_TEST_CASE(huge_or_negative_counts_cannot_wrap_the_spend) {
   BOOST_CHECK(b.exhausted());
 }
 
+BOOST_AUTO_TEST_CASE(cached_prompt_tokens_are_priced_apart_and_never_twice) {
+  model_price p{.input_per_million = 3, .output_per_million = 15};
+  usage u{.prompt_tokens = 1'000'000, .completion_tokens = 1'000'000};
+  BOOST_CHECK_CLOSE(p.cost_of(u), 18.0, 1e-9);
+  u.cache_read_tokens = 500'000;
+  u.cache_write_tokens = 250'000;
+  // Unset cache prices: reads at the input price, writes at 1.25 x (never under the cost).
+  BOOST_CHECK_CLOSE(p.cost_of(u), 0.25 * 3 + 0.5 * 3 + 0.25 * 3.75 + 15, 1e-9);
+  p.cache_read_per_million = 0.3;
+  p.cache_write_per_million = 3.75;
+  BOOST_CHECK_CLOSE(p.cost_of(u), 0.25 * 3 + 0.5 * 0.3 + 0.25 * 3.75 + 15, 1e-9);
+  // A server claiming more cached tokens than it sent cannot make the prompt cost more.
+  u.cache_read_tokens = 5'000'000;
+  u.cache_write_tokens = 5'000'000;
+  BOOST_CHECK_CLOSE(p.cost_of(u), 1 * 0.3 + 15, 1e-9);
+  u = usage{.prompt_tokens = -5, .completion_tokens = -5};
+  BOOST_CHECK_EQUAL(p.cost_of(u), 0.0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
