@@ -189,6 +189,8 @@ suite_result run_suite(const suite_options& opts) {
     for (int n : opts.small) {
       say("stream N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "stream", "stream", capped(n), L));
+      say("stream (Anthropic wire) N=" + std::to_string(capped(n)));
+      out.rows.push_back(measure(plain, "stream-anthropic", "stream-anthropic", capped(n), L));
     }
     if (!find(out.rows, "fan-out", opts.speedup_n, L)) {
       out.rows.push_back(measure(plain, "fan-out", "raw", opts.speedup_n, L));
@@ -216,6 +218,17 @@ suite_result run_suite(const suite_options& opts) {
     }
   }
   add_marginals(out.rows);
+  if (!opts.small.empty()) {
+    // The two wire formats side by side: the same mock, the same calls, streamed.
+    const int n = capped(opts.small.back());
+    const auto* o = find(out.rows, "stream", n, L);
+    const auto* a = find(out.rows, "stream-anthropic", n, L);
+    if (o && a && n > 1) {
+      out.notes.push_back("client CPU per streamed call, N=" + std::to_string(n) + ": OpenAI wire " +
+                          std::to_string(o->cpu_per_call_us) + " us, Anthropic wire " +
+                          std::to_string(a->cpu_per_call_us) + " us");
+    }
+  }
   std::vector<std::string> mcp_server = opts.mcp_server;
   if (mcp_server.empty()) mcp_server = {opts.mock_path, "--mcp-stdio"};
   say("tools: " + std::to_string(opts.tool_agents) + " agents x " +

@@ -3,6 +3,7 @@
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/http/client.hpp>
+#include <conclave/anthropic/anthropic_model.hpp>
 #include <conclave/openai/openai_model.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -131,6 +132,12 @@ int run_worker(const worker_args& args) {
   oopts.default_model = "mock";
   oopts.request_timeout = std::chrono::minutes(5);
   openai::openai_model llm(client, oopts);
+  // The same mock on Anthropic's wire: its Messages API sits beside /v1, at the origin's root.
+  anthropic::anthropic_options aopts;
+  aopts.base_url = args.url.ends_with("/v1") ? args.url.substr(0, args.url.size() - 3) : args.url;
+  aopts.default_model = "mock";
+  aopts.request_timeout = oopts.request_timeout;
+  anthropic::anthropic_model messages_llm(client, aopts);
 
   tally t;
   t.latencies.reserve(static_cast<std::size_t>(args.n));
@@ -138,6 +145,8 @@ int run_worker(const worker_args& args) {
     concurrent_calls(io, llm, args.n, false, t);
   else if (args.kind == "stream")
     concurrent_calls(io, llm, args.n, true, t);
+  else if (args.kind == "stream-anthropic")
+    concurrent_calls(io, messages_llm, args.n, true, t);
   else if (args.kind == "sequential")
     sequential_calls(io, llm, args.n, t);
   else if (args.kind == "pipeline")

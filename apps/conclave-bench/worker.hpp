@@ -8,7 +8,7 @@
 namespace conclave::bench {
 
 struct worker_args {
-  std::string kind = "raw";  ///< raw | stream | sequential | pipeline
+  std::string kind = "raw";  ///< raw | stream | stream-anthropic | sequential | pipeline
   std::string url;           ///< the mock's base URL (http or https)
   std::string ca_file;       ///< for https: the mock's CA
   int n = 1;                 ///< calls (pipeline: agents)
