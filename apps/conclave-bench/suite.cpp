@@ -224,9 +224,9 @@ suite_result run_suite(const suite_options& opts) {
     const auto* o = find(out.rows, "stream", n, L);
     const auto* a = find(out.rows, "stream-anthropic", n, L);
     if (o && a && n > 1) {
-      out.notes.push_back("client CPU per streamed call, N=" + std::to_string(n) + ": OpenAI wire " +
-                          std::to_string(o->cpu_per_call_us) + " us, Anthropic wire " +
-                          std::to_string(a->cpu_per_call_us) + " us");
+      out.notes.push_back("client CPU per streamed call, N=" + std::to_string(n) +
+                          ": OpenAI wire " + std::to_string(o->cpu_per_call_us) +
+                          " us, Anthropic wire " + std::to_string(a->cpu_per_call_us) + " us");
     }
   }
   std::vector<std::string> mcp_server = opts.mcp_server;

@@ -1,9 +1,9 @@
 #include "worker.hpp"
 
+#include <conclave/anthropic/anthropic_model.hpp>
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/http/client.hpp>
-#include <conclave/anthropic/anthropic_model.hpp>
 #include <conclave/openai/openai_model.hpp>
 
 #include <boost/asio/io_context.hpp>

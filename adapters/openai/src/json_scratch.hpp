@@ -1,20 +1,13 @@
-// Scratch memory for building or parsing one wire message (private to the OpenAI codec).
+// The shared JSON readers (provider/json_read.hpp), under the names the OpenAI codec uses.
 #pragma once
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/storage_ptr.hpp>
-
-#include <cstddef>
+#include <conclave/provider/json_read.hpp>
 
 namespace conclave::openai {
 
-// Memory for one parse or build: replies and requests are small, so a stack buffer usually
-// holds all of it and Boost.JSON touches the heap only past it (measured: ~30 heap
-// allocations per completion before).
-struct scratch {
-  alignas(std::max_align_t) unsigned char buffer[4096];
-  boost::json::monotonic_resource resource{buffer, sizeof buffer};
-  boost::json::storage_ptr storage() { return boost::json::storage_ptr(&resource); }
-};
+using provider::count_at;
+using provider::cut;
+using provider::scratch;
+using provider::string_at;
 
 }  // namespace conclave::openai

@@ -18,32 +18,6 @@ namespace json = boost::json;
 namespace conclave::openai {
 namespace {
 
-constexpr std::size_t max_message_in_diag = 512;
-
-// Raw bytes quoted in a message: valid UTF-8, cut on a character boundary.
-std::string cut(std::string_view s) { return text::quote(s, max_message_in_diag); }
-
-std::string string_at(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v && v->is_string()) return std::string(v->get_string());
-  return {};
-}
-
-// A token count as the server reported it, if it is one: a non-negative integer (counts past
-// INT64_MAX are pinned there; sums downstream saturate). Negative, fractional or quoted
-// numbers are not counts.
-std::optional<std::int64_t> count_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (!v) return std::nullopt;
-  if (v->is_int64()) {
-    if (v->get_int64() < 0) return std::nullopt;
-    return v->get_int64();
-  }
-  if (v->is_uint64()) {  // Boost.JSON's type for integers past INT64_MAX
-    return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
-  }
-  return std::nullopt;
-}
-
 // The usage object, when it is believable: both counts present and counts. A server's
 // counts are untrusted; a caller estimates instead of keeping what it cannot believe.
 std::optional<usage> read_usage(const json::value& v) {

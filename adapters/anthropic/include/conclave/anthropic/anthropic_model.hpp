@@ -11,8 +11,9 @@
 namespace conclave::anthropic {
 
 struct anthropic_options {
-  std::string base_url{default_base_url};  ///< ANTHROPIC_BASE_URL; requests go to {base}/v1/messages
-  std::string api_key;  ///< sent as x-api-key, never logged; empty: no credentials header
+  std::string base_url{
+      default_base_url};  ///< ANTHROPIC_BASE_URL; requests go to {base}/v1/messages
+  std::string api_key;    ///< sent as x-api-key, never logged; empty: no credentials header
   std::string default_model = "claude-sonnet-4-5";     ///< used when a request names none
   std::chrono::milliseconds request_timeout{600'000};  ///< whole call, connect to last byte
 };
