@@ -95,14 +95,15 @@ struct limited_endpoint {
 };
 }  // namespace detail
 
-limited_model::limited_model(model& inner, rate_limit_options opts)
-    : inner_(inner), opts_(std::move(opts)) {}
+limited_model::limited_model(model& inner, rate_limit_options opts, limit_key key)
+    : inner_(inner), opts_(std::move(opts)), key_(std::move(key)) {}
 
 limited_model::~limited_model() = default;
 
 std::shared_ptr<limited_model::endpoint> limited_model::endpoint_for(const std::string& name) {
+  std::string key = key_ ? key_(name) : name;
   std::lock_guard lock(mutex_);
-  auto& e = endpoints_[name];
+  auto& e = endpoints_[key];
   if (!e) e = std::make_shared<endpoint>(opts_);
   return e;
 }
@@ -111,7 +112,7 @@ limited_model::stats limited_model::stats_for(const std::string& model_name) con
   std::shared_ptr<endpoint> e;
   {
     std::lock_guard lock(mutex_);
-    auto it = endpoints_.find(model_name);
+    auto it = endpoints_.find(key_ ? key_(model_name) : model_name);
     if (it == endpoints_.end()) return {};
     e = it->second;
   }

@@ -256,4 +256,21 @@ BOOST_AUTO_TEST_CASE(the_codec_builds_the_http_request) {
   BOOST_CHECK(!json::parse(keyless.body()).as_object().contains("stream"));
 }
 
+BOOST_AUTO_TEST_CASE(dated_and_minor_versions_share_their_family_limits) {
+  const std::pair<const char*, const char*> rows[] = {
+      {"claude-sonnet-4-5-20250929", "claude-sonnet-4"},
+      {"claude-sonnet-4-5", "claude-sonnet-4"},
+      {"claude-sonnet-4-20250514", "claude-sonnet-4"},
+      {"claude-opus-4-1", "claude-opus-4"},
+      {"claude-3-5-haiku-latest", "claude-3-5-haiku"},
+      {"claude-3-5-haiku-20241022", "claude-3-5-haiku"},
+      {"claude-haiku-4-5-x", "claude-haiku-4-5-x"},
+      {"mock", "mock"},
+      {"", ""},
+  };
+  for (const auto& [name, family] : rows) {
+    BOOST_TEST_CONTEXT(name) { BOOST_CHECK_EQUAL(anthropic::model_family(name), family); }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

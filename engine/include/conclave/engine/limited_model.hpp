@@ -10,10 +10,12 @@
 #include <conclave/engine/rate_limit.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace conclave {
 namespace detail {
@@ -22,9 +24,13 @@ struct limited_endpoint;
 
 class limited_model final : public model {
  public:
-  /// `inner` must outlive this object. Limits are kept per model name (the request's; empty
-  /// for the inner model's default), each with its own copy of `opts`.
-  limited_model(model& inner, rate_limit_options opts);
+  /// Which limits a model name shares: names with the same key share one set (Anthropic
+  /// limits a model family, e.g. every dated snapshot of one model). Unset: the name itself.
+  using limit_key = std::function<std::string(std::string_view model_name)>;
+
+  /// `inner` must outlive this object. Limits are kept per key of the request's model name
+  /// (empty for the inner model's default), each with its own copy of `opts`.
+  limited_model(model& inner, rate_limit_options opts, limit_key key = {});
   ~limited_model() override;
 
   std::string describe() const override { return inner_.describe(); }
@@ -38,7 +44,7 @@ class limited_model final : public model {
     std::uint64_t peak_in_flight = 0;
     std::uint64_t rate_limited = 0;  ///< 429s seen
   };
-  /// A snapshot of one model name's limits (all zero when it was never called).
+  /// A snapshot of the limits a model name shares (all zero when none was called).
   stats stats_for(const std::string& model_name) const;
 
  protected:
@@ -53,6 +59,7 @@ class limited_model final : public model {
 
   model& inner_;
   rate_limit_options opts_;
+  limit_key key_;
   mutable std::mutex mutex_;  // guards the map only; never held across a suspension
   std::map<std::string, std::shared_ptr<endpoint>> endpoints_;
 };

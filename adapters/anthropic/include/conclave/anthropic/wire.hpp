@@ -66,4 +66,10 @@ boost::system::error_code decode_error_body(unsigned status, std::string_view bo
 rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers,
                                    std::chrono::system_clock::time_point now);
 
+/// The model family whose rate limits a model name shares (Anthropic limits per family, not
+/// per snapshot): a dated or "-latest" suffix goes, and a new-style name's minor version
+/// ("claude-sonnet-4-5-20250929" and "claude-sonnet-4" are both "claude-sonnet-4"). Other
+/// names are their own family. For limited_model's limit_key.
+std::string model_family(std::string_view model_name);
+
 }  // namespace conclave::anthropic
