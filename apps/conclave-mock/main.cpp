@@ -25,16 +25,24 @@ namespace {
 using conclave::apps::whole_number;
 
 constexpr const char* fault_modes_note =
-    "Fault modes are chosen per request by model name: mock-429, mock-500, mock-503, mock-hang,\n"
-    "mock-reset, mock-malformed, mock-truncated, mock-drip, mock-error-event; stop reasons\n"
-    "mock-length, mock-filtered, mock-empty; a hostile server echoing the Authorization header:\n"
+    "Two wires on one port: OpenAI POST /v1/chat/completions and Anthropic POST /v1/messages\n"
+    "(anthropic-version header required; with --api-key, x-api-key may carry the key).\n"
+    "\n"
+    "Fault modes are chosen per request by model name: mock-429, mock-500, mock-503, mock-529\n"
+    "(Anthropic answers both with 529 overloaded_error), mock-hang, mock-reset, mock-malformed,\n"
+    "mock-truncated, mock-drip, mock-error-event (Anthropic: an `error` event after some text);\n"
+    "stop reasons mock-length, mock-filtered, mock-empty, mock-pause (Anthropic: pause_turn until\n"
+    "the conversation ends with the assistant's turn); a hostile server echoing the credential:\n"
     "mock-echo-401, mock-echo-text, mock-echo-200-error, mock-echo-malformed, mock-echo-stream;\n"
     "mock-html (200 text/html), mock-early-hints (103 first). Any other name answers normally.\n"
     "\n"
     "Tool use: a request offering tools gets tool calls (arguments filled from each tool's JSON\n"
     "Schema) for R rounds, then a text quoting the last round's results. R is 1 for mock;\n"
     "mock-tools-N sets it. Options, in any order: mock-tools[-N][-noindex][-late-name]\n"
-    "[-finish-stop][-malformed][-unknown][-endless|-endless-varied]. See adapters/mock/README.md.";
+    "[-finish-stop][-malformed][-unknown][-endless|-endless-varied].\n"
+    "Anthropic thinking: mock-think and mock-think-tools[-N][-option]... start each reply with a\n"
+    "signed thinking block, and a tool loop must replay it (else 400). See\n"
+    "adapters/mock/README.md.";
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -66,8 +74,8 @@ int main(int argc, char** argv) try {
        rate_window_ms = opts.rate_limit_window.count();
 
   CLI::App app(
-      "The mock model server: prints \"conclave-mock listening on URL\", serves an\n"
-      "OpenAI-style API until SIGINT/SIGTERM, then prints its counters as JSON.",
+      "The mock model server: prints \"conclave-mock listening on URL\", serves OpenAI- and\n"
+      "Anthropic-style APIs until SIGINT/SIGTERM, then prints its counters as JSON.",
       "conclave-mock");
   app.set_version_flag("-V,--version", "conclave-mock " CONCLAVE_VERSION);
   app.footer(fault_modes_note);
@@ -93,9 +101,9 @@ int main(int argc, char** argv) try {
       ->check(non_negative);
   app.add_option("--seed", opts.seed, "jitter seed")->check(non_negative);
   app.add_option("--api-key", opts.required_api_key,
-                 "require \"Authorization: Bearer K\" (else 401)");
+                 "require \"Authorization: Bearer K\" (Anthropic: or \"x-api-key: K\"), else 401");
   app.add_option("--rate-limit", opts.rate_limit_requests,
-                 "enforce at most N completions per window (429 beyond; 0: none)")
+                 "enforce at most N calls per window, both wires (429 beyond; 0: none)")
       ->check(non_negative);
   app.add_option("--rate-window-ms", rate_window_ms, "the rate limit's sliding window")
       ->check(positive);
@@ -168,7 +176,9 @@ int main(int argc, char** argv) try {
   const auto s = server.stats();
   std::cout << "{\"connections_accepted\":" << s.connections_accepted
             << ",\"requests\":" << s.requests << ",\"completions\":" << s.completions
-            << ",\"faults_injected\":" << s.faults_injected << "}" << std::endl;
+            << ",\"faults_injected\":" << s.faults_injected
+            << ",\"calls_by_wire\":{\"openai\":" << s.openai_calls
+            << ",\"anthropic\":" << s.anthropic_calls << "}}" << std::endl;
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "conclave-mock: " << e.what() << "\n";

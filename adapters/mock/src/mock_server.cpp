@@ -164,7 +164,9 @@ mock_stats mock_server::stats() const noexcept {
                  s.in_flight.load(),
                  s.rate_limited.load(),
                  s.peak_window_requests.load(),
-                 {}};
+                 {},
+                 s.openai_calls.load(),
+                 s.anthropic_calls.load()};
   for (std::size_t k = 0; k < fault_kinds; ++k) {
     if (const auto n = s.faults_by_kind[k].load())
       out.faults_by_kind[to_string(static_cast<fault>(k))] = n;

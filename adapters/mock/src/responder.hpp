@@ -7,6 +7,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -32,6 +34,12 @@ using request_t = bhttp::request<bhttp::string_body>;
 
 // How a connection goes on after a reply.
 enum class next { keep_alive, close, abort };
+
+inline boost::asio::awaitable<void> pause(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+  co_await t.async_wait(use_tuple);
+}
 
 inline void reset_connection(tcp::socket& s) {
   boost::system::error_code ec;
@@ -60,6 +68,7 @@ class responder {
   boost::asio::awaitable<next> send(unsigned status, std::string content_type, std::string body,
                                     header_list extra = header_list()) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version_};
+    if (status == 529) res.reason("Overloaded");  // not a registered status: Beast has no word
     res.set(bhttp::field::content_type, content_type);
     res.set("x-request-id", request_id_);
     for (const auto& [name, value] : common_) res.set(name, value);
@@ -93,6 +102,42 @@ class responder {
   boost::asio::awaitable<next> end_stream() {
     auto [ec, n] = co_await boost::asio::async_write(s_, bhttp::make_chunk_last(), use_tuple);
     co_return ec ? next::abort : after_reply();
+  }
+
+  // An interim response first, as CDNs send: the client must read past it.
+  boost::asio::awaitable<bool> early_hints() {
+    const std::string_view hints =
+        "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n";
+    auto [ec, n] = co_await boost::asio::async_write(s_, boost::asio::buffer(hints), use_tuple);
+    co_return !ec;
+  }
+
+  // A 200 JSON reply that breaks, written raw so its body can stop short or trickle:
+  // `truncated` ends at half the announced length (FIN), `reset` there with RST, `drip` sends
+  // every byte, one per `interval`.
+  boost::asio::awaitable<next> broken_json(std::string body, fault f,
+                                           std::chrono::milliseconds interval) {
+    std::string head =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: " + request_id_ +
+        "\r\n";
+    for (const auto& [name, value] : common_) head += name + ": " + value + "\r\n";
+    head += "content-length: " + std::to_string(body.size()) + "\r\n\r\n";
+    if (auto [ec, n] = co_await boost::asio::async_write(s_, boost::asio::buffer(head), use_tuple);
+        ec) {
+      co_return next::abort;
+    }
+    if (f == fault::drip) {
+      for (char c : body) {
+        auto [ec, n] = co_await boost::asio::async_write(s_, boost::asio::buffer(&c, 1), use_tuple);
+        if (ec) co_return next::abort;
+        co_await pause(interval);
+      }
+      co_return after_reply();
+    }
+    const std::string half = body.substr(0, body.size() / 2);
+    co_await boost::asio::async_write(s_, boost::asio::buffer(half), use_tuple);
+    if (f == fault::reset) co_return co_await reset();
+    co_return next::close;  // truncated: FIN before content-length is reached
   }
 
   // A complete reply went out: the connection goes on unless the client asked to close.

@@ -69,6 +69,8 @@ fault fault_from_model(std::string_view model) {
   if (model == "mock-echo-stream") return fault::echo_stream;
   if (model == "mock-html") return fault::html;
   if (model == "mock-early-hints") return fault::early_hints;
+  if (model == "mock-529") return fault::overloaded;
+  if (model == "mock-pause") return fault::paused;
   return fault::none;
 }
 
@@ -114,6 +116,10 @@ const char* to_string(fault f) noexcept {
       return "html";
     case fault::early_hints:
       return "early-hints";
+    case fault::overloaded:
+      return "529";
+    case fault::paused:
+      return "pause";
   }
   return "none";
 }

@@ -56,15 +56,18 @@ std::string server_state::stats_json() const {
   auto us = [](const timeval& t) {
     return static_cast<std::int64_t>(t.tv_sec) * 1'000'000 + static_cast<std::int64_t>(t.tv_usec);
   };
-  boost::json::object o{{"connections_accepted", connections_accepted.load()},
-                        {"requests", requests.load()},
-                        {"completions", completions.load()},
-                        {"faults_injected", faults_injected.load()},
-                        {"rate_limited", rate_limited.load()},
-                        {"in_flight", in_flight.load()},
-                        {"cpu_user_us", us(self.ru_utime)},
-                        {"cpu_sys_us", us(self.ru_stime)},
-                        {"max_rss_kb", static_cast<std::int64_t>(self.ru_maxrss)}};
+  boost::json::object o{
+      {"connections_accepted", connections_accepted.load()},
+      {"requests", requests.load()},
+      {"completions", completions.load()},
+      {"faults_injected", faults_injected.load()},
+      {"rate_limited", rate_limited.load()},
+      {"in_flight", in_flight.load()},
+      {"calls_by_wire",
+       boost::json::object{{"openai", openai_calls.load()}, {"anthropic", anthropic_calls.load()}}},
+      {"cpu_user_us", us(self.ru_utime)},
+      {"cpu_sys_us", us(self.ru_stime)},
+      {"max_rss_kb", static_cast<std::int64_t>(self.ru_maxrss)}};
   return boost::json::serialize(o);
 }
 

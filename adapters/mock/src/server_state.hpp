@@ -57,6 +57,8 @@ struct server_state {
   std::atomic<std::uint64_t> request_ids{0};
   std::atomic<std::uint64_t> rate_limited{0};
   std::atomic<std::uint64_t> peak_window_requests{0};
+  std::atomic<std::uint64_t> openai_calls{0};     ///< POSTs to .../chat/completions
+  std::atomic<std::uint64_t> anthropic_calls{0};  ///< POSTs to .../messages
   std::array<std::atomic<std::uint64_t>, fault_kinds> faults_by_kind{};
 
  private:

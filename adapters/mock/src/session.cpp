@@ -1,8 +1,10 @@
 #include "session.hpp"
 
+#include "anthropic_session.hpp"
 #include "fault_replies.hpp"
 #include "openai_replies.hpp"
 #include "responder.hpp"
+#include "text_pieces.hpp"
 #include "tool_replies.hpp"
 
 #include <conclave/mock/scenario.hpp>
@@ -10,8 +12,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -38,12 +38,6 @@ using faults::reply_shape;
 using faults::shape_reply;
 
 constexpr std::size_t max_request_body = 8 * 1024 * 1024;
-
-asio::awaitable<void> pause(std::chrono::milliseconds d) {
-  if (d.count() <= 0) co_return;
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(use_tuple);
-}
 
 // What a tool turn says, for its token count: each call's name and arguments.
 std::string spoken(const tool_turn& turn) {
@@ -135,22 +129,7 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
   }
 
   // Split into pieces: words_per_chunk words each, or single characters when dripping.
-  std::vector<std::string_view> pieces;
-  std::string_view rest = text;
-  if (f == fault::drip) {
-    for (std::size_t i = 0; i < rest.size(); ++i) pieces.push_back(rest.substr(i, 1));
-  } else {
-    const int per = std::max(1, st.opts.words_per_chunk);
-    while (!rest.empty()) {
-      std::size_t end = 0;
-      for (int w = 0; w < per && end < rest.size(); ++w) {
-        const auto space = rest.find(' ', end + 1);
-        end = space == std::string_view::npos ? rest.size() : space;
-      }
-      pieces.push_back(rest.substr(0, end));
-      rest.remove_prefix(end);
-    }
-  }
+  const auto pieces = text_pieces(text, st.opts.words_per_chunk, f == fault::drip);
   const auto interval = f == fault::drip ? st.opts.drip_interval : st.opts.stream_interval;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     if (i > 0) co_await pause(interval);
@@ -185,9 +164,12 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
 template <typename Stream>
 asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
                              const request_t& req) {
-  responder<Stream> out(st, s, lowest, req);
-  const std::string_view target = req.target();
+  // The path without its query: routes match its end, under any base path.
+  std::string_view target = req.target();
+  target = target.substr(0, target.find('?'));
+  if (target.ends_with("/messages")) co_return co_await answer_messages(st, s, lowest, req);
 
+  responder<Stream> out(st, s, lowest, req);
   if (req.method() == bhttp::verb::get && target.ends_with("/stats")) {
     co_return co_await out.json(200, st.stats_json());
   }
@@ -202,6 +184,7 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
     co_return co_await out.json(
         405, replies::error_body("Use POST", "invalid_request_error", "method_not_allowed"));
   }
+  ++st.openai_calls;
 
   if (!st.opts.required_api_key.empty() &&
       req[bhttp::field::authorization] != "Bearer " + st.opts.required_api_key) {
@@ -263,8 +246,9 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
           500, replies::error_body("The server had an error while processing your request (mock).",
                                    "server_error", ""));
     case fault::unavailable:
+    case fault::overloaded:
       headers = {{"retry-after", retry_s}};
-      co_return co_await out.json(503,
+      co_return co_await out.json(f == fault::overloaded ? 529 : 503,
                                   replies::error_body("The engine is currently overloaded (mock).",
                                                       "server_error", "overloaded"),
                                   std::move(headers));
@@ -278,23 +262,18 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
                                   std::move(headers));
     case fault::html:
       co_return co_await out.send(200, "text/html; charset=utf-8", std::string(sign_in_page));
-    case fault::early_hints: {
-      // An interim response first, as CDNs send: the client must read past it.
-      const std::string_view hints =
-          "HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload; as=style\r\n\r\n";
-      if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(hints), use_tuple); ec) {
-        co_return next::abort;
-      }
+    case fault::early_hints:
+      if (!co_await out.early_hints()) co_return next::abort;
       break;
-    }
     default:
       break;
   }
 
   // Tool turns go through the transport faults; the faults that shape text answer in text.
+  // mock-pause is Anthropic's: here it answers as mock does.
   const bool plays_tools = f == fault::none || f == fault::early_hints || f == fault::drip ||
                            f == fault::reset || f == fault::truncated || f == fault::malformed ||
-                           f == fault::error_event;
+                           f == fault::error_event || f == fault::paused;
   const auto turn = plays_tools ? play_tools(in, *mode) : std::nullopt;
   if (in.stream && turn) co_return co_await answer_tool_stream(st, out, in, *turn, *mode, f);
   if (in.stream) co_return co_await answer_stream(st, out, in, f, auth);
@@ -314,26 +293,7 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
   }
   if (f == fault::malformed) body = body.substr(0, body.size() / 2);  // cut JSON, honest length
   if (f == fault::reset || f == fault::truncated || f == fault::drip) {
-    // Raw HTTP so the body can stop short or trickle.
-    std::string head =
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: " + out.request_id() +
-        "\r\ncontent-length: " + std::to_string(body.size()) + "\r\n\r\n";
-    if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(head), use_tuple); ec) {
-      co_return next::abort;
-    }
-    if (f == fault::drip) {
-      for (char c : body) {
-        if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(&c, 1), use_tuple); ec) {
-          co_return next::abort;
-        }
-        co_await pause(st.opts.drip_interval);
-      }
-      co_return out.after_reply();
-    }
-    const std::string half = body.substr(0, body.size() / 2);
-    co_await asio::async_write(s, asio::buffer(half), use_tuple);
-    if (f == fault::reset) co_return co_await out.reset();
-    co_return next::close;  // truncated: FIN before content-length is reached
+    co_return co_await out.broken_json(std::move(body), f, st.opts.drip_interval);
   }
   if (f == fault::none) ++st.completions;
   co_return co_await out.json(200, std::move(body));

@@ -12,6 +12,7 @@ namespace conclave::mock {
 namespace {
 
 constexpr std::string_view tools_prefix = "mock-tools";
+constexpr std::string_view think_prefix = "mock-think";
 
 std::uint64_t mix(std::string_view s, std::uint64_t h = 14695981039346656037ull) {
   for (unsigned char c : s) {
@@ -62,9 +63,22 @@ std::string quoted_result(std::string_view content) {
 
 std::optional<tool_mode> tool_mode_from_model(std::string_view model, std::string& why) {
   tool_mode mode;
-  if (!model.starts_with(tools_prefix)) return mode;
   const std::string named = "model '" + text::quote(model, 80) + "'";
-  std::string_view rest = model.substr(tools_prefix.size());
+  std::string_view rest;
+  if (model.starts_with(think_prefix)) {
+    // "mock-think" alone, or "mock-think" before a "-tools..." mode.
+    rest = model.substr(think_prefix.size());
+    if (rest.empty()) return mode;
+    if (!rest.starts_with("-tools")) {
+      why = named + ": expected mock-think or mock-think-tools[-N][-option]...";
+      return std::nullopt;
+    }
+    rest.remove_prefix(6);
+  } else if (model.starts_with(tools_prefix)) {
+    rest = model.substr(tools_prefix.size());
+  } else {
+    return mode;
+  }
   // Longest first: "endless-varied" before "endless".
   constexpr std::array<std::string_view, 7> options = {
       "endless-varied", "endless", "malformed", "unknown", "noindex", "late-name", "finish-stop"};

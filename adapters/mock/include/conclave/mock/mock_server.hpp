@@ -1,7 +1,8 @@
 // The mock model: a loopback HTTP/1.1 (optionally TLS) server speaking the OpenAI
-// chat-completions wire format, JSON and SSE, with scripted latency, streaming cadence,
-// decomposition replies and fault modes (see scenario.hpp). It is also conclave's built-in
-// default model when no API key is set, so even that path runs real HTTP.
+// chat-completions wire format and Anthropic's Messages wire, JSON and SSE, with scripted
+// latency, streaming cadence, decomposition replies and fault modes (see scenario.hpp). It is
+// also conclave's built-in default model when no API key is set, so even that path runs real
+// HTTP.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -37,10 +38,13 @@ struct mock_options {
   /// The io_context runs on one thread only: connections then skip their strands (cheaper).
   /// Leave false when several threads may run the executor.
   bool single_threaded = false;
-  std::string required_api_key;  ///< non-empty: requests without "Bearer <key>" get 401
-  /// Enforce a provider-style limit: at most this many chat completions start within any
-  /// `rate_limit_window` (a sliding window); more get 429 with retry-after. Every reply then
-  /// carries x-ratelimit-{limit,remaining,reset}-requests. 0: no limit.
+  /// Non-empty: requests without "Authorization: Bearer <key>" get 401 (on the Anthropic wire
+  /// "x-api-key: <key>" does as well).
+  std::string required_api_key;
+  /// Enforce a provider-style limit: at most this many calls (both wires together) start
+  /// within any `rate_limit_window` (a sliding window); more get 429 with retry-after. Every
+  /// reply then carries x-ratelimit-{limit,remaining,reset}-requests (Anthropic:
+  /// anthropic-ratelimit-requests-*). 0: no limit.
   std::size_t rate_limit_requests = 0;
   std::chrono::milliseconds rate_limit_window{60'000};
   /// Probability that a request for an ordinary model gets a random fault instead (drawn from
@@ -59,10 +63,16 @@ struct mock_stats {
   std::uint64_t rate_limited = 0;          ///< refused by the enforced rate limit (not faults)
   std::uint64_t peak_window_requests = 0;  ///< most completions started within one window
   std::map<std::string, std::uint64_t> faults_by_kind;  ///< "429", "reset"... (see scenario.hpp)
+  /// Calls per wire: POSTs to .../chat/completions (OpenAI) and to .../messages (Anthropic),
+  /// whatever their answer (400s, 401s, faults and rate-limited ones included).
+  std::uint64_t openai_calls = 0;
+  std::uint64_t anthropic_calls = 0;
 };
 
-/// Besides POST /v1/chat/completions it answers GET /v1/models and GET /v1/stats (the counters
-/// below plus the serving process's CPU time and peak RSS, for benchmarks).
+/// It answers POST /v1/chat/completions (OpenAI), POST /v1/messages (Anthropic; see
+/// adapters/mock/README.md), GET /v1/models and GET /v1/stats (the counters below plus the
+/// serving process's CPU time and peak RSS, for benchmarks). Routes match the path's end, so
+/// any base path works ("/messages", "/proxy/v1/messages").
 ///
 /// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand
 /// (unless `single_threaded`), so the server may share a multi-threaded io_context.

@@ -14,10 +14,11 @@ namespace conclave::mock {
 /// Fault modes, chosen per request by the model name: "mock-429", "mock-500", "mock-503",
 /// "mock-hang", "mock-reset", "mock-malformed", "mock-truncated", "mock-drip",
 /// "mock-error-event"; stop reasons "mock-length", "mock-filtered", "mock-empty"; a hostile
-/// server echoing the request's Authorization header back (its value, "Bearer <key>"):
-/// "mock-echo-401", "mock-echo-text", "mock-echo-200-error", "mock-echo-malformed",
-/// "mock-echo-stream"; and "mock-html", "mock-early-hints". Any other name (e.g. "mock")
-/// answers normally. Random faults (mock_options::fault_rate) draw only from the first nine.
+/// server echoing the request's credential back (Authorization, "Bearer <key>", or on the
+/// Anthropic wire x-api-key): "mock-echo-401", "mock-echo-text", "mock-echo-200-error",
+/// "mock-echo-malformed", "mock-echo-stream"; "mock-html", "mock-early-hints"; and
+/// "mock-529", "mock-pause". Any other name (e.g. "mock") answers normally. Random faults
+/// (mock_options::fault_rate) draw only from the first nine.
 enum class fault {
   none,
   rate_limited,    ///< 429 with retry-after(-ms) and x-ratelimit-* headers
@@ -40,8 +41,11 @@ enum class fault {
                    ///< error quoting it; JSON: a normal reply whose content quotes it
   html,            ///< 200 text/html (a proxy's sign-in page), JSON and stream requests alike
   early_hints,     ///< a 103 Early Hints interim response, then a normal reply
+  overloaded,      ///< 529 (Anthropic's overloaded_error; the OpenAI wire sends its own body)
+  paused,          ///< Anthropic: stop_reason pause_turn unless the last message is the
+                   ///< assistant's (a continuation), then a normal reply; OpenAI: normal
 };
-inline constexpr std::size_t fault_kinds = 20;  ///< how many values `fault` has
+inline constexpr std::size_t fault_kinds = 22;  ///< how many values `fault` has
 
 fault fault_from_model(std::string_view model);
 const char* to_string(fault f) noexcept;

@@ -13,7 +13,8 @@
 namespace conclave::mock {
 
 /// How a model name plays tool turns: "mock-tools[-N][-option]...", options in any order
-/// ("mock-tools-3-noindex"). Every other name plays the default: one round.
+/// ("mock-tools-3-noindex"); "mock-think-tools[-N][-option]..." plays the same (the thinking is
+/// the Anthropic wire's, see anthropic_play.hpp). Every other name plays the default: one round.
 struct tool_mode {
   int rounds = 1;            ///< "-N": tool-call rounds before the final answer (0..100)
   bool endless = false;      ///< "-endless": every turn calls again, the same call
@@ -28,8 +29,8 @@ struct tool_mode {
 /// The most rounds "-N" may ask for.
 inline constexpr int max_tool_rounds = 100;
 
-/// The mode `model` names. A name starting "mock-tools" that does not parse gives nullopt and
-/// says why (the mock answers 400); any other name gives the default mode.
+/// The mode `model` names. A name starting "mock-tools" or "mock-think" that does not parse
+/// gives nullopt and says why (the mock answers 400); any other name gives the default mode.
 std::optional<tool_mode> tool_mode_from_model(std::string_view model, std::string& why);
 
 /// Tool-call rounds so far: assistant messages with tool calls after the last user message.
