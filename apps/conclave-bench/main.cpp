@@ -65,7 +65,7 @@ int main(int argc, char** argv) try {
   // its error messages.
   const std::string internal = "Internal (the suite runs each measurement as a worker)";
   auto* kind = app.add_option("--worker", worker.kind, "one measurement in this process")
-                   ->check(CLI::IsMember({"raw", "stream", "sequential", "pipeline"}))
+                   ->check(CLI::IsMember({"raw", "stream", "stream-anthropic", "sequential", "pipeline"}))
                    ->group(internal);
   app.add_option("--url", worker.url, "the mock's base URL")->group(internal)->needs(kind);
   app.add_option("--ca-file", worker.ca_file, "for https: the mock's CA")
