@@ -45,6 +45,7 @@ ask_options options_from(const ask_settings& s) {
   o.model = s.model;  // named in every request, so reports and per-model limits say which
   o.decomposition_model = s.decompose_model;
   o.synthesis_model = s.synth_model;
+  o.agent_models = s.agent_models;
   o.max_output_tokens = s.max_output_tokens;
   o.temperature = s.temperature;
   o.agent_instructions = s.system;
@@ -117,7 +118,7 @@ std::unique_ptr<progress_view> make_view(const ask_settings& s) {
 }
 
 // Writes the answer once the run is over (what the stream did not already show).
-void finish_text(text_out& out, text_out& err, const ask_settings& s, const backend& b,
+void finish_text(text_out& out, text_out& err, const ask_settings& s,
                  const boost::system::error_code& ec, const run_report& r,
                  const std::string& streamed, bool interrupted) {
   if (!ec) {
@@ -142,7 +143,7 @@ void finish_text(text_out& out, text_out& err, const ask_settings& s, const back
   if (s.show_agents) print_decisions(out, r);
   out.flush();
   print_problems(err, ec, r, interrupted);
-  if (!s.quiet) err.write(summary_line(r, b.llm->describe()) + "\n");
+  if (!s.quiet) err.write(summary_line(r, models_used(r)) + "\n");
   err.flush();
 }
 
@@ -283,7 +284,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
     print_problems(err, result_ec, report, interrupted);
     err.flush();
   } else {
-    finish_text(out, err, s, b, result_ec, report, answer.streamed(), interrupted);
+    finish_text(out, err, s, result_ec, report, answer.streamed(), interrupted);
   }
 
   int status = interrupted ? 128 + signal_number : result_ec ? 1 : 0;

@@ -30,13 +30,17 @@ void line_view::on_event(const event& e, const progress_map& p) {
       case event_kind::queued:
         std::fprintf(out_, "%s agent %zu queued: %s\n", t.c_str(), n, said.c_str());
         break;
-      case event_kind::started:
+      case event_kind::started: {
+        const std::string on = e.model.empty() ? "" : ", " + one_line(e.model);
         if (e.turn > 1) {
-          std::fprintf(out_, "%s agent %zu turn %d (call %d)\n", t.c_str(), n, e.turn, e.attempt);
+          std::fprintf(out_, "%s agent %zu turn %d (call %d%s)\n", t.c_str(), n, e.turn, e.attempt,
+                       on.c_str());
         } else {
-          std::fprintf(out_, "%s agent %zu started (attempt %d)\n", t.c_str(), n, e.attempt);
+          std::fprintf(out_, "%s agent %zu started (attempt %d%s)\n", t.c_str(), n, e.attempt,
+                       on.c_str());
         }
         break;
+      }
       case event_kind::tool_call_started:
         std::fprintf(out_, "%s agent %zu calls %s\n", t.c_str(), n, one_line(e.tool).c_str());
         break;

@@ -4,6 +4,7 @@
 #include "cli_numbers.hpp"
 #include "input.hpp"
 #include "process_setup.hpp"
+#include "providers.hpp"
 #include "settings.hpp"
 
 #include <CLI/CLI.hpp>
@@ -47,6 +48,7 @@ struct raw_flags {
   std::string timeout, agent_timeout, decompose_timeout, tool_timeout;
   std::string events;
   std::string config;
+  std::string agent_model;
   int max_output_tokens = 0;
   double temperature = -1;
   bool no_stream = false;
@@ -67,14 +69,18 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
                   "sub-questions, one agent each (1: ask directly, no synthesis)")
       ->check(CLI::Range(1, cli::max_agents))
       ->capture_default_str();
-  ask->add_option("-m,--model", s.model, "model name (default: the provider's)");
+  ask->add_option("-m,--model", s.model,
+                  "every phase's model (default: the provider's); provider:model picks the "
+                  "provider, e.g. anthropic:claude-sonnet-4-5; or an alias from the config");
   ask->add_option("-s,--system", s.system, "system text every agent shares");
+  std::vector<std::string> providers;
+  for (const auto& e : cli::provider_registry()) providers.push_back(e.name);
   ask->add_option("--provider", s.provider,
-                  "openai or mock (default: openai when OPENAI_API_KEY or "
-                  "OPENAI_BASE_URL is set, else the built-in mock)")
-      ->check(CLI::IsMember({"openai", "mock"}));
+                  "the default provider, for bare model names: openai, anthropic or mock "
+                  "(default: the first whose key or base URL is set, else the built-in mock)")
+      ->check(CLI::IsMember(providers));
   ask->add_option("--base-url", s.base_url,
-                  "endpoint (default: OPENAI_BASE_URL, else the provider's)");
+                  "the default provider's endpoint (default: its *_BASE_URL, else its own)");
   ask->add_option("--concurrency", s.concurrency,
                   "agents calling the model at once; the rest queue")
       ->check(CLI::Range(1, cli::max_agents))
@@ -96,6 +102,14 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
       ->check(CLI::Range(0.0, 2.0));
   ask->add_option("--decompose-model", s.decompose_model, "model for the decomposition call");
   ask->add_option("--synth-model", s.synth_model, "model for the synthesis call");
+  auto* agent_model =
+      ask->add_option("--agent-model", raw.agent_model, "model for every agent (default: -m)");
+  ask->add_option("--agent-models", s.agent_models,
+                  "models the agents take in turn: agent 1 the first, agent 2 the second... "
+                  "(comma-separated or repeated)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->excludes(agent_model);
   ask->add_option("--fallback-model", s.fallback_models,
                   "when the model fails for good, agents move to this one (repeatable, in order)")
       ->allow_extra_args(false);  // one name per flag: a following question is not a second name
@@ -147,7 +161,8 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("--tool-timeout", raw.tool_timeout, "seconds per tool call (default 60)");
   ask->add_option("--config", raw.config, "JSON defaults (see apps/conclave/config.example.json)");
   ask->footer(
-      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, CONCLAVE_CONFIG, NO_COLOR.\n"
+      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
+      "CONCLAVE_CONFIG, NO_COLOR.\n"
       "Exit status: 0 answered, 1 failed, 2 usage error, 130 interrupted (Ctrl-C).");
   return ask;
 }
@@ -168,8 +183,12 @@ int main(int argc, char** argv) {
     std::cerr << "conclave: " << e.what() << "\n";
     return 2;
   }
-  s.api_key = env("OPENAI_API_KEY");
-  if (s.base_url.empty()) s.base_url = env("OPENAI_BASE_URL");
+  for (const auto& e : cli::provider_registry()) {
+    if (e.key_env.empty() && e.base_url_env.empty()) continue;
+    s.endpoints.push_back({e.name, e.key_env, e.key_env.empty() ? "" : env(e.key_env.c_str()),
+                           e.base_url_env,
+                           e.base_url_env.empty() ? "" : env(e.base_url_env.c_str())});
+  }
 
   CLI::App app{"conclave: many LLM agents in parallel, one merged answer"};
   app.set_version_flag("-V,--version", cli::version_text);
@@ -199,6 +218,7 @@ int main(int argc, char** argv) {
       throw cli::usage_error("--temperature needs a number from 0 to 2");
     if (raw.temperature >= 0) s.temperature = raw.temperature;
     if (raw.no_stream) s.stream = false;
+    if (!raw.agent_model.empty()) s.agent_models = {raw.agent_model};  // over the config's list
     s.question =
         cli::read_question(raw.question, raw.question_file, fds.stdin_readable && !raw.no_stdin);
     cli::validate(s);

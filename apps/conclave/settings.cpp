@@ -1,5 +1,7 @@
 #include "settings.hpp"
 
+#include "providers.hpp"
+
 #include <conclave/engine/text.hpp>
 
 #include <boost/json/parse.hpp>
@@ -43,6 +45,8 @@ class config_reader {
     text("model", s_.model);
     text("decompose_model", s_.decompose_model);
     text("synth_model", s_.synth_model);
+    agent_models();
+    aliases();
     text("base_url", s_.base_url);
     text("ca_file", s_.ca_file);
     text("system", s_.system);
@@ -168,6 +172,27 @@ class config_reader {
   std::string beside_config(const std::string& path) const {
     if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
     return (dir_ / path).lexically_normal().string();
+  }
+  // "agent_model": one for every agent; "agent_models": a list taken in turn. Not both.
+  void agent_models() {
+    std::string one;
+    text("agent_model", one);
+    names("agent_models", s_.agent_models);
+    if (!one.empty() && o_.contains("agent_models")) {
+      throw usage_error(where_ + ": 'agent_model' and 'agent_models' both set: keep one");
+    }
+    if (!one.empty()) s_.agent_models = {one};
+  }
+  void aliases() {
+    const auto* a = take("aliases");
+    if (!a) return;
+    if (!a->is_object()) fail("aliases", "an object mapping names to model references");
+    for (const auto& [name, target] : a->get_object()) {
+      if (!target.is_string()) {
+        fail("aliases." + std::string(name), "a model reference (\"provider:model\")");
+      }
+      s_.aliases[std::string(name)] = std::string(target.get_string());
+    }
   }
   void prices() {
     const auto* p = take("prices");
@@ -309,19 +334,34 @@ void validate(ask_settings& s) {
   for (const auto& m : s.fallback_models) {
     if (!text::is_valid_utf8(m)) throw usage_error("--fallback-model is not valid UTF-8 text");
   }
+  for (const auto& m : s.agent_models) {
+    if (!text::is_valid_utf8(m)) throw usage_error("--agent-models is not valid UTF-8 text");
+  }
+  for (const auto& [name, target] : s.aliases) {
+    if (!text::is_valid_utf8(name) || !text::is_valid_utf8(target))
+      throw usage_error("an alias (config 'aliases') is not valid UTF-8 text");
+  }
   if (text::is_blank(s.question)) {
     throw usage_error("no question given (pass it as an argument, with -f FILE, or on stdin)");
   }
-  s.api_key = header_safe("OPENAI_API_KEY", s.api_key);
-  s.base_url = header_safe("the base URL (--base-url / OPENAI_BASE_URL)", s.base_url);
+  for (auto& e : s.endpoints) {
+    e.api_key = header_safe(e.key_env, e.api_key);
+    e.base_url = header_safe(e.base_url_env, e.base_url);
+  }
+  s.base_url = header_safe("the base URL (--base-url / base_url)", s.base_url);
   s.model = header_safe("the model name (-m)", s.model);
   s.decompose_model = header_safe("--decompose-model", s.decompose_model);
   s.synth_model = header_safe("--synth-model", s.synth_model);
   for (auto& m : s.fallback_models) m = header_safe("--fallback-model", m);
-  if (!s.provider.empty() && s.provider != "openai" && s.provider != "mock") {
+  for (auto& m : s.agent_models) m = header_safe("--agent-models", m);
+  for (auto& [name, target] : s.aliases) {
+    target =
+        header_safe("the alias '" + text::for_terminal(text::quote(name, 40), false) + "'", target);
+  }
+  if (!s.provider.empty() && !find_provider(s.provider)) {
     throw usage_error("unknown provider '" +
-                      text::for_terminal(text::quote(s.provider, 40), false) +
-                      "' (openai or mock)");
+                      text::for_terminal(text::quote(s.provider, 40), false) + "' (" +
+                      provider_names() + ")");
   }
   if (s.color != "auto" && s.color != "always" && s.color != "never") {
     throw usage_error("color must be auto, always or never");

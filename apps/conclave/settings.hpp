@@ -1,9 +1,10 @@
 // What `conclave ask` was asked to do, from built-in defaults, then the JSON config file, then
 // the environment, then flags (each wins over the one before; except that the config file's
-// base_url wins over OPENAI_BASE_URL).
+// base_url wins over the default provider's base-URL variable, e.g. OPENAI_BASE_URL).
 #pragma once
 
 #include <conclave/engine/budget.hpp>
+#include <conclave/engine/model_routes.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -18,18 +19,33 @@ inline constexpr int max_turns_limit = 1'000;
 inline constexpr int max_tool_calls_limit = 100'000;
 inline constexpr const char* version_text = "conclave 0.1.0";
 
+/// One provider's key and endpoint as the environment gives them (see providers.hpp).
+struct provider_env {
+  std::string name;          ///< the provider: "openai"
+  std::string key_env;       ///< the variable its key comes from: "OPENAI_API_KEY"
+  std::string api_key;       ///< its value, trimmed (by validate); never printed
+  std::string base_url_env;  ///< "OPENAI_BASE_URL"
+  std::string base_url;      ///< its value, trimmed (by validate)
+};
+
 struct ask_settings {
-  std::string question;            ///< the whole prompt: question, plus piped context when both
-  std::string provider;            ///< "openai", "mock", or empty: openai if a key or URL is set
-  std::string model;               ///< empty: the provider's default
-  std::string decompose_model;     ///< for the decomposition call; empty: `model`
-  std::string synth_model;         ///< for the synthesis call; empty: `model`
-  std::string base_url;            ///< empty: OPENAI_BASE_URL, else the provider's default
-  std::string api_key;             ///< OPENAI_API_KEY, trimmed; never printed
-  std::string ca_file;             ///< extra trusted CA (PEM) for https endpoints
-  std::string system;              ///< extra system text every agent shares (-s)
-  double timeout_s = 300;          ///< the whole run; +inf: no limit
-  double agent_timeout_s = 0;      ///< each agent, from when it is queued; 0: the run's
+  std::string question;  ///< the whole prompt: question, plus piped context when both
+  /// The default provider (bare model names go there): "openai", "anthropic", "mock"; empty:
+  /// the first with a key or base URL in the environment, else openai with a --base-url, else
+  /// mock.
+  std::string provider;
+  std::string model;            ///< every phase's model reference; empty: the provider's default
+  std::string decompose_model;  ///< for the decomposition call; empty: `model`
+  std::string synth_model;      ///< for the synthesis call; empty: `model`
+  /// The agents' models, taken in turn (--agent-model M is a list of one); empty: `model`.
+  std::vector<std::string> agent_models;
+  alias_table aliases;   ///< name -> model reference ("planner" -> "anthropic:claude-...")
+  std::string base_url;  ///< the default provider's; empty: its base-URL variable, else its own
+  std::vector<provider_env> endpoints;  ///< every provider's key and URL from the environment
+  std::string ca_file;                  ///< extra trusted CA (PEM) for https endpoints
+  std::string system;                   ///< extra system text every agent shares (-s)
+  double timeout_s = 300;               ///< the whole run; +inf: no limit
+  double agent_timeout_s = 0;           ///< each agent, from when it is queued; 0: the run's
   double decompose_timeout_s = 0;  ///< the decomposition call; 0: a quarter of the run, <= 60 s
   int agents = 4;           ///< sub-questions, one agent each; 1: no decomposition, no synthesis
   int concurrency = 16;     ///< agents calling the model at once

@@ -165,7 +165,7 @@ std::vector<std::size_t> rows_to_show(const progress_map& map, std::size_t room)
 }
 
 std::string agent_row(std::size_t i, const agent_progress& a, int index_width,
-                      std::chrono::microseconds elapsed, int usable) {
+                      std::chrono::microseconds elapsed, int usable, bool show_model) {
   const auto end = a.finished_at.count() > 0 ? a.finished_at : elapsed;
   const auto took = a.started_at.count() > 0
                         ? std::max(end - a.started_at, std::chrono::microseconds(0))
@@ -179,6 +179,7 @@ std::string agent_row(std::size_t i, const agent_progress& a, int index_width,
   if (a.max_turns > 1 && a.turn > 0) {
     line += "turn " + std::to_string(a.turn) + "/" + std::to_string(a.max_turns) + "  ";
   }
+  if (show_model && !a.model.empty()) line += one_line(a.model, usable) + "  ";
   if (a.tools_running > 0) {
     line += "[" + one_line(a.last_tool, usable) +
             (a.tools_running > 1 ? " +" + std::to_string(a.tools_running - 1) : "") + "] ";
@@ -237,7 +238,7 @@ std::string overall_line(const progress_map& map, const std::array<std::size_t, 
 // One frame: a row per agent that fits, a summary of the rest, the overall line. Never more
 // lines than the terminal has rows less one, never a line wider than its columns less one.
 std::vector<styled_line> frame_lines(const progress_map& map, terminal_size size,
-                                     std::chrono::microseconds elapsed) {
+                                     std::chrono::microseconds elapsed, bool show_models) {
   // The last column stays free: a line that fills it leaves the cursor in the pending-wrap
   // state, where terminals disagree on what the next newline does.
   const int usable = std::max(1, size.columns - 1);
@@ -266,7 +267,8 @@ std::vector<styled_line> frame_lines(const progress_map& map, terminal_size size
   for (const std::size_t i : shown) {
     const label l = label_of(agents[i]);
     --rest[static_cast<std::size_t>(l)];
-    lines.push_back({agent_row(i, agents[i], index_width, elapsed, usable), colour(l)});
+    lines.push_back(
+        {agent_row(i, agents[i], index_width, elapsed, usable, show_models), colour(l)});
   }
   if (shown.size() < n && max_lines >= 2) {
     lines.push_back({text::fit_columns(summary_line(n - shown.size(), rest), usable), dim});
@@ -303,6 +305,11 @@ live_view::~live_view() {
 
 void live_view::on_event(const event& e, const progress_map&) {
   map_.apply(e);
+  // Rows name their model only when the agents' models differ (--agent-models).
+  if (e.kind == event_kind::started && !e.model.empty() && !mixed_models_) {
+    if (first_model_.empty()) first_model_ = e.model;
+    mixed_models_ = e.model != first_model_;
+  }
   // Agent events (streamed deltas above all) can come by the thousand per second: redraw at
   // most every redraw_interval for them, and at once when the run's phase moves.
   draw(!e.agent.has_value());
@@ -329,7 +336,7 @@ void live_view::draw(bool force) {
   const int columns = std::max(1, size.columns);
   const auto elapsed = std::max(std::chrono::duration_cast<std::chrono::microseconds>(now - start_),
                                 map_.last_event_at());
-  const std::vector<styled_line> lines = frame_lines(map_, size, elapsed);
+  const std::vector<styled_line> lines = frame_lines(map_, size, elapsed, mixed_models_);
 
   std::string frame;
   if (!drawn_widths_.empty()) {

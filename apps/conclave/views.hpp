@@ -74,6 +74,8 @@ class live_view final : public progress_view {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};
   std::vector<int> drawn_widths_;  ///< display width of each line of the last frame
+  std::string first_model_;        ///< the model of the first agent call seen
+  bool mixed_models_ = false;      ///< agents called different models: rows name theirs
   bool closed_ = false;
 };
 

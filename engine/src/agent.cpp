@@ -129,8 +129,13 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
       co_return std::nullopt;
     }
     req.model = step.model;
+    rep.model_ref = worker.describe_model(req.model);
     ++rep.attempts;
-    ctx->emit({.kind = event_kind::started, .agent = i, .attempt = rep.attempts, .turn = turn});
+    ctx->emit({.kind = event_kind::started,
+               .agent = i,
+               .attempt = rep.attempts,
+               .turn = turn,
+               .model = rep.model_ref});
     bool delivered = false;  // a stream that reached the consumer is never retried
     auto on_delta = [ctx, i, &delivered](const chat_delta& delta) {
       // Only text reaches anyone: reasoning and tool-call fragments never stop a retry.
@@ -212,7 +217,7 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
   for (const auto& t : tools) base.tools.push_back(t->spec());
   agent_machine loop(ctx->opts.limits, base.tools, std::move(base.messages));
 
-  model_position position{ctx->opts.model, ctx->opts.fallback_models};
+  model_position position{ctx->agent_model(i), ctx->opts.fallback_models};
   const auto started = clock::now();
   std::string paused_words;  // what paused turns said, before the turn that ends
   for (agent_step step = loop.begin();;) {
@@ -301,6 +306,7 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
   auto deadline = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, due);
   ctx->register_stopper(deadline);
   agent_report& rep = ctx->report.agents[i];
+  rep.model_ref = ctx->models.worker().describe_model(ctx->agent_model(i));  // even if never run
   if (ctx->stopped_by_budget) {
     refuse_for_budget(*ctx, rep);
   } else if (ctx->fatal) {

@@ -52,6 +52,7 @@ std::string to_json_line(const event& e) {
   if (!e.text.empty()) o["text"] = e.text;
   if (e.attempt > 0) o["attempt"] = e.attempt;
   if (e.turn > 0) o["turn"] = e.turn;
+  if (!e.model.empty()) o["model"] = e.model;
   if (e.kind == event_kind::tool_call_started || e.kind == event_kind::tool_call_finished) {
     o["tool"] = e.tool;
     o[e.kind == event_kind::tool_call_started ? "arguments_bytes" : "result_bytes"] = e.bytes;
@@ -140,6 +141,7 @@ void progress_map::apply(const event& e) {
       if (a.started_at.count() == 0) a.started_at = e.at;
       a.attempts = e.attempt;
       if (e.turn > 0) a.turn = e.turn;
+      a.model = e.model;
       break;
     case event_kind::tool_call_started:
       ++a.tool_calls;

@@ -127,6 +127,7 @@ asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx) {
     req.model =
         ctx->opts.decomposition_model.empty() ? ctx->opts.model : ctx->opts.decomposition_model;
     req.temperature = ctx->opts.temperature;
+    r.decomposition_model_ref = ctx->models.decomposer().describe_model(req.model);
     const auto deadline = ctx->decomposition_deadline();
     const auto allowed =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
@@ -243,6 +244,7 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx) {
     req.temperature = ctx->opts.temperature;
     req.max_tokens = ctx->opts.max_output_tokens;
     req.stream = ctx->opts.stream_synthesis;
+    r.synthesis_model_ref = ctx->models.synthesizer().describe_model(req.model);
     for (const auto& m : req.messages) r.synthesis_input_chars += m.size();
     ctx->emit({.kind = event_kind::synthesis_started, .count = r.answered()});
     call_cost spent;

@@ -153,6 +153,13 @@ struct run_context : std::enable_shared_from_this<run_context> {
   }
   std::atomic<bool> fatal{false};  ///< stop_run was called: no new call starts
 
+  /// The model agent `i` starts on: the agent models in turn, else the run's model.
+  const std::string& agent_model(std::size_t i) const {
+    if (opts.agent_models.empty()) return opts.model;
+    const std::string& m = opts.agent_models[i % opts.agent_models.size()];
+    return m.empty() ? opts.model : m;
+  }
+
   clock::time_point run_deadline() const { return start + opts.deadline; }
   /// When decomposition must be done: its own share of the run, so a decomposer that never
   /// answers leaves the agents their time.

@@ -13,7 +13,8 @@ const report = ajv.compile(JSON.parse(readFileSync(join(schemaDir, "report.schem
 const event = ajv.compile(JSON.parse(readFileSync(join(schemaDir, "event.schema.json"), "utf8")));
 
 const env = { ...process.env, HOME: "/nonexistent" };
-for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "CONCLAVE_CONFIG"]) delete env[name];
+for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+                    "CONCLAVE_CONFIG"]) delete env[name];
 
 function run(args) {
   try {
@@ -45,6 +46,7 @@ const cases = [
   ["token budget", ["How do tides work?", "-n", "6", "--concurrency", "2", "--budget-tokens", "400"]],
   ["priced", ["Q?", "-n", "2", "--config", prices, "--budget-cost", "5"]],
   ["fallback model", ["x", "-n", "1", "-m", "mock-503", "--fallback-model", "mock"]],
+  ["mixed models", ["Q?", "-n", "3", "--agent-models", "mock:a,openai:b", "--decompose-model", "mock:d"]],
   ["malformed replies", ["x", "-n", "2", "-m", "mock-malformed"]],
   ["tools", ["How big?", "-n", "2", "--tool", "calculator"]],
   ["tools, bad arguments then an answer", ["x", "-n", "1", "--tool", "calculator", "-m", "mock-tools-malformed"]],

@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(heavy_mode_with_no_key_uses_the_builtin_mock_and_says_so) {
   BOOST_CHECK_GT(
       report.at("tokens").as_object().at("total").as_object().at("output_tokens").as_int64(), 0);
   // The notice is loud on stderr even when stdout is JSON.
-  BOOST_CHECK(r.err.find("NOTE: no OPENAI_API_KEY set") != std::string::npos);
+  BOOST_CHECK(r.err.find("NOTE: no OPENAI_API_KEY or ANTHROPIC_API_KEY set") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(plain_output_prints_the_answer_and_progress_on_stderr) {

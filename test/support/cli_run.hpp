@@ -14,10 +14,9 @@
 
 namespace conclave::test {
 
-inline const std::map<std::string, std::string> clean_env = {{"OPENAI_API_KEY", ""},
-                                                             {"OPENAI_BASE_URL", ""},
-                                                             {"CONCLAVE_CONFIG", ""},
-                                                             {"HOME", "/nonexistent"}};
+inline const std::map<std::string, std::string> clean_env = {
+    {"OPENAI_API_KEY", ""},     {"OPENAI_BASE_URL", ""}, {"ANTHROPIC_API_KEY", ""},
+    {"ANTHROPIC_BASE_URL", ""}, {"CONCLAVE_CONFIG", ""}, {"HOME", "/nonexistent"}};
 
 /// The clean environment with `extra` set on top.
 inline std::map<std::string, std::string> env_with(std::map<std::string, std::string> extra) {

@@ -318,6 +318,27 @@ BOOST_AUTO_TEST_CASE(truncated_and_refused_answers_are_not_plain_done) {
   BOOST_TEST(last.lines[2].rfind("3 done ", 0) == 0, last.lines[2]);
 }
 
+BOOST_AUTO_TEST_CASE(rows_name_their_model_only_when_the_agents_models_differ) {
+  for (const bool mixed : {false, true}) {
+    memory_file out;
+    cli::live_view view(out.get(), "", fixed({100, 24}));
+    feeder feed{view, {}};
+    for (std::size_t i = 0; i < 2; ++i) {
+      feed(agent_event(event_kind::queued, i, 0, "q" + std::to_string(i)));
+      event started = agent_event(event_kind::started, i, 1);
+      started.model = mixed && i == 1 ? "anthropic:claude-x" : "openai:gpt-4o";
+      feed(started);
+    }
+    view.close();
+    const frame last = frames_of(out.contents()).back();
+    BOOST_TEST_REQUIRE(last.lines.size() == 3u);
+    BOOST_TEST((last.lines[0].find("openai:gpt-4o  q0") != std::string::npos) == mixed,
+               last.lines[0]);
+    BOOST_TEST((last.lines[1].find("anthropic:claude-x  q1") != std::string::npos) == mixed,
+               last.lines[1]);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(wide_characters_are_cut_by_display_width) {
   const cli::terminal_size size{41, 24};
   memory_file out;
@@ -486,6 +507,25 @@ BOOST_AUTO_TEST_CASE(plain_lines_tell_of_tool_calls) {
              "[  0.02s] agent 1 read_file answered in   0.01s\n"
              "[  0.02s] agent 1 read_file failed in   0.01s: no such file\n"
              "[  0.03s] agent 1 turn 2 (call 2)\n");
+}
+
+BOOST_AUTO_TEST_CASE(plain_lines_name_the_model_called) {
+  memory_file out;
+  cli::line_view view(out.get(), "");
+  feeder feed{view, {}};
+  feed(agent_event(event_kind::queued, 0, 0, "q"));
+  event e = agent_event(event_kind::started, 0, 10);
+  e.model = "mock:a";
+  feed(e);
+  e.turn = 2;
+  e.attempt = 2;
+  e.model = "anthropic:claude-\x1b[2Jx";
+  feed(e);
+  BOOST_TEST(out.contents() ==
+             "[  0.00s] agent 1 queued: q\n"
+             "[  0.01s] agent 1 started (attempt 1, mock:a)\n"
+             "[  0.01s] agent 1 turn 2 (call 2, anthropic:claude-" +
+                 fffd + "[2Jx)\n");
 }
 
 BOOST_AUTO_TEST_CASE(plain_completions_say_done) {

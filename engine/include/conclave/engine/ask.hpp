@@ -37,9 +37,14 @@ struct ask_options {
   /// the whole question. 0: a quarter of `deadline`, at most 60 s.
   std::chrono::milliseconds decomposition_timeout{0};
   std::size_t max_decision_chars = 4000;  ///< each decision is cut to this for synthesis
-  std::string model;                ///< model name for every call; empty: each model's default
+  /// Model reference for every call ("provider:model" through a router_model, or a plain
+  /// name); empty: each model's default.
+  std::string model;
   std::string decomposition_model;  ///< for the decomposition call; empty: `model`
   std::string synthesis_model;      ///< for the synthesis call; empty: `model`
+  /// Agent i (from 0) starts on agent_models[i % size()], so the agents take them in turn;
+  /// empty: `model`. An empty entry means `model` too. `fallback_models` follow either way.
+  std::vector<std::string> agent_models;
   std::optional<int>
       max_output_tokens;  ///< per reply (the request's max_tokens); unset: the provider's
   std::optional<double> temperature;  ///< sampling temperature of every call; unset: the provider's
@@ -49,7 +54,7 @@ struct ask_options {
   std::string agent_instructions;     ///< extra system text every agent shares (a user's --system)
   retry_options retry;  ///< per agent call; the run also shares one retry budget across agents
   retry_budget_options retry_budget;  ///< that shared budget: how many failures it absorbs
-  /// Model names an agent moves to, in order, when `model` fails for good (retries spent,
+  /// Model names an agent moves to, in order, when its model fails for good (retries spent,
   /// circuit open, a non-retryable error) with time left; never once its stream was shown.
   std::vector<std::string> fallback_models;
   budget_options budget;            ///< the run's token and cost cap; none by default

@@ -22,6 +22,9 @@ class breaker_model final : public model {
   breaker_model(model& inner, breaker_options opts = {});
 
   std::string describe() const override { return inner_.describe(); }
+  std::string describe_model(std::string_view requested) const override {
+    return inner_.describe_model(requested);
+  }
   boost::asio::any_io_executor get_executor() const override { return inner_.get_executor(); }
 
   /// The breaker of one model name (the request's; empty for the inner model's default).

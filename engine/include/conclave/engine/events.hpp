@@ -17,7 +17,7 @@ namespace conclave {
 
 enum class event_kind {
   queued,              ///< agent created; text: its sub-question; count: its turn limit
-  started,             ///< the agent called the model; attempt (over the agent), turn
+  started,             ///< the agent called the model; attempt (over the agent), turn, model
   progress,            ///< streamed text arrived; text: the delta
   retrying,            ///< the call failed and will be tried again; text: why; attempt
   tool_call_started,   ///< a tool call began; tool, turn, bytes: of its arguments
@@ -52,6 +52,9 @@ struct event {
   std::string tool;                       ///< on tool events: the tool's name
   std::size_t bytes = 0;                  ///< on tool events: arguments / result size
   std::chrono::microseconds duration{0};  ///< on tool_call_finished: how long it ran
+  /// On `started`: the model called, as the engine's model names it ("provider:model"
+  /// through a router_model); empty: unnamed (the provider's default).
+  std::string model;
 };
 
 /// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals.

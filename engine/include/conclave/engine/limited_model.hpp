@@ -34,6 +34,9 @@ class limited_model final : public model {
   ~limited_model() override;
 
   std::string describe() const override { return inner_.describe(); }
+  std::string describe_model(std::string_view requested) const override {
+    return inner_.describe_model(requested);
+  }
   boost::asio::any_io_executor get_executor() const override { return inner_.get_executor(); }
 
   struct stats {

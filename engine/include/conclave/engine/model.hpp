@@ -34,6 +34,13 @@ class model {
   /// "provider:model", for reports and events.
   virtual std::string describe() const = 0;
 
+  /// The model a request naming `requested` reaches, for reports and events: a router says
+  /// "provider:model" (aliases and its default provider resolved); decorators ask their inner
+  /// model; by default, `requested` itself (empty: the model's default, unnamed).
+  virtual std::string describe_model(std::string_view requested) const {
+    return std::string(requested);
+  }
+
   /// Where calls run when the completion handler has no associated executor.
   virtual boost::asio::any_io_executor get_executor() const = 0;
 

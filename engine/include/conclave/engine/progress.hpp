@@ -29,6 +29,7 @@ struct agent_progress {
   int tool_calls = 0;     ///< tool calls started so far
   int tools_running = 0;  ///< tool calls running now
   std::string last_tool;  ///< the tool most recently started
+  std::string model;      ///< the model of its latest call ("provider:model"; empty: unnamed)
   /// For a completed agent: length means its answer is truncated, content_filter refused.
   stop_reason stop = stop_reason::unknown;
 };

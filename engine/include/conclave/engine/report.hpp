@@ -50,7 +50,10 @@ struct agent_report {
   /// Why the model stopped: `length` marks a truncated answer, `content_filter` a refused or
   /// filtered one (the status is still ok when some answer came; an empty answer fails).
   stop_reason stop = stop_reason::unknown;
-  std::string model;                      ///< which model answered, as the provider names it
+  std::string model;  ///< which model answered, as the provider names it
+  /// The model asked last (the one that answered, when one did), as the engine's model names
+  /// it: "provider:model" through a router_model (model::describe_model); empty: unnamed.
+  std::string model_ref;
   std::vector<std::string> models_tried;  ///< requested model names in order, fallbacks included
   std::chrono::microseconds queued{0};    ///< waiting for a concurrency slot
   std::chrono::microseconds latency{0};   ///< calling the model (all attempts)
@@ -75,8 +78,10 @@ struct run_report {
   std::string synthesis_note;             ///< what is missing or what went wrong in synthesis
   std::size_t synthesis_input_chars = 0;  ///< size of what synthesis was sent
 
-  std::string decomposition_model;  ///< the model that decomposed, as the provider names it
-  std::string synthesis_model;      ///< the model that synthesized, as the provider names it
+  std::string decomposition_model;      ///< the model that decomposed, as the provider names it
+  std::string synthesis_model;          ///< the model that synthesized, as the provider names it
+  std::string decomposition_model_ref;  ///< the one asked to decompose, like agent model_ref
+  std::string synthesis_model_ref;      ///< the one asked to synthesize, like agent model_ref
   std::string stop_note;  ///< when a failure stopped the whole run (auth): what the provider said
   std::string observer_note;  ///< observers that threw (each dropped after its first throw)
 

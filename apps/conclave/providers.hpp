@@ -1,0 +1,56 @@
+// The providers `conclave` knows, in one table: the prefix model references use, where each
+// one's key and endpoint come from, its defaults, and how its model is built. Adding a
+// provider is one entry here; backend.cpp decides which ones a run needs.
+#pragma once
+
+#include <conclave/engine/model.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conclave::http {
+class client;
+}
+
+namespace conclave::cli {
+
+/// One provider's endpoint as a run uses it.
+struct provider_config {
+  std::string api_key;        ///< empty: no credentials sent
+  std::string base_url;       ///< the endpoint, e.g. "https://api.openai.com/v1"
+  std::string default_model;  ///< for requests that name no model
+  std::chrono::milliseconds request_timeout{600'000};  ///< one call, connect to last byte
+};
+
+/// Builds a provider's model on a shared HTTP client (which must outlive it). Throws
+/// usage_error or std::invalid_argument (a bad URL or setting) with words for the user.
+using provider_factory =
+    std::function<std::unique_ptr<model>(http::client&, const provider_config&)>;
+
+struct provider_entry {
+  std::string name;              ///< the prefix of model references: "anthropic:claude-..."
+  std::string key_env;           ///< "OPENAI_API_KEY"; empty: the provider takes no key
+  std::string base_url_env;      ///< "OPENAI_BASE_URL"; empty: none
+  std::string default_base_url;  ///< empty: the built-in mock's
+  std::string default_model;     ///< for requests that name no model
+  provider_factory make;
+};
+
+/// Every provider, in the order a default is picked when several are configured
+/// (openai, anthropic, mock).
+const std::vector<provider_entry>& provider_registry();
+
+/// The entry called `name`, or null.
+const provider_entry* find_provider(std::string_view name);
+
+/// The providers' names, ", "-separated: for messages and help.
+std::string provider_names();
+
+/// The one place an OpenAI-wire model is built (for openai and for the mock).
+std::unique_ptr<model> make_openai_model(http::client& client, const provider_config& c);
+
+}  // namespace conclave::cli
