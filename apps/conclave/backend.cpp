@@ -90,7 +90,7 @@ provider_chain guarded(const provider_entry& e, http::client& client, const prov
   limits.max_concurrency = s.concurrency;  // the most a run asks for; 429s shrink it
   limits.requests_per_window = s.rpm;
   limits.tokens_per_window = s.tpm;
-  p.limited = std::make_unique<limited_model>(*p.llm, limits);
+  p.limited = std::make_unique<limited_model>(*p.llm, limits, e.limit_key);
   breaker_options breaker;
   breaker.failure_threshold = s.breaker_failures;
   breaker.cool_off = std::chrono::milliseconds(to_milliseconds(s.breaker_cool_off_s));
@@ -156,13 +156,13 @@ backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, lon
     c.api_key = env ? env->api_key : "";
     c.default_model = mock_mode ? "mock" : e.default_model;
     if (mock_mode) {
-      c.base_url = mock_url.empty() ? builtin_url() : mock_url;
+      c.base_url = base_url_for(e, mock_url.empty() ? builtin_url() : mock_url);
     } else if (name == b.provider && !s.base_url.empty()) {
       c.base_url = s.base_url;
     } else if (env && !env->base_url.empty()) {
       c.base_url = env->base_url;
     } else {
-      c.base_url = e.default_base_url.empty() ? builtin_url() : e.default_base_url;
+      c.base_url = e.default_base_url.empty() ? base_url_for(e, builtin_url()) : e.default_base_url;
     }
     b.providers.push_back(guarded(e, *b.client, c, s));
   }

@@ -3,6 +3,7 @@
 // provider is one entry here; backend.cpp decides which ones a run needs.
 #pragma once
 
+#include <conclave/engine/limited_model.hpp>
 #include <conclave/engine/model.hpp>
 
 #include <chrono>
@@ -38,6 +39,11 @@ struct provider_entry {
   std::string default_base_url;  ///< empty: the built-in mock's
   std::string default_model;     ///< for requests that name no model
   provider_factory make;
+  /// The base URL is the origin's root, the API version in the paths ("{base}/v1/messages",
+  /// as Anthropic's SDKs take ANTHROPIC_BASE_URL); the mock's ".../v1" is cut to its root.
+  bool base_url_is_root = false;
+  /// Which model names share one set of rate limits (limited_model); unset: each name.
+  limited_model::limit_key limit_key;
 };
 
 /// Every provider, in the order a default is picked when several are configured
@@ -52,5 +58,10 @@ std::string provider_names();
 
 /// The one place an OpenAI-wire model is built (for openai and for the mock).
 std::unique_ptr<model> make_openai_model(http::client& client, const provider_config& c);
+/// The one place an Anthropic-wire model is built.
+std::unique_ptr<model> make_anthropic_model(http::client& client, const provider_config& c);
+
+/// `url` (a mock's ".../v1") as `e` takes its base URL.
+std::string base_url_for(const provider_entry& e, std::string url);
 
 }  // namespace conclave::cli

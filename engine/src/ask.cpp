@@ -69,6 +69,7 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx) {
                                              : "; running agents finished, no new call started");
   }
 
+  r.by_model = ctx->spend_so_far();
   r.wall = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx->start);
   ctx->emit({.kind = event_kind::finished,
              .text = outcome ? error_id(outcome) : (r.degraded ? "degraded" : "ok"),

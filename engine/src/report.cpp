@@ -93,6 +93,19 @@ json::object to_json(const usage& u) {
           {"total_tokens", u.total()}};
 }
 
+namespace {
+
+// report.by_model: what each model (as routed) was asked for, attempts and tokens.
+json::object by_model_json(const run_report& r) {
+  json::object out;
+  for (const auto& [ref, spend] : r.by_model) {
+    out[ref] = json::object{{"calls", spend.calls}, {"tokens", to_json(spend.tokens)}};
+  }
+  return out;
+}
+
+}  // namespace
+
 json::object to_json(const run_report& r) {
   auto text_or_null = [](const std::string& s) -> json::value {
     return s.empty() ? json::value(nullptr) : json::value(s);
@@ -179,6 +192,7 @@ json::object to_json(const run_report& r) {
                    {"calls", json::object{{"decomposition", r.decomposition_attempts},
                                           {"agents", agent_attempts(r)},
                                           {"synthesis", r.synthesis_attempts}}},
+                   {"by_model", by_model_json(r)},
                    {"cost", r.priced ? json::value(r.cost) : nullptr},
                    {"tokens", json::object{{"decomposition", to_json(r.decomposition_tokens)},
                                            {"agents", to_json(agent_tokens(r))},

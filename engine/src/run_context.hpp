@@ -96,6 +96,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
         name.remove_prefix(colon + 1);
       name = name.substr(0, name.find('@'));
     }
+    record_spend(endpoint.describe_model(asked), used);
     if (!budget.charge(name, used)) return;
     emit({.kind = event_kind::budget_exhausted,
           .text = budget.why(),
@@ -103,6 +104,21 @@ struct run_context : std::enable_shared_from_this<run_context> {
     if (!opts.budget.cancel_running) return;
     stopped_by_budget = true;
     stop_running_agents();
+  }
+
+  /// Counts one call to `ref` (as routed) in the report's by_model.
+  void record_spend(std::string ref, const usage& used) {
+    if (ref.empty()) ref = "(default)";
+    std::lock_guard lock(spend_mutex);
+    auto& spend = report_by_model[std::move(ref)];
+    ++spend.calls;
+    spend.tokens += used;
+  }
+
+  /// What by_model holds now (for the report at the end of the run).
+  std::map<std::string, model_spend, std::less<>> spend_so_far() {
+    std::lock_guard lock(spend_mutex);
+    return report_by_model;
   }
 
   /// Cuts every running agent short (its deadline timer, cancelled on its own strand).
@@ -205,6 +221,9 @@ struct run_context : std::enable_shared_from_this<run_context> {
   mutable std::mutex fatal_mutex;
   boost::system::error_code fatal_error;
   diagnostics fatal_diag;
+  std::mutex spend_mutex;  // one addition per call; never held across a suspension
+  std::map<std::string, model_spend, std::less<>>
+      report_by_model;        // moved to the report at the end
   std::mutex stoppers_mutex;  // a push or a copy; never held across a suspension
   std::vector<std::weak_ptr<boost::asio::steady_timer>> stoppers;
 };

@@ -8,6 +8,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,12 @@ struct agent_report {
   std::chrono::microseconds tool_time{0};    ///< running tools (turns' wall, not summed)
 };
 
+/// What a run asked of one model: calls (attempts) and the tokens they spent.
+struct model_spend {
+  int calls = 0;
+  usage tokens;
+};
+
 struct run_report {
   std::string question;
   std::vector<std::string> sub_questions;
@@ -87,6 +94,10 @@ struct run_report {
 
   usage decomposition_tokens;
   usage synthesis_tokens;
+  /// Calls and tokens per model as routed ("provider:model", from model::describe_model;
+  /// "(default)" for a model's unnamed default), every phase and every attempt included
+  /// (failed and retried calls too): what each provider was asked for, fallbacks included.
+  std::map<std::string, model_spend, std::less<>> by_model;
   int decomposition_attempts = 0;  ///< model calls made to decompose (0: not needed)
   int synthesis_attempts = 0;      ///< model calls made to synthesize (0: none was made)
 
