@@ -200,7 +200,8 @@ class config_reader {
     if (!p->is_object()) fail("prices", "an object mapping model names to prices");
     for (const auto& [name, price] : p->get_object()) {
       const std::string key = "prices." + std::string(name);
-      if (!price.is_object()) fail(key, "{\"input\": USD per 1M, \"output\": USD per 1M}");
+      if (!price.is_object()) fail(key, "{\"input\": USD per 1M, \"output\": USD per 1M, \"cache_read\": ..., "
+                   "\"cache_write\": ...}");
       model_price mp;
       auto read = [&](const char* part, double& out) {
         if (const auto* v = price.get_object().if_contains(part)) {
@@ -211,6 +212,15 @@ class config_reader {
       };
       read("input", mp.input_per_million);
       read("output", mp.output_per_million);
+      double cache = 0;
+      if (price.get_object().contains("cache_read")) {
+        read("cache_read", cache);
+        mp.cache_read_per_million = cache;
+      }
+      if (price.get_object().contains("cache_write")) {
+        read("cache_write", cache);
+        mp.cache_write_per_million = cache;
+      }
       s_.budget.prices[std::string(name)] = mp;
     }
   }
