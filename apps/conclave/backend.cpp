@@ -90,7 +90,15 @@ provider_chain guarded(const provider_entry& e, http::client& client, const prov
   limits.max_concurrency = s.concurrency;  // the most a run asks for; 429s shrink it
   limits.requests_per_window = s.rpm;
   limits.tokens_per_window = s.tpm;
-  p.limited = std::make_unique<limited_model>(*p.llm, limits, e.limit_key);
+  // A request naming no model uses the provider's default: keyed by it, so it shares the
+  // limits of requests naming that model (or its family) explicitly.
+  limited_model::limit_key key;
+  if (e.limit_key) {
+    key = [family = e.limit_key, fallback = c.default_model](std::string_view name) {
+      return family(name.empty() ? std::string_view(fallback) : name);
+    };
+  }
+  p.limited = std::make_unique<limited_model>(*p.llm, limits, std::move(key));
   breaker_options breaker;
   breaker.failure_threshold = s.breaker_failures;
   breaker.cool_off = std::chrono::milliseconds(to_milliseconds(s.breaker_cool_off_s));

@@ -219,7 +219,6 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
 
   model_position position{ctx->agent_model(i), ctx->opts.fallback_models};
   const auto started = clock::now();
-  std::string paused_words;  // what paused turns said, before the turn that ends
   for (agent_step step = loop.begin();;) {
     rep.latency = since(started);
     switch (step.what) {
@@ -233,18 +232,16 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
         if (!reply) co_return;
         rep.turns = step.turn;
         rep.stop = reply->stop;
-        std::string words = reply->text();
         // A reply cut by the output limit keeps its calls (the wire says tool_use), but their
         // arguments may be incomplete: the machine refuses them, saying why.
         const bool cut = stop_reason_from(reply->finish_reason) == stop_reason::length;
         if (reply->stop == stop_reason::paused && !reply->message.has_tool_calls()) {
-          paused_words += words;  // the answer goes on in the next turn
-          step = loop.on_paused(std::move(reply->message));
+          step = loop.on_paused(std::move(reply->message));  // the answer goes on next turn
           break;
         }
         step = loop.on_reply(std::move(reply->message), cut);
         if (step.what == agent_step::kind::done && step.end == agent_end::answered) {
-          reply->message = assistant_message(std::move(paused_words) + words);
+          reply->message = assistant_message(std::move(step.answer));
           if (empty_answer(*reply, rep)) co_return;
           rep.status = agent_status::ok;
           rep.answer = reply->text();

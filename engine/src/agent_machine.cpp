@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace json = boost::json;
 
@@ -155,10 +156,13 @@ agent_step agent_machine::on_reply(chat_message assistant, bool cut) {
     if (call->id.empty()) call->id = "call_" + std::to_string(turns_) + "_" + std::to_string(n);
   }
   std::vector<tool_call> calls = assistant.tool_calls();
-  std::string words = assistant.text();
+  // A paused turn's words begin the answer its continuation ends; a tool turn drops them as
+  // it drops any tool turn's words.
+  std::string words = std::exchange(continued_, {}) + assistant.text();
   conversation_.push_back(std::move(assistant));
   if (forced_ && turns_ == 1 && calls.empty()) {
-    return {.what = agent_step::kind::done, .turn = turns_};  // one turn, answered: no limit hit
+    // One turn, answered: no limit hit.
+    return {.what = agent_step::kind::done, .turn = turns_, .answer = std::move(words)};
   }
   if (forced_) {
     // The turn that had to answer: its words are the answer (a model that still asked for
@@ -167,7 +171,9 @@ agent_step agent_machine::on_reply(chat_message assistant, bool cut) {
     return stop(limit_, limit_why_ + (calls.empty() ? "" : "; the model still asked for tools"),
                 answered ? std::move(words) : said());
   }
-  if (calls.empty()) return {.what = agent_step::kind::done, .turn = turns_};
+  if (calls.empty()) {
+    return {.what = agent_step::kind::done, .turn = turns_, .answer = std::move(words)};
+  }
 
   agent_step run{.what = agent_step::kind::run_tools, .turn = turns_};
   const int room = std::max(0, limits_.max_tool_calls - tool_calls_);
@@ -201,6 +207,7 @@ agent_step agent_machine::on_reply(chat_message assistant, bool cut) {
 }
 
 agent_step agent_machine::on_paused(chat_message assistant) {
+  continued_ += assistant.text();
   conversation_.push_back(std::move(assistant));
   return next_turn();
 }

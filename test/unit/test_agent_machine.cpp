@@ -215,9 +215,29 @@ BOOST_AUTO_TEST_CASE(a_paused_turn_goes_back_as_it_is_and_counts_as_a_turn) {
   step = m.on_paused(assistant_message(" and more"));
   BOOST_CHECK_EQUAL(step.turn, 3);
   BOOST_CHECK(!step.tools_allowed);
-  step = m.on_reply(assistant_message("done"));
+  step = m.on_reply(assistant_message(" done"));
   BOOST_CHECK(step.what == agent_step::kind::done);
   BOOST_CHECK(step.end == agent_end::max_turns);
+  BOOST_CHECK_EQUAL(step.answer, "half of it and more done");  // nothing lost at the limit
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_turn_and_its_continuation_are_one_answer) {
+  agent_machine m({}, tools(), task());
+  m.begin();
+  m.on_paused(assistant_message("The first half"));
+  auto step = m.on_reply(assistant_message(", the second."));
+  BOOST_CHECK(step.what == agent_step::kind::done);
+  BOOST_CHECK(step.end == agent_end::answered);
+  BOOST_CHECK_EQUAL(step.answer, "The first half, the second.");
+  // A tool turn after a pause drops its words, as any tool turn's words are dropped.
+  agent_machine t({}, tools(), task());
+  t.begin();
+  t.on_paused(assistant_message("Let me look..."));
+  step = t.on_reply(asking({{"1", "echo", R"({"m":1})"}}));
+  BOOST_CHECK(step.what == agent_step::kind::run_tools);
+  t.on_results(answered(step));
+  step = t.on_reply(assistant_message("Found it."));
+  BOOST_CHECK_EQUAL(step.answer, "Found it.");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -199,6 +199,31 @@ BOOST_AUTO_TEST_CASE(counts_that_cannot_be_believed) {
   BOOST_CHECK(!none.usage_reported());
 }
 
+BOOST_AUTO_TEST_CASE(null_counts_keep_the_earlier_ones) {
+  stream_decoder d;
+  feed(d,
+       {typed("message_start",
+              R"("message":{"model":"m","usage":{"input_tokens":1200,"output_tokens":1,)"
+              R"("cache_creation_input_tokens":0,"cache_read_input_tokens":50000}})"),
+        message_delta("end_turn", R"({"input_tokens":null,"cache_read_input_tokens":null,)"
+                                  R"("cache_creation_input_tokens":null,"output_tokens":300})")});
+  BOOST_CHECK(d.usage_reported());
+  BOOST_CHECK_EQUAL(d.response().tokens.prompt_tokens, 51200);
+  BOOST_CHECK_EQUAL(d.response().tokens.cache_read_tokens, 50000);
+  BOOST_CHECK_EQUAL(d.response().tokens.completion_tokens, 300);
+}
+
+BOOST_AUTO_TEST_CASE(a_cut_stream_counts_at_least_what_arrived) {
+  // message_start's output count is provisional (1): 40,000 bytes later the stream fails.
+  stream_decoder d;
+  feed(d, {typed("message_start", start), block_start(0, R"({"type":"text","text":""})"),
+           delta(0, "text_delta", "text", std::string(40'000, 'x')),
+           typed("error", R"("error":{"type":"overloaded_error","message":"Overloaded"})")});
+  BOOST_CHECK(d.failure_code() == error::overloaded);
+  BOOST_CHECK_EQUAL(d.response().tokens.prompt_tokens, 25);  // as reported
+  BOOST_CHECK_GE(d.response().tokens.completion_tokens, 40'000 / 4);
+}
+
 BOOST_AUTO_TEST_CASE(an_error_event_after_200_is_a_failure_never_done) {
   stream_decoder d;
   const auto f =
@@ -221,7 +246,7 @@ BOOST_AUTO_TEST_CASE(an_error_event_after_200_is_a_failure_never_done) {
   } cases[] = {
       {"rate_limit_error", error::rate_limited},     {"api_error", error::provider_error},
       {"invalid_request_error", error::bad_request}, {"authentication_error", error::auth_failed},
-      {"permission_error", error::auth_failed},      {"something_new", error::provider_error}};
+      {"permission_error", error::bad_request},      {"something_new", error::provider_error}};
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT("type: " << c.type) {
       stream_decoder e;

@@ -273,4 +273,15 @@ BOOST_AUTO_TEST_CASE(dated_and_minor_versions_share_their_family_limits) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_temperature_past_one_is_refused_before_sending) {
+  chat_request req;
+  req.messages = {{role::user, "hi"}};
+  std::string why;
+  req.temperature = 1.0;
+  BOOST_CHECK(anthropic::wire().check(req, why));
+  req.temperature = 1.5;
+  BOOST_CHECK(!anthropic::wire().check(req, why));
+  BOOST_CHECK(why.find("temperature") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -112,4 +112,22 @@ BOOST_AUTO_TEST_CASE(media_types) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_key_behind_json_escapes_in_tool_arguments_is_redacted) {
+  const std::string key = "sk-test-0123456789abcdef";
+  const text::redactor secrets({key});
+  // "\u0073" is "s": the bytes never hold the key, the string the tool would read does.
+  std::string escaped = R"({"q": "\u0073k-test-0123456789abcdef", "sk-test-0123456789abcdef": 1})";
+  provider::scrub_arguments(escaped, secrets);
+  BOOST_CHECK(escaped.find("0123456789abcdef") == std::string::npos);
+  BOOST_CHECK_EQUAL(escaped, R"({"q":"[REDACTED]","[REDACTED]":1})");
+  // Arguments without a secret keep their exact text (no re-serialisation).
+  std::string plain = R"({ "a" : 1 })";
+  provider::scrub_arguments(plain, secrets);
+  BOOST_CHECK_EQUAL(plain, R"({ "a" : 1 })");
+  // Not JSON: redacted as text.
+  std::string raw = "not json " + key;
+  provider::scrub_arguments(raw, secrets);
+  BOOST_CHECK(raw.find(key) == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,6 +16,11 @@ class messages_codec final : public provider::codec {
   std::string_view name() const noexcept override { return "anthropic"; }
 
   bool check(const chat_request& req, std::string& why) const override {
+    // OpenAI takes up to 2; Anthropic refuses above 1 with a 400 no retry can fix.
+    if (req.temperature && !(*req.temperature >= 0 && *req.temperature <= 1)) {
+      why = "temperature must be from 0 to 1 on the Anthropic API";
+      return false;
+    }
     return check_tools(req, why);
   }
 

@@ -81,7 +81,9 @@ std::string text_of(const std::vector<content_block>& blocks) {
 
 void usage_counts::overwrite_from(const json::object& u) {
   auto overwrite = [&](std::string_view key, std::optional<std::int64_t>& field) {
-    if (const auto* v = u.if_contains(key)) field = detail::count_of(*v);
+    // null is "not reported" (the SDKs keep the earlier count); anything else not a count
+    // makes the field unknown.
+    if (const auto* v = u.if_contains(key); v && !v->is_null()) field = detail::count_of(*v);
   };
   overwrite("input_tokens", input);
   overwrite("output_tokens", output);
@@ -105,9 +107,11 @@ usage usage_counts::to_usage() const noexcept {
 error error_from_type(std::string_view type) noexcept {
   if (type == "overloaded_error") return error::overloaded;
   if (type == "rate_limit_error") return error::rate_limited;
-  if (type == "authentication_error" || type == "permission_error") return error::auth_failed;
-  if (type == "invalid_request_error" || type == "not_found_error" || type == "request_too_large" ||
-      type == "billing_error") {
+  if (type == "authentication_error") return error::auth_failed;
+  // Not auth_failed, which stops the whole run: a key that may not use one model (HTTP 403
+  // says the same and is exempt too) leaves the run its fallbacks.
+  if (type == "permission_error" || type == "invalid_request_error" || type == "not_found_error" ||
+      type == "request_too_large" || type == "billing_error") {
     return error::bad_request;
   }
   return error::provider_error;

@@ -1,10 +1,13 @@
 #include "wire_json.hpp"
 
 #include <conclave/anthropic/stream_decoder.hpp>
+#include <conclave/provider/http_errors.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include <algorithm>
 
 namespace json = boost::json;
 
@@ -50,6 +53,15 @@ chat_response& stream_decoder::response() {
       if (b.what == kind::thinking) reasoning += b.body;
     }
     response_.message = assistant_message(text_of(blocks_), {}, std::move(reasoning));
+    // message_start's output count is provisional (1): a stream cut after much text spent
+    // more, so the output is at least what arrived, estimated from its bytes (every block's).
+    if (counts_.believable()) {
+      std::size_t bytes = 0;
+      for (const auto& b : blocks_) bytes += b.body.size();
+      response_.tokens = counts_.to_usage();
+      response_.tokens.completion_tokens =
+          std::max(response_.tokens.completion_tokens, provider::estimate_tokens(bytes));
+    }
   }
   return response_;
 }

@@ -170,7 +170,7 @@ struct http_model::impl {
     };
     http::response r =
         co_await client.stream(endpoint.where, std::move(request), deadline, sink, check);
-    relay.finish();
+    relay.finish(decoder->done() ? decoder->response().message : chat_message{});
 
     chat_response out = std::move(decoder->response());
     out.latency = r.elapsed;
@@ -242,22 +242,23 @@ void http_model::do_complete(asio::any_io_executor ex, chat_request req, delta_h
   };
   asio::co_spawn(
       ex, call(impl_, std::move(req), std::move(on_delta)),
-      asio::bind_cancellation_slot(
-          slot, [h = std::move(handler)](std::exception_ptr e, impl::outcome result) mutable {
-            auto& [ec, response] = result;
-            if (e) {
-              // Not an expected failure (those are values): report it, never lose the call.
-              ec = error::internal_error;
-              try {
-                std::rethrow_exception(e);
-              } catch (const std::exception& x) {
-                response.diag.message = std::string("internal error: ") + x.what();
-              } catch (...) {
-                response.diag.message = "internal error";
-              }
-            }
-            std::move(h)(ec, std::move(response));
-          }));
+      asio::bind_cancellation_slot(slot, [h = std::move(handler), self = impl_](
+                                             std::exception_ptr e, impl::outcome result) mutable {
+        auto& [ec, response] = result;
+        if (e) {
+          // Not an expected failure (those are values): report it, never lose the call.
+          ec = error::internal_error;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& x) {
+            response.diag.message = std::string("internal error: ") + x.what();
+          } catch (...) {
+            response.diag.message = "internal error";
+          }
+          scrub(response.diag, self->secrets);  // an exception's words may quote a reply
+        }
+        std::move(h)(ec, std::move(response));
+      }));
 }
 
 }  // namespace conclave::provider

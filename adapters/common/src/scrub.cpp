@@ -1,5 +1,9 @@
 #include <conclave/provider/scrub.hpp>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
 #include <algorithm>
 
 namespace conclave::provider {
@@ -16,7 +20,42 @@ void clean_whole(std::string& s, const text::redactor& secrets) {
   if (!text::is_valid_utf8(s)) s = text::to_valid_utf8(s);
 }
 
+// Redacts every string in `v` (object keys too); true when one changed.
+bool redact_strings(boost::json::value& v, const text::redactor& secrets) {
+  bool changed = false;
+  if (auto* s = v.if_string()) {
+    std::string text(*s);
+    if (secrets.apply_in_place(text)) {
+      *s = text;
+      changed = true;
+    }
+  } else if (auto* a = v.if_array()) {
+    for (auto& e : *a) changed = redact_strings(e, secrets) || changed;
+  } else if (auto* o = v.if_object()) {
+    boost::json::object out;
+    for (auto& [key, value] : *o) {
+      changed = redact_strings(value, secrets) || changed;
+      std::string k(key);
+      changed = secrets.apply_in_place(k) || changed;
+      out[k] = std::move(value);
+    }
+    *o = std::move(out);
+  }
+  return changed;
+}
+
 }  // namespace
+
+void scrub_arguments(std::string& arguments, const text::redactor& secrets) {
+  if (secrets.empty()) {
+    if (!text::is_valid_utf8(arguments)) arguments = text::to_valid_utf8(arguments);
+    return;
+  }
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(arguments, ec);
+  if (!ec && redact_strings(v, secrets)) arguments = boost::json::serialize(v);
+  clean_whole(arguments, secrets);
+}
 
 void scrub(diagnostics& d, const text::redactor& secrets) {
   clean(d.message, secrets, max_diag_message);
@@ -31,7 +70,7 @@ void scrub(chat_response& r, const text::redactor& secrets) {
     if (auto* c = std::get_if<tool_call>(&part)) {
       clean(c->id, secrets, max_diag_field);
       clean(c->name, secrets, max_diag_field);
-      clean_whole(c->arguments, secrets);
+      scrub_arguments(c->arguments, secrets);
     }
   }
   clean_whole(r.message.reasoning, secrets);

@@ -59,8 +59,9 @@ struct agent_step {
   std::vector<planned_call> calls;
   agent_end end = agent_end::answered;
   std::string why;
-  /// done by a limit: what the agent has to say (the last turn's words when it answered,
-  /// else everything it said); may be empty.
+  /// done: the answer (a paused turn's words, then its continuation's); done by a limit: what
+  /// the agent has to say (the last turn's words when it answered, else everything it said);
+  /// may be empty.
   std::string answer;
 };
 
@@ -111,8 +112,10 @@ class agent_machine {
   std::vector<chat_message> conversation_;
   int turns_ = 0;
   int tool_calls_ = 0;
-  std::string last_signature_;             // name + canonical arguments of the last call
-  int repeats_ = 0;                        // how many times in a row it came
+  std::string last_signature_;  // name + canonical arguments of the last call
+  int repeats_ = 0;
+  std::string continued_;  // words of paused turns, until the turn that goes on from them // how
+                           // many times in a row it came
   agent_end limit_ = agent_end::answered;  // a limit reached: the next turn answers, no tools
   std::string limit_why_;
   bool forced_ = false;  // this turn may not call tools

@@ -28,6 +28,10 @@ struct http_model_options {
 /// the server sends back, deltas included, and every text is valid UTF-8. A request's
 /// `deadline`, when sooner than `request_timeout`, bounds the call. Failed and cut calls
 /// still carry tokens: reported ones, else estimates (never zero).
+///
+/// Streamed tool calls: with an API key set, a call's arguments are handed on whole at the
+/// end of the stream, redacted as JSON (a key may hide behind JSON escapes, which no piece by
+/// piece scrubber sees); ids and names come as they arrive. With no key, pieces as they come.
 class http_model : public model {
  public:
   /// `client` carries the connections (shared by every model on it) and must outlive this;

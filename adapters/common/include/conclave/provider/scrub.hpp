@@ -25,6 +25,11 @@ inline constexpr std::size_t max_diag_field = 256;
 /// (after redacting, so a cut never leaves half a key).
 void scrub(chat_response& r, const text::redactor& secrets);
 
+/// A tool call's arguments (JSON text) redacted as JSON: a key can hide behind escapes
+/// ("\u0073k-..."), so the strings (keys included) are matched once unescaped, and the text
+/// is re-serialised when one held a secret. Text that is not JSON is redacted as it is.
+void scrub_arguments(std::string& arguments, const text::redactor& secrets);
+
 /// The diagnostics part of the above.
 void scrub(diagnostics& d, const text::redactor& secrets);
 
