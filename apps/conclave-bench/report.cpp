@@ -27,14 +27,14 @@ std::string cell(double v, int decimals, bool present = true) {
 
 void print_table(std::ostream& out, const suite_result& r) {
   char line[256];
-  std::snprintf(line, sizeof line, "%-10s %6s %5s %9s %7s %9s %9s %8s %9s %8s %8s %6s %8s %7s\n",
+  std::snprintf(line, sizeof line, "%-16s %6s %5s %9s %7s %9s %9s %8s %9s %8s %8s %6s %8s %7s\n",
                 "scenario", "N", "L ms", "wall ms", "/ideal", "proc ms", "cpu us/c", "rss MiB",
                 "KiB/call", "p50 +ms", "p99 +ms", "conns", "mock us", "errors");
   out << line;
   for (const auto& m : r.rows) {
     const bool marginal = m.n > 1 && m.cpu_per_call_us != 0;
     std::snprintf(
-        line, sizeof line, "%-10s %6d %5lld %9s %7s %9s %9s %8s %9s %8s %8s %6llu %8s %7d\n",
+        line, sizeof line, "%-16s %6d %5lld %9s %7s %9s %9s %8s %9s %8s %8s %6llu %8s %7d\n",
         m.scenario.c_str(), m.n, static_cast<long long>(m.latency.count()),
         fixed(m.wall_ms, 1).c_str(), fixed(m.wall_ms / m.ideal_ms, 3).c_str(),
         fixed(m.process_wall_ms, 1).c_str(), cell(m.cpu_per_call_us, 1, marginal).c_str(),
