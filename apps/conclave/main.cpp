@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace cli = conclave::cli;
 using conclave::apps::positive;
@@ -49,6 +50,7 @@ struct raw_flags {
   std::string events;
   std::string config;
   std::string agent_model;
+  std::vector<std::string> agent_models;  // as given: split on ',' here, empty entries kept
   int max_output_tokens = 0;
   double temperature = -1;
   bool no_stream = false;
@@ -104,10 +106,9 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("--synth-model", s.synth_model, "model for the synthesis call");
   auto* agent_model =
       ask->add_option("--agent-model", raw.agent_model, "model for every agent (default: -m)");
-  ask->add_option("--agent-models", s.agent_models,
+  ask->add_option("--agent-models", raw.agent_models,
                   "models the agents take in turn: agent 1 the first, agent 2 the second... "
-                  "(comma-separated or repeated)")
-      ->delimiter(',')
+                  "(comma-separated, e.g. openai:gpt-4o,anthropic:claude-sonnet-4-5, or repeated)")
       ->allow_extra_args(false)
       ->excludes(agent_model);
   ask->add_option("--fallback-model", s.fallback_models,
@@ -128,7 +129,9 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   ask->add_flag("--json", s.json, "print the run report as one JSON object");
   ask->add_option("--events", raw.events, "print every event as a JSON line (the report last)")
       ->check(CLI::IsMember({"jsonl"}));
-  ask->add_flag("--no-stream", raw.no_stream, "wait for whole replies instead of streaming");
+  ask->add_flag(
+      "--no-stream", raw.no_stream,
+      "wait for whole replies instead of streaming (Anthropic streams on the wire anyway)");
   ask->add_flag("--show-agents", s.show_agents, "print each agent's decision after the answer");
   ask->add_option("--save", s.save_path, "also write the JSON report to FILE");
   auto* quiet = ask->add_flag("-q,--quiet", s.quiet, "no progress display and no summary line");
@@ -218,6 +221,19 @@ int main(int argc, char** argv) {
       throw cli::usage_error("--temperature needs a number from 0 to 2");
     if (raw.temperature >= 0) s.temperature = raw.temperature;
     if (raw.no_stream) s.stream = false;
+    if (!raw.agent_models.empty()) {
+      // Split here rather than by CLI11, which drops an empty entry ("a,,b") and so shifts
+      // every later agent's model; validate() names it instead.
+      s.agent_models.clear();
+      for (const auto& list : raw.agent_models) {
+        for (std::size_t from = 0;;) {
+          const auto comma = list.find(',', from);
+          s.agent_models.push_back(list.substr(from, comma - from));
+          if (comma == std::string::npos) break;
+          from = comma + 1;
+        }
+      }
+    }
     if (!raw.agent_model.empty()) s.agent_models = {raw.agent_model};  // over the config's list
     s.question =
         cli::read_question(raw.question, raw.question_file, fds.stdin_readable && !raw.no_stdin);

@@ -200,8 +200,10 @@ class config_reader {
     if (!p->is_object()) fail("prices", "an object mapping model names to prices");
     for (const auto& [name, price] : p->get_object()) {
       const std::string key = "prices." + std::string(name);
-      if (!price.is_object()) fail(key, "{\"input\": USD per 1M, \"output\": USD per 1M, \"cache_read\": ..., "
-                   "\"cache_write\": ...}");
+      if (!price.is_object())
+        fail(key,
+             "{\"input\": USD per 1M, \"output\": USD per 1M, \"cache_read\": ..., "
+             "\"cache_write\": ...}");
       model_price mp;
       auto read = [&](const char* part, double& out) {
         if (const auto* v = price.get_object().if_contains(part)) {
@@ -347,6 +349,22 @@ void validate(ask_settings& s) {
   for (const auto& m : s.agent_models) {
     if (!text::is_valid_utf8(m)) throw usage_error("--agent-models is not valid UTF-8 text");
   }
+  // A model flag followed by another flag took it as its value ("--fallback-model --json"),
+  // and an empty entry would shift every later agent's model: both are mistakes to name.
+  auto model_name = [](const std::string& what, const std::string& m) {
+    if (text::is_blank(m)) throw usage_error(what + " has an empty model name");
+    if (m.front() == '-') {
+      throw usage_error(what + " needs a model name, not '" +
+                        text::for_terminal(text::quote(m, 40), false) + "' (a flag?)");
+    }
+  };
+  for (const auto& [what, value] : {std::pair<const char*, const std::string*>{"-m", &s.model},
+                                    {"--decompose-model", &s.decompose_model},
+                                    {"--synth-model", &s.synth_model}}) {
+    if (!value->empty()) model_name(what, *value);
+  }
+  for (const auto& m : s.fallback_models) model_name("--fallback-model", m);
+  for (const auto& m : s.agent_models) model_name("--agent-models", m);
   for (const auto& [name, target] : s.aliases) {
     if (!text::is_valid_utf8(name) || !text::is_valid_utf8(target))
       throw usage_error("an alias (config 'aliases') is not valid UTF-8 text");

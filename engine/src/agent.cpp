@@ -164,7 +164,7 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
         co_return std::nullopt;  // run_agent says by what
       case call_end::stops_the_run:
         // Every other call would be refused the same way: stop the run, say it once.
-        ctx->stop_run(ec, rep.diag);
+        ctx->stop_run(ec, rep.diag, worker.describe_model(req.model));
         co_return std::nullopt;
       default:
         break;

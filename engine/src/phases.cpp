@@ -69,7 +69,9 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
     spent.tokens += reply.tokens;
     ctx->charge(reply.model, req.model, m, reply.tokens);
     step = call.on_reply(clock::now(), ec, reply.diag, delivered, unit(rng));
-    if (step.end == call_end::stops_the_run) ctx->stop_run(ec, reply.diag);
+    if (step.end == call_end::stops_the_run) {
+      ctx->stop_run(ec, reply.diag, m.describe_model(req.model));
+    }
     if (step.what == call_step::kind::done) {
       step.explain(reply.diag);
       co_return std::tuple{ec, std::move(reply)};

@@ -143,12 +143,15 @@ struct run_context : std::enable_shared_from_this<run_context> {
   }
 
   /// A failure no other call can get past (a rejected API key): no new call starts, running
-  /// agents are stopped, and the run ends with `ec`. The first one wins.
-  void stop_run(boost::system::error_code ec, const diagnostics& diag) {
+  /// agents are stopped, and the run ends with `ec`. The first one wins. `model_ref` (as
+  /// routed, "anthropic:claude-x") says whose credentials were refused, in a mixed run.
+  void stop_run(boost::system::error_code ec, const diagnostics& diag,
+                std::string_view model_ref = {}) {
     {
       std::lock_guard lock(fatal_mutex);
       if (fatal_error) return;
       fatal_diag = diag;
+      if (!model_ref.empty()) fatal_diag.message = std::string(model_ref) + ": " + diag.message;
       fatal_error = ec;
       fatal.store(true);
     }

@@ -210,4 +210,33 @@ BOOST_AUTO_TEST_CASE(a_referenced_provider_without_its_key_is_a_usage_error) {
       r.err.find("--provider anthropic needs ANTHROPIC_API_KEY") != std::string::npos, r.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_flag_or_an_empty_entry_is_never_taken_for_a_model) {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--fallback-model", "--json", "Q?"},
+      {"-m", "-q", "Q?"},
+      {"--agent-models", "mock:a,,mock:b", "Q?"},
+      {"--agent-models", ",", "Q?"},
+  };
+  for (const auto& args : bad) {
+    std::vector<std::string> full{"ask"};
+    full.insert(full.end(), args.begin(), args.end());
+    auto r = process(CONCLAVE_CLI, full, clean_env).wait();
+    BOOST_TEST_CONTEXT(args[0] << " " << args[1]) {
+      BOOST_CHECK_EQUAL(r.exit_code, 2);
+      BOOST_CHECK(r.out.empty());
+      BOOST_CHECK(r.err.find("model") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_anthropic_turn_and_its_continuation_make_one_answer) {
+  // The mock pauses after half its answer and continues from there when sent the turn back.
+  const auto plain = run_json({"-n", "1", "-m", "anthropic:mock"});
+  const auto paused = run_json({"-n", "1", "-m", "anthropic:mock-pause"});
+  const auto& agent = paused.at("agents").as_array().at(0).as_object();
+  BOOST_CHECK_EQUAL(text_of(agent.at("status")), "ok");
+  BOOST_CHECK_EQUAL(agent.at("turns").as_int64(), 2);
+  BOOST_CHECK_EQUAL(text_of(paused.at("answer")), text_of(plain.at("answer")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

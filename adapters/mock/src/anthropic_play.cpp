@@ -121,6 +121,10 @@ reply plan_reply(const messages_request& req, fault f, const std::optional<tool_
     if (f == fault::paused && pauses(req.in)) {
       words = first_half(words);
       r.stop_reason = "pause_turn";
+    } else if (f == fault::paused) {
+      // The continuation goes on from where the paused turn stopped, as Anthropic's does.
+      const std::string said = first_half(words);
+      if (req.in.messages.back().text() == said) words.erase(0, said.size());
     }
     // Anthropic stops at max_tokens, thinking included.
     const std::int64_t room = std::max<std::int64_t>(0, req.max_tokens - tokens_of(spoken));

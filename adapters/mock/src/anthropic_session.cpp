@@ -217,8 +217,12 @@ asio::awaitable<next> answer_messages(server_state& st, Stream& s, tcp::socket& 
                            f == fault::error_event ||
                            (f == fault::paused && !anthropic::pauses(in));
   const auto turn = plays_tools ? play_tools(in, *mode) : std::nullopt;
+  // A paused turn's continuation says the rest of the same words: worked out from the
+  // conversation without the turn sent back.
+  incoming_request basis = in;
+  if (f == fault::paused && !anthropic::pauses(in)) basis.messages.pop_back();
   auto reply = anthropic::plan_reply(
-      m, f, turn, with_tool_results(in, reply_text(in, st.opts.reply_words)), auth);
+      m, f, turn, with_tool_results(in, reply_text(basis, st.opts.reply_words)), auth);
   reply.id = "msg_" + out.request_id().substr(4);  // "req_mock_7" -> "msg_mock_7"
   reply.model = in.model;
   if (in.stream) co_return co_await stream_reply(st, out, reply, f, auth);
