@@ -64,9 +64,10 @@ int main(int argc, char** argv) try {
   // of their own rather than hidden, because CLI11 2.1.2 leaves a hidden option's name out of
   // its error messages.
   const std::string internal = "Internal (the suite runs each measurement as a worker)";
-  auto* kind = app.add_option("--worker", worker.kind, "one measurement in this process")
-                   ->check(CLI::IsMember({"raw", "stream", "stream-anthropic", "sequential", "pipeline"}))
-                   ->group(internal);
+  auto* kind =
+      app.add_option("--worker", worker.kind, "one measurement in this process")
+          ->check(CLI::IsMember({"raw", "stream", "stream-anthropic", "sequential", "pipeline"}))
+          ->group(internal);
   app.add_option("--url", worker.url, "the mock's base URL")->group(internal)->needs(kind);
   app.add_option("--ca-file", worker.ca_file, "for https: the mock's CA")
       ->check(CLI::ExistingFile)
