@@ -77,7 +77,8 @@ BOOST_AUTO_TEST_SUITE(anthropic_model)
 BOOST_AUTO_TEST_CASE(answers_streamed_with_deltas_and_whole_without) {
   fixture f;
   auto streamed = f.ask("mock", true);
-  BOOST_REQUIRE_MESSAGE(!streamed.ec, streamed.ec.message() + ": " + streamed.response.diag.message);
+  BOOST_REQUIRE_MESSAGE(!streamed.ec,
+                        streamed.ec.message() + ": " + streamed.response.diag.message);
   BOOST_CHECK(streamed.response.text().find("Is water wet?") != std::string::npos);
   BOOST_CHECK_EQUAL(streamed.deltas, streamed.response.text());
   BOOST_CHECK_EQUAL(streamed.response.finish_reason, "end_turn");
