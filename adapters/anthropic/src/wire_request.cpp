@@ -5,7 +5,6 @@
 
 #include <conclave/anthropic/wire.hpp>
 #include <conclave/engine/text.hpp>
-#include <conclave/provider/tool_checks.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -141,10 +140,6 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
   if (req.temperature) body["temperature"] = *req.temperature;
   if (stream) body["stream"] = true;
   return json::serialize(body);
-}
-
-bool check_tools(const chat_request& req, std::string& why) {
-  return provider::check_tools(req, why);
 }
 
 }  // namespace conclave::anthropic

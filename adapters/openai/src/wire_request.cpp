@@ -4,7 +4,6 @@
 
 #include <conclave/engine/text.hpp>
 #include <conclave/openai/wire.hpp>
-#include <conclave/provider/tool_checks.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -116,10 +115,6 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     body["stream_options"] = std::move(options);
   }
   return json::serialize(body);
-}
-
-bool check_tools(const chat_request& req, std::string& why) {
-  return provider::check_tools(req, why);
 }
 
 }  // namespace conclave::openai

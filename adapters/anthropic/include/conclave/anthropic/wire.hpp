@@ -7,6 +7,7 @@
 #include <conclave/anthropic/stream_decoder.hpp>
 #include <conclave/engine/chat.hpp>
 #include <conclave/provider/codec.hpp>
+#include <conclave/provider/tool_checks.hpp>
 
 #include <boost/beast/http/fields.hpp>
 
@@ -38,10 +39,8 @@ const provider::codec& wire();
 std::string encode_messages_request(const chat_request& req, std::string_view default_model,
                                     bool stream);
 
-/// Whether the request's tools can be sent: names non-empty, unique and within
-/// `^[a-zA-Z0-9_-]{1,64}$`, parameters a JSON object, a named choice naming an offered tool, a
-/// required choice with some tool offered. False, with `why`, when not.
-bool check_tools(const chat_request& req, std::string& why);
+/// Whether the request's tools can be sent (the rules both wires share: tool_checks.hpp).
+using provider::check_tools;
 
 /// Parses a whole (non-streamed) `message` reply into `out`: text, tool calls, reasoning and
 /// replay blocks, stop reason (tool_use whenever it holds tool calls), model, usage. A body

@@ -7,6 +7,7 @@
 #include <conclave/http/sse_parser.hpp>
 #include <conclave/openai/tool_calls.hpp>
 #include <conclave/provider/codec.hpp>
+#include <conclave/provider/tool_checks.hpp>
 
 #include <boost/beast/http/fields.hpp>
 
@@ -28,10 +29,8 @@ const provider::codec& wire();
 /// text starts "Error: ", the wire having no flag for it).
 std::string encode_chat_request(const chat_request& req, std::string_view default_model);
 
-/// Whether the request's tools can be sent: names non-empty, unique and within OpenAI's
-/// `^[a-zA-Z0-9_-]{1,64}$`, parameters a JSON object, a named choice naming an offered tool.
-/// False, with `why`, when not (the call then fails as bad_request without being sent).
-bool check_tools(const chat_request& req, std::string& why);
+/// Whether the request's tools can be sent (the rules both wires share: tool_checks.hpp).
+using provider::check_tools;
 
 /// Parses a non-streamed `chat.completion`, `stop` included. On failure returns
 /// error::bad_response and says why in `diag.message`. `usage_reported`, if given, says whether
