@@ -4,6 +4,7 @@
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/http/client.hpp>
+#include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -134,7 +135,7 @@ int run_worker(const worker_args& args) {
   openai::openai_model llm(client, oopts);
   // The same mock on Anthropic's wire: its Messages API sits beside /v1, at the origin's root.
   anthropic::anthropic_options aopts;
-  aopts.base_url = args.url.ends_with("/v1") ? args.url.substr(0, args.url.size() - 3) : args.url;
+  aopts.base_url = mock::root_of(args.url);
   aopts.default_model = "mock";
   aopts.request_timeout = oopts.request_timeout;
   anthropic::anthropic_model messages_llm(client, aopts);

@@ -18,17 +18,12 @@ namespace {
 
 using outcome = conclave::test::call_result;
 
-// The Messages API sits at the origin's root ({base}/v1/messages), beside the mock's /v1.
-std::string origin_of(const std::string& base_url) {
-  return base_url.ends_with("/v1") ? base_url.substr(0, base_url.size() - 3) : base_url;
-}
-
 struct fixture {
   explicit fixture(std::string key = "", mock::mock_options mopts = default_mock())
       : server(io.get_executor(), std::move(mopts)), client(io.get_executor()) {
     server.start();
     anthropic::anthropic_options o;
-    o.base_url = origin_of(server.base_url());
+    o.base_url = server.root_url();
     o.default_model = "mock";
     o.request_timeout = 10s;
     o.api_key = std::move(key);

@@ -25,10 +25,6 @@ namespace {
 
 constexpr int threads = 4;
 
-std::string origin_of(const std::string& base_url) {  // Anthropic's API sits beside /v1
-  return base_url.ends_with("/v1") ? base_url.substr(0, base_url.size() - 3) : base_url;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(mixed_providers)
@@ -47,7 +43,7 @@ BOOST_AUTO_TEST_CASE(agents_on_both_wires_and_a_fallback_that_crosses_providers)
   oo.default_model = "mock";
   openai::openai_model openai_llm(client, oo);
   anthropic::anthropic_options ao;
-  ao.base_url = origin_of(server.base_url());
+  ao.base_url = server.root_url();
   ao.default_model = "mock";
   anthropic::anthropic_model anthropic_llm(client, ao);
   // Each provider keeps its own limits.

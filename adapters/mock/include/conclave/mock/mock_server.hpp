@@ -76,6 +76,13 @@ struct mock_stats {
 ///
 /// Thread safety: start/stop/stats from any thread. Each connection runs on its own strand
 /// (unless `single_threaded`), so the server may share a multi-threaded io_context.
+/// A mock's base URL ("…/v1") cut to its origin's root, where the Anthropic Messages API
+/// sits; any other URL is returned as it is.
+inline std::string root_of(std::string url) {
+  if (url.ends_with("/v1")) url.resize(url.size() - 3);
+  return url;
+}
+
 class mock_server {
  public:
   mock_server(boost::asio::any_io_executor ex, mock_options opts = {});
@@ -94,6 +101,8 @@ class mock_server {
   std::uint16_t port() const noexcept;
   /// "http://127.0.0.1:PORT/v1" (https when serving TLS).
   std::string base_url() const;
+  /// "http://127.0.0.1:PORT": the base URL Anthropic's clients take (they add /v1/messages).
+  std::string root_url() const { return root_of(base_url()); }
   mock_stats stats() const noexcept;
 
  private:
