@@ -82,7 +82,7 @@ provider_chain guarded(const provider_entry& e, http::client& client, const prov
   provider_chain p;
   p.name = e.name;
   try {
-    p.llm = e.make(client, c);
+    p.llm = make_model(client, e, c);
   } catch (const std::invalid_argument& x) {
     throw usage_error(e.name + ": " + x.what());
   }

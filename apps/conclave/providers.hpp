@@ -5,6 +5,7 @@
 
 #include <conclave/engine/limited_model.hpp>
 #include <conclave/engine/model.hpp>
+#include <conclave/provider/codec.hpp>
 
 #include <chrono>
 #include <functional>
@@ -27,18 +28,13 @@ struct provider_config {
   std::chrono::milliseconds request_timeout{600'000};  ///< one call, connect to last byte
 };
 
-/// Builds a provider's model on a shared HTTP client (which must outlive it). Throws
-/// usage_error or std::invalid_argument (a bad URL or setting) with words for the user.
-using provider_factory =
-    std::function<std::unique_ptr<model>(http::client&, const provider_config&)>;
-
 struct provider_entry {
   std::string name;              ///< the prefix of model references: "anthropic:claude-..."
   std::string key_env;           ///< "OPENAI_API_KEY"; empty: the provider takes no key
   std::string base_url_env;      ///< "OPENAI_BASE_URL"; empty: none
   std::string default_base_url;  ///< empty: the built-in mock's
   std::string default_model;     ///< for requests that name no model
-  provider_factory make;
+  const provider::codec* wire = nullptr;  ///< its wire format (a static codec)
   /// The base URL is the origin's root, the API version in the paths ("{base}/v1/messages",
   /// as Anthropic's SDKs take ANTHROPIC_BASE_URL); the mock's ".../v1" is cut to its root.
   bool base_url_is_root = false;
@@ -56,10 +52,10 @@ const provider_entry* find_provider(std::string_view name);
 /// The providers' names, ", "-separated: for messages and help.
 std::string provider_names();
 
-/// The one place an OpenAI-wire model is built (for openai and for the mock).
-std::unique_ptr<model> make_openai_model(http::client& client, const provider_config& c);
-/// The one place an Anthropic-wire model is built.
-std::unique_ptr<model> make_anthropic_model(http::client& client, const provider_config& c);
+/// The one place a provider's model is built: the HTTP shell over `e`'s wire, on a shared
+/// client (which must outlive it). Throws std::invalid_argument (a bad URL or setting).
+std::unique_ptr<model> make_model(http::client& client, const provider_entry& e,
+                                  const provider_config& c);
 
 /// `url` (a mock's ".../v1") as `e` takes its base URL.
 std::string base_url_for(const provider_entry& e, std::string url);
