@@ -80,6 +80,9 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A year, in seconds: longer times mean no limit.
+inline constexpr double year_seconds = 365.0 * 24 * 3600;
+
 /// Seconds as a duration in milliseconds: +inf (and anything past a year) is "no limit",
 /// held as a year so time arithmetic cannot overflow.
 std::int64_t to_milliseconds(double seconds) noexcept;
