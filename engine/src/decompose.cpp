@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 namespace json = boost::json;
@@ -93,6 +94,131 @@ std::vector<std::string> from_list(std::string_view text) {
   return out;
 }
 
+// One sub-question as the reply gave it, before ids and dependencies are resolved.
+struct raw_subtask {
+  std::string id;
+  std::string prompt;
+  std::string role;
+  std::vector<std::string> depends_on;
+};
+
+std::string string_field(const json::object& o, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) {
+    if (const auto* v = o.if_contains(key); v && v->is_string()) return trim(v->get_string());
+  }
+  return {};
+}
+
+// The items of the first {"subtasks": [...]} object in `text`; empty when there is none.
+std::vector<raw_subtask> from_json_object(std::string_view text) {
+  std::vector<raw_subtask> out;
+  const auto first = text.find('{');
+  const auto last = text.rfind('}');
+  if (first == std::string_view::npos || last == std::string_view::npos || last < first) return out;
+  boost::system::error_code ec;
+  json::value v = json::parse(text.substr(first, last - first + 1), ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* items = o ? o->if_contains("subtasks") : nullptr;
+  if (!items || !items->is_array()) return out;
+  for (const auto& item : items->get_array()) {
+    raw_subtask t;
+    if (item.is_string()) {
+      t.prompt = trim(item.get_string());
+    } else if (const auto* fields = item.if_object()) {
+      t.id = string_field(*fields, {"id"});
+      t.prompt = string_field(*fields, {"prompt", "question", "sub_question", "text"});
+      t.role = string_field(*fields, {"role"});
+      if (const auto* deps = fields->if_contains("depends_on"); deps && deps->is_array()) {
+        for (const auto& d : deps->get_array()) {
+          if (d.is_string()) t.depends_on.push_back(trim(d.get_string()));
+        }
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+bool good_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+// Kahn's algorithm: can every subtask be ordered after its dependencies?
+bool acyclic(const std::vector<std::vector<std::size_t>>& deps) {
+  std::vector<std::size_t> pending(deps.size()), ready;
+  std::vector<std::vector<std::size_t>> dependents(deps.size());
+  for (std::size_t i = 0; i < deps.size(); ++i) {
+    pending[i] = deps[i].size();
+    if (pending[i] == 0) ready.push_back(i);
+    for (std::size_t j : deps[i]) dependents[j].push_back(i);
+  }
+  std::size_t ordered = 0;
+  while (!ready.empty()) {
+    const std::size_t v = ready.back();
+    ready.pop_back();
+    ++ordered;
+    for (std::size_t w : dependents[v]) {
+      if (--pending[w] == 0) ready.push_back(w);
+    }
+  }
+  return ordered == deps.size();
+}
+
+// Ids, deduplication, the cap and dependencies over the raw items, as parse_decomposition says.
+plan to_plan(std::vector<raw_subtask> items, int max_n) {
+  const std::size_t cap = static_cast<std::size_t>(std::max(1, max_n));
+  std::vector<raw_subtask> kept;
+  std::map<std::string, std::size_t> by_key;     // dedupe key -> index in kept
+  std::map<std::string, std::size_t> by_raw_id;  // id as the reply wrote it -> index in kept
+  for (auto& t : items) {
+    if (t.prompt.empty()) continue;
+    const auto [at, added] = by_key.emplace(dedupe_key(t.prompt), kept.size());
+    // Dependencies on a repeated sub-question go to the one kept, even past the cap.
+    if (!t.id.empty()) by_raw_id.emplace(t.id, at->second);
+    if (added) kept.push_back(std::move(t));
+  }
+  plan out;
+  std::set<std::string> used;
+  for (std::size_t i = 0; i < kept.size() && i < cap; ++i) {
+    subtask s;
+    s.id = kept[i].id;
+    if (!good_id(s.id) || used.contains(s.id)) {
+      // s<position>, or the next free one: never an id another item wrote.
+      std::size_t k = i + 1;
+      while (used.contains("s" + std::to_string(k)) ||
+             by_raw_id.contains("s" + std::to_string(k))) {
+        ++k;
+      }
+      s.id = "s" + std::to_string(k);
+    }
+    used.insert(s.id);
+    by_raw_id[s.id] = i;  // the id it now has names it, whoever wrote it before
+    s.prompt = std::move(kept[i].prompt);
+    s.role = std::move(kept[i].role);
+    out.subtasks.push_back(std::move(s));
+  }
+  std::vector<std::vector<std::size_t>> deps(out.subtasks.size());
+  for (std::size_t i = 0; i < deps.size(); ++i) {
+    for (const auto& d : kept[i].depends_on) {
+      const auto it = by_raw_id.find(d);
+      if (it == by_raw_id.end() || it->second >= deps.size()) continue;  // unknown or capped
+      if (std::find(deps[i].begin(), deps[i].end(), it->second) != deps[i].end()) continue;
+      deps[i].push_back(it->second);
+    }
+  }
+  bool self = false;
+  for (std::size_t i = 0; i < deps.size(); ++i) {
+    self = self || std::find(deps[i].begin(), deps[i].end(), i) != deps[i].end();
+  }
+  if (self || !acyclic(deps)) return out;  // a broken graph: run them all independently
+  for (std::size_t i = 0; i < deps.size(); ++i) {
+    for (std::size_t j : deps[i]) out.subtasks[i].depends_on.push_back(out.subtasks[j].id);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<chat_message> decomposition_prompt(std::string_view question, int n) {
@@ -124,6 +250,43 @@ std::vector<std::string> parse_subquestions(std::string_view reply, int max) {
     if (static_cast<int>(out.size()) >= std::max(1, max)) break;
   }
   return out;
+}
+
+std::vector<chat_message> plan_prompt(std::string_view question, int n, int max_n) {
+  max_n = std::max(1, max_n);
+  // The mock reads a fixed count from "into <n> ... sub-questions" and a free choice from
+  // "Choose how many sub-questions": no other number may sit just before "sub-questions".
+  std::string ask =
+      n > 0 ? "Split the question below into " + std::to_string(n) +
+                  " independent sub-questions. Give exactly " + std::to_string(n) + " subtasks."
+            : "Choose how many sub-questions the question below needs: 1 for a simple fact, 2-4 "
+              "for a comparison, up to 10 for broad research, 3 when unsure. Never more than " +
+                  std::to_string(max_n) + ".";
+  return {
+      {role::system,
+       "You split a large question into sub-questions that separate experts answer, each "
+       "without seeing the others' work. Each sub-question must stand on its own."},
+      {role::user,
+       ask +
+           "\nReply with a JSON object and nothing else:\n"
+           R"({"subtasks": [{"id": "s1", "prompt": "...", "depends_on": [], "role": "..."}]})"
+           "\nEach prompt is a complete question. Leave depends_on empty unless one "
+           "sub-question truly needs another's answer; then list the ids it needs. role names "
+           "the expert who should answer (for example \"a tax lawyer\"). A plain JSON array of "
+           "strings is also accepted.\nQuestion: " +
+           std::string(question)},
+  };
+}
+
+plan parse_decomposition(std::string_view reply, int max_n) {
+  const std::string_view body = unfence(reply);
+  std::vector<raw_subtask> items = from_json_object(body);
+  if (items.empty()) items = from_json_object(reply);
+  plan out = to_plan(std::move(items), max_n);
+  if (!out.subtasks.empty()) return out;
+  std::vector<raw_subtask> listed;
+  for (auto& q : parse_subquestions(reply, max_n)) listed.push_back({{}, std::move(q), {}, {}});
+  return to_plan(std::move(listed), max_n);
 }
 
 }  // namespace conclave

@@ -1,3 +1,4 @@
+#include <conclave/engine/combine.hpp>
 #include <conclave/mock/scenario.hpp>
 
 #include <boost/json/parse.hpp>
@@ -16,6 +17,43 @@ incoming_request ask(std::string text, std::string model = "mock") {
   r.model = std::move(model);
   r.messages.push_back({role::user, std::move(text)});
   return r;
+}
+
+incoming_request ask(std::vector<chat_message> messages) {
+  incoming_request r;
+  r.model = "mock";
+  r.messages = std::move(messages);
+  return r;
+}
+
+// An agent's request in vote mode, as the engine words it (phases.cpp's agent context).
+incoming_request voter(const std::string& larger, const std::string& sub, bool vote = true) {
+  std::string system =
+      "You are one of 3 expert agents working in parallel on parts of a larger "
+      "question. Answer only the sub-question you are given, concisely, and end "
+      "with your decision.\nThe larger question: " +
+      larger;
+  if (vote) system += "\n" + std::string(vote_instruction());
+  return ask({{role::system, system}, {role::user, sub}});
+}
+
+decision answered(std::string answer, std::string sub = "What is it?") {
+  return {std::move(sub), agent_status::ok, std::move(answer), {}, stop_reason::end};
+}
+
+// The subtasks of a dynamic decomposition reply: (prompt, depends_on) by id order.
+std::vector<std::pair<std::string, std::vector<std::string>>> subtasks_of(
+    const std::string& reply) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  const auto v = json::parse(reply);
+  std::size_t i = 0;
+  for (const auto& t : v.at("subtasks").as_array()) {
+    BOOST_CHECK_EQUAL(t.at("id").as_string(), "s" + std::to_string(++i));
+    std::vector<std::string> deps;
+    for (const auto& d : t.at("depends_on").as_array()) deps.emplace_back(d.as_string());
+    out.emplace_back(std::string(t.at("prompt").as_string()), std::move(deps));
+  }
+  return out;
 }
 
 }  // namespace
@@ -110,6 +148,143 @@ BOOST_AUTO_TEST_CASE(request_parsing) {
       BOOST_CHECK(!reason.empty());
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(engine_prompts_hold_the_phrases_the_mock_keys_on) {
+  BOOST_CHECK(std::string(vote_instruction()).find(vote_phrase) != std::string::npos);
+  const std::vector<decision> two = {answered("a"), answered("b")};
+  BOOST_CHECK(select_prompt("Q?", two, 100)[1].text().find(select_phrase) != std::string::npos);
+  BOOST_CHECK(judge_prompt("Q?", two[0], 100)[1].text().starts_with(judge_phrase));
+  BOOST_CHECK(revise_prompt("Q?", "S?", "a", "c", two, 100)[1].text().starts_with(revise_phrase));
+}
+
+BOOST_AUTO_TEST_CASE(vote_mode_agents_on_one_question_agree) {
+  const std::string larger = "Should the city ban cars from its centre?";
+  const auto first = reply_text(voter(larger, "What would it cost? (focus: costs)"), 12);
+  const auto said = extract_short_answer(first);
+  BOOST_REQUIRE(said);
+  BOOST_CHECK(first.find("\nANSWER: " + *said) != std::string::npos);
+  BOOST_CHECK(first.ends_with(*said));
+  for (const char* sub : {"Who is affected? (focus: who is affected)", "What are the risks?"}) {
+    BOOST_CHECK(extract_short_answer(reply_text(voter(larger, sub), 12)) == said);
+  }
+  BOOST_CHECK_EQUAL(first, reply_text(voter(larger, "What would it cost? (focus: costs)"), 12));
+  // Four short answers in all; the larger question picks one.
+  std::set<std::string> picked;
+  for (int i = 0; i < 40; ++i) {
+    picked.insert(
+        *extract_short_answer(reply_text(voter("Question " + std::to_string(i), "x"), 5)));
+  }
+  BOOST_CHECK_EQUAL(picked.size(), 4u);
+  // The instruction may come in the user message; without it there is no ANSWER line.
+  BOOST_CHECK(reply_text(ask("Is it? " + std::string(vote_instruction())), 5).find("\nANSWER: ") !=
+              std::string::npos);
+  BOOST_CHECK(reply_text(voter(larger, "What would it cost?", false), 12).find("ANSWER:") ==
+              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(vote_mode_splits_on_mock_split_vote) {
+  const std::string larger = "Should we mock-split-vote now?";
+  std::vector<decision> decisions;
+  for (const char* focus : {"costs", "risks"}) {
+    const std::string sub = "Should we? (focus: " + std::string(focus) + ")";
+    decisions.push_back(answered(reply_text(voter(larger, sub), 8), sub));
+  }
+  const auto t = tally_votes(decisions);
+  BOOST_CHECK_EQUAL(t.voters, 2u);
+  BOOST_CHECK_EQUAL(t.options.size(), 2u);
+  BOOST_CHECK(t.tie);
+  // The first four aspects give four different answers.
+  std::set<std::string> distinct;
+  for (const char* focus : {"costs", "risks", "evidence", "who is affected"}) {
+    distinct.insert(*extract_short_answer(
+        reply_text(voter(larger, "Q? (focus: " + std::string(focus) + ")"), 8)));
+  }
+  BOOST_CHECK_EQUAL(distinct.size(), 4u);
+}
+
+BOOST_AUTO_TEST_CASE(select_picks_by_question_among_the_answers_it_counts) {
+  const std::vector<decision> five = {answered("a"), answered("b"), answered("c"), answered("d"),
+                                      answered("e")};
+  std::set<std::size_t> picks;
+  for (int i = 0; i < 30; ++i) {
+    const auto req = ask(select_prompt("Question number " + std::to_string(i), five, 100));
+    const auto reply = reply_text(req, 10);
+    BOOST_CHECK_EQUAL(reply, reply_text(req, 10));
+    BOOST_CHECK(reply.find("\nSELECTED: ") != std::string::npos);
+    const auto pick = parse_selection(reply, five.size());
+    BOOST_REQUIRE(pick);
+    picks.insert(*pick);
+  }
+  BOOST_CHECK_EQUAL(picks.size(), 5u);  // every answer number is reachable, none past the count
+  const auto one = reply_text(ask(select_prompt("Q?", {answered("only")}, 100)), 10);
+  BOOST_CHECK(one.ends_with("SELECTED: 1"));
+}
+
+BOOST_AUTO_TEST_CASE(judge_fails_on_request_and_passes_revisions) {
+  const auto grade = [](std::string_view question, const std::string& answer) {
+    const auto reply = reply_text(ask(judge_prompt(question, answered(answer), 4000)), 10);
+    BOOST_CHECK_NO_THROW(json::parse(reply));
+    auto j = parse_judgment(reply);
+    BOOST_REQUIRE(j);
+    return *j;
+  };
+  auto j = grade("How to cut deaths? mock-judge-fails", "On \"x\": some words.");
+  BOOST_CHECK(j.grade == verdict::fail);
+  BOOST_CHECK_EQUAL(j.critique, "The answer lacks concrete evidence; cite one.");
+  BOOST_CHECK(grade("How to cut deaths? mock-judge-fails", "Revised: On \"x\".").grade ==
+              verdict::pass);
+  BOOST_CHECK(grade("How to cut deaths?", "On \"x\": some words.").grade == verdict::pass);
+  BOOST_CHECK(!grade("How to cut deaths?", "x").critique.empty());
+  BOOST_CHECK(grade("How to cut deaths?", "It is mock-bad, sadly.").grade == verdict::fail);
+  BOOST_CHECK(grade("How to cut deaths?", "Revised: no longer mock-bad.").grade == verdict::pass);
+
+  // One round of verify: the failed answer is revised, and the revision passes.
+  const std::string question = "Why? mock-judge-fails";
+  const auto revised =
+      reply_text(ask(revise_prompt(question, "My part?", "old", j.critique, {}, 1000)), 10);
+  BOOST_CHECK(revised.starts_with("Revised: On \"My part?\":"));
+  BOOST_CHECK(grade(question, revised).grade == verdict::pass);
+}
+
+BOOST_AUTO_TEST_CASE(dynamic_decomposition_chooses_how_many) {
+  const std::string asked =
+      "Choose how many sub-questions the question needs (1 to 6). Reply with a JSON object "
+      "{\"subtasks\": [{\"id\": \"s1\", \"prompt\": \"...\"}]}.\nQuestion: ";
+  auto tasks = subtasks_of(reply_text(ask(asked + "Why is the sky blue?"), 10));
+  BOOST_REQUIRE_EQUAL(tasks.size(), 1u);
+  BOOST_CHECK_EQUAL(tasks[0].first, "Why is the sky blue? (focus: costs)");
+  BOOST_CHECK(tasks[0].second.empty());
+  BOOST_CHECK_EQUAL(
+      subtasks_of(reply_text(ask(asked + "Trams vs buses for a mid-sized city today"), 10)).size(),
+      2u);
+  BOOST_CHECK_EQUAL(
+      subtasks_of(reply_text(ask(asked + "COMPARE the two plans the council put forward"), 10))
+          .size(),
+      2u);
+  BOOST_CHECK_EQUAL(
+      subtasks_of(reply_text(ask(asked + "How should a large city cut its traffic deaths?"), 10))
+          .size(),
+      3u);
+  tasks = subtasks_of(reply_text(ask(asked + "mock-diamond plan"), 10));
+  BOOST_REQUIRE_EQUAL(tasks.size(), 4u);
+  BOOST_CHECK(tasks[0].second.empty());
+  BOOST_CHECK((tasks[1].second == std::vector<std::string>{"s1"}));
+  BOOST_CHECK((tasks[2].second == std::vector<std::string>{"s1"}));
+  BOOST_CHECK((tasks[3].second == std::vector<std::string>{"s2", "s3"}));
+  BOOST_CHECK(tasks[3].first.find("mock-diamond plan? (focus: ") == 0);
+
+  // The fixed-N prompt keeps its array, even when it also mentions the object form; a prompt
+  // naming both wins for the choice.
+  const auto fixed = json::parse(reply_text(
+      ask("Split the question into 5 independent sub-questions. Reply with a JSON array of 5 "
+          "strings, or {\"subtasks\": [{\"id\": \"s1\", \"prompt\": \"...\"}]}.\nQuestion: Why?"),
+      10));
+  BOOST_REQUIRE(fixed.is_array());
+  BOOST_CHECK_EQUAL(fixed.as_array().size(), 5u);
+  BOOST_CHECK_EQUAL(
+      subtasks_of(reply_text(ask("Split it into 5 sub-questions. " + asked + "Why?"), 10)).size(),
+      1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -47,6 +47,149 @@ constexpr std::array<std::string_view, 32> vocabulary = {
     "studies",  "agree",    "that",    "a",          "phased",  "approach", "reduces", "risk",
     "while",    "keeping",  "options", "open",       "for",     "later",    "review",  "overall"};
 
+// The short answers of vote mode: agents on one question pick the same one.
+constexpr std::array<std::string_view, 4> short_answers = {
+    "yes, in stages", "no, not yet", "only with safeguards", "it depends on cost"};
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Whether a system or user message says `phrase`.
+bool asks(const incoming_request& req, std::string_view phrase) {
+  return std::any_of(req.messages.begin(), req.messages.end(), [&](const chat_message& m) {
+    return (m.who == role::system || m.who == role::user) &&
+           m.text().find(phrase) != std::string::npos;
+  });
+}
+
+// The text of the last user message ("" when there is none).
+std::string last_user(const incoming_request& req) {
+  for (auto it = req.messages.rbegin(); it != req.messages.rend(); ++it) {
+    if (it->who == role::user) return it->text();
+  }
+  return {};
+}
+
+// The subject without its closing '?' or '.', at most 120 bytes: what sub-questions are about.
+std::string topic_of(const incoming_request& req) {
+  std::string topic = subject_of(req);
+  while (!topic.empty() && (topic.back() == '?' || topic.back() == '.')) topic.pop_back();
+  topic.resize(text::utf8_prefix(topic, 120).size());
+  return topic;
+}
+
+std::string sub_question(const std::string& topic, std::size_t i) {
+  std::string q = topic + "? (focus: " + std::string(aspects[i % aspects.size()]);
+  if (i >= aspects.size()) q += ", part " + std::to_string(i + 1);
+  return q + ")";
+}
+
+// Vote mode: the larger question (a system message's "The larger question: ..." line, else the
+// subject) picks the short answer, so agents on one question agree. With "mock-split-vote" in
+// it each agent's own sub-question picks instead: its focus (the k-th aspect gets answer k mod
+// 4, so the first four agents all differ), else a hash of it.
+std::string_view vote_answer(const incoming_request& req) {
+  std::string larger;
+  for (const auto& m : req.messages) {
+    if (m.who != role::system) continue;
+    const std::string said = m.text();
+    if (const auto at = said.find("The larger question:"); at != std::string::npos) {
+      const std::string_view rest = std::string_view(said).substr(at + 20);
+      larger = std::string(trim(rest.substr(0, rest.find('\n'))));
+      break;
+    }
+  }
+  if (larger.empty()) larger = subject_of(req);
+  if (larger.find("mock-split-vote") == std::string::npos) {
+    return short_answers[fnv1a(larger) % short_answers.size()];
+  }
+  const std::string own = subject_of(req);
+  for (std::size_t k = 0; k < aspects.size(); ++k) {
+    if (own.find("(focus: " + std::string(aspects[k])) != std::string::npos) {
+      return short_answers[k % short_answers.size()];
+    }
+  }
+  return short_answers[fnv1a(own) % short_answers.size()];
+}
+
+// Universal self-consistency: the answers are headed "[Answer 1]", "[Answer 2]", ...; the pick
+// is (hash of the question % their count) + 1.
+std::string select_reply(const incoming_request& req) {
+  const std::string said = last_user(req);
+  std::size_t count = 0;
+  for (std::size_t at = 0; count < static_cast<std::size_t>(max_subquestions); ++count) {
+    at = said.find("[Answer " + std::to_string(count + 1) + "]", at);
+    if (at == std::string::npos) break;
+  }
+  const std::size_t pick = fnv1a(subject_of(req)) % std::max<std::size_t>(1, count) + 1;
+  return "Answer " + std::to_string(pick) +
+         " shares the most claims with the others.\nSELECTED: " + std::to_string(pick);
+}
+
+// A judge: the graded answer sits between "<answer>" and the last "</answer>".
+std::string judge_reply(const incoming_request& req) {
+  const std::string said = last_user(req);
+  const auto open = said.find("<answer>");
+  const auto close = said.rfind("</answer>");
+  const std::string_view asked = std::string_view(said).substr(0, open);
+  const std::string_view answer =
+      open == std::string::npos
+          ? std::string_view{}
+          : std::string_view(said).substr(open, close == std::string::npos || close < open
+                                                    ? std::string_view::npos
+                                                    : close - open);
+  // A revised answer passes, so a verify loop ends after one revision.
+  const bool revised = answer.find("Revised:") != std::string_view::npos;
+  json::object out;
+  if (!revised && asked.find("mock-judge-fails") != std::string_view::npos) {
+    out["verdict"] = "fail";
+    out["critique"] = "The answer lacks concrete evidence; cite one.";
+  } else if (!revised && answer.find("mock-bad") != std::string_view::npos) {
+    out["verdict"] = "fail";
+    out["critique"] = "The answer contains a marked error (mock-bad); correct it.";
+  } else {
+    out["verdict"] = "pass";
+    out["critique"] = "On the point and supported.";
+  }
+  return json::serialize(out);
+}
+
+// The dynamic decomposition: N chosen from the question (1 for at most six words, 2 to compare,
+// else 3), or a diamond of four with dependencies for "mock-diamond".
+std::string plan_reply(const incoming_request& req) {
+  const std::string question = subject_of(req);
+  const std::string low = lowered(question);
+  const std::string topic = topic_of(req);
+  std::vector<std::vector<std::string_view>> deps;
+  if (low.find("mock-diamond") != std::string::npos) {
+    deps = {{}, {"s1"}, {"s1"}, {"s2", "s3"}};
+  } else {
+    std::size_t words = 0;
+    bool in_word = false;
+    for (char c : question) {
+      const bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+      words += !space && !in_word;
+      in_word = !space;
+    }
+    const bool compares = low.find(" vs ") != std::string::npos ||
+                          low.find(" vs. ") != std::string::npos ||
+                          low.find("compare") != std::string::npos;
+    deps.resize(words <= 6 ? 1 : compares ? 2 : 3);
+  }
+  json::array subtasks;
+  for (std::size_t i = 0; i < deps.size(); ++i) {
+    json::array after;
+    for (auto d : deps[i]) after.emplace_back(d);
+    subtasks.push_back(json::object{{"id", "s" + std::to_string(i + 1)},
+                                    {"prompt", sub_question(topic, i)},
+                                    {"depends_on", std::move(after)}});
+  }
+  return json::serialize(json::object{{"subtasks", std::move(subtasks)}});
+}
+
 }  // namespace
 
 fault fault_from_model(std::string_view model) {
@@ -171,24 +314,15 @@ std::string subject_of(const incoming_request& req) {
   return "the question";
 }
 
-std::string reply_text(const incoming_request& req, int words) {
+namespace {
+
+// `words` deterministic words about the subject (a merge request, one listing "Decision:"
+// lines, says so).
+std::string words_about(const incoming_request& req, int words) {
   std::string subject = subject_of(req);
-  if (auto n = requested_subquestions(req)) {
-    std::string topic = subject;
-    while (!topic.empty() && (topic.back() == '?' || topic.back() == '.')) topic.pop_back();
-    topic.resize(text::utf8_prefix(topic, 120).size());
-    json::array items;
-    for (int i = 0; i < *n; ++i) {
-      std::string q = topic + "? (focus: " + std::string(aspects[i % aspects.size()]);
-      if (i >= static_cast<int>(aspects.size())) q += ", part " + std::to_string(i + 1);
-      items.emplace_back(q + ")");
-    }
-    return json::serialize(items);
-  }
   std::uint64_t h = fnv1a(subject);
   for (const auto& m : req.messages) h ^= fnv1a(m.text()) + 0x9e3779b97f4a7c15ull + (h << 6);
   if (subject.size() > 60) subject = std::string(text::utf8_prefix(subject, 57)) + "...";
-  // A merge request (conclave's synthesis prompt lists "Decision:" lines) says so.
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {
     const std::string said = m.text();
@@ -208,6 +342,29 @@ std::string reply_text(const incoming_request& req, int words) {
     out += vocabulary[h % vocabulary.size()];
   }
   out += '.';
+  return out;
+}
+
+}  // namespace
+
+std::string reply_text(const incoming_request& req, int words) {
+  // The combine and plan prompts first: each names its task in words a question would not use,
+  // and each may quote a question that mentions sub-questions.
+  if (trim(last_user(req)).starts_with(revise_phrase)) {
+    return "Revised: " + words_about(req, words);
+  }
+  if (asks(req, plan_phrase)) return plan_reply(req);
+  if (asks(req, judge_phrase)) return judge_reply(req);
+  if (asks(req, select_phrase)) return select_reply(req);
+  if (auto n = requested_subquestions(req)) {
+    const std::string topic = topic_of(req);
+    json::array items;
+    for (int i = 0; i < *n; ++i)
+      items.emplace_back(sub_question(topic, static_cast<std::size_t>(i)));
+    return json::serialize(items);
+  }
+  std::string out = words_about(req, words);
+  if (asks(req, vote_phrase)) out += "\nANSWER: " + std::string(vote_answer(req));
   return out;
 }
 

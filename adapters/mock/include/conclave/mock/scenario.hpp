@@ -1,5 +1,6 @@
 // What the mock model says, decided with no socket: which fault a request asks for (by model
-// name), a deterministic reply derived from the prompt, and decomposition into N sub-questions.
+// name), a deterministic reply derived from the prompt, decomposition into N sub-questions, and
+// the answers to conclave's combine prompts (vote, select, judge, revise) and dynamic plans.
 #pragma once
 
 #include <conclave/engine/chat.hpp>
@@ -78,8 +79,34 @@ std::optional<int> requested_subquestions(const incoming_request& req);
 /// that whole message.
 std::string subject_of(const incoming_request& req);
 
-/// The reply text: a JSON array of N sub-questions when asked to decompose, else
-/// `words` deterministic words about the subject. Same request, same reply.
+/// The phrases the mock keys on to play conclave's prompts (engine/combine.hpp and the
+/// dynamic decomposition write them; test_mock_scenario checks the engine's wording still
+/// holds them). Each is looked for in the system and user messages, but revise_phrase, which
+/// must begin the last user message.
+inline constexpr std::string_view vote_phrase = "end with one line \"ANSWER:";
+inline constexpr std::string_view select_phrase = "most consistent with the others";
+inline constexpr std::string_view judge_phrase = "Grade this answer";
+inline constexpr std::string_view revise_phrase = "Revise your answer";
+inline constexpr std::string_view plan_phrase = "Choose how many sub-questions";
+
+/// The reply text, deterministic (same request, same reply), the first that applies:
+/// - revise_phrase: "Revised: " then the plain words below;
+/// - plan_phrase: {"subtasks": [{"id": "s1", "prompt": "<topic>? (focus: <aspect>)",
+///   "depends_on": []}, ...]}: 1 subtask when the question (subject_of) has at most 6 words,
+///   2 when it says " vs " or "compare" (any case), else 3; with "mock-diamond", s1..s4 where
+///   s2 and s3 depend on s1 and s4 on s2 and s3;
+/// - judge_phrase: {"verdict": ..., "critique": ...}: "fail" (critique "The answer lacks
+///   concrete evidence; cite one.") when the prompt before `<answer>` says "mock-judge-fails",
+///   or "fail" when the answer (between `<answer>` and `</answer>`) says "mock-bad"; but an
+///   answer holding "Revised:" always gets "pass", as does everything else;
+/// - select_phrase: a sentence, then "SELECTED: k", k = fnv1a(subject) % count + 1, count the
+///   `[Answer 1]`, `[Answer 2]`, ... headers in a row in the last user message (at least 1);
+/// - a request to split into N sub-questions: a JSON array of N (requested_subquestions);
+/// - otherwise `words` words about the subject; with vote_phrase, then a line
+///   "ANSWER: <short>", one of four short answers picked by a hash of the larger question (the
+///   "The larger question:" line of a system message, else the subject), so agents on one
+///   question agree; with "mock-split-vote" in it, by each agent's sub-question instead (its
+///   "(focus: <k-th aspect>)" gives answer k mod 4, else a hash), so votes split.
 std::string reply_text(const incoming_request& req, int words);
 
 /// Token counts the mock reports: about 4 bytes a token, plus 3 per message.
