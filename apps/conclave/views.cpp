@@ -32,9 +32,10 @@ enum class label {
   failed,
   timed_out,
   cancelled,
-  stopped
+  stopped,
+  skipped
 };
-constexpr std::size_t label_count = 9;
+constexpr std::size_t label_count = 10;
 
 label label_of(const agent_progress& a) {
   switch (a.state) {
@@ -54,6 +55,8 @@ label label_of(const agent_progress& a) {
       return label::cancelled;
     case agent_state::stopped:
       return label::stopped;
+    case agent_state::skipped:
+      return label::skipped;
   }
   return label::failed;
 }
@@ -78,6 +81,8 @@ const char* word(label l) {
       return "cancelled";
     case label::stopped:
       return "stopped";
+    case label::skipped:
+      return "skipped";
   }
   return "?";
 }
@@ -94,6 +99,7 @@ const char* colour(label l) {
     case label::refused:
     case label::cancelled:
     case label::stopped:
+    case label::skipped:
       return "\x1b[33m";
     case label::failed:
     case label::timed_out:
@@ -201,7 +207,7 @@ std::string summary_line(std::size_t hidden, const std::array<std::size_t, label
   const char* sep = " ";
   for (const label l :
        {label::done, label::truncated, label::refused, label::running, label::queued, label::failed,
-        label::timed_out, label::cancelled, label::stopped}) {
+        label::timed_out, label::cancelled, label::stopped, label::skipped}) {
     const std::size_t k = counts[static_cast<std::size_t>(l)];
     if (k == 0) continue;
     s += sep + std::to_string(k) + " " + word(l);
@@ -227,6 +233,7 @@ std::string overall_line(const progress_map& map, const std::array<std::size_t, 
       {count(label::failed) + count(label::timed_out), "failed"},
       {count(label::cancelled), "cancelled"},
       {count(label::stopped), "stopped"},
+      {count(label::skipped), "skipped"},
       {count(label::truncated), "truncated"},
       {count(label::refused), "refused"}};
   for (const auto& [k, what] : troubles) {

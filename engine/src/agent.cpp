@@ -20,12 +20,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Gives the concurrency slot back on every way out, so a queued sibling can start.
-struct slot_guard {
-  slot_channel& slots;
-  ~slot_guard() { slots.try_send(error_code{}); }
-};
-
 asio::awaitable<error_code> wait(asio::steady_timer& timer) {
   auto [ec] = co_await timer.async_wait(use_tuple);
   co_return ec;
@@ -99,11 +93,11 @@ void note_models(std::vector<std::string>& tried, const std::vector<std::string>
 // agent's entry as it goes, so a cut call still leaves its tokens and times behind. Empty:
 // the call failed or was refused, and the entry says why.
 asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_context> ctx,
-                                                         std::size_t i, chat_request req, int turn,
-                                                         clock::time_point deadline,
+                                                         agent_report& rep, chat_request req,
+                                                         int turn, clock::time_point deadline,
                                                          model_position& position,
                                                          std::string& earlier_failure) {
-  agent_report& rep = ctx->report.agents[i];
+  const std::size_t i = rep.index;
   call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
   const auto tried_before = rep.models_tried;
   struct keep_position {  // on every way out
@@ -186,30 +180,31 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
   }
 }
 
-// The tools agent `i` may call, as the run's options say.
-std::vector<std::shared_ptr<tool>> tools_of(const run_context& ctx, std::size_t i) {
-  std::vector<std::shared_ptr<tool>> out;
-  for (const auto& t : ctx.opts.tools) {
-    if (t && (!ctx.opts.tools_for || ctx.opts.tools_for(i, *t))) out.push_back(t);
+// The conversation an agent starts with: the run's shared context, its role, its subtask and
+// what its dependencies decided (decisions only); or, for a revision, the one it was given.
+chat_request first_request(const run_context& ctx, const agent_task& task) {
+  if (!task.revision.empty()) {
+    chat_request r;
+    r.messages = task.revision;
+    return r;
   }
-  return out;
+  session s(ctx.base_context);
+  if (!task.role.empty()) s.add(role::system, "Your role: " + task.role);
+  std::string ask = task.prompt;
+  if (!task.given.empty()) {
+    ask += "\n\nDecisions of the subtasks this one builds on:\n" + task.given;
+  }
+  s.add(role::user, std::move(ask));
+  return s.to_request();
 }
 
-// Slot, then the agent's loop: a model turn, the tools it asks for, their results back, and
-// again, until a turn asks for no tool or a limit of the loop stops it.
-asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i,
-                                 clock::time_point queued_at, clock::time_point deadline,
+// The agent's loop: a model turn, the tools it asks for, their results back, and again, until
+// a turn asks for no tool or a limit of the loop stops it.
+asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, agent_report& rep,
+                                 const agent_task& task, clock::time_point deadline,
                                  std::string& earlier_failure) {
-  agent_report& rep = ctx->report.agents[i];
-  auto [slot_ec] = co_await ctx->slots.async_receive(use_tuple);
-  rep.queued = since(queued_at);
-  if (slot_ec) co_return;  // cancelled while queued: never started
-  slot_guard release{ctx->slots};
-
-  const auto tools = tools_of(*ctx, i);
-  session s(ctx->base_context);
-  s.add(role::user, rep.sub_question);
-  chat_request base = s.to_request();
+  const auto& tools = task.tools;
+  chat_request base = first_request(*ctx, task);
   base.stream = ctx->opts.stream;
   base.max_tokens = ctx->opts.max_output_tokens;
   base.temperature = ctx->opts.temperature;
@@ -217,7 +212,7 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
   for (const auto& t : tools) base.tools.push_back(t->spec());
   agent_machine loop(ctx->opts.limits, base.tools, std::move(base.messages));
 
-  model_position position{ctx->agent_model(i), ctx->opts.fallback_models};
+  model_position position{task.model, ctx->opts.fallback_models};
   const auto started = clock::now();
   for (agent_step step = loop.begin();;) {
     rep.latency = since(started);
@@ -226,7 +221,7 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
         chat_request req = base;
         req.messages = loop.conversation();
         if (!step.tools_allowed) req.choice.how = tool_choice::mode::none;  // answer now
-        auto reply = co_await model_turn(ctx, i, std::move(req), step.turn, deadline, position,
+        auto reply = co_await model_turn(ctx, rep, std::move(req), step.turn, deadline, position,
                                          earlier_failure);
         rep.latency = since(started);
         if (!reply) co_return;
@@ -250,8 +245,8 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
         break;
       }
       case agent_step::kind::run_tools: {
-        auto results =
-            co_await run_tool_turn(ctx, i, step.turn, std::move(step.calls), tools, deadline);
+        auto results = co_await run_tool_turn(ctx, rep, step.turn, std::move(step.calls), tools,
+                                              task.exclusive, deadline);
         step = loop.on_results(std::move(results));
         break;
       }
@@ -268,64 +263,64 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, std::size_t i
   }
 }
 
-event_kind terminal_event(agent_status s) {
-  switch (s) {
-    case agent_status::ok:
-      return event_kind::completed;
-    case agent_status::failed:
-      return event_kind::failed;
-    case agent_status::timed_out:
-      return event_kind::timed_out;
-    case agent_status::cancelled:
-      return event_kind::cancelled;
-    case agent_status::max_turns:
-    case agent_status::stalled:
-      return event_kind::stopped;
-  }
-  return event_kind::failed;
-}
-
 }  // namespace
 
-asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i) {
+asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_task task,
+                                        clock::time_point queued_at) {
   using namespace asio::experimental::awaitable_operators;
-  const auto queued_at = clock::now();
-  ctx->emit({.kind = event_kind::queued,
-             .agent = i,
-             .text = ctx->report.agents[i].sub_question,
-             .count = ctx->opts.tools.empty()
-                          ? 1u
-                          : static_cast<std::size_t>(ctx->opts.limits.max_turns)});  // >= 1
+  agent_report rep;
+  rep.index = task.index;
+  rep.id = task.id;
+  rep.sub_question = task.prompt;
+  rep.depends_on = task.depends_on;
+  const auto started = clock::now();
+  rep.queued = std::chrono::duration_cast<std::chrono::microseconds>(started - queued_at);
 
-  // The agent's deadline counts from now (queueing included), and never passes the point
-  // where the run stops agents to keep time for synthesis.
+  // The agent's deadline counts from when it became ready (its dependencies done), waiting for
+  // a slot included, and never passes the point where the run stops agents to keep time for
+  // synthesis.
   const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
-  auto deadline = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, due);
-  ctx->register_stopper(deadline);
-  agent_report& rep = ctx->report.agents[i];
-  rep.model_ref = ctx->models.worker().describe_model(ctx->agent_model(i));  // even if never run
+  auto stopper = std::make_shared<agent_stopper>(co_await asio::this_coro::executor, due);
+  ctx->register_stopper(stopper);
+  rep.model_ref = ctx->models.worker().describe_model(task.model);  // even if never run
   if (ctx->stopped_by_budget) {
     refuse_for_budget(*ctx, rep);
   } else if (ctx->fatal) {
     refuse_for_stopped_run(*ctx, rep);
+  } else if (ctx->cancelled) {
+    rep.status = agent_status::cancelled;
   } else {
     std::string earlier_failure;  // the last failed attempt, if any
-    auto winner = co_await (agent_loop(ctx, i, queued_at, due, earlier_failure) || wait(*deadline));
-    if (winner.index() == 1) {  // stopped: by the deadline, the budget, or cancellation
-      const bool deadline_struck = !std::get<1>(winner);
-      if (!deadline_struck && ctx->stopped_by_budget) {
-        refuse_for_budget(*ctx, rep);
-        rep.diag.message = ctx->budget.why() + "; this agent was stopped while running";
-      } else if (!deadline_struck && ctx->fatal) {
-        refuse_for_stopped_run(*ctx, rep);
-        rep.diag.message = "stopped: the run ended after " + rep.error.message();
-      } else {
-        rep.status = deadline_struck ? agent_status::timed_out : agent_status::cancelled;
-        rep.error = deadline_struck ? error::timeout : error::cancelled;
-        rep.diag.message = !deadline_struck ? "the run was cancelled"
-                           : clock::now() >= ctx->agents_deadline()
-                               ? "the run's deadline stopped this agent to leave time for synthesis"
-                               : "the agent's deadline expired";
+    auto winner = co_await (agent_loop(ctx, rep, task, due, earlier_failure) ||
+                            wait(stopper->deadline));
+    if (winner.index() == 1) {  // stopped: by its deadline, or from outside (and told why)
+      switch (stopper->cause) {
+        case stop_cause::budget:
+          refuse_for_budget(*ctx, rep);
+          rep.diag.message = ctx->budget.why() + "; this agent was stopped while running";
+          break;
+        case stop_cause::run_stopped:
+          refuse_for_stopped_run(*ctx, rep);
+          rep.diag.message = "stopped: the run ended after " + rep.error.message();
+          break;
+        case stop_cause::cancelled:
+          rep.status = agent_status::cancelled;
+          rep.error = error::cancelled;
+          rep.diag.message = "the run was cancelled";
+          break;
+        case stop_cause::none:
+          if (std::get<1>(winner)) {  // the wait itself was cancelled (a group around it)
+            rep.status = agent_status::cancelled;
+            rep.error = error::cancelled;
+            rep.diag.message = "the run was cancelled";
+            break;
+          }
+          rep.status = agent_status::timed_out;
+          rep.error = error::timeout;
+          rep.diag.message = clock::now() >= ctx->agents_deadline()
+                                 ? "the run's deadline stopped this agent to leave time for synthesis"
+                                 : "the agent's deadline expired";
+          break;
       }
     }
     if (winner.index() == 1 && !earlier_failure.empty() &&
@@ -339,17 +334,10 @@ asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t i)
   if (rep.status != agent_status::ok && !rep.error) {
     rep.error = rep.status == agent_status::cancelled ? error::cancelled : error::timeout;
   }
-  std::string why;
-  if (rep.status != agent_status::ok) {
-    why = rep.error.message();
-    if (!rep.diag.message.empty()) why += ": " + rep.diag.message;
+  if (rep.status == agent_status::cancelled && rep.diag.message.empty()) {
+    rep.diag.message = "the run was cancelled";
   }
-  ctx->emit({.kind = terminal_event(rep.status),
-             .agent = i,
-             .text = why,
-             .tokens = rep.tokens,
-             .attempt = rep.attempts,
-             .stop = rep.stop});
+  co_return rep;
 }
 
 }  // namespace conclave::detail

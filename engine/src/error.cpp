@@ -53,6 +53,8 @@ class conclave_category final : public boost::system::error_category {
         return "internal error in conclave";
       case error::loop_limit:
         return "the agent's loop hit a limit";
+      case error::dependency_failed:
+        return "a subtask it depends on did not succeed";
     }
     return "unknown conclave error " + std::to_string(ev);
   }
@@ -104,8 +106,18 @@ const char* to_string(error e) noexcept {
       return "internal_error";
     case error::loop_limit:
       return "loop_limit";
+    case error::dependency_failed:
+      return "dependency_failed";
   }
   return "unknown";
+}
+
+boost::system::error_code error_from_id(std::string_view id) noexcept {
+  for (int v = static_cast<int>(error::timeout); v <= static_cast<int>(error::dependency_failed);
+       ++v) {
+    if (id == to_string(static_cast<error>(v))) return make_error_code(static_cast<error>(v));
+  }
+  return {};
 }
 
 std::string error_id(const boost::system::error_code& ec) {

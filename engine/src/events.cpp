@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+
 namespace conclave {
 
 const char* to_string(event_kind k) noexcept {
@@ -32,6 +34,12 @@ const char* to_string(event_kind k) noexcept {
       return "timed_out";
     case event_kind::cancelled:
       return "cancelled";
+    case event_kind::skipped:
+      return "skipped";
+    case event_kind::judged:
+      return "judged";
+    case event_kind::combined:
+      return "combined";
     case event_kind::decomposed:
       return "decomposed";
     case event_kind::synthesis_started:
@@ -42,6 +50,20 @@ const char* to_string(event_kind k) noexcept {
       return "finished";
   }
   return "unknown";
+}
+
+bool is_terminal(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::completed:
+    case event_kind::failed:
+    case event_kind::timed_out:
+    case event_kind::cancelled:
+    case event_kind::stopped:
+    case event_kind::skipped:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string to_json_line(const event& e) {
@@ -59,11 +81,21 @@ std::string to_json_line(const event& e) {
     if (e.kind == event_kind::tool_call_finished) {
       o["duration_ms"] = static_cast<double>(e.duration.count()) / 1000.0;
       o["error"] = e.text.empty() ? boost::json::value(nullptr) : boost::json::value(e.text);
+      if (!e.resource.empty()) {
+        o["resource"] = e.resource;
+        o["held"] = e.held;
+      }
     }
   }
   if (e.kind == event_kind::queued && e.count > 0) o["max_turns"] = e.count;
   if (e.kind == event_kind::decomposed || e.kind == event_kind::synthesis_started) {
     o["count"] = e.count;
+  }
+  if (e.report) o["report"] = agent_json(*e.report);
+  if (e.run) {
+    o["run"] = e.kind == event_kind::decomposed ? plan_part_json(*e.run)
+               : e.kind == event_kind::combined ? combine_part_json(*e.run)
+                                                : totals_part_json(*e.run);
   }
   if (e.kind == event_kind::completed) {
     o["stop_reason"] = to_string(e.stop);
@@ -90,6 +122,8 @@ const char* to_string(agent_state s) noexcept {
       return "cancelled";
     case agent_state::stopped:
       return "stopped";
+    case agent_state::skipped:
+      return "skipped";
   }
   return "unknown";
 }
@@ -118,6 +152,9 @@ void progress_map::apply(const event& e) {
         break;
       case event_kind::synthesis_started:
         phase_ = run_phase::synthesizing;
+        break;
+      case event_kind::combined:
+        run_level_tokens_ += e.tokens;  // the combine stage's calls
         break;
       case event_kind::finished:
         phase_ = run_phase::finished;
@@ -150,6 +187,7 @@ void progress_map::apply(const event& e) {
       break;
     case event_kind::tool_call_finished:
       if (a.tools_running > 0) --a.tools_running;
+      if (!e.resource.empty()) writes_.note(i, e.resource, e.held);
       break;
     case event_kind::progress:
       a.streamed_chars += e.text.size();
@@ -159,15 +197,20 @@ void progress_map::apply(const event& e) {
       a.attempts = e.attempt;
       a.detail = e.text;
       break;
+    case event_kind::judged:
+      a.verdict = e.text;
+      break;
     case event_kind::completed:
     case event_kind::failed:
     case event_kind::timed_out:
     case event_kind::cancelled:
     case event_kind::stopped:
+    case event_kind::skipped:
       a.state = e.kind == event_kind::completed   ? agent_state::completed
                 : e.kind == event_kind::failed    ? agent_state::failed
                 : e.kind == event_kind::timed_out ? agent_state::timed_out
                 : e.kind == event_kind::stopped   ? agent_state::stopped
+                : e.kind == event_kind::skipped   ? agent_state::skipped
                                                   : agent_state::cancelled;
       a.tools_running = 0;
       a.finished_at = e.at;
@@ -184,6 +227,24 @@ std::size_t progress_map::count(agent_state s) const noexcept {
   std::size_t n = 0;
   for (const auto& a : agents_) n += a.state == s;
   return n;
+}
+
+bool write_tracker::note(std::size_t agent, const std::string& resource, bool held) {
+  auto& w = writers_[resource];
+  const bool new_writer = std::find(w.agents.begin(), w.agents.end(), agent) == w.agents.end();
+  if (new_writer) w.agents.push_back(agent);
+  w.unheld = w.unheld || !held;
+  if (w.agents.size() < 2 || !w.unheld) return false;
+  // A conflict: listed once, with every writer so far.
+  auto it = std::find_if(conflicts_.begin(), conflicts_.end(),
+                         [&](const write_conflict& c) { return c.resource == resource; });
+  if (it == conflicts_.end()) {
+    conflicts_.push_back({resource, w.agents});
+    return true;
+  }
+  const bool grew = it->agents.size() != w.agents.size();
+  it->agents = w.agents;
+  return grew;
 }
 
 usage progress_map::tokens() const noexcept {

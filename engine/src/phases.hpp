@@ -1,23 +1,58 @@
-// The three phases of a run, each a coroutine over the shared run_context.
+// The phases of a run, each a coroutine over the shared run_context: plan (decompose, or take a
+// given plan), execute the plan (agents as their dependencies finish), combine (verify, then
+// synthesize, vote or select).
 #pragma once
 
 #include "run_context.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
+#include <optional>
+
 namespace conclave::detail {
 
-/// Fills report.sub_questions and report.agents (one entry each), or falls back to one agent
-/// on the question; emits `decomposed`.
-boost::asio::awaitable<void> decompose(std::shared_ptr<run_context> ctx);
+/// The plan the run executes: `given` (already validated), one subtask on the question, the
+/// whole question N times (vote, select), or the decomposer's plan (one subtask on the question
+/// when that fails). Fills head's plan part and emits `decomposed` with it.
+boost::asio::awaitable<plan> make_plan(std::shared_ptr<run_context> ctx,
+                                       std::optional<plan> given);
 
-/// Runs every agent concurrently (capped), each racing its deadline; fills report.agents.
-boost::asio::awaitable<void> fan_out(std::shared_ptr<run_context> ctx);
+/// Runs every subtask as an agent once its dependencies are done (no supersteps), at most
+/// max_concurrency at once, never two holding one exclusive resource; emits each agent's last
+/// event with its report. Fills head's fan-out wall and agent time sum.
+boost::asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan& p);
 
-/// Merges the decisions into report.answer, or a degraded answer when the call fails.
-boost::asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx);
+/// The verify stage when the plan asks for it, then the plan's combine mode, into head's
+/// combine part (the caller emits `combined` once it has said why when nothing answered).
+boost::asio::awaitable<void> combine(std::shared_ptr<run_context> ctx, const plan& p);
 
-/// One agent: waits for a slot, calls the worker model, records the outcome in its entry.
-boost::asio::awaitable<void> run_agent(std::shared_ptr<run_context> ctx, std::size_t index);
+/// The verify stage: per round, a judge grades each decision still in question (`judged`
+/// events), and each that failed is revised once by its agent, seeing only the critique and the
+/// other decisions (a second last event carries the revised report).
+boost::asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p);
+
+/// What one agent is given: its subtask and what the run decided for it.
+struct agent_task {
+  std::size_t index = 0;
+  std::string id;
+  std::string prompt;
+  std::string role;                          ///< extra system text; empty: none
+  std::string model;                         ///< the model it starts on
+  std::vector<std::shared_ptr<tool>> tools;  ///< the tools it may call
+  std::vector<std::string> exclusive;        ///< resources its subtask holds
+  std::vector<std::string> depends_on;       ///< ids, for its report
+  std::string given;  ///< its dependencies' decisions (bounded); empty: none
+  /// A revision (verify stage): the whole conversation to send, instead of prompt + given.
+  std::vector<chat_message> revision;
+};
+
+/// One agent: a function of its task and the run's narrow services (admit, charge, emit, stop)
+/// to its report, returned by value. `queued_at`: when it became ready. Never throws for an
+/// expected failure; the report says what happened.
+boost::asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_task task,
+                                               clock::time_point queued_at);
+
+/// Emits the agent's last event (completed, failed, ..., skipped) carrying its report.
+void emit_agent_end(run_context& ctx, agent_report rep);
 
 }  // namespace conclave::detail

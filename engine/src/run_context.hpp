@@ -1,14 +1,16 @@
-// The state of one run, shared by its coordinator and its agents. Report entries are written
-// only by their own agent; the progress map and observers live on the run's strand.
+// The state of one run, shared by its coordinator and its agents. Agents never write the
+// report: each returns its own by value, and the report is a fold of the run's events (the
+// progress map, the fold and the observers live on the run's strand).
 #pragma once
 
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/plan.hpp>
 #include <conclave/engine/progress.hpp>
+#include <conclave/engine/report_fold.hpp>
 #include <conclave/engine/session.hpp>
 
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -28,7 +30,28 @@ using clock = std::chrono::steady_clock;
 inline std::chrono::microseconds since(clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
 }
-using slot_channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+/// Why an agent was stopped from outside, recorded by whoever stopped it, so the agent never
+/// guesses: its own deadline needs no cause (the timer simply fired).
+enum class stop_cause { none, budget, run_stopped, cancelled };
+
+/// One per running agent: its deadline timer, and the cause when something else cut it short.
+/// Both are touched only on the agent's strand (the timer's executor).
+struct agent_stopper {
+  explicit agent_stopper(boost::asio::any_io_executor ex, clock::time_point due)
+      : deadline(std::move(ex), due) {}
+  boost::asio::steady_timer deadline;
+  stop_cause cause = stop_cause::none;
+
+  /// From any thread: the first cause wins, and the agent's wait on its deadline ends.
+  static void stop(const std::shared_ptr<agent_stopper>& s, stop_cause why) {
+    boost::asio::post(s->deadline.get_executor(), [s, why] {
+      if (s->cause != stop_cause::none) return;
+      s->cause = why;
+      s->deadline.cancel();
+    });
+  }
+};
 
 /// Options made safe to compute with: "forever" (e.g. milliseconds::max()) would overflow a
 /// time_point, so the run deadline is capped at a year, and no part may exceed the whole.
@@ -48,6 +71,10 @@ inline ask_options normalized(ask_options o) {
   o.limits.max_tool_calls = std::max(0, o.limits.max_tool_calls);
   o.limits.tool_concurrency = std::max(1, o.limits.tool_concurrency);
   o.limits.max_tool_result_bytes = std::max<std::size_t>(256, o.limits.max_tool_result_bytes);
+  o.max_agents = std::clamp(o.max_agents, 1, max_dynamic_agents);
+  o.agents = std::clamp(o.agents, 0, static_cast<int>(max_plan_subtasks));
+  o.max_concurrency = std::max(1, o.max_concurrency);
+  o.verify_rounds = std::clamp(o.verify_rounds, 0, 3);
   return o;
 }
 
@@ -57,13 +84,10 @@ struct run_context : std::enable_shared_from_this<run_context> {
         opts(normalized(std::move(o))),
         strand(boost::asio::make_strand(e.get_executor())),
         start(clock::now()),
-        slots(e.get_executor(), static_cast<std::size_t>(std::max(1, opts.max_concurrency))),
         retries(opts.retry_budget),
         budget(opts.budget) {
-    report.question = std::move(q);
-    // The concurrency cap: a channel holding one token per slot.
-    for (int i = 0; i < std::max(1, opts.max_concurrency); ++i)
-      slots.try_send(boost::system::error_code{});
+    head.question = std::move(q);
+    head.combine = to_string(opts.combine);
   }
 
   /// Stamps the event and applies it on the run's strand, then tells the observers.
@@ -103,7 +127,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
           .tokens = usage{budget.tokens_spent(), 0}});
     if (!opts.budget.cancel_running) return;
     stopped_by_budget = true;
-    stop_running_agents();
+    stop_running_agents(stop_cause::budget);
   }
 
   /// Counts one call to `ref` (as routed) in the report's by_model.
@@ -121,25 +145,25 @@ struct run_context : std::enable_shared_from_this<run_context> {
     return report_by_model;
   }
 
-  /// Cuts every running agent short (its deadline timer, cancelled on its own strand).
-  void stop_running_agents() {
-    std::vector<std::weak_ptr<boost::asio::steady_timer>> running;
+  /// Cuts every running agent short, each told why (on its own strand).
+  void stop_running_agents(stop_cause why) {
+    std::vector<std::weak_ptr<agent_stopper>> running;
     {
       std::lock_guard lock(stoppers_mutex);
       running = stoppers;
     }
     for (auto& weak : running) {
-      if (auto t = weak.lock()) {
-        boost::asio::post(t->get_executor(), [t] { t->cancel(); });
-      }
+      if (auto s = weak.lock()) agent_stopper::stop(s, why);
     }
   }
 
-  /// An agent's deadline timer, so a budget stop can cut the agent short. Register before
-  /// checking the budget: then a stop either sees the timer or the agent sees the stop.
-  void register_stopper(const std::shared_ptr<boost::asio::steady_timer>& t) {
+  /// An agent's stopper, so a budget stop can cut the agent short. Register before checking
+  /// the budget: then a stop either sees the stopper or the agent sees the stop. Stoppers of
+  /// agents that ended are dropped as new ones come.
+  void register_stopper(const std::shared_ptr<agent_stopper>& s) {
     std::lock_guard lock(stoppers_mutex);
-    stoppers.push_back(t);
+    std::erase_if(stoppers, [](const auto& w) { return w.expired(); });
+    stoppers.push_back(s);
   }
 
   /// A failure no other call can get past (a rejected API key): no new call starts, running
@@ -155,7 +179,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
       fatal_error = ec;
       fatal.store(true);
     }
-    stop_running_agents();
+    stop_running_agents(stop_cause::run_stopped);
   }
 
   /// Why no new call may start now, if so: the budget is spent, or a failure stopped the run.
@@ -172,12 +196,30 @@ struct run_context : std::enable_shared_from_this<run_context> {
   }
   std::atomic<bool> fatal{false};  ///< stop_run was called: no new call starts
 
-  /// The model agent `i` starts on: the agent models in turn, else the run's model.
-  const std::string& agent_model(std::size_t i) const {
+  /// The model agent `i` starts on: its subtask's, else the agent models in turn, else the
+  /// run's model.
+  const std::string& agent_model(std::size_t i, const std::string& subtask_model = {}) const {
+    if (!subtask_model.empty()) return subtask_model;
     if (opts.agent_models.empty()) return opts.model;
     const std::string& m = opts.agent_models[i % opts.agent_models.size()];
     return m.empty() ? opts.model : m;
   }
+
+  /// The agents' reports as the events have them so far (on the run's strand only).
+  const std::vector<agent_report>& agents() const noexcept { return fold.report().agents; }
+
+  /// Emits a run-level event carrying the part of `head` it completes.
+  void emit_part(event_kind kind, std::size_t count = 0, std::string text = {},
+                 usage tokens = {}) {
+    emit({.kind = kind,
+          .text = std::move(text),
+          .tokens = tokens,
+          .count = count,
+          .run = std::make_shared<const run_report>(head)});
+  }
+
+  /// The report, once `finished` was delivered: the fold of every event.
+  run_report take_report() { return fold.take(); }
 
   clock::time_point run_deadline() const { return start + opts.deadline; }
   /// When decomposition must be done: its own share of the run, so a decomposer that never
@@ -194,16 +236,19 @@ struct run_context : std::enable_shared_from_this<run_context> {
   const ask_options opts;
   boost::asio::strand<boost::asio::any_io_executor> strand;
   const clock::time_point start;
-  slot_channel slots;
-  session::shared_context base_context;        ///< what every agent sees; set after decomposition
+  session::shared_context base_context;        ///< what every agent sees; set after planning
   retry_budget retries;                        ///< shared by every agent: no retry storms
   run_budget budget;                           ///< tokens and cost: no new call once reached
   std::atomic<bool> stopped_by_budget{false};  ///< running agents were cut by the budget
-  run_report report;
+  bool cancelled = false;  ///< the caller cancelled the run (coordinator, on the strand)
+  /// The run-level fields as the coordinator learns them (agents stay empty: they are in the
+  /// fold); each part goes out on the event that completes it.
+  run_report head;
 
  private:
   void deliver(const event& e) {
     progress.apply(e);
+    fold.apply(e);
     for (std::size_t i = 0; i < observers.size(); ++i) {
       if (!observers[i]) continue;
       try {
@@ -211,16 +256,17 @@ struct run_context : std::enable_shared_from_this<run_context> {
       } catch (const std::exception& x) {
         // A host's bug must not end its io_context.run() nor the run: drop that observer.
         observers[i] = nullptr;
-        report.observer_note += "observer " + std::to_string(i + 1) + " threw (" + x.what() +
+        head.observer_note += "observer " + std::to_string(i + 1) + " threw (" + x.what() +
                                 ") and was not called again; ";
       } catch (...) {
         observers[i] = nullptr;
-        report.observer_note += "observer " + std::to_string(i + 1) + " threw; ";
+        head.observer_note += "observer " + std::to_string(i + 1) + " threw; ";
       }
     }
   }
   std::vector<observer> observers = opts.observers;  // on the run's strand only
   progress_map progress;
+  report_fold fold;
   mutable std::mutex fatal_mutex;
   boost::system::error_code fatal_error;
   diagnostics fatal_diag;
@@ -228,7 +274,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
   std::map<std::string, model_spend, std::less<>>
       report_by_model;        // moved to the report at the end
   std::mutex stoppers_mutex;  // a push or a copy; never held across a suspension
-  std::vector<std::weak_ptr<boost::asio::steady_timer>> stoppers;
+  std::vector<std::weak_ptr<agent_stopper>> stoppers;
 };
 
 }  // namespace conclave::detail

@@ -13,6 +13,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
 
 #include <optional>
 #include <tuple>
@@ -33,6 +37,7 @@ struct turn_state {
   int turn = 0;
   std::vector<planned_call> calls;
   const std::vector<std::shared_ptr<tool>>& tools;
+  const std::vector<std::string>& exclusive;
   clock::time_point deadline;
   std::vector<tool_result> results;
   std::vector<tool_call_record> records;
@@ -63,6 +68,18 @@ asio::awaitable<void> invoke(std::shared_ptr<tool> t, std::string arguments,
   p->wake.cancel();
 }
 
+// The resource a writing tool's call names: the string at the tool's `writes` argument.
+std::string written_resource(const tool& t, std::string_view arguments) {
+  const std::string& key = t.spec().writes;
+  if (key.empty()) return {};
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(arguments, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* at = o ? o->if_contains(key) : nullptr;
+  if (!at || !at->is_string() || at->get_string().empty()) return {};
+  return std::string(text::utf8_prefix(at->get_string(), 1024));
+}
+
 asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
   const planned_call& p = s.calls[k];
   tool_result& out = s.results[k];
@@ -81,6 +98,10 @@ asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(s.deadline - started);
     auto ex = co_await asio::this_coro::executor;
     auto cs = co_await asio::this_coro::cancellation_state;
+    rec.resource = written_resource(*s.tools[p.tool], p.call.arguments);
+    rec.resource_held =
+        !rec.resource.empty() &&
+        std::find(s.exclusive.begin(), s.exclusive.end(), rec.resource) != s.exclusive.end();
     auto pending = std::make_shared<pending_call>(ex);
     pending->wake.expires_after(std::max(std::min(limit, left), std::chrono::milliseconds(0)));
     // Spawned (it starts after a post, once the wait below is armed), not awaited.
@@ -126,7 +147,9 @@ asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
                .turn = s.turn,
                .tool = rec.name,
                .bytes = rec.result_bytes,
-               .duration = rec.duration});
+               .duration = rec.duration,
+               .resource = rec.resource,
+               .held = rec.resource_held});
 }
 
 // Takes the next call until none is left: `tool_concurrency` of these run a turn.
@@ -143,10 +166,11 @@ asio::awaitable<void> worker(turn_state& s) {
 }  // namespace
 
 asio::awaitable<std::vector<tool_result>> run_tool_turn(
-    std::shared_ptr<run_context> ctx, std::size_t agent, int turn, std::vector<planned_call> calls,
-    const std::vector<std::shared_ptr<tool>>& tools, clock::time_point deadline) {
+    std::shared_ptr<run_context> ctx, agent_report& rep, int turn, std::vector<planned_call> calls,
+    const std::vector<std::shared_ptr<tool>>& tools, const std::vector<std::string>& exclusive,
+    clock::time_point deadline) {
   const std::size_t n = calls.size();
-  turn_state s{ctx, agent, turn, std::move(calls), tools, deadline, {}, {}, 0};
+  turn_state s{ctx, rep.index, turn, std::move(calls), tools, exclusive, deadline, {}, {}, 0};
   // Every call has its record and result before any runs: a turn cut short (deadline, cancel)
   // leaves the calls that never ran marked as such, not blank.
   for (const auto& p : s.calls) {
@@ -168,7 +192,6 @@ asio::awaitable<std::vector<tool_result>> run_tool_turn(
     ops.push_back(asio::co_spawn(ex, worker(s), asio::deferred));
   co_await asio::experimental::make_parallel_group(std::move(ops))
       .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  agent_report& rep = ctx->report.agents[agent];
   rep.tool_time += since(started);
   for (auto& r : s.records) rep.tool_calls.push_back(std::move(r));
   co_return std::move(s.results);

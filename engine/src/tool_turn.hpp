@@ -15,10 +15,13 @@
 
 namespace conclave::detail {
 
-/// One result per call, in order. Never throws for a tool's failure: a tool that fails, times
-/// out or throws gives an `is_error` result the model sees.
+/// One result per call, in order; records go to `rep` (the agent's own report). Never throws
+/// for a tool's failure: a tool that fails, times out or throws gives an `is_error` result the
+/// model sees. A call to a tool that writes (tool_spec::writes) records the resource it named,
+/// held when it is among `exclusive` (the subtask's declared resources).
 boost::asio::awaitable<std::vector<tool_result>> run_tool_turn(
-    std::shared_ptr<run_context> ctx, std::size_t agent, int turn, std::vector<planned_call> calls,
-    const std::vector<std::shared_ptr<tool>>& tools, clock::time_point deadline);
+    std::shared_ptr<run_context> ctx, agent_report& rep, int turn, std::vector<planned_call> calls,
+    const std::vector<std::shared_ptr<tool>>& tools, const std::vector<std::string>& exclusive,
+    clock::time_point deadline);
 
 }  // namespace conclave::detail

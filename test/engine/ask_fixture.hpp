@@ -77,8 +77,9 @@ inline ask_options quick_options(int agents, std::uint64_t seed = 42) {
 
 /// One io_context, a fake model following a script, and an engine over it.
 struct rig {
-  explicit rig(const scripted& s)
-      : model(io.get_executor(), s.as_script()), eng(io.get_executor(), model) {}
+  explicit rig(const scripted& s) : rig(s.as_script()) {}
+  explicit rig(fake_model::script s)
+      : model(io.get_executor(), std::move(s)), eng(io.get_executor(), model) {}
   boost::asio::io_context io;
   fake_model model;
   engine eng;

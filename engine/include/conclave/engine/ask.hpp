@@ -1,12 +1,14 @@
-// The ask pipeline: decompose a question into N sub-questions, run N isolated agents
-// concurrently under deadlines and a concurrency cap, and synthesize one answer from their
-// decisions.
+// The ask pipeline as a plan: decompose a question into subtasks (a list, or a plan with
+// dependencies and exclusive resources), run each as an isolated agent as soon as what it depends
+// on is done, under deadlines and a concurrency cap, and combine their decisions into one answer
+// (synthesize, vote or select; optionally verified first). async_run_plan runs a given plan.
 #pragma once
 
 #include <conclave/engine/agent_machine.hpp>
 #include <conclave/engine/budget.hpp>
 #include <conclave/engine/events.hpp>
 #include <conclave/engine/model.hpp>
+#include <conclave/engine/plan.hpp>
 #include <conclave/engine/report.hpp>
 #include <conclave/engine/retry.hpp>
 #include <conclave/engine/tool.hpp>
@@ -25,10 +27,18 @@
 
 namespace conclave {
 
+/// The most agents a decomposer may choose on its own (ask_options::max_agents is capped here).
+inline constexpr int max_dynamic_agents = 20;
+
 struct ask_options {
-  int agents = 4;            ///< sub-questions to ask for; 1 skips decomposition
-  int max_concurrency = 16;  ///< agents calling a model at once; the others queue
-  std::chrono::milliseconds agent_timeout{120'000};  ///< per agent, counted from when it is queued
+  /// Sub-questions to ask for; 1 skips decomposition; 0: the decomposer chooses how many,
+  /// within [1, max_agents] (1 for a simple fact, a few for a comparison, more for research).
+  int agents = 0;
+  int max_agents = 10;       ///< the most the decomposer may choose (at most max_dynamic_agents)
+  int max_concurrency = 16;  ///< agents running at once; the others wait their turn
+  /// Per agent, counted from when it is ready (its dependencies done), waiting for a slot
+  /// included.
+  std::chrono::milliseconds agent_timeout{120'000};
   std::chrono::milliseconds deadline{300'000};       ///< the whole run, decomposition to answer
   std::chrono::milliseconds synthesis_reserve{
       30'000};  ///< kept back from `deadline` for synthesis:
@@ -67,6 +77,14 @@ struct ask_options {
   /// Which tools agent `index` (from 0) gets; unset: every agent gets every tool.
   std::function<bool(std::size_t index, const tool& t)> tools_for;
   agent_limits limits;  ///< the loop's limits (turns, tool calls, timeouts, result size)
+  /// How the decisions become one answer. vote and select ask every agent the whole question
+  /// (self-consistency) unless a plan says otherwise: no decomposition call.
+  combine_mode combine = combine_mode::synthesize;
+  /// The verify stage, before combining: a judge grades each decision (pass /
+  /// needs_improvement / fail) and an agent that failed revises once per round, seeing only the
+  /// critique and the other decisions. Rounds: 0-3.
+  bool verify = false;
+  int verify_rounds = 1;
 };
 
 /// The models a run uses and the executor it runs on. Models are referenced, not owned.
@@ -99,7 +117,7 @@ class engine {
 using ask_signature = void(boost::system::error_code, run_report);
 
 namespace detail {
-void start_ask(engine& e, std::string question, ask_options opts,
+void start_ask(engine& e, std::string question, ask_options opts, std::optional<plan> given,
                boost::asio::any_completion_handler<ask_signature> handler);
 }
 
@@ -112,7 +130,8 @@ void start_ask(engine& e, std::string question, ask_options opts,
 ///    such reply (report.stop_note says what the provider said);
 ///  - error::budget_exhausted: the budget was spent before any decision;
 ///  - error::cancelled: the caller cancelled; the report holds what finished.
-/// The report always has one entry per sub-question.
+/// The report always has one entry per sub-question. It is the fold of the run's events (see
+/// report_fold.hpp): an observer that keeps them can rebuild it exactly.
 ///
 /// Cancellation: terminal, through the token's cancellation slot; it cancels every running
 /// agent and timer, and completes promptly. Works with any completion token (use_awaitable,
@@ -121,10 +140,27 @@ template <typename CompletionToken>
 auto async_ask(engine& e, std::string question, ask_options opts, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, ask_signature>(
       [&e](auto handler, std::string q, ask_options o) {
-        detail::start_ask(e, std::move(q), std::move(o),
+        detail::start_ask(e, std::move(q), std::move(o), std::nullopt,
                           boost::asio::any_completion_handler<ask_signature>(std::move(handler)));
       },
       token, std::move(question), std::move(opts));
+}
+
+/// Runs a plan (from a file, or edited from a decomposer's): no decomposition call. The plan's
+/// combine mode and verify stage override the options'. Completes as async_ask does, and also
+/// with error::invalid_plan (report.stop_note names the offending ids) before any call when the
+/// plan does not validate. A subtask runs as soon as its dependencies are done; one whose
+/// dependency failed is `skipped` unless that dependency is optional; subtasks sharing an
+/// exclusive resource never run at once.
+template <typename CompletionToken>
+auto async_run_plan(engine& e, plan p, ask_options opts, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, ask_signature>(
+      [&e](auto handler, plan given, ask_options o) {
+        std::string q = given.question;
+        detail::start_ask(e, std::move(q), std::move(o), std::move(given),
+                          boost::asio::any_completion_handler<ask_signature>(std::move(handler)));
+      },
+      token, std::move(p), std::move(opts));
 }
 
 }  // namespace conclave

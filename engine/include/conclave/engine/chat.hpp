@@ -87,6 +87,9 @@ struct tool_spec {
   std::string name;
   std::string description;
   std::string parameters = R"({"type":"object","properties":{}})";
+  /// For a tool that writes a resource: the argument naming it ("path"). Calls are tracked so
+  /// two agents writing one resource are reported as a conflict. Never sent to the model.
+  std::string writes;
 };
 
 /// Whether the model may, must or must not call tools, or which one it must call.

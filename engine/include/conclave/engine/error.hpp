@@ -6,6 +6,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace conclave {
@@ -32,7 +33,12 @@ enum class error {
   empty_answer,          ///< the model finished without saying anything
   internal_error,        ///< a bug in conclave (an exception escaped); never retried
   loop_limit,  ///< an agent's tool loop hit a limit (turns, tool calls, a stall): partial answer
+  dependency_failed,  ///< a plan's subtask never ran: one it depends on failed or was skipped
 };
+
+/// The error a to_string() identifier names ("timeout" -> error::timeout); an empty code for
+/// an identifier that is not conclave's (reading back a report or an event line).
+boost::system::error_code error_from_id(std::string_view id) noexcept;
 
 /// A stable identifier for machine-readable output: "timeout", "rate_limited"...
 const char* to_string(error e) noexcept;

@@ -1,8 +1,11 @@
-// One event stream per run. Agent events come in order per agent: queued, started,
-// progress*, retrying*, tool_call_started / tool_call_finished (between turns), then one of
-// completed / failed / timed_out / cancelled / stopped. Run events:
-// decomposed, synthesis_started, finished. Every observer (live view, JSONL, journal, host
-// callback) sees the same stream.
+// One event stream per run, and the run is a fold of it: the report (report_fold.hpp) and the
+// progress map (progress.hpp) are both built from these events alone. Agent events come in
+// order per agent: queued, started, progress*, retrying*, tool_call_started /
+// tool_call_finished (between turns), then one of completed / failed / timed_out / cancelled /
+// stopped / skipped, which carries the agent's report; with the verify stage, `judged` (and, for
+// an answer that failed, a revision: started ... completed again). Run events: decomposed (the
+// plan), synthesis_started, combined (the answer), finished (the totals). Every observer (live
+// view, JSONL, journal, host callback) sees the same stream.
 #pragma once
 
 #include <conclave/engine/chat.hpp>
@@ -10,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -29,13 +33,22 @@ enum class event_kind {
   failed,              ///< agent gave up; text: the error; tokens spent
   timed_out,           ///< agent's or the run's deadline struck; tokens spent
   cancelled,           ///< the run was cancelled; tokens spent
-  decomposed,          ///< sub-questions are known; count; text: a note on fallback, if any
-  synthesis_started,   ///< the merge call began; count: decisions going in
+  skipped,             ///< never ran: a dependency failed, or the run ended first; text: why
+  judged,              ///< verify: the judge graded the agent's answer; text: the verdict
+  decomposed,          ///< the plan is known; count: subtasks; text: a note on fallback, if any
+  synthesis_started,   ///< combining began; count: decisions going in; text: the mode
+  combined,            ///< the answer is known (synthesized, voted or selected)
   budget_exhausted,    ///< the run's token or cost cap was reached; text: which; tokens: spent
   finished,            ///< the run is over; text: outcome; tokens: the run's total
 };
 
+/// The agent's last event (completed, failed, timed_out, cancelled, stopped, skipped).
+bool is_terminal(event_kind k) noexcept;
+
 const char* to_string(event_kind k) noexcept;
+
+struct agent_report;
+struct run_report;
 
 struct event {
   event_kind kind = event_kind::queued;
@@ -55,9 +68,19 @@ struct event {
   /// On `started`: the model called, as the engine's model names it ("provider:model"
   /// through a router_model); empty: unnamed (the provider's default).
   std::string model;
+  /// On tool_call_finished of a tool that writes: the resource it wrote (a path); `held`: the
+  /// agent's subtask declared it exclusive.
+  std::string resource;
+  bool held = false;
+  /// On an agent's last event and on `judged`: the agent's report as it now stands.
+  std::shared_ptr<const agent_report> report;
+  /// On decomposed / combined / finished: the run-level part of the report it completes (the
+  /// plan, the answer, the totals); its agents are empty.
+  std::shared_ptr<const run_report> run;
 };
 
-/// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals.
+/// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals;
+/// the payloads as the report's parts, so the lines rebuild the report (report_fold.hpp).
 std::string to_json_line(const event& e);
 
 class progress_map;

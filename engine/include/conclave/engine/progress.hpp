@@ -3,6 +3,9 @@
 #pragma once
 
 #include <conclave/engine/events.hpp>
+#include <conclave/engine/report.hpp>
+
+#include <map>
 
 #include <string>
 #include <vector>
@@ -10,7 +13,8 @@
 namespace conclave {
 
 /// stopped: the agent's loop hit a limit (turns, tool calls, a stall) and kept a partial answer.
-enum class agent_state { queued, running, completed, failed, timed_out, cancelled, stopped };
+/// skipped: never ran (a dependency failed, or the run ended before it could start).
+enum class agent_state { queued, running, completed, failed, timed_out, cancelled, stopped, skipped };
 
 const char* to_string(agent_state s) noexcept;
 
@@ -32,6 +36,24 @@ struct agent_progress {
   std::string model;      ///< the model of its latest call ("provider:model"; empty: unnamed)
   /// For a completed agent: length means its answer is truncated, content_filter refused.
   stop_reason stop = stop_reason::unknown;
+  std::string verdict;  ///< verify: the judge's last verdict (empty: not judged)
+};
+
+/// Which agents wrote which resource (from tool_call_finished events): two agents writing one
+/// resource is a conflict unless every write held it (declared exclusive in the plan).
+class write_tracker {
+ public:
+  /// Records a write; true when it makes a new conflict or adds a writer to one.
+  bool note(std::size_t agent, const std::string& resource, bool held);
+  const std::vector<write_conflict>& conflicts() const noexcept { return conflicts_; }
+
+ private:
+  struct writers {
+    std::vector<std::size_t> agents;
+    bool unheld = false;
+  };
+  std::map<std::string, writers, std::less<>> writers_;
+  std::vector<write_conflict> conflicts_;
 };
 
 enum class run_phase { decomposing, running, synthesizing, finished };
@@ -48,8 +70,11 @@ class progress_map {
   /// Tokens of every finished call so far (agents, plus decomposition and synthesis once known).
   usage tokens() const noexcept;
   std::chrono::microseconds last_event_at() const noexcept { return last_; }
+  /// Resources more than one agent wrote, as they are found.
+  const std::vector<write_conflict>& conflicts() const noexcept { return writes_.conflicts(); }
 
  private:
+  write_tracker writes_;
   std::vector<agent_progress> agents_;
   run_phase phase_ = run_phase::decomposing;
   usage run_level_tokens_;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,9 @@ namespace conclave {
 
 /// ok: answered. max_turns / stalled: the loop hit a limit (turns or tool calls / the same call
 /// again and again); `answer` then holds what the agent said so far (a partial answer, maybe
-/// empty), and synthesis is told it is partial.
-enum class agent_status { ok, failed, timed_out, cancelled, max_turns, stalled };
+/// empty), and synthesis is told it is partial. skipped: never ran, because a subtask it
+/// depends on failed (diag.message says which) or the run ended before it could start.
+enum class agent_status { ok, failed, timed_out, cancelled, max_turns, stalled, skipped };
 
 /// Whether the status keeps an answer for synthesis: ok, or a partial one (max_turns, stalled).
 bool has_answer(agent_status s) noexcept;
@@ -39,11 +41,30 @@ struct tool_call_record {
   std::size_t arguments_bytes = 0;
   std::size_t result_bytes = 0;  ///< as sent back to the model (after the size cap)
   std::string error;             ///< the error text, for anything but ok
+  /// For a tool that writes (tool_spec::writes): the resource its call named (a path), else
+  /// empty; `resource_held`: the agent's subtask declared it exclusive, so no other writer ran
+  /// beside it.
+  std::string resource;
+  bool resource_held = false;
+};
+
+/// Two or more agents wrote the same resource, and not every write held it exclusively.
+struct write_conflict {
+  std::string resource;
+  std::vector<std::size_t> agents;  ///< indices, in the order they first wrote it
+};
+
+/// One distinct short answer of a vote and the agents that gave it.
+struct vote_option {
+  std::string answer;               ///< as first written
+  std::vector<std::size_t> agents;  ///< indices
 };
 
 struct agent_report {
   std::size_t index = 0;
+  std::string id;  ///< the subtask's id in the plan ("s1"... when the decomposer named none)
   std::string sub_question;
+  std::vector<std::string> depends_on;  ///< ids of the subtasks whose decisions it was given
   agent_status status = agent_status::cancelled;
   boost::system::error_code error;  ///< why it is not ok
   diagnostics diag;                 ///< context of the last failure
@@ -64,6 +85,11 @@ struct agent_report {
   std::vector<usage> turn_tokens;         ///< tokens per turn, retries included
   std::vector<tool_call_record> tool_calls;  ///< in the order they were asked for
   std::chrono::microseconds tool_time{0};    ///< running tools (turns' wall, not summed)
+  /// With the verify stage: the judge's last verdict ("pass", "needs_improvement", "fail";
+  /// empty: not judged), its critique, and how many times the agent revised its answer.
+  std::string verdict;
+  std::string critique;
+  int revisions = 0;
 };
 
 /// What a run asked of one model: calls (attempts) and the tokens they spent.
@@ -85,12 +111,23 @@ struct run_report {
   std::string synthesis_note;             ///< what is missing or what went wrong in synthesis
   std::size_t synthesis_input_chars = 0;  ///< size of what synthesis was sent
 
+  /// How the decisions became the answer: "synthesize", "vote" or "select"; `combine_note`
+  /// says how it went ("3 of 4 agents answered ...", "tie between ...", "selected agent 2").
+  std::string combine = "synthesize";
+  std::string combine_note;
+  std::vector<vote_option> votes;  ///< vote: every distinct answer, most votes first
+  bool vote_tie = false;           ///< vote: the top count was shared
+  std::optional<std::size_t> selected;  ///< select: the agent whose answer was chosen
+  int verify_rounds = 0;                ///< verify: judge rounds run (0: no verify stage)
+  std::vector<write_conflict> conflicts;  ///< resources written by more than one agent
+
   std::string decomposition_model;      ///< the model that decomposed, as the provider names it
   std::string synthesis_model;          ///< the model that synthesized, as the provider names it
   std::string decomposition_model_ref;  ///< the one asked to decompose, like agent model_ref
   std::string synthesis_model_ref;      ///< the one asked to synthesize, like agent model_ref
   std::string stop_note;  ///< when a failure stopped the whole run (auth): what the provider said
   std::string observer_note;  ///< observers that threw (each dropped after its first throw)
+  bool planned = false;       ///< the subtasks came from a plan file, not the decomposer
 
   usage decomposition_tokens;
   usage synthesis_tokens;
@@ -123,9 +160,23 @@ inline constexpr int report_schema_version = 1;
 
 /// The run report as JSON (see apps/conclave/report.schema.json): agents numbered from 1 as on
 /// screen, tokens as input_tokens / output_tokens / total_tokens, absent values as null.
+/// It is the union of the parts below, which the run's events carry one at a time.
 boost::json::object to_json(const run_report& r);
 
-/// {"input_tokens", "output_tokens", "total_tokens"}.
+/// {"input_tokens", "output_tokens", "total_tokens"}, and the cache counts when not zero.
 boost::json::object to_json(const usage& u);
+
+/// The parts of the report, as the events that complete them carry them (see report_fold.hpp):
+/// the plan (on `decomposed`), one agent (on its last event), the combined answer (on
+/// `combined`) and the totals (on `finished`). Each reader fills only its own fields and
+/// returns false, saying why, on JSON that is not a part it wrote.
+boost::json::object plan_part_json(const run_report& r);
+boost::json::object agent_json(const agent_report& a);
+boost::json::object combine_part_json(const run_report& r);
+boost::json::object totals_part_json(const run_report& r);
+bool read_plan_part(const boost::json::object& o, run_report& r, std::string& why);
+bool read_agent(const boost::json::object& o, agent_report& a, std::string& why);
+bool read_combine_part(const boost::json::object& o, run_report& r, std::string& why);
+bool read_totals_part(const boost::json::object& o, run_report& r, std::string& why);
 
 }  // namespace conclave

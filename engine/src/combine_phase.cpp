@@ -1,0 +1,210 @@
+// The decisions become one answer: synthesized (one merge call), voted (no call: the majority of
+// short answers) or selected (one call picks the most consistent). The combine stage sees only
+// decisions, never dialogues. The verify stage (verify_phase.cpp) may revise them first.
+#include "phases.hpp"
+#include "run_calls.hpp"
+
+#include <conclave/engine/combine.hpp>
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/synthesis.hpp>
+#include <conclave/engine/text.hpp>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::detail {
+namespace {
+
+void add_note(std::string& note, std::string_view more) {
+  if (more.empty()) return;
+  if (!note.empty()) note += "; ";
+  note += more;
+}
+
+// Which decisions are missing or partial: said in the synthesis note, and the run is degraded.
+void note_missing(run_report& r, const std::vector<agent_report>& agents) {
+  std::string missing, partial;
+  for (const auto& a : agents) {
+    if (a.status == agent_status::ok) continue;
+    std::string& list = has_answer(a.status) && !a.answer.empty() ? partial : missing;
+    list +=
+        (list.empty() ? "" : ", ") + std::to_string(a.index + 1) + " (" + to_string(a.status) + ")";
+  }
+  if (!missing.empty()) {
+    r.degraded = true;
+    add_note(r.synthesis_note, "no decision from sub-question " + missing);
+  }
+  if (!partial.empty()) {
+    r.degraded = true;
+    add_note(r.synthesis_note, "a partial decision from sub-question " + partial);
+  }
+}
+
+// One run-level call of the combine stage, charged to the synthesis accounting.
+asio::awaitable<std::tuple<error_code, chat_response>> combine_call(
+    std::shared_ptr<run_context> ctx, std::vector<chat_message> messages, bool stream) {
+  run_report& r = ctx->head;
+  chat_request req;
+  req.messages = std::move(messages);
+  req.model = ctx->opts.synthesis_model.empty() ? ctx->opts.model : ctx->opts.synthesis_model;
+  req.temperature = ctx->opts.temperature;
+  req.max_tokens = ctx->opts.max_output_tokens;
+  req.stream = stream;
+  r.synthesis_model_ref = ctx->models.synthesizer().describe_model(req.model);
+  for (const auto& m : req.messages) r.synthesis_input_chars += m.size();
+  call_cost spent;
+  delta_handler on_delta;
+  if (stream) {
+    // The answer as it is written: run-level progress events (no agent index).
+    on_delta = [ctx](const chat_delta& d) {
+      if (const auto* t = std::get_if<text_delta>(&d))
+        ctx->emit({.kind = event_kind::progress, .text = std::string(t->text)});
+    };
+  }
+  auto result = co_await call_before(ctx, ctx->models.synthesizer(), std::move(req),
+                                     ctx->run_deadline(), spent, std::move(on_delta));
+  r.synthesis_tokens += spent.tokens;
+  r.synthesis_attempts += spent.attempts;
+  if (!std::get<1>(result).model.empty()) r.synthesis_model = std::get<1>(result).model;
+  co_return result;
+}
+
+asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
+                                 const std::vector<agent_report>& agents) {
+  run_report& r = ctx->head;
+  const auto decisions = decisions_of(agents);
+  std::string why;
+  const char* what = "synthesis failed: ";
+  if (ctx->budget.exhausted()) {
+    what = "no synthesis: ";
+    why = ctx->budget.why();  // no new call: the decisions themselves are the answer
+  } else {
+    auto [ec, reply] = co_await combine_call(
+        ctx, synthesis_prompt(r.question, decisions, ctx->opts.max_decision_chars),
+        ctx->opts.stream_synthesis);
+    std::string words = reply.text();
+    if (!ec && text::is_blank(words)) ec = error::empty_answer;
+    if (!ec) {
+      r.answer = std::move(words);
+      if (const char* mark = answer_mark(reply.stop); *mark) {
+        r.degraded = true;
+        add_note(r.synthesis_note, std::string("the synthesized answer is ") + mark);
+      }
+      co_return;
+    }
+    if (ec == error::cancelled) {
+      // Interrupted: no merge and no listing; the caller shows what finished.
+      r.degraded = true;
+      add_note(r.synthesis_note, "cancelled during synthesis");
+      co_return;
+    }
+    why = ec.message() + (reply.diag.message.empty() ? "" : ": " + reply.diag.message);
+  }
+  // Never none: the decisions themselves, listed, are the degraded answer.
+  r.degraded = true;
+  add_note(r.synthesis_note, what + why);
+  r.answer = fallback_answer(decisions, why);
+}
+
+// No call: the short answers are counted. False when no agent gave one (then synthesize).
+bool vote(run_context& ctx, const std::vector<agent_report>& agents) {
+  run_report& r = ctx.head;
+  const vote_tally tally = tally_votes(decisions_of(agents));
+  r.combine_note = tally.note;
+  if (tally.options.empty()) return false;
+  r.votes.clear();
+  for (const auto& o : tally.options) {
+    r.votes.push_back({o.answer, o.agents});  // decisions_of keeps the agents' order
+  }
+  r.vote_tie = tally.tie;
+  r.answer = tally.options.front().answer;
+  if (tally.tie) {
+    r.degraded = true;
+    add_note(r.synthesis_note, "the vote is tied: " + tally.note);
+  }
+  return true;
+}
+
+// One call picks the answer most consistent with the others (universal self-consistency).
+asio::awaitable<void> select(std::shared_ptr<run_context> ctx,
+                             const std::vector<agent_report>& agents) {
+  run_report& r = ctx->head;
+  std::vector<decision> answered;
+  std::vector<std::size_t> owner;
+  const auto all = decisions_of(agents);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].answer.empty()) continue;
+    answered.push_back(all[i]);
+    owner.push_back(i);
+  }
+  std::optional<std::size_t> pick;
+  std::string why;
+  if (answered.size() == 1) {
+    pick = 0;
+    why = "one answer: nothing to compare";
+  } else if (ctx->budget.exhausted()) {
+    why = "no selection call: " + ctx->budget.why();
+  } else {
+    auto [ec, reply] = co_await combine_call(
+        ctx, select_prompt(r.question, answered, ctx->opts.max_decision_chars), false);
+    if (!ec) pick = parse_selection(reply.text(), answered.size());
+    if (ec == error::cancelled) {
+      r.degraded = true;
+      add_note(r.synthesis_note, "cancelled during selection");
+    }
+    why = ec ? "the selection call failed (" + ec.message() + ")"
+             : "the selection reply named no answer";
+  }
+  if (pick) {
+    r.selected = owner[*pick];
+    r.combine_note = "selected agent " + std::to_string(*r.selected + 1) + "'s answer of " +
+                     std::to_string(answered.size());
+    if (answered.size() == 1) r.combine_note += " (" + why + ")";
+  } else {
+    // Never none: the first answer stands, marked.
+    r.selected = owner.front();
+    r.degraded = true;
+    r.combine_note = why + "; agent " + std::to_string(*r.selected + 1) + "'s answer is given";
+    add_note(r.synthesis_note, r.combine_note);
+  }
+  r.answer = agents[*r.selected].answer;
+}
+
+}  // namespace
+
+asio::awaitable<void> combine(std::shared_ptr<run_context> ctx, const plan& p) {
+  run_report& r = ctx->head;
+  if (p.verify && p.verify_rounds > 0 && !ctx->cancelled && !ctx->fatal) {
+    co_await verify(ctx, p);
+  }
+  const std::vector<agent_report> agents = ctx->agents();  // decisions as the events have them
+  std::size_t answered = 0;
+  for (const auto& a : agents) answered += has_answer(a.status) && !a.answer.empty();
+  if (answered == 0 || ctx->cancelled || ctx->fatal) co_return;  // the caller says why
+  if (agents.size() == 1 && agents[0].sub_question == r.question) {
+    // One agent answered the question itself: its answer is the answer, no merge call.
+    r.answer = agents[0].answer;
+    if (agents[0].status != agent_status::ok) {
+      r.degraded = true;
+      r.synthesis_note = "the answer is partial: " + agents[0].diag.message;
+    } else if (const char* mark = answer_mark(agents[0].stop); *mark) {
+      r.degraded = true;
+      r.synthesis_note = std::string("the answer is ") + mark;
+    }
+  } else {
+    note_missing(r, agents);
+    ctx->emit({.kind = event_kind::synthesis_started, .text = r.combine, .count = answered});
+    if (p.combine == combine_mode::vote) {
+      if (!vote(*ctx, agents)) {
+        add_note(r.combine_note, "synthesized instead");
+        co_await synthesize(ctx, agents);
+      }
+    } else if (p.combine == combine_mode::select) {
+      co_await select(ctx, agents);
+    } else {
+      co_await synthesize(ctx, agents);
+    }
+  }
+}
+
+}  // namespace conclave::detail

@@ -1,0 +1,222 @@
+// Runs a plan's subtasks as agents, each as soon as its own dependencies are done: no superstep
+// barrier, so a fast branch never waits for a slow sibling. The sans-io plan_state decides what
+// may start; this coroutine only starts agents and hears them finish, on the run's strand.
+#include "phases.hpp"
+
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/text.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::detail {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Agents report back here, on the run's strand; room for every subtask, so no send waits.
+using done_channel = asio::experimental::channel<void(error_code, std::size_t, agent_report)>;
+
+event_kind terminal_event(agent_status s) {
+  switch (s) {
+    case agent_status::ok:
+      return event_kind::completed;
+    case agent_status::failed:
+      return event_kind::failed;
+    case agent_status::timed_out:
+      return event_kind::timed_out;
+    case agent_status::cancelled:
+      return event_kind::cancelled;
+    case agent_status::max_turns:
+    case agent_status::stalled:
+      return event_kind::stopped;
+    case agent_status::skipped:
+      return event_kind::skipped;
+  }
+  return event_kind::failed;
+}
+
+// The tools subtask `i` may call: the run's, narrowed by the plan's list and tools_for.
+std::vector<std::shared_ptr<tool>> tools_of(const run_context& ctx, const subtask& s,
+                                            std::size_t i) {
+  std::vector<std::shared_ptr<tool>> out;
+  for (const auto& t : ctx.opts.tools) {
+    if (!t || (ctx.opts.tools_for && !ctx.opts.tools_for(i, *t))) continue;
+    if (s.tools && std::find(s.tools->begin(), s.tools->end(), t->spec().name) == s.tools->end())
+      continue;
+    out.push_back(t);
+  }
+  return out;
+}
+
+// What the dependencies decided, for a dependent: decisions only, each and all bounded.
+std::string given_decisions(const run_context& ctx, const plan& p, const plan_state& state,
+                            std::size_t i) {
+  const std::size_t each = ctx.opts.max_decision_chars;
+  const std::size_t total = each * 4;
+  std::string out;
+  for (std::size_t d : state.dependencies(i)) {
+    const agent_report& a = ctx.agents()[d];
+    std::string entry = "[" + p.subtasks[d].id + "] " +
+                        std::string(text::utf8_prefix(p.subtasks[d].prompt, 300)) + "\n";
+    if (has_answer(a.status) && !a.answer.empty()) {
+      entry += "Decision: " + std::string(text::utf8_prefix(a.answer, each));
+      if (a.answer.size() > each) entry += " [cut]";
+    } else {
+      entry += "No decision (" + std::string(to_string(a.status)) + ").";
+    }
+    if (out.size() + entry.size() > total) {
+      out += "[further decisions left out: size limit]\n";
+      break;
+    }
+    out += entry + "\n";
+  }
+  return out;
+}
+
+agent_task task_for(const run_context& ctx, const plan& p, const plan_state& state,
+                    std::size_t i) {
+  const subtask& s = p.subtasks[i];
+  return {.index = i,
+          .id = s.id,
+          .prompt = s.prompt,
+          .role = s.role,
+          .model = ctx.agent_model(i, s.model),
+          .tools = tools_of(ctx, s, i),
+          .exclusive = s.exclusive,
+          .depends_on = s.depends_on,
+          .given = given_decisions(ctx, p, state, i)};
+}
+
+// The report of a subtask that never ran.
+agent_report not_run(const plan& p, std::size_t i, agent_status status, error_code why,
+                     std::string detail) {
+  agent_report r;
+  r.index = i;
+  r.id = p.subtasks[i].id;
+  r.sub_question = p.subtasks[i].prompt;
+  r.depends_on = p.subtasks[i].depends_on;
+  r.status = status;
+  r.error = why;
+  r.diag.message = std::move(detail);
+  return r;
+}
+
+}  // namespace
+
+void emit_agent_end(run_context& ctx, agent_report rep) {
+  std::string why;
+  if (rep.status != agent_status::ok) {
+    why = rep.error.message();
+    if (!rep.diag.message.empty()) why += ": " + rep.diag.message;
+  }
+  const std::size_t i = rep.index;
+  const event_kind kind = terminal_event(rep.status);
+  const usage tokens = rep.tokens;
+  const int attempts = rep.attempts;
+  const stop_reason stop = rep.stop;
+  ctx.emit({.kind = kind,
+            .agent = i,
+            .text = std::move(why),
+            .tokens = tokens,
+            .attempt = attempts,
+            .stop = stop,
+            .report = std::make_shared<const agent_report>(std::move(rep))});
+}
+
+asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan& p) {
+  // After a cancel, keep going just far enough to hear every running agent end (STYLE item 8).
+  co_await asio::this_coro::throw_if_cancelled(false);
+  const std::size_t n = p.subtasks.size();
+  if (n == 0) co_return;
+  plan_state state(p, static_cast<std::size_t>(ctx->opts.max_concurrency));
+  const auto t0 = clock::now();
+  const int turn_limit = ctx->opts.tools.empty() ? 1 : ctx->opts.limits.max_turns;
+  for (std::size_t i = 0; i < n; ++i) {
+    ctx->emit({.kind = event_kind::queued,
+               .agent = i,
+               .text = p.subtasks[i].prompt,
+               .count = static_cast<std::size_t>(turn_limit)});
+  }
+  auto done = std::make_shared<done_channel>(ctx->strand, n);
+  std::vector<clock::time_point> ready_at(n, t0);  // when its last dependency finished
+  std::size_t running = 0;
+
+  auto launch_ready = [&] {
+    for (std::size_t i : state.start_ready()) {
+      ++running;
+      asio::co_spawn(
+          // Each agent on its own strand (Asio 1.81 races in cancellation_signal::emit
+          // otherwise, when the io_context runs on several threads).
+          asio::make_strand(ctx->models.get_executor()),
+          run_agent(ctx, task_for(*ctx, p, state, i), ready_at[i]),
+          asio::bind_executor(ctx->strand, [done, i, &p](std::exception_ptr ex, agent_report rep) {
+            if (ex) {
+              // A bug, not an expected failure: still one entry for the subtask, saying so.
+              std::string what = "internal error";
+              try {
+                std::rethrow_exception(ex);
+              } catch (const std::exception& e) {
+                what += std::string(": ") + e.what();
+              } catch (...) {
+              }
+              rep = not_run(p, i, agent_status::failed, error::internal_error, what);
+            }
+            done->try_send(error_code{}, i, std::move(rep));
+          }));
+    }
+  };
+  auto skip = [&](const std::vector<std::size_t>& which, agent_status status, error_code why) {
+    for (std::size_t k : which) {
+      emit_agent_end(*ctx, not_run(p, k, status, why, std::string(state.skip_reason(k))));
+    }
+  };
+
+  launch_ready();
+  while (running > 0) {
+    auto [ec, i, rep] = co_await done->async_receive(use_tuple);
+    if (ec) {
+      // The caller cancelled the run: stop every running agent (each is told why) and start
+      // no other; then hear the running ones end.
+      ctx->cancelled = true;
+      co_await asio::this_coro::reset_cancellation_state();
+      ctx->stop_running_agents(stop_cause::cancelled);
+      skip(state.skip_waiting("the run was cancelled before this agent started"),
+           agent_status::cancelled, error::cancelled);
+      continue;
+    }
+    --running;
+    const bool succeeded = has_answer(rep.status) && !rep.answer.empty();
+    const auto finished_at = clock::now();
+    emit_agent_end(*ctx, std::move(rep));
+    const auto skipped = state.finish(i, succeeded);
+    skip(skipped, agent_status::skipped, error::dependency_failed);
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto& deps = state.dependencies(k);
+      if (std::find(deps.begin(), deps.end(), i) != deps.end())
+        ready_at[k] = std::max(ready_at[k], finished_at);
+    }
+    if (ctx->cancelled) {
+      skip(state.skip_waiting("the run was cancelled before this agent started"),
+           agent_status::cancelled, error::cancelled);
+    } else {
+      launch_ready();
+    }
+  }
+  // Whatever could never start (nothing left running to free it): said, never silent.
+  skip(state.skip_waiting("the run ended before this agent could start"), agent_status::skipped,
+       error::dependency_failed);
+
+  ctx->head.fan_out_wall = since(t0);
+  ctx->head.agent_time_sum = {};
+  for (const auto& a : ctx->agents()) ctx->head.agent_time_sum += a.latency;
+}
+
+}  // namespace conclave::detail

@@ -1,0 +1,130 @@
+// Where a run's plan comes from: given, trivial, or one decomposition call.
+#include "phases.hpp"
+#include "run_calls.hpp"
+
+#include <conclave/engine/combine.hpp>
+#include <conclave/engine/decompose.hpp>
+#include <conclave/engine/error.hpp>
+
+#include <cstdio>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::detail {
+namespace {
+
+// `n` subtasks on the question itself: self-consistency for vote and select, or one agent.
+plan same_question(const std::string& question, int n) {
+  plan p;
+  p.question = question;
+  for (int i = 0; i < std::max(1, n); ++i) {
+    p.subtasks.push_back({.id = "s" + std::to_string(i + 1), .prompt = question});
+  }
+  return p;
+}
+
+std::string agent_context(const run_context& ctx, const plan& p) {
+  const std::size_t agents = p.subtasks.size();
+  const bool whole = p.combine != combine_mode::synthesize && !ctx.head.planned;
+  std::string text =
+      whole ? "You are one of " + std::to_string(agents) +
+                  " expert agents answering the same question independently. Answer it "
+                  "concisely and end with your decision.\nThe question: " +
+                  ctx.head.question
+            : "You are one of " + std::to_string(agents) +
+                  " expert agents working in parallel on parts of a larger question. Answer "
+                  "only the sub-question you are given, concisely, and end with your "
+                  "decision.\nThe larger question: " +
+                  ctx.head.question;
+  if (p.combine == combine_mode::vote) text += "\n" + std::string(vote_instruction());
+  if (!ctx.opts.agent_instructions.empty()) text += "\n" + ctx.opts.agent_instructions;
+  return text;
+}
+
+// Why decomposition fell back to one agent, in words a reader can act on.
+std::string fallback_note(const error_code& ec, const chat_response& reply,
+                          std::chrono::milliseconds allowed) {
+  if (ec == error::cancelled) return "cancelled before decomposition finished";
+  if (ec == error::timeout) {
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%.1f s", static_cast<double>(allowed.count()) / 1000.0);
+    return std::string("decomposition did not finish within its ") + limit +
+           " (deadline expired); one agent answers the whole question";
+  }
+  if (ec) {
+    return "decomposition failed (" + ec.message() +
+           (reply.diag.message.empty() ? "" : ": " + reply.diag.message) +
+           "); one agent answers the whole question";
+  }
+  return "decomposition reply held no sub-questions; one agent answers the whole question";
+}
+
+// One decomposition call; the plan it yields, or one subtask on the question.
+asio::awaitable<plan> decompose(std::shared_ptr<run_context> ctx) {
+  run_report& r = ctx->head;
+  chat_request req;
+  req.messages = plan_prompt(r.question, ctx->opts.agents, ctx->opts.max_agents);
+  req.model =
+      ctx->opts.decomposition_model.empty() ? ctx->opts.model : ctx->opts.decomposition_model;
+  req.temperature = ctx->opts.temperature;
+  r.decomposition_model_ref = ctx->models.decomposer().describe_model(req.model);
+  const auto deadline = ctx->decomposition_deadline();
+  const auto allowed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+  call_cost spent;
+  auto [ec, reply] =
+      co_await call_before(ctx, ctx->models.decomposer(), std::move(req), deadline, spent);
+  r.decomposition_tokens = spent.tokens;
+  r.decomposition_attempts = spent.attempts;
+  r.decomposition_model = reply.model;
+  const int most = ctx->opts.agents > 0 ? ctx->opts.agents : ctx->opts.max_agents;
+  plan p;
+  if (!ec) p = parse_decomposition(reply.text(), most);
+  p.question = r.question;
+  if (ctx->fatal) {
+    r.stop_note = reply.diag.message;  // nothing can be asked with these credentials
+    p.subtasks.clear();
+    co_return p;
+  }
+  if (p.subtasks.empty()) {
+    // Never none: one agent takes the whole question, and the events say why.
+    r.decomposition_fallback = true;
+    r.decomposition_note = fallback_note(ec, reply, allowed);
+    p = same_question(r.question, 1);
+  }
+  co_return p;
+}
+
+}  // namespace
+
+asio::awaitable<plan> make_plan(std::shared_ptr<run_context> ctx, std::optional<plan> given) {
+  run_report& r = ctx->head;
+  plan p;
+  if (given) {
+    p = std::move(*given);
+    r.planned = true;
+  } else if (ctx->opts.agents == 1) {
+    p = same_question(r.question, 1);
+  } else if (ctx->opts.combine != combine_mode::synthesize) {
+    p = same_question(r.question, ctx->opts.agents > 0 ? ctx->opts.agents : 3);
+  } else {
+    p = co_await decompose(ctx);
+  }
+  if (!given) {
+    p.combine = ctx->opts.combine;
+    p.verify = ctx->opts.verify;
+    p.verify_rounds = ctx->opts.verify_rounds;
+  }
+  r.combine = to_string(p.combine);
+  r.sub_questions.clear();
+  for (const auto& s : p.subtasks) r.sub_questions.push_back(s.prompt);
+  ctx->base_context = std::make_shared<const std::vector<chat_message>>(
+      std::vector<chat_message>{{role::system, agent_context(*ctx, p)}});
+  ctx->emit_part(event_kind::decomposed, p.subtasks.size(),
+                 ctx->fatal ? "the run stopped before any agent started" : r.decomposition_note,
+                 r.decomposition_tokens);
+  co_return p;
+}
+
+}  // namespace conclave::detail

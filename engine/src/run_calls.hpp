@@ -1,0 +1,27 @@
+// Run-level model calls (decomposition, judges, selection, synthesis): retried per the policy
+// and the run's shared retry budget, charged to the run, cut off at a deadline.
+#pragma once
+
+#include "run_context.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <tuple>
+
+namespace conclave::detail {
+
+/// What a run-level call spent: tokens of every attempt (cut ones included) and the attempts.
+struct call_cost {
+  usage tokens;
+  int attempts = 0;
+};
+
+/// One model call, retried until it succeeds, gives up, `deadline` passes (then
+/// error::timeout), the budget is spent or a failure stopped the run. `on_delta` (may be empty)
+/// sees streamed text; once some arrived, the call is not tried again. `spent` is everything
+/// spent, a cut attempt included.
+boost::asio::awaitable<std::tuple<boost::system::error_code, chat_response>> call_before(
+    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
+    call_cost& spent, delta_handler on_delta = {});
+
+}  // namespace conclave::detail
