@@ -1,5 +1,6 @@
 #include "ask_command.hpp"
 
+#include "attempt_log.hpp"
 #include "backend.hpp"
 #include "output.hpp"
 #include "tools_setup.hpp"
@@ -225,6 +226,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
 
   boost::system::error_code result_ec;
   run_report report;
+  bool reported = false;     // the ask ran and said how (not when Ctrl-C came before it began)
   std::string tools_failed;  // an MCP server did not start: nothing was asked
   auto finish = [&] {
     done = true;
@@ -245,6 +247,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
                                            [&](boost::system::error_code ec, run_report r) {
                                              result_ec = ec;
                                              report = std::move(r);
+                                             reported = true;
                                              finish();
                                            }));
   };
@@ -302,6 +305,8 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
                  out.error_number() ? std::strerror(out.error_number()) : "write error");
     if (status == 0) status = 1;
   }
+  // Last, once the answer is out: a log that cannot be written only warns.
+  if (s.log && reported) record_run(s.log_path, "ask", report, result_ec);
   return status;
 }
 

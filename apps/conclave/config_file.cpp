@@ -74,6 +74,7 @@ class config_reader {
     seconds("tool_timeout", s_.tool_timeout_s);
     prices();
     breaker();
+    log();
     for (const auto& [key, value] : o_) {
       if (!known_.count(std::string(key))) {
         s_.warnings.push_back(where_ + ": unknown key '" + text::to_valid_utf8(key) +
@@ -221,6 +222,19 @@ class config_reader {
         fail("breaker.cool_off", "a number of seconds from 0 to 86400");
       }
       s_.breaker_cool_off_s = c->to_number<double>();
+    }
+  }
+
+  // "log": a file for the attempt log (beside the config when relative), or false: none.
+  void log() {
+    const auto* l = take("log");
+    if (!l) return;
+    if (l->is_bool()) {
+      s_.log = l->get_bool();
+    } else if (l->is_string() && !l->get_string().empty()) {
+      s_.log_path = beside_config(std::string(l->get_string()));
+    } else {
+      fail("log", "a file path, or false");
     }
   }
 

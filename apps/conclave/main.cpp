@@ -1,6 +1,7 @@
 // conclave: the command line. Flags (CLI11) are declared here, the only file that includes
 // CLI11; what they mean lives in settings.* and the commands' own files.
 #include "ask_command.hpp"
+#include "attempt_log.hpp"
 #include "cli_numbers.hpp"
 #include "input.hpp"
 #include "process_setup.hpp"
@@ -55,7 +56,32 @@ struct raw_flags {
   double temperature = -1;
   bool no_stream = false;
   bool no_stdin = false;
+  bool no_log = false;
 };
+
+// --log FILE / --no-log, for each command that runs something (a given --log turns a config's
+// "log": false back on).
+void add_log_flags(CLI::App& cmd, cli::ask_settings& s, bool& no_log) {
+  auto* log =
+      cmd.add_option("--log", s.log_path,
+                     "append the run to FILE (default: $XDG_STATE_HOME/conclave/runs.jsonl, "
+                     "else ~/.local/state/conclave/runs.jsonl)")
+          ->type_name("FILE")
+          ->each([&s](const std::string&) { s.log = true; });
+  cmd.add_flag("--no-log", no_log, "do not append the run to the attempt log")->excludes(log);
+}
+
+CLI::App* add_log(CLI::App& app, cli::log_command_options& o) {
+  auto* log = app.add_subcommand("log", "Recent runs from the attempt log, with their speedups.");
+  log->add_option("-n", o.n, "runs to show (the latest)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  log->add_option("--log", o.path,
+                  "read FILE (default: the config's \"log\", else the per-user log)")
+      ->type_name("FILE");
+  log->add_flag("--json", o.json, "the runs as one JSON array, one object per line of the log");
+  return log;
+}
 
 CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   auto* ask = app.add_subcommand(
@@ -163,9 +189,10 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
       ->check(whole_number(1, cli::max_tool_calls_limit, "CALLS"));
   ask->add_option("--tool-timeout", raw.tool_timeout, "seconds per tool call (default 60)");
   ask->add_option("--config", raw.config, "JSON defaults (see apps/conclave/config.example.json)");
+  add_log_flags(*ask, s, raw.no_log);
   ask->footer(
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
-      "CONCLAVE_CONFIG, NO_COLOR.\n"
+      "CONCLAVE_CONFIG, NO_COLOR, XDG_STATE_HOME (the attempt log).\n"
       "Exit status: 0 answered, 1 failed, 2 usage error, 130 interrupted (Ctrl-C).");
   return ask;
 }
@@ -198,11 +225,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   raw_flags raw;
   CLI::App* ask = add_ask(app, s, raw);
+  cli::log_command_options log_options;
+  CLI::App* log = add_log(app, log_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e, std::cout, std::cerr);
     return code == 0 ? 0 : 2;  // every usage error exits 2
+  }
+  if (log->parsed()) {
+    if (log_options.path.empty()) log_options.path = s.log_path;  // the config's "log"
+    return cli::run_log_command(log_options);
   }
   if (!ask->parsed()) return 2;
 
@@ -216,6 +249,7 @@ int main(int argc, char** argv) {
     if (!raw.tool_timeout.empty())
       s.tool_timeout_s = cli::parse_seconds("--tool-timeout", raw.tool_timeout);
     if (!raw.events.empty()) s.events_jsonl = true;
+    if (raw.no_log) s.log = false;
     if (raw.max_output_tokens > 0) s.max_output_tokens = raw.max_output_tokens;
     if (std::isnan(raw.temperature))
       throw cli::usage_error("--temperature needs a number from 0 to 2");
