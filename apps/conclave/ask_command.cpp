@@ -27,12 +27,15 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace conclave::cli {
-namespace {
 
 ask_options options_from(const ask_settings& s) {
   using std::chrono::milliseconds;
   ask_options o;
   o.agents = s.agents;
+  o.max_agents = s.max_agents;
+  o.combine = combine_mode_from(s.combine).value_or(combine_mode::synthesize);
+  o.verify = s.verify;
+  o.verify_rounds = s.verify_rounds;
   o.max_concurrency = s.concurrency;
   o.stream = s.stream;
   o.stream_synthesis = s.stream;
@@ -42,7 +45,7 @@ ask_options options_from(const ask_settings& s) {
   o.decomposition_timeout = milliseconds(to_milliseconds(s.decompose_timeout_s));  // 0: default
   // Synthesis keeps a quarter of the run, at most 30 s, when the agents run long.
   o.synthesis_reserve = std::min(o.deadline / 4, milliseconds(30'000));
-  if (s.agents == 1) o.synthesis_reserve = milliseconds(0);  // no synthesis to keep time for
+  if (s.agents == 1 && !s.plan_to_run) o.synthesis_reserve = milliseconds(0);  // nothing to merge
   o.model = s.model;  // named in every request, so reports and per-model limits say which
   o.decomposition_model = s.decompose_model;
   o.synthesis_model = s.synth_model;
@@ -57,6 +60,8 @@ ask_options options_from(const ask_settings& s) {
   o.limits.tool_timeout = milliseconds(to_milliseconds(s.tool_timeout_s));
   return o;
 }
+
+namespace {
 
 // Sends the answer to a terminal as it is written: the synthesis stream, or the single
 // agent's when one agent answers the question itself. The live view is closed first, so the
@@ -109,7 +114,7 @@ std::unique_ptr<progress_view> make_view(const ask_settings& s) {
   if (s.json || s.events_jsonl || s.quiet) return nullptr;
   const bool tty = isatty(STDERR_FILENO);
   // One agent has nothing to show side by side: its answer streams, the summary follows.
-  if (s.agents == 1 && !s.verbose) return nullptr;
+  if (s.agents == 1 && !s.plan_to_run && !s.verbose) return nullptr;
   if (!s.verbose && live_view_possible(tty)) {
     view_options o;
     o.color = color_wanted(s.color, tty);
@@ -242,14 +247,18 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
       err.write("conclave: the agents have " + describe_tools(opts.tools, servers) + "\n");
       err.flush();
     }
-    async_ask(e, s.question, opts,
-              asio::bind_cancellation_slot(cancel.slot(),
-                                           [&](boost::system::error_code ec, run_report r) {
-                                             result_ec = ec;
-                                             report = std::move(r);
-                                             reported = true;
-                                             finish();
-                                           }));
+    auto done_handler = asio::bind_cancellation_slot(
+        cancel.slot(), [&](boost::system::error_code ec, run_report r) {
+          result_ec = ec;
+          report = std::move(r);
+          reported = true;
+          finish();
+        });
+    if (s.plan_to_run) {
+      async_run_plan(e, *s.plan_to_run, opts, std::move(done_handler));
+    } else {
+      async_ask(e, s.question, opts, std::move(done_handler));
+    }
   };
   if (mcp_host) {
     // The servers start once, before any agent; their tools join the built-ins.
@@ -306,7 +315,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
     if (status == 0) status = 1;
   }
   // Last, once the answer is out: a log that cannot be written only warns.
-  if (s.log && reported) record_run(s.log_path, "ask", report, result_ec);
+  if (s.log && reported) record_run(s.log_path, s.plan_to_run ? "run" : "ask", report, result_ec);
   return status;
 }
 

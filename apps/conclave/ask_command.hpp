@@ -5,7 +5,12 @@
 #include "process_setup.hpp"
 #include "settings.hpp"
 
+#include <conclave/engine/ask.hpp>
+
 namespace conclave::cli {
+
+/// The engine's options for a run, from the settings.
+ask_options options_from(const ask_settings& s);
 
 /// Runs the ask; returns the exit status (0 answered, 1 failed or the answer could not be
 /// written, 130 interrupted).

@@ -42,6 +42,11 @@ class config_reader {
     seconds("agent_timeout", s_.agent_timeout_s);
     seconds("decompose_timeout", s_.decompose_timeout_s);
     count("agents", 1, max_agents, s_.agents);
+    count("max_agents", 1, max_dynamic_agents, s_.max_agents);
+    text("combine", s_.combine);
+    if (!combine_mode_from(s_.combine)) fail("combine", "synthesize, vote or select");
+    flag("verify", s_.verify);
+    count("verify_rounds", 1, 3, s_.verify_rounds);
     count("concurrency", 1, max_agents, s_.concurrency);
     count("max_connections", 1, 100'000, s_.max_connections);
     if (o_.contains("max_output_tokens")) {

@@ -82,4 +82,9 @@ std::string read_question(const std::string& argument, const std::string& file,
   return question;
 }
 
+std::string read_text_input(const std::string& path) {
+  if (path == "-") return read_all_stdin();
+  return read_file(path);
+}
+
 }  // namespace conclave::cli

@@ -15,4 +15,7 @@ inline constexpr std::size_t max_input_bytes = 4 * 1024 * 1024;
 std::string read_question(const std::string& argument, const std::string& file,
                           bool stdin_readable);
 
+/// The whole of `path` ('-': stdin), at most max_input_bytes. Throws usage_error.
+std::string read_text_input(const std::string& path);
+
 }  // namespace conclave::cli

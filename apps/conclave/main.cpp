@@ -1,6 +1,7 @@
 // conclave: the command line. Flags (CLI11) are declared here, the only file that includes
 // CLI11; what they mean lives in settings.* and the commands' own files.
 #include "ask_command.hpp"
+#include "plan_command.hpp"
 #include "attempt_log.hpp"
 #include "cli_numbers.hpp"
 #include "input.hpp"
@@ -57,6 +58,7 @@ struct raw_flags {
   bool no_stream = false;
   bool no_stdin = false;
   bool no_log = false;
+  std::string plan_file;  // conclave run FILE
 };
 
 // --log FILE / --no-log, for each command that runs something (a given --log turns a config's
@@ -83,20 +85,41 @@ CLI::App* add_log(CLI::App& app, cli::log_command_options& o) {
   return log;
 }
 
-CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
-  auto* ask = app.add_subcommand(
-      "ask",
-      "Heavy mode: one call splits the question into N sub-questions, N agents answer them in "
-      "parallel, one call merges their decisions into the answer.");
-  ask->add_option("question", raw.question,
+// The question, as `ask` and `plan` take it.
+void add_question(CLI::App* cmd, raw_flags& raw) {
+  cmd->add_option("question", raw.question,
                   "the question; '-' reads it from stdin (piped text with a question becomes "
                   "context for it)");
-  ask->add_option("-f,--file", raw.question_file, "read the question from FILE")
+  cmd->add_option("-f,--file", raw.question_file, "read the question from FILE")
       ->check(CLI::ExistingFile);
-  ask->add_option("-n,--agents", s.agents,
-                  "sub-questions, one agent each (1: ask directly, no synthesis)")
-      ->check(CLI::Range(1, cli::max_agents))
+}
+
+// How many agents, and how their decisions become one answer (ask, and plan for N).
+void add_shape_flags(CLI::App* cmd, cli::ask_settings& s) {
+  cmd->add_option("-n,--agents", s.agents,
+                  "sub-questions, one agent each (1: ask directly, no synthesis; default: the "
+                  "decomposer chooses, up to --max-agents)")
+      ->check(CLI::Range(1, cli::max_agents));
+  cmd->add_option("--max-agents", s.max_agents, "the most agents the decomposer may choose")
+      ->check(CLI::Range(1, conclave::max_dynamic_agents))
       ->capture_default_str();
+}
+
+void add_combine_flags(CLI::App* cmd, cli::ask_settings& s) {
+  cmd->add_option("--combine", s.combine,
+                  "synthesize (one merge call), vote (majority of short answers; every agent "
+                  "takes the whole question) or select (one call picks the most consistent "
+                  "answer)")
+      ->check(CLI::IsMember({"synthesize", "vote", "select"}));
+  cmd->add_flag("--verify", s.verify,
+                "a judge grades each decision; one that fails is revised once per round");
+  cmd->add_option("--verify-rounds", s.verify_rounds, "judge-and-revise rounds (with --verify)")
+      ->check(CLI::Range(1, 3))
+      ->capture_default_str();
+}
+
+// Every flag of a run, shared by ask, run and plan (one set of variables: one command parses).
+void add_run_flags(CLI::App* ask, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("-m,--model", s.model,
                   "every phase's model (default: the provider's); provider:model picks the "
                   "provider, e.g. anthropic:claude-sonnet-4-5; or an alias from the config");
@@ -194,7 +217,40 @@ CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
       "CONCLAVE_CONFIG, NO_COLOR, XDG_STATE_HOME (the attempt log).\n"
       "Exit status: 0 answered, 1 failed, 2 usage error, 130 interrupted (Ctrl-C).");
+}
+
+CLI::App* add_ask(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
+  auto* ask = app.add_subcommand(
+      "ask",
+      "Heavy mode: one call splits the question into sub-questions (or a plan), agents answer "
+      "them in parallel, their decisions become one answer.");
+  add_question(ask, raw);
+  add_shape_flags(ask, s);
+  add_combine_flags(ask, s);
+  add_run_flags(ask, s, raw);
   return ask;
+}
+
+CLI::App* add_plan(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
+  auto* plan = app.add_subcommand(
+      "plan",
+      "Print the decomposer's plan for a question as JSON (edit it, then: conclave run FILE).");
+  add_question(plan, raw);
+  add_shape_flags(plan, s);
+  add_combine_flags(plan, s);
+  add_run_flags(plan, s, raw);
+  return plan;
+}
+
+CLI::App* add_run(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
+  auto* run = app.add_subcommand(
+      "run",
+      "Run a plan from a JSON file: {\"question\", \"subtasks\": [{\"id\", \"prompt\", "
+      "\"depends_on\", \"exclusive\", \"role\", \"model\", \"tools\", \"optional\", "
+      "\"priority\"}], \"combine\", \"verify\"} (only id and prompt are required).");
+  run->add_option("plan", raw.plan_file, "the plan file ('-': stdin)")->required();
+  add_run_flags(run, s, raw);
+  return run;
 }
 
 }  // namespace
@@ -225,6 +281,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   raw_flags raw;
   CLI::App* ask = add_ask(app, s, raw);
+  CLI::App* plan_cmd = add_plan(app, s, raw);
+  CLI::App* run = add_run(app, s, raw);
   cli::log_command_options log_options;
   CLI::App* log = add_log(app, log_options);
   try {
@@ -237,7 +295,8 @@ int main(int argc, char** argv) {
     if (log_options.path.empty()) log_options.path = s.log_path;  // the config's "log"
     return cli::run_log_command(log_options);
   }
-  if (!ask->parsed()) return 2;
+  if (!ask->parsed() && !plan_cmd->parsed() && !run->parsed()) return 2;
+  const char* command = run->parsed() ? "run" : plan_cmd->parsed() ? "plan" : "ask";
 
   try {
     if (!raw.timeout.empty()) s.timeout_s = cli::parse_seconds("--timeout", raw.timeout);
@@ -269,8 +328,13 @@ int main(int argc, char** argv) {
       }
     }
     if (!raw.agent_model.empty()) s.agent_models = {raw.agent_model};  // over the config's list
-    s.question =
-        cli::read_question(raw.question, raw.question_file, fds.stdin_readable && !raw.no_stdin);
+    if (run->parsed()) {
+      s.plan_to_run = cli::read_plan_file(raw.plan_file, fds.stdin_readable);  // exits 2 when invalid
+      s.question = s.plan_to_run->question;
+    } else {
+      s.question = cli::read_question(raw.question, raw.question_file,
+                                      fds.stdin_readable && !raw.no_stdin);
+    }
     cli::validate(s);
     cli::check_save_path(s.save_path);  // before paying for a run whose report it would lose
     if (fds.stdout_closed && s.save_path.empty()) {
@@ -278,10 +342,12 @@ int main(int argc, char** argv) {
       return 1;
     }
   } catch (const cli::usage_error& e) {
-    std::cerr << "conclave: " << e.what() << "\nRun 'conclave ask --help' for the options.\n";
+    std::cerr << "conclave: " << e.what() << "\nRun 'conclave " << command
+              << " --help' for the options.\n";
     return 2;
   }
   try {
+    if (plan_cmd->parsed()) return cli::run_plan_command(s, fds);
     return cli::run_ask(s, fds);
   } catch (const cli::usage_error& e) {
     std::cerr << "conclave: " << e.what() << "\n";

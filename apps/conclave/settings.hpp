@@ -5,6 +5,7 @@
 
 #include <conclave/engine/budget.hpp>
 #include <conclave/engine/model_routes.hpp>
+#include <conclave/engine/plan.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -47,7 +48,14 @@ struct ask_settings {
   double timeout_s = 300;               ///< the whole run; +inf: no limit
   double agent_timeout_s = 0;           ///< each agent, from when it is queued; 0: the run's
   double decompose_timeout_s = 0;  ///< the decomposition call; 0: a quarter of the run, <= 60 s
-  int agents = 4;           ///< sub-questions, one agent each; 1: no decomposition, no synthesis
+  /// Sub-questions, one agent each; 1: no decomposition, no synthesis; 0: the decomposer
+  /// chooses, from 1 to `max_agents`.
+  int agents = 0;
+  int max_agents = 10;                  ///< the most the decomposer may choose (<= 20)
+  std::string combine = "synthesize";   ///< synthesize | vote | select
+  bool verify = false;                  ///< the verify stage (judge, revise once per round)
+  int verify_rounds = 1;                ///< its rounds, 1-3
+  std::optional<conclave::plan> plan_to_run;  ///< conclave run FILE: the plan, validated
   int concurrency = 16;     ///< agents calling the model at once
   int max_connections = 0;  ///< HTTP connections to the endpoint; 0: `concurrency`
   std::optional<int> max_output_tokens;  ///< per reply

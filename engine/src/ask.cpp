@@ -9,6 +9,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <tuple>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -87,7 +89,38 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx, std::optional<
   co_return outcome;
 }
 
+asio::awaitable<std::tuple<error_code, plan>> plan_only(std::shared_ptr<run_context> ctx) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  plan p = co_await make_plan(ctx, std::nullopt);
+  error_code ec;
+  if (co_await check_cancelled(*ctx)) {
+    ec = error::cancelled;
+  } else if (ctx->fatal) {
+    ec = outcome_of(*ctx);
+  }
+  co_return std::tuple{ec, std::move(p)};
+}
+
 }  // namespace
+
+void start_plan(engine& e, std::string question, ask_options opts,
+                asio::any_completion_handler<plan_signature> handler) {
+  auto ctx = std::make_shared<run_context>(e, std::move(question), std::move(opts));
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  auto handler_ex = asio::get_associated_executor(handler, e.get_executor());
+  asio::co_spawn(ctx->strand, plan_only(ctx),
+                 asio::bind_cancellation_slot(
+                     slot, [ctx, handler_ex, h = std::move(handler)](
+                               std::exception_ptr ex, std::tuple<error_code, plan> r) mutable {
+                       auto [ec, p] = std::move(r);
+                       if (ex) ec = error::internal_error;
+                       run_report head = ctx->head;
+                       asio::dispatch(handler_ex, [h = std::move(h), ec, p = std::move(p),
+                                                   head = std::move(head)]() mutable {
+                         std::move(h)(ec, std::move(p), std::move(head));
+                       });
+                     }));
+}
 
 void start_ask(engine& e, std::string question, ask_options opts, std::optional<plan> given,
                asio::any_completion_handler<ask_signature> handler) {

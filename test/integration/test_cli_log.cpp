@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(two_asks_then_the_log_shows_both_with_speedups) {
   temp_dir dir;
   const std::string log = dir / "runs.jsonl";
   for (const char* q : {"How do tides work?", "Why is ice slippery?"}) {
-    auto r = process(CONCLAVE_CLI, {"ask", q, "-q", "--log", log}, clean_env).wait();
+    auto r = process(CONCLAVE_CLI, {"ask", q, "-n", "4", "-q", "--log", log}, clean_env).wait();
     BOOST_REQUIRE_EQUAL(r.exit_code, 0);
     BOOST_CHECK_MESSAGE(r.err.find("not logged") == std::string::npos, r.err);
   }

@@ -27,9 +27,6 @@
 
 namespace conclave {
 
-/// The most agents a decomposer may choose on its own (ask_options::max_agents is capped here).
-inline constexpr int max_dynamic_agents = 20;
-
 struct ask_options {
   /// Sub-questions to ask for; 1 skips decomposition; 0: the decomposer chooses how many,
   /// within [1, max_agents] (1 for a simple fact, a few for a comparison, more for research).
@@ -116,7 +113,11 @@ class engine {
 
 using ask_signature = void(boost::system::error_code, run_report);
 
+using plan_signature = void(boost::system::error_code, plan, run_report);
+
 namespace detail {
+void start_plan(engine& e, std::string question, ask_options opts,
+                boost::asio::any_completion_handler<plan_signature> handler);
 void start_ask(engine& e, std::string question, ask_options opts, std::optional<plan> given,
                boost::asio::any_completion_handler<ask_signature> handler);
 }
@@ -142,6 +143,21 @@ auto async_ask(engine& e, std::string question, ask_options opts, CompletionToke
       [&e](auto handler, std::string q, ask_options o) {
         detail::start_ask(e, std::move(q), std::move(o), std::nullopt,
                           boost::asio::any_completion_handler<ask_signature>(std::move(handler)));
+      },
+      token, std::move(question), std::move(opts));
+}
+
+/// Only the first step of async_ask: the plan the decomposer makes for `question` (or the one
+/// async_ask would run without one: the question N times for vote and select, or once).
+/// Completes with (error_code, plan, run_report): the report holds the decomposition's
+/// accounting and note (a fallback to one subtask is a plan, with the note saying why);
+/// error::auth_failed and the like when the call could not be made, error::cancelled.
+template <typename CompletionToken>
+auto async_plan(engine& e, std::string question, ask_options opts, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, plan_signature>(
+      [&e](auto handler, std::string q, ask_options o) {
+        detail::start_plan(e, std::move(q), std::move(o),
+                           boost::asio::any_completion_handler<plan_signature>(std::move(handler)));
       },
       token, std::move(question), std::move(opts));
 }

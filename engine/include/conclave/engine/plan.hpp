@@ -48,7 +48,10 @@ struct plan {
   friend bool operator==(const plan&, const plan&) = default;
 };
 
-inline constexpr std::size_t max_plan_subtasks = 256;
+/// The most subtasks a plan may have: heavy mode's widest fan-out (`conclave ask -n 10000`).
+inline constexpr std::size_t max_plan_subtasks = 10'000;
+/// The most subtasks a decomposer may choose on its own (ask_options::max_agents is capped here).
+inline constexpr int max_dynamic_agents = 20;
 
 /// Why a plan is invalid.
 struct plan_problem {
@@ -121,6 +124,7 @@ class plan_state {
   std::vector<std::vector<std::size_t>> resources_;  ///< indices into held_
   std::vector<bool> held_;                           ///< per resource: a running subtask holds it
   std::vector<std::size_t> order_;                   ///< priority descending, then plan order
+  std::size_t first_waiting_ = 0;  ///< order_ before this holds no waiting subtask (never again)
 };
 
 /// What parse_plan() read: a plan, or an error saying where the file is wrong.
