@@ -149,6 +149,8 @@ void finish_text(text_out& out, text_out& err, const ask_settings& s,
   if (s.show_agents) print_decisions(out, r);
   out.flush();
   print_problems(err, ec, r, interrupted);
+  if (!s.quiet && !r.combine_note.empty() && r.combine != "synthesize")
+    err.write_model_text("conclave: " + r.combine + ": " + r.combine_note + "\n");
   if (!s.quiet) err.write(summary_line(r, models_used(r)) + "\n");
   err.flush();
 }

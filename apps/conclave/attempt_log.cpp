@@ -12,6 +12,8 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -68,7 +70,28 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
 }
 
 json::object plan_summary(const run_report& r) {
-  return {{"subtasks", r.agents.size()}, {"edges", 0}, {"depth", 1}};
+  // Depth: the longest chain of dependencies, in subtasks (1 with none). The report came from a
+  // validated plan, but a cycle here would only mean a longest chain counted once per subtask.
+  std::map<std::string, std::size_t, std::less<>> index;
+  std::size_t edges = 0;
+  for (const auto& a : r.agents) {
+    index.emplace(a.id, a.index);
+    edges += a.depends_on.size();
+  }
+  std::vector<std::size_t> depth(r.agents.size(), 0);  // 0: not known yet
+  std::function<std::size_t(std::size_t, std::size_t)> depth_of = [&](std::size_t i,
+                                                                       std::size_t guard) {
+    if (depth[i] != 0 || guard > r.agents.size()) return std::max<std::size_t>(depth[i], 1);
+    std::size_t d = 1;
+    for (const auto& dep : r.agents[i].depends_on) {
+      if (auto it = index.find(dep); it != index.end() && it->second < depth.size())
+        d = std::max(d, 1 + depth_of(it->second, guard + 1));
+    }
+    return depth[i] = d;
+  };
+  std::size_t deepest = r.agents.empty() ? 0 : 1;
+  for (std::size_t i = 0; i < r.agents.size(); ++i) deepest = std::max(deepest, depth_of(i, 0));
+  return {{"subtasks", r.agents.size()}, {"edges", edges}, {"depth", deepest}};
 }
 
 json::object log_entry(const run_report& r, const boost::system::error_code& ec,
@@ -77,7 +100,7 @@ json::object log_entry(const run_report& r, const boost::system::error_code& ec,
   subtasks.reserve(r.agents.size());
   for (const auto& a : r.agents) {
     subtasks.push_back(json::object{{"index", a.index + 1},
-                                    {"id", ""},
+                                    {"id", a.id},
                                     {"status", to_string(a.status)},
                                     {"wall_ms", ms(a.latency)},
                                     {"attempts", a.attempts},

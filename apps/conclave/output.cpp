@@ -64,6 +64,8 @@ std::string summary_line(const run_report& r, const std::string& model_descripti
   std::string line = head;
   const std::size_t stopped = r.count(agent_status::max_turns) + r.count(agent_status::stalled);
   if (stopped > 0) line += ", " + std::to_string(stopped) + " stopped by a loop limit";
+  if (const auto skipped = r.count(agent_status::skipped); skipped > 0)
+    line += ", " + std::to_string(skipped) + " skipped";
   std::size_t tool_calls = 0, turns = 0;
   for (const auto& a : r.agents) {
     tool_calls += a.tool_calls.size();
@@ -111,6 +113,12 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
   if (!ec && r.degraded)
     err.write_model_text("conclave: degraded answer: " + r.synthesis_note + "\n");
   if (r.budget_exhausted) err.write("conclave: " + r.budget_note + "\n");
+  for (const auto& c : r.conflicts) {
+    std::vector<std::size_t> numbers;
+    for (auto i : c.agents) numbers.push_back(i + 1);
+    err.write_model_text("conclave: conflict: " + agent_list(numbers) + " wrote " + c.resource +
+                         " (declare it \"exclusive\" in a plan to make them take turns)\n");
+  }
   if (!ec) return;
   if (interrupted) {
     err.write("conclave: interrupted: " + std::to_string(r.count(agent_status::ok)) + " of " +
@@ -140,7 +148,10 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
 void print_decisions(text_out& out, const run_report& r, bool answered_only) {
   for (const auto& a : r.agents) {
     if (answered_only && !(has_answer(a.status) && !a.answer.empty())) continue;
-    out.write("\n## Agent " + std::to_string(a.index + 1) + " (" + to_string(a.status) + "): ");
+    std::string head = to_string(a.status);
+    if (!a.verdict.empty()) head += ", judged " + a.verdict;
+    if (a.revisions > 0) head += ", revised";
+    out.write("\n## Agent " + std::to_string(a.index + 1) + " (" + head + "): ");
     out.write_model_text(a.sub_question);
     out.write("\n");
     if (has_answer(a.status) && !a.answer.empty()) {

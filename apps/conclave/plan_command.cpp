@@ -14,7 +14,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <csignal>
@@ -42,7 +41,6 @@ plan read_plan_file(const std::string& path, bool stdin_readable) {
 }
 
 int run_plan_command(const ask_settings& s, const standard_fds& fds) {
-  (void)fds;
   asio::io_context io(1);
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
@@ -83,7 +81,7 @@ int run_plan_command(const ask_settings& s, const standard_fds& fds) {
     std::fprintf(stderr, "conclave: %s\n",
                  text::for_terminal(head.decomposition_note, false).c_str());
   }
-  const std::string text = boost::json::serialize(to_json(made)) + "\n";
+  const std::string text = to_pretty_json(to_json(made)) + "\n";
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
     std::perror("conclave: writing the plan");
     return 1;

@@ -239,6 +239,8 @@ std::string overall_line(const progress_map& map, const std::array<std::size_t, 
   for (const auto& [k, what] : troubles) {
     if (k > 0) s += "  " + std::to_string(k) + " " + what;
   }
+  if (const auto conflicts = map.conflicts().size(); conflicts > 0)
+    s += "  " + std::to_string(conflicts) + (conflicts == 1 ? " conflict" : " conflicts");
   return s;
 }
 

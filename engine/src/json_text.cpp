@@ -25,7 +25,14 @@ void write_number(std::string& out, double d) {
   out.append(buf, end);
 }
 
-void write(std::string& out, const json::value& v) {
+// `indent` < 0: compact. Otherwise objects and arrays holding containers go one member per
+// line, two spaces deeper each level; arrays of plain values stay on one line.
+void write(std::string& out, const json::value& v, int indent = -1) {
+  const bool pretty = indent >= 0;
+  auto newline = [&out](int depth) {
+    out += '\n';
+    out.append(static_cast<std::size_t>(depth) * 2, ' ');
+  };
   switch (v.kind()) {
     case json::kind::null:
       out += "null";
@@ -46,13 +53,18 @@ void write(std::string& out, const json::value& v) {
       out += json::serialize(v.get_string());
       return;
     case json::kind::array: {
+      const auto& a = v.get_array();
+      bool nested = false;
+      for (const auto& item : a) nested = nested || item.is_structured();
       out += '[';
       bool first = true;
-      for (const auto& item : v.get_array()) {
-        if (!first) out += ',';
+      for (const auto& item : a) {
+        if (!first) out += pretty && !nested ? ", " : ",";
         first = false;
-        write(out, item);
+        if (pretty && nested) newline(indent + 1);
+        write(out, item, pretty ? indent + 1 : -1);
       }
+      if (pretty && nested) newline(indent);
       out += ']';
       return;
     }
@@ -62,10 +74,12 @@ void write(std::string& out, const json::value& v) {
       for (const auto& [key, item] : v.get_object()) {
         if (!first) out += ',';
         first = false;
+        if (pretty) newline(indent + 1);
         out += json::serialize(json::string_view(key));
-        out += ':';
-        write(out, item);
+        out += pretty ? ": " : ":";
+        write(out, item, pretty ? indent + 1 : -1);
       }
+      if (pretty && !v.get_object().empty()) newline(indent);
       out += '}';
       return;
     }
@@ -77,6 +91,12 @@ void write(std::string& out, const json::value& v) {
 std::string to_plain_json(const json::value& v) {
   std::string out;
   write(out, v);
+  return out;
+}
+
+std::string to_pretty_json(const json::value& v) {
+  std::string out;
+  write(out, v, 0);
   return out;
 }
 

@@ -146,4 +146,16 @@ BOOST_AUTO_TEST_CASE(sessions_share_the_base_and_nothing_else) {
   BOOST_CHECK_EQUAL(b.to_request().messages[1].text(), "only b");
 }
 
+BOOST_AUTO_TEST_CASE(pretty_json_reads_back_the_same_and_is_indented) {
+  const auto v = boost::json::parse(
+      R"({"question":"q","subtasks":[{"id":"a","depends_on":[]},{"id":"b","depends_on":["a","c"]}],)"
+      R"("n":200.5,"empty":{},"none":[]})");
+  const std::string text = conclave::to_pretty_json(v);
+  BOOST_TEST(boost::json::parse(text) == v);
+  BOOST_TEST(text.find("\n  \"subtasks\": [\n    {\n      \"id\": \"a\"") != std::string::npos);
+  BOOST_TEST(text.find("\"depends_on\": [\"a\", \"c\"]") != std::string::npos);
+  BOOST_TEST(text.find("\"empty\": {}") != std::string::npos);
+  BOOST_TEST(text.find("200.5") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

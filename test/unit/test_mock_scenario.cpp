@@ -262,6 +262,7 @@ BOOST_AUTO_TEST_CASE(dynamic_decomposition_chooses_how_many) {
       subtasks_of(reply_text(ask(asked + "COMPARE the two plans the council put forward"), 10))
           .size(),
       2u);
+  BOOST_CHECK_EQUAL(subtasks_of(reply_text(ask(asked + "Tea vs coffee?"), 10)).size(), 2u);
   BOOST_CHECK_EQUAL(
       subtasks_of(reply_text(ask(asked + "How should a large city cut its traffic deaths?"), 10))
           .size(),

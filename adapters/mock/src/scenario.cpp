@@ -157,7 +157,7 @@ std::string judge_reply(const incoming_request& req) {
   return json::serialize(out);
 }
 
-// The dynamic decomposition: N chosen from the question (1 for at most six words, 2 to compare,
+// The dynamic decomposition: N chosen from the question (2 to compare, else 1 for at most six words,
 // else 3), or a diamond of four with dependencies for "mock-diamond".
 std::string plan_reply(const incoming_request& req) {
   const std::string question = subject_of(req);
@@ -177,7 +177,7 @@ std::string plan_reply(const incoming_request& req) {
     const bool compares = low.find(" vs ") != std::string::npos ||
                           low.find(" vs. ") != std::string::npos ||
                           low.find("compare") != std::string::npos;
-    deps.resize(words <= 6 ? 1 : compares ? 2 : 3);
+    deps.resize(compares ? 2 : words <= 6 ? 1 : 3);
   }
   json::array subtasks;
   for (std::size_t i = 0; i < deps.size(); ++i) {

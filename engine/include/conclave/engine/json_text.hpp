@@ -14,4 +14,8 @@ namespace conclave {
 /// Boost.JSON escapes them (the caller keeps them valid UTF-8).
 std::string to_plain_json(const boost::json::value& v);
 
+/// The same, for people to read and edit: two-space indents, one member per line (arrays of
+/// plain values on one line). No trailing newline.
+std::string to_pretty_json(const boost::json::value& v);
+
 }  // namespace conclave

@@ -92,8 +92,8 @@ inline constexpr std::string_view plan_phrase = "Choose how many sub-questions";
 /// The reply text, deterministic (same request, same reply), the first that applies:
 /// - revise_phrase: "Revised: " then the plain words below;
 /// - plan_phrase: {"subtasks": [{"id": "s1", "prompt": "<topic>? (focus: <aspect>)",
-///   "depends_on": []}, ...]}: 1 subtask when the question (subject_of) has at most 6 words,
-///   2 when it says " vs " or "compare" (any case), else 3; with "mock-diamond", s1..s4 where
+///   "depends_on": []}, ...]}: 2 subtasks when the question (subject_of) says " vs " or
+///   "compare" (any case), else 1 when it has at most 6 words, else 3; with "mock-diamond", s1..s4 where
 ///   s2 and s3 depend on s1 and s4 on s2 and s3;
 /// - judge_phrase: {"verdict": ..., "critique": ...}: "fail" (critique "The answer lacks
 ///   concrete evidence; cite one.") when the prompt before `<answer>` says "mock-judge-fails",
