@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -244,6 +245,91 @@ BOOST_AUTO_TEST_CASE(limits_breakers_fallbacks_and_a_budget_stop_on_four_threads
   }
   BOOST_CHECK_LE(limited.stats_for("").peak_in_flight, 6u);
   BOOST_CHECK_EQUAL(limited.stats_for("").waiting, 0u);
+}
+
+// Plans on four threads: dependencies, exclusive resources, a failed dependency, the verify
+// stage and a vote, and one plan cancelled mid-run; every subtask still ends exactly once.
+BOOST_AUTO_TEST_CASE(plans_with_dependencies_verify_and_a_cancel_on_four_threads) {
+  asio::io_context io(4);
+  conclave::test::fake_model model(io.get_executor(), [](const chat_request& r) {
+    const std::string first = r.messages.front().text();
+    const std::string last = r.messages.back().text();
+    if (last.find("Grade this answer") != std::string::npos)
+      return fake_reply{1ms, R"({"verdict": "fail", "critique": "more"})", {}, 1};
+    if (last.starts_with("slow")) return fake_reply{30s, "never", {}, 1};
+    if (last.starts_with("bad")) return fake_reply{1ms, "", {}, 1};  // empty: fails
+    return fake_reply{std::chrono::milliseconds(1 + last.size() % 5), "x\nANSWER: yes", {}, 3};
+  });
+  engine e(io.get_executor(), model);
+  auto subtask_of = [](std::string id, std::string prompt, std::vector<std::string> deps,
+                       std::vector<std::string> exclusive) {
+    subtask s;
+    s.id = std::move(id);
+    s.prompt = std::move(prompt);
+    s.depends_on = std::move(deps);
+    s.exclusive = std::move(exclusive);
+    return s;
+  };
+  plan wide;
+  wide.question = "q";
+  for (int i = 0; i < 24; ++i) {
+    std::vector<std::string> deps;
+    if (i >= 8) deps.push_back("t" + std::to_string(i - 8));
+    if (i >= 16) deps.push_back("t" + std::to_string(i - 15));
+    wide.subtasks.push_back(subtask_of("t" + std::to_string(i),
+                                       (i == 3 ? "bad " : "task ") + std::to_string(i), deps,
+                                       i % 3 == 0 ? std::vector<std::string>{"disk"}
+                                                  : std::vector<std::string>{}));
+  }
+  wide.verify = true;
+  wide.combine = combine_mode::vote;
+  plan stuck;
+  stuck.question = "q";
+  stuck.subtasks = {subtask_of("a", "slow a", {}, {}), subtask_of("b", "task b", {"a"}, {}),
+                    subtask_of("c", "task c", {}, {})};
+
+  std::mutex mutex;
+  std::map<std::pair<int, std::size_t>, int> terminal;  // (run, agent) -> last events seen
+  auto counting = [&](int run) {
+    return [&, run](const event& ev, const progress_map&) {
+      if (!ev.agent || !is_terminal(ev.kind)) return;
+      std::lock_guard lock(mutex);
+      ++terminal[{run, *ev.agent}];
+    };
+  };
+  std::vector<std::promise<outcome>> results(2);
+  auto o1 = conclave::test::quick_options(0);
+  o1.max_concurrency = 4;
+  o1.observers.push_back(counting(0));
+  async_run_plan(e, wide, o1, [&](boost::system::error_code ec, run_report r) {
+    results[0].set_value({ec, std::move(r)});
+  });
+  asio::cancellation_signal cancel;
+  auto o2 = conclave::test::quick_options(0);
+  o2.observers.push_back(counting(1));
+  async_run_plan(e, stuck, o2,
+                 asio::bind_cancellation_slot(cancel.slot(),
+                                              [&](boost::system::error_code ec, run_report r) {
+                                                results[1].set_value({ec, std::move(r)});
+                                              }));
+  asio::steady_timer later(io, 50ms);
+  later.async_wait([&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
+
+  auto got = run_on_four_threads(io, results);
+  BOOST_REQUIRE_MESSAGE(got.has_value(), "the plans did not finish");
+  const auto& [ec0, r0] = (*got)[0];
+  BOOST_CHECK(!ec0);
+  BOOST_CHECK_EQUAL(r0.agents.size(), 24u);
+  BOOST_CHECK(r0.agents[3].status == agent_status::failed);
+  BOOST_CHECK(r0.agents[11].status == agent_status::skipped);  // t3 -> t11
+  BOOST_CHECK_EQUAL(r0.answer, "yes");
+  BOOST_CHECK_EQUAL(r0.verify_rounds, 1);
+  const auto& [ec1, r1] = (*got)[1];
+  BOOST_CHECK(ec1 == error::cancelled);
+  BOOST_CHECK(r1.agents[0].status == agent_status::cancelled);
+  BOOST_CHECK(r1.agents[1].status == agent_status::cancelled);  // never started
+  for (std::size_t i = 0; i < 24; ++i) BOOST_CHECK_GE((terminal[{0, i}]), 1);
+  for (std::size_t i = 0; i < 3; ++i) BOOST_CHECK_EQUAL((terminal[{1, i}]), 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
