@@ -58,22 +58,33 @@ int main(int argc, char** argv) try {
                       ->check(positive);
   app.add_flag("--quick", quick, "a small set: L=20 ms (unless --latency-ms), N <= 20, no L=1 s");
   app.add_option("--json-out", json_out, "also write the results as JSON")->capture_default_str();
+  app.add_option("--dag-seed", opts.dag_seed, "draws the dag scenario's graph and latencies")
+      ->capture_default_str()
+      ->check(whole_number(0, std::numeric_limits<long long>::max(), "SEED"));
   app.add_option("--mock", opts.mock_path, "conclave-mock (default: in this build tree, else PATH)")
       ->check(CLI::Validator(program_exists, "PROGRAM"));
   // Internal: the suite re-runs this program as a worker for each measurement. Listed in a group
   // of their own rather than hidden, because CLI11 2.1.2 leaves a hidden option's name out of
   // its error messages.
   const std::string internal = "Internal (the suite runs each measurement as a worker)";
-  auto* kind =
-      app.add_option("--worker", worker.kind, "one measurement in this process")
-          ->check(CLI::IsMember({"raw", "stream", "stream-anthropic", "sequential", "pipeline"}))
-          ->group(internal);
+  auto* kind = app.add_option("--worker", worker.kind, "one measurement in this process")
+                   ->check(CLI::IsMember(
+                       {"raw", "stream", "stream-anthropic", "sequential", "pipeline", "dag"}))
+                   ->group(internal);
   app.add_option("--url", worker.url, "the mock's base URL")->group(internal)->needs(kind);
   app.add_option("--ca-file", worker.ca_file, "for https: the mock's CA")
       ->check(CLI::ExistingFile)
       ->group(internal)
       ->needs(kind);
-  app.add_option("--n", worker.n, "calls (pipeline: agents)")
+  app.add_option("--tier-urls", worker.tier_urls, "dag: the mocks at L/2, L and 2L")
+      ->expected(3)
+      ->group(internal)
+      ->needs(kind);
+  app.add_option("--dag-depth", worker.depth, "dag: levels")
+      ->check(positive)
+      ->group(internal)
+      ->needs(kind);
+  app.add_option("--n", worker.n, "calls (pipeline: agents; dag: subtasks)")
       ->check(positive)
       ->group(internal)
       ->needs(kind);
@@ -103,7 +114,11 @@ int main(int argc, char** argv) try {
   // An explicit latency wins over --quick's, whichever came first.
   if (latency->count() > 0 || !quick) opts.latency = std::chrono::milliseconds(latency_ms);
 
-  if (is_worker) return run_worker(worker);
+  if (is_worker) {
+    worker.latency = opts.latency;
+    worker.seed = opts.dag_seed;
+    return run_worker(worker);
+  }
   if (opts.mock_path.empty()) opts.mock_path = default_mock_path();
   const suite_result result = run_suite(opts);
   print_table(std::cout, result);

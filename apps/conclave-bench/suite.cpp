@@ -1,6 +1,7 @@
 #include "suite.hpp"
 
 #include "child.hpp"
+#include "dag.hpp"
 
 #include <conclave/http/client.hpp>
 #include <conclave/http/origin.hpp>
@@ -11,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -81,18 +83,33 @@ double number(const json::object& o, const char* key) {
   return v && v->is_number() ? v->to_number<double>() : 0.0;
 }
 
-// One worker process for one measurement.
-measurement measure(const mock_process& mock, const std::string& scenario, const std::string& kind,
-                    int n, std::chrono::milliseconds latency, int max_connections = 0) {
-  const auto before = mock.stats();
-  std::vector<std::string> args{"--worker", kind, "--url", mock.url(), "--n", std::to_string(n)};
-  if (max_connections > 0)
-    args.insert(args.end(), {"--max-connections", std::to_string(max_connections)});
-  if (!mock.ca_file().empty()) args.insert(args.end(), {"--ca-file", mock.ca_file()});
+// What the mocks have served and spent so far, summed over them (GET /v1/stats of each).
+struct mock_load {
+  double requests = 0;
+  double cpu_us = 0;
+};
+
+mock_load load_of(const std::vector<const mock_process*>& mocks) {
+  mock_load l;
+  for (const auto* m : mocks) {
+    const auto s = m->stats();
+    l.requests += number(s, "requests");
+    l.cpu_us += number(s, "cpu_user_us") + number(s, "cpu_sys_us");
+  }
+  return l;
+}
+
+// One worker process (`args` after "--worker") for one measurement against `mocks`: the
+// figures every scenario has. `o` gets the worker's JSON line for the rest; ideal_ms is left
+// to the caller.
+measurement run_measurement(const std::vector<const mock_process*>& mocks,
+                            const std::string& scenario, int n, std::chrono::milliseconds latency,
+                            const std::vector<std::string>& args, json::object& o) {
+  const auto before = load_of(mocks);
   child worker(self_path(), args);
   const std::string line = worker.read_all();
   const auto exit = worker.wait();
-  const auto after = mock.stats();
+  const auto after = load_of(mocks);
 
   boost::system::error_code ec;
   auto v = json::parse(line, ec);
@@ -100,7 +117,7 @@ measurement measure(const mock_process& mock, const std::string& scenario, const
     throw std::runtime_error(scenario + " N=" + std::to_string(n) + ": the worker failed (exit " +
                              std::to_string(exit.code) + "): " + line);
   }
-  const auto& o = v.as_object();
+  o = std::move(v.as_object());
   measurement m;
   m.scenario = scenario;
   m.n = n;
@@ -111,20 +128,60 @@ measurement measure(const mock_process& mock, const std::string& scenario, const
   const double l_ms = static_cast<double>(latency.count());
   m.wall_ms = number(o, "wall_us") / 1000.0;
   m.process_wall_ms = static_cast<double>(exit.wall.count()) / 1000.0;
+  m.cpu_us = static_cast<double>(exit.cpu.count());
+  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (see worker.cpp)
+  // A worker whose calls have latencies of their own (dag) reports the overheads itself.
+  if (o.contains("p50_overhead_us")) {
+    m.p50_overhead_ms = number(o, "p50_overhead_us") / 1000.0;
+    m.p99_overhead_ms = number(o, "p99_overhead_us") / 1000.0;
+  } else {
+    m.p50_overhead_ms = number(o, "p50_us") / 1000.0 - l_ms;
+    m.p99_overhead_ms = number(o, "p99_us") / 1000.0 - l_ms;
+  }
+  m.connections = static_cast<std::uint64_t>(number(o, "connections_opened"));
+  // Requests the mocks served for this measurement, less our own stats requests.
+  const double served = after.requests - before.requests - static_cast<double>(mocks.size());
+  m.mock_cpu_per_request_us = served > 0 ? (after.cpu_us - before.cpu_us) / served : 0;
+  return m;
+}
+
+// One worker process for one measurement.
+measurement measure(const mock_process& mock, const std::string& scenario, const std::string& kind,
+                    int n, std::chrono::milliseconds latency, int max_connections = 0) {
+  std::vector<std::string> args{"--worker", kind, "--url", mock.url(), "--n", std::to_string(n)};
+  if (max_connections > 0)
+    args.insert(args.end(), {"--max-connections", std::to_string(max_connections)});
+  if (!mock.ca_file().empty()) args.insert(args.end(), {"--ca-file", mock.ca_file()});
+  json::object o;
+  measurement m = run_measurement({&mock}, scenario, n, latency, args, o);
+  const double l_ms = static_cast<double>(latency.count());
   m.ideal_ms = kind == "sequential"  ? l_ms * n
                : kind == "pipeline"  ? 3 * l_ms
                : max_connections > 0 ? l_ms * ((n + max_connections - 1) / max_connections)
                                      : l_ms;
-  m.cpu_us = static_cast<double>(exit.cpu.count());
-  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (see worker.cpp)
-  m.p50_overhead_ms = number(o, "p50_us") / 1000.0 - l_ms;
-  m.p99_overhead_ms = number(o, "p99_us") / 1000.0 - l_ms;
-  m.connections = static_cast<std::uint64_t>(number(o, "connections_opened"));
-  // Requests the mock served for this measurement, less our own stats request.
-  const double served = number(after, "requests") - number(before, "requests") - 1;
-  const double mock_cpu = number(after, "cpu_user_us") + number(after, "cpu_sys_us") -
-                          number(before, "cpu_user_us") - number(before, "cpu_sys_us");
-  m.mock_cpu_per_request_us = served > 0 ? mock_cpu / served : 0;
+  return m;
+}
+
+// The dag scenario against three mocks, at L/2, L and 2L: its fan-out wall against the
+// critical path of the scripted latencies (the ideal), and a superstep executor's bound.
+measurement measure_dag(const std::vector<const mock_process*>& tiers, const dag_options& d,
+                        std::chrono::milliseconds latency) {
+  std::vector<std::string> args{"--worker",     "dag",
+                                "--n",          std::to_string(d.subtasks),
+                                "--dag-depth",  std::to_string(d.depth),
+                                "--dag-seed",   std::to_string(d.seed),
+                                "--latency-ms", std::to_string(latency.count()),
+                                "--tier-urls"};
+  for (const auto* t : tiers) args.push_back(t->url());
+  json::object o;
+  measurement m = run_measurement(tiers, "dag", d.subtasks, latency, args, o);
+  const auto g = make_dag(d);
+  const auto scripted = scripted_latencies(g, latency);
+  auto ms = [](std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; };
+  m.ideal_ms = ms(critical_path(g, scripted));
+  m.superstep_ms = ms(superstep_bound(g, scripted));
+  m.run_wall_ms = number(o, "run_wall_us") / 1000.0;
+  m.observed_path_ms = number(o, "observed_path_us") / 1000.0;
   return m;
 }
 
@@ -155,6 +212,12 @@ int open_file_cap(std::vector<std::string>& notes) {
                     std::to_string(cap) + " on this machine");
   }
   return static_cast<int>(std::max(1L, cap));
+}
+
+std::string fixed(double v, int decimals = 1) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
 }
 
 const measurement* find(const std::vector<measurement>& rows, const std::string& scenario, int n,
@@ -202,6 +265,18 @@ suite_result run_suite(const suite_options& opts) {
       out.rows.push_back(measure(plain, "pipeline", "pipeline", capped(n), L));
     }
   }
+  const dag_options dag{
+      .subtasks = opts.dag_subtasks, .depth = opts.dag_depth, .seed = opts.dag_seed};
+  if (dag.subtasks > 0) {
+    // One mock per latency tier: the router sends each subtask to its tier's mock.
+    const auto tier = dag_tiers(L);
+    mock_process half(opts.mock_path, tier[0], false);
+    mock_process single(opts.mock_path, tier[1], false);
+    mock_process twice(opts.mock_path, tier[2], false);
+    say("dag: " + std::to_string(dag.subtasks) + " subtasks in " + std::to_string(dag.depth) +
+        " levels");
+    out.rows.push_back(measure_dag({&half, &single, &twice}, dag, L));
+  }
   {
     mock_process tls(opts.mock_path, L, true);
     for (int n : opts.small) {
@@ -228,6 +303,24 @@ suite_result run_suite(const suite_options& opts) {
                           ": OpenAI wire " + std::to_string(o->cpu_per_call_us) +
                           " us, Anthropic wire " + std::to_string(a->cpu_per_call_us) + " us");
     }
+  }
+  if (const auto* d = find(out.rows, "dag", dag.subtasks, L); d && d->ideal_ms > 0) {
+    const auto tier = dag_tiers(L);
+    out.notes.push_back(
+        "dag: " + std::to_string(dag.subtasks) + " subtasks in " + std::to_string(dag.depth) +
+        " levels (seed " + std::to_string(dag.seed) +
+        "), each 1-3 dependencies on the level "
+        "above, latencies " +
+        std::to_string(tier[0].count()) + "/" + std::to_string(tier[1].count()) + "/" +
+        std::to_string(tier[2].count()) + " ms, all at once if ready: fan-out wall " +
+        fixed(d->wall_ms) + " ms against a " + "critical path of " + fixed(d->ideal_ms) +
+        " ms: wall / critical path " + fixed(d->wall_ms / d->ideal_ms, 3) + " (1.0 is ideal)");
+    out.notes.push_back("dag: superstep bound (sum of each level's slowest) " +
+                        fixed(d->superstep_ms) +
+                        " ms = " + fixed(d->superstep_ms / d->ideal_ms, 2) +
+                        "x the critical path; critical path by the agents' measured latencies " +
+                        fixed(d->observed_path_ms) + " ms; run wall with the combine call " +
+                        fixed(d->run_wall_ms) + " ms");
   }
   std::vector<std::string> mcp_server = opts.mcp_server;
   if (mcp_server.empty()) mcp_server = {opts.mock_path, "--mcp-stdio"};

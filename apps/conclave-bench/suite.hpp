@@ -7,6 +7,7 @@
 #include "tools_bench.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,17 +28,23 @@ struct suite_options {
   int tool_agents = 1, tool_turns = 200, tool_calls_per_turn = 1;
   /// An MCP stdio server with an `echo` tool; empty: `conclave-mock --mcp-stdio`.
   std::vector<std::string> mcp_server;
+  /// The dag scenario (dag.hpp): subtasks in `dag_depth` levels, latencies L/2, L, 2L drawn
+  /// from `dag_seed`, run as a plan with room for all at once; 0 subtasks: not run.
+  int dag_subtasks = 64, dag_depth = 4;
+  /// 4: a critical path of 7L against a superstep bound of 8L, the commonest pair over seeds
+  /// 1-40 (about 4 seeds in 10 put a 2L subtask on every level of one path: both 8L).
+  std::uint64_t dag_seed = 4;
 };
 
 struct measurement {
-  std::string scenario;  ///< fan-out | pooled | stream | tls | sequential | pipeline
+  std::string scenario;  ///< fan-out | pooled | stream | tls | sequential | pipeline | dag
   int n = 0;
   std::chrono::milliseconds latency{0};
   int ok = 0, failed = 0;
   std::string first_error;
   double wall_ms = 0;          ///< in-process, first call to last completion
   double process_wall_ms = 0;  ///< the worker process, start to exit
-  double ideal_ms = 0;         ///< L; N x L sequential; 3L pipeline
+  double ideal_ms = 0;         ///< L; N x L sequential; 3L pipeline; dag: the critical path
   double cpu_us = 0;           ///< the worker process's user + sys
   double peak_rss_kib = 0;
   double p50_overhead_ms = 0, p99_overhead_ms = 0;  ///< client-observed latency - L
@@ -46,6 +53,11 @@ struct measurement {
   // Marginal against the same scenario at N = 1 (0 when there is none):
   double cpu_per_call_us = 0;
   double rss_per_call_kib = 0;
+  // dag only (wall_ms is then the report's fan_out_wall, without the combine call; the
+  // overheads are over each subtask's own scripted latency):
+  double superstep_ms = 0;      ///< sum over levels of each level's largest scripted latency
+  double run_wall_ms = 0;       ///< the report's wall: the plan and its combine call
+  double observed_path_ms = 0;  ///< the critical path summing the agents' measured latencies
 };
 
 struct target {

@@ -1,8 +1,11 @@
 #include "worker.hpp"
 
+#include "dag.hpp"
+
 #include <conclave/anthropic/anthropic_model.hpp>
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/router_model.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
@@ -16,6 +19,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -101,6 +106,63 @@ void pipeline(asio::io_context& io, model& m, int n, tally& t) {
   t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
 }
 
+// A plan shaped like a DAG (dag.hpp), each subtask sent through a router to the mock at its
+// tier's latency. `t` gets each agent's overhead over its scripted latency and the fan-out wall
+// (the combine call left out); `extra` the run's wall and the critical path as measured (each
+// agent's own model-call time summed along the longest path).
+void dag(asio::io_context& io, http::client& client, const worker_args& args, tally& t,
+         boost::json::object& extra) {
+  if (args.tier_urls.size() != dag_tier_count) {
+    throw std::invalid_argument("dag: --tier-urls needs the mocks at L/2, L and 2L");
+  }
+  std::vector<std::unique_ptr<openai::openai_model>> tiers;
+  std::vector<router_model::provider> providers;
+  for (std::size_t i = 0; i < dag_tier_count; ++i) {
+    openai::openai_options o;
+    o.base_url = args.tier_urls[i];
+    o.default_model = "mock";
+    o.request_timeout = std::chrono::minutes(5);
+    tiers.push_back(std::make_unique<openai::openai_model>(client, o));
+    providers.push_back({dag_tier_providers()[i], *tiers.back()});
+  }
+  router_model router(std::move(providers), dag_tier_providers()[1]);
+  engine e(io.get_executor(), router);
+  const auto g = make_dag({.subtasks = args.n, .depth = args.depth, .seed = args.seed});
+  const auto scripted = scripted_latencies(g, args.latency);
+  ask_options o;
+  o.max_concurrency = std::max(64, args.n);  // so slots never limit: the DAG alone decides
+  o.stream = false;
+  o.stream_synthesis = false;
+  run_report report;
+  boost::system::error_code run_ec;
+  async_run_plan(e, make_dag_plan(g), o, [&](boost::system::error_code ec, run_report r) {
+    run_ec = ec;
+    report = std::move(r);
+  });
+  io.run();
+  std::vector<microseconds> observed(g.size());
+  for (const auto& a : report.agents) {
+    if (a.index >= g.size()) continue;
+    observed[a.index] = a.latency;
+    t.latencies.push_back(a.latency - scripted[a.index]);
+    if (a.status == agent_status::ok) {
+      ++t.ok;
+    } else {
+      ++t.failed;
+      if (t.first_error.empty())
+        t.first_error = a.id + " " + to_string(a.status) + ": " + a.diag.message;
+    }
+  }
+  if (report.agents.size() != g.size()) {
+    t.failed += static_cast<int>(g.size()) - static_cast<int>(report.agents.size());
+    if (t.first_error.empty()) t.first_error = "the report is missing agents";
+  }
+  if (run_ec && t.first_error.empty()) t.first_error = error_id(run_ec);
+  t.wall = report.fan_out_wall;
+  extra["run_wall_us"] = report.wall.count();
+  extra["observed_path_us"] = critical_path(g, observed).count();
+}
+
 // Peak RSS of this program since exec. Not ru_maxrss: posix_spawn's child shares the parent's
 // memory until exec, and the kernel carries that high-water mark over into ru_maxrss.
 long peak_rss_kib() {
@@ -128,20 +190,24 @@ int run_worker(const worker_args& args) {
       std::max(1, args.max_connections > 0 ? args.max_connections : args.n));
   copts.tls.ca_file = args.ca_file;
   http::client client(io.get_executor(), copts);
+  // dag names its mocks in tier_urls; the models below, unused then, take the one at L.
+  const std::string url =
+      args.url.empty() && args.tier_urls.size() == dag_tier_count ? args.tier_urls[1] : args.url;
   openai::openai_options oopts;
-  oopts.base_url = args.url;
+  oopts.base_url = url;
   oopts.default_model = "mock";
   oopts.request_timeout = std::chrono::minutes(5);
   openai::openai_model llm(client, oopts);
   // The same mock on Anthropic's wire: its Messages API sits beside /v1, at the origin's root.
   anthropic::anthropic_options aopts;
-  aopts.base_url = mock::root_of(args.url);
+  aopts.base_url = mock::root_of(url);
   aopts.default_model = "mock";
   aopts.request_timeout = oopts.request_timeout;
   anthropic::anthropic_model messages_llm(client, aopts);
 
   tally t;
   t.latencies.reserve(static_cast<std::size_t>(args.n));
+  boost::json::object extra;
   if (args.kind == "raw")
     concurrent_calls(io, llm, args.n, false, t);
   else if (args.kind == "stream")
@@ -152,6 +218,8 @@ int run_worker(const worker_args& args) {
     sequential_calls(io, llm, args.n, t);
   else if (args.kind == "pipeline")
     pipeline(io, llm, args.n, t);
+  else if (args.kind == "dag")
+    dag(io, client, args, t, extra);
   else {
     std::cerr << "conclave-bench: unknown worker kind " << args.kind << "\n";
     return 2;
@@ -166,6 +234,14 @@ int run_worker(const worker_args& args) {
                           {"connections_opened", client.stats().connections_opened},
                           {"peak_rss_kib", peak_rss_kib()}};
   if (!t.first_error.empty()) out["first_error"] = t.first_error;
+  if (args.kind == "dag") {
+    // Its latencies are already overheads: each agent's latency less its scripted one.
+    out["p50_overhead_us"] = out["p50_us"];
+    out["p99_overhead_us"] = out["p99_us"];
+    out.erase("p50_us");
+    out.erase("p99_us");
+  }
+  for (auto& [key, value] : extra) out[key] = value;
   std::cout << boost::json::serialize(out) << std::endl;
   return 0;
 }
