@@ -12,8 +12,6 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
-#include <functional>
-#include <map>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +19,8 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,7 +80,7 @@ json::object plan_summary(const run_report& r) {
   }
   std::vector<std::size_t> depth(r.agents.size(), 0);  // 0: not known yet
   std::function<std::size_t(std::size_t, std::size_t)> depth_of = [&](std::size_t i,
-                                                                       std::size_t guard) {
+                                                                      std::size_t guard) {
     if (depth[i] != 0 || guard > r.agents.size()) return std::max<std::size_t>(depth[i], 1);
     std::size_t d = 1;
     for (const auto& dep : r.agents[i].depends_on) {

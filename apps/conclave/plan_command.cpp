@@ -61,14 +61,14 @@ int run_plan_command(const ask_settings& s, const standard_fds& fds) {
   plan made;
   run_report head;
   async_plan(e, s.question, options_from(s),
-             asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, plan p,
-                                                             run_report r) {
-               result = ec;
-               made = std::move(p);
-               head = std::move(r);
-               signals.cancel();
-               if (b.builtin_mock) b.builtin_mock->stop();
-             }));
+             asio::bind_cancellation_slot(cancel.slot(),
+                                          [&](boost::system::error_code ec, plan p, run_report r) {
+                                            result = ec;
+                                            made = std::move(p);
+                                            head = std::move(r);
+                                            signals.cancel();
+                                            if (b.builtin_mock) b.builtin_mock->stop();
+                                          }));
   io.run();
   if (signal_number != 0) return 128 + signal_number;
   if (result) {

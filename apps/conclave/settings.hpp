@@ -51,13 +51,13 @@ struct ask_settings {
   /// Sub-questions, one agent each; 1: no decomposition, no synthesis; 0: the decomposer
   /// chooses, from 1 to `max_agents`.
   int agents = 0;
-  int max_agents = 10;                  ///< the most the decomposer may choose (<= 20)
-  std::string combine = "synthesize";   ///< synthesize | vote | select
-  bool verify = false;                  ///< the verify stage (judge, revise once per round)
-  int verify_rounds = 1;                ///< its rounds, 1-3
+  int max_agents = 10;                        ///< the most the decomposer may choose (<= 20)
+  std::string combine = "synthesize";         ///< synthesize | vote | select
+  bool verify = false;                        ///< the verify stage (judge, revise once per round)
+  int verify_rounds = 1;                      ///< its rounds, 1-3
   std::optional<conclave::plan> plan_to_run;  ///< conclave run FILE: the plan, validated
-  int concurrency = 16;     ///< agents calling the model at once
-  int max_connections = 0;  ///< HTTP connections to the endpoint; 0: `concurrency`
+  int concurrency = 16;                       ///< agents calling the model at once
+  int max_connections = 0;               ///< HTTP connections to the endpoint; 0: `concurrency`
   std::optional<int> max_output_tokens;  ///< per reply
   std::optional<double> temperature;
   bool json = false;           ///< the run report as one JSON object on stdout

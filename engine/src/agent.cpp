@@ -291,8 +291,8 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
     rep.status = agent_status::cancelled;
   } else {
     std::string earlier_failure;  // the last failed attempt, if any
-    auto winner = co_await (agent_loop(ctx, rep, task, due, earlier_failure) ||
-                            wait(stopper->deadline));
+    auto winner =
+        co_await (agent_loop(ctx, rep, task, due, earlier_failure) || wait(stopper->deadline));
     if (winner.index() == 1) {  // stopped: by its deadline, or from outside (and told why)
       switch (stopper->cause) {
         case stop_cause::budget:
@@ -317,9 +317,10 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
           }
           rep.status = agent_status::timed_out;
           rep.error = error::timeout;
-          rep.diag.message = clock::now() >= ctx->agents_deadline()
-                                 ? "the run's deadline stopped this agent to leave time for synthesis"
-                                 : "the agent's deadline expired";
+          rep.diag.message =
+              clock::now() >= ctx->agents_deadline()
+                  ? "the run's deadline stopped this agent to leave time for synthesis"
+                  : "the agent's deadline expired";
           break;
       }
     }

@@ -14,8 +14,7 @@ namespace conclave::detail {
 /// The plan the run executes: `given` (already validated), one subtask on the question, the
 /// whole question N times (vote, select), or the decomposer's plan (one subtask on the question
 /// when that fails). Fills head's plan part and emits `decomposed` with it.
-boost::asio::awaitable<plan> make_plan(std::shared_ptr<run_context> ctx,
-                                       std::optional<plan> given);
+boost::asio::awaitable<plan> make_plan(std::shared_ptr<run_context> ctx, std::optional<plan> given);
 
 /// Runs every subtask as an agent once its dependencies are done (no supersteps), at most
 /// max_concurrency at once, never two holding one exclusive resource; emits each agent's last
@@ -41,7 +40,7 @@ struct agent_task {
   std::vector<std::shared_ptr<tool>> tools;  ///< the tools it may call
   std::vector<std::string> exclusive;        ///< resources its subtask holds
   std::vector<std::string> depends_on;       ///< ids, for its report
-  std::string given;  ///< its dependencies' decisions (bounded); empty: none
+  std::string given;                         ///< its dependencies' decisions (bounded); empty: none
   /// A revision (verify stage): the whole conversation to send, instead of prompt + given.
   std::vector<chat_message> revision;
 };

@@ -81,8 +81,7 @@ std::string given_decisions(const run_context& ctx, const plan& p, const plan_st
   return out;
 }
 
-agent_task task_for(const run_context& ctx, const plan& p, const plan_state& state,
-                    std::size_t i) {
+agent_task task_for(const run_context& ctx, const plan& p, const plan_state& state, std::size_t i) {
   const subtask& s = p.subtasks[i];
   return {.index = i,
           .id = s.id,

@@ -300,7 +300,8 @@ std::vector<std::size_t> plan_state::start_ready() {
   std::vector<std::size_t> started;
   // A subtask never goes back to waiting: the prefix that has none is skipped for good, so a
   // wide plan (10,000 subtasks, 16 at a time) costs no scan of what already ran.
-  while (first_waiting_ < order_.size() && status_[order_[first_waiting_]] != subtask_status::waiting)
+  while (first_waiting_ < order_.size() &&
+         status_[order_[first_waiting_]] != subtask_status::waiting)
     ++first_waiting_;
   for (std::size_t k = first_waiting_; k < order_.size(); ++k) {
     const std::size_t i = order_[k];

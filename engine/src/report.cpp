@@ -1,7 +1,6 @@
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/report.hpp>
 
-
 namespace conclave {
 
 const char* to_string(agent_status s) noexcept {
@@ -62,6 +61,5 @@ std::size_t run_report::count(agent_status s) const noexcept {
   for (const auto& a : agents) n += a.status == s;
   return n;
 }
-
 
 }  // namespace conclave

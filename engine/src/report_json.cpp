@@ -179,9 +179,9 @@ json::object to_json(const run_report& r) {
     agent_calls += a.attempts;
     tool_calls += a.tool_calls.size();
   }
-  for (auto s : {agent_status::ok, agent_status::failed, agent_status::timed_out,
-                 agent_status::cancelled, agent_status::max_turns, agent_status::stalled,
-                 agent_status::skipped}) {
+  for (auto s :
+       {agent_status::ok, agent_status::failed, agent_status::timed_out, agent_status::cancelled,
+        agent_status::max_turns, agent_status::stalled, agent_status::skipped}) {
     report[std::string("agents_") + to_string(s)] = r.count(s);
   }
   report["tool_calls"] = tool_calls;

@@ -37,7 +37,8 @@ class fields {
   void integer(std::string_view key, Int& out) {
     const json::value* v = o_.if_contains(key);
     if (!v || v->is_null()) return;
-    if (v->is_int64() && v->get_int64() >= static_cast<std::int64_t>(std::numeric_limits<Int>::min()) &&
+    if (v->is_int64() &&
+        v->get_int64() >= static_cast<std::int64_t>(std::numeric_limits<Int>::min()) &&
         (v->get_int64() < 0 ||
          static_cast<std::uint64_t>(v->get_int64()) <= std::numeric_limits<Int>::max())) {
       out = static_cast<Int>(v->get_int64());

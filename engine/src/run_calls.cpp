@@ -92,5 +92,4 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_before(std::shared_p
   co_return out;
 }
 
-
 }  // namespace conclave::detail

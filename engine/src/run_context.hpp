@@ -209,8 +209,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
   const std::vector<agent_report>& agents() const noexcept { return fold.report().agents; }
 
   /// Emits a run-level event carrying the part of `head` it completes.
-  void emit_part(event_kind kind, std::size_t count = 0, std::string text = {},
-                 usage tokens = {}) {
+  void emit_part(event_kind kind, std::size_t count = 0, std::string text = {}, usage tokens = {}) {
     emit({.kind = kind,
           .text = std::move(text),
           .tokens = tokens,
@@ -257,7 +256,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
         // A host's bug must not end its io_context.run() nor the run: drop that observer.
         observers[i] = nullptr;
         head.observer_note += "observer " + std::to_string(i + 1) + " threw (" + x.what() +
-                                ") and was not called again; ";
+                              ") and was not called again; ";
       } catch (...) {
         observers[i] = nullptr;
         head.observer_note += "observer " + std::to_string(i + 1) + " threw; ";

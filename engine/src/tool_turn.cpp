@@ -17,7 +17,6 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-
 #include <optional>
 #include <tuple>
 
@@ -99,9 +98,8 @@ asio::awaitable<void> run_one(turn_state& s, std::size_t k) {
     auto ex = co_await asio::this_coro::executor;
     auto cs = co_await asio::this_coro::cancellation_state;
     rec.resource = written_resource(*s.tools[p.tool], p.call.arguments);
-    rec.resource_held =
-        !rec.resource.empty() &&
-        std::find(s.exclusive.begin(), s.exclusive.end(), rec.resource) != s.exclusive.end();
+    rec.resource_held = !rec.resource.empty() && std::find(s.exclusive.begin(), s.exclusive.end(),
+                                                           rec.resource) != s.exclusive.end();
     auto pending = std::make_shared<pending_call>(ex);
     pending->wake.expires_after(std::max(std::min(limit, left), std::chrono::milliseconds(0)));
     // Spawned (it starts after a post, once the wait below is armed), not awaited.

@@ -61,7 +61,7 @@ ask_result run_plan(rig& r, plan p, ask_options opts = quick_options(0)) {
 
 // When agent `i`'s first `started` and its last event came, from the events.
 std::pair<std::chrono::microseconds, std::chrono::microseconds> span_of(const ask_result& r,
-                                                                         std::size_t i) {
+                                                                        std::size_t i) {
   std::chrono::microseconds begin{-1}, end{-1};
   for (const auto& e : r.events) {
     if (e.agent != i) continue;
@@ -77,7 +77,6 @@ std::size_t order_of(const ask_result& r, std::size_t agent, event_kind kind) {
   }
   return r.events.size();
 }
-
 
 }  // namespace
 
@@ -253,7 +252,9 @@ BOOST_AUTO_TEST_CASE(the_decomposer_chooses_n_when_the_user_did_not) {
     if (contains(req, "split a large question")) {
       BOOST_TEST(contains(req, "Choose how many sub-questions"));
       return fake_reply{
-          1ms, R"({"subtasks": [{"id": "a", "prompt": "one"}, {"id": "b", "prompt": "two"}]})", {},
+          1ms,
+          R"({"subtasks": [{"id": "a", "prompt": "one"}, {"id": "b", "prompt": "two"}]})",
+          {},
           1};
     }
     if (contains(req, "merge the decisions")) return fake_reply{1ms, "merged", {}, 1};

@@ -276,10 +276,9 @@ BOOST_AUTO_TEST_CASE(plans_with_dependencies_verify_and_a_cancel_on_four_threads
     std::vector<std::string> deps;
     if (i >= 8) deps.push_back("t" + std::to_string(i - 8));
     if (i >= 16) deps.push_back("t" + std::to_string(i - 15));
-    wide.subtasks.push_back(subtask_of("t" + std::to_string(i),
-                                       (i == 3 ? "bad " : "task ") + std::to_string(i), deps,
-                                       i % 3 == 0 ? std::vector<std::string>{"disk"}
-                                                  : std::vector<std::string>{}));
+    wide.subtasks.push_back(
+        subtask_of("t" + std::to_string(i), (i == 3 ? "bad " : "task ") + std::to_string(i), deps,
+                   i % 3 == 0 ? std::vector<std::string>{"disk"} : std::vector<std::string>{}));
   }
   wide.verify = true;
   wide.combine = combine_mode::vote;
@@ -307,13 +306,14 @@ BOOST_AUTO_TEST_CASE(plans_with_dependencies_verify_and_a_cancel_on_four_threads
   asio::cancellation_signal cancel;
   auto o2 = conclave::test::quick_options(0);
   o2.observers.push_back(counting(1));
-  async_run_plan(e, stuck, o2,
-                 asio::bind_cancellation_slot(cancel.slot(),
-                                              [&](boost::system::error_code ec, run_report r) {
-                                                results[1].set_value({ec, std::move(r)});
-                                              }));
+  async_run_plan(
+      e, stuck, o2,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
+        results[1].set_value({ec, std::move(r)});
+      }));
   asio::steady_timer later(io, 50ms);
-  later.async_wait([&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
+  later.async_wait(
+      [&](boost::system::error_code) { cancel.emit(asio::cancellation_type::terminal); });
 
   auto got = run_on_four_threads(io, results);
   BOOST_REQUIRE_MESSAGE(got.has_value(), "the plans did not finish");

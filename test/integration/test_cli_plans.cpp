@@ -39,10 +39,9 @@ constexpr const char* diamond = R"({
 BOOST_AUTO_TEST_SUITE(cli_plans)
 
 BOOST_AUTO_TEST_CASE(plan_prints_a_plan_that_run_accepts) {
-  auto planned =
-      process(CONCLAVE_CLI, {"plan", "How should a city cut traffic deaths? mock-diamond"},
-              clean_env)
-          .wait();
+  auto planned = process(CONCLAVE_CLI,
+                         {"plan", "How should a city cut traffic deaths? mock-diamond"}, clean_env)
+                     .wait();
   BOOST_REQUIRE_EQUAL(planned.exit_code, 0);
   const auto p = parse_object(planned.out);
   const auto& subtasks = p.at("subtasks").as_array();
@@ -62,9 +61,8 @@ BOOST_AUTO_TEST_CASE(plan_prints_a_plan_that_run_accepts) {
 
 BOOST_AUTO_TEST_CASE(a_diamond_runs_in_dependency_order_from_its_events) {
   temp_file file(diamond);
-  auto ran =
-      process(CONCLAVE_CLI, {"run", file.path(), "--events", "jsonl", "--no-log"}, clean_env)
-          .wait();
+  auto ran = process(CONCLAVE_CLI, {"run", file.path(), "--events", "jsonl", "--no-log"}, clean_env)
+                 .wait();
   BOOST_REQUIRE_EQUAL(ran.exit_code, 0);
   // Per agent (numbered from 1): when it first started and when its last event came.
   std::map<std::int64_t, std::pair<double, double>> span;
@@ -173,8 +171,8 @@ BOOST_AUTO_TEST_CASE(verify_revises_what_the_judge_failed_once) {
 BOOST_AUTO_TEST_CASE(the_attempt_log_records_the_plan_shape) {
   temp_file file(diamond);
   temp_file log("");
-  auto ran = process(CONCLAVE_CLI, {"run", file.path(), "-q", "--log", log.path()}, clean_env)
-                 .wait();
+  auto ran =
+      process(CONCLAVE_CLI, {"run", file.path(), "-q", "--log", log.path()}, clean_env).wait();
   BOOST_REQUIRE_EQUAL(ran.exit_code, 0);
   std::ifstream in(log.path());
   std::string line;
@@ -185,8 +183,7 @@ BOOST_AUTO_TEST_CASE(the_attempt_log_records_the_plan_shape) {
   BOOST_CHECK_EQUAL(shape.at("subtasks").as_int64(), 4);
   BOOST_CHECK_EQUAL(shape.at("edges").as_int64(), 4);
   BOOST_CHECK_EQUAL(shape.at("depth").as_int64(), 3);
-  BOOST_CHECK_EQUAL(entry.at("subtasks").as_array().at(3).as_object().at("id").as_string(),
-                    "plan");
+  BOOST_CHECK_EQUAL(entry.at("subtasks").as_array().at(3).as_object().at("id").as_string(), "plan");
   auto shown = process(CONCLAVE_CLI, {"log", "--log", log.path()}, clean_env).wait();
   BOOST_CHECK_EQUAL(shown.exit_code, 0);
   BOOST_CHECK(shown.out.find("x") != std::string::npos);  // a speedup column "1.9x"

@@ -71,8 +71,8 @@ BOOST_AUTO_TEST_CASE(tool_events_come_between_the_turns) {
     kinds.push_back(kind);
   }
   const std::vector<std::string> expected{
-      "decomposed", "queued",   "started", "tool_call_started", "tool_call_finished", "started",
-      "completed",  "combined", "finished", "report"};
+      "decomposed", "queued",    "started",  "tool_call_started", "tool_call_finished",
+      "started",    "completed", "combined", "finished",          "report"};
   BOOST_CHECK_EQUAL_COLLECTIONS(kinds.begin(), kinds.end(), expected.begin(), expected.end());
 }
 

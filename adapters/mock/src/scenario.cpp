@@ -157,8 +157,8 @@ std::string judge_reply(const incoming_request& req) {
   return json::serialize(out);
 }
 
-// The dynamic decomposition: N chosen from the question (2 to compare, else 1 for at most six words,
-// else 3), or a diamond of four with dependencies for "mock-diamond".
+// The dynamic decomposition: N chosen from the question (2 to compare, else 1 for at most six
+// words, else 3), or a diamond of four with dependencies for "mock-diamond".
 std::string plan_reply(const incoming_request& req) {
   const std::string question = subject_of(req);
   const std::string low = lowered(question);

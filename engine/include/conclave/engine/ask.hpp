@@ -36,7 +36,7 @@ struct ask_options {
   /// Per agent, counted from when it is ready (its dependencies done), waiting for a slot
   /// included.
   std::chrono::milliseconds agent_timeout{120'000};
-  std::chrono::milliseconds deadline{300'000};       ///< the whole run, decomposition to answer
+  std::chrono::milliseconds deadline{300'000};  ///< the whole run, decomposition to answer
   std::chrono::milliseconds synthesis_reserve{
       30'000};  ///< kept back from `deadline` for synthesis:
                 ///< agents still running then are stopped
@@ -120,7 +120,7 @@ void start_plan(engine& e, std::string question, ask_options opts,
                 boost::asio::any_completion_handler<plan_signature> handler);
 void start_ask(engine& e, std::string question, ask_options opts, std::optional<plan> given,
                boost::asio::any_completion_handler<ask_signature> handler);
-}
+}  // namespace detail
 
 /// Asks `question` in heavy mode. Completes with (error_code, run_report):
 ///  - success: report.answer is the synthesized answer; report.degraded says some decisions

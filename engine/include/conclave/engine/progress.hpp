@@ -6,7 +6,6 @@
 #include <conclave/engine/report.hpp>
 
 #include <map>
-
 #include <string>
 #include <vector>
 
@@ -14,7 +13,16 @@ namespace conclave {
 
 /// stopped: the agent's loop hit a limit (turns, tool calls, a stall) and kept a partial answer.
 /// skipped: never ran (a dependency failed, or the run ended before it could start).
-enum class agent_state { queued, running, completed, failed, timed_out, cancelled, stopped, skipped };
+enum class agent_state {
+  queued,
+  running,
+  completed,
+  failed,
+  timed_out,
+  cancelled,
+  stopped,
+  skipped
+};
 
 const char* to_string(agent_state s) noexcept;
 

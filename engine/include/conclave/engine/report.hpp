@@ -115,10 +115,10 @@ struct run_report {
   /// says how it went ("3 of 4 agents answered ...", "tie between ...", "selected agent 2").
   std::string combine = "synthesize";
   std::string combine_note;
-  std::vector<vote_option> votes;  ///< vote: every distinct answer, most votes first
-  bool vote_tie = false;           ///< vote: the top count was shared
-  std::optional<std::size_t> selected;  ///< select: the agent whose answer was chosen
-  int verify_rounds = 0;                ///< verify: judge rounds run (0: no verify stage)
+  std::vector<vote_option> votes;         ///< vote: every distinct answer, most votes first
+  bool vote_tie = false;                  ///< vote: the top count was shared
+  std::optional<std::size_t> selected;    ///< select: the agent whose answer was chosen
+  int verify_rounds = 0;                  ///< verify: judge rounds run (0: no verify stage)
   std::vector<write_conflict> conflicts;  ///< resources written by more than one agent
 
   std::string decomposition_model;      ///< the model that decomposed, as the provider names it

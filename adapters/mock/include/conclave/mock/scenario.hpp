@@ -93,8 +93,8 @@ inline constexpr std::string_view plan_phrase = "Choose how many sub-questions";
 /// - revise_phrase: "Revised: " then the plain words below;
 /// - plan_phrase: {"subtasks": [{"id": "s1", "prompt": "<topic>? (focus: <aspect>)",
 ///   "depends_on": []}, ...]}: 2 subtasks when the question (subject_of) says " vs " or
-///   "compare" (any case), else 1 when it has at most 6 words, else 3; with "mock-diamond", s1..s4 where
-///   s2 and s3 depend on s1 and s4 on s2 and s3;
+///   "compare" (any case), else 1 when it has at most 6 words, else 3; with "mock-diamond", s1..s4
+///   where s2 and s3 depend on s1 and s4 on s2 and s3;
 /// - judge_phrase: {"verdict": ..., "critique": ...}: "fail" (critique "The answer lacks
 ///   concrete evidence; cite one.") when the prompt before `<answer>` says "mock-judge-fails",
 ///   or "fail" when the answer (between `<answer>` and `</answer>`) says "mock-bad"; but an
