@@ -1,10 +1,10 @@
 // conclave: the command line. Flags (CLI11) are declared here, the only file that includes
 // CLI11; what they mean lives in settings.* and the commands' own files.
 #include "ask_command.hpp"
-#include "plan_command.hpp"
 #include "attempt_log.hpp"
 #include "cli_numbers.hpp"
 #include "input.hpp"
+#include "plan_command.hpp"
 #include "process_setup.hpp"
 #include "providers.hpp"
 #include "settings.hpp"
@@ -193,12 +193,14 @@ void add_run_flags(CLI::App* ask, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")
       ->check(CLI::ExistingFile);
   ask->add_option("--tool", s.tools,
-                  "give the agents a built-in tool: calculator, read_file, list_dir "
-                  "(repeat for several; the file tools need --root)")
-      ->check(CLI::IsMember({"calculator", "read_file", "list_dir"}))
+                  "give the agents a built-in tool: calculator, read_file, list_dir, write_file "
+                  "(repeat for several; the file tools need --root, and write_file writes only "
+                  "inside it)")
+      ->check(CLI::IsMember({"calculator", "read_file", "list_dir", "write_file"}))
       ->delimiter(',')
       ->allow_extra_args(false);
-  ask->add_option("--root", s.roots, "a directory read_file and list_dir may see (repeatable)")
+  ask->add_option("--root", s.roots,
+                  "a directory the file tools may see, and write_file write in (repeatable)")
       ->check(CLI::ExistingDirectory)
       ->allow_extra_args(false);
   ask->add_option("--mcp", s.mcp_path,
@@ -329,11 +331,12 @@ int main(int argc, char** argv) {
     }
     if (!raw.agent_model.empty()) s.agent_models = {raw.agent_model};  // over the config's list
     if (run->parsed()) {
-      s.plan_to_run = cli::read_plan_file(raw.plan_file, fds.stdin_readable);  // exits 2 when invalid
+      s.plan_to_run =
+          cli::read_plan_file(raw.plan_file, fds.stdin_readable);  // exits 2 when invalid
       s.question = s.plan_to_run->question;
     } else {
-      s.question = cli::read_question(raw.question, raw.question_file,
-                                      fds.stdin_readable && !raw.no_stdin);
+      s.question =
+          cli::read_question(raw.question, raw.question_file, fds.stdin_readable && !raw.no_stdin);
     }
     cli::validate(s);
     cli::check_save_path(s.save_path);  // before paying for a run whose report it would lose
