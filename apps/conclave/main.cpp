@@ -193,12 +193,14 @@ void add_run_flags(CLI::App* ask, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("--ca-file", s.ca_file, "trust this CA (PEM) for https endpoints")
       ->check(CLI::ExistingFile);
   ask->add_option("--tool", s.tools,
-                  "give the agents a built-in tool: calculator, read_file, list_dir "
-                  "(repeat for several; the file tools need --root)")
-      ->check(CLI::IsMember({"calculator", "read_file", "list_dir"}))
+                  "give the agents a built-in tool: calculator, read_file, list_dir, write_file "
+                  "(repeat for several; the file tools need --root, and write_file writes only "
+                  "inside it)")
+      ->check(CLI::IsMember({"calculator", "read_file", "list_dir", "write_file"}))
       ->delimiter(',')
       ->allow_extra_args(false);
-  ask->add_option("--root", s.roots, "a directory read_file and list_dir may see (repeatable)")
+  ask->add_option("--root", s.roots,
+                  "a directory the file tools may see, and write_file write in (repeatable)")
       ->check(CLI::ExistingDirectory)
       ->allow_extra_args(false);
   ask->add_option("--mcp", s.mcp_path,

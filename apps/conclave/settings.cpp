@@ -143,11 +143,17 @@ void validate(ask_settings& s) {
   if (s.budget.max_cost > 0 && s.budget.prices.empty()) {
     throw usage_error("--budget-cost needs a price table: \"prices\" in the config file");
   }
-  const bool file_tool = std::find_if(s.tools.begin(), s.tools.end(), [](const std::string& t) {
-                           return t == "read_file" || t == "list_dir";
-                         }) != s.tools.end();
-  if (!s.roots.empty() && !file_tool) {
-    s.warnings.push_back("--root is used only by read_file and list_dir (add --tool read_file)");
+  const auto file_tool = std::find_if(s.tools.begin(), s.tools.end(), [](const std::string& t) {
+    return t == "read_file" || t == "list_dir" || t == "write_file";
+  });
+  // A file tool with nothing to see, or (write_file) nowhere to write: refused before any call.
+  if (s.roots.empty() && file_tool != s.tools.end()) {
+    throw usage_error(*file_tool +
+                      " needs at least one root directory (give it one with --root DIR)");
+  }
+  if (!s.roots.empty() && file_tool == s.tools.end()) {
+    s.warnings.push_back(
+        "--root is used only by read_file, list_dir and write_file (add --tool read_file)");
   }
   if (s.json && s.events_jsonl)
     throw usage_error("--json and --events jsonl both write stdout: pick one");

@@ -76,7 +76,7 @@ struct ask_settings {
   double breaker_cool_off_s = 30;  ///< how long an open circuit fails fast
   std::vector<std::string> warnings;  ///< said on stderr before the run (e.g. unknown config keys)
   std::vector<std::string> tools;     ///< built-in tools the agents get (--tool)
-  std::vector<std::string> roots;     ///< directories read_file / list_dir may see (--root)
+  std::vector<std::string> roots;     ///< directories the file tools may see (--root)
   std::string mcp_path;               ///< MCP servers' config (--mcp FILE), mcpServers shape
   int max_turns = 10;                 ///< model calls per agent when it has tools
   int max_tool_calls = 20;            ///< tool calls per agent

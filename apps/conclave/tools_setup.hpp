@@ -16,7 +16,7 @@
 namespace conclave::cli {
 
 /// The built-in tools `s.tools` names, each once, in order. Throws usage_error when one
-/// cannot be made (read_file / list_dir without --root).
+/// cannot be made (a file tool without --root: validate() says so first).
 std::vector<std::shared_ptr<tool>> builtin_tools(boost::asio::any_io_executor ex,
                                                  const ask_settings& s);
 

@@ -1,6 +1,6 @@
 // The built-in tools: the calculator's exact arithmetic and its bounds (pure), the file tools'
-// root rule in a temporary directory made here, and calls through the tool port on an
-// io_context (no sockets, nothing reaches the network).
+// root rule (reads and writes) in a temporary directory made here, and calls through the tool
+// port on an io_context (no sockets, nothing reaches the network).
 #include <conclave/engine/text.hpp>
 #include <conclave/tools/builtin.hpp>
 
@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 using namespace conclave;
@@ -75,6 +76,11 @@ struct tree {
     return *f;
   }
 };
+
+std::string contents(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 void check_refused(const tool_output& out) {
   BOOST_TEST_INFO("output: " << out.content);
@@ -271,13 +277,111 @@ BOOST_AUTO_TEST_CASE(several_roots_in_order) {
   BOOST_TEST(files.list_dir(".").content.starts_with("a.txt\nbad.txt"));
 }
 
+BOOST_AUTO_TEST_CASE(write_inside_the_root) {
+  tree t;
+  const rooted_files files = t.files({t.root, t.root2});
+  const tool_output made = files.write_file("new.txt", "fresh");
+  BOOST_TEST(!made.is_error);
+  BOOST_TEST(made.content == "wrote 5 bytes to 'new.txt'");
+  BOOST_TEST(contents(t.root / "new.txt") == "fresh");
+  const mode_t umask_now = ::umask(0);
+  ::umask(umask_now);
+  BOOST_TEST(static_cast<unsigned>(fs::status(t.root / "new.txt").permissions()) ==
+             (0644u & ~static_cast<unsigned>(umask_now)));
+
+  // Replaced whole, not appended to.
+  BOOST_TEST(files.write_file("a.txt", "x").content == "wrote 1 bytes to 'a.txt'");
+  BOOST_TEST(contents(t.root / "a.txt") == "x");
+  BOOST_TEST(files.read_file("a.txt").content == "x");
+  BOOST_TEST(!files.write_file("sub/c.txt", "in sub").is_error);
+  BOOST_TEST(contents(t.root / "sub" / "c.txt") == "in sub");
+  BOOST_TEST(!files.write_file("sub/../d.txt", "d").is_error);
+  BOOST_TEST(contents(t.root / "d.txt") == "d");
+  BOOST_TEST(files.write_file("empty.txt", "").content == "wrote 0 bytes to 'empty.txt'");
+  BOOST_TEST(fs::file_size(t.root / "empty.txt") == 0u);
+
+  // Relative paths go to the first root; absolute ones to any root.
+  BOOST_TEST(!files.write_file("only2.txt", "first").is_error);
+  BOOST_TEST(contents(t.root / "only2.txt") == "first");
+  BOOST_TEST(contents(t.root2 / "only2.txt") == "only in root2");
+  BOOST_TEST(!files.write_file((t.root2 / "only2.txt").string(), "second").is_error);
+  BOOST_TEST(contents(t.root2 / "only2.txt") == "second");
+
+  // At the cap is fine; one byte over is refused and nothing is written.
+  const rooted_files small = t.files({t.root}, {.max_write_bytes = 4});
+  BOOST_TEST(!small.write_file("four.txt", "1234").is_error);
+  const tool_output over = small.write_file("a.txt", "12345");
+  BOOST_TEST(over.is_error);
+  BOOST_TEST(over.content == "refused: the content is 5 bytes; the limit is 4");
+  BOOST_TEST(contents(t.root / "a.txt") == "x");
+  const tool_output mib = files.write_file("big.out", std::string(1024 * 1024 + 1, 'm'));
+  BOOST_TEST(mib.content == "refused: the content is 1048577 bytes; the limit is 1048576");
+  BOOST_TEST(!fs::exists(t.root / "big.out"));
+  BOOST_TEST(!files.write_file("big.out", std::string(1024 * 1024, 'm')).is_error);
+  BOOST_TEST(fs::file_size(t.root / "big.out") == 1024u * 1024u);
+}
+
+BOOST_AUTO_TEST_CASE(writes_that_would_leave_the_root_are_refused) {
+  tree t;
+  const rooted_files files = t.files();
+  fs::create_symlink("../new_outside.txt", t.root / "dangling");
+  fs::create_hard_link(t.top / "secret.txt", t.root / "hard");
+  const std::vector<std::string> escapes{"../secret.txt",
+                                         "sub/../../secret.txt",
+                                         (t.top / "secret.txt").string(),
+                                         "/etc/passwd",
+                                         "/no/such/place/x.txt",
+                                         "escape_dir/secret.txt",
+                                         "escape_dir/new_outside.txt",
+                                         "missing/../../secret.txt",
+                                         (t.top / "new_outside.txt").string()};
+  for (const std::string& path : escapes) {
+    BOOST_TEST_CONTEXT(path) { check_refused(files.write_file(path, "PWNED")); }
+  }
+  // The file itself a symlink, pointing out, pointing nowhere, or staying inside: never followed.
+  for (const char* path : {"escape", "dangling", "inner"}) {
+    const tool_output out = files.write_file(path, "PWNED");
+    BOOST_TEST_INFO("output: " << out.content);
+    BOOST_TEST(out.is_error);
+    BOOST_TEST(out.content == "refused: '" + std::string(path) + "' is a symlink (not followed)");
+  }
+  const tool_output hard = files.write_file("hard", "PWNED");
+  BOOST_TEST(hard.is_error);
+  BOOST_TEST(hard.content.find("has other hard links") != std::string::npos);
+  BOOST_TEST(contents(t.top / "secret.txt") == "TOPSECRET");
+  BOOST_TEST(contents(t.root / "a.txt") == "hello\n");
+  BOOST_TEST(!fs::exists(t.top / "new_outside.txt"));
+  BOOST_TEST(files.write_file(std::string_view("a.txt\0x", 7), "PWNED").is_error);
+}
+
+BOOST_AUTO_TEST_CASE(writes_need_an_existing_directory_and_a_regular_file) {
+  tree t;
+  const rooted_files files = t.files();
+  const tool_output missing = files.write_file("nodir/x.txt", "x");
+  BOOST_TEST(missing.is_error);
+  BOOST_TEST(missing.content == "no such directory for 'nodir/x.txt' (write_file creates none)");
+  BOOST_TEST(!fs::exists(t.root / "nodir"));
+  BOOST_TEST(files.write_file("sub", "x").content == "refused: 'sub' is a directory");
+  for (const char* path : {"", ".", "sub/", "sub/.."}) {
+    BOOST_TEST_CONTEXT(path) {
+      BOOST_TEST(files.write_file(path, "x").content ==
+                 "refused: '" + std::string(path) + "' does not name a file");
+    }
+  }
+  // A FIFO with no reader would block an ordinary open; it is refused at once instead.
+  BOOST_REQUIRE(::mkfifo((t.root / "fifo").c_str(), 0600) == 0);
+  BOOST_TEST(files.write_file("fifo", "x").content == "refused: 'fifo' is not a regular file");
+}
+
 BOOST_AUTO_TEST_CASE(factory) {
   boost::asio::io_context io;
-  BOOST_TEST(
-      (builtin_names() == std::vector<std::string_view>{"calculator", "list_dir", "read_file"}));
+  BOOST_TEST((builtin_names() ==
+              std::vector<std::string_view>{"calculator", "list_dir", "read_file", "write_file"}));
   std::string why;
   BOOST_TEST(!make_builtin("read_file", io.get_executor(), {}, why));
   BOOST_TEST(why == "read_file needs at least one root directory");
+  BOOST_TEST(!make_builtin("write_file", io.get_executor(), {}, why));
+  BOOST_TEST(why == "write_file needs at least one root directory");
   BOOST_TEST(!make_builtin("list_dir", io.get_executor(), {.roots = {"/no/such/root"}}, why));
   BOOST_TEST(why.starts_with("list_dir: root '/no/such/root' is not usable"));
   BOOST_TEST(!make_builtin("shell", io.get_executor(), {}, why));
@@ -294,6 +398,14 @@ BOOST_AUTO_TEST_CASE(factory) {
   BOOST_TEST(tools[1]->spec().description.find(fs::canonical(t.root).string()) !=
              std::string::npos);
   BOOST_TEST(tools[2]->spec().name == "list_dir");
+  for (const auto& made : tools) BOOST_TEST(made->spec().writes.empty());  // they only read
+
+  auto writer = make_builtin("write_file", io.get_executor(), {.roots = {t.root}}, why);
+  BOOST_REQUIRE(writer);
+  BOOST_TEST(writer->spec().name == "write_file");
+  BOOST_TEST(writer->spec().writes == "path");
+  BOOST_TEST(writer->spec().parameters.find(R"("required":["path","content"])") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(through_the_tool_port) {
@@ -319,6 +431,24 @@ BOOST_AUTO_TEST_CASE(through_the_tool_port) {
   BOOST_TEST(invoke(io, *read, R"({"path":"a.txt"})").content == "hello\n");
   check_refused(invoke(io, *read, R"({"path":"../secret.txt"})"));
   BOOST_TEST(invoke(io, *read, R"({"file":"a.txt"})").is_error);
+
+  auto write = make_builtin("write_file", io.get_executor(), {.roots = {t.root}}, why);
+  BOOST_REQUIRE(write);
+  out = invoke(io, *write, R"({"path":"out.txt","content":"via the port"})");
+  BOOST_TEST(!out.is_error);
+  BOOST_TEST(out.content == "wrote 12 bytes to 'out.txt'");
+  BOOST_TEST(contents(t.root / "out.txt") == "via the port");
+  check_refused(invoke(io, *write, R"({"path":"../secret.txt","content":"x"})"));
+  for (const char* bad :
+       {"{not json", "[]", "{}", R"({"path":"out.txt"})", R"({"path":3,"content":"x"})",
+        R"({"path":"out.txt","content":["x"]})", R"({"content":"x"})", ""}) {
+    out = invoke(io, *write, bad);
+    BOOST_TEST_INFO("arguments: " << bad);
+    BOOST_TEST(out.is_error);
+    BOOST_TEST(out.content.starts_with(
+        R"(arguments must be a JSON object with a string "path" and a string "content")"));
+  }
+  BOOST_TEST(contents(t.root / "out.txt") == "via the port");
 
   // With use_future (whose handler brings its own executor, so the step may run at once).
   auto future = calc->async_invoke(R"({"expression":"2^-2"})", boost::asio::use_future);

@@ -1,11 +1,14 @@
 // The MCP wire without I/O: JSON-RPC encoding and classification, the initialize handshake,
 // tools/list pages, tools/call results joined for the model, tool naming, config parsing and
-// the clean environment. Tables, no sockets.
+// the clean environment, which listed tools write. Tables, no sockets.
+#include <conclave/mcp/client.hpp>
 #include <conclave/mcp/config.hpp>
 #include <conclave/mcp/environment.hpp>
+#include <conclave/mcp/host.hpp>
 #include <conclave/mcp/naming.hpp>
 #include <conclave/mcp/protocol.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -158,6 +161,73 @@ BOOST_AUTO_TEST_CASE(tools_list_pages) {
                           R"({"tools":[{"name":""}]})", R"({"tools":[1]})", R"(null)"}) {
     BOOST_TEST_CONTEXT(bad) { BOOST_TEST(!parse_tools_list(json::parse(bad), p, why)); }
   }
+}
+
+BOOST_AUTO_TEST_CASE(writing_tools_name_the_argument_they_write) {
+  struct row {
+    const char* annotations;  // the tool's "annotations" member, or "" for none
+    const char* properties;   // its inputSchema's "properties"
+    const char* writes;
+  };
+  const char* path = R"({"path":{"type":"string"},"content":{"type":"string"}})";
+  const std::vector<row> rows{
+      // Unannotated, or annotated as read-only: never guessed to write.
+      {"", path, ""},
+      {R"({})", path, ""},
+      {R"({"title":"Write"})", path, ""},
+      {R"({"readOnlyHint":true})", path, ""},
+      {R"({"readOnlyHint":true,"destructiveHint":true})", path, ""},  // read-only wins
+      {R"({"destructiveHint":false})", path, ""},
+      {R"({"readOnlyHint":"false"})", path, ""},  // not a boolean: not said
+      {R"([1])", path, ""},
+      // Said to change things.
+      {R"({"readOnlyHint":false})", path, "path"},
+      {R"({"destructiveHint":true})", path, "path"},
+      {R"({"readOnlyHint":false,"destructiveHint":false,"idempotentHint":true})", path, "path"},
+      // Which argument: the first of the list that is a string property.
+      {R"({"readOnlyHint":false})", R"({"uri":{"type":"string"},"file":{"type":"string"}})",
+       "file"},
+      {R"({"readOnlyHint":false})", R"({"filePath":{"type":"string"}})", "filePath"},
+      {R"({"readOnlyHint":false})", R"({"file_path":{"type":"string"},"path":{"type":"array"}})",
+       "file_path"},
+      {R"({"readOnlyHint":false})", R"({"filename":{"type":["string","null"]}})", "filename"},
+      {R"({"readOnlyHint":false})", R"({"uri":{"type":"string","format":"uri"}})", "uri"},
+      {R"({"readOnlyHint":false})", R"({"path":{}})", ""},  // no type said: not a string
+      {R"({"readOnlyHint":false})", R"({"Path":{"type":"string"}})", ""},
+      {R"({"readOnlyHint":false})", R"({"target":{"type":"string"}})", ""},
+      {R"({"readOnlyHint":false})", R"({})", ""},
+  };
+  for (const auto& r : rows) {
+    const std::string entry =
+        std::string(R"({"name":"t",)") +
+        (*r.annotations ? std::string(R"("annotations":)") + r.annotations + "," : std::string()) +
+        R"("inputSchema":{"type":"object","properties":)" + r.properties + "}}";
+    BOOST_TEST_CONTEXT(entry) {
+      BOOST_TEST(written_argument(json::parse(entry).as_object()) == r.writes);
+      tools_page p;
+      std::string why;
+      BOOST_REQUIRE(parse_tools_list(json::parse(R"({"tools":[)" + entry + "]}"), p, why));
+      BOOST_TEST(p.tools.at(0).writes == r.writes);
+    }
+  }
+  // No inputSchema, or one without properties: nothing to name.
+  BOOST_TEST(written_argument(
+                 json::parse(R"({"name":"t","annotations":{"readOnlyHint":false}})").as_object()) ==
+             "");
+  BOOST_TEST(written_argument(json::parse(R"({"name":"t","annotations":{"readOnlyHint":false},
+      "inputSchema":{"type":"object","properties":[]}})")
+                                  .as_object()) == "");
+
+  // The conclave tool made from a listed one carries it (the client is made, never connected).
+  boost::asio::io_context io;
+  auto c = client::create(io.get_executor(), {.name = "files", .command = "true"});
+  std::set<std::string> taken;
+  const auto tools = make_tools(
+      c, {{"write_file", "Writes", "{}", "path"}, {"read_file", "Reads", "{}", ""}}, taken);
+  BOOST_REQUIRE_EQUAL(tools.size(), 2u);
+  BOOST_TEST(tools[0]->spec().name == "files__write_file");
+  BOOST_TEST(tools[0]->spec().writes == "path");
+  BOOST_TEST(tools[1]->spec().writes == "");
 }
 
 BOOST_AUTO_TEST_CASE(tools_call_params_need_an_object) {

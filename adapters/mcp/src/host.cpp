@@ -75,7 +75,7 @@ std::vector<std::shared_ptr<tool>> make_tools(const std::shared_ptr<client>& c,
   std::vector<std::shared_ptr<tool>> out;
   for (const remote_tool& t : tools) {
     tool_spec spec{exposed_tool_name(c->config().name, t.name, taken), t.description,
-                   t.input_schema};
+                   t.input_schema, t.writes};
     out.push_back(std::make_shared<server_tool>(c, std::move(spec), t.name));
   }
   return out;

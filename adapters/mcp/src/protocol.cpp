@@ -3,7 +3,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <array>
+#include <optional>
 
 namespace conclave::mcp {
 
@@ -186,6 +188,50 @@ json::object tools_list_params(std::string_view cursor) {
   return p;
 }
 
+namespace {
+
+// A boolean annotation: true, false, or unset when absent or not a boolean.
+std::optional<bool> hint(const json::object* annotations, std::string_view name) {
+  const json::value* v = annotations ? annotations->if_contains(name) : nullptr;
+  if (!v || !v->is_bool()) return std::nullopt;
+  return v->get_bool();
+}
+
+bool is_string_schema(const json::value& schema) {
+  const json::object* o = schema.if_object();
+  const json::value* type = o ? o->if_contains("type") : nullptr;
+  if (!type) return false;
+  if (type->is_string()) return type->get_string() == "string";
+  if (const json::array* a = type->if_array())
+    return std::any_of(a->begin(), a->end(), [](const json::value& t) {
+      return t.is_string() && t.get_string() == "string";
+    });
+  return false;
+}
+
+}  // namespace
+
+std::string written_argument(const json::object& listed_tool) {
+  const json::value* a = listed_tool.if_contains("annotations");
+  const json::object* annotations = a ? a->if_object() : nullptr;
+  const std::optional<bool> read_only = hint(annotations, "readOnlyHint");
+  const std::optional<bool> destructive = hint(annotations, "destructiveHint");
+  // Only what the server says: the spec's defaults (not read-only, destructive) would make
+  // every unannotated tool a writer.
+  const bool may_write = read_only != true && (read_only == false || destructive == true);
+  if (!may_write) return {};
+  const json::value* schema = listed_tool.if_contains("inputSchema");
+  const json::value* props =
+      schema && schema->is_object() ? schema->get_object().if_contains("properties") : nullptr;
+  const json::object* properties = props ? props->if_object() : nullptr;
+  if (!properties) return {};
+  for (const char* name : {"path", "file_path", "filePath", "filename", "file", "uri"}) {
+    if (const json::value* p = properties->if_contains(name); p && is_string_schema(*p))
+      return name;
+  }
+  return {};
+}
+
 bool parse_tools_list(const json::value& result, tools_page& out, std::string& why) {
   out = {};
   const json::object* o = result.if_object();
@@ -208,6 +254,7 @@ bool parse_tools_list(const json::value& result, tools_page& out, std::string& w
     const json::value* schema = to->if_contains("inputSchema");
     r.input_schema = schema && schema->is_object() ? json::serialize(*schema)
                                                    : R"({"type":"object","properties":{}})";
+    r.writes = written_argument(*to);
     out.tools.push_back(std::move(r));
   }
   if (const json::value* c = o->if_contains("nextCursor"); c && c->is_string())

@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <initializer_list>
 
 namespace asio = boost::asio;
 
@@ -46,23 +47,40 @@ class step_tool final : public tool {
   std::shared_ptr<const body_type> body_;
 };
 
-// The string field `field` of the JSON object `arguments`, or nullopt with an is_error output.
-std::optional<std::string> string_field(std::string_view arguments, const char* field,
-                                        tool_output& why) {
+// The string fields `fields` of the JSON object `arguments`, in that order, or nullopt with an
+// is_error output.
+std::optional<std::vector<std::string>> string_fields(std::string_view arguments,
+                                                      std::initializer_list<const char*> fields,
+                                                      tool_output& why) {
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(arguments, ec);
-  const std::string expected =
-      std::string("arguments must be a JSON object with a string \"") + field + "\"";
+  std::string expected = "arguments must be a JSON object with";
+  const char* joint = " a string \"";
+  for (const char* field : fields) {
+    expected += joint + std::string(field) + "\"";
+    joint = " and a string \"";
+  }
   if (ec || !v.is_object()) {
     why = {expected + (ec ? " (" + ec.message() + ")" : ""), true};
     return std::nullopt;
   }
-  const auto* s = v.as_object().if_contains(field);
-  if (!s || !s->is_string()) {
-    why = {expected + (s ? "" : " (it is missing)"), true};
-    return std::nullopt;
+  std::vector<std::string> out;
+  for (const char* field : fields) {
+    const auto* s = v.as_object().if_contains(field);
+    if (!s || !s->is_string()) {
+      why = {expected + (s ? "" : " (\"" + std::string(field) + "\" is missing)"), true};
+      return std::nullopt;
+    }
+    out.emplace_back(s->as_string());
   }
-  return std::string(s->as_string());
+  return out;
+}
+
+std::optional<std::string> string_field(std::string_view arguments, const char* field,
+                                        tool_output& why) {
+  auto got = string_fields(arguments, {field}, why);
+  if (!got) return std::nullopt;
+  return std::move(got->front());
 }
 
 tool_spec calculator_spec() {
@@ -108,9 +126,39 @@ tool_spec list_dir_spec(const rooted_files& files, const file_limits& limits) {
           R"("required":["path"]})"};
 }
 
+tool_spec write_file_spec(const rooted_files& files, const file_limits& limits) {
+  const std::string first = text::to_valid_utf8(files.roots().front().string());
+  tool_spec spec{"write_file",
+                 "Writes a text file inside the allowed directories (" + roots_text(files) +
+                     "): creates it, or replaces all its content. The path is relative to " +
+                     first +
+                     " or absolute inside an allowed directory; the directory must exist (none is "
+                     "created). Symlinks are not followed. At most " +
+                     std::to_string(limits.max_write_bytes) + " bytes.",
+                 R"({"type":"object","properties":{"path":{"type":"string","description":)"
+                 R"("the file, relative to the first allowed directory or absolute inside one",)"
+                 R"("examples":["notes.txt"]},"content":{"type":"string","description":)"
+                 R"("the file's whole new content"}},"required":["path","content"]})"};
+  spec.writes = "path";  // calls are tracked: two agents writing one path is a conflict
+  return spec;
+}
+
+// "read_file needs at least one root directory", "list_dir: root '/x' is not usable"
+std::shared_ptr<const rooted_files> open_roots(std::string_view name,
+                                               const builtin_options& options, std::string& why) {
+  auto files = rooted_files::open(options.roots, options.files, why);
+  if (!files) {
+    why = std::string(name) + (why.starts_with("needs") ? " " : ": ") + why;
+    return nullptr;
+  }
+  return std::make_shared<const rooted_files>(std::move(*files));
+}
+
 }  // namespace
 
-std::vector<std::string_view> builtin_names() { return {"calculator", "list_dir", "read_file"}; }
+std::vector<std::string_view> builtin_names() {
+  return {"calculator", "list_dir", "read_file", "write_file"};
+}
 
 std::shared_ptr<tool> make_builtin(std::string_view name, asio::any_io_executor ex,
                                    const builtin_options& options, std::string& why) {
@@ -125,14 +173,21 @@ std::shared_ptr<tool> make_builtin(std::string_view name, asio::any_io_executor 
                                          return tool_output{std::move(c.text), !c.ok};
                                        });
   }
+  if (name == "write_file") {
+    auto shared = open_roots(name, options, why);
+    if (!shared) return nullptr;
+    return std::make_shared<step_tool>(
+        std::move(ex), write_file_spec(*shared, options.files),
+        [shared](std::string_view arguments) {
+          tool_output bad;
+          const auto got = string_fields(arguments, {"path", "content"}, bad);
+          if (!got) return bad;
+          return shared->write_file((*got)[0], (*got)[1]);
+        });
+  }
   if (name == "read_file" || name == "list_dir") {
-    auto files = rooted_files::open(options.roots, options.files, why);
-    if (!files) {
-      // "read_file needs at least one root directory", "list_dir: root '/x' is not usable"
-      why = std::string(name) + (why.starts_with("needs") ? " " : ": ") + why;
-      return nullptr;
-    }
-    auto shared = std::make_shared<const rooted_files>(std::move(*files));
+    auto shared = open_roots(name, options, why);
+    if (!shared) return nullptr;
     const bool read = name == "read_file";
     tool_spec spec =
         read ? read_file_spec(*shared, options.files) : list_dir_spec(*shared, options.files);
@@ -145,7 +200,7 @@ std::shared_ptr<tool> make_builtin(std::string_view name, asio::any_io_executor 
         });
   }
   why = "no built-in tool named '" + text::quote(name, 64) + "' (there are calculator, " +
-        "list_dir and read_file)";
+        "list_dir, read_file and write_file)";
   return nullptr;
 }
 

@@ -1,4 +1,5 @@
-#include <conclave/engine/text.hpp>
+#include "path_words.hpp"
+
 #include <conclave/tools/rooted_files.hpp>
 
 #include <algorithm>
@@ -8,16 +9,9 @@
 namespace fs = std::filesystem;
 
 namespace conclave::tools {
-namespace {
 
-// The path as the caller wrote it, safe to show (bounded, valid UTF-8, no controls).
-std::string shown(std::string_view path) {
-  return "'" + text::for_terminal(text::quote(path, 200), false) + "'";
-}
-
-tool_output refusal(std::string what) { return {std::move(what), true}; }
-
-}  // namespace
+using detail::refusal;
+using detail::shown;
 
 std::optional<rooted_files> rooted_files::open(const std::vector<fs::path>& roots,
                                                file_limits limits, std::string& why) {
@@ -42,11 +36,13 @@ std::optional<rooted_files> rooted_files::open(const std::vector<fs::path>& root
   return rooted_files(std::move(canonical), limits);
 }
 
-bool rooted_files::inside_a_root(const fs::path& canonical) const {
-  return std::any_of(roots_.begin(), roots_.end(), [&](const fs::path& root) {
-    return std::mismatch(root.begin(), root.end(), canonical.begin(), canonical.end()).first ==
-           root.end();
-  });
+const fs::path* rooted_files::root_of(const fs::path& canonical) const {
+  for (const fs::path& root : roots_) {
+    if (std::mismatch(root.begin(), root.end(), canonical.begin(), canonical.end()).first ==
+        root.end())
+      return &root;
+  }
+  return nullptr;
 }
 
 std::optional<fs::path> rooted_files::resolve(std::string_view path, tool_output& why) const {

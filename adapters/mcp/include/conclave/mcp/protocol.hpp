@@ -83,7 +83,16 @@ struct remote_tool {
   std::string name;
   std::string description;
   std::string input_schema;
+  /// The argument naming what the tool writes (see written_argument); empty: none known.
+  std::string writes;
 };
+
+/// The argument naming the resource a listed tool writes, or "". Only for a tool whose
+/// `annotations` say it may change things: `readOnlyHint` false, or `destructiveHint` true
+/// (unless `readOnlyHint` is true, which the spec says wins). Unannotated tools are not
+/// guessed at. The argument is the first of "path", "file_path", "filePath", "filename",
+/// "file", "uri" that `inputSchema` has as a string property.
+std::string written_argument(const boost::json::object& listed_tool);
 
 struct tools_page {
   std::vector<remote_tool> tools;
@@ -94,7 +103,8 @@ struct tools_page {
 boost::json::object tools_list_params(std::string_view cursor);
 
 /// Reads one tools/list result. Entries without a string name are an error; a missing
-/// inputSchema becomes an empty object schema; a missing description is "".
+/// inputSchema becomes an empty object schema; a missing description is "". `writes` is
+/// written_argument of each entry.
 bool parse_tools_list(const boost::json::value& result, tools_page& out, std::string& why);
 
 /// `params` of tools/call. False when `arguments_json` is not a JSON object ("" counts as {}).
