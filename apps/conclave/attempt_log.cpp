@@ -417,6 +417,17 @@ void record_run(const std::string& path, std::string_view command, const run_rep
         return;
       }
       where = *found;
+      // Under HOME only when HOME is there: a log must not conjure a home directory (a test
+      // harness's HOME=/nonexistent, a service account's missing home).
+      std::error_code fs_error;
+      const std::string home = process_env("HOME");
+      if (!where.starts_with(home + "/") || home.empty()) {
+        // XDG_STATE_HOME: created as the spec allows
+      } else if (!std::filesystem::is_directory(home, fs_error)) {
+        warn("conclave: warning: this run is not logged: HOME (" + home +
+             ") is not a directory (use --log FILE or --no-log)");
+        return;
+      }
     }
     const std::string failed =
         append_log(where, log_entry(r, ec, command, std::chrono::system_clock::now()));

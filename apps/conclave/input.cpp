@@ -33,7 +33,7 @@ std::string read_all_stdin() {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error("cannot read " + path);
+  if (!in) throw usage_error("cannot read " + path + ": " + std::strerror(errno));
   std::string out;
   char buf[64 * 1024];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {

@@ -57,15 +57,28 @@ void line_view::on_event(const event& e, const progress_map& p) {
                      completion_word(e.stop), seconds(a.finished_at - a.started_at).c_str(),
                      static_cast<long long>(e.tokens.total()));
         break;
+      case event_kind::judged:
+        std::fprintf(out_, "%s agent %zu judged: %s\n", t.c_str(), n, said.c_str());
+        break;
       default:
         std::fprintf(out_, "%s agent %zu %s: %s\n", t.c_str(), n, to_string(a.state), said.c_str());
         break;
     }
   } else if (e.kind == event_kind::decomposed) {
-    std::fprintf(out_, "%s decomposed into %zu sub-question(s)%s%s\n", t.c_str(), e.count,
-                 said.empty() ? "" : ": ", said.c_str());
+    // Where the subtasks came from: a plan file, the question itself (vote, select, -n 1), or
+    // a decomposition call.
+    const std::string n = std::to_string(e.count);
+    const std::string how = e.run && e.run->planned ? "plan of " + n + " subtask(s)"
+                            : e.run && e.run->decomposition_attempts == 0
+                                ? n + " agent(s) on the question"
+                                : "decomposed into " + n + " sub-question(s)";
+    std::fprintf(out_, "%s %s%s%s\n", t.c_str(), how.c_str(), said.empty() ? "" : ": ",
+                 said.c_str());
   } else if (e.kind == event_kind::synthesis_started) {
-    std::fprintf(out_, "%s synthesizing %zu decision(s)\n", t.c_str(), e.count);
+    const bool merge = said.empty() || said == "synthesize";
+    std::fprintf(out_, "%s %s %zu decision(s)%s%s\n", t.c_str(),
+                 merge ? "synthesizing" : "combining", e.count, merge ? "" : " by ",
+                 merge ? "" : said.c_str());
   } else if (e.kind == event_kind::finished) {
     std::fprintf(out_, "%s finished: %s\n", t.c_str(), said.c_str());
   }

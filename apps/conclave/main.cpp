@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <initializer_list>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -118,7 +119,13 @@ void add_combine_flags(CLI::App* cmd, cli::ask_settings& s) {
       ->capture_default_str();
 }
 
-// Every flag of a run, shared by ask, run and plan (one set of variables: one command parses).
+// Removes flags a command would accept only to ignore them.
+void drop_flags(CLI::App* cmd, std::initializer_list<const char*> names) {
+  for (const char* name : names) cmd->remove_option(cmd->get_option(name));
+}
+
+// Every flag of a run, shared by ask, run and plan (one set of variables: one command parses);
+// plan and run then drop the ones that mean nothing to them.
 void add_run_flags(CLI::App* ask, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("-m,--model", s.model,
                   "every phase's model (default: the provider's); provider:model picks the "
@@ -241,6 +248,19 @@ CLI::App* add_plan(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   add_shape_flags(plan, s);
   add_combine_flags(plan, s);
   add_run_flags(plan, s, raw);
+  // Only the decomposition call happens: what shapes the agents, the answer or the output of a
+  // run is not for `plan`.
+  drop_flags(plan, {"--system", "--concurrency", "--agent-timeout", "--decompose-timeout",
+                    "--synth-model", "--agent-model", "--agent-models", "--fallback-model",
+                    "--budget-tokens", "--budget-cost", "--stop-at-budget", "--json", "--events",
+                    "--no-stream", "--show-agents", "--save", "--quiet", "--verbose", "--color",
+                    "--tool", "--root", "--mcp", "--max-turns", "--max-tool-calls",
+                    "--tool-timeout", "--log", "--no-log"});
+  plan->footer(
+      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
+      "CONCLAVE_CONFIG.\n"
+      "Exit status: 0 a plan was printed, 1 the decomposition failed, 2 usage error, 130 "
+      "interrupted.");
   return plan;
 }
 
@@ -251,7 +271,9 @@ CLI::App* add_run(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
       "\"depends_on\", \"exclusive\", \"role\", \"model\", \"tools\", \"optional\", "
       "\"priority\"}], \"combine\", \"verify\"} (only id and prompt are required).");
   run->add_option("plan", raw.plan_file, "the plan file ('-': stdin)")->required();
+  add_combine_flags(run, s);  // given: over the file's
   add_run_flags(run, s, raw);
+  drop_flags(run, {"--decompose-model", "--decompose-timeout", "--no-stdin"});
   return run;
 }
 
@@ -333,6 +355,13 @@ int main(int argc, char** argv) {
     if (run->parsed()) {
       s.plan_to_run =
           cli::read_plan_file(raw.plan_file, fds.stdin_readable);  // exits 2 when invalid
+      // Flags given on the command line win over the file's.
+      if (run->count("--combine") > 0) {
+        s.plan_to_run->combine =
+            conclave::combine_mode_from(s.combine).value_or(conclave::combine_mode::synthesize);
+      }
+      if (run->count("--verify") > 0) s.plan_to_run->verify = true;
+      if (run->count("--verify-rounds") > 0) s.plan_to_run->verify_rounds = s.verify_rounds;
       s.question = s.plan_to_run->question;
     } else {
       s.question =

@@ -131,7 +131,8 @@ void print_problems(text_out& err, const boost::system::error_code& ec, const ru
                          (r.stop_note.empty() ? "" : ": " + r.stop_note) + "\n");
     return;
   }
-  err.write("conclave: " + ec.message() + "\n");
+  err.write_model_text("conclave: " + ec.message() +
+                       (r.stop_note.empty() ? "" : ": " + r.stop_note) + "\n");
   std::map<std::string, std::vector<std::size_t>> by_problem;
   std::vector<const std::string*> order;  // first seen first
   for (const auto& a : r.agents) {

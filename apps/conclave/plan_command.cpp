@@ -17,6 +17,7 @@
 #include <boost/json/value.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <unistd.h>
 
@@ -27,7 +28,13 @@ namespace conclave::cli {
 plan read_plan_file(const std::string& path, bool stdin_readable) {
   if (path == "-" && !stdin_readable) throw usage_error("no plan on stdin");
   const std::string name = path == "-" ? "stdin" : path;
-  auto parsed = parse_plan(read_text_input(path));
+  std::error_code fs_error;
+  if (path != "-" && std::filesystem::is_directory(path, fs_error)) {
+    throw usage_error(name + " is a directory, not a plan file");
+  }
+  const std::string text = read_text_input(path);
+  if (text::is_blank(text)) throw usage_error(name + " is empty: a plan file is a JSON object");
+  auto parsed = parse_plan(text);
   if (!parsed.value) throw usage_error(name + ": " + parsed.error);
   if (auto problem = validate(*parsed.value)) {
     throw usage_error(name + ": invalid plan: " + text::for_terminal(problem->message, false));
@@ -60,7 +67,10 @@ int run_plan_command(const ask_settings& s, const standard_fds& fds) {
   boost::system::error_code result;
   plan made;
   run_report head;
-  async_plan(e, s.question, options_from(s),
+  ask_options opts = options_from(s);
+  opts.decomposition_timeout = opts.deadline;  // decomposing is all `plan` does
+  opts.synthesis_reserve = std::chrono::milliseconds(0);
+  async_plan(e, s.question, std::move(opts),
              asio::bind_cancellation_slot(cancel.slot(),
                                           [&](boost::system::error_code ec, plan p, run_report r) {
                                             result = ec;
@@ -77,9 +87,12 @@ int run_plan_command(const ask_settings& s, const standard_fds& fds) {
     std::fprintf(stderr, "conclave: no plan: %s\n", text::for_terminal(why, false).c_str());
     return 1;
   }
-  if (!head.decomposition_note.empty()) {
-    std::fprintf(stderr, "conclave: %s\n",
-                 text::for_terminal(head.decomposition_note, false).c_str());
+  if (head.decomposition_fallback && head.decomposition_attempts > 0) {
+    // No plan came back: a one-subtask stand-in would only hide that (`run` would accept it).
+    std::string why = head.decomposition_note;
+    if (const auto cut = why.find("; one agent answers"); cut != std::string::npos) why.resize(cut);
+    std::fprintf(stderr, "conclave: no plan: %s\n", text::for_terminal(why, false).c_str());
+    return 1;
   }
   const std::string text = to_pretty_json(to_json(made)) + "\n";
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {

@@ -7,8 +7,10 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <tuple>
 
 namespace asio = boost::asio;
@@ -17,11 +19,12 @@ using boost::system::error_code;
 namespace conclave::detail {
 namespace {
 
-// Notes the caller's cancel, once it shows in the coroutine's state.
+// Whether the caller cancelled: on_cancel says so, or (async_plan, bound to the caller's slot
+// itself) the coroutine's own state.
 asio::awaitable<bool> check_cancelled(run_context& ctx) {
   auto s = co_await asio::this_coro::cancellation_state;
   if (s.cancelled() != asio::cancellation_type::none) ctx.cancelled = true;
-  co_return ctx.cancelled;
+  co_return ctx.cancelled.load();
 }
 
 // The run-level outcome once the agents and the combine stage are done.
@@ -46,13 +49,38 @@ error_code outcome_of(run_context& ctx) {
   return {};
 }
 
+// A plan's `tools` narrow what the run has; a name the run does not have is a mistake (a typo
+// would otherwise leave the agent without the tool, silently).
+std::optional<plan_problem> unknown_tools(const plan& p, const std::vector<std::shared_ptr<tool>>& have) {
+  std::string names;
+  for (const auto& t : have) {
+    if (t) names += (names.empty() ? "" : ", ") + t->spec().name;
+  }
+  for (const auto& s : p.subtasks) {
+    if (!s.tools) continue;
+    for (const auto& name : *s.tools) {
+      const bool known = std::any_of(have.begin(), have.end(),
+                                     [&](const auto& t) { return t && t->spec().name == name; });
+      if (!known) {
+        return plan_problem{"subtask " + s.id + " names tool \"" + name +
+                                "\", which this run does not have (it has: " +
+                                (names.empty() ? "no tools" : names) + ")",
+                            {s.id}};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx, std::optional<plan> given) {
   // After a cancel, keep going just far enough to report what finished (STYLE item 8).
   co_await asio::this_coro::throw_if_cancelled(false);
   run_report& r = ctx->head;
   error_code outcome;
   if (given) {
-    if (auto problem = validate(*given)) {
+    std::optional<plan_problem> problem = validate(*given);
+    if (!problem) problem = unknown_tools(*given, ctx->opts.tools);
+    if (problem) {
       // Refused before any call, naming what is wrong.
       r.stop_note = problem->message;
       r.degraded = true;
@@ -61,8 +89,8 @@ asio::awaitable<error_code> run(std::shared_ptr<run_context> ctx, std::optional<
     }
   }
   const plan p = co_await make_plan(ctx, std::move(given));
-  if (!outcome && !co_await check_cancelled(*ctx) && !ctx->fatal) {
-    co_await execute_plan(ctx, p);
+  if (!outcome && !ctx->fatal) {
+    co_await execute_plan(ctx, p);  // cancelled already: every subtask still says so
     if (!co_await check_cancelled(*ctx) && !ctx->fatal) {
       co_await combine(ctx, p);
       co_await check_cancelled(*ctx);
@@ -127,10 +155,19 @@ void start_ask(engine& e, std::string question, ask_options opts, std::optional<
   auto ctx = std::make_shared<run_context>(e, std::move(question), std::move(opts));
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto handler_ex = asio::get_associated_executor(handler, e.get_executor());
+  // The caller's cancel reaches the run on its strand (on_cancel), never a wait directly.
+  if (slot.is_connected()) {
+    slot.assign([ctx](asio::cancellation_type) {
+      asio::post(ctx->strand, [ctx] { ctx->on_cancel(); });
+    });
+  }
   asio::co_spawn(
       ctx->strand, run(ctx, std::move(given)),
-      asio::bind_cancellation_slot(slot, [ctx, handler_ex, h = std::move(handler)](
-                                             std::exception_ptr ex, error_code ec) mutable {
+      asio::bind_cancellation_slot(ctx->run_signal.slot(), [ctx, slot, handler_ex,
+                                                             h = std::move(handler)](
+                                                                std::exception_ptr ex,
+                                                                error_code ec) mutable {
+        if (slot.is_connected()) slot.clear();  // it holds ctx: let the run go
         run_report report = ctx->take_report();
         if (report.question.empty()) report.question = ctx->head.question;
         if (ex) {

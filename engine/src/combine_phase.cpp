@@ -9,6 +9,8 @@
 #include <conclave/engine/synthesis.hpp>
 #include <conclave/engine/text.hpp>
 
+#include <utility>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -23,13 +25,21 @@ void add_note(std::string& note, std::string_view more) {
 
 // Which decisions are missing or partial: said in the synthesis note, and the run is degraded.
 void note_missing(run_report& r, const std::vector<agent_report>& agents) {
+  constexpr std::size_t listed = 10;  // then a count: a note stays one readable line
   std::string missing, partial;
+  std::size_t n_missing = 0, n_partial = 0;
   for (const auto& a : agents) {
     if (a.status == agent_status::ok) continue;
-    std::string& list = has_answer(a.status) && !a.answer.empty() ? partial : missing;
-    list +=
-        (list.empty() ? "" : ", ") + std::to_string(a.index + 1) + " (" + to_string(a.status) + ")";
+    const bool has = has_answer(a.status) && !a.answer.empty();
+    std::string& list = has ? partial : missing;
+    std::size_t& n = has ? n_partial : n_missing;
+    if (++n <= listed) {
+      list += (list.empty() ? "" : ", ") + std::to_string(a.index + 1) + " (" +
+              to_string(a.status) + ")";
+    }
   }
+  if (n_missing > listed) missing += " and " + std::to_string(n_missing - listed) + " more";
+  if (n_partial > listed) partial += " and " + std::to_string(n_partial - listed) + " more";
   if (!missing.empty()) {
     r.degraded = true;
     add_note(r.synthesis_note, "no decision from sub-question " + missing);
@@ -109,7 +119,12 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
 // No call: the short answers are counted. False when no agent gave one (then synthesize).
 bool vote(run_context& ctx, const std::vector<agent_report>& agents) {
   run_report& r = ctx.head;
-  const vote_tally tally = tally_votes(decisions_of(agents));
+  // A refused or cut reply has no vote to give (its last line is not an answer).
+  auto decisions = decisions_of(agents);
+  for (auto& d : decisions) {
+    if (d.stop == stop_reason::content_filter || d.stop == stop_reason::length) d.answer.clear();
+  }
+  const vote_tally tally = tally_votes(decisions);
   r.combine_note = tally.note;
   if (tally.options.empty()) return false;
   r.votes.clear();
@@ -119,8 +134,8 @@ bool vote(run_context& ctx, const std::vector<agent_report>& agents) {
   r.vote_tie = tally.tie;
   r.answer = tally.options.front().answer;
   if (tally.tie) {
-    r.degraded = true;
-    add_note(r.synthesis_note, "the vote is tied: " + tally.note);
+    r.degraded = true;  // the tie itself is in combine_note
+    add_note(r.synthesis_note, "the vote is tied; the first answer given is shown");
   }
   return true;
 }
@@ -147,11 +162,13 @@ asio::awaitable<void> select(std::shared_ptr<run_context> ctx,
   } else {
     auto [ec, reply] = co_await combine_call(
         ctx, select_prompt(r.question, answered, ctx->opts.max_decision_chars), false);
-    if (!ec) pick = parse_selection(reply.text(), answered.size());
     if (ec == error::cancelled) {
+      // Interrupted: no pick and no answer; the caller shows what finished.
       r.degraded = true;
       add_note(r.synthesis_note, "cancelled during selection");
+      co_return;
     }
+    if (!ec) pick = parse_selection(reply.text(), answered.size());
     why = ec ? "the selection call failed (" + ec.message() + ")"
              : "the selection reply named no answer";
   }
@@ -177,6 +194,13 @@ asio::awaitable<void> combine(std::shared_ptr<run_context> ctx, const plan& p) {
   if (p.verify && p.verify_rounds > 0 && !ctx->cancelled && !ctx->fatal) {
     co_await verify(ctx, p);
   }
+  // What verify noted (decisions not judged) stays, after whatever the mode says.
+  const std::string verify_note = std::exchange(r.combine_note, {});
+  struct keep_note {
+    std::string& note;
+    const std::string& verify;
+    ~keep_note() { add_note(note, verify); }
+  } keep{r.combine_note, verify_note};
   const std::vector<agent_report> agents = ctx->agents();  // decisions as the events have them
   std::size_t answered = 0;
   for (const auto& a : agents) answered += has_answer(a.status) && !a.answer.empty();

@@ -7,6 +7,7 @@
 #include <conclave/engine/text.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/channel.hpp>
@@ -23,6 +24,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Agents report back here, on the run's strand; room for every subtask, so no send waits.
 using done_channel = asio::experimental::channel<void(error_code, std::size_t, agent_report)>;
+constexpr std::size_t n_none = static_cast<std::size_t>(-1);  // a wake-up carries no agent
 
 event_kind terminal_event(agent_status s) {
   switch (s) {
@@ -59,7 +61,7 @@ std::vector<std::shared_ptr<tool>> tools_of(const run_context& ctx, const subtas
 // What the dependencies decided, for a dependent: decisions only, each and all bounded.
 std::string given_decisions(const run_context& ctx, const plan& p, const plan_state& state,
                             std::size_t i) {
-  const std::size_t each = ctx.opts.max_decision_chars;
+  const std::size_t each = std::min<std::size_t>(ctx.opts.max_decision_chars, 1 << 20);
   const std::size_t total = each * 4;
   std::string out;
   for (std::size_t d : state.dependencies(i)) {
@@ -131,8 +133,6 @@ void emit_agent_end(run_context& ctx, agent_report rep) {
 }
 
 asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan& p) {
-  // After a cancel, keep going just far enough to hear every running agent end (STYLE item 8).
-  co_await asio::this_coro::throw_if_cancelled(false);
   const std::size_t n = p.subtasks.size();
   if (n == 0) co_return;
   plan_state state(p, static_cast<std::size_t>(ctx->opts.max_concurrency));
@@ -144,29 +144,38 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
                .text = p.subtasks[i].prompt,
                .count = static_cast<std::size_t>(turn_limit)});
   }
-  auto done = std::make_shared<done_channel>(ctx->strand, n);
+  // Room for every report and one wake-up, so no send ever waits or fails.
+  auto done = std::make_shared<done_channel>(ctx->strand, n + 1);
+  ctx->wake = [done] { done->try_send(error_code(error::cancelled), n_none, agent_report{}); };
+  struct clear_wake {  // on every way out: nothing waits on the channel any more
+    run_context& ctx;
+    ~clear_wake() { ctx.wake = nullptr; }
+  } forget{*ctx};
   std::vector<clock::time_point> ready_at(n, t0);  // when its last dependency finished
   std::size_t running = 0;
 
   auto launch_ready = [&] {
     for (std::size_t i : state.start_ready()) {
       ++running;
+      // What the entry says if the agent throws (a bug): made now, so the handler holds no
+      // reference into this frame.
+      agent_report if_thrown =
+          not_run(p, i, agent_status::failed, error::internal_error, "internal error");
       asio::co_spawn(
           // Each agent on its own strand (Asio 1.81 races in cancellation_signal::emit
           // otherwise, when the io_context runs on several threads).
           asio::make_strand(ctx->models.get_executor()),
           run_agent(ctx, task_for(*ctx, p, state, i), ready_at[i]),
-          asio::bind_executor(ctx->strand, [done, i, &p](std::exception_ptr ex, agent_report rep) {
+          asio::bind_executor(ctx->strand, [done, i, fallback = std::move(if_thrown)](
+                                               std::exception_ptr ex, agent_report rep) mutable {
             if (ex) {
-              // A bug, not an expected failure: still one entry for the subtask, saying so.
-              std::string what = "internal error";
               try {
                 std::rethrow_exception(ex);
               } catch (const std::exception& e) {
-                what += std::string(": ") + e.what();
+                fallback.diag.message += std::string(": ") + e.what();
               } catch (...) {
               }
-              rep = not_run(p, i, agent_status::failed, error::internal_error, what);
+              rep = std::move(fallback);
             }
             done->try_send(error_code{}, i, std::move(rep));
           }));
@@ -177,37 +186,29 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
       emit_agent_end(*ctx, not_run(p, k, status, why, std::string(state.skip_reason(k))));
     }
   };
+  auto skip_if_cancelled = [&] {
+    if (!ctx->cancelled) return false;
+    skip(state.skip_waiting("the run was cancelled before this agent started"),
+         agent_status::cancelled, error::cancelled);
+    return true;
+  };
 
-  launch_ready();
+  if (!skip_if_cancelled()) launch_ready();
   while (running > 0) {
-    auto [ec, i, rep] = co_await done->async_receive(use_tuple);
+    // Not cancellable through the slot (see run_context::wake): a cancel arrives as a wake-up.
+    auto [ec, i, rep] = co_await done->async_receive(
+        asio::bind_cancellation_slot(asio::cancellation_slot(), use_tuple));
     if (ec) {
-      // The caller cancelled the run: stop every running agent (each is told why) and start
-      // no other; then hear the running ones end.
-      ctx->cancelled = true;
-      co_await asio::this_coro::reset_cancellation_state();
-      ctx->stop_running_agents(stop_cause::cancelled);
-      skip(state.skip_waiting("the run was cancelled before this agent started"),
-           agent_status::cancelled, error::cancelled);
+      skip_if_cancelled();
       continue;
     }
     --running;
     const bool succeeded = has_answer(rep.status) && !rep.answer.empty();
     const auto finished_at = clock::now();
     emit_agent_end(*ctx, std::move(rep));
-    const auto skipped = state.finish(i, succeeded);
-    skip(skipped, agent_status::skipped, error::dependency_failed);
-    for (std::size_t k = 0; k < n; ++k) {
-      const auto& deps = state.dependencies(k);
-      if (std::find(deps.begin(), deps.end(), i) != deps.end())
-        ready_at[k] = std::max(ready_at[k], finished_at);
-    }
-    if (ctx->cancelled) {
-      skip(state.skip_waiting("the run was cancelled before this agent started"),
-           agent_status::cancelled, error::cancelled);
-    } else {
-      launch_ready();
-    }
+    skip(state.finish(i, succeeded), agent_status::skipped, error::dependency_failed);
+    for (std::size_t k : state.dependents(i)) ready_at[k] = std::max(ready_at[k], finished_at);
+    if (!skip_if_cancelled()) launch_ready();
   }
   // Whatever could never start (nothing left running to free it): said, never silent.
   skip(state.skip_waiting("the run ended before this agent could start"), agent_status::skipped,

@@ -81,6 +81,12 @@ asio::awaitable<plan> decompose(std::shared_ptr<run_context> ctx) {
   const int most = ctx->opts.agents > 0 ? ctx->opts.agents : ctx->opts.max_agents;
   plan p;
   if (!ec) p = parse_decomposition(reply.text(), most);
+  if (ctx->opts.agents == 0 && p.subtasks.size() == 1) {
+    // The decomposer chose one (a simple fact): the question is asked as it is, and the answer
+    // needs no merge call.
+    p.subtasks[0].prompt = r.question;
+    p.subtasks[0].depends_on.clear();
+  }
   p.question = r.question;
   if (ctx->fatal) {
     r.stop_note = reply.diag.message;  // nothing can be asked with these credentials

@@ -1,3 +1,4 @@
+#include <conclave/engine/plan.hpp>
 #include <conclave/engine/report_fold.hpp>
 
 #include <boost/json/parse.hpp>
@@ -56,6 +57,8 @@ void copy_totals_part(const run_report& from, run_report& to) {
 }  // namespace
 
 void report_fold::apply(const event& e) {
+  // Never more entries than a plan may have, whatever a (replayed) event claims.
+  if (e.count > max_plan_subtasks || (e.agent && *e.agent >= max_plan_subtasks)) return;
   if (e.kind == event_kind::decomposed && e.run) {
     copy_plan_part(*e.run, report_);
     report_.agents.resize(e.count);
@@ -116,6 +119,12 @@ bool from_json_line(std::string_view line, event& out, std::string& why) {
     }
   }
   if (const auto a = number("agent"); a >= 1) out.agent = static_cast<std::size_t>(a - 1);
+  if ((out.agent && *out.agent >= max_plan_subtasks) ||
+      (out.kind != event_kind::queued &&
+       number("count") > static_cast<std::int64_t>(max_plan_subtasks))) {
+    why = "an agent number or count past what a plan may have";
+    return false;
+  }
   out.text = text("text");
   out.attempt = static_cast<int>(number("attempt"));
   out.turn = static_cast<int>(number("turn"));

@@ -110,6 +110,7 @@ json::object agent_json(const agent_report& a) {
 json::object plan_part_json(const run_report& r) {
   return {{"question", r.question},
           {"planned", r.planned},
+          {"sub_questions", strings(r.sub_questions)},
           {"decomposition", json::object{{"model", text_or_null(r.decomposition_model)},
                                          {"model_ref", text_or_null(r.decomposition_model_ref)},
                                          {"calls", r.decomposition_attempts},

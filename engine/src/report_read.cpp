@@ -224,6 +224,7 @@ bool read_plan_part(const json::object& o, run_report& r, std::string& why) {
   fields f(o, "run", why);
   f.text("question", r.question);
   f.flag("planned", r.planned);
+  f.list("sub_questions", r.sub_questions);
   if (const json::object* d = f.object("decomposition")) {
     fields g = f.nested(*d, "decomposition");
     g.text("model", r.decomposition_model);

@@ -11,6 +11,7 @@
 #include <conclave/engine/report_fold.hpp>
 #include <conclave/engine/session.hpp>
 
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -217,8 +219,13 @@ struct run_context : std::enable_shared_from_this<run_context> {
           .run = std::make_shared<const run_report>(head)});
   }
 
-  /// The report, once `finished` was delivered: the fold of every event.
-  run_report take_report() { return fold.take(); }
+  /// The report, once `finished` was delivered: the fold of every event. observer_note is the
+  /// one field no event carries (it is about the events' own delivery, the last one included).
+  run_report take_report() {
+    run_report r = fold.take();
+    r.observer_note = head.observer_note;
+    return r;
+  }
 
   clock::time_point run_deadline() const { return start + opts.deadline; }
   /// When decomposition must be done: its own share of the run, so a decomposer that never
@@ -239,7 +246,25 @@ struct run_context : std::enable_shared_from_this<run_context> {
   retry_budget retries;                        ///< shared by every agent: no retry storms
   run_budget budget;                           ///< tokens and cost: no new call once reached
   std::atomic<bool> stopped_by_budget{false};  ///< running agents were cut by the budget
-  bool cancelled = false;  ///< the caller cancelled the run (coordinator, on the strand)
+  /// The caller cancelled the run: set on the run's strand (on_cancel), read anywhere (an agent
+  /// registers its stopper, then checks this, so it either sees it or is stopped).
+  std::atomic<bool> cancelled{false};
+  /// What the run's coroutine is bound to: on_cancel emits it, so the call in flight
+  /// (decomposition, judges, synthesis) is cancelled. On the run's strand only.
+  boost::asio::cancellation_signal run_signal;
+  /// Set by the plan executor while it waits for agents: wakes it with no report. Its wait is
+  /// never cancelled through a slot (a cancelled receive on a buffered channel blocks later
+  /// sends in Asio 1.81, asio#1241), so a cancel reaches it this way. On the run's strand.
+  std::function<void()> wake;
+
+  /// The caller's cancel, on the run's strand: once, stop every running agent (each told why),
+  /// wake the executor, and cancel what the run's coroutine awaits.
+  void on_cancel() {
+    if (cancelled.exchange(true)) return;
+    stop_running_agents(stop_cause::cancelled);
+    if (wake) wake();
+    run_signal.emit(boost::asio::cancellation_type::terminal);
+  }
   /// The run-level fields as the coordinator learns them (agents stay empty: they are in the
   /// fold); each part goes out on the event that completes it.
   run_report head;

@@ -34,8 +34,9 @@ asio::awaitable<graded> judge(std::shared_ptr<run_context> ctx, decision d) {
   req.model = ctx->opts.synthesis_model.empty() ? ctx->opts.model : ctx->opts.synthesis_model;
   req.temperature = ctx->opts.temperature;
   call_cost spent;
+  // Judging is the agents' time, not synthesis's: it ends where the agents must.
   auto [ec, reply] = co_await call_before(ctx, ctx->models.synthesizer(), std::move(req),
-                                          ctx->run_deadline(), spent);
+                                          ctx->agents_deadline(), spent);
   ctx->head.synthesis_tokens += spent.tokens;
   ctx->head.synthesis_attempts += spent.attempts;
   if (ec) {
@@ -68,28 +69,58 @@ agent_report merge_revision(agent_report before, agent_report after) {
   return before;
 }
 
+// Runs `ops` at most `width` at a time (the run's concurrency cap), results in order.
+template <typename Op, typename Result>
+asio::awaitable<void> in_waves(std::vector<Op> ops, std::size_t width,
+                               std::vector<std::exception_ptr>& errors,
+                               std::vector<Result>& results) {
+  for (std::size_t from = 0; from < ops.size(); from += width) {
+    const std::size_t to = std::min(ops.size(), from + width);
+    std::vector<Op> wave(std::make_move_iterator(ops.begin() + static_cast<std::ptrdiff_t>(from)),
+                         std::make_move_iterator(ops.begin() + static_cast<std::ptrdiff_t>(to)));
+    auto [order, e, r] = co_await asio::experimental::make_parallel_group(std::move(wave))
+                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      errors.push_back(e[k]);
+      results.push_back(std::move(r[k]));
+    }
+  }
+}
+
+// A reviser sees a few of the others' decisions (the prompt bounds their size anyway): never a
+// copy of every decision per agent.
+std::vector<decision> others_for(const std::vector<decision>& all, std::size_t self) {
+  constexpr std::size_t most = 8;
+  std::vector<decision> out;
+  for (std::size_t j = 0; j < all.size() && out.size() < most; ++j) {
+    if (j != self && !all[j].answer.empty()) out.push_back(all[j]);
+  }
+  return out;
+}
+
 }  // namespace
 
 asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p) {
   using judge_op = decltype(asio::co_spawn(ctx->strand, judge(ctx, decision{}), asio::deferred));
   using agent_op = decltype(asio::co_spawn(ctx->strand, run_agent(ctx, agent_task{}, clock::now()),
                                            asio::deferred));
+  const auto width = static_cast<std::size_t>(ctx->opts.max_concurrency);
+  auto stopped = [&ctx] { return ctx->cancelled || ctx->fatal || ctx->budget.exhausted(); };
   std::vector<std::size_t> in_question;  // round 1: every decision; then only the revised ones
   for (const auto& a : ctx->agents()) {
     if (has_answer(a.status) && !a.answer.empty()) in_question.push_back(a.index);
   }
   std::string unread;
-  for (int round = 1; round <= p.verify_rounds && !in_question.empty(); ++round) {
-    if (ctx->cancelled || ctx->fatal || ctx->budget.exhausted()) break;
+  for (int round = 1; round <= p.verify_rounds && !in_question.empty() && !stopped(); ++round) {
     ctx->head.verify_rounds = round;
     const auto decisions = decisions_of(ctx->agents());
     std::vector<judge_op> judges;
     for (std::size_t i : in_question) {
       judges.push_back(asio::co_spawn(ctx->strand, judge(ctx, decisions[i]), asio::deferred));
     }
-    auto [order, errors, grades] =
-        co_await asio::experimental::make_parallel_group(std::move(judges))
-            .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    std::vector<std::exception_ptr> errors;
+    std::vector<graded> grades;
+    co_await in_waves(std::move(judges), width, errors, grades);
     std::vector<std::size_t> failed;
     for (std::size_t k = 0; k < in_question.size(); ++k) {
       const std::size_t i = in_question[k];
@@ -107,14 +138,10 @@ asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p) {
                  .text = rep.verdict,
                  .report = std::make_shared<const agent_report>(std::move(rep))});
     }
-    if (failed.empty() || ctx->cancelled || ctx->fatal || ctx->budget.exhausted()) break;
+    if (failed.empty() || stopped()) break;
     std::vector<agent_op> revisions;
     for (std::size_t i : failed) {
       const agent_report& a = ctx->agents()[i];
-      std::vector<decision> others;
-      for (std::size_t j = 0; j < decisions.size(); ++j) {
-        if (j != i && !decisions[j].answer.empty()) others.push_back(decisions[j]);
-      }
       const subtask& s = p.subtasks[i];
       agent_task task{.index = i,
                       .id = s.id,
@@ -122,15 +149,19 @@ asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p) {
                       .role = s.role,
                       .model = ctx->agent_model(i, s.model),
                       .depends_on = s.depends_on};
-      task.revision = revise_prompt(ctx->head.question, s.prompt, a.answer, a.critique, others,
-                                    ctx->opts.max_decision_chars);
+      task.revision = revise_prompt(ctx->head.question, s.prompt, a.answer, a.critique,
+                                    others_for(decisions, i), ctx->opts.max_decision_chars);
+      if (p.combine == combine_mode::vote) {  // the revised answer still ends with its vote
+        task.revision.insert(task.revision.begin() + 1,
+                             chat_message{role::system, std::string(vote_instruction())});
+      }
       revisions.push_back(asio::co_spawn(asio::make_strand(ctx->models.get_executor()),
                                          run_agent(ctx, std::move(task), clock::now()),
                                          asio::deferred));
     }
-    auto [rorder, rerrors, revised] =
-        co_await asio::experimental::make_parallel_group(std::move(revisions))
-            .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    std::vector<std::exception_ptr> rerrors;
+    std::vector<agent_report> revised;
+    co_await in_waves(std::move(revisions), width, rerrors, revised);
     for (std::size_t k = 0; k < failed.size(); ++k) {
       agent_report after = std::move(revised[k]);
       if (rerrors[k]) {

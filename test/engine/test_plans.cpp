@@ -6,10 +6,14 @@
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/report_fold.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <map>
+#include <optional>
 
 using namespace conclave;
 using namespace conclave::test;
@@ -42,21 +46,56 @@ subtask task(std::string id, std::string prompt, std::vector<std::string> deps =
   return s;
 }
 
-ask_result run_plan(rig& r, plan p, ask_options opts = quick_options(0)) {
+// Runs the plan (async_ask on `p.question` when `ask_question`), cancelled after `cancel_after`
+// when given; then checks that nothing was left running.
+ask_result run_plan(rig& r, plan p, ask_options opts = quick_options(0),
+                    std::optional<std::chrono::microseconds> cancel_after = std::nullopt,
+                    bool ask_question = false) {
   auto result = std::make_shared<ask_result>();
   opts.observers.push_back(
       [result](const event& ev, const progress_map&) { result->events.push_back(ev); });
   bool done = false;
-  async_run_plan(r.eng, std::move(p), std::move(opts),
-                 [&, result](boost::system::error_code ec, run_report rep) {
-                   result->ec = ec;
-                   result->report = std::move(rep);
-                   done = true;
-                 });
+  boost::asio::cancellation_signal cancel;
+  auto handler = boost::asio::bind_cancellation_slot(
+      cancel.slot(), [&, result](boost::system::error_code ec, run_report rep) {
+        result->ec = ec;
+        result->report = std::move(rep);
+        done = true;
+      });
+  if (ask_question) {
+    async_ask(r.eng, p.question, std::move(opts), std::move(handler));
+  } else {
+    async_run_plan(r.eng, std::move(p), std::move(opts), std::move(handler));
+  }
+  boost::asio::steady_timer timer(r.io);
+  if (cancel_after) {
+    timer.expires_after(*cancel_after);
+    timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec && !done) cancel.emit(boost::asio::cancellation_type::terminal);
+    });
+  }
   BOOST_REQUIRE_MESSAGE(pump_until(
                             r.io, [&] { return done; }, 20s),
                         "the plan did not finish");
+  timer.cancel();
+  expect_no_leftover_work(r.io);
   return *result;
+}
+
+// Every subtask has exactly one last event before any revision, and a named entry.
+void expect_one_end_each(const ask_result& res, std::size_t n) {
+  std::vector<int> ends(n, 0);
+  for (const auto& e : res.events) {
+    if (e.agent && is_terminal(e.kind) && *e.agent < n) ++ends[*e.agent];
+  }
+  BOOST_REQUIRE_EQUAL(res.report.agents.size(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    BOOST_TEST_INFO("agent " << i);
+    BOOST_CHECK_EQUAL(ends[i], 1);
+    BOOST_CHECK(!res.report.agents[i].sub_question.empty());
+    BOOST_CHECK(res.report.agents[i].status == agent_status::ok ||
+                res.report.agents[i].error);  // never a blank "not ok" with no reason
+  }
 }
 
 // When agent `i`'s first `started` and its last event came, from the events.
@@ -296,6 +335,129 @@ BOOST_AUTO_TEST_CASE(replaying_the_jsonl_events_rebuilds_the_report_exactly) {
   BOOST_TEST(boost::json::serialize(to_json(direct.report())) ==
              boost::json::serialize(to_json(res.report)));
   BOOST_CHECK(res.report.agents[3].status == agent_status::skipped);
+}
+
+// A cancel swept across the moment the first agents finish: the run always completes, every
+// subtask ends exactly once, and no dependent starts after the cancel (asio#1241: a cancelled
+// wait on the executor's channel must never lose a report nor the cancel itself).
+BOOST_AUTO_TEST_CASE(a_cancel_at_any_moment_ends_every_subtask_once) {
+  rig r([](const chat_request& req) {
+    const std::string ask = last_user(req);
+    return ask.starts_with("slow") ? fake_reply{300ms, "late", {}, 1}
+                                   : fake_reply{5ms, "quick", {}, 1};
+  });
+  plan p;
+  p.question = "q";
+  for (int i = 0; i < 6; ++i) {
+    const std::string k = std::to_string(i);
+    p.subtasks.push_back(task("f" + k, "fast " + k));
+    p.subtasks.push_back(task("s" + k, "slow " + k, {"f" + k}));
+  }
+  for (int step = 0; step <= 40; ++step) {
+    const auto at = std::chrono::microseconds(4000 + step * 125);
+    BOOST_TEST_INFO("cancel after " << at.count() << " us");
+    const auto res = run_plan(r, p, quick_options(0), at);
+    BOOST_CHECK(res.ec == error::cancelled);
+    expect_one_end_each(res, p.subtasks.size());
+    for (std::size_t i = 1; i < p.subtasks.size(); i += 2) {
+      BOOST_CHECK(res.report.agents[i].status != agent_status::ok);  // none ran its 300 ms
+    }
+    BOOST_CHECK_LT(res.report.wall, 250ms);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_during_decomposition_or_verify_ends_cleanly) {
+  rig r([](const chat_request& req) {
+    if (contains(req, "split a large question"))
+      return fake_reply{200ms, R"(["one?", "two?"])", {}, 1};
+    if (contains(req, "Grade this answer"))
+      return fake_reply{200ms, R"({"verdict": "fail", "critique": "x"})", {}, 1};
+    if (contains(req, "merge the decisions")) return fake_reply{1ms, "merged", {}, 1};
+    return fake_reply{2ms, "answer", {}, 1};
+  });
+  plan q;
+  q.question = "a question long enough to be split into parts";
+  auto o = quick_options(2);
+  const auto decomposing = run_plan(r, q, o, 20ms, /*ask_question=*/true);
+  BOOST_CHECK(decomposing.ec == error::cancelled);
+  expect_one_end_each(decomposing, 1);  // the fallback subtask, said cancelled
+  BOOST_CHECK(decomposing.report.agents[0].status == agent_status::cancelled);
+
+  plan v;
+  v.question = "q";
+  v.subtasks = {task("a", "a"), task("b", "b")};
+  v.verify = true;
+  const auto before = r.model.seen().size();
+  const auto verifying = run_plan(r, v, quick_options(0), 50ms);
+  BOOST_CHECK(verifying.ec == error::cancelled);
+  std::size_t merges = 0, revisions = 0;
+  const auto seen = r.model.seen();
+  for (std::size_t k = before; k < seen.size(); ++k) {
+    merges += contains(seen[k], "merge the decisions");
+    revisions += last_user(seen[k]).starts_with("Revise your answer");
+  }
+  BOOST_CHECK_EQUAL(merges, 0u);  // nothing is paid for after the cancel
+  BOOST_CHECK_EQUAL(revisions, 0u);
+  BOOST_CHECK_LT(verifying.report.wall, 150ms);
+}
+
+BOOST_AUTO_TEST_CASE(replay_holds_for_vote_select_and_verify_too) {
+  for (const auto mode : {combine_mode::vote, combine_mode::select}) {
+    auto n = std::make_shared<std::atomic<int>>(0);
+    rig r([n](const chat_request& req) {
+      if (contains(req, "Grade this answer")) {
+        return fake_reply{1ms, (*n)++ % 2 ? R"({"verdict": "pass", "critique": "fine"})"
+                                          : R"({"verdict": "fail", "critique": "cite"})",
+                          {}, 1};
+      }
+      if (contains(req, "most consistent with the others"))
+        return fake_reply{1ms, "SELECTED: 2", {}, 1};
+      return fake_reply{2ms, "words\nANSWER: " + std::to_string((*n)++ % 2), {}, 1};
+    });
+    plan p;
+    p.question = "q";
+    p.subtasks = {task("a", "fast a"), task("b", "fast b"), task("c", "fail c")};
+    p.combine = mode;
+    p.verify = true;
+    auto lines = std::make_shared<std::vector<std::string>>();
+    auto o = quick_options(0);
+    o.observers.push_back(
+        [lines](const event& e, const progress_map&) { lines->push_back(to_json_line(e)); });
+    const auto res = run_plan(r, p, o);
+    report_fold fold;
+    for (const auto& line : *lines) {
+      event e;
+      std::string why;
+      BOOST_REQUIRE_MESSAGE(from_json_line(line, e, why), why << ": " << line);
+      fold.apply(e);
+    }
+    BOOST_TEST_INFO(to_string(mode));
+    BOOST_TEST(boost::json::serialize(to_json(fold.report())) ==
+               boost::json::serialize(to_json(res.report)));
+    BOOST_TEST(fold.report().sub_questions == res.report.sub_questions);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_event_lines_are_refused_not_folded) {
+  report_fold fold;
+  for (const char* line :
+       {R"({"event":"completed","t_ms":1,"agent":1000000000,"report":{"agent":1,"status":"ok"}})",
+        R"({"event":"decomposed","t_ms":1,"count":999999999,"run":{}})",
+        R"({"event":"completed","t_ms":1,"agent":1,"report":{"agent":1,"status":"bogus"}})",
+        R"({"event":"completed","t_ms":1,"agent":1,"report":{"agent":1,"tokens":{"input_tokens":"x"}}})",
+        R"({"event":"nope","t_ms":1})", "[]", "{", ""}) {
+    event e;
+    std::string why;
+    BOOST_TEST_INFO(line);
+    BOOST_CHECK(!from_json_line(line, e, why));
+    BOOST_CHECK(!why.empty());
+  }
+  event huge;
+  huge.kind = event_kind::decomposed;
+  huge.count = 1'000'000'000;
+  huge.run = std::make_shared<run_report>();
+  fold.apply(huge);
+  BOOST_CHECK(fold.report().agents.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

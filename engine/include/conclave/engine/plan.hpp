@@ -107,6 +107,8 @@ class plan_state {
   const std::string& skip_reason(std::size_t i) const { return reason_.at(i); }
   /// Subtask `i`'s depends_on as indices (deduplicated, in the order given).
   const std::vector<std::size_t>& dependencies(std::size_t i) const { return deps_.at(i); }
+  /// The subtasks that depend on `i` directly.
+  const std::vector<std::size_t>& dependents(std::size_t i) const { return dependents_.at(i); }
 
  private:
   bool can_start(std::size_t i) const;
