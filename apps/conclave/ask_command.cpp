@@ -302,10 +302,10 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   }
 
   // A plan the engine refused (a tool it names is not there) is the caller's mistake: 2.
-  int status = interrupted                            ? 128 + signal_number
+  int status = interrupted                        ? 128 + signal_number
                : result_ec == error::invalid_plan ? 2
-               : result_ec                            ? 1
-                                                      : 0;
+               : result_ec                        ? 1
+                                                  : 0;
   if (!s.save_path.empty()) {
     std::ofstream save(s.save_path, std::ios::binary | std::ios::trunc);
     save << to_plain_json(json_result(b, result_ec, report)) << '\n';

@@ -11,10 +11,10 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
-#include <initializer_list>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <initializer_list>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -250,12 +250,13 @@ CLI::App* add_plan(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   add_run_flags(plan, s, raw);
   // Only the decomposition call happens: what shapes the agents, the answer or the output of a
   // run is not for `plan`.
-  drop_flags(plan, {"--system", "--concurrency", "--agent-timeout", "--decompose-timeout",
-                    "--synth-model", "--agent-model", "--agent-models", "--fallback-model",
-                    "--budget-tokens", "--budget-cost", "--stop-at-budget", "--json", "--events",
-                    "--no-stream", "--show-agents", "--save", "--quiet", "--verbose", "--color",
-                    "--tool", "--root", "--mcp", "--max-turns", "--max-tool-calls",
-                    "--tool-timeout", "--log", "--no-log"});
+  drop_flags(plan, {"--system",        "--concurrency", "--agent-timeout",  "--decompose-timeout",
+                    "--synth-model",   "--agent-model", "--agent-models",   "--fallback-model",
+                    "--budget-tokens", "--budget-cost", "--stop-at-budget", "--json",
+                    "--events",        "--no-stream",   "--show-agents",    "--save",
+                    "--quiet",         "--verbose",     "--color",          "--tool",
+                    "--root",          "--mcp",         "--max-turns",      "--max-tool-calls",
+                    "--tool-timeout",  "--log",         "--no-log"});
   plan->footer(
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
       "CONCLAVE_CONFIG.\n"

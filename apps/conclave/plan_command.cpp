@@ -17,8 +17,8 @@
 #include <boost/json/value.hpp>
 
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <unistd.h>
 
 namespace asio = boost::asio;

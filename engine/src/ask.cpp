@@ -51,7 +51,8 @@ error_code outcome_of(run_context& ctx) {
 
 // A plan's `tools` narrow what the run has; a name the run does not have is a mistake (a typo
 // would otherwise leave the agent without the tool, silently).
-std::optional<plan_problem> unknown_tools(const plan& p, const std::vector<std::shared_ptr<tool>>& have) {
+std::optional<plan_problem> unknown_tools(const plan& p,
+                                          const std::vector<std::shared_ptr<tool>>& have) {
   std::string names;
   for (const auto& t : have) {
     if (t) names += (names.empty() ? "" : ", ") + t->spec().name;
@@ -157,35 +158,34 @@ void start_ask(engine& e, std::string question, ask_options opts, std::optional<
   auto handler_ex = asio::get_associated_executor(handler, e.get_executor());
   // The caller's cancel reaches the run on its strand (on_cancel), never a wait directly.
   if (slot.is_connected()) {
-    slot.assign([ctx](asio::cancellation_type) {
-      asio::post(ctx->strand, [ctx] { ctx->on_cancel(); });
-    });
+    slot.assign(
+        [ctx](asio::cancellation_type) { asio::post(ctx->strand, [ctx] { ctx->on_cancel(); }); });
   }
-  asio::co_spawn(
-      ctx->strand, run(ctx, std::move(given)),
-      asio::bind_cancellation_slot(ctx->run_signal.slot(), [ctx, slot, handler_ex,
-                                                             h = std::move(handler)](
-                                                                std::exception_ptr ex,
-                                                                error_code ec) mutable {
-        if (slot.is_connected()) slot.clear();  // it holds ctx: let the run go
-        run_report report = ctx->take_report();
-        if (report.question.empty()) report.question = ctx->head.question;
-        if (ex) {
-          // A bug, not an expected failure: report it rather than lose the run.
-          ec = error::internal_error;
-          try {
-            std::rethrow_exception(ex);
-          } catch (const std::exception& x) {
-            report.synthesis_note = std::string("internal error: ") + x.what();
-          } catch (...) {
-            report.synthesis_note = "internal error";
-          }
-        }
-        // The run finished on its strand; the caller hears of it on its own executor.
-        asio::dispatch(handler_ex, [h = std::move(h), ec, r = std::move(report)]() mutable {
-          std::move(h)(ec, std::move(r));
-        });
-      }));
+  asio::co_spawn(ctx->strand, run(ctx, std::move(given)),
+                 asio::bind_cancellation_slot(
+                     ctx->run_signal.slot(), [ctx, slot, handler_ex, h = std::move(handler)](
+                                                 std::exception_ptr ex, error_code ec) mutable {
+                       if (slot.is_connected()) slot.clear();  // it holds ctx: let the run go
+                       run_report report = ctx->take_report();
+                       if (report.question.empty()) report.question = ctx->head.question;
+                       if (ex) {
+                         // A bug, not an expected failure: report it rather than lose the run.
+                         ec = error::internal_error;
+                         try {
+                           std::rethrow_exception(ex);
+                         } catch (const std::exception& x) {
+                           report.synthesis_note = std::string("internal error: ") + x.what();
+                         } catch (...) {
+                           report.synthesis_note = "internal error";
+                         }
+                       }
+                       // The run finished on its strand; the caller hears of it on its own
+                       // executor.
+                       asio::dispatch(handler_ex,
+                                      [h = std::move(h), ec, r = std::move(report)]() mutable {
+                                        std::move(h)(ec, std::move(r));
+                                      });
+                     }));
 }
 
 }  // namespace conclave::detail

@@ -406,9 +406,11 @@ BOOST_AUTO_TEST_CASE(replay_holds_for_vote_select_and_verify_too) {
     auto n = std::make_shared<std::atomic<int>>(0);
     rig r([n](const chat_request& req) {
       if (contains(req, "Grade this answer")) {
-        return fake_reply{1ms, (*n)++ % 2 ? R"({"verdict": "pass", "critique": "fine"})"
-                                          : R"({"verdict": "fail", "critique": "cite"})",
-                          {}, 1};
+        return fake_reply{1ms,
+                          (*n)++ % 2 ? R"({"verdict": "pass", "critique": "fine"})"
+                                     : R"({"verdict": "fail", "critique": "cite"})",
+                          {},
+                          1};
       }
       if (contains(req, "most consistent with the others"))
         return fake_reply{1ms, "SELECTED: 2", {}, 1};
@@ -440,12 +442,13 @@ BOOST_AUTO_TEST_CASE(replay_holds_for_vote_select_and_verify_too) {
 
 BOOST_AUTO_TEST_CASE(hostile_event_lines_are_refused_not_folded) {
   report_fold fold;
-  for (const char* line :
-       {R"({"event":"completed","t_ms":1,"agent":1000000000,"report":{"agent":1,"status":"ok"}})",
-        R"({"event":"decomposed","t_ms":1,"count":999999999,"run":{}})",
-        R"({"event":"completed","t_ms":1,"agent":1,"report":{"agent":1,"status":"bogus"}})",
-        R"({"event":"completed","t_ms":1,"agent":1,"report":{"agent":1,"tokens":{"input_tokens":"x"}}})",
-        R"({"event":"nope","t_ms":1})", "[]", "{", ""}) {
+  for (
+      const char* line :
+      {R"({"event":"completed","t_ms":1,"agent":1000000000,"report":{"agent":1,"status":"ok"}})",
+       R"({"event":"decomposed","t_ms":1,"count":999999999,"run":{}})",
+       R"({"event":"completed","t_ms":1,"agent":1,"report":{"agent":1,"status":"bogus"}})",
+       R"({"event":"completed","t_ms":1,"agent":1,"report":{"agent":1,"tokens":{"input_tokens":"x"}}})",
+       R"({"event":"nope","t_ms":1})", "[]", "{", ""}) {
     event e;
     std::string why;
     BOOST_TEST_INFO(line);

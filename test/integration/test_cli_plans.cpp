@@ -9,6 +9,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace json = boost::json;
@@ -166,6 +168,16 @@ BOOST_AUTO_TEST_CASE(verify_revises_what_the_judge_failed_once) {
     BOOST_CHECK_EQUAL(agent(o, i).at("revisions").as_int64(), 1);
     BOOST_CHECK(std::string(agent(o, i).at("answer").as_string()).starts_with("Revised: "));
   }
+  // A revised decision still carries its vote.
+  auto voted = process(CONCLAVE_CLI,
+                       {"ask", "Tea? mock-judge-fails", "-n", "3", "--combine", "vote", "--verify",
+                        "--json", "--no-log"},
+                       clean_env)
+                   .wait();
+  BOOST_REQUIRE_EQUAL(voted.exit_code, 0);
+  const auto v = parse_object(voted.out);
+  BOOST_CHECK_EQUAL(v.at("combine").as_object().at("votes").as_array().size(), 1u);
+  BOOST_CHECK_EQUAL(v.at("synthesis").as_object().at("calls").as_int64(), 3);  // the judges
 }
 
 BOOST_AUTO_TEST_CASE(the_attempt_log_records_the_plan_shape) {
@@ -186,7 +198,45 @@ BOOST_AUTO_TEST_CASE(the_attempt_log_records_the_plan_shape) {
   BOOST_CHECK_EQUAL(entry.at("subtasks").as_array().at(3).as_object().at("id").as_string(), "plan");
   auto shown = process(CONCLAVE_CLI, {"log", "--log", log.path()}, clean_env).wait();
   BOOST_CHECK_EQUAL(shown.exit_code, 0);
-  BOOST_CHECK(shown.out.find("x") != std::string::npos);  // a speedup column "1.9x"
+  BOOST_CHECK_MESSAGE(std::regex_search(shown.out, std::regex(R"( [0-9]+\.[0-9]x )")),
+                      shown.out);  // the speedup column
+}
+
+BOOST_AUTO_TEST_CASE(plan_and_run_refuse_what_they_would_ignore_and_say_what_failed) {
+  // `plan` makes one call: run-only flags are usage errors, not silently dropped.
+  for (const char* flag : {"--json", "--save", "--tool", "--show-agents"}) {
+    auto r = process(CONCLAVE_CLI, {"plan", "q", flag, "x"}, clean_env).wait();
+    BOOST_TEST_INFO(flag);
+    BOOST_CHECK_EQUAL(r.exit_code, 2);
+  }
+  // No plan came back: exit 1, not a stand-in plan.
+  auto failed =
+      process(CONCLAVE_CLI, {"plan", "-m", "mock-empty", "How do tides work?"}, clean_env).wait();
+  BOOST_CHECK_EQUAL(failed.exit_code, 1);
+  BOOST_CHECK(failed.out.empty());
+  BOOST_CHECK_MESSAGE(failed.err.find("no plan") != std::string::npos, failed.err);
+
+  temp_file file(diamond);
+  auto voted = process(CONCLAVE_CLI,
+                       {"run", file.path(), "--combine", "vote", "--json", "--no-log"}, clean_env)
+                   .wait();
+  BOOST_CHECK_EQUAL(voted.exit_code, 0);
+  BOOST_CHECK_EQUAL(parse_object(voted.out).at("combine").as_object().at("mode").as_string(),
+                    "vote");  // the flag wins over the file
+
+  temp_file typo(R"({"subtasks": [{"id": "a", "prompt": "3+3?", "tools": ["calculater"]}]})");
+  auto unknown =
+      process(CONCLAVE_CLI, {"run", typo.path(), "--tool", "calculator", "--no-log"}, clean_env)
+          .wait();
+  BOOST_CHECK_EQUAL(unknown.exit_code, 2);
+  BOOST_CHECK_MESSAGE(unknown.err.find("calculater") != std::string::npos &&
+                          unknown.err.find("calculator") != std::string::npos,
+                      unknown.err);
+
+  temp_file empty("  \n");
+  auto blank = process(CONCLAVE_CLI, {"run", empty.path()}, clean_env).wait();
+  BOOST_CHECK_EQUAL(blank.exit_code, 2);
+  BOOST_CHECK(blank.err.find("is empty") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

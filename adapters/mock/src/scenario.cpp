@@ -351,7 +351,9 @@ std::string reply_text(const incoming_request& req, int words) {
   // The combine and plan prompts first: each names its task in words a question would not use,
   // and each may quote a question that mentions sub-questions.
   if (trim(last_user(req)).starts_with(revise_phrase)) {
-    return "Revised: " + words_about(req, words);
+    std::string out = "Revised: " + words_about(req, words);
+    if (asks(req, vote_phrase)) out += "\nANSWER: " + std::string(vote_answer(req));
+    return out;
   }
   if (asks(req, plan_phrase)) return plan_reply(req);
   if (asks(req, judge_phrase)) return judge_reply(req);

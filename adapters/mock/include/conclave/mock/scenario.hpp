@@ -90,7 +90,7 @@ inline constexpr std::string_view revise_phrase = "Revise your answer";
 inline constexpr std::string_view plan_phrase = "Choose how many sub-questions";
 
 /// The reply text, deterministic (same request, same reply), the first that applies:
-/// - revise_phrase: "Revised: " then the plain words below;
+/// - revise_phrase: "Revised: " then the plain words below (and the vote line, when asked);
 /// - plan_phrase: {"subtasks": [{"id": "s1", "prompt": "<topic>? (focus: <aspect>)",
 ///   "depends_on": []}, ...]}: 2 subtasks when the question (subject_of) says " vs " or
 ///   "compare" (any case), else 1 when it has at most 6 words, else 3; with "mock-diamond", s1..s4
