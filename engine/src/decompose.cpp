@@ -139,33 +139,6 @@ std::vector<raw_subtask> from_json_object(std::string_view text) {
   return out;
 }
 
-bool good_id(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-  });
-}
-
-// Kahn's algorithm: can every subtask be ordered after its dependencies?
-bool acyclic(const std::vector<std::vector<std::size_t>>& deps) {
-  std::vector<std::size_t> pending(deps.size()), ready;
-  std::vector<std::vector<std::size_t>> dependents(deps.size());
-  for (std::size_t i = 0; i < deps.size(); ++i) {
-    pending[i] = deps[i].size();
-    if (pending[i] == 0) ready.push_back(i);
-    for (std::size_t j : deps[i]) dependents[j].push_back(i);
-  }
-  std::size_t ordered = 0;
-  while (!ready.empty()) {
-    const std::size_t v = ready.back();
-    ready.pop_back();
-    ++ordered;
-    for (std::size_t w : dependents[v]) {
-      if (--pending[w] == 0) ready.push_back(w);
-    }
-  }
-  return ordered == deps.size();
-}
-
 // Ids, deduplication, the cap and dependencies over the raw items, as parse_decomposition says.
 plan to_plan(std::vector<raw_subtask> items, int max_n) {
   const std::size_t cap = static_cast<std::size_t>(std::max(1, max_n));
@@ -184,7 +157,7 @@ plan to_plan(std::vector<raw_subtask> items, int max_n) {
   for (std::size_t i = 0; i < kept.size() && i < cap; ++i) {
     subtask s;
     s.id = kept[i].id;
-    if (!good_id(s.id) || used.contains(s.id)) {
+    if (!is_valid_subtask_id(s.id) || used.contains(s.id)) {
       // s<position>, or the next free one: never an id another item wrote.
       std::size_t k = i + 1;
       while (used.contains("s" + std::to_string(k)) ||
@@ -208,13 +181,12 @@ plan to_plan(std::vector<raw_subtask> items, int max_n) {
       deps[i].push_back(it->second);
     }
   }
-  bool self = false;
-  for (std::size_t i = 0; i < deps.size(); ++i) {
-    self = self || std::find(deps[i].begin(), deps[i].end(), i) != deps[i].end();
-  }
-  if (self || !acyclic(deps)) return out;  // a broken graph: run them all independently
   for (std::size_t i = 0; i < deps.size(); ++i) {
     for (std::size_t j : deps[i]) out.subtasks[i].depends_on.push_back(out.subtasks[j].id);
+  }
+  // A broken graph (a cycle, a subtask depending on itself): run them all independently.
+  if (validate(out, std::max(cap, out.subtasks.size()))) {
+    for (auto& s : out.subtasks) s.depends_on.clear();
   }
   return out;
 }

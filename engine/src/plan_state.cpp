@@ -8,9 +8,8 @@
 #include <unordered_set>
 
 namespace conclave {
-namespace {
 
-bool good_id(std::string_view id) noexcept {
+bool is_valid_subtask_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 64) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -18,9 +17,11 @@ bool good_id(std::string_view id) noexcept {
   });
 }
 
+namespace {
+
 // An id as a message shows it: bad ids may be long or hold anything, so cut and neutralise.
 std::string shown(std::string_view id) {
-  if (good_id(id)) return std::string(id);
+  if (is_valid_subtask_id(id)) return std::string(id);
   return "\"" + text::for_terminal(text::quote(id, 64), false) + "\"";
 }
 
@@ -158,7 +159,7 @@ std::optional<plan_problem> validate(const plan& p, std::size_t max_subtasks) {
   }
   std::vector<std::string> ids;
   for (const auto& t : tasks) {
-    if (!good_id(t.id)) ids.push_back(t.id);
+    if (!is_valid_subtask_id(t.id)) ids.push_back(t.id);
   }
   if (!ids.empty()) return problem("bad subtask ids (1-64 of A-Za-z0-9_.-)", std::move(ids));
 

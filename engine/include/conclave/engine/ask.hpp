@@ -33,8 +33,8 @@ struct ask_options {
   int agents = 0;
   int max_agents = 10;       ///< the most the decomposer may choose (at most max_dynamic_agents)
   int max_concurrency = 16;  ///< agents running at once; the others wait their turn
-  /// Per agent, counted from when it is ready (its dependencies done), waiting for a slot
-  /// included.
+  /// Per agent, counted from when it is ready (its dependencies done), waiting for a slot or an
+  /// exclusive resource included: k subtasks sharing one resource need k turns of it in time.
   std::chrono::milliseconds agent_timeout{120'000};
   std::chrono::milliseconds deadline{300'000};  ///< the whole run, decomposition to answer
   std::chrono::milliseconds synthesis_reserve{

@@ -54,6 +54,9 @@ inline constexpr std::size_t max_plan_subtasks = 10'000;
 inline constexpr int max_dynamic_agents = 20;
 
 /// Why a plan is invalid.
+/// 1-64 characters of [A-Za-z0-9_.-] (ASCII, whatever the locale).
+bool is_valid_subtask_id(std::string_view id) noexcept;
+
 struct plan_problem {
   std::string message;  ///< one line naming the offending ids: "dependency cycle: a -> b -> a"
   std::vector<std::string> ids;  ///< the offending ids (may be empty, e.g. for an empty plan)
@@ -84,7 +87,8 @@ class plan_state {
   /// The subtasks that may start now, marked running with their resources held: every
   /// dependency finished (succeeded, or failed or skipped but optional), none of its exclusive
   /// resources held by a running subtask, and a running slot free. Highest priority first,
-  /// then plan order; a blocked high-priority subtask never blocks a startable lower one.
+  /// then plan order; a blocked high-priority subtask never blocks a startable lower one (so
+  /// one that needs several resources may wait while lower ones take them in turn).
   /// Call again after every finish().
   std::vector<std::size_t> start_ready();
 

@@ -130,13 +130,15 @@ struct run_report {
   bool planned = false;       ///< the subtasks came from a plan file, not the decomposer
 
   usage decomposition_tokens;
+  /// The combine stage's calls: the verify stage's judges, the selection, the synthesis
+  /// (revisions are their agents' own calls).
   usage synthesis_tokens;
   /// Calls and tokens per model as routed ("provider:model", from model::describe_model;
   /// "(default)" for a model's unnamed default), every phase and every attempt included
   /// (failed and retried calls too): what each provider was asked for, fallbacks included.
   std::map<std::string, model_spend, std::less<>> by_model;
   int decomposition_attempts = 0;  ///< model calls made to decompose (0: not needed)
-  int synthesis_attempts = 0;      ///< model calls made to synthesize (0: none was made)
+  int synthesis_attempts = 0;      ///< the combine stage's calls (judges, selection, synthesis)
 
   bool budget_exhausted = false;  ///< the run's token or cost cap was reached
   std::string budget_note;        ///< which cap, and what it stopped
