@@ -42,13 +42,7 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
-// At most `max` bytes without splitting a UTF-8 character, marked when cut (as synthesis does).
-std::string cut(std::string_view s, std::size_t max) {
-  if (s.size() <= max) return std::string(s);
-  const std::string_view kept = text::utf8_prefix(s, max);
-  return std::string(kept) + " [cut: " + std::to_string(s.size() - kept.size()) +
-         " more characters]";
-}
+std::string cut(std::string_view s, std::size_t max) { return text::cut_marked(s, max); }
 
 constexpr std::array<std::string_view, 9> quotes = {
     "\"",           "'",        "`",       "\xE2\x80\x9C", "\xE2\x80\x9D", "\xE2\x80\x98",

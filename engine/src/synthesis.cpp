@@ -1,15 +1,10 @@
 #include <conclave/engine/synthesis.hpp>
+#include <conclave/engine/text.hpp>
 
 namespace conclave {
 namespace {
 
-// Cuts at most `max` bytes without splitting a UTF-8 character.
-std::string cut(const std::string& s, std::size_t max) {
-  if (s.size() <= max) return s;
-  std::size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return s.substr(0, end) + " [cut: " + std::to_string(s.size() - end) + " more characters]";
-}
+std::string cut(const std::string& s, std::size_t max) { return text::cut_marked(s, max); }
 
 }  // namespace
 

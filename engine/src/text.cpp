@@ -151,6 +151,13 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept
   return s.substr(0, cut);
 }
 
+std::string cut_marked(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  const std::string_view kept = utf8_prefix(s, max_bytes);
+  return std::string(kept) + " [cut: " + std::to_string(s.size() - kept.size()) +
+         " more characters]";
+}
+
 std::string quote(std::string_view s, std::size_t max_bytes) {
   if (s.size() <= max_bytes) return to_valid_utf8(s);
   return to_valid_utf8(utf8_prefix(s, max_bytes)) + "...";

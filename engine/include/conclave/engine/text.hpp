@@ -24,6 +24,10 @@ std::string to_valid_utf8(std::string_view s);
 /// character (only the cut is moved: ill-formed bytes elsewhere are left as they are).
 std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept;
 
+/// At most `max_bytes` of `s` (a UTF-8 boundary), followed by " [cut: N more characters]" when
+/// anything was cut: how prompts show a bounded decision.
+std::string cut_marked(std::string_view s, std::size_t max_bytes);
+
 /// For diagnostics: valid UTF-8, at most `max_bytes` bytes of the original cut on a character
 /// boundary, with "..." appended when it was cut.
 std::string quote(std::string_view s, std::size_t max_bytes);
