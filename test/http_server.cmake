@@ -1,0 +1,1 @@
+# http_server tests (see test/README.md)

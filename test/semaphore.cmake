@@ -1,0 +1,1 @@
+# semaphore tests (see test/README.md)

@@ -1,0 +1,1 @@
+# serve_wire tests (see test/README.md)

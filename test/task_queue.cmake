@@ -1,0 +1,1 @@
+# task_queue tests (see test/README.md)
