@@ -168,11 +168,14 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
       step.explain(rep.diag);
       co_return std::nullopt;
     }
+    // The failed attempt's spend and model ride along: a journal resuming the run charges them.
     ctx->emit({.kind = event_kind::retrying,
                .agent = i,
                .text = step.note,
+               .tokens = response.tokens,
                .attempt = rep.attempts + 1,
-               .turn = turn});
+               .turn = turn,
+               .model = rep.model_ref});
     if (step.delay.count() > 0) {
       backoff.expires_after(step.delay);
       if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return std::nullopt;

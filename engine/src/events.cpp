@@ -1,5 +1,6 @@
 #include <conclave/engine/events.hpp>
 #include <conclave/engine/json_text.hpp>
+#include <conclave/engine/plan.hpp>
 #include <conclave/engine/progress.hpp>
 #include <conclave/engine/report.hpp>
 
@@ -97,6 +98,7 @@ std::string to_json_line(const event& e) {
                : e.kind == event_kind::combined ? combine_part_json(*e.run)
                                                 : totals_part_json(*e.run);
   }
+  if (e.full_plan) o["plan"] = to_json(*e.full_plan);
   if (e.kind == event_kind::completed) {
     o["stop_reason"] = to_string(e.stop);
     o["truncated"] = e.stop == stop_reason::length;

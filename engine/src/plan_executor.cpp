@@ -154,9 +154,21 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
   std::vector<clock::time_point> ready_at(n, t0);  // when its last dependency finished
   std::size_t running = 0;
 
+  const recorded_run* replay = ctx->opts.replay.get();
   auto launch_ready = [&] {
     for (std::size_t i : state.start_ready()) {
       ++running;
+      if (replay) {
+        // A resumed run: an agent the journal saw finish is replayed, not paid for again.
+        if (auto it = replay->finished.find(p.subtasks[i].id); it != replay->finished.end()) {
+          agent_report rec = it->second;
+          rec.index = i;
+          rec.replayed = true;
+          ctx->charge_recorded(rec.model_ref, rec.attempts, rec.tokens);
+          done->try_send(error_code{}, i, std::move(rec));
+          continue;
+        }
+      }
       // What the entry says if the agent throws (a bug): made now, so the handler holds no
       // reference into this frame.
       agent_report if_thrown =

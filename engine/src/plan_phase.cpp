@@ -107,9 +107,25 @@ asio::awaitable<plan> decompose(std::shared_ptr<run_context> ctx) {
 asio::awaitable<plan> make_plan(std::shared_ptr<run_context> ctx, std::optional<plan> given) {
   run_report& r = ctx->head;
   plan p;
+  const recorded_run* replay = ctx->opts.replay.get();
   if (given) {
     p = std::move(*given);
     r.planned = true;
+  } else if (replay && replay->plan_ran) {
+    // A resumed run: the plan it was running, and what its decomposition cost then.
+    p = *replay->plan_ran;
+    const run_report& was = replay->decomposition;
+    r.planned = was.planned;
+    r.decomposition_fallback = was.decomposition_fallback;
+    r.decomposition_note = was.decomposition_note;
+    r.decomposition_model = was.decomposition_model;
+    r.decomposition_model_ref = was.decomposition_model_ref;
+    r.decomposition_attempts = was.decomposition_attempts;
+    r.decomposition_tokens = was.decomposition_tokens;
+    if (was.decomposition_attempts > 0) {
+      ctx->charge_recorded(was.decomposition_model_ref, was.decomposition_attempts,
+                           was.decomposition_tokens);
+    }
   } else if (ctx->opts.agents == 1) {
     p = same_question(r.question, 1);
   } else if (ctx->opts.combine != combine_mode::synthesize) {
@@ -117,19 +133,27 @@ asio::awaitable<plan> make_plan(std::shared_ptr<run_context> ctx, std::optional<
   } else {
     p = co_await decompose(ctx);
   }
-  if (!given) {
+  if (!given && !(replay && replay->plan_ran)) {
     p.combine = ctx->opts.combine;
     p.verify = ctx->opts.verify;
     p.verify_rounds = ctx->opts.verify_rounds;
+  }
+  if (replay) {
+    // Attempts of agents that never finished were paid for too: the budget counts them.
+    for (const auto& [ref, tokens] : replay->other_spend) ctx->charge_recorded(ref, 1, tokens);
   }
   r.combine = to_string(p.combine);
   r.sub_questions.clear();
   for (const auto& s : p.subtasks) r.sub_questions.push_back(s.prompt);
   ctx->base_context = std::make_shared<const std::vector<chat_message>>(
       std::vector<chat_message>{{role::system, agent_context(*ctx, p)}});
-  ctx->emit_part(event_kind::decomposed, p.subtasks.size(),
-                 ctx->fatal ? "the run stopped before any agent started" : r.decomposition_note,
-                 r.decomposition_tokens);
+  std::string note = ctx->fatal ? "the run stopped before any agent started" : r.decomposition_note;
+  ctx->emit({.kind = event_kind::decomposed,
+             .text = std::move(note),
+             .tokens = r.decomposition_tokens,
+             .count = p.subtasks.size(),
+             .run = std::make_shared<const run_report>(r),
+             .full_plan = std::make_shared<const plan>(p)});
   co_return p;
 }
 

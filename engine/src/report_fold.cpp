@@ -2,6 +2,7 @@
 #include <conclave/engine/report_fold.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -149,6 +150,15 @@ bool from_json_line(std::string_view line, event& out, std::string& why) {
     if (!read_agent(r->get_object(), *rep, why)) return false;
     out.stop = rep->stop;
     out.report = std::move(rep);
+  }
+  if (const json::value* p = o.if_contains("plan");
+      p && p->is_object() && out.kind == event_kind::decomposed) {
+    plan_parse_result read = parse_plan(json::serialize(*p));
+    if (!read.value) {
+      why = "plan: " + read.error;
+      return false;
+    }
+    out.full_plan = std::make_shared<const plan>(std::move(*read.value));
   }
   if (const json::value* r = o.if_contains("run"); r && r->is_object()) {
     auto run = std::make_shared<run_report>();

@@ -98,6 +98,7 @@ json::object agent_json(const agent_report& a) {
   json::array tried;
   for (const auto& m : a.models_tried) tried.emplace_back(m.empty() ? "(default)" : m);
   o["models_tried"] = std::move(tried);
+  if (a.replayed) o["replayed"] = true;
   o["error"] = a.error ? json::value(error_json(a)) : json::value(nullptr);
   if (!a.verdict.empty()) {
     o["verdict"] = a.verdict;

@@ -173,6 +173,7 @@ bool read_agent(const json::object& o, agent_report& a, std::string& why) {
   f.millis("queued_ms", a.queued);
   f.millis("latency_ms", a.latency);
   f.integer("attempts", a.attempts);
+  f.flag("replayed", a.replayed);
   f.tokens("tokens", a.tokens);
   f.integer("turns", a.turns);
   f.millis("tool_time_ms", a.tool_time);

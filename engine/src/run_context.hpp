@@ -141,6 +141,21 @@ struct run_context : std::enable_shared_from_this<run_context> {
     spend.tokens += used;
   }
 
+  /// Counts spend a journal recorded before a resume: `calls` calls to `ref` (as routed) in
+  /// by_model and their tokens against the budget, so a budget holds across a crash. Nothing
+  /// runs yet when it is called, so reaching the cap only refuses the calls still to come.
+  void charge_recorded(std::string ref, int calls, const usage& used) {
+    std::string_view name = ref;
+    if (const auto colon = name.find(':'); colon != std::string_view::npos)
+      name.remove_prefix(colon + 1);
+    budget.charge(name, used);
+    if (ref.empty()) ref = "(default)";
+    std::lock_guard lock(spend_mutex);
+    auto& spend = report_by_model[std::move(ref)];
+    spend.calls += calls;
+    spend.tokens += used;
+  }
+
   /// What by_model holds now (for the report at the end of the run).
   std::map<std::string, model_spend, std::less<>> spend_so_far() {
     std::lock_guard lock(spend_mutex);

@@ -11,6 +11,7 @@
 #include <conclave/engine/plan.hpp>
 #include <conclave/engine/report.hpp>
 #include <conclave/engine/retry.hpp>
+#include <conclave/engine/run_replay.hpp>
 #include <conclave/engine/tool.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -82,6 +83,10 @@ struct ask_options {
   /// critique and the other decisions. Rounds: 0-3.
   bool verify = false;
   int verify_rounds = 1;
+  /// A resumed run's recorded steps (run_replay.hpp): its plan is taken instead of decomposing,
+  /// its finished agents are replayed (their last events carry the recorded reports, no model
+  /// is called), only the rest run; the recorded spend counts against `budget`.
+  std::shared_ptr<const recorded_run> replay;
 };
 
 /// The models a run uses and the executor it runs on. Models are referenced, not owned.

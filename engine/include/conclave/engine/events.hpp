@@ -49,6 +49,7 @@ const char* to_string(event_kind k) noexcept;
 
 struct agent_report;
 struct run_report;
+struct plan;
 
 struct event {
   event_kind kind = event_kind::queued;
@@ -77,6 +78,9 @@ struct event {
   /// On decomposed / combined / finished: the run-level part of the report it completes (the
   /// plan, the answer, the totals); its agents are empty.
   std::shared_ptr<const run_report> run;
+  /// On decomposed: the whole plan the run executes (ids, dependencies, resources), so a
+  /// journal can resume it without asking the decomposer again.
+  std::shared_ptr<const plan> full_plan;
 };
 
 /// The event as one line of JSON (no trailing newline), for `--events jsonl` and journals;

@@ -80,6 +80,7 @@ struct agent_report {
   std::chrono::microseconds queued{0};    ///< waiting for a concurrency slot
   std::chrono::microseconds latency{0};   ///< calling the model (all attempts)
   int attempts = 0;                       ///< model calls made (0: never started)
+  bool replayed = false;  ///< a resumed run took it from the journal: no model was called again
   usage tokens;                           ///< spent, including on failed, cut and cancelled calls
   int turns = 0;                          ///< turns of the loop that got a reply
   std::vector<usage> turn_tokens;         ///< tokens per turn, retries included
