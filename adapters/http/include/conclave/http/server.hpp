@@ -39,7 +39,10 @@ struct server_limits {
   std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};   ///< one write stalled this long: close
   std::size_t max_requests_per_connection = 0;       ///< then close after the reply; 0: no cap
-  std::size_t max_connections = 10'000;              ///< beyond: accepted and closed at once
+  /// At that cap, close without announcing it (no `connection: close` in the last reply), as
+  /// a server's idle reaper races a client that reuses the connection (the mock's faults).
+  bool quiet_request_cap = false;
+  std::size_t max_connections = 10'000;  ///< beyond: accepted and closed at once
 };
 
 struct server_tls {
@@ -57,6 +60,8 @@ struct server_options {
   bool single_threaded = false;
   /// Name in logs and the `server` header; empty: no `server` header.
   std::string name;
+  /// Request ids (see exchange::request_id) start so, followed by 16 hex digits.
+  std::string request_id_prefix = "req_";
 };
 
 class exchange;
@@ -80,7 +85,8 @@ class exchange {
   virtual std::string_view param(std::string_view name) const = 0;
   /// The peer's address (for "loopback only" decisions and logs).
   virtual boost::asio::ip::tcp::endpoint remote_endpoint() const = 0;
-  /// A short id the server gives every request ("req_1a2b3c…"), for x-request-id.
+  /// A short id the server gives every request ("req_1a2b3c…"). Every response carries it as
+  /// x-request-id, unless the handler gives an x-request-id of its own.
   virtual const std::string& request_id() const = 0;
 
   /// Headers every response of this request carries (added before the response starts).
@@ -222,6 +228,7 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
 
  private:
   struct state;
+  void wake_locked();
   std::unique_ptr<state> st_;
 };
 
