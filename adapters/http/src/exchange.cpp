@@ -143,12 +143,17 @@ std::string exchange_impl::head(unsigned status, const std::string& content_type
   } else if (version == 10) {
     h.emplace_back("connection", "keep-alive");
   }
-  for (auto* list : {&common_, &extra}) {
-    for (auto& kv : *list) {
-      if (!is_framing(kv.first)) h.push_back(std::move(kv));
-    }
-  }
+  // One value per name: `extra` replaces add_header()'s, a later add_header() an earlier one.
+  header_list given = std::move(common_);
   common_.clear();
+  for (auto& kv : extra) given.push_back(std::move(kv));
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    if (is_framing(given[i].first)) continue;
+    bool replaced = false;
+    for (std::size_t j = i + 1; j < given.size() && !replaced; ++j)
+      replaced = iequals(given[i].first, given[j].first);
+    if (!replaced) h.push_back(std::move(given[i]));
+  }
   return response_head(status, version, h);
 }
 

@@ -89,7 +89,8 @@ class exchange {
   /// x-request-id, unless the handler gives an x-request-id of its own.
   virtual const std::string& request_id() const = 0;
 
-  /// Headers every response of this request carries (added before the response starts).
+  /// Headers every response of this request carries (added before the response starts). One
+  /// value per name: a later add_header() replaces an earlier one, a response's `extra` both.
   virtual void add_header(std::string name, std::string value) = 0;
   /// The connection closes after this response (instead of keep-alive).
   virtual void close_after() = 0;
