@@ -109,6 +109,7 @@ class exchange {
       std::string content_type = "text/event-stream; charset=utf-8", header_list extra = {},
       unsigned status = 200) = 0;
   /// One piece of a started stream (one chunk on the wire). False: peer gone / write timeout.
+  /// Writes of one exchange go one at a time (an until_peer_gone() may run beside them).
   virtual boost::asio::awaitable<bool> write(std::string_view data) = 0;
   /// The stream's end (the last chunk); the connection may serve another request after it.
   virtual boost::asio::awaitable<bool> end_stream() = 0;
@@ -131,7 +132,9 @@ class exchange {
 /// Routes by method and path. Exact paths may hold `{name}` segments; suffix routes match any
 /// path ending so (the mock answers under any base path). First match wins, exact before suffix.
 /// A path that matches with another method gets 405 with `Allow`; no match: 404 (both through
-/// the fallback when one is set, with the status it should send).
+/// the fallback when one is set, with the status it should send; the server adds `Allow`).
+/// HEAD is served by a GET route when no HEAD route matches (the body is not sent). `{name}`
+/// captures one non-empty segment, percent-decoded.
 class router {
  public:
   router& add(std::string method, std::string pattern, handler h);
