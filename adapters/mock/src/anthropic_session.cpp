@@ -13,7 +13,6 @@
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using asio::ip::tcp;
 
 namespace conclave::mock::detail {
 namespace {
@@ -50,9 +49,8 @@ anthropic::limit_reading limits_now(const server_state& st,
 // A streamed reply. The faults that replace the content strike after message_start; the
 // mid-stream ones after the first content delta (echo-stream: the second), and the stream
 // then ends with no message_stop and the connection closes.
-template <typename Stream>
-asio::awaitable<next> stream_reply(server_state& st, responder<Stream>& out,
-                                   const anthropic::reply& r, fault f, const std::string& auth) {
+asio::awaitable<next> stream_reply(server_state& st, responder& out, const anthropic::reply& r,
+                                   fault f, const std::string& auth) {
   const auto events = anthropic::message_events(r, st.opts.words_per_chunk, f == fault::drip);
   const auto interval = f == fault::drip ? st.opts.drip_interval : st.opts.stream_interval;
   const std::size_t strike_at = f == fault::echo_stream ? 2 : 1;
@@ -60,8 +58,7 @@ asio::awaitable<next> stream_reply(server_state& st, responder<Stream>& out,
   if (!co_await out.start_stream()) co_return next::abort;
   auto broken_end = [&](std::string last) -> asio::awaitable<next> {
     if (!last.empty() && !co_await out.chunk(last)) co_return next::abort;
-    const next then = co_await out.end_stream();
-    co_return then == next::abort ? then : next::close;
+    co_return co_await out.end_stream_and_close();
   };
   std::size_t deltas = 0;
   for (const auto& e : events) {
@@ -100,13 +97,12 @@ asio::awaitable<next> stream_reply(server_state& st, responder<Stream>& out,
 
 }  // namespace
 
-template <typename Stream>
-asio::awaitable<next> answer_messages(server_state& st, Stream& s, tcp::socket& lowest,
-                                      const request_t& req) {
-  responder<Stream> out(st, s, lowest, req);
+asio::awaitable<next> answer_messages(server_state& st, http::exchange& ex) {
+  responder out(ex);
+  const request_t& req = ex.request();
   out.add_common_header("request-id", out.request_id());
   // Named, not braced in the co_await: GCC 12 miscompiles initializer lists held across it.
-  typename responder<Stream>::header_list headers;
+  responder::header_list headers;
   if (req.method() != bhttp::verb::post) {
     co_return co_await out.json(405,
                                 error_body("invalid_request_error", "Use POST", out.request_id()));
@@ -243,10 +239,5 @@ asio::awaitable<next> answer_messages(server_state& st, Stream& s, tcp::socket& 
   if (f == fault::none) ++st.completions;
   co_return co_await out.json(200, std::move(body));
 }
-
-template asio::awaitable<next> answer_messages(server_state&, tcp::socket&, tcp::socket&,
-                                               const request_t&);
-template asio::awaitable<next> answer_messages(server_state&, asio::ssl::stream<tcp::socket>&,
-                                               tcp::socket&, const request_t&);
 
 }  // namespace conclave::mock::detail

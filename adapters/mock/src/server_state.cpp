@@ -50,14 +50,14 @@ std::optional<server_state::admission> server_state::admit(
   return a;
 }
 
-std::string server_state::stats_json() const {
+std::string server_state::stats_json(std::uint64_t connections_accepted) const {
   rusage self{};
   getrusage(RUSAGE_SELF, &self);
   auto us = [](const timeval& t) {
     return static_cast<std::int64_t>(t.tv_sec) * 1'000'000 + static_cast<std::int64_t>(t.tv_usec);
   };
   boost::json::object o{
-      {"connections_accepted", connections_accepted.load()},
+      {"connections_accepted", connections_accepted},
       {"requests", requests.load()},
       {"completions", completions.load()},
       {"faults_injected", faults_injected.load()},

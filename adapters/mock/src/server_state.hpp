@@ -25,8 +25,6 @@ struct server_state {
     return opts.latency + std::chrono::milliseconds(draw(rng));
   }
 
-  std::string next_request_id() { return "req_mock_" + std::to_string(++request_ids); }
-
   /// With fault_rate set, maybe a random fault for an ordinary request (seeded, so a run is
   /// reproducible for a given order of arrivals).
   fault draw_fault();
@@ -40,8 +38,9 @@ struct server_state {
   };
   std::optional<admission> admit(std::chrono::steady_clock::time_point now);
 
-  /// GET /v1/stats: the counters, and the serving process's CPU time (for benchmarks).
-  std::string stats_json() const;
+  /// GET /v1/stats: the counters (connections as the HTTP server counted them), and the
+  /// serving process's CPU time (for benchmarks).
+  std::string stats_json(std::uint64_t connections_accepted) const;
 
   void count_fault(fault f) {
     ++faults_injected;
@@ -49,12 +48,10 @@ struct server_state {
   }
 
   const mock_options opts;
-  std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> completions{0};
   std::atomic<std::uint64_t> faults_injected{0};
   std::atomic<std::uint64_t> in_flight{0};
-  std::atomic<std::uint64_t> request_ids{0};
   std::atomic<std::uint64_t> rate_limited{0};
   std::atomic<std::uint64_t> peak_window_requests{0};
   std::atomic<std::uint64_t> openai_calls{0};     ///< POSTs to .../chat/completions

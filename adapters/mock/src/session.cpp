@@ -10,24 +10,10 @@
 #include <conclave/mock/scenario.hpp>
 #include <conclave/mock/tool_play.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/serializer.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-
-#include <array>
+#include <boost/beast/http/field.hpp>
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using asio::ip::tcp;
 
 namespace conclave::mock::detail {
 namespace {
@@ -36,8 +22,6 @@ using faults::echo_error_body;
 using faults::echo_malformed_json;
 using faults::reply_shape;
 using faults::shape_reply;
-
-constexpr std::size_t max_request_body = 8 * 1024 * 1024;
 
 // What a tool turn says, for its token count: each call's name and arguments.
 std::string spoken(const tool_turn& turn) {
@@ -58,8 +42,7 @@ std::string final_text(const server_state& st, const incoming_request& in) {
 
 // A tool turn streamed: the calls' fragments at the stream interval (dripping: at the drip
 // interval); the mid-stream faults strike after the first call's opening fragment.
-template <typename Stream>
-asio::awaitable<next> answer_tool_stream(server_state& st, responder<Stream>& out,
+asio::awaitable<next> answer_tool_stream(server_state& st, responder& out,
                                          const incoming_request& in, const tool_turn& turn,
                                          const tool_mode& mode, fault f) {
   const std::string& id = out.request_id();
@@ -94,9 +77,8 @@ asio::awaitable<next> answer_tool_stream(server_state& st, responder<Stream>& ou
   co_return co_await out.end_stream();
 }
 
-template <typename Stream>
-asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
-                                    const incoming_request& in, fault f, const std::string& auth) {
+asio::awaitable<next> answer_stream(server_state& st, responder& out, const incoming_request& in,
+                                    fault f, const std::string& auth) {
   const reply_shape reply = shape_reply(f, final_text(st, in), auth);
   const std::string& text = reply.content;
   const std::string& id = out.request_id();
@@ -161,29 +143,11 @@ asio::awaitable<next> answer_stream(server_state& st, responder<Stream>& out,
   co_return co_await out.end_stream();
 }
 
-template <typename Stream>
-asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
-                             const request_t& req) {
-  // The path without its query: routes match its end, under any base path.
-  std::string_view target = req.target();
-  target = target.substr(0, target.find('?'));
-  if (target.ends_with("/messages")) co_return co_await answer_messages(st, s, lowest, req);
+}  // namespace
 
-  responder<Stream> out(st, s, lowest, req);
-  if (req.method() == bhttp::verb::get && target.ends_with("/stats")) {
-    co_return co_await out.json(200, st.stats_json());
-  }
-  if (req.method() == bhttp::verb::get && target.ends_with("/models")) {
-    co_return co_await out.json(200, replies::models_list("mock"));
-  }
-  if (!target.ends_with("/chat/completions")) {
-    co_return co_await out.json(404, replies::error_body("Unknown path " + std::string(target),
-                                                         "invalid_request_error", "unknown_url"));
-  }
-  if (req.method() != bhttp::verb::post) {
-    co_return co_await out.json(
-        405, replies::error_body("Use POST", "invalid_request_error", "method_not_allowed"));
-  }
+asio::awaitable<next> answer_completions(server_state& st, http::exchange& ex) {
+  responder out(ex);
+  const request_t& req = ex.request();
   ++st.openai_calls;
 
   if (!st.opts.required_api_key.empty() &&
@@ -207,7 +171,7 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
     out.add_common_header("x-ratelimit-reset-requests",
                           std::to_string(admitted->reset.count()) + "ms");
     if (!admitted->allowed) {
-      typename responder<Stream>::header_list retry{
+      responder::header_list retry{
           {"retry-after-ms", std::to_string(admitted->retry_after.count())},
           {"retry-after", std::to_string((admitted->retry_after.count() + 999) / 1000)}};
       co_return co_await out.json(
@@ -229,7 +193,7 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
   const auto retry_ms = st.opts.retry_after.count();
   const std::string retry_s = std::to_string((retry_ms + 999) / 1000);
   // Named, not braced in the co_await: GCC 12 miscompiles initializer lists held across it.
-  typename responder<Stream>::header_list headers;
+  responder::header_list headers;
   switch (f) {
     case fault::rate_limited:
       headers = {{"retry-after-ms", std::to_string(retry_ms)},
@@ -299,50 +263,26 @@ asio::awaitable<next> answer(server_state& st, Stream& s, tcp::socket& lowest,
   co_return co_await out.json(200, std::move(body));
 }
 
-template <typename Stream>
-asio::awaitable<void> serve(std::shared_ptr<server_state> st, Stream& s, tcp::socket& lowest) {
-  boost::beast::flat_buffer buffer;
-  std::size_t served = 0;
-  for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(max_request_body);
-    auto [ec, n] = co_await bhttp::async_read(s, buffer, parser, use_tuple);
-    if (ec) co_return;  // closed, reset, or not HTTP: nothing to answer
-    ++st->requests;
-    ++st->in_flight;
-    const next then = co_await answer(*st, s, lowest, parser.get());
-    --st->in_flight;
-    ++served;
-    if (then == next::abort) co_return;
-    if (then == next::close ||
-        (st->opts.close_after_requests > 0 && served >= st->opts.close_after_requests)) {
-      boost::system::error_code ignored;
-      lowest.shutdown(tcp::socket::shutdown_both, ignored);
-      lowest.close(ignored);
-      co_return;
-    }
-  }
+asio::awaitable<next> answer_models(http::exchange& ex) {
+  responder out(ex);
+  co_return co_await out.json(200, replies::models_list("mock"));
 }
 
-}  // namespace
+asio::awaitable<next> answer_stats(server_state& st, http::exchange& ex,
+                                   std::uint64_t connections_accepted) {
+  responder out(ex);
+  co_return co_await out.json(200, st.stats_json(connections_accepted));
+}
 
-asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state, tcp::socket socket,
-                                       asio::ssl::context* tls,
-                                       std::shared_ptr<connection_handle> handle) {
-  if (handle->closed) co_return;
-  boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  if (!tls) {
-    handle->socket = &socket;
-    co_await serve(state, socket, socket);
-    handle->socket = nullptr;
-    co_return;
+asio::awaitable<next> answer_unrouted(http::exchange& ex, unsigned status) {
+  responder out(ex);
+  const std::string_view path = ex.path();
+  if (status == 405 && path.ends_with("/chat/completions")) {
+    co_return co_await out.json(
+        405, replies::error_body("Use POST", "invalid_request_error", "method_not_allowed"));
   }
-  asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls);
-  handle->socket = &stream.next_layer();
-  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
-  if (!ec) co_await serve(state, stream, stream.next_layer());
-  handle->socket = nullptr;
+  co_return co_await out.json(404, replies::error_body("Unknown path " + std::string(path),
+                                                       "invalid_request_error", "unknown_url"));
 }
 
 }  // namespace conclave::mock::detail

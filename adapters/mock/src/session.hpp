@@ -1,28 +1,27 @@
-// One accepted connection of the mock server: reads requests, answers them per scenario.
+// The mock's handlers on the HTTP server, one per route: the OpenAI chat completions, the
+// models list, the counters, and what a path no route takes gets. Each answers per scenario
+// (see scenario.hpp) and says how the connection goes on.
 #pragma once
 
+#include "responder.hpp"
 #include "server_state.hpp"
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
+#include <conclave/http/server.hpp>
 
-#include <memory>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
 
 namespace conclave::mock::detail {
 
-/// Lets the server close a connection from outside (stop()): touched only on the
-/// connection's own strand.
-struct connection_handle {
-  boost::asio::ip::tcp::socket* socket = nullptr;
-  bool closed = false;
-};
-
-/// Serves `socket` until the peer closes, a fault ends it, or the server stops it through
-/// `handle`. Runs on the socket's executor (its own strand). `tls` null: plain HTTP.
-boost::asio::awaitable<void> serve_connection(std::shared_ptr<server_state> state,
-                                              boost::asio::ip::tcp::socket socket,
-                                              boost::asio::ssl::context* tls,
-                                              std::shared_ptr<connection_handle> handle);
+/// POST .../chat/completions.
+boost::asio::awaitable<next> answer_completions(server_state& st, http::exchange& ex);
+/// GET .../models.
+boost::asio::awaitable<next> answer_models(http::exchange& ex);
+/// GET .../stats.
+boost::asio::awaitable<next> answer_stats(server_state& st, http::exchange& ex,
+                                          std::uint64_t connections_accepted);
+/// A path no route takes (404), or a known path with another method (405).
+boost::asio::awaitable<next> answer_unrouted(http::exchange& ex, unsigned status);
 
 }  // namespace conclave::mock::detail

@@ -39,7 +39,10 @@ struct server_limits {
   std::chrono::milliseconds idle_timeout{60'000};    ///< keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};   ///< one write stalled this long: close
   std::size_t max_requests_per_connection = 0;       ///< then close after the reply; 0: no cap
-  std::size_t max_connections = 10'000;              ///< beyond: accepted and closed at once
+  /// At that cap, close without announcing it (no `connection: close` in the last reply), as
+  /// a server's idle reaper races a client that reuses the connection (the mock's faults).
+  bool quiet_request_cap = false;
+  std::size_t max_connections = 10'000;  ///< beyond: accepted and closed at once
 };
 
 struct server_tls {
@@ -57,6 +60,8 @@ struct server_options {
   bool single_threaded = false;
   /// Name in logs and the `server` header; empty: no `server` header.
   std::string name;
+  /// Request ids (see exchange::request_id) start so, followed by 16 hex digits.
+  std::string request_id_prefix = "req_";
 };
 
 class exchange;
@@ -80,10 +85,12 @@ class exchange {
   virtual std::string_view param(std::string_view name) const = 0;
   /// The peer's address (for "loopback only" decisions and logs).
   virtual boost::asio::ip::tcp::endpoint remote_endpoint() const = 0;
-  /// A short id the server gives every request ("req_1a2b3c…"), for x-request-id.
+  /// A short id the server gives every request ("req_1a2b3c…"). Every response carries it as
+  /// x-request-id, unless the handler gives an x-request-id of its own.
   virtual const std::string& request_id() const = 0;
 
-  /// Headers every response of this request carries (added before the response starts).
+  /// Headers every response of this request carries (added before the response starts). One
+  /// value per name: a later add_header() replaces an earlier one, a response's `extra` both.
   virtual void add_header(std::string name, std::string value) = 0;
   /// The connection closes after this response (instead of keep-alive).
   virtual void close_after() = 0;
@@ -102,6 +109,7 @@ class exchange {
       std::string content_type = "text/event-stream; charset=utf-8", header_list extra = {},
       unsigned status = 200) = 0;
   /// One piece of a started stream (one chunk on the wire). False: peer gone / write timeout.
+  /// Writes of one exchange go one at a time (an until_peer_gone() may run beside them).
   virtual boost::asio::awaitable<bool> write(std::string_view data) = 0;
   /// The stream's end (the last chunk); the connection may serve another request after it.
   virtual boost::asio::awaitable<bool> end_stream() = 0;
@@ -124,7 +132,9 @@ class exchange {
 /// Routes by method and path. Exact paths may hold `{name}` segments; suffix routes match any
 /// path ending so (the mock answers under any base path). First match wins, exact before suffix.
 /// A path that matches with another method gets 405 with `Allow`; no match: 404 (both through
-/// the fallback when one is set, with the status it should send).
+/// the fallback when one is set, with the status it should send; the server adds `Allow`).
+/// HEAD is served by a GET route when no HEAD route matches (the body is not sent). `{name}`
+/// captures one non-empty segment, percent-decoded.
 class router {
  public:
   router& add(std::string method, std::string pattern, handler h);
@@ -222,6 +232,7 @@ class event_stream : public std::enable_shared_from_this<event_stream> {
 
  private:
   struct state;
+  void wake_locked();
   std::unique_ptr<state> st_;
 };
 
