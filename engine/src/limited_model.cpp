@@ -96,7 +96,9 @@ std::shared_ptr<limited_model::endpoint> limited_model::endpoint_for(const std::
   std::lock_guard lock(mutex_);
   auto& e = endpoints_[key];
   if (!e) e = std::make_shared<endpoint>(opts_);
-  e->touch();  // under the map's mutex: expire_idle cannot drop it between here and the call
+  // The reference returned here, taken under the map's mutex, keeps expire_idle off this
+  // endpoint until the call ends.
+  e->touch();
   return e;
 }
 
