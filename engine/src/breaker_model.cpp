@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <map>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -20,13 +22,27 @@ breaker_model::breaker_model(model& inner, breaker_options opts) : inner_(inner)
 breaker_state breaker_model::state(const std::string& model_name) const {
   std::lock_guard lock(mutex_);
   auto it = breakers_.find(model_name);
-  return it == breakers_.end() ? breaker_state::closed : it->second.state();
+  return it == breakers_.end() ? breaker_state::closed : it->second.breaker.state();
 }
 
 int breaker_model::times_opened(const std::string& model_name) const {
   std::lock_guard lock(mutex_);
   auto it = breakers_.find(model_name);
-  return it == breakers_.end() ? 0 : it->second.times_opened();
+  return it == breakers_.end() ? 0 : it->second.breaker.times_opened();
+}
+
+std::size_t breaker_model::expire_idle(std::chrono::steady_clock::time_point unused_since) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(breakers_, [&](const auto& named) {
+    const entry& e = named.second;
+    return e.in_flight == 0 && e.breaker.state() == breaker_state::closed &&
+           e.last_used < unused_since;
+  });
+}
+
+std::size_t breaker_model::endpoint_count() const {
+  std::lock_guard lock(mutex_);
+  return breakers_.size();
 }
 
 void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
@@ -38,8 +54,13 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     std::optional<clock::time_point> refused_until;
     {
       std::lock_guard lock(self.mutex_);
-      auto& breaker = self.breakers_.try_emplace(name, self.opts_).first->second;
-      if (!breaker.admit(clock::now())) refused_until = breaker.open_until();
+      auto& e = self.breakers_.try_emplace(name, self.opts_).first->second;
+      e.last_used = clock::now();
+      if (e.breaker.admit(e.last_used)) {
+        ++e.in_flight;  // keeps the entry (on_result must find it) until the call ends
+      } else {
+        refused_until = e.breaker.open_until();
+      }
     }
     if (refused_until) {
       ++self.fast_failures_;
@@ -57,7 +78,10 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
                                                            asio::as_tuple(asio::use_awaitable));
     {
       std::lock_guard lock(self.mutex_);
-      self.breakers_.find(name)->second.on_result(clock::now(), ec);
+      auto& e = self.breakers_.find(name)->second;
+      e.last_used = clock::now();
+      e.breaker.on_result(e.last_used, ec);
+      --e.in_flight;
     }
     co_return outcome{ec, std::move(reply)};
   };

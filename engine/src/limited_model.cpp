@@ -1,5 +1,6 @@
 #include "spawn_call.hpp"
 
+#include <conclave/engine/async_semaphore.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/limited_model.hpp>
 
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <optional>
 
 namespace asio = boost::asio;
@@ -32,65 +32,56 @@ call_outcome outcome_of(const error_code& ec) {
 
 }  // namespace
 
-// The limits of one model name. `state` and the permit queue are guarded by `mutex` (held
-// for a few instructions, never across a suspension). Permits are counted here rather than
-// passed through an Asio channel: a channel receive cancelled as a value arrives can lose
-// the value (chriskohlhoff/asio#1041), and a lost permit stalls every later call (seen on
-// four threads under ASan). A waiter sleeps on its own timer; a grant marks it and cancels
-// that timer on the waiter's executor.
+// The limits of one model name. `state` and `last_used` are guarded by `mutex` (held for a
+// few instructions, never across a suspension, never while calling the semaphore). Permits
+// are an async_semaphore: a grant and a cancel meet under its mutex, so a permit is never
+// lost (an Asio channel used as a semaphore can lose one, chriskohlhoff/asio#1041).
 namespace detail {
-struct permit_waiter {
-  explicit permit_waiter(asio::any_io_executor ex) : wake(std::move(ex)) {}
-  asio::steady_timer wake;
-  bool granted = false;  // under the endpoint's mutex
-};
-
 struct limited_endpoint {
+  using clock = rate_limiter::clock;
+
   explicit limited_endpoint(const rate_limit_options& o)
-      : state(o), capped(state.initial_permits() > 0), free_permits(state.initial_permits()) {}
+      : state(o),
+        capped(state.initial_permits() > 0),
+        permits(static_cast<std::size_t>(state.initial_permits())) {}
 
-  // Takes a permit now, or queues `w` for one. Returns true when taken.
-  bool take_or_queue(const std::shared_ptr<permit_waiter>& w) {
-    std::lock_guard lock(mutex);
-    if (queue.empty() && free_permits > 0) {
-      --free_permits;
-      return true;
-    }
-    queue.push_back(w);
-    return false;
-  }
-
-  // A queued waiter woke: whether it was granted a permit (else it leaves the queue).
-  bool granted_or_leave(const std::shared_ptr<permit_waiter>& w) {
-    std::lock_guard lock(mutex);
-    if (w->granted) return true;
-    queue.erase(std::remove(queue.begin(), queue.end(), w), queue.end());
-    return false;
-  }
-
-  // After a call: its permit goes back unless the cap shrank, plus any the cap grew by; each
-  // goes to the first waiter, else to the free count.
+  // After a call that held a permit: it goes back unless the cap shrank below the permits in
+  // circulation (then it is retired: it simply does not come back, the semaphore's "next
+  // one released"); new ones are minted when the cap grew.
   void give_back_permit() {
     if (!capped) return;
-    std::lock_guard lock(mutex);
-    int hand_out = (state.on_permit_returned() ? 1 : 0) + state.permits_to_mint();
-    for (; hand_out > 0; --hand_out) {
-      if (queue.empty()) {
-        ++free_permits;
-        continue;
-      }
-      auto w = std::move(queue.front());
-      queue.pop_front();
-      w->granted = true;
-      asio::post(w->wake.get_executor(), [w] { w->wake.cancel(); });
+    bool back = false;
+    int minted = 0;
+    {
+      std::lock_guard lock(mutex);
+      back = state.on_permit_returned();
+      minted = state.permits_to_mint();
     }
+    if (back) permits.release();
+    if (minted > 0) permits.add_permits(static_cast<std::size_t>(minted));
+  }
+
+  void touch() {
+    std::lock_guard lock(mutex);
+    last_used = clock::now();
+  }
+
+  // Nothing would be lost by forgetting it: no call in it, no cooldown, no reservation left
+  // in a window, and no call since `unused_since`. The caller holds the only reference.
+  bool idle(clock::time_point unused_since, clock::time_point now) {
+    if (waiting != 0 || in_flight != 0) return false;
+    std::lock_guard lock(mutex);
+    const auto& o = state.options();
+    const bool windows = o.requests_per_window > 0 || o.tokens_per_window > 0;
+    return last_used < unused_since && state.cooldown_until() <= now &&
+           (!windows || last_used + o.window + o.margin <= now);
   }
 
   std::mutex mutex;
   rate_limiter state;
+  clock::time_point last_used = clock::now();
   const bool capped;
-  int free_permits;
-  std::deque<std::shared_ptr<permit_waiter>> queue;
+  async_semaphore permits;
   std::atomic<std::uint64_t> calls{0}, waiting{0}, in_flight{0}, peak{0}, rate_limited{0};
 };
 }  // namespace detail
@@ -105,7 +96,31 @@ std::shared_ptr<limited_model::endpoint> limited_model::endpoint_for(const std::
   std::lock_guard lock(mutex_);
   auto& e = endpoints_[key];
   if (!e) e = std::make_shared<endpoint>(opts_);
+  // The reference returned here, taken under the map's mutex, keeps expire_idle off this
+  // endpoint until the call ends.
+  e->touch();
   return e;
+}
+
+std::size_t limited_model::expire_idle(std::chrono::steady_clock::time_point unused_since) {
+  const auto now = endpoint::clock::now();
+  std::size_t dropped = 0;
+  std::lock_guard lock(mutex_);
+  for (auto it = endpoints_.begin(); it != endpoints_.end();) {
+    // Every call holds a reference from endpoint_for() (taken under this mutex) to its end.
+    if (it->second.use_count() == 1 && it->second->idle(unused_since, now)) {
+      it = endpoints_.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
+}
+
+std::size_t limited_model::endpoint_count() const {
+  std::lock_guard lock(mutex_);
+  return endpoints_.size();
 }
 
 limited_model::stats limited_model::stats_for(const std::string& model_name) const {
@@ -195,6 +210,7 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
                            reply.diag.retry_after, reply.limits);
     }
     ep->give_back_permit();
+    ep->touch();
     co_return outcome{ec, std::move(reply)};
   };
   detail::spawn_call(std::move(ex), call(inner_, std::move(e), std::move(req), std::move(on_delta)),
@@ -206,19 +222,15 @@ namespace {
 asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate,
                                  std::optional<rate_limiter::clock::time_point> deadline) {
   const auto ex = co_await asio::this_coro::executor;
-  if (e->capped) {
-    auto w = std::make_shared<detail::permit_waiter>(ex);
-    if (!e->take_or_queue(w)) {
-      w->wake.expires_at(asio::steady_timer::time_point::max());
-      co_await w->wake.async_wait(use_tuple);  // ends by a grant or by our cancellation
-      const bool got = e->granted_or_leave(w);
-      const bool cancelled = (co_await asio::this_coro::cancellation_state).cancelled() !=
-                             asio::cancellation_type::none;
-      if (cancelled) {
-        if (got) e->give_back_permit();  // granted as we were cancelled: pass it on
-        co_return admission{};
-      }
-      if (!got) co_return admission{};  // woken without a grant: only a cancel does that
+  if (e->capped && !e->permits.try_acquire()) {
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return admission{};
+    // Ends with a permit, or with operation_aborted (no permit) when we are cancelled first.
+    auto [ec] = co_await e->permits.async_acquire(use_tuple);
+    if (ec) co_return admission{};
+    if (cs.cancelled() != asio::cancellation_type::none) {
+      e->give_back_permit();  // granted as we were cancelled: pass it on
+      co_return admission{};
     }
   }
   asio::steady_timer timer(ex);

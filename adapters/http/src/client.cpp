@@ -313,6 +313,10 @@ client::~client() = default;
 
 client_stats client::stats() const noexcept { return {impl_->connections->connections_opened()}; }
 
+asio::awaitable<idle_eviction> client::evict_idle() {
+  co_return co_await impl_->connections->async_evict_idle(asio::use_awaitable);
+}
+
 asio::awaitable<response> client::request(const origin& where, request_message req,
                                           clock::time_point deadline) {
   return stream(where, std::move(req), deadline, body_sink{});

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace asio = boost::asio;
 
@@ -19,94 +20,115 @@ pool::pool(asio::any_io_executor ex, std::size_t max_per_origin,
       idle_timeout_(idle_timeout) {}
 
 void pool::initiate_acquire(const origin& where, lease_handler handler) {
-  const std::uint64_t id = next_waiter_id_++;
+  const std::uint64_t ticket = next_ticket_++;
   std::string key = where.key();
   // Taken before the handler moves away; it refers to the caller's signal, which outlives
-  // this operation. Assigned after the dispatch, so the strand sees acquire before any cancel.
+  // this operation. Assigned here, on the caller's side where the signal is emitted, after
+  // the dispatch, so the strand sees the acquire before any cancel.
   auto slot = asio::get_associated_cancellation_slot(handler);
-  asio::dispatch(strand_, [self = shared_from_this(), key, id, h = std::move(handler)]() mutable {
-    self->acquire_on_strand(key, id, std::move(h));
-  });
+  asio::dispatch(strand_,
+                 [self = shared_from_this(), key, ticket, h = std::move(handler)]() mutable {
+                   self->acquire_on_strand(key, ticket, std::move(h));
+                 });
   if (slot.is_connected()) {
-    slot.assign([weak = weak_from_this(), key = std::move(key), id](asio::cancellation_type t) {
+    slot.assign([weak = weak_from_this(), key = std::move(key), ticket](asio::cancellation_type t) {
       if (t == asio::cancellation_type::none) return;
       if (auto self = weak.lock()) {
-        asio::dispatch(self->strand_, [self, key, id] {
-          self->drop_waiter(key, id, asio::error::operation_aborted);
+        asio::dispatch(self->strand_, [self, key, ticket] {
+          self->drop_waiter(key, ticket, asio::error::operation_aborted);
         });
       }
     });
   }
 }
 
-void pool::acquire_on_strand(const std::string& key, std::uint64_t id, lease_handler handler) {
+void pool::acquire_on_strand(const std::string& key, std::uint64_t ticket, lease_handler handler) {
   origin_state& st = origins_[key];
   evict_idle(st);
   if (!st.idle.empty()) {
     auto c = std::move(st.idle.back());  // warmest first: most likely still open
     st.idle.pop_back();
-    complete(std::move(handler), {}, std::move(c));
+    complete(std::move(handler), boost::system::error_code{}, std::move(c));
     return;
   }
   if (st.open < max_per_origin_) {
     ++st.open;
-    complete(std::move(handler), {}, nullptr);
+    complete(std::move(handler), boost::system::error_code{}, std::unique_ptr<connection>{});
     return;
   }
-  st.waiters.push_back(waiter{id, std::move(handler)});
+  st.waiters.push(waiter{ticket, std::move(handler)});
 }
 
 void pool::release(const origin& where, std::unique_ptr<connection> c) {
-  asio::dispatch(strand_,
-                 [self = shared_from_this(), key = where.key(), c = std::move(c)]() mutable {
-                   origin_state& st = self->origins_[key];
-                   if (c) c->idle_since = clock::now();
-                   if (!st.waiters.empty()) {
-                     // Hand the slot over: a live connection, or (nullptr) the right to open a new
-                     // one.
-                     waiter w = std::move(st.waiters.front());
-                     st.waiters.pop_front();
-                     self->complete(std::move(w.handler), {}, std::move(c));
-                     return;
-                   }
-                   if (c) {
-                     st.idle.push_back(std::move(c));
-                   } else {
-                     --st.open;
-                   }
-                 });
+  asio::dispatch(
+      strand_, [self = shared_from_this(), key = where.key(), c = std::move(c)]() mutable {
+        origin_state& st = self->origins_[key];
+        if (c) c->idle_since = clock::now();
+        if (auto w = st.waiters.pop()) {
+          // Hand the slot over: a live connection, or (nullptr) the right to open a new one.
+          self->complete(std::move(w->handler), boost::system::error_code{}, std::move(c));
+          return;
+        }
+        if (c) {
+          st.idle.push_back(std::move(c));
+        } else {
+          --st.open;
+        }
+      });
 }
 
-void pool::drop_waiter(const std::string& key, std::uint64_t id, boost::system::error_code why) {
+void pool::drop_waiter(const std::string& key, std::uint64_t ticket,
+                       boost::system::error_code why) {
   auto it = origins_.find(key);
   if (it == origins_.end()) return;
   auto& waiters = it->second.waiters;
-  auto w =
-      std::find_if(waiters.begin(), waiters.end(), [id](const waiter& x) { return x.id == id; });
-  if (w == waiters.end()) return;  // already served
-  lease_handler handler = std::move(w->handler);
-  waiters.erase(w);
-  complete(std::move(handler), why, nullptr);
+  std::optional<waiter_list<waiter>::id_type> id;
+  waiters.for_each([&](auto at, int, const waiter& w) {
+    if (w.ticket == ticket) id = at;
+  });
+  if (!id) return;  // already served
+  auto w = waiters.remove(*id);
+  complete(std::move(w->handler), why, std::unique_ptr<connection>{});
 }
 
-void pool::evict_idle(origin_state& st) {
+std::size_t pool::evict_idle(origin_state& st) {
   const auto oldest_allowed = clock::now() - idle_timeout_;
+  std::size_t closed = 0;
   while (!st.idle.empty() && st.idle.front()->idle_since < oldest_allowed) {
     st.idle.pop_front();
     --st.open;
+    ++closed;
   }
+  return closed;
 }
 
-void pool::complete(lease_handler handler, boost::system::error_code ec,
-                    std::unique_ptr<connection> c) {
+void pool::initiate_evict(evict_handler handler) {
+  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
+    idle_eviction done;
+    for (auto it = self->origins_.begin(); it != self->origins_.end();) {
+      done.connections_closed += self->evict_idle(it->second);
+      if (it->second.open == 0 && it->second.waiters.empty()) {
+        it = self->origins_.erase(it);
+        ++done.origins_forgotten;
+      } else {
+        ++it;
+      }
+    }
+    done.origins_kept = self->origins_.size();
+    self->complete(std::move(h), done);
+  });
+}
+
+template <typename Handler, typename... Args>
+void pool::complete(Handler handler, Args... args) {
   // Leave the strand first (post), then run on the handler's executor: the caller's coroutine
   // must never resume inside the strand and re-enter the pool from within it.
-  asio::post(strand_.get_inner_executor(), [h = std::move(handler), ec, c = std::move(c),
+  asio::post(strand_.get_inner_executor(), [h = std::move(handler), ... args = std::move(args),
                                             fallback = strand_.get_inner_executor()]() mutable {
     auto ex = asio::get_associated_executor(h, fallback);
-    asio::dispatch(ex, [h = std::move(h), ec, c = std::move(c)]() mutable {
+    asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable {
       asio::get_associated_cancellation_slot(h).clear();
-      std::move(h)(ec, std::move(c));
+      std::move(h)(std::move(args)...);
     });
   });
 }

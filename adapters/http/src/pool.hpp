@@ -1,9 +1,17 @@
 // Per-origin connection pool: a cap on open connections per origin, keep-alive reuse, idle
-// eviction, and a FIFO of waiters when the cap is reached. All state lives on one strand, so
-// the pool is safe when the io_context runs on several threads.
+// eviction, and a queue of waiters (waiter_list: first come, first served) when the cap is
+// reached. All state lives on one strand, so the pool is safe when the io_context runs on
+// several threads. It hands out connections, not just permits, so it keeps the sans-io
+// waiter list itself rather than an async_semaphore.
 #pragma once
 
 #include "connection.hpp"
+
+// The engine's header-only waiter list; conclave_http does not link the engine (nor see its
+// include directory), so it is named by its path in the source tree.
+#include "../../../engine/include/conclave/engine/waiter_list.hpp"
+
+#include <conclave/http/client.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -26,6 +34,8 @@ class pool : public std::enable_shared_from_this<pool> {
   using clock = std::chrono::steady_clock;
   using lease_signature = void(boost::system::error_code, std::unique_ptr<connection>);
   using lease_handler = boost::asio::any_completion_handler<lease_signature>;
+  using evict_signature = void(idle_eviction);
+  using evict_handler = boost::asio::any_completion_handler<evict_signature>;
 
   pool(boost::asio::any_io_executor ex, std::size_t max_per_origin,
        std::chrono::milliseconds idle_timeout);
@@ -46,31 +56,44 @@ class pool : public std::enable_shared_from_this<pool> {
   /// Gives a slot back: the connection if it may serve another request, else nullptr.
   void release(const origin& where, std::unique_ptr<connection> c);
 
+  /// Closes every idle connection older than the idle timeout and forgets the origins with
+  /// nothing open or waiting. Completes (never inline) with what it did.
+  template <typename CompletionToken>
+  auto async_evict_idle(CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, evict_signature>(
+        [self = shared_from_this()](auto handler) {
+          self->initiate_evict(evict_handler(std::move(handler)));
+        },
+        token);
+  }
+
   std::uint64_t connections_opened() const noexcept { return opened_.load(); }
   void count_opened() noexcept { ++opened_; }
 
  private:
   struct waiter {
-    std::uint64_t id;
+    std::uint64_t ticket;  // named before the strand sees it, for the cancellation slot
     lease_handler handler;
   };
   struct origin_state {
     std::deque<std::unique_ptr<connection>> idle;  // most recently used at the back
-    std::deque<waiter> waiters;
+    waiter_list<waiter> waiters;
     std::size_t open = 0;  // idle + leased + being opened
   };
 
   void initiate_acquire(const origin& where, lease_handler handler);
-  void acquire_on_strand(const std::string& key, std::uint64_t id, lease_handler handler);
-  void drop_waiter(const std::string& key, std::uint64_t id, boost::system::error_code why);
-  void evict_idle(origin_state& st);
-  void complete(lease_handler handler, boost::system::error_code ec, std::unique_ptr<connection> c);
+  void initiate_evict(evict_handler handler);
+  void acquire_on_strand(const std::string& key, std::uint64_t ticket, lease_handler handler);
+  void drop_waiter(const std::string& key, std::uint64_t ticket, boost::system::error_code why);
+  std::size_t evict_idle(origin_state& st);
+  template <typename Handler, typename... Args>
+  void complete(Handler handler, Args... args);
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   std::size_t max_per_origin_;
   std::chrono::milliseconds idle_timeout_;
   std::unordered_map<std::string, origin_state> origins_;  // strand only
-  std::atomic<std::uint64_t> next_waiter_id_{1};
+  std::atomic<std::uint64_t> next_ticket_{1};
   std::atomic<std::uint64_t> opened_{0};
 };
 

@@ -10,9 +10,13 @@
 #include <conclave/engine/model.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 namespace conclave {
 
@@ -32,6 +36,14 @@ class breaker_model final : public model {
   int times_opened(const std::string& model_name = {}) const;
   std::uint64_t fast_failures() const noexcept { return fast_failures_; }
 
+  /// Upkeep for a long-lived host, called on a timer so memory stays bounded under arbitrary
+  /// model names: forgets the breaker of every model name that is closed, has no call in
+  /// flight and had none since `unused_since`. Returns how many. Failures in a row short of
+  /// the threshold, and times_opened, are forgotten with it. Thread-safe.
+  std::size_t expire_idle(std::chrono::steady_clock::time_point unused_since);
+  /// Model names with a breaker kept now.
+  std::size_t endpoint_count() const;
+
  protected:
   /// Completes with error::circuit_open at once (on `ex`) while the breaker is open;
   /// otherwise forwards to the inner model, cancellation included.
@@ -42,7 +54,13 @@ class breaker_model final : public model {
   model& inner_;
   breaker_options opts_;
   mutable std::mutex mutex_;  // guards breakers_ for a few instructions; never across a suspension
-  std::map<std::string, circuit_breaker, std::less<>> breakers_;
+  struct entry {
+    explicit entry(const breaker_options& o) : breaker(o) {}
+    circuit_breaker breaker;
+    int in_flight = 0;  // admitted calls not yet ended: never forgotten while > 0
+    std::chrono::steady_clock::time_point last_used;
+  };
+  std::map<std::string, entry, std::less<>> breakers_;
   std::atomic<std::uint64_t> fast_failures_{0};
 };
 

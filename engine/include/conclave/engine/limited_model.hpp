@@ -9,6 +9,8 @@
 #include <conclave/engine/model.hpp>
 #include <conclave/engine/rate_limit.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -49,6 +51,15 @@ class limited_model final : public model {
   };
   /// A snapshot of the limits a model name shares (all zero when none was called).
   stats stats_for(const std::string& model_name) const;
+
+  /// Upkeep for a long-lived host, called on a timer so memory stays bounded under arbitrary
+  /// model names: forgets the limits of every key with no call in flight or waiting, no
+  /// cooldown running, no reservation left in a window, and no call since `unused_since`.
+  /// Returns how many. A key's next call starts afresh (full cap, empty windows).
+  /// Thread-safe.
+  std::size_t expire_idle(std::chrono::steady_clock::time_point unused_since);
+  /// Keys with limits kept now.
+  std::size_t endpoint_count() const;
 
  protected:
   /// Waiting counts toward the caller's deadline. Cancellation (terminal) ends the wait or

@@ -64,6 +64,13 @@ struct client_stats {
   std::uint64_t connections_opened = 0;  ///< TCP (and TLS) connections established so far
 };
 
+/// What one client::evict_idle() did.
+struct idle_eviction {
+  std::size_t connections_closed = 0;  ///< idle connections past the idle timeout, closed
+  std::size_t origins_forgotten = 0;   ///< origins with nothing open or waiting, dropped
+  std::size_t origins_kept = 0;        ///< origins still known (something open or waiting)
+};
+
 /// Thread safety: `request` and `stream` may run concurrently from any number of coroutines
 /// on any threads; the pool behind them lives on its own strand. The client must outlive
 /// every operation it started.
@@ -97,6 +104,13 @@ class client {
                                           head_check check = {});
 
   client_stats stats() const noexcept;
+
+  /// Upkeep for a long-lived host, called on a timer (a request only evicts the idle
+  /// connections of its own origin): closes every idle connection older than the idle
+  /// timeout now and forgets the origins with nothing open or waiting, so memory stays bounded
+  /// under many origins. Runs on the pool's strand, so it is an operation, not a plain call:
+  /// blocking for the strand could deadlock a single-threaded host.
+  boost::asio::awaitable<idle_eviction> evict_idle();
 
  private:
   struct impl;
