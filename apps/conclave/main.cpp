@@ -7,6 +7,7 @@
 #include "plan_command.hpp"
 #include "process_setup.hpp"
 #include "providers.hpp"
+#include "serve_command.hpp"
 #include "settings.hpp"
 
 #include <CLI/CLI.hpp>
@@ -278,6 +279,55 @@ CLI::App* add_run(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
   return run;
 }
 
+CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::serve_settings& v) {
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Heavy mode behind HTTP: an OpenAI-compatible model (conclave-heavy, conclave-heavy-N: "
+      "/v1/chat/completions, /v1/responses) and a task API (/v1/tasks), on the same providers.");
+  serve->add_option("--listen", v.listen, "HOST:PORT to listen on (port 0: a free one)")
+      ->capture_default_str();
+  serve
+      ->add_option("--keys-file", v.keys_file,
+                   "client bearer keys, one per line (chmod 600); without: loopback only")
+      ->type_name("FILE");
+  serve->add_option("--workers", v.workers, "tasks running at once")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve->add_option("--queue-size", v.queue_size, "queued tasks at most (then 429 queue_full)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  serve->add_option("--max-chat-runs", v.max_chat_runs, "chat / responses runs at once (then 429)")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  auto* journal = serve
+                      ->add_option("--journal", v.journal_path,
+                                   "the task journal (default: $XDG_STATE_HOME/conclave/"
+                                   "journal.db); unfinished tasks resume at start")
+                      ->type_name("FILE");
+  serve->add_flag("--no-journal", v.no_journal, "keep tasks in memory only")->excludes(journal);
+  serve
+      ->add_option("--reasoning", v.reasoning,
+                   "how progress reaches chat clients: fields (reasoning and "
+                   "reasoning_content), think (<think> tags in content) or none")
+      ->check(CLI::IsMember({"fields", "think", "none"}))
+      ->capture_default_str();
+  serve->add_option("--grace", v.grace_s, "seconds runs may finish in after SIGTERM")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  add_shape_flags(serve, s);
+  add_combine_flags(serve, s);
+  add_run_flags(serve, s, raw);
+  drop_flags(serve, {"--json", "--events", "--no-stream", "--show-agents", "--save", "--no-stdin",
+                     "--color", "--quiet", "--mcp", "--log", "--no-log"});
+  serve->footer(
+      "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
+      "CONCLAVE_CONFIG, XDG_STATE_HOME (the journal).\n"
+      "The first line on stdout says where it listens. SIGTERM / Ctrl-C: stop taking work, let "
+      "runs finish within --grace, then stop. Exit status: 0 stopped, 1 could not start, 2 "
+      "usage error.");
+  return serve;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -308,6 +358,8 @@ int main(int argc, char** argv) {
   CLI::App* ask = add_ask(app, s, raw);
   CLI::App* plan_cmd = add_plan(app, s, raw);
   CLI::App* run = add_run(app, s, raw);
+  cli::serve_settings serve_options;
+  CLI::App* serve = add_serve(app, s, raw, serve_options);
   cli::log_command_options log_options;
   CLI::App* log = add_log(app, log_options);
   try {
@@ -320,8 +372,11 @@ int main(int argc, char** argv) {
     if (log_options.path.empty()) log_options.path = s.log_path;  // the config's "log"
     return cli::run_log_command(log_options);
   }
-  if (!ask->parsed() && !plan_cmd->parsed() && !run->parsed()) return 2;
-  const char* command = run->parsed() ? "run" : plan_cmd->parsed() ? "plan" : "ask";
+  if (!ask->parsed() && !plan_cmd->parsed() && !run->parsed() && !serve->parsed()) return 2;
+  const char* command = serve->parsed()      ? "serve"
+                        : run->parsed()      ? "run"
+                        : plan_cmd->parsed() ? "plan"
+                                             : "ask";
 
   try {
     if (!raw.timeout.empty()) s.timeout_s = cli::parse_seconds("--timeout", raw.timeout);
@@ -364,11 +419,11 @@ int main(int argc, char** argv) {
       if (run->count("--verify") > 0) s.plan_to_run->verify = true;
       if (run->count("--verify-rounds") > 0) s.plan_to_run->verify_rounds = s.verify_rounds;
       s.question = s.plan_to_run->question;
-    } else {
+    } else if (!serve->parsed()) {
       s.question =
           cli::read_question(raw.question, raw.question_file, fds.stdin_readable && !raw.no_stdin);
     }
-    cli::validate(s);
+    cli::validate(s, !serve->parsed());
     cli::check_save_path(s.save_path);  // before paying for a run whose report it would lose
     if (fds.stdout_closed && s.save_path.empty()) {
       std::cerr << "conclave: stdout is closed: the answer would be lost (use --save FILE)\n";
@@ -381,6 +436,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (plan_cmd->parsed()) return cli::run_plan_command(s, fds);
+    if (serve->parsed()) return cli::run_serve(s, serve_options, fds);
     return cli::run_ask(s, fds);
   } catch (const cli::usage_error& e) {
     std::cerr << "conclave: " << e.what() << "\n";

@@ -74,7 +74,7 @@ void check_save_path(const std::string& path) {
   std::fclose(f);
 }
 
-void validate(ask_settings& s) {
+void validate(ask_settings& s, bool needs_question) {
   if (!text::is_valid_utf8(s.question)) {
     throw usage_error("the question (or the context piped with it) is not valid UTF-8 text");
   }
@@ -115,7 +115,7 @@ void validate(ask_settings& s) {
     if (!text::is_valid_utf8(name) || !text::is_valid_utf8(target))
       throw usage_error("an alias (config 'aliases') is not valid UTF-8 text");
   }
-  if (text::is_blank(s.question)) {
+  if (needs_question && text::is_blank(s.question)) {
     throw usage_error("no question given (pass it as an argument, with -f FILE, or on stdin)");
   }
   for (auto& e : s.endpoints) {

@@ -114,6 +114,6 @@ void check_save_path(const std::string& path);
 
 /// Checks what flags cannot check alone (names usable in headers, a price table for a cost
 /// budget, the question's encoding). Throws usage_error.
-void validate(ask_settings& s);
+void validate(ask_settings& s, bool needs_question = true);  // serve takes questions later
 
 }  // namespace conclave::cli

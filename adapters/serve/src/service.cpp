@@ -1,0 +1,204 @@
+// The service's life: listen, resume the journal's tasks, upkeep on a timer, and a graceful
+// stop (no new work, a grace period for runs, then cancel, then close and flush).
+#include "service_state.hpp"
+
+#include <conclave/journal/journal.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <random>
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace conclave::serve {
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_id(std::string_view prefix) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string out(prefix);
+  for (int i = 0; i < 24; ++i) out += hex[rd() & 15];
+  return out;
+}
+
+bool bearer_matches(std::string_view authorization, const std::vector<std::string>& keys) {
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.size() <= scheme.size() || !authorization.starts_with(scheme)) return false;
+  const std::string_view given = authorization.substr(scheme.size());
+  bool found = false;
+  for (const auto& key : keys) {
+    // Every byte of every key is compared, whatever matched before: no early exit to time.
+    unsigned char diff = given.size() == key.size() ? 0 : 1;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+      diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(key[i]));
+    }
+    found |= (diff == 0 && !key.empty());
+  }
+  return found;
+}
+
+http::handler with_auth(std::shared_ptr<service::state> st, http::handler h) {
+  return [st, h = std::move(h)](http::exchange& ex) -> asio::awaitable<void> {
+    if (!st->opts.api_keys.empty() &&
+        !bearer_matches(ex.request()[boost::beast::http::field::authorization],
+                        st->opts.api_keys)) {
+      http::header_list challenge{{"www-authenticate", "Bearer"}};
+      co_await ex.json(401,
+                       http::error_body("Missing or invalid API key: send Authorization: Bearer "
+                                        "<key> with one of the server's keys.",
+                                        "invalid_request_error", "invalid_api_key"),
+                       std::move(challenge));
+      co_return;
+    }
+    co_await h(ex);
+  };
+}
+
+service::service(asio::any_io_executor ex, engine& eng, service_options opts)
+    : st_(std::make_shared<state>(std::move(ex), eng, std::move(opts))) {}
+
+service::~service() {
+  if (st_->server) st_->server->close_all();
+}
+
+void service::listen() {
+  const auto address = asio::ip::make_address(st_->opts.http.address);
+  if (st_->opts.api_keys.empty() && !address.is_loopback()) {
+    throw std::invalid_argument("refusing to listen on " + st_->opts.http.address +
+                                " without client keys: give a keys file, or listen on "
+                                "127.0.0.1 / ::1");
+  }
+  http::router routes;
+  add_model_routes(routes, st_);
+  add_task_routes(routes, st_);
+  routes.add("GET", "/healthz", [st = st_](http::exchange& ex) -> asio::awaitable<void> {
+    bool stopping = false;
+    {
+      std::lock_guard lock(st->mutex);
+      stopping = st->stopping;
+    }
+    co_await ex.respond(stopping ? 503 : 200, "text/plain; charset=utf-8",
+                        stopping ? "stopping\n" : "ok\n");
+  });
+  st_->server = std::make_unique<http::server>(st_->ex, st_->opts.http, std::move(routes));
+  st_->server->start();
+}
+
+std::uint16_t service::port() const noexcept { return st_->server ? st_->server->port() : 0; }
+std::string service::origin() const { return st_->server ? st_->server->origin() : ""; }
+
+service_stats service::stats() const {
+  service_stats s;
+  {
+    std::lock_guard lock(st_->mutex);
+    s.queued = st_->tasks.queued();
+    s.running_tasks = st_->running_tasks;
+    s.chat_runs = st_->chat_runs;
+    s.resumed = st_->resumed;
+    s.refused_resume = st_->refused_resume;
+  }
+  if (st_->server) s.http = st_->server->stats();
+  return s;
+}
+
+void service::stop() {
+  st_->stop_requested = true;
+  asio::post(st_->loop, [st = st_] { st->tick.cancel(); });
+}
+
+void service::state::upkeep() {
+  {
+    std::lock_guard lock(mutex);
+    tasks.expire(unix_ms());
+  }
+  if (opts.upkeep) opts.upkeep();
+}
+
+namespace {
+
+std::size_t runs_open(const service::state& st) {
+  std::lock_guard lock(st.mutex);
+  return st.running_tasks + st.chat_runs;
+}
+
+asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
+  if (st->opts.journal) st->resume_journaled();
+  st->pump_queue();
+  while (!st->stop_requested) {
+    st->tick.expires_after(st->opts.upkeep_interval);
+    co_await st->tick.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (st->stop_requested) break;
+    st->upkeep();
+    st->pump_queue();  // tasks restored or left behind by a failed start
+  }
+  // Stopping: no new connections or tasks; running ones get the grace period.
+  {
+    std::lock_guard lock(st->mutex);
+    st->stopping = true;
+  }
+  if (st->server) st->server->stop();
+  st->log("conclave serve: stopping; " + std::to_string(runs_open(*st)) +
+          " runs still open, waiting up to " +
+          std::to_string(st->opts.shutdown_grace.count() / 1000) + " s");
+  const auto give_up = std::chrono::steady_clock::now() + st->opts.shutdown_grace;
+  bool cancelled = false;
+  while (runs_open(*st) > 0) {
+    if (!cancelled && std::chrono::steady_clock::now() >= give_up) {
+      // Past the grace: cancel what runs. Tasks stay unfinished in the journal (the next start
+      // resumes them); chat clients see their connection close.
+      std::vector<std::function<void()>> cancels;
+      {
+        std::lock_guard lock(st->mutex);
+        st->shutting_down_runs = true;
+        for (auto& [id, c] : st->cancel_running) cancels.push_back(c);
+      }
+      for (auto& c : cancels) c();
+      if (st->server) st->server->close_all();
+      cancelled = true;
+    }
+    // Polled (runs end on their own strands): shutdown is rare and 20 ms is plenty.
+    st->tick.expires_after(std::chrono::milliseconds(20));
+    co_await st->tick.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (st->server) st->server->close_all();
+  if (st->opts.journal) {
+    try {
+      st->opts.journal->checkpoint();
+    } catch (const std::exception& e) {
+      st->log(std::string("conclave serve: journal checkpoint failed: ") + e.what());
+    }
+  }
+  co_return error_code{};
+}
+
+}  // namespace
+
+void service::start_run(asio::any_completion_handler<run_signature> handler) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (slot.is_connected()) {
+    slot.assign([st = st_](asio::cancellation_type t) {
+      if (t == asio::cancellation_type::none) return;
+      st->stop_requested = true;
+      asio::post(st->loop, [st] { st->tick.cancel(); });
+    });
+  }
+  asio::co_spawn(st_->loop, run_loop(st_),
+                 [h = std::move(handler)](std::exception_ptr e, error_code ec) mutable {
+                   if (e) ec = asio::error::fault;
+                   asio::get_associated_cancellation_slot(h).clear();
+                   std::move(h)(ec);
+                 });
+}
+
+}  // namespace conclave::serve

@@ -1,0 +1,80 @@
+// What the service's routes, workers and run loop share. The mutex guards the task queue, the
+// maps and the counters; it is held for a few instructions, never across a suspension, so
+// handlers on connection strands, runs on their own strands and the run loop can all use it.
+#pragma once
+
+#include <conclave/engine/run_replay.hpp>
+#include <conclave/serve/service.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+namespace conclave::serve {
+
+struct service::state : std::enable_shared_from_this<state> {
+  state(boost::asio::any_io_executor e, engine& en, service_options o)
+      : ex(std::move(e)),
+        loop(boost::asio::make_strand(ex)),
+        eng(en),
+        opts(std::move(o)),
+        tasks(opts.queue),
+        tick(loop) {}
+
+  boost::asio::any_io_executor ex;
+  boost::asio::any_io_executor loop;  // a strand: the run loop and its timer
+  engine& eng;
+  service_options opts;
+  std::unique_ptr<http::server> server;
+
+  mutable std::mutex mutex;  // guards everything below
+  task_queue tasks;
+  /// A task's journal run and what it replays when resumed.
+  struct task_extra {
+    std::string run_id;
+    std::shared_ptr<const recorded_run> replay;
+  };
+  std::map<std::string, task_extra, std::less<>> extras;
+  /// How to cancel each running task (posts to its strand).
+  std::map<std::string, std::function<void()>, std::less<>> cancel_running;
+  std::map<std::string, std::vector<std::shared_ptr<http::event_stream>>, std::less<>> watchers;
+  std::size_t running_tasks = 0;
+  std::size_t chat_runs = 0;
+  std::size_t resumed = 0, refused_resume = 0;
+  bool stopping = false;
+  bool shutting_down_runs = false;  // past the grace: runs cancelled by shutdown, not by users
+
+  boost::asio::steady_timer tick;  // upkeep; cancelled by stop()
+  std::atomic<bool> stop_requested{false};
+
+  void log(const std::string& line) const {
+    if (opts.log) opts.log(line);
+  }
+  /// Starts queued tasks while workers are free (any thread).
+  void pump_queue();
+  /// Re-queues the journal's unfinished tasks (at start-up).
+  void resume_journaled();
+  /// The upkeep tick: queue expiry, the host's hook.
+  void upkeep();
+};
+
+/// Registers the routes (chat_routes.cpp, task_routes.cpp) over `st`.
+void add_model_routes(http::router& r, std::shared_ptr<service::state> st);
+void add_task_routes(http::router& r, std::shared_ptr<service::state> st);
+
+/// A route behind the bearer-key check (401 with an OpenAI error body when keys are set).
+http::handler with_auth(std::shared_ptr<service::state> st, http::handler h);
+
+/// The frame a task's event stream ends with: its final status (no id: not in the log).
+std::string final_status_frame(const task_record& r);
+
+/// Unix time now, in milliseconds.
+std::int64_t unix_ms();
+/// "prefix" + 24 lowercase hex, random.
+std::string random_id(std::string_view prefix);
+
+}  // namespace conclave::serve

@@ -1,0 +1,322 @@
+// The task API's routes (submit, status, result, events, cancel) and the journal's unfinished
+// tasks brought back at start-up.
+#include "service_state.hpp"
+
+#include <conclave/journal/journal.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace conclave::serve {
+namespace {
+
+asio::awaitable<void> refuse(http::exchange& ex, const request_error& e) {
+  co_await ex.json(
+      e.status,
+      http::error_body(e.message, e.status == 429 ? "rate_limit_error" : "invalid_request_error",
+                       e.code, e.param));
+}
+
+asio::awaitable<void> not_found(http::exchange& ex) {
+  co_await ex.json(404, http::error_body("No task with id " + std::string(ex.param("id")),
+                                         "invalid_request_error", "task_not_found", "id"));
+}
+
+// The journal's record of a task: enough to rebuild its request after a restart.
+std::string journal_options(const service::state& st, const task_record& r) {
+  json::object o{{"fingerprint", st.opts.fingerprint},
+                 {"task_id", r.id},
+                 {"priority", r.spec.priority},
+                 {"metadata", r.spec.client_ref}};
+  json::error_code ec;
+  json::value options = json::parse(r.spec.options_json, ec);
+  o["options"] = ec ? json::value(json::object()) : options;
+  return json::serialize(o);
+}
+
+std::string event_name(std::string_view line) {
+  const auto at = line.find("\"event\":\"");
+  if (at == std::string_view::npos) return "event";
+  const auto from = at + 9;
+  return std::string(line.substr(from, line.find('"', from) - from));
+}
+
+asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange& ex) {
+  auto parsed = parse_task_request(ex.request().body());
+  if (auto* e = std::get_if<request_error>(&parsed)) co_return co_await refuse(ex, *e);
+  std::string body, new_id;
+  unsigned status = 202;
+  {
+    std::lock_guard lock(st->mutex);
+    if (st->stopping) {
+      status = 503;
+      body = http::error_body("The server is stopping; submit again later.", "server_error",
+                              "shutting_down");
+    } else {
+      auto sub = st->tasks.submit(std::get<task_spec>(std::move(parsed)), unix_ms());
+      if (auto* e = std::get_if<request_error>(&sub)) {
+        status = e->status;
+        body = http::error_body(e->message, "rate_limit_error", e->code, e->param);
+      } else {
+        const std::string id = std::get<std::string>(sub);
+        new_id = id;
+        const task_record* r = st->tasks.find(id);
+        if (st->opts.journal) {
+          // Journaled at once: a queued task survives a restart too.
+          try {
+            std::string plan_json = r->spec.plan ? json::serialize(to_json(*r->spec.plan)) : "";
+            st->extras[id].run_id = st->opts.journal->begin_run(
+                "task", r->spec.question, journal_options(*st, *r), plan_json, "serve:" + id);
+          } catch (const std::exception& x) {
+            st->log(std::string("conclave serve: journal: ") + x.what());
+          }
+        }
+        body = status_json(*r, st->tasks.position(id));
+      }
+    }
+  }
+  if (status == 202) {
+    http::header_list where{{"location", "/v1/tasks/" + new_id}};
+    co_await ex.json(202, std::move(body), std::move(where));
+    st->pump_queue();
+    co_return;
+  }
+  if (status == 429) ex.add_header("retry-after", "5");
+  co_await ex.json(status, std::move(body));
+}
+
+asio::awaitable<void> status(std::shared_ptr<service::state> st, http::exchange& ex) {
+  std::string body;
+  {
+    std::lock_guard lock(st->mutex);
+    if (const task_record* r = st->tasks.find(ex.param("id"))) {
+      body = status_json(*r, st->tasks.position(r->id));
+    }
+  }
+  if (body.empty()) co_return co_await not_found(ex);
+  co_await ex.json(200, std::move(body));
+}
+
+asio::awaitable<void> result(std::shared_ptr<service::state> st, http::exchange& ex) {
+  std::optional<task_record> r;
+  {
+    std::lock_guard lock(st->mutex);
+    if (const task_record* found = st->tasks.find(ex.param("id"))) r = *found;
+  }
+  if (!r) co_return co_await not_found(ex);
+  if (!is_finished(r->state)) {
+    {
+      co_await ex.json(
+          409, http::error_body("Task " + r->id + " is " + std::string(to_string(r->state)) +
+                                    "; its result is ready when it finished (see its status or "
+                                    "events).",
+                                "invalid_request_error", "task_not_finished", "id"));
+      co_return;
+    }
+  }
+  json::object out{{"id", r->id}, {"object", "task.result"}, {"state", to_string(r->state)}};
+  json::error_code ec;
+  json::value report =
+      r->result_json.empty() ? json::value(nullptr) : json::parse(r->result_json, ec);
+  if (ec) report = nullptr;
+  out["answer"] = report.is_object() && report.as_object().contains("answer")
+                      ? report.as_object().at("answer")
+                      : json::value(nullptr);
+  out["report"] = std::move(report);
+  out["error"] =
+      r->error_code.empty()
+          ? json::value(nullptr)
+          : json::value(json::object{{"code", r->error_code}, {"message", r->error_message}});
+  co_await ex.json(200, json::serialize(out));
+}
+
+asio::awaitable<void> events(std::shared_ptr<service::state> st, http::exchange& ex) {
+  std::uint64_t after = 0;
+  const auto header = ex.request()["last-event-id"];
+  if (!header.empty()) after = parse_last_event_id(header).value_or(0);
+  if (auto q = ex.query("after")) after = parse_last_event_id(*q).value_or(after);
+  task_queue::event_slice slice;
+  std::string last;
+  auto stream = http::event_stream::create(co_await asio::this_coro::executor);
+  const std::string id(ex.param("id"));
+  {
+    std::lock_guard lock(st->mutex);
+    const task_record* r = st->tasks.find(id);
+    if (!r) {
+      stream.reset();
+    } else {
+      slice = st->tasks.events_after(id, after);
+      if (is_finished(r->state)) {
+        last = final_status_frame(*r);
+      } else {
+        st->watchers[id].push_back(stream);  // with the slice, under one lock: nothing missed
+      }
+    }
+  }
+  if (!stream) co_return co_await not_found(ex);
+  struct unsubscribe {
+    service::state& st;
+    const std::string& id;
+    http::event_stream* s;
+    ~unsubscribe() {
+      std::lock_guard lock(st.mutex);
+      auto w = st.watchers.find(id);
+      if (w == st.watchers.end()) return;
+      std::erase_if(w->second, [this](const auto& x) { return x.get() == s; });
+      if (w->second.empty()) st.watchers.erase(w);
+    }
+  } forget{*st, id, stream.get()};
+  if (!co_await ex.start_stream()) co_return;
+  if (slice.gap &&
+      !co_await ex.write(": some earlier events were dropped (the log is bounded)\n\n"))
+    co_return;
+  for (const auto& [n, line] : slice.events) {
+    const std::string frame = sse_frame(n, event_name(line), line);
+    if (!co_await ex.write(frame)) co_return;
+  }
+  if (!last.empty()) {
+    if (co_await ex.write(last)) co_await ex.end_stream();
+    co_return;
+  }
+  if (co_await stream->pump(ex)) co_await ex.end_stream();
+}
+
+asio::awaitable<void> cancel(std::shared_ptr<service::state> st, http::exchange& ex) {
+  const std::string id(ex.param("id"));
+  std::function<void()> stop;
+  std::string body, run_id;
+  task_queue::cancel_result how;
+  {
+    std::lock_guard lock(st->mutex);
+    how = st->tasks.cancel(id, unix_ms());
+    if (how == task_queue::cancel_result::cancel_running) {
+      if (auto c = st->cancel_running.find(id); c != st->cancel_running.end()) stop = c->second;
+    }
+    if (how == task_queue::cancel_result::removed) {
+      if (auto e = st->extras.find(id); e != st->extras.end()) run_id = e->second.run_id;
+      st->extras.erase(id);
+    }
+    if (const task_record* r = st->tasks.find(id)) body = status_json(*r, std::nullopt);
+  }
+  if (stop) stop();  // if the run has not registered yet, it sees cancel_requested itself
+  if (!run_id.empty() && st->opts.journal) {
+    try {
+      st->opts.journal->finish_run(run_id, "cancelled", "");
+    } catch (const std::exception& x) {
+      st->log(std::string("conclave serve: journal: ") + x.what());
+    }
+  }
+  switch (how) {
+    case task_queue::cancel_result::unknown:
+      co_return co_await not_found(ex);
+    case task_queue::cancel_result::already_finished: {
+      co_await ex.json(409, http::error_body("Task " + id + " already finished.",
+                                             "invalid_request_error", "task_finished", "id"));
+      co_return;
+    }
+    case task_queue::cancel_result::removed: {
+      co_await ex.json(200, std::move(body));
+      co_return;
+    }
+    case task_queue::cancel_result::cancel_running: {
+      co_await ex.json(202, std::move(body));
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+void add_task_routes(http::router& r, std::shared_ptr<service::state> st) {
+  auto route = [&](std::string method, std::string path,
+                   asio::awaitable<void> (*f)(std::shared_ptr<service::state>, http::exchange&)) {
+    r.add(std::move(method), std::move(path),
+          with_auth(st, [st, f](http::exchange& ex) { return f(st, ex); }));
+  };
+  route("POST", "/v1/tasks", &submit);
+  route("GET", "/v1/tasks/{id}", &status);
+  route("DELETE", "/v1/tasks/{id}", &cancel);
+  route("GET", "/v1/tasks/{id}/result", &result);
+  route("GET", "/v1/tasks/{id}/events", &events);
+}
+
+void service::state::resume_journaled() {
+  std::vector<journal::run_record> unfinished;
+  try {
+    unfinished = opts.journal->unfinished();
+  } catch (const std::exception& x) {
+    log(std::string("conclave serve: journal: ") + x.what());
+    return;
+  }
+  for (const auto& rec : unfinished) {
+    if (!rec.owner.starts_with("serve:task_")) continue;  // a CLI run: `conclave resume` has it
+    const std::string task_id = rec.owner.substr(6);
+    auto refuse_run = [&](const std::string& why) {
+      log("conclave serve: not resuming task " + task_id + " (" + rec.id + "): " + why);
+      try {
+        opts.journal->finish_run(rec.id, "failed", "");
+      } catch (const std::exception&) {
+      }
+      std::lock_guard lock(mutex);
+      ++refused_resume;
+    };
+    json::error_code ec;
+    json::value recorded = json::parse(rec.options_json, ec);
+    if (ec || !recorded.is_object()) {
+      refuse_run("its options in the journal are not JSON");
+      continue;
+    }
+    const json::object& o = recorded.as_object();
+    const auto* fp = o.if_contains("fingerprint");
+    if (!fp || !fp->is_string() || fp->as_string() != opts.fingerprint) {
+      refuse_run("its options changed since it began (provider or models)");
+      continue;
+    }
+    json::object request{{"priority", o.contains("priority") ? o.at("priority") : json::value(5)}};
+    if (const auto* opt = o.if_contains("options");
+        opt && opt->is_object() && !opt->as_object().empty())
+      request["options"] = *opt;
+    if (const auto* m = o.if_contains("metadata"); m && m->is_string() && !m->as_string().empty())
+      request["metadata"] = *m;
+    if (!rec.plan_json.empty()) {
+      request["plan"] = json::parse(rec.plan_json, ec);
+    } else {
+      request["question"] = rec.question;
+    }
+    auto parsed = ec ? std::variant<task_spec, request_error>(request_error{400, "plan", "", ""})
+                     : parse_task_request(json::serialize(request));
+    if (auto* e = std::get_if<request_error>(&parsed)) {
+      refuse_run("its request no longer reads: " + e->message);
+      continue;
+    }
+    std::vector<std::string> lines;
+    try {
+      for (auto& s : opts.journal->steps(rec.id)) lines.push_back(std::move(s.json));
+    } catch (const std::exception& x) {
+      refuse_run(x.what());
+      continue;
+    }
+    std::string why;
+    auto replay = read_recorded_run(lines, why);
+    if (!replay) {
+      refuse_run(why);
+      continue;
+    }
+    task_record r;
+    r.id = task_id;
+    r.spec = std::get<task_spec>(std::move(parsed));
+    r.created_ms = rec.created_ms;
+    const std::size_t finished = replay->finished.size();
+    std::lock_guard lock(mutex);
+    if (!tasks.restore(std::move(r))) continue;
+    extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
+    ++resumed;
+    log("conclave serve: resuming task " + task_id + " (" + rec.id +
+        "): " + std::to_string(finished) + " agents recorded as finished");
+  }
+}
+
+}  // namespace conclave::serve
