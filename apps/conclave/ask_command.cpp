@@ -155,9 +155,18 @@ void finish_text(text_out& out, text_out& err, const ask_settings& s,
   err.flush();
 }
 
+// The run's end in the journal; when it did not succeed, how to take it up again.
+void end_journal(run_journal& journal, text_out& err, const boost::system::error_code& ec,
+                 bool interrupted, const json::object& report) {
+  const std::string warning = journal.finish(ec, interrupted, report);
+  if (!warning.empty()) err.write_model_text("conclave: warning: " + warning + "\n");
+  if (journal.active() && (ec || interrupted))
+    err.write("conclave: " + journal.resume_hint() + "\n");
+}
+
 }  // namespace
 
-int run_ask(const ask_settings& s, const standard_fds& fds) {
+int run_ask(const ask_settings& s, const standard_fds& fds, resume_point* resume) {
   asio::io_context io(1);
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
@@ -175,6 +184,13 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   if (!b.note.empty()) err.write("conclave: NOTE: " + b.note + "\n");
   for (const auto& w : s.warnings) err.write_model_text("conclave: warning: " + w + "\n");
   for (const auto& w : b.warnings) err.write("conclave: warning: " + w + "\n");
+  // Journaled before it starts, each step as it completes: a killed run can be resumed.
+  std::string journal_warning;
+  run_journal journal =
+      resume ? std::move(resume->journal) : run_journal::begin(s, journal_warning);
+  if (!journal_warning.empty()) err.write("conclave: warning: " + journal_warning + "\n");
+  journal.observe(opts);
+  if (resume) opts.replay = resume->replay;
   err.flush();
 
   std::unique_ptr<progress_view> view = make_view(s);
@@ -285,6 +301,9 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
   if (!tools_failed.empty()) {
     if (view) view->close();
     err.write_model_text("conclave: MCP: " + tools_failed + "\n");
+    // Nothing was asked: the run failed (any error code says so to the journal).
+    const boost::system::error_code not_started = error::connection_failed;
+    end_journal(journal, err, not_started, interrupted, json_result(b, result_ec, report));
     err.flush();
     return interrupted ? 128 + signal_number : 1;
   }
@@ -320,6 +339,8 @@ int run_ask(const ask_settings& s, const standard_fds& fds) {
                  out.error_number() ? std::strerror(out.error_number()) : "write error");
     if (status == 0) status = 1;
   }
+  end_journal(journal, err, result_ec, interrupted, json_result(b, result_ec, report));
+  err.flush();
   // Last, once the answer is out: a log that cannot be written only warns.
   if (s.log && reported) record_run(s.log_path, s.plan_to_run ? "run" : "ask", report, result_ec);
   return status;

@@ -106,17 +106,40 @@ provider_chain guarded(const provider_entry& e, http::client& client, const prov
   return p;
 }
 
+// Whether any real provider is configured: otherwise the mock answers every reference.
+bool any_configured(const ask_settings& s, const std::string& provider) {
+  bool any = provider != "mock" && !s.base_url.empty();
+  for (const auto& e : provider_registry()) any = any || has_env(s, e.name);
+  return any;
+}
+
 }  // namespace
+
+endpoint_choice default_endpoint(const ask_settings& s) {
+  endpoint_choice c;
+  c.provider = default_provider(s);
+  const provider_entry* e = find_provider(c.provider);
+  const provider_env* env = env_of(s, c.provider);
+  // The same order as make_backend's: mock mode, --base-url, the variable, the provider's own.
+  if (!any_configured(s, c.provider)) {
+    c.base_url = s.base_url;
+  } else if (!s.base_url.empty()) {
+    c.base_url = s.base_url;
+  } else if (env && !env->base_url.empty()) {
+    c.base_url = env->base_url;
+  } else if (e) {
+    c.base_url = e->default_base_url;
+  }
+  return c;
+}
 
 backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, long open_file_limit) {
   backend b;
   b.client = make_client(ex, s, open_file_limit, b);
   b.provider = default_provider(s);
   const provider_entry& chosen = *find_provider(b.provider);
-  bool any_configured = b.provider != "mock" && !s.base_url.empty();
-  for (const auto& e : provider_registry()) any_configured = any_configured || has_env(s, e.name);
   // No real provider: the mock answers every provider's references, each on its own wire.
-  const bool mock_mode = !any_configured;
+  const bool mock_mode = !any_configured(s, b.provider);
   if (b.provider != "mock" && !has_env(s, b.provider) && s.base_url.empty()) {
     throw usage_error("--provider " + b.provider + " needs " + chosen.key_env + " (or " +
                       chosen.base_url_env + ", or --base-url); or use --provider mock");

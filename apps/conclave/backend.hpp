@@ -52,6 +52,15 @@ struct backend {
 /// `open_file_limit` (-1: unknown) bounds the connection pool.
 backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, long open_file_limit);
 
+/// The default provider (bare model names go there) and the base URL it is called at, as the
+/// settings and environment resolve them without building anything: make_backend's choice.
+/// The URL is empty when the built-in mock answers (its port changes every run). Never a key.
+struct endpoint_choice {
+  std::string provider;  ///< "openai", "anthropic", "mock"
+  std::string base_url;  ///< as configured, or the provider's own; empty: the built-in mock
+};
+endpoint_choice default_endpoint(const ask_settings& s);
+
 /// The models a run asked for, as "provider:model", each once in order of use (decomposition,
 /// agents, synthesis): for the summary line.
 std::string models_used(const run_report& r);

@@ -80,6 +80,7 @@ class config_reader {
     prices();
     breaker();
     log();
+    journal();
     for (const auto& [key, value] : o_) {
       if (!known_.count(std::string(key))) {
         s_.warnings.push_back(where_ + ": unknown key '" + text::to_valid_utf8(key) +
@@ -240,6 +241,19 @@ class config_reader {
       s_.log_path = beside_config(std::string(l->get_string()));
     } else {
       fail("log", "a file path, or false");
+    }
+  }
+
+  // "journal": the run journal's file (beside the config when relative), or false: none.
+  void journal() {
+    const auto* j = take("journal");
+    if (!j) return;
+    if (j->is_bool()) {
+      s_.journal = j->get_bool();
+    } else if (j->is_string() && !j->get_string().empty()) {
+      s_.journal_path = beside_config(std::string(j->get_string()));
+    } else {
+      fail("journal", "a file path, or false");
     }
   }
 

@@ -7,6 +7,7 @@
 #include "plan_command.hpp"
 #include "process_setup.hpp"
 #include "providers.hpp"
+#include "resume_command.hpp"
 #include "serve_command.hpp"
 #include "settings.hpp"
 
@@ -73,6 +74,7 @@ void add_log_flags(CLI::App& cmd, cli::ask_settings& s, bool& no_log) {
           ->type_name("FILE")
           ->each([&s](const std::string&) { s.log = true; });
   cmd.add_flag("--no-log", no_log, "do not append the run to the attempt log")->excludes(log);
+  cli::add_journal_flags(cmd, s);  // --journal FILE / --no-journal
 }
 
 CLI::App* add_log(CLI::App& app, cli::log_command_options& o) {
@@ -257,7 +259,8 @@ CLI::App* add_plan(CLI::App& app, cli::ask_settings& s, raw_flags& raw) {
                     "--events",        "--no-stream",   "--show-agents",    "--save",
                     "--quiet",         "--verbose",     "--color",          "--tool",
                     "--root",          "--mcp",         "--max-turns",      "--max-tool-calls",
-                    "--tool-timeout",  "--log",         "--no-log"});
+                    "--tool-timeout",  "--log",         "--no-log",         "--journal",
+                    "--no-journal"});
   plan->footer(
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
       "CONCLAVE_CONFIG.\n"
@@ -299,12 +302,6 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
   serve->add_option("--max-chat-runs", v.max_chat_runs, "chat / responses runs at once (then 429)")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  auto* journal = serve
-                      ->add_option("--journal", v.journal_path,
-                                   "the task journal (default: $XDG_STATE_HOME/conclave/"
-                                   "journal.db); unfinished tasks resume at start")
-                      ->type_name("FILE");
-  serve->add_flag("--no-journal", v.no_journal, "keep tasks in memory only")->excludes(journal);
   serve
       ->add_option("--reasoning", v.reasoning,
                    "how progress reaches chat clients: fields (reasoning and "
@@ -362,6 +359,8 @@ int main(int argc, char** argv) {
   CLI::App* serve = add_serve(app, s, raw, serve_options);
   cli::log_command_options log_options;
   CLI::App* log = add_log(app, log_options);
+  cli::resume_options resume_options;
+  CLI::App* resume = cli::add_resume(app, s, resume_options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -372,6 +371,7 @@ int main(int argc, char** argv) {
     if (log_options.path.empty()) log_options.path = s.log_path;  // the config's "log"
     return cli::run_log_command(log_options);
   }
+  if (resume->parsed()) return cli::run_resume(s, resume_options, fds);
   if (!ask->parsed() && !plan_cmd->parsed() && !run->parsed() && !serve->parsed()) return 2;
   const char* command = serve->parsed()      ? "serve"
                         : run->parsed()      ? "run"

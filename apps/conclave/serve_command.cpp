@@ -95,9 +95,9 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
     }
     asio::co_spawn(ex, b.client->evict_idle(), asio::detached);
   };
-  if (!v.no_journal) {
+  if (s.journal) {  // --journal FILE / --no-journal, as ask takes them
     const std::string path =
-        v.journal_path.empty() ? journal::default_journal_path() : v.journal_path;
+        s.journal_path.empty() ? journal::default_journal_path() : s.journal_path;
     if (path.empty()) {
       std::cerr << "conclave serve: warning: no journal (no XDG_STATE_HOME or HOME); tasks will "
                    "not survive a restart\n";

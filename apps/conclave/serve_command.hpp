@@ -16,10 +16,8 @@ struct serve_settings {
   std::size_t workers = 4;                ///< tasks running at once
   std::size_t queue_size = 100;           ///< queued tasks at most
   std::size_t max_chat_runs = 64;         ///< chat / responses runs at once
-  std::string journal_path;               ///< empty: the default journal
-  bool no_journal = false;
-  std::string reasoning = "fields";  ///< fields | think | none
-  double grace_s = 10;               ///< after SIGTERM, for runs to finish
+  std::string reasoning = "fields";       ///< fields | think | none
+  double grace_s = 10;                    ///< after SIGTERM, for runs to finish
 };
 
 /// Runs the server; returns the exit status (0 after a clean stop, 1 when it cannot start,

@@ -81,8 +81,10 @@ struct ask_settings {
   int max_turns = 10;                 ///< model calls per agent when it has tools
   int max_tool_calls = 20;            ///< tool calls per agent
   double tool_timeout_s = 60;         ///< each tool call; +inf: no limit but the agent's
-  bool log = true;       ///< append the run to the attempt log (--no-log, "log": false: not)
-  std::string log_path;  ///< the attempt log (--log FILE); empty: the per-user default
+  bool log = true;           ///< append the run to the attempt log (--no-log, "log": false: not)
+  std::string log_path;      ///< the attempt log (--log FILE); empty: the per-user default
+  bool journal = true;       ///< journal the run, so it can be resumed (--no-journal: not)
+  std::string journal_path;  ///< the run journal (--journal FILE); empty: the per-user default
 };
 
 /// A bad command line, environment or config file: main prints it and exits with 2.

@@ -139,7 +139,8 @@ BOOST_AUTO_TEST_CASE(an_interrupted_run_is_logged_as_cancelled) {
 
 BOOST_AUTO_TEST_CASE(no_log_writes_nothing) {
   temp_dir state;
-  auto r = process(CONCLAVE_CLI, {"ask", "x", "-q", "--no-log"},
+  // (--no-journal: the run journal lives in the state directory too)
+  auto r = process(CONCLAVE_CLI, {"ask", "x", "-q", "--no-log", "--no-journal"},
                    env_with({{"XDG_STATE_HOME", state.str()}}))
                .wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
@@ -154,11 +155,13 @@ BOOST_AUTO_TEST_CASE(the_config_names_the_log_or_turns_it_off) {
   temp_dir dir, state;
   const std::string config = dir / "config.json";
   const auto env = env_with({{"XDG_STATE_HOME", state.str()}});
-  std::ofstream(config) << R"({"log": "mine.jsonl"})";  // beside the config file
+  // Both beside the config file (the run journal too: the state directory stays empty).
+  std::ofstream(config) << R"({"log": "mine.jsonl", "journal": "journal.db"})";
   auto r = process(CONCLAVE_CLI, {"ask", "x", "-q", "--config", config}, env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   BOOST_CHECK_EQUAL(log_lines(dir / "mine.jsonl").size(), 1u);
-  std::ofstream(config, std::ios::trunc) << R"({"log": false})";
+  BOOST_CHECK(fs::exists(dir / "journal.db"));
+  std::ofstream(config, std::ios::trunc) << R"({"log": false, "journal": false})";
   r = process(CONCLAVE_CLI, {"ask", "x", "-q", "--config", config}, env).wait();
   BOOST_CHECK_EQUAL(r.exit_code, 0);
   BOOST_CHECK(fs::is_empty(state.str()));
