@@ -128,7 +128,10 @@ void exchange_impl::add_header(std::string name, std::string value) {
 std::string exchange_impl::head(unsigned status, const std::string& content_type, header_list extra,
                                 std::string_view framing_name, const std::string& framing_value) {
   const unsigned version = req_.version() >= 11 ? 11 : 10;
-  const bool keep = keep_alive_ && !close_after_ && !c_.stopping() && !connection_close_;
+  // A watched exchange (until_peer_gone read ahead) closes after its reply: say so, or the
+  // client reuses a closing connection and retries a paid request on the reset.
+  const bool keep =
+      keep_alive_ && !close_after_ && !c_.stopping() && !connection_close_ && !watched_;
   connection_close_ = !keep;
   header_list h;
   if (!content_type.empty()) h.emplace_back("content-type", content_type);

@@ -116,7 +116,7 @@ asio::awaitable<bool> connection::write(std::array<asio::const_buffer, 3> bufs) 
 }
 
 asio::awaitable<void> connection::until_peer_gone() {
-  if (peer_gone() || stopping_) co_return;
+  if (peer_gone()) co_return;
   watching_peer_ = true;
   std::array<char, 512> scratch{};
   for (;;) {
@@ -141,7 +141,9 @@ void connection::reset() {
 void connection::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
-  if (idle_ || watching_peer_) lowest().cancel(ignored);
+  // Only a connection waiting for its next request closes now; one whose handler watches for
+  // the peer is answering a request (a long run), which the stop lets finish (close_all ends it).
+  if (idle_) lowest().cancel(ignored);
 }
 
 void connection::close_now() {

@@ -126,21 +126,23 @@ observer watch(std::shared_ptr<feed> f) {
 // Runs heavy mode for one request and answers on its wire.
 asio::awaitable<void> serve_heavy(std::shared_ptr<service::state> st, http::exchange& ex,
                                   heavy_request req, std::unique_ptr<heavy_wire> wire) {
+  bool admitted = false, stopping = false;
   {
+    // Decided under the lock, answered after it: never hold the mutex across a co_await.
     std::lock_guard lock(st->mutex);
-    if (st->stopping || st->chat_runs >= st->opts.max_chat_runs) {
-      const bool stopping = st->stopping;
-      // Refused before the first byte: a status and an OpenAI error body.
-      wire_error e{
-          stopping ? 503u : 429u,
-          stopping ? "The server is stopping." : "Too many heavy runs at once; retry soon.",
-          stopping ? "server_error" : "rate_limit_error", "",
-          stopping ? "shutting_down" : "too_many_runs"};
-      if (!stopping) ex.add_header("retry-after", "2");
-      co_await ex.json(e.status, e.body());
-      co_return;
-    }
-    ++st->chat_runs;
+    stopping = st->stopping;
+    admitted = !stopping && st->chat_runs < st->opts.max_chat_runs;
+    if (admitted) ++st->chat_runs;
+  }
+  if (!admitted) {
+    // Refused before the first byte: a status and an OpenAI error body.
+    wire_error e{stopping ? 503u : 429u,
+                 stopping ? "The server is stopping." : "Too many heavy runs at once; retry soon.",
+                 stopping ? "server_error" : "rate_limit_error", "",
+                 stopping ? "shutting_down" : "too_many_runs"};
+    if (!stopping) ex.add_header("retry-after", "2");
+    co_await ex.json(e.status, e.body());
+    co_return;
   }
   struct release {
     service::state& st;

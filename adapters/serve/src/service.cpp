@@ -48,8 +48,48 @@ bool bearer_matches(std::string_view authorization, const std::vector<std::strin
   return found;
 }
 
+namespace {
+
+// "127.0.0.1:8080", "localhost", "[::1]:80" (a Host header, or an Origin's authority).
+bool loopback_authority(std::string_view a) {
+  if (a.starts_with("[")) {
+    const auto end = a.find(']');
+    return end != std::string_view::npos && a.substr(1, end - 1) == "::1";
+  }
+  const std::string_view host = a.substr(0, a.find(':'));
+  return host == "localhost" || host.starts_with("127.");
+}
+
+// Without keys the server trusts loopback callers; a web page in the user's browser is one
+// too. A foreign Origin (cross-site request) or a Host that is not loopback (DNS rebinding) is
+// refused, so a page cannot spend the user's provider keys through it.
+std::string foreign_caller(const http::exchange& ex) {
+  const auto host = ex.request()[boost::beast::http::field::host];
+  if (!host.empty() && !loopback_authority(host))
+    return "Host " + std::string(host.substr(0, 100)) + " is not loopback";
+  std::string_view origin = ex.request()[boost::beast::http::field::origin];
+  if (origin.empty() || origin == "null") return origin.empty() ? "" : "Origin null";
+  const auto scheme = origin.find("://");
+  const std::string_view authority =
+      scheme == std::string_view::npos ? origin : origin.substr(scheme + 3);
+  if (!loopback_authority(authority))
+    return "Origin " + std::string(origin.substr(0, 100)) + " is not loopback";
+  return "";
+}
+
+}  // namespace
+
 http::handler with_auth(std::shared_ptr<service::state> st, http::handler h) {
   return [st, h = std::move(h)](http::exchange& ex) -> asio::awaitable<void> {
+    if (st->opts.api_keys.empty()) {
+      if (std::string why = foreign_caller(ex); !why.empty()) {
+        co_await ex.json(403, http::error_body(why + ": without client keys this server only "
+                                                     "answers loopback callers (give it a keys "
+                                                     "file to serve others).",
+                                               "invalid_request_error", "forbidden_origin"));
+        co_return;
+      }
+    }
     if (!st->opts.api_keys.empty() &&
         !bearer_matches(ex.request()[boost::beast::http::field::authorization],
                         st->opts.api_keys)) {
@@ -122,6 +162,7 @@ void service::state::upkeep() {
     std::lock_guard lock(mutex);
     tasks.expire(unix_ms());
   }
+  settle_finished();
   if (opts.upkeep) opts.upkeep();
 }
 
@@ -154,6 +195,11 @@ asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
   const auto give_up = std::chrono::steady_clock::now() + st->opts.shutdown_grace;
   bool cancelled = false;
   while (runs_open(*st) > 0) {
+    if (cancelled && std::chrono::steady_clock::now() >= give_up + std::chrono::seconds(30)) {
+      st->log("conclave serve: " + std::to_string(runs_open(*st)) +
+              " runs did not end after being cancelled; stopping anyway");
+      break;
+    }
     if (!cancelled && std::chrono::steady_clock::now() >= give_up) {
       // Past the grace: cancel what runs. Tasks stay unfinished in the journal (the next start
       // resumes them); chat clients see their connection close.

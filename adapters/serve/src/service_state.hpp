@@ -56,6 +56,9 @@ struct service::state : std::enable_shared_from_this<state> {
   }
   /// Starts queued tasks while workers are free (any thread).
   void pump_queue();
+  /// Ends what a task that finished without running leaves behind (cancelled while queued,
+  /// expired): its watchers get the final status and close, its journal run is finished.
+  void settle_finished();
   /// Re-queues the journal's unfinished tasks (at start-up).
   void resume_journaled();
   /// The upkeep tick: queue expiry, the host's hook.

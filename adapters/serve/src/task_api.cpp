@@ -187,7 +187,7 @@ asio::awaitable<void> events(std::shared_ptr<service::state> st, http::exchange&
 asio::awaitable<void> cancel(std::shared_ptr<service::state> st, http::exchange& ex) {
   const std::string id(ex.param("id"));
   std::function<void()> stop;
-  std::string body, run_id;
+  std::string body;
   task_queue::cancel_result how;
   {
     std::lock_guard lock(st->mutex);
@@ -195,20 +195,10 @@ asio::awaitable<void> cancel(std::shared_ptr<service::state> st, http::exchange&
     if (how == task_queue::cancel_result::cancel_running) {
       if (auto c = st->cancel_running.find(id); c != st->cancel_running.end()) stop = c->second;
     }
-    if (how == task_queue::cancel_result::removed) {
-      if (auto e = st->extras.find(id); e != st->extras.end()) run_id = e->second.run_id;
-      st->extras.erase(id);
-    }
     if (const task_record* r = st->tasks.find(id)) body = status_json(*r, std::nullopt);
   }
-  if (stop) stop();  // if the run has not registered yet, it sees cancel_requested itself
-  if (!run_id.empty() && st->opts.journal) {
-    try {
-      st->opts.journal->finish_run(run_id, "cancelled", "");
-    } catch (const std::exception& x) {
-      st->log(std::string("conclave serve: journal: ") + x.what());
-    }
-  }
+  if (stop) stop();       // if the run has not registered yet, it sees cancel_requested itself
+  st->settle_finished();  // a removed task's watchers and journal run end here
   switch (how) {
     case task_queue::cancel_result::unknown:
       co_return co_await not_found(ex);
@@ -308,7 +298,7 @@ void service::state::resume_journaled() {
     task_record r;
     r.id = task_id;
     r.spec = std::get<task_spec>(std::move(parsed));
-    r.created_ms = rec.created_ms;
+    r.created_ms = unix_ms();  // its queue_timeout counts from the restart, not the crash
     const std::size_t finished = replay->finished.size();
     std::lock_guard lock(mutex);
     if (!tasks.restore(std::move(r))) continue;

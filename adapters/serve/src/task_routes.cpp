@@ -30,7 +30,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 ask_options options_for(const service_options& so, const task_spec& spec) {
   ask_options o = so.run_defaults;
   const task_options& t = spec.options;
-  if (t.agents) o.agents = *t.agents;
+  if (t.agents) o.agents = std::min(*t.agents, so.max_agents);
   o.max_agents = std::min(o.max_agents, so.max_agents);
   if (t.combine) o.combine = combine_mode_from(*t.combine).value_or(o.combine);
   if (t.verify) o.verify = *t.verify;
@@ -147,7 +147,9 @@ asio::awaitable<void> run_task(std::shared_ptr<service::state> st, std::string i
   bool by_shutdown = false;
   {
     std::lock_guard lock(st->mutex);
-    by_shutdown = ec == error::cancelled && st->shutting_down_runs;
+    const task_record* r = st->tasks.find(id);
+    by_shutdown = ec == error::cancelled && st->shutting_down_runs &&
+                  !(r && r->cancel_requested);  // a client's DELETE stays a cancel
   }
   task_state final_state = task_state::succeeded;
   std::string code, message;
@@ -199,6 +201,53 @@ asio::awaitable<void> run_task(std::shared_ptr<service::state> st, std::string i
 
 }  // namespace
 
+void service::state::settle_finished() {
+  struct ended {
+    std::vector<std::shared_ptr<http::event_stream>> streams;
+    std::string last;
+  };
+  std::vector<ended> watchers_done;
+  std::vector<std::pair<std::string, std::string>> journal_done;  // (run id, status)
+  {
+    std::lock_guard lock(mutex);
+    for (auto it = watchers.begin(); it != watchers.end();) {
+      const task_record* r = tasks.find(it->first);
+      if (r && (!is_finished(r->state) || cancel_running.count(it->first))) {
+        ++it;
+        continue;
+      }
+      watchers_done.push_back({std::move(it->second), r ? final_status_frame(*r) : ""});
+      it = watchers.erase(it);
+    }
+    for (auto it = extras.begin(); it != extras.end();) {
+      const task_record* r = tasks.find(it->first);
+      if (r && (!is_finished(r->state) || cancel_running.count(it->first))) {
+        ++it;
+        continue;
+      }
+      if (!it->second.run_id.empty()) {
+        journal_done.emplace_back(it->second.run_id,
+                                  r && r->state == task_state::expired ? "failed" : "cancelled");
+      }
+      it = extras.erase(it);
+    }
+  }
+  for (auto& w : watchers_done) {
+    for (auto& s : w.streams) {
+      if (!w.last.empty()) s->push(w.last);
+      s->finish();
+    }
+  }
+  if (!opts.journal) return;
+  for (const auto& [run, status] : journal_done) {
+    try {
+      opts.journal->finish_run(run, status, "");
+    } catch (const std::exception& x) {
+      log(std::string("conclave serve: journal: ") + x.what());
+    }
+  }
+}
+
 void service::state::pump_queue() {
   struct start {
     std::string id;
@@ -217,6 +266,7 @@ void service::state::pump_queue() {
       starts.push_back({r->id, r->spec, std::move(extra)});
     }
   }
+  settle_finished();  // start_next may have expired some on the way
   for (auto& s : starts) {
     asio::co_spawn(asio::make_strand(ex), run_task(shared_from_this(), s.id, s.spec, s.extra),
                    [st = shared_from_this(), id = s.id](std::exception_ptr e) {
@@ -234,10 +284,10 @@ void service::state::pump_queue() {
                        std::lock_guard lock(st->mutex);
                        st->tasks.finish(id, task_state::failed, "", "internal_error", what,
                                         unix_ms());
-                       st->cancel_running.erase(id);
-                       st->watchers.erase(id);
-                       --st->running_tasks;
+                       // Counted down once: run_task does it with the same erase.
+                       if (st->cancel_running.erase(id) > 0) --st->running_tasks;
                      }
+                     st->settle_finished();
                      st->pump_queue();
                    });
   }
