@@ -177,6 +177,11 @@ asio::awaitable<void> serve_heavy(std::shared_ptr<service::state> st, http::exch
     // A client that goes away cancels its run.
     auto raced = co_await (run() || ex.until_peer_gone());
     if (raced.index() != 0) co_return;
+    // The server closes a connection whose exchange watched for the peer (until_peer_gone
+    // read, and threw away, whatever came meanwhile), but the reply's head would not say so:
+    // a keep-alive client (the openai SDK's pooled agent) then sent its next request on a
+    // socket about to close and got "Connection error". Say `connection: close` up front.
+    ex.close_after();
     auto [ec, report] = std::get<0>(std::move(raced));
     if (ec && report.answer.empty()) {
       const wire_error e = error_for(ec, report);
