@@ -158,9 +158,11 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
   auto launch_ready = [&] {
     for (std::size_t i : state.start_ready()) {
       ++running;
-      if (replay) {
-        // A resumed run: an agent the journal saw finish is replayed, not paid for again.
-        if (auto it = replay->finished.find(p.subtasks[i].id); it != replay->finished.end()) {
+      if (replay && (replay->plan_ran || ctx->head.planned)) {
+        // A resumed run: an agent the journal saw finish is replayed, not paid for again; only
+        // on the plan it ran (never an answer under a re-decomposed plan's other question).
+        if (auto it = replay->finished.find(p.subtasks[i].id);
+            it != replay->finished.end() && it->second.sub_question == p.subtasks[i].prompt) {
           agent_report rec = it->second;
           rec.index = i;
           rec.replayed = true;

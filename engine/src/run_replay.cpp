@@ -19,6 +19,9 @@ std::optional<recorded_run> read_recorded_run(const std::vector<std::string>& li
   // report already counts them).
   std::map<std::size_t, std::vector<std::pair<std::string, usage>>> attempts;
   std::map<std::size_t, std::string> id_of;
+  // An agent's last report when it ended cut short (cancelled, say by a shutdown): what it
+  // spent, its failed attempts included, counts even though it runs again.
+  std::map<std::size_t, agent_report> cut;
   for (std::size_t n = 0; n < lines.size(); ++n) {
     event e;
     std::string bad;
@@ -39,14 +42,20 @@ std::optional<recorded_run> read_recorded_run(const std::vector<std::string>& li
     id_of[*e.agent] = e.report->id;
     if (finished_by_own_cause(e.kind)) {
       out.finished[e.report->id] = *e.report;
+      cut.erase(*e.agent);
     } else {
       out.finished.erase(e.report->id);  // a later cancel (a revision cut short) wins
+      cut[*e.agent] = *e.report;
     }
   }
   for (auto& [agent, spent] : attempts) {
     const auto id = id_of.find(agent);
     if (id != id_of.end() && out.finished.count(id->second)) continue;
+    if (cut.count(agent)) continue;  // its report below counts these attempts already
     for (auto& s : spent) out.other_spend.push_back(std::move(s));
+  }
+  for (auto& [agent, rep] : cut) {
+    if (rep.tokens.total() > 0) out.other_spend.emplace_back(rep.model_ref, rep.tokens);
   }
   return out;
 }
