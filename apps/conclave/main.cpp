@@ -320,7 +320,8 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
       "CONCLAVE_CONFIG, XDG_STATE_HOME (the journal).\n"
       "The first line on stdout says where it listens. SIGTERM / Ctrl-C: stop taking work, let "
-      "runs finish within --grace, then stop. Exit status: 0 stopped, 1 could not start, 2 "
+      "runs finish within --grace, then stop (a second signal quits at once: 128 + signal). Exit "
+      "status: 0 stopped, 1 could not start, 2 "
       "usage error.");
   return serve;
 }

@@ -30,6 +30,8 @@ CLI::App* add_resume(CLI::App& app, ask_settings& s, resume_options& o) {
   resume->add_option("--journal", s.journal_path, "the journal to read (default: the per-user one)")
       ->type_name("FILE");
   // Where the run's provider is, when not in the environment or config as before.
+  resume->add_option("--provider", s.provider, "the default provider, as the run was given it")
+      ->check(CLI::IsMember({"openai", "anthropic", "mock"}));
   resume->add_option("--base-url", s.base_url, "the default provider's endpoint");
   resume->add_option("--concurrency", s.concurrency, "agents calling the model at once")
       ->check(CLI::Range(1, max_agents));

@@ -27,7 +27,7 @@ void parse_listen(const std::string& text, std::string& host, std::uint16_t& por
   host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "127.0.0.1";
+  if (host.empty() || host == "localhost") host = "127.0.0.1";
   unsigned long n = 0;
   const std::string digits = text.substr(colon + 1);
   if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos ||
@@ -131,10 +131,12 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
-    std::cerr << "conclave serve: stopping (signal)\n";
+    std::cerr << "conclave serve: stopping (signal; again to quit at once)\n";
     svc.stop();
     signals.async_wait([](boost::system::error_code ec2, int n) {
-      if (!ec2) std::_Exit(128 + n);  // a second signal: out now
+      if (ec2) return;
+      std::cerr << "conclave serve: quitting now; unfinished tasks resume at the next start\n";
+      std::_Exit(128 + n);  // a second signal: out now
     });
   });
   boost::system::error_code result;

@@ -230,7 +230,9 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
 
   ctx->head.fan_out_wall = since(t0);
   ctx->head.agent_time_sum = {};
-  for (const auto& a : ctx->agents()) ctx->head.agent_time_sum += a.latency;
+  for (const auto& a : ctx->agents()) {
+    if (!a.replayed) ctx->head.agent_time_sum += a.latency;  // a replay took no time here
+  }
 }
 
 }  // namespace conclave::detail

@@ -214,7 +214,9 @@ asio::awaitable<void> serve_heavy(std::shared_ptr<service::state> st, http::exch
       throw boost::system::system_error(asio::error::connection_reset);  // cancels the run
   };
   try {
-    co_await (run_and_finish() && pump());
+    // A client that leaves is noticed at once (not at the next write), cancelling the run.
+    auto raced = co_await ((run_and_finish() && pump()) || ex.until_peer_gone());
+    if (raced.index() != 0) co_return;
   } catch (const boost::system::system_error&) {
     co_return;  // the client went away or read too slowly: the run was cancelled
   }

@@ -54,10 +54,15 @@ namespace {
 bool loopback_authority(std::string_view a) {
   if (a.starts_with("[")) {
     const auto end = a.find(']');
-    return end != std::string_view::npos && a.substr(1, end - 1) == "::1";
+    return end != std::string_view::npos && a.substr(1, end - 1) == "::1" &&
+           (end + 1 == a.size() || a[end + 1] == ':');
   }
   const std::string_view host = a.substr(0, a.find(':'));
-  return host == "localhost" || host.starts_with("127.");
+  if (host == "localhost") return true;
+  // An IP literal only: "127.0.0.1.nip.io" is a name that may point anywhere (DNS rebinding).
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address_v4(std::string(host), ec);
+  return !ec && ip.is_loopback();
 }
 
 // Without keys the server trusts loopback callers; a web page in the user's browser is one
@@ -189,9 +194,10 @@ asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
     st->stopping = true;
   }
   if (st->server) st->server->stop();
-  st->log("conclave serve: stopping; " + std::to_string(runs_open(*st)) +
-          " runs still open, waiting up to " +
-          std::to_string(st->opts.shutdown_grace.count() / 1000) + " s");
+  const std::size_t open = runs_open(*st);
+  st->log("conclave serve: " + std::to_string(open) + (open == 1 ? " run" : " runs") +
+          " still open, waiting up to " + std::to_string(st->opts.shutdown_grace.count() / 1000) +
+          " s");
   const auto give_up = std::chrono::steady_clock::now() + st->opts.shutdown_grace;
   bool cancelled = false;
   while (runs_open(*st) > 0) {

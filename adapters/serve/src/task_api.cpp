@@ -47,6 +47,25 @@ std::string event_name(std::string_view line) {
 asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange& ex) {
   auto parsed = parse_task_request(ex.request().body());
   if (auto* e = std::get_if<request_error>(&parsed)) co_return co_await refuse(ex, *e);
+  if (const auto& p = std::get<task_spec>(parsed).plan) {
+    // A tool the server does not have is refused now, not when the task runs.
+    for (const auto& s : p->subtasks) {
+      if (!s.tools) continue;
+      for (const auto& name : *s.tools) {
+        const auto& have = st->opts.run_defaults.tools;
+        if (std::none_of(have.begin(), have.end(),
+                         [&](const auto& t) { return t && t->spec().name == name; })) {
+          // Named first: GCC 12 miscompiles a temporary passed inside co_await.
+          const request_error unknown_tool{
+              400,
+              "invalid plan: subtask " + s.id + " names tool \"" + name +
+                  "\", which this server does not have (start it with --tool)",
+              "plan", "invalid_plan"};
+          co_return co_await refuse(ex, unknown_tool);
+        }
+      }
+    }
+  }
   std::string body, new_id;
   unsigned status = 202;
   {
@@ -111,7 +130,7 @@ asio::awaitable<void> result(std::shared_ptr<service::state> st, http::exchange&
     {
       co_await ex.json(
           409, http::error_body("Task " + r->id + " is " + std::string(to_string(r->state)) +
-                                    "; its result is ready when it finished (see its status or "
+                                    "; its result is ready once it finishes (see its status or "
                                     "events).",
                                 "invalid_request_error", "task_not_finished", "id"));
       co_return;

@@ -4,6 +4,7 @@
 #include "service_state.hpp"
 
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/json_text.hpp>
 #include <conclave/engine/progress.hpp>
 #include <conclave/journal/journal.hpp>
 
@@ -143,7 +144,7 @@ asio::awaitable<void> run_task(std::shared_ptr<service::state> st, std::string i
                            asio::bind_cancellation_slot(cancel->slot(), use_tuple));
   }
 
-  const std::string result = json::serialize(to_json(report));
+  const std::string result = to_plain_json(to_json(report));  // decimals, as --json
   bool by_shutdown = false;
   {
     std::lock_guard lock(st->mutex);
