@@ -72,6 +72,9 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
   o.reasoning = *style;
 
   asio::io_context io(1);
+  // Registered first: a SIGTERM during start-up is held for the wait below, never the default
+  // death.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
   o.run_defaults = options_from(s);
@@ -128,7 +131,6 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
   if (open_door) {
     std::cerr << "conclave serve: no client keys (--keys-file): listening on loopback only\n";
   }
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (ec) return;
     std::cerr << "conclave serve: stopping (signal; again to quit at once)\n";
