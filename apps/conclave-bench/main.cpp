@@ -3,6 +3,7 @@
 #include "child.hpp"
 #include "cli_numbers.hpp"
 #include "report.hpp"
+#include "serve_bench.hpp"
 #include "suite.hpp"
 #include "worker.hpp"
 
@@ -61,16 +62,25 @@ int main(int argc, char** argv) try {
   app.add_option("--dag-seed", opts.dag_seed, "draws the dag scenario's graph and latencies")
       ->capture_default_str()
       ->check(whole_number(0, std::numeric_limits<long long>::max(), "SEED"));
+  app.add_option("--scenario", opts.scenarios,
+                 "run only these (repeatable): fan-out, pooled, stream, sequential, pipeline, dag, "
+                 "tls, target, tools, serve; default: all")
+      ->check(CLI::IsMember(scenario_names()));
+  auto* serve_n =
+      app.add_option("--serve-n", opts.serve_n, "serve: tasks at once (and tasks queued)")
+          ->capture_default_str()
+          ->check(positive);
   app.add_option("--mock", opts.mock_path, "conclave-mock (default: in this build tree, else PATH)")
       ->check(CLI::Validator(program_exists, "PROGRAM"));
   // Internal: the suite re-runs this program as a worker for each measurement. Listed in a group
   // of their own rather than hidden, because CLI11 2.1.2 leaves a hidden option's name out of
   // its error messages.
   const std::string internal = "Internal (the suite runs each measurement as a worker)";
-  auto* kind = app.add_option("--worker", worker.kind, "one measurement in this process")
-                   ->check(CLI::IsMember(
-                       {"raw", "stream", "stream-anthropic", "sequential", "pipeline", "dag"}))
-                   ->group(internal);
+  auto* kind =
+      app.add_option("--worker", worker.kind, "one measurement in this process")
+          ->check(CLI::IsMember({"raw", "stream", "stream-anthropic", "sequential", "pipeline",
+                                 "dag", "serve", "serve-queued", "ask-pending"}))
+          ->group(internal);
   app.add_option("--url", worker.url, "the mock's base URL")->group(internal)->needs(kind);
   app.add_option("--ca-file", worker.ca_file, "for https: the mock's CA")
       ->check(CLI::ExistingFile)
@@ -110,6 +120,7 @@ int main(int argc, char** argv) try {
     opts.pooled_connections = 4;
     opts.target_run = false;
     opts.tool_turns = 10;
+    if (serve_n->count() == 0) opts.serve_n = 20;
   }
   // An explicit latency wins over --quick's, whichever came first.
   if (latency->count() > 0 || !quick) opts.latency = std::chrono::milliseconds(latency_ms);
@@ -117,6 +128,7 @@ int main(int argc, char** argv) try {
   if (is_worker) {
     worker.latency = opts.latency;
     worker.seed = opts.dag_seed;
+    if (is_serve_worker(worker.kind)) return run_serve_worker(worker.kind, worker.url, worker.n);
     return run_worker(worker);
   }
   if (opts.mock_path.empty()) opts.mock_path = default_mock_path();
@@ -127,6 +139,7 @@ int main(int argc, char** argv) try {
   for (const auto& m : result.rows) {
     if (m.failed > 0) return 1;
   }
+  if (result.serve && result.serve->failed > 0) return 1;
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "conclave-bench: " << e.what() << "\n";

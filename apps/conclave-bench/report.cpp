@@ -23,6 +23,57 @@ std::string cell(double v, int decimals, bool present = true) {
   return present ? fixed(v, decimals) : "-";
 }
 
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+// The task API beside the library: latencies, what serve adds, memory per queued task.
+void print_serve(std::ostream& out, const serve_figure& f) {
+  char line[256];
+  out << "\nserve (" << f.n
+      << " short tasks at once: agents=1, one call to a mock at L=" << f.latency.count()
+      << " ms; latency from submit to done):\n";
+  std::snprintf(line, sizeof line, "  %-44s %9s %9s %9s %5s\n", "", "p50 ms", "p99 ms", "wall ms",
+                "ok");
+  out << line;
+  auto row = [&](const char* what, double p50, double p99, double wall, int ok) {
+    std::snprintf(line, sizeof line, "  %-44s %9s %9s %9s %5d\n", what, fixed(p50, 2).c_str(),
+                  fixed(p99, 2).c_str(), fixed(wall, 1).c_str(), ok);
+    out << line;
+  };
+  row("library: async_ask (the peer)", f.library_p50_ms, f.library_p99_ms, f.library_wall_ms,
+      f.library_ok);
+  row("serve: POST /v1/tasks to the final SSE status", f.serve_p50_ms, f.serve_p99_ms,
+      f.serve_wall_ms, f.serve_ok);
+  std::snprintf(line, sizeof line, "  %-44s %9s %9s %9s\n", "added by serve (serve - library)",
+                fixed(f.serve_p50_ms - f.library_p50_ms, 2).c_str(),
+                fixed(f.serve_p99_ms - f.library_p99_ms, 2).c_str(),
+                fixed(f.serve_wall_ms - f.library_wall_ms, 1).c_str());
+  out << line;
+  std::snprintf(line, sizeof line, "  %-44s %8sx %8sx %8sx\n", "serve / library",
+                fixed(ratio(f.serve_p50_ms, f.library_p50_ms), 2).c_str(),
+                fixed(ratio(f.serve_p99_ms, f.library_p99_ms), 2).c_str(),
+                fixed(ratio(f.serve_wall_ms, f.library_wall_ms), 2).c_str());
+  out << line;
+  std::snprintf(line, sizeof line,
+                "  CPU per task: library %s us; serve %s us (service) + %s us (HTTP clients) = "
+                "%sx\n",
+                fixed(f.library_cpu_us, 1).c_str(), fixed(f.serve_cpu_us, 1).c_str(),
+                fixed(f.client_cpu_us, 1).c_str(),
+                fixed(ratio(f.serve_cpu_us + f.client_cpu_us, f.library_cpu_us), 2).c_str());
+  out << line;
+  std::snprintf(line, sizeof line, "  %-44s %9s %9s\n", "memory", "RSS KiB", "heap KiB");
+  out << line;
+  std::snprintf(line, sizeof line, "  %-44s %9s %9s  (%d queued)\n", "per queued task (workers=1)",
+                fixed(f.queued_rss_kib, 2).c_str(), fixed(f.queued_heap_kib, 2).c_str(), f.queued);
+  out << line;
+  std::snprintf(line, sizeof line, "  %-44s %9s %9s  (%d pending)\n",
+                "per pending async_ask (the peer)", fixed(f.pending_rss_kib, 2).c_str(),
+                fixed(f.pending_heap_kib, 2).c_str(), f.pending);
+  out << line;
+  out << "  (a queued task waits for a worker; a pending async_ask behind one call waits for the "
+         "client's single connection; heap: malloc's bytes in use, mallinfo2)\n";
+  if (f.failed > 0) out << "errors in serve: " << f.failed << ": " << f.first_error << "\n";
+}
+
 }  // namespace
 
 void print_table(std::ostream& out, const suite_result& r) {
@@ -30,7 +81,7 @@ void print_table(std::ostream& out, const suite_result& r) {
   std::snprintf(line, sizeof line, "%-16s %6s %5s %9s %7s %9s %9s %8s %9s %8s %8s %6s %8s %7s\n",
                 "scenario", "N", "L ms", "wall ms", "/ideal", "proc ms", "cpu us/c", "rss MiB",
                 "KiB/call", "p50 +ms", "p99 +ms", "conns", "mock us", "errors");
-  out << line;
+  if (!r.rows.empty()) out << line;  // none when --scenario picked only tools or serve
   for (const auto& m : r.rows) {
     const bool marginal = m.n > 1 && m.cpu_per_call_us != 0;
     std::snprintf(
@@ -44,10 +95,11 @@ void print_table(std::ostream& out, const suite_result& r) {
         m.failed);
     out << line;
   }
-  out << "(cpu us/c and KiB/call are marginal: (value at N - value at N=1) / (N-1), client process "
-         "only; mock us: the mock's CPU per request; p50/p99: client-observed latency - L; dag: "
-         "wall is the plan's fan-out wall, its ideal the critical path, p50/p99 over each "
-         "subtask's own latency)\n";
+  if (!r.rows.empty())
+    out << "(cpu us/c and KiB/call are marginal: (value at N - value at N=1) / (N-1), client "
+           "process only; mock us: the mock's CPU per request; p50/p99: client-observed latency "
+           "- L; dag: wall is the plan's fan-out wall, its ideal the critical path, p50/p99 over "
+           "each subtask's own latency)\n";
   for (const auto& m : r.rows) {
     if (m.failed > 0)
       out << "errors in " << m.scenario << " N=" << m.n << ": " << m.first_error << "\n";
@@ -69,6 +121,7 @@ void print_table(std::ostream& out, const suite_result& r) {
                   t.peer.c_str(), fixed(t.peer_us > 0 ? t.loop_us / t.peer_us : 0, 1).c_str());
     out << line;
   }
+  if (r.serve) print_serve(out, *r.serve);
   for (const auto& n : r.notes) out << "note: " << n << "\n";
 }
 
@@ -119,10 +172,36 @@ void write_json(const std::string& path, const suite_result& r) {
                                  {"peer_us_per_call", t.peer_us},
                                  {"peer", t.peer}});
   }
+  json::object all{{"rows", rows}, {"targets", targets}, {"notes", notes}, {"tools", tools}};
+  if (const auto& s = r.serve) {
+    all["serve"] = json::object{{"n", s->n},
+                                {"latency_ms", s->latency.count()},
+                                {"library_ok", s->library_ok},
+                                {"serve_ok", s->serve_ok},
+                                {"failed", s->failed},
+                                {"library_p50_ms", s->library_p50_ms},
+                                {"library_p99_ms", s->library_p99_ms},
+                                {"library_wall_ms", s->library_wall_ms},
+                                {"serve_p50_ms", s->serve_p50_ms},
+                                {"serve_p99_ms", s->serve_p99_ms},
+                                {"serve_wall_ms", s->serve_wall_ms},
+                                {"library_cpu_us_per_task", s->library_cpu_us},
+                                {"serve_cpu_us_per_task", s->serve_cpu_us},
+                                {"client_cpu_us_per_task", s->client_cpu_us},
+                                {"added_p50_ms", s->serve_p50_ms - s->library_p50_ms},
+                                {"added_p99_ms", s->serve_p99_ms - s->library_p99_ms},
+                                {"ratio_p50", ratio(s->serve_p50_ms, s->library_p50_ms)},
+                                {"ratio_p99", ratio(s->serve_p99_ms, s->library_p99_ms)},
+                                {"queued", s->queued},
+                                {"rss_kib_per_queued_task", s->queued_rss_kib},
+                                {"heap_kib_per_queued_task", s->queued_heap_kib},
+                                {"pending", s->pending},
+                                {"rss_kib_per_pending_ask", s->pending_rss_kib},
+                                {"heap_kib_per_pending_ask", s->pending_heap_kib}};
+    if (!s->first_error.empty()) all["serve"].as_object()["first_error"] = s->first_error;
+  }
   std::ofstream f(path);
-  f << json::serialize(
-           json::object{{"rows", rows}, {"targets", targets}, {"notes", notes}, {"tools", tools}})
-    << "\n";
+  f << json::serialize(all) << "\n";
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 

@@ -230,44 +230,59 @@ const measurement* find(const std::vector<measurement>& rows, const std::string&
 
 }  // namespace
 
+const std::vector<std::string>& scenario_names() {
+  static const std::vector<std::string> names = {"fan-out",  "pooled", "stream", "sequential",
+                                                 "pipeline", "dag",    "tls",    "target",
+                                                 "tools",    "serve"};
+  return names;
+}
+
+bool suite_options::runs(const std::string& scenario) const {
+  return scenarios.empty() ||
+         std::find(scenarios.begin(), scenarios.end(), scenario) != scenarios.end();
+}
+
 suite_result run_suite(const suite_options& opts) {
   suite_result out;
   const int cap = open_file_cap(out.notes);
   auto capped = [&](int n) { return std::min(n, cap); };
   const auto L = opts.latency;
   auto say = [](const std::string& what) { std::cerr << "conclave-bench: " << what << std::endl; };
-  {
+  if (opts.runs("fan-out") || opts.runs("pooled") || opts.runs("stream") ||
+      opts.runs("sequential") || opts.runs("pipeline")) {
     mock_process plain(opts.mock_path, L, false);
-    for (int n : opts.fan_out) {
+    for (int n : opts.runs("fan-out") ? opts.fan_out : std::vector<int>{}) {
       say("fan-out N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "fan-out", "raw", capped(n), L));
     }
-    if (opts.pooled_n > 0) {
+    if (opts.pooled_n > 0 && opts.runs("pooled")) {
       say("pooled N=" + std::to_string(opts.pooled_n) + " over " +
           std::to_string(opts.pooled_connections) + " connections");
       out.rows.push_back(measure(plain, "pooled", "raw", 1, L, 1));
       out.rows.push_back(
           measure(plain, "pooled", "raw", opts.pooled_n, L, opts.pooled_connections));
     }
-    for (int n : opts.small) {
+    for (int n : opts.runs("stream") ? opts.small : std::vector<int>{}) {
       say("stream N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "stream", "stream", capped(n), L));
       say("stream (Anthropic wire) N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "stream-anthropic", "stream-anthropic", capped(n), L));
     }
-    if (!find(out.rows, "fan-out", opts.speedup_n, L)) {
-      out.rows.push_back(measure(plain, "fan-out", "raw", opts.speedup_n, L));
+    if (opts.runs("sequential")) {
+      if (!find(out.rows, "fan-out", opts.speedup_n, L)) {
+        out.rows.push_back(measure(plain, "fan-out", "raw", opts.speedup_n, L));
+      }
+      say("sequential N=" + std::to_string(opts.speedup_n));
+      out.rows.push_back(measure(plain, "sequential", "sequential", opts.speedup_n, L));
     }
-    say("sequential N=" + std::to_string(opts.speedup_n));
-    out.rows.push_back(measure(plain, "sequential", "sequential", opts.speedup_n, L));
-    for (int n : opts.pipeline) {
+    for (int n : opts.runs("pipeline") ? opts.pipeline : std::vector<int>{}) {
       say("pipeline N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "pipeline", "pipeline", capped(n), L));
     }
   }
   const dag_options dag{
       .subtasks = opts.dag_subtasks, .depth = opts.dag_depth, .seed = opts.dag_seed};
-  if (dag.subtasks > 0) {
+  if (dag.subtasks > 0 && opts.runs("dag")) {
     // One mock per latency tier: the router sends each subtask to its tier's mock.
     const auto tier = dag_tiers(L);
     mock_process half(opts.mock_path, tier[0], false);
@@ -277,7 +292,7 @@ suite_result run_suite(const suite_options& opts) {
         " levels");
     out.rows.push_back(measure_dag({&half, &single, &twice}, dag, L));
   }
-  {
+  if (opts.runs("tls")) {
     mock_process tls(opts.mock_path, L, true);
     for (int n : opts.small) {
       say("tls N=" + std::to_string(capped(n)));
@@ -285,7 +300,7 @@ suite_result run_suite(const suite_options& opts) {
     }
   }
   const std::chrono::milliseconds one_second(1000);
-  if (opts.target_run) {
+  if (opts.target_run && opts.runs("target")) {
     mock_process slow(opts.mock_path, one_second, false);
     for (int n : {1, 10'000}) {
       say("fan-out N=" + std::to_string(capped(n)) + " at L=1s");
@@ -322,13 +337,21 @@ suite_result run_suite(const suite_options& opts) {
                         fixed(d->observed_path_ms) + " ms; run wall with the combine call " +
                         fixed(d->run_wall_ms) + " ms");
   }
-  std::vector<std::string> mcp_server = opts.mcp_server;
-  if (mcp_server.empty()) mcp_server = {opts.mock_path, "--mcp-stdio"};
-  say("tools: " + std::to_string(opts.tool_agents) + " agents x " +
-      std::to_string(opts.tool_turns) + " turns x " + std::to_string(opts.tool_calls_per_turn) +
-      " calls");
-  out.tools =
-      run_tools_bench(opts.tool_agents, opts.tool_turns, opts.tool_calls_per_turn, mcp_server);
+  if (opts.runs("tools")) {
+    std::vector<std::string> mcp_server = opts.mcp_server;
+    if (mcp_server.empty()) mcp_server = {opts.mock_path, "--mcp-stdio"};
+    say("tools: " + std::to_string(opts.tool_agents) + " agents x " +
+        std::to_string(opts.tool_turns) + " turns x " + std::to_string(opts.tool_calls_per_turn) +
+        " calls");
+    out.tools =
+        run_tools_bench(opts.tool_agents, opts.tool_turns, opts.tool_calls_per_turn, mcp_server);
+  }
+  if (opts.serve_n > 0 && opts.runs("serve")) {
+    // Each task holds three sockets in the worker: its client's, the server's, the model call's.
+    const int n = std::min(opts.serve_n, std::max(1, cap / 3));
+    say("serve: " + std::to_string(n) + " tasks at once and " + std::to_string(n) + " queued");
+    out.serve = run_serve_bench(opts.mock_path, n, opts.serve_latency);
+  }
 
   if (const auto* big = find(out.rows, "fan-out", capped(10'000), one_second)) {
     out.targets.push_back(

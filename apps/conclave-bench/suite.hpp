@@ -4,10 +4,12 @@
 // connections, the mock's own CPU per request, speedup against sequential).
 #pragma once
 
+#include "serve_bench.hpp"
 #include "tools_bench.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,17 @@ struct suite_options {
   /// 4: a critical path of 7L against a superstep bound of 8L, the commonest pair over seeds
   /// 1-40 (about 4 seeds in 10 put a 2L subtask on every level of one path: both 8L).
   std::uint64_t dag_seed = 4;
+  /// The serve scenario (serve_bench.hpp): tasks at once, and tasks queued, against a mock at
+  /// its own short latency (one model call per task, so what serve adds stands out).
+  int serve_n = 1000;
+  std::chrono::milliseconds serve_latency{20};
+  /// Scenarios to run (names from scenario_names()); empty: all.
+  std::vector<std::string> scenarios;
+  bool runs(const std::string& scenario) const;
 };
+
+/// fan-out, pooled, stream, sequential, pipeline, dag, tls, target, tools, serve.
+const std::vector<std::string>& scenario_names();
 
 struct measurement {
   std::string scenario;  ///< fan-out | pooled | stream | tls | sequential | pipeline | dag
@@ -72,8 +84,9 @@ struct target {
 struct suite_result {
   std::vector<measurement> rows;
   std::vector<target> targets;
-  std::vector<std::string> notes;  ///< e.g. N capped by the open-file limit
-  std::vector<tool_figure> tools;  ///< conclave's cost per tool call, beside a direct call
+  std::vector<std::string> notes;     ///< e.g. N capped by the open-file limit
+  std::vector<tool_figure> tools;     ///< conclave's cost per tool call, beside a direct call
+  std::optional<serve_figure> serve;  ///< the task API beside the library
 };
 
 suite_result run_suite(const suite_options& opts);
