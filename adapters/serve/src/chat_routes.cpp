@@ -193,6 +193,9 @@ asio::awaitable<void> serve_heavy(std::shared_ptr<service::state> st, http::exch
   }
 
   f->stream = http::event_stream::create(co_await asio::this_coro::executor);
+  // The stream races until_peer_gone (reading ahead), so the connection closes after it: the
+  // header says so, or a client would reuse it and see a reset.
+  ex.close_after();
   if (!co_await ex.start_stream()) co_return;
   const std::string first = f->wire->start();
   if (!co_await ex.write(first)) co_return;
