@@ -10,7 +10,6 @@
 // The engine's header-only waiter list; conclave_http does not link the engine (nor see its
 // include directory), so it is named by its path in the source tree.
 #include <conclave/engine/waiter_list.hpp>
-
 #include <conclave/http/client.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>

@@ -81,9 +81,9 @@ struct agent_report {
   std::chrono::microseconds latency{0};   ///< calling the model (all attempts)
   int attempts = 0;                       ///< model calls made (0: never started)
   bool replayed = false;  ///< a resumed run took it from the journal: no model was called again
-  usage tokens;                           ///< spent, including on failed, cut and cancelled calls
-  int turns = 0;                          ///< turns of the loop that got a reply
-  std::vector<usage> turn_tokens;         ///< tokens per turn, retries included
+  usage tokens;           ///< spent, including on failed, cut and cancelled calls
+  int turns = 0;          ///< turns of the loop that got a reply
+  std::vector<usage> turn_tokens;            ///< tokens per turn, retries included
   std::vector<tool_call_record> tool_calls;  ///< in the order they were asked for
   std::chrono::microseconds tool_time{0};    ///< running tools (turns' wall, not summed)
   /// With the verify stage: the judge's last verdict ("pass", "needs_improvement", "fail";
