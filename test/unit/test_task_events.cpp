@@ -1,5 +1,7 @@
 // serve's task queue, the rest: each task's event log (resume, gaps, caps) and the wire helpers
 // (status JSON, SSE frames, Last-Event-ID). Suite task_queue, continued from test_task_queue.cpp.
+#include "task_queue_support.hpp"
+
 #include <conclave/serve/task_queue.hpp>
 
 #include <boost/json/parse.hpp>
@@ -10,46 +12,8 @@
 
 using namespace conclave::serve;
 using namespace std::chrono_literals;
-using queue = conclave::serve::task_queue;
 
-namespace {
-
-constexpr std::int64_t t0 = 1'700'000'000'000;  // unix ms
-
-std::function<std::string()> counter_ids() {
-  return [n = 0]() mutable {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "task_%020x", ++n);
-    return std::string(buf);
-  };
-}
-
-queue::limits caps(std::size_t capacity, std::size_t keep_finished = 1000) {
-  queue::limits l;
-  l.capacity = capacity;
-  l.keep_finished = keep_finished;
-  return l;
-}
-
-task_spec spec(int priority, std::string question = "q") {
-  task_spec s;
-  s.question = std::move(question);
-  s.priority = priority;
-  return s;
-}
-
-std::string submit(task_queue& q, task_spec s, std::int64_t now = t0) {
-  auto r = q.submit(std::move(s), now);
-  BOOST_TEST_REQUIRE(std::holds_alternative<std::string>(r));
-  return std::get<std::string>(r);
-}
-
-std::string next_id(queue& q, std::int64_t now = t0) {
-  const task_record* r = q.start_next(now);
-  return r ? r->id : "";
-}
-
-}  // namespace
+using namespace conclave::serve::test;
 
 BOOST_AUTO_TEST_SUITE(task_queue)
 
