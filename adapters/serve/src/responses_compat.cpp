@@ -28,7 +28,9 @@ std::optional<wire_error> read_input(const json::value& input, detail::conversat
     const auto* o = items[i].if_object();
     if (!o) return bad("input", where + " must be an object.");
     const auto* t = member(*o, "type");
-    const std::string_view type = t && t->is_string() ? t->get_string() : "message";
+    // Not a ternary: json::string vs "message" would make a temporary the view outlives.
+    std::string_view type = "message";
+    if (t && t->is_string()) type = t->get_string();
     if (type == "reasoning") continue;  // a previous answer's reasoning: nobody reads it
     if (type == "item_reference")
       return bad("input", where + " is an item reference: this server stores no responses.");

@@ -114,7 +114,11 @@ service::service(asio::any_io_executor ex, engine& eng, service_options opts)
     : st_(std::make_shared<state>(std::move(ex), eng, std::move(opts))) {}
 
 service::~service() {
-  if (st_->server) st_->server->close_all();
+  // The routes hold the state (shared) and the state holds the server: break the cycle here.
+  if (st_->server) {
+    st_->server->close_all();
+    st_->server.reset();
+  }
 }
 
 void service::listen() {
