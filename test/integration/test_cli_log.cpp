@@ -4,6 +4,7 @@
 #include "background_mock.hpp"
 #include "cli_run.hpp"
 #include "process.hpp"
+#include "temp_file.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -23,28 +24,9 @@ using conclave::test::clean_env;
 using conclave::test::env_with;
 using conclave::test::process;
 
+using conclave::test::temp_dir;
+
 namespace {
-
-// A fresh directory, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "conclave-cli-log-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;

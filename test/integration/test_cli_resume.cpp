@@ -5,6 +5,7 @@
 #include "background_mock.hpp"
 #include "cli_run.hpp"
 #include "process.hpp"
+#include "temp_file.hpp"
 
 #include <conclave/journal/journal.hpp>
 
@@ -24,26 +25,9 @@ using conclave::test::env_with;
 using conclave::test::parse_object;
 using conclave::test::process;
 
+using conclave::test::temp_dir;
+
 namespace {
-
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "conclave-cli-resume-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 // The agents (by index) whose completion the journal holds for `run_id`.
 std::set<int> finished_agents(const conclave::journal::journal& j, const std::string& run_id) {

@@ -1,6 +1,7 @@
 // The attempt log without a run: the entry a report makes, where the log lives, appending
 // (permissions, links, FIFOs), reading back a damaged file, and the table with hostile text.
 #include "attempt_log.hpp"
+#include "temp_file.hpp"
 
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/json_text.hpp>
@@ -24,28 +25,9 @@ using conclave::agent_status;
 using conclave::run_report;
 using namespace std::chrono_literals;
 
+using conclave::test::temp_dir;
+
 namespace {
-
-// A fresh directory, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "conclave-log-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, ec);
-    fs::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

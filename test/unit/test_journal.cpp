@@ -1,6 +1,8 @@
 // The run journal (adapters/journal): runs and steps on a real SQLite file in a temp directory,
 // another connection and a killed process reading what was committed, refused files, and the
 // observer that writes a run's steps.
+#include "temp_file.hpp"
+
 #include <conclave/journal/journal.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -18,22 +20,9 @@
 namespace cj = conclave::journal;
 namespace fs = std::filesystem;
 
-namespace {
+using conclave::test::temp_dir;
 
-// A directory of its own (the journal brings -wal and -shm files), removed at the end.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "conclave-journal-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const char* name = "journal.db") const { return (path / name).string(); }
-};
+namespace {
 
 // One SQL statement on the file through SQLite itself, outside the journal; the first column
 // of the first row, if any.
@@ -72,7 +61,7 @@ BOOST_AUTO_TEST_SUITE(journal)
 
 BOOST_AUTO_TEST_CASE(runs_and_steps_round_trip) {
   temp_dir dir;
-  auto j = cj::journal::open(dir.file());
+  auto j = cj::journal::open(dir / "journal.db");
   const std::string id = j->begin_run("ask", "Why is the sky blue?", R"({"agents":3})", "", "cli");
   BOOST_TEST(cj::is_run_id(id));
   auto r = j->find(id);
@@ -129,7 +118,7 @@ BOOST_AUTO_TEST_CASE(runs_and_steps_round_trip) {
 
 BOOST_AUTO_TEST_CASE(a_step_is_written_once) {
   temp_dir dir;
-  auto j = cj::journal::open(dir.file());
+  auto j = cj::journal::open(dir / "journal.db");
   const std::string id = j->begin_run("run", "q", "{}", "{}");
   BOOST_TEST(j->record_step(id, "combined", "combined", "first"));
   BOOST_TEST(!j->record_step(id, "combined", "combined", "second"));
@@ -144,7 +133,7 @@ BOOST_AUTO_TEST_CASE(a_step_is_written_once) {
 
 BOOST_AUTO_TEST_CASE(unfinished_recent_and_prune) {
   temp_dir dir;
-  auto j = cj::journal::open(dir.file());
+  auto j = cj::journal::open(dir / "journal.db");
   const std::string a = j->begin_run("ask", "a", "{}", "");
   const std::string b = j->begin_run("ask", "b", "{}", "");
   const std::string c = j->begin_run("ask", "c", "{}", "");
@@ -175,22 +164,22 @@ BOOST_AUTO_TEST_CASE(unfinished_recent_and_prune) {
   BOOST_TEST(j->steps(b).empty());  // the steps went with their run
   BOOST_TEST(j->find(a)->status == "running");
   BOOST_TEST(j->recent(10).size() == 2u);
-  BOOST_TEST(raw_sql(dir.file(), "SELECT count(*) FROM steps") == "0");
+  BOOST_TEST(raw_sql(dir / "journal.db", "SELECT count(*) FROM steps") == "0");
 }
 
 BOOST_AUTO_TEST_CASE(wal_mode_and_private_file) {
   temp_dir dir;
-  auto j = cj::journal::open(dir.file());
+  auto j = cj::journal::open(dir / "journal.db");
   const std::string id = j->begin_run("ask", "q", "{}", "");
   j->record_step(id, "plan", "decomposed", "{}");
-  BOOST_TEST(raw_sql(dir.file(), "PRAGMA journal_mode") == "wal");
-  BOOST_TEST(raw_sql(dir.file(), "SELECT version FROM schema_version") == "1");
+  BOOST_TEST(raw_sql(dir / "journal.db", "PRAGMA journal_mode") == "wal");
+  BOOST_TEST(raw_sql(dir / "journal.db", "SELECT version FROM schema_version") == "1");
   struct stat st;
-  BOOST_REQUIRE(::stat(dir.file().c_str(), &st) == 0);
+  BOOST_REQUIRE(::stat((dir / "journal.db").c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
-  BOOST_TEST(fs::exists(dir.file("journal.db-wal")));
+  BOOST_TEST(fs::exists(dir / "journal.db-wal"));
   BOOST_TEST(j->checkpoint());
-  BOOST_TEST(fs::file_size(dir.file("journal.db-wal")) == 0u);  // TRUNCATE
+  BOOST_TEST(fs::file_size(dir / "journal.db-wal") == 0u);  // TRUNCATE
   j->close();
   j->close();  // idempotent
   BOOST_CHECK_THROW(j->find(id), cj::journal_error);
@@ -198,8 +187,8 @@ BOOST_AUTO_TEST_CASE(wal_mode_and_private_file) {
 
 BOOST_AUTO_TEST_CASE(another_connection_sees_committed_steps) {
   temp_dir dir;
-  auto one = cj::journal::open(dir.file());
-  auto two = cj::journal::open(dir.file());
+  auto one = cj::journal::open(dir / "journal.db");
+  auto two = cj::journal::open(dir / "journal.db");
   const std::string id = one->begin_run("ask", "q", "{}", "");
   one->record_step(id, "plan", "decomposed", "{}");
   BOOST_TEST(two->find(id)->question == "q");
@@ -212,8 +201,8 @@ BOOST_AUTO_TEST_CASE(another_connection_sees_committed_steps) {
 
 BOOST_AUTO_TEST_CASE(threads_and_connections_write_together) {
   temp_dir dir;
-  auto one = cj::journal::open(dir.file());
-  auto two = cj::journal::open(dir.file());
+  auto one = cj::journal::open(dir / "journal.db");
+  auto two = cj::journal::open(dir / "journal.db");
   const std::string id = one->begin_run("task", "q", "{}", "");
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {
@@ -231,7 +220,7 @@ BOOST_AUTO_TEST_CASE(threads_and_connections_write_together) {
 
 BOOST_AUTO_TEST_CASE(survives_a_killed_process) {
   temp_dir dir;
-  const std::string path = dir.file();
+  const std::string path = dir / "journal.db";
   int ready[2];
   BOOST_REQUIRE(::pipe(ready) == 0);
   const pid_t child = ::fork();
@@ -270,41 +259,41 @@ BOOST_AUTO_TEST_CASE(survives_a_killed_process) {
 
 BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_journal) {
   temp_dir dir;
-  { std::ofstream(dir.file("text.db"), std::ios::binary) << std::string(4096, 'x'); }
+  { std::ofstream(dir / "text.db", std::ios::binary) << std::string(4096, 'x'); }
   try {
-    cj::journal::open(dir.file("text.db"));
+    cj::journal::open(dir / "text.db");
     BOOST_FAIL("a text file opened as a journal");
   } catch (const cj::journal_error& e) {
-    BOOST_TEST(contains(e.what(), dir.file("text.db")), e.what());
+    BOOST_TEST(contains(e.what(), dir / "text.db"), e.what());
     BOOST_TEST(contains(e.what(), "not a database"), e.what());
   }
   // A database of something else: no schema_version table, but tables of its own.
-  raw_sql(dir.file("other.db"), "CREATE TABLE schema_version (version INTEGER)");
-  BOOST_CHECK_THROW(cj::journal::open(dir.file("other.db")), cj::journal_error);
+  raw_sql(dir / "other.db", "CREATE TABLE schema_version (version INTEGER)");
+  BOOST_CHECK_THROW(cj::journal::open(dir / "other.db"), cj::journal_error);
   // A link where the journal goes, a directory, a missing directory.
-  fs::create_symlink(dir.file("target.db"), dir.file("link.db"));
+  fs::create_symlink(dir / "target.db", dir / "link.db");
   try {
-    cj::journal::open(dir.file("link.db"));
+    cj::journal::open(dir / "link.db");
     BOOST_FAIL("a symbolic link opened as a journal");
   } catch (const cj::journal_error& e) {
     BOOST_TEST(contains(e.what(), "symbolic link"), e.what());
   }
-  BOOST_TEST(!fs::exists(dir.file("target.db")));
-  BOOST_CHECK_THROW(cj::journal::open(dir.path.string()), cj::journal_error);
-  BOOST_CHECK_THROW(cj::journal::open(dir.file("missing/journal.db")), cj::journal_error);
+  BOOST_TEST(!fs::exists(dir / "target.db"));
+  BOOST_CHECK_THROW(cj::journal::open(dir.str()), cj::journal_error);
+  BOOST_CHECK_THROW(cj::journal::open(dir / "missing/journal.db"), cj::journal_error);
   BOOST_CHECK_THROW(cj::journal::open(""), cj::journal_error);
 }
 
 BOOST_AUTO_TEST_CASE(refuses_a_newer_schema) {
   temp_dir dir;
-  cj::journal::open(dir.file())->close();
-  raw_sql(dir.file(), "UPDATE schema_version SET version = 2");
+  cj::journal::open(dir / "journal.db")->close();
+  raw_sql(dir / "journal.db", "UPDATE schema_version SET version = 2");
   try {
-    cj::journal::open(dir.file());
+    cj::journal::open(dir / "journal.db");
     BOOST_FAIL("a newer schema was opened");
   } catch (const cj::journal_error& e) {
     BOOST_TEST(contains(e.what(), "schema version 2 is newer"), e.what());
-    BOOST_TEST(contains(e.what(), dir.file()), e.what());
+    BOOST_TEST(contains(e.what(), dir / "journal.db"), e.what());
   }
 }
 

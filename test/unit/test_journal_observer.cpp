@@ -1,6 +1,8 @@
 // The journal's observer: which events are steps and under which keys, what it stores, that a
 // replay writes nothing new, that a failing journal never throws into the run; and the
 // default path.
+#include "temp_file.hpp"
+
 #include <conclave/engine/progress.hpp>
 #include <conclave/engine/report.hpp>
 #include <conclave/engine/report_fold.hpp>
@@ -20,20 +22,9 @@ using conclave::event_kind;
 using conclave::run_report;
 namespace fs = std::filesystem;
 
-namespace {
+using conclave::test::temp_dir;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "conclave-journal-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+namespace {
 
 std::shared_ptr<const agent_report> answered(std::size_t i, int revisions, std::string answer) {
   auto r = std::make_shared<agent_report>();
@@ -121,7 +112,7 @@ BOOST_AUTO_TEST_SUITE(journal)
 
 BOOST_AUTO_TEST_CASE(observer_writes_the_steps_only) {
   temp_dir dir;
-  auto j = cj::journal::open((dir.path / "j.db").string());
+  auto j = cj::journal::open((dir.path() / "j.db").string());
   const std::string id = j->begin_run("ask", "q", "{}", "");
   auto status = std::make_shared<cj::observer_status>();
   feed(cj::journal_observer(j, id, status), a_run());
@@ -160,7 +151,7 @@ BOOST_AUTO_TEST_CASE(observer_writes_the_steps_only) {
 
 BOOST_AUTO_TEST_CASE(observer_replay_writes_nothing_new) {
   temp_dir dir;
-  auto j = cj::journal::open((dir.path / "j.db").string());
+  auto j = cj::journal::open((dir.path() / "j.db").string());
   const std::string id = j->begin_run("ask", "q", "{}", "");
   const auto events = a_run();
   const std::vector<event> first_part(events.begin(), events.begin() + 10);
@@ -177,7 +168,7 @@ BOOST_AUTO_TEST_CASE(observer_replay_writes_nothing_new) {
 
 BOOST_AUTO_TEST_CASE(observer_never_throws_into_the_run) {
   temp_dir dir;
-  auto j = cj::journal::open((dir.path / "j.db").string());
+  auto j = cj::journal::open((dir.path() / "j.db").string());
   const auto events = a_run();
 
   // A run the journal does not have: the first step fails, then nothing more is tried.
@@ -232,7 +223,7 @@ BOOST_AUTO_TEST_CASE(default_path_follows_the_state_directory) {
     auto it = vars.find(name);
     return it == vars.end() ? std::string() : it->second;
   };
-  const std::string root = dir.path.string();
+  const std::string root = dir.str();
 
   vars = {{"XDG_STATE_HOME", root + "/state/"}, {"HOME", root}};
   BOOST_TEST(cj::default_journal_path(env) == root + "/state/conclave/journal.db");
