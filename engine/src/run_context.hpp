@@ -92,14 +92,16 @@ struct run_context : std::enable_shared_from_this<run_context> {
     head.combine = to_string(opts.combine);
   }
 
-  /// Stamps the event and applies it on the run's strand, then tells the observers.
+  /// Stamps the event and applies it on the run's strand, then tells the observers. The stamp
+  /// is taken on the strand, so observers see `at` never decrease (an event stamped before the
+  /// post could otherwise be overtaken by one emitted on the strand meanwhile).
   void emit(event e) {
-    e.at = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
     if (strand.running_in_this_thread()) {
-      deliver(e);
+      deliver(std::move(e));
     } else {
-      boost::asio::post(strand,
-                        [self = shared_from_this(), e = std::move(e)] { self->deliver(e); });
+      boost::asio::post(strand, [self = shared_from_this(), e = std::move(e)]() mutable {
+        self->deliver(std::move(e));
+      });
     }
   }
 
@@ -285,7 +287,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
   run_report head;
 
  private:
-  void deliver(const event& e) {
+  void deliver(event e) {
+    e.at = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
     progress.apply(e);
     fold.apply(e);
     for (std::size_t i = 0; i < observers.size(); ++i) {
