@@ -3,6 +3,8 @@
 // progress map, the fold and the observers live on the run's strand).
 #pragma once
 
+#include "jitter.hpp"
+
 #include <conclave/engine/ask.hpp>
 #include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
@@ -105,9 +107,10 @@ struct run_context : std::enable_shared_from_this<run_context> {
     }
   }
 
-  /// Backoff jitter for one caller: reproducible with opts.random_seed, else from the system.
-  std::mt19937_64 jitter_source(std::uint64_t salt) const {
-    return std::mt19937_64(opts.random_seed ? opts.random_seed + salt : std::random_device{}());
+  /// Backoff jitter for one caller: reproducible with opts.random_seed, else from a seed the
+  /// system gave the run once (a random_device per call cost a syscall each).
+  jitter_rng jitter_source(std::uint64_t salt) const {
+    return jitter_rng((opts.random_seed ? opts.random_seed : system_seed) + salt);
   }
 
   /// Charges one call to the run's budget (priced by the model that answered, else the one
@@ -259,6 +262,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
   const ask_options opts;
   boost::asio::strand<boost::asio::any_io_executor> strand;
   const clock::time_point start;
+  const std::uint64_t system_seed = std::random_device{}();  ///< when opts.random_seed is 0
   session::shared_context base_context;        ///< what every agent sees; set after planning
   retry_budget retries;                        ///< shared by every agent: no retry storms
   run_budget budget;                           ///< tokens and cost: no new call once reached
