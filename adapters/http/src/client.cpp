@@ -22,6 +22,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -38,7 +39,12 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t header_limit = 64 * 1024;
-constexpr std::size_t read_chunk = 8 * 1024;
+// A stream's events are small: a 2 KiB chunk takes them a few at a time (8 KiB per in-flight
+// stream was the largest part of an agent's memory in heavy mode).
+constexpr std::size_t sink_chunk = 2 * 1024;
+// A whole body's first allocation: its content-length up to this, then doubling.
+constexpr std::size_t first_body_read = 64 * 1024;
+constexpr std::size_t min_body_read = 1024;
 // Interim responses tolerated before the final one: real servers send one or two; a peer
 // sending them without end would otherwise hold the call until its deadline (or forever).
 constexpr int max_interim_responses = 16;
@@ -130,30 +136,49 @@ asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_me
     out.stopped_by_sink = true;  // refused by its head: the body stays unread
     co_return;
   }
+  // A body for the caller is read straight into out.body, sized by its content-length when
+  // there is one; a body for a sink through one small chunk (every in-flight stream holds it).
   std::vector<char> chunk;
-  if (!parser.is_done()) chunk.resize(read_chunk);  // only while a body is being read
+  std::size_t used = 0;  // bytes of out.body filled
   while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
+    char* room = nullptr;
+    std::size_t room_size = 0;
+    if (to_sink) {
+      if (chunk.empty()) chunk.resize(sink_chunk);
+      room = chunk.data();
+      room_size = chunk.size();
+    } else {
+      if (used == out.body.size()) {
+        const auto remaining = parser.content_length_remaining();
+        const std::size_t grow =
+            remaining && *remaining > 0
+                ? static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, first_body_read))
+                : std::max(min_body_read, out.body.size());
+        out.body.resize(used + grow);
+      }
+      room = out.body.data() + used;
+      room_size = out.body.size() - used;
+    }
+    parser.get().body().data = room;
+    parser.get().body().size = room_size;
     auto [ec, n] = co_await bhttp::async_read(s, buffer, parser, use_tuple);
     if (ec == bhttp::error::need_buffer) ec = {};
-    const std::size_t got = chunk.size() - parser.get().body().size;
-    if (got > 0) {
-      const std::string_view piece(chunk.data(), got);
-      if (to_sink) {
-        if (!(*sink)(piece)) {
-          out.stopped_by_sink = true;
-          co_return;
-        }
-      } else {
-        out.body.append(piece);
+    const std::size_t got = room_size - parser.get().body().size;
+    if (to_sink) {
+      if (got > 0 && !(*sink)(std::string_view(room, got))) {
+        out.stopped_by_sink = true;
+        co_return;
       }
+    } else {
+      used += got;
     }
     if (ec) {
+      out.body.resize(used);
       out.ec = ec;
       co_return;
     }
   }
+  if (!to_sink) out.body.resize(used);
   keep_alive = parser.keep_alive();
 }
 
