@@ -62,14 +62,6 @@ struct http_model::impl {
     out.limits = wire.read_limits(r.headers, now);
   }
 
-  // Every way out of a call passes here: whatever the server sent is redacted and made valid
-  // UTF-8 before anyone sees it.
-  asio::awaitable<outcome> call(chat_request req, delta_handler on_delta) {
-    outcome result = co_await call_unscrubbed(std::move(req), std::move(on_delta));
-    scrub(std::get<1>(result), secrets);
-    co_return result;
-  }
-
   // A reply that was cut, carried no usage or usage not to believe: count what was sent and
   // what arrived, never zero.
   static void estimate_if_unreported(bool reported, std::int64_t prompt_estimate,
@@ -80,46 +72,58 @@ struct http_model::impl {
     out.tokens.completion_tokens = estimate_tokens(out.message.size());
   }
 
-  asio::awaitable<outcome> call_unscrubbed(chat_request req, delta_handler on_delta) {
-    chat_response out;
+  // What a call sends, made before its one wait. (Plain functions around one coroutine: g++
+  // gives every local and temporary of a coroutine its own slot in the frame, which lives as
+  // long as the call; three layers of them were a third of an in-flight call's memory.)
+  struct prepared {
+    http::request_message request;
+    http::client::clock::time_point deadline;
+    std::int64_t prompt_estimate = 0;
+    bool stream = false;
+  };
+
+  // Checks and encodes `req`, consuming it; false with `refused` filled when it must not go.
+  bool prepare(chat_request& req, delta_handler& on_delta, prepared& p, outcome& refused) const {
+    auto& out = std::get<1>(refused);
     if (auto why = control_char_at(req.model); !why.empty()) {
       out.diag.message = "model name " + why + "; not sent";
-      co_return outcome{error::bad_request, std::move(out)};
+      std::get<0>(refused) = error::bad_request;
+      return false;
     }
     if (std::string why; !wire.check(req, why)) {
       out.diag.message = why + "; not sent";
-      co_return outcome{error::bad_request, std::move(out)};
+      std::get<0>(refused) = error::bad_request;
+      return false;
     }
-    std::int64_t prompt_estimate = 0;
-    for (const auto& m : req.messages) prompt_estimate += estimate_tokens(m.size());
+    for (const auto& m : req.messages) p.prompt_estimate += estimate_tokens(m.size());
     // The caller's deadline, when sooner than ours: the call then fails as a timeout in time
     // to say so, instead of being cut by the caller's timer.
-    auto deadline = http::client::clock::now() + opts.request_timeout;
-    if (req.deadline && *req.deadline < deadline) deadline = *req.deadline;
-    const bool stream = wire.streams(req);
-    auto request = wire.encode(req, endpoint, settings, stream);
-    if (stream) {
-      // A codec that always streams hands deltas on only when the caller asked for them.
-      // (A named handler: g++ 12 destroys a temporary in a co_await's arguments twice.)
-      if (!req.stream) on_delta = nullptr;
-      co_return co_await streamed(std::move(request), deadline, prompt_estimate,
-                                  std::move(on_delta));
-    }
+    p.deadline = http::client::clock::now() + opts.request_timeout;
+    if (req.deadline && *req.deadline < p.deadline) p.deadline = *req.deadline;
+    p.stream = wire.streams(req);
+    p.request = wire.encode(req, endpoint, settings, p.stream);
+    // A codec that always streams hands deltas on only when the caller asked for them.
+    if (p.stream && !req.stream) on_delta = nullptr;
+    req = chat_request{};  // encoded: its messages need not live as long as the call
+    return true;
+  }
 
-    http::response r = co_await client.request(endpoint.where, std::move(request), deadline);
+  // A whole (not streamed) reply made into the call's outcome.
+  void finish_whole(http::response& r, std::int64_t prompt_estimate, outcome& result) const {
+    auto& [ec, out] = result;
     out.latency = r.elapsed;
     if (r.ec) {
       out.tokens.prompt_tokens = prompt_estimate;  // it may have been sent: count it
-      co_return outcome{classify_transport(r, out.diag), std::move(out)};
+      ec = classify_transport(r, out.diag);
+      return;
     }
     read_head(r, out);
     secrets.apply_in_place(r.body);  // before any of it is quoted: a cut must not halve a key
     if (r.status < 200 || r.status >= 300) {
-      const auto ec = wire.decode_error(r.status, r.body, out.diag);
-      co_return outcome{ec, std::move(out)};
+      ec = wire.decode_error(r.status, r.body, out.diag);
+      return;
     }
     bool usage_reported = false;
-    error_code ec;
     if (const auto type = media_type(r.headers); !may_be_json(type)) {
       out.diag.message = "not JSON (content-type " + quoted_type(type) + ")";
       ec = error::bad_response;
@@ -127,7 +131,27 @@ struct http_model::impl {
       ec = wire.decode_reply(r.body, out, usage_reported);
     }
     estimate_if_unreported(usage_reported, prompt_estimate, out);
-    co_return outcome{ec, std::move(out)};
+  }
+
+  // One call, the only coroutine between the caller and the HTTP client. Every way out passes
+  // the scrub: whatever the server sent is redacted and made valid UTF-8 before anyone sees it.
+  // The impl is shared in, so the call is safe even if the model goes first.
+  static asio::awaitable<outcome> run(std::shared_ptr<impl> self, chat_request req,
+                                      delta_handler on_delta) {
+    outcome result;
+    prepared p;
+    if (self->prepare(req, on_delta, p, result)) {
+      if (p.stream) {
+        result = co_await self->streamed(std::move(p.request), p.deadline, p.prompt_estimate,
+                                         std::move(on_delta));
+      } else {
+        http::response r =
+            co_await self->client.request(self->endpoint.where, std::move(p.request), p.deadline);
+        self->finish_whole(r, p.prompt_estimate, result);
+      }
+    }
+    scrub(std::get<1>(result), self->secrets);
+    co_return result;
   }
 
   asio::awaitable<outcome> streamed(http::request_message request,
@@ -235,13 +259,8 @@ const codec& http_model::wire() const noexcept { return impl_->wire; }
 void http_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
                              completion_handler&& handler) {
   auto slot = asio::get_associated_cancellation_slot(handler);
-  // The impl is shared into the coroutine, so the call is safe even if the model goes first.
-  auto call = [](std::shared_ptr<impl> self, chat_request r,
-                 delta_handler d) -> asio::awaitable<impl::outcome> {
-    co_return co_await self->call(std::move(r), std::move(d));
-  };
   asio::co_spawn(
-      ex, call(impl_, std::move(req), std::move(on_delta)),
+      ex, impl::run(impl_, std::move(req), std::move(on_delta)),
       asio::bind_cancellation_slot(slot, [h = std::move(handler), self = impl_](
                                              std::exception_ptr e, impl::outcome result) mutable {
         auto& [ec, response] = result;
