@@ -3,9 +3,7 @@
 #include <conclave/engine/breaker_model.hpp>
 #include <conclave/engine/error.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/post.hpp>
 
 #include <map>
 
@@ -13,10 +11,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace conclave {
-namespace {
-using outcome = std::tuple<error_code, chat_response>;
-}
-
 breaker_model::breaker_model(model& inner, breaker_options opts) : inner_(inner), opts_(opts) {}
 
 breaker_state breaker_model::state(const std::string& model_name) const {
@@ -47,46 +41,44 @@ std::size_t breaker_model::endpoint_count() const {
 
 void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
                                 completion_handler&& handler) {
-  auto call = [](breaker_model& self, chat_request r, delta_handler d) -> asio::awaitable<outcome> {
-    using clock = circuit_breaker::clock;
-    co_await asio::this_coro::throw_if_cancelled(false);  // on_result must always run
-    const std::string name = r.model;
-    std::optional<clock::time_point> refused_until;
-    {
-      std::lock_guard lock(self.mutex_);
-      auto& e = self.breakers_.try_emplace(name, self.opts_).first->second;
-      e.last_used = clock::now();
-      if (e.breaker.admit(e.last_used)) {
-        ++e.in_flight;  // keeps the entry (on_result must find it) until the call ends
-      } else {
-        refused_until = e.breaker.open_until();
-      }
+  using clock = circuit_breaker::clock;
+  std::string name = req.model;
+  std::optional<clock::time_point> refused_until;
+  {
+    std::lock_guard lock(mutex_);
+    auto& e = breakers_.try_emplace(name, opts_).first->second;
+    e.last_used = clock::now();
+    if (e.breaker.admit(e.last_used)) {
+      ++e.in_flight;  // keeps the entry (the result must find it) until the call ends
+    } else {
+      refused_until = e.breaker.open_until();
     }
-    if (refused_until) {
-      ++self.fast_failures_;
-      chat_response refusal;
-      const auto left =
-          std::max(std::chrono::milliseconds(0),
-                   std::chrono::ceil<std::chrono::milliseconds>(*refused_until - clock::now()));
-      refusal.diag.retry_after = left;
-      refusal.diag.message = self.inner_.describe() + (name.empty() ? "" : " " + name) +
-                             " keeps failing: circuit open, next try in " +
-                             std::to_string(left.count()) + " ms";
-      co_return outcome{error::circuit_open, std::move(refusal)};
-    }
-    auto [ec, reply] = co_await self.inner_.async_complete(std::move(r), std::move(d),
-                                                           asio::as_tuple(asio::use_awaitable));
-    {
-      std::lock_guard lock(self.mutex_);
-      auto& e = self.breakers_.find(name)->second;
-      e.last_used = clock::now();
-      e.breaker.on_result(e.last_used, ec);
-      --e.in_flight;
-    }
-    co_return outcome{ec, std::move(reply)};
-  };
-  detail::spawn_call(std::move(ex), call(*this, std::move(req), std::move(on_delta)),
-                     std::move(handler), "breaker_model");
+  }
+  if (refused_until) {
+    ++fast_failures_;
+    chat_response refusal;
+    const auto left =
+        std::max(std::chrono::milliseconds(0),
+                 std::chrono::ceil<std::chrono::milliseconds>(*refused_until - clock::now()));
+    refusal.diag.retry_after = left;
+    refusal.diag.message = inner_.describe() + (name.empty() ? "" : " " + name) +
+                           " keeps failing: circuit open, next try in " +
+                           std::to_string(left.count()) + " ms";
+    // Never completed inside the initiating call: posted to where the call runs.
+    asio::post(ex, [h = std::move(handler), refusal = std::move(refusal)]() mutable {
+      std::move(h)(error::circuit_open, std::move(refusal));
+    });
+    return;
+  }
+  detail::forward_call(inner_, std::move(ex), std::move(req), std::move(on_delta),
+                       std::move(handler),
+                       [this, name = std::move(name)](const error_code& ec, const chat_response&) {
+                         std::lock_guard lock(mutex_);
+                         auto& e = breakers_.find(name)->second;
+                         e.last_used = clock::now();
+                         e.breaker.on_result(e.last_used, ec);
+                         --e.in_flight;
+                       });
 }
 
 }  // namespace conclave

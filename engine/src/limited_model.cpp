@@ -5,6 +5,8 @@
 #include <conclave/engine/limited_model.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -21,7 +23,6 @@ namespace conclave {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-using outcome = std::tuple<error_code, chat_response>;
 
 call_outcome outcome_of(const error_code& ec) {
   if (!ec) return call_outcome::ok;
@@ -144,6 +145,7 @@ limited_model::stats limited_model::stats_for(const std::string& model_name) con
   return s;
 }
 
+
 namespace {
 
 // What waiting for the limits came to: a ticket to call with, or why not.
@@ -165,62 +167,75 @@ asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e, st
 
 void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
                                 completion_handler&& handler) {
-  auto e = endpoint_for(req.model);
-  auto call = [](model& inner, std::shared_ptr<endpoint> ep, chat_request r,
-                 delta_handler d) -> asio::awaitable<outcome> {
-    co_await asio::this_coro::throw_if_cancelled(false);  // clean up after a cancel
-    std::int64_t estimate = 0;
-    {
-      std::lock_guard lock(ep->mutex);
-      estimate = ep->state.estimate_tokens(r);
-    }
-    ++ep->waiting;
-    const admission admitted = co_await admit(ep, estimate, r.deadline);
-    --ep->waiting;
-    const auto& ticket = admitted.ticket;
-    if (admitted.past_deadline) {
-      chat_response none;
-      if (admitted.wait.count() <= 0) {
-        // Nothing to wait for: the caller's time was already up.
-        none.diag.message = "the call's deadline passed before it could start";
-        co_return outcome{error::timeout, std::move(none)};
-      }
-      none.diag.retry_after = admitted.wait;
-      none.diag.message = "the rate limit asks to wait " + std::to_string(admitted.wait.count()) +
-                          " ms, past this call's deadline";
-      co_return outcome{error::rate_limited, std::move(none)};
-    }
-    if (!ticket) {
-      chat_response none;
-      none.diag.message = "cancelled while waiting for the rate limit";
-      co_return outcome{error::cancelled, std::move(none)};
-    }
-    ++ep->calls;
-    const auto now_in = ++ep->in_flight;
-    for (auto peak = ep->peak.load();
-         now_in > peak && !ep->peak.compare_exchange_weak(peak, now_in);) {
-    }
-    auto [ec, reply] = co_await inner.async_complete(std::move(r), std::move(d), use_tuple);
-    --ep->in_flight;
-    const call_outcome how = outcome_of(ec);
-    if (how == call_outcome::rate_limited) ++ep->rate_limited;
-    {
-      std::lock_guard lock(ep->mutex);
-      ep->state.on_outcome(rate_limiter::clock::now(), *ticket, how, reply.tokens,
-                           reply.diag.retry_after, reply.limits);
-    }
-    ep->give_back_permit();
-    ep->touch();
-    co_return outcome{ec, std::move(reply)};
+  auto ep = endpoint_for(req.model);
+  std::int64_t estimate = 0;
+  {
+    std::lock_guard lock(ep->mutex);
+    estimate = ep->state.estimate_tokens(req);
+  }
+  ++ep->waiting;
+  const auto deadline = req.deadline;
+  // Only the wait is a coroutine (its frame is gone when the call goes out); the call itself
+  // is forwarded with a plain completion. The call's request and handler wait beside it.
+  struct pending {
+    chat_request req;
+    delta_handler on_delta;
+    completion_handler handler;
   };
-  detail::spawn_call(std::move(ex), call(inner_, std::move(e), std::move(req), std::move(on_delta)),
-                     std::move(handler), "limited_model");
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  asio::co_spawn(
+      ex, admit(ep, estimate, deadline),
+      asio::bind_cancellation_slot(
+          slot, [this, ex, ep, p = pending{std::move(req), std::move(on_delta), std::move(handler)}](
+                    std::exception_ptr bug, admission admitted) mutable {
+            --ep->waiting;
+            auto refuse = [&](error_code ec, std::string why,
+                              std::chrono::milliseconds retry_after = {}) {
+              chat_response none;
+              none.diag.message = std::move(why);
+              if (retry_after.count() > 0) none.diag.retry_after = retry_after;
+              std::move(p.handler)(ec, std::move(none));
+            };
+            if (bug) return refuse(error::internal_error, "internal error in limited_model");
+            if (admitted.past_deadline) {
+              // Nothing to wait for (wait 0): the caller's time was already up.
+              if (admitted.wait.count() <= 0)
+                return refuse(error::timeout, "the call's deadline passed before it could start");
+              return refuse(error::rate_limited,
+                            "the rate limit asks to wait " + std::to_string(admitted.wait.count()) +
+                                " ms, past this call's deadline",
+                            admitted.wait);
+            }
+            if (!admitted.ticket) {
+              return refuse(error::cancelled, "cancelled while waiting for the rate limit");
+            }
+            ++ep->calls;
+            const auto now_in = ++ep->in_flight;
+            for (auto peak = ep->peak.load();
+                 now_in > peak && !ep->peak.compare_exchange_weak(peak, now_in);) {
+            }
+            detail::forward_call(
+                inner_, ex, std::move(p.req), std::move(p.on_delta), std::move(p.handler),
+                [ep, ticket = *admitted.ticket](const error_code& ec, const chat_response& reply) {
+                  --ep->in_flight;
+                  const call_outcome how = outcome_of(ec);
+                  if (how == call_outcome::rate_limited) ++ep->rate_limited;
+                  {
+                    std::lock_guard lock(ep->mutex);
+                    ep->state.on_outcome(rate_limiter::clock::now(), ticket, how, reply.tokens,
+                                         reply.diag.retry_after, reply.limits);
+                  }
+                  ep->give_back_permit();
+                  ep->touch();
+                });
+          }));
 }
 
 namespace {
 
 asio::awaitable<admission> admit(std::shared_ptr<detail::limited_endpoint> e, std::int64_t estimate,
                                  std::optional<rate_limiter::clock::time_point> deadline) {
+  co_await asio::this_coro::throw_if_cancelled(false);  // a cancel is an answer, not a throw
   const auto ex = co_await asio::this_coro::executor;
   if (e->capped && !e->permits.try_acquire()) {
     auto cs = co_await asio::this_coro::cancellation_state;
