@@ -46,6 +46,9 @@ struct agent_stopper {
       : deadline(std::move(ex), due) {}
   boost::asio::steady_timer deadline;
   stop_cause cause = stop_cause::none;
+  boost::asio::cancellation_signal signal;  ///< what the agent's loop listens to
+  bool fired = false;                       ///< the deadline or a stop emitted `signal`
+  bool caller_cancelled = false;            ///< the agent's caller cancelled it
 
   /// From any thread: the first cause wins, and the agent's wait on its deadline ends.
   static void stop(const std::shared_ptr<agent_stopper>& s, stop_cause why) {
