@@ -142,8 +142,8 @@ struct http_model::impl {
     prepared p;
     if (self->prepare(req, on_delta, p, result)) {
       if (p.stream) {
-        result = co_await self->streamed(std::move(p.request), p.deadline, p.prompt_estimate,
-                                         std::move(on_delta));
+        co_await self->streamed(std::move(p.request), p.deadline, p.prompt_estimate,
+                                std::move(on_delta), result);
       } else {
         http::response r =
             co_await self->client.request(self->endpoint.where, std::move(p.request), p.deadline);
@@ -154,78 +154,97 @@ struct http_model::impl {
     co_return result;
   }
 
-  asio::awaitable<outcome> streamed(http::request_message request,
-                                    http::client::clock::time_point deadline,
-                                    std::int64_t prompt_estimate, delta_handler on_delta) {
+  // What a streamed call keeps while its reply arrives.
+  struct stream_reading {
+    stream_reading(const impl& self, delta_handler& on_delta)
+        : decoder(self.wire.make_stream_decoder()),
+          relay(on_delta, self.secret_list, self.secrets) {}
     http::sse_parser parser;
-    auto decoder = wire.make_stream_decoder();
-    delta_relay relay(on_delta, secret_list, secrets);
+    std::unique_ptr<stream_decoder> decoder;
+    delta_relay relay;
     std::vector<http::sse_event> events;
     stream_pieces pieces;
-    error_code stream_error;
-    std::string stream_error_message;
-    auto sink = [&](std::string_view bytes) {
-      events.clear();
-      if (!parser.feed(bytes, events)) {
-        stream_error = error::response_too_large;
-        stream_error_message = "an SSE event exceeded the size limit";
+    error_code error;
+    std::string error_message;
+    std::string refused_type;  // the content type of a 200 that was not an event stream
+  };
+
+  // The stream's bytes, as they arrive: events, decoded, relayed. False stops the read.
+  bool on_stream_bytes(stream_reading& st, std::string_view bytes) const {
+    st.events.clear();
+    if (!st.parser.feed(bytes, st.events)) {
+      st.error = error::response_too_large;
+      st.error_message = "an SSE event exceeded the size limit";
+      return false;
+    }
+    for (auto& e : st.events) {
+      secrets.apply_in_place(e.data);  // before the decoder quotes any of it
+      st.pieces.clear();
+      const auto step = st.decoder->on_event(e, st.pieces);
+      st.relay.relay(st.pieces);
+      if (step == stream_decoder::step::failed) {
+        st.error = st.decoder->failure_code();
         return false;
       }
-      for (auto& e : events) {
-        secrets.apply_in_place(e.data);  // before the decoder quotes any of it
-        pieces.clear();
-        const auto step = decoder->on_event(e, pieces);
-        relay.relay(pieces);
-        if (step == stream_decoder::step::failed) {
-          stream_error = decoder->failure_code();
-          return false;
-        }
+    }
+    return true;
+  }
+
+  // The streamed reply made into the call's outcome, once the stream ended.
+  void finish_streamed(stream_reading& st, http::response& r, std::int64_t prompt_estimate,
+                       outcome& result) const {
+    auto& [ec, out] = result;
+    auto& decoder = *st.decoder;
+    st.relay.finish(decoder.done() ? decoder.response().message : chat_message{});
+    out = std::move(decoder.response());
+    out.latency = r.elapsed;
+    read_head(r, out);  // a streamed reply's request id and limits too
+    estimate_if_unreported(decoder.usage_reported(), prompt_estimate, out);
+    if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
+      secrets.apply_in_place(r.body);
+      ec = wire.decode_error(r.status, r.body, out.diag);
+    } else if (!st.refused_type.empty()) {
+      out.diag.message =
+          "not an event stream (content-type " + quoted_type(st.refused_type) + ")";
+      ec = error::bad_response;
+    } else if (st.error) {
+      if (decoder.failure_code()) {
+        out.diag.message = decoder.failure().message;
+        out.diag.provider_code = decoder.failure().provider_code;
+      } else {
+        out.diag.message = std::move(st.error_message);
       }
-      return true;
-    };
+      ec = st.error;
+    } else if (r.ec) {
+      ec = classify_transport(r, out.diag);
+    } else if (!decoder.done()) {
+      out.diag.message = std::string(st.parser.has_partial_event()
+                                         ? "stream ended inside an event, "
+                                         : "stream ended ") +
+                         "before " + std::string(decoder.end_marker());
+      ec = error::stream_truncated;
+    } else {
+      ec = {};
+    }
+  }
+
+  asio::awaitable<void> streamed(http::request_message request,
+                                 http::client::clock::time_point deadline,
+                                 std::int64_t prompt_estimate, delta_handler on_delta,
+                                 outcome& result) {
+    stream_reading st(*this, on_delta);
+    auto sink = [this, &st](std::string_view bytes) { return on_stream_bytes(st, bytes); };
     // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
     // SSE, its lines would be dropped silently, or worse, read as events.
-    std::string refused_type;
-    auto check = [&](const http::response& head) {
+    auto check = [&st](const http::response& head) {
       auto type = media_type(head.headers);
       if (may_be_event_stream(type)) return true;
-      refused_type = std::move(type);
+      st.refused_type = std::move(type);
       return false;
     };
     http::response r =
         co_await client.stream(endpoint.where, std::move(request), deadline, sink, check);
-    relay.finish(decoder->done() ? decoder->response().message : chat_message{});
-
-    chat_response out = std::move(decoder->response());
-    out.latency = r.elapsed;
-    read_head(r, out);  // a streamed reply's request id and limits too
-    estimate_if_unreported(decoder->usage_reported(), prompt_estimate, out);
-    if (r.status != 0 && (r.status < 200 || r.status >= 300)) {
-      secrets.apply_in_place(r.body);
-      const auto ec = wire.decode_error(r.status, r.body, out.diag);
-      co_return outcome{ec, std::move(out)};
-    }
-    if (!refused_type.empty()) {
-      out.diag.message = "not an event stream (content-type " + quoted_type(refused_type) + ")";
-      co_return outcome{error::bad_response, std::move(out)};
-    }
-    if (stream_error) {
-      if (decoder->failure_code()) {
-        out.diag.message = decoder->failure().message;
-        out.diag.provider_code = decoder->failure().provider_code;
-      } else {
-        out.diag.message = std::move(stream_error_message);
-      }
-      co_return outcome{stream_error, std::move(out)};
-    }
-    if (r.ec) co_return outcome{classify_transport(r, out.diag), std::move(out)};
-    if (!decoder->done()) {
-      out.diag.message = std::string(parser.has_partial_event() ? "stream ended inside an event, "
-                                                                : "stream ended ") +
-                         "before " + std::string(decoder->end_marker());
-      co_return outcome{error::stream_truncated, std::move(out)};
-    }
-    co_return outcome{error_code{}, std::move(out)};
+    finish_streamed(st, r, prompt_estimate, result);
   }
 };
 
