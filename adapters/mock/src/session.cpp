@@ -83,6 +83,21 @@ asio::awaitable<next> answer_stream(server_state& st, responder& out, const inco
   const std::string& text = reply.content;
   const std::string& id = out.request_id();
   if (!co_await out.start_stream()) co_return next::abort;
+  if (f == fault::none && st.opts.stream_interval.count() == 0) {
+    // Nothing to space the events out: all of them in one write, as a kernel would deliver a
+    // fast server's stream. The same events; the mock spends a fraction of the CPU per reply,
+    // so thousands of streams at once measure the client rather than the mock.
+    std::string all = replies::chunk_event(id, in.model, "", true, "");
+    for (const auto& piece : text_pieces(text, st.opts.words_per_chunk, false)) {
+      all += replies::chunk_event(id, in.model, piece, false, "");
+    }
+    all += replies::chunk_event(id, in.model, "", false, reply.finish_reason);
+    if (in.include_usage) all += replies::usage_event(id, in.model, count_usage(in, text));
+    all += replies::done_event();
+    if (!co_await out.chunk(all)) co_return next::abort;
+    ++st.completions;
+    co_return co_await out.end_stream();
+  }
   if (!co_await out.chunk(replies::chunk_event(id, in.model, "", true, ""))) co_return next::abort;
 
   if (f == fault::malformed || f == fault::echo_malformed) {
