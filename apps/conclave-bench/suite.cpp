@@ -48,7 +48,7 @@ measurement run_measurement(const std::vector<const mock_process*>& mocks,
   m.wall_ms = number(o, "wall_us") / 1000.0;
   m.process_wall_ms = static_cast<double>(exit.wall.count()) / 1000.0;
   m.cpu_us = static_cast<double>(exit.cpu.count());
-  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (see worker.cpp)
+  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (child.hpp's peak_rss_kib)
   // A worker whose calls have latencies of their own (dag) reports the overheads itself.
   if (o.contains("p50_overhead_us")) {
     m.p50_overhead_ms = number(o, "p50_overhead_us") / 1000.0;
