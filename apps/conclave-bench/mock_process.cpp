@@ -69,6 +69,7 @@ mock_load load_of(const std::vector<const mock_process*>& mocks) {
   for (const auto* m : mocks) {
     const auto s = m->stats();
     l.requests += number(s, "requests");
+    l.completions += number(s, "completions");
     l.cpu_us += number(s, "cpu_user_us") + number(s, "cpu_sys_us");
   }
   return l;

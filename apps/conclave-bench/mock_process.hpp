@@ -41,6 +41,7 @@ double number(const boost::json::object& o, const char* key);
 /// request to each mock.
 struct mock_load {
   double requests = 0;
+  double completions = 0;  ///< model calls answered
   double cpu_us = 0;
 };
 mock_load load_of(const std::vector<const mock_process*>& mocks);

@@ -1,6 +1,7 @@
 #include "suite.hpp"
 
 #include "child.hpp"
+#include "cli_bench.hpp"
 #include "dag.hpp"
 #include "mock_process.hpp"
 
@@ -151,8 +152,8 @@ const measurement* find(const std::vector<measurement>& rows, const std::string&
 
 const std::vector<std::string>& scenario_names() {
   static const std::vector<std::string> names = {"fan-out",  "pooled", "stream", "sequential",
-                                                 "pipeline", "dag",    "tls",    "target",
-                                                 "tools",    "serve"};
+                                                 "pipeline", "cli",    "dag",    "tls",
+                                                 "target",   "tools",  "serve"};
   return names;
 }
 
@@ -168,7 +169,7 @@ suite_result run_suite(const suite_options& opts) {
   const auto L = opts.latency;
   auto say = [](const std::string& what) { std::cerr << "conclave-bench: " << what << std::endl; };
   if (opts.runs("fan-out") || opts.runs("pooled") || opts.runs("stream") ||
-      opts.runs("sequential") || opts.runs("pipeline")) {
+      opts.runs("sequential") || opts.runs("pipeline") || opts.runs("cli")) {
     mock_process plain(opts.mock_path, L, false);
     for (int n : opts.runs("fan-out") ? opts.fan_out : std::vector<int>{}) {
       say("fan-out N=" + std::to_string(capped(n)));
@@ -197,6 +198,13 @@ suite_result run_suite(const suite_options& opts) {
     for (int n : opts.runs("pipeline") ? opts.pipeline : std::vector<int>{}) {
       say("pipeline N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "pipeline", "pipeline", capped(n), L));
+    }
+    if (opts.runs("cli")) {
+      // Early, while the bench holds little: a forked CLI's ru_maxrss carries the bench's
+      // anonymous pages, and its own peak must stand above them (cli_bench.cpp).
+      std::vector<int> agents;
+      for (int n : opts.cli_agents) agents.push_back(capped(n));
+      out.cli = run_cli_bench(opts.conclave_path, plain, agents, L, out.notes);
     }
   }
   const dag_options dag{
