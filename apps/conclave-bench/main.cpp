@@ -123,7 +123,7 @@ int main(int argc, char** argv) try {
     opts.latency = std::chrono::milliseconds(20);
     opts.fan_out = {1, 20};
     opts.small = {1, 10};
-    opts.pipeline = {4};
+    opts.pipeline = {1, 4};
     if (cli_agents->count() == 0) opts.cli_agents = {1, 4};
     opts.speedup_n = 4;
     opts.pooled_n = 40;
