@@ -153,7 +153,7 @@ void print_table(std::ostream& out, const suite_result& r) {
   }
   if (!r.targets.empty()) out << "\ntargets:\n";
   for (const auto& t : r.targets) {
-    std::snprintf(line, sizeof line, "  %-46s %10s %-3s (%s %s)  %s\n", t.name.c_str(),
+    std::snprintf(line, sizeof line, "  %-50s %10s %-3s (%s %s)  %s\n", t.name.c_str(),
                   fixed(t.value, 2).c_str(), t.unit.c_str(),
                   t.lower_is_better ? "<=" : ">=", fixed(t.limit, 1).c_str(),
                   t.met() ? "met" : "MISSED");
