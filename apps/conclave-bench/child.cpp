@@ -3,7 +3,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <signal.h>
 #include <spawn.h>
 #include <stdexcept>
@@ -15,22 +17,61 @@ extern char** environ;
 
 namespace conclave::bench {
 
-child::child(const std::string& program, const std::vector<std::string>& args) {
+namespace {
+
+// The child's side of a fork: only async-signal-safe calls until exec. On failure, errno goes
+// to the parent through `err` (close-on-exec, so a successful exec closes it unwritten).
+[[noreturn]] void exec_forked(const char* program, char* const* argv, int out, int err) {
+  dup2(out, STDOUT_FILENO);
+  execvp(program, argv);
+  const int e = errno;
+  (void)!write(err, &e, sizeof e);
+  _exit(127);
+}
+
+}  // namespace
+
+child::child(const std::string& program, const std::vector<std::string>& args, start how) {
+  // Close-on-exec, so other children (the mocks, workers, the CLI) do not hold these too; the
+  // copy on the child's stdout is not.
   int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
+  int rc = 0;
   started_ = std::chrono::steady_clock::now();
-  const int rc = posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  if (how == start::spawn) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    rc = posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+  } else {
+    int err[2];
+    if (pipe2(err, O_CLOEXEC) != 0) {
+      rc = errno;
+    } else {
+      pid_ = fork();
+      if (pid_ == 0) exec_forked(program.c_str(), argv.data(), fds[1], err[1]);
+      rc = pid_ < 0 ? errno : 0;
+      close(err[1]);
+      // Blocks until the exec closes the pipe (or the child reports why it could not exec).
+      int e = 0;
+      ssize_t n;
+      while ((n = read(err[0], &e, sizeof e)) < 0 && errno == EINTR) {
+      }
+      close(err[0]);
+      if (pid_ > 0 && n == sizeof e) {
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+        rc = e;
+      }
+    }
+  }
   close(fds[1]);
   if (rc != 0) {
     close(fds[0]);
@@ -90,11 +131,33 @@ child::exit_info child::wait() {
   auto us = [](const timeval& t) {
     return std::chrono::microseconds(static_cast<long long>(t.tv_sec) * 1'000'000 + t.tv_usec);
   };
-  info.cpu = us(usage.ru_utime) + us(usage.ru_stime);
+  info.user = us(usage.ru_utime);
+  info.sys = us(usage.ru_stime);
+  info.cpu = info.user + info.sys;
   info.max_rss_kb = usage.ru_maxrss;
   return info;
 }
 
 std::string self_path() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+
+long fork_carry_kib() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  if (pid < 0) return 0;
+  int status = 0;
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  return usage.ru_maxrss;
+}
+
+long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
 
 }  // namespace conclave::bench

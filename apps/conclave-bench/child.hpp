@@ -12,8 +12,12 @@ namespace conclave::bench {
 
 class child {
  public:
-  /// Starts `program` with `args`; throws std::runtime_error when it cannot.
-  child(const std::string& program, const std::vector<std::string>& args);
+  /// posix_spawn (vfork-like, cheap) for most; fork where the child's peak RSS is measured
+  /// (see exit_info::max_rss_kb).
+  enum class start { spawn, fork };
+  /// Starts `program` with `args`, returning once it has exec'd; throws std::runtime_error
+  /// when it cannot.
+  child(const std::string& program, const std::vector<std::string>& args, start how = start::spawn);
   ~child();  ///< kills and reaps a child still running
   child(const child&) = delete;
   child& operator=(const child&) = delete;
@@ -28,7 +32,13 @@ class child {
     int code = -1;                      ///< -1: killed by a signal
     std::chrono::microseconds wall{0};  ///< from start to exit
     std::chrono::microseconds cpu{0};   ///< user + system, the child's own
-    long max_rss_kb = 0;  ///< ru_maxrss: includes the parent's RSS at spawn (shared until exec)
+    std::chrono::microseconds user{0};  ///< user, the child's own
+    std::chrono::microseconds sys{0};   ///< system, the child's own
+    /// ru_maxrss: the larger of the child's own peak and what its exec carried over, as exec
+    /// keeps the high-water mark of the memory it leaves. Started by posix_spawn, the child
+    /// leaves its parent's memory (CLONE_VM), so that is the parent's whole peak (VmHWM);
+    /// started by fork, its copy: the parent's anonymous pages, fork_carry_kib().
+    long max_rss_kb = 0;
   };
   exit_info wait();
 
@@ -42,5 +52,13 @@ class child {
 
 /// The path of the running program (for re-running itself as a worker).
 std::string self_path();
+
+/// This process's peak RSS since exec (VmHWM), KiB: what a worker reports of itself, since its
+/// ru_maxrss would carry the bench's peak over (exit_info::max_rss_kb).
+long peak_rss_kib();
+
+/// What a child started by fork now would carry into its ru_maxrss, KiB: a fork that exits at
+/// once reads exactly that. A child whose ru_maxrss is not above it has no figure of its own.
+long fork_carry_kib();
 
 }  // namespace conclave::bench

@@ -18,21 +18,23 @@ namespace {
 
 using conclave::apps::whole_number;
 
-// posix_spawnp runs the mock, so a bare name is looked up in PATH; a path must exist.
+// The mock and the CLI start through posix_spawnp or execvp, so a bare name is looked up in
+// PATH; a path must exist.
 std::string program_exists(const std::string& program) {
   if (program.find('/') == std::string::npos) return {};
   if (std::filesystem::is_regular_file(program)) return {};
   return "no such program: " + program;
 }
 
-std::string default_mock_path() {
+// `name` beside this program (installed), else in this build tree (apps/NAME/NAME), else PATH.
+std::string default_path(const std::string& name) {
   namespace fs = std::filesystem;
   const fs::path self = conclave::bench::self_path();
-  for (const fs::path& p : {self.parent_path() / "conclave-mock",
-                            self.parent_path().parent_path() / "conclave-mock" / "conclave-mock"}) {
-    if (fs::exists(p)) return p.string();
+  for (const fs::path& p :
+       {self.parent_path() / name, self.parent_path().parent_path() / name / name}) {
+    if (fs::is_regular_file(p)) return p.string();
   }
-  return "conclave-mock";
+  return name;
 }
 
 }  // namespace
@@ -63,8 +65,8 @@ int main(int argc, char** argv) try {
       ->capture_default_str()
       ->check(whole_number(0, std::numeric_limits<long long>::max(), "SEED"));
   app.add_option("--scenario", opts.scenarios,
-                 "run only these (repeatable): fan-out, pooled, stream, sequential, pipeline, dag, "
-                 "tls, target, tools, serve; default: all")
+                 "run only these (repeatable): fan-out, pooled, stream, sequential, pipeline, cli, "
+                 "dag, tls, target, tools, serve; default: all")
       ->check(CLI::IsMember(scenario_names()));
   auto* serve_n =
       app.add_option("--serve-n", opts.serve_n, "serve: tasks at once (and tasks queued)")
@@ -72,6 +74,13 @@ int main(int argc, char** argv) try {
           ->check(positive);
   app.add_option("--mock", opts.mock_path, "conclave-mock (default: in this build tree, else PATH)")
       ->check(CLI::Validator(program_exists, "PROGRAM"));
+  app.add_option("--conclave", opts.conclave_path,
+                 "cli: the conclave CLI (default: in this build tree, else PATH)")
+      ->check(CLI::Validator(program_exists, "PROGRAM"));
+  auto* cli_agents =
+      app.add_option("--cli-agents", opts.cli_agents, "cli: agents for each run of conclave ask")
+          ->capture_default_str()
+          ->check(positive);
   // Internal: the suite re-runs this program as a worker for each measurement. Listed in a group
   // of their own rather than hidden, because CLI11 2.1.2 leaves a hidden option's name out of
   // its error messages.
@@ -114,7 +123,8 @@ int main(int argc, char** argv) try {
     opts.latency = std::chrono::milliseconds(20);
     opts.fan_out = {1, 20};
     opts.small = {1, 10};
-    opts.pipeline = {4};
+    opts.pipeline = {1, 4};
+    if (cli_agents->count() == 0) opts.cli_agents = {1, 4};
     opts.speedup_n = 4;
     opts.pooled_n = 40;
     opts.pooled_connections = 4;
@@ -131,7 +141,8 @@ int main(int argc, char** argv) try {
     if (is_serve_worker(worker.kind)) return run_serve_worker(worker.kind, worker.url, worker.n);
     return run_worker(worker);
   }
-  if (opts.mock_path.empty()) opts.mock_path = default_mock_path();
+  if (opts.mock_path.empty()) opts.mock_path = default_path("conclave-mock");
+  if (opts.conclave_path.empty()) opts.conclave_path = default_path("conclave");
   const suite_result result = run_suite(opts);
   print_table(std::cout, result);
   write_json(json_out, result);
@@ -140,6 +151,9 @@ int main(int argc, char** argv) try {
     if (m.failed > 0) return 1;
   }
   if (result.serve && result.serve->failed > 0) return 1;
+  for (const auto& f : result.cli) {
+    if (!f.ok()) return 1;
+  }
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "conclave-bench: " << e.what() << "\n";

@@ -74,6 +74,53 @@ void print_serve(std::ostream& out, const serve_figure& f) {
   if (f.failed > 0) out << "errors in serve: " << f.failed << ": " << f.first_error << "\n";
 }
 
+// The CLI's heavy pipeline by N, then its memory per agent beside the library's.
+void print_cli(std::ostream& out, const suite_result& r) {
+  char line[256];
+  out << "\ncli (conclave ask --agents N --concurrency N, a process against the mock at L="
+      << r.cli.front().latency.count() << " ms; ideal 3L, L at N=1):\n";
+  std::snprintf(line, sizeof line, "  %6s %9s %7s %9s %9s %10s %9s %10s %9s\n", "N", "wall ms",
+                "/ideal", "user ms", "sys ms", "peak KiB", "KiB/agnt", "user us/a", "sys us/a");
+  out << line;
+  for (const auto& f : r.cli) {
+    if (!f.ok()) {
+      std::snprintf(line, sizeof line, "  %6d  error: %s\n", f.n, f.error.c_str());
+      out << line;
+      continue;
+    }
+    const bool marginal = f.n > 1 && f.rss_per_agent_kib != 0;
+    std::snprintf(line, sizeof line, "  %6d %9s %7s %9s %9s %10s %9s %10s %9s\n", f.n,
+                  fixed(f.wall_ms, 1).c_str(), fixed(ratio(f.wall_ms, f.ideal_ms), 3).c_str(),
+                  fixed(f.user_ms, 1).c_str(), fixed(f.sys_ms, 1).c_str(),
+                  fixed(f.peak_rss_kib, 0).c_str(), cell(f.rss_per_agent_kib, 2, marginal).c_str(),
+                  cell(f.user_per_agent_us, 1, marginal).c_str(),
+                  cell(f.sys_per_agent_us, 1, marginal).c_str());
+    out << line;
+  }
+  out << "  (wall: spawn to exit; per agent: marginal, (value at N - value at N=1) / (N-1))\n";
+  // Beside the library's pipeline at the largest N both ran with a baseline at N=1.
+  const cli_figure* cli = nullptr;
+  const measurement* lib = nullptr;
+  for (const auto& f : r.cli) {
+    if (!f.ok() || f.n <= 1 || f.rss_per_agent_kib == 0 || (cli && cli->n > f.n)) continue;
+    for (const auto& m : r.rows) {
+      if (m.scenario == "pipeline" && m.n == f.n && m.latency == f.latency && m.failed == 0 &&
+          m.rss_per_call_kib != 0) {
+        cli = &f;
+        lib = &m;
+      }
+    }
+  }
+  if (cli && lib) {
+    std::snprintf(line, sizeof line,
+                  "  heavy mode RSS per agent, N=%d: library %s KiB (async_ask in a worker, "
+                  "agents' replies whole), CLI %s KiB (conclave ask, replies streamed)\n",
+                  cli->n, fixed(lib->rss_per_call_kib, 2).c_str(),
+                  fixed(cli->rss_per_agent_kib, 2).c_str());
+    out << line;
+  }
+}
+
 }  // namespace
 
 void print_table(std::ostream& out, const suite_result& r) {
@@ -106,7 +153,7 @@ void print_table(std::ostream& out, const suite_result& r) {
   }
   if (!r.targets.empty()) out << "\ntargets:\n";
   for (const auto& t : r.targets) {
-    std::snprintf(line, sizeof line, "  %-46s %10s %-3s (%s %s)  %s\n", t.name.c_str(),
+    std::snprintf(line, sizeof line, "  %-50s %10s %-3s (%s %s)  %s\n", t.name.c_str(),
                   fixed(t.value, 2).c_str(), t.unit.c_str(),
                   t.lower_is_better ? "<=" : ">=", fixed(t.limit, 1).c_str(),
                   t.met() ? "met" : "MISSED");
@@ -122,6 +169,7 @@ void print_table(std::ostream& out, const suite_result& r) {
     out << line;
   }
   if (r.serve) print_serve(out, *r.serve);
+  if (!r.cli.empty()) print_cli(out, r);
   for (const auto& n : r.notes) out << "note: " << n << "\n";
 }
 
@@ -172,7 +220,25 @@ void write_json(const std::string& path, const suite_result& r) {
                                  {"peer_us_per_call", t.peer_us},
                                  {"peer", t.peer}});
   }
-  json::object all{{"rows", rows}, {"targets", targets}, {"notes", notes}, {"tools", tools}};
+  json::array cli;
+  for (const auto& f : r.cli) {
+    cli.push_back(json::object{{"n", f.n},
+                               {"latency_ms", f.latency.count()},
+                               {"ok", f.ok()},
+                               {"error", f.error},
+                               {"process_wall_ms", f.wall_ms},
+                               {"ideal_ms", f.ideal_ms},
+                               {"wall_over_ideal", ratio(f.wall_ms, f.ideal_ms)},
+                               {"user_ms", f.user_ms},
+                               {"sys_ms", f.sys_ms},
+                               {"peak_rss_kib", f.peak_rss_kib},
+                               {"rss_per_agent_kib_marginal", f.rss_per_agent_kib},
+                               {"user_us_per_agent_marginal", f.user_per_agent_us},
+                               {"sys_us_per_agent_marginal", f.sys_per_agent_us},
+                               {"mock_completions", f.completions}});
+  }
+  json::object all{
+      {"rows", rows}, {"targets", targets}, {"notes", notes}, {"tools", tools}, {"cli", cli}};
   if (const auto& s = r.serve) {
     all["serve"] = json::object{{"n", s->n},
                                 {"latency_ms", s->latency.count()},

@@ -1,103 +1,23 @@
 #include "suite.hpp"
 
 #include "child.hpp"
+#include "cli_bench.hpp"
 #include "dag.hpp"
+#include "mock_process.hpp"
 
-#include <conclave/http/client.hpp>
-#include <conclave/http/origin.hpp>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
-#include <map>
 #include <stdexcept>
 #include <sys/resource.h>
 
-namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace conclave::bench {
 namespace {
-
-// A conclave-mock process at latency L, plain or TLS.
-class mock_process {
- public:
-  mock_process(const std::string& path, std::chrono::milliseconds latency, bool tls) {
-    std::vector<std::string> args{"--latency-ms", std::to_string(latency.count())};
-    if (tls) {
-      ca_file_ = (std::filesystem::temp_directory_path() /
-                  ("conclave-bench-ca-" + std::to_string(getpid()) + ".pem"))
-                     .string();
-      args.insert(args.end(), {"--tls", "--ca-out", ca_file_});
-    }
-    proc_ = std::make_unique<child>(path, args);
-    const std::string line = proc_->read_line();  // "conclave-mock listening on URL"
-    const auto at = line.rfind(' ');
-    if (line.find("listening on") == std::string::npos || at == std::string::npos) {
-      throw std::runtime_error("conclave-mock did not start: '" + line + "'");
-    }
-    url_ = line.substr(at + 1);
-  }
-  ~mock_process() {
-    proc_->terminate();
-    proc_->wait();
-    if (!ca_file_.empty()) std::filesystem::remove(ca_file_);
-  }
-  const std::string& url() const { return url_; }
-  const std::string& ca_file() const { return ca_file_; }
-
-  // The mock's own counters and CPU (GET /v1/stats).
-  json::object stats() const {
-    asio::io_context io;
-    http::client_options o;
-    o.tls.ca_file = ca_file_;
-    http::client client(io.get_executor(), o);
-    const auto parsed = http::parse_base_url(url_);
-    if (!parsed) throw std::runtime_error("bad mock URL " + url_ + ": " + parsed.error());
-    const auto& base = *parsed;
-    http::request_message req{boost::beast::http::verb::get, base.target("stats"), 11};
-    http::response r;
-    asio::co_spawn(io, client.request(base.where, req),
-                   [&](std::exception_ptr, http::response got) { r = std::move(got); });
-    io.run();
-    boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
-    if (r.ec || ec || !v.is_object()) throw std::runtime_error("cannot read the mock's stats");
-    return v.as_object();
-  }
-
- private:
-  std::unique_ptr<child> proc_;
-  std::string url_;
-  std::string ca_file_;
-};
-
-double number(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_number() ? v->to_number<double>() : 0.0;
-}
-
-// What the mocks have served and spent so far, summed over them (GET /v1/stats of each).
-struct mock_load {
-  double requests = 0;
-  double cpu_us = 0;
-};
-
-mock_load load_of(const std::vector<const mock_process*>& mocks) {
-  mock_load l;
-  for (const auto* m : mocks) {
-    const auto s = m->stats();
-    l.requests += number(s, "requests");
-    l.cpu_us += number(s, "cpu_user_us") + number(s, "cpu_sys_us");
-  }
-  return l;
-}
 
 // One worker process (`args` after "--worker") for one measurement against `mocks`: the
 // figures every scenario has. `o` gets the worker's JSON line for the rest; ideal_ms is left
@@ -129,7 +49,7 @@ measurement run_measurement(const std::vector<const mock_process*>& mocks,
   m.wall_ms = number(o, "wall_us") / 1000.0;
   m.process_wall_ms = static_cast<double>(exit.wall.count()) / 1000.0;
   m.cpu_us = static_cast<double>(exit.cpu.count());
-  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (see worker.cpp)
+  m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (child.hpp's peak_rss_kib)
   // A worker whose calls have latencies of their own (dag) reports the overheads itself.
   if (o.contains("p50_overhead_us")) {
     m.p50_overhead_ms = number(o, "p50_overhead_us") / 1000.0;
@@ -156,7 +76,7 @@ measurement measure(const mock_process& mock, const std::string& scenario, const
   measurement m = run_measurement({&mock}, scenario, n, latency, args, o);
   const double l_ms = static_cast<double>(latency.count());
   m.ideal_ms = kind == "sequential"  ? l_ms * n
-               : kind == "pipeline"  ? 3 * l_ms
+               : kind == "pipeline"  ? (n == 1 ? l_ms : 3 * l_ms)  // one agent asks directly
                : max_connections > 0 ? l_ms * ((n + max_connections - 1) / max_connections)
                                      : l_ms;
   return m;
@@ -228,12 +148,44 @@ const measurement* find(const std::vector<measurement>& rows, const std::string&
   return nullptr;
 }
 
+// Heavy mode's memory per agent (library and CLI) and the CLI's wall, at the largest N run
+// when that reaches `heavy_n` (2048 unless the open-file limit caps it), named in the text.
+void add_heavy_targets(suite_result& out, int heavy_n, std::chrono::milliseconds latency) {
+  int lib_n = 0;
+  for (const auto& m : out.rows) {
+    if (m.scenario == "pipeline" && m.latency == latency && m.failed == 0)
+      lib_n = std::max(lib_n, m.n);
+  }
+  const auto* lib = find(out.rows, "pipeline", lib_n, latency);
+  const auto* lib_base = find(out.rows, "pipeline", 1, latency);
+  if (lib && lib_base && lib_base->failed == 0 && lib_n >= heavy_n) {
+    out.targets.push_back({"heavy mode (library) RSS per agent, N=" + std::to_string(lib_n),
+                           lib->rss_per_call_kib, 8, "KiB"});
+  }
+  const cli_figure* cli = nullptr;
+  bool cli_base = false;
+  for (const auto& f : out.cli) {
+    if (!f.ok() || f.latency != latency) continue;
+    if (f.n == 1) cli_base = true;
+    if (!cli || f.n > cli->n) cli = &f;
+  }
+  if (cli && cli->n >= heavy_n) {
+    const std::string n = "N=" + std::to_string(cli->n);
+    if (cli_base) {
+      out.targets.push_back(
+          {"heavy mode (CLI) RSS per agent, " + n, cli->rss_per_agent_kib, 8, "KiB"});
+    }
+    out.targets.push_back({"heavy mode (CLI) " + n + ": process wall / ideal (3L)",
+                           cli->wall_ms / cli->ideal_ms, 1.5, "x"});
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& scenario_names() {
   static const std::vector<std::string> names = {"fan-out",  "pooled", "stream", "sequential",
-                                                 "pipeline", "dag",    "tls",    "target",
-                                                 "tools",    "serve"};
+                                                 "pipeline", "cli",    "dag",    "tls",
+                                                 "target",   "tools",  "serve"};
   return names;
 }
 
@@ -249,7 +201,7 @@ suite_result run_suite(const suite_options& opts) {
   const auto L = opts.latency;
   auto say = [](const std::string& what) { std::cerr << "conclave-bench: " << what << std::endl; };
   if (opts.runs("fan-out") || opts.runs("pooled") || opts.runs("stream") ||
-      opts.runs("sequential") || opts.runs("pipeline")) {
+      opts.runs("sequential") || opts.runs("pipeline") || opts.runs("cli")) {
     mock_process plain(opts.mock_path, L, false);
     for (int n : opts.runs("fan-out") ? opts.fan_out : std::vector<int>{}) {
       say("fan-out N=" + std::to_string(capped(n)));
@@ -278,6 +230,13 @@ suite_result run_suite(const suite_options& opts) {
     for (int n : opts.runs("pipeline") ? opts.pipeline : std::vector<int>{}) {
       say("pipeline N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "pipeline", "pipeline", capped(n), L));
+    }
+    if (opts.runs("cli")) {
+      // Early, while the bench holds little: a forked CLI's ru_maxrss carries the bench's
+      // anonymous pages, and its own peak must stand above them (cli_bench.cpp).
+      std::vector<int> agents;
+      for (int n : opts.cli_agents) agents.push_back(capped(n));
+      out.cli = run_cli_bench(opts.conclave_path, plain, agents, L, out.notes);
     }
   }
   const dag_options dag{
@@ -357,7 +316,7 @@ suite_result run_suite(const suite_options& opts) {
     out.targets.push_back(
         {"10k concurrent calls, L=1s: wall / L", big->wall_ms / 1000.0, 1.5, "x"});
     out.targets.push_back({"client CPU per call (marginal)", big->cpu_per_call_us, 30, "us"});
-    out.targets.push_back({"RSS per in-flight call (marginal)", big->rss_per_call_kib, 16, "KiB"});
+    out.targets.push_back({"RSS per in-flight call (marginal)", big->rss_per_call_kib, 8, "KiB"});
     out.notes.push_back("mock CPU per request with a fresh connection each (10k at L=1s): " +
                         std::to_string(big->mock_cpu_per_request_us) + " us");
   }
@@ -368,6 +327,7 @@ suite_result run_suite(const suite_options& opts) {
   if (const auto* p = find(out.rows, "pipeline", 64, L); p && L == std::chrono::milliseconds(200)) {
     out.targets.push_back({"pipeline N=64, L=200ms: process wall", p->process_wall_ms, 630, "ms"});
   }
+  add_heavy_targets(out, capped(2048), L);
   const auto* par = find(out.rows, "fan-out", opts.speedup_n, L);
   const auto* seq = find(out.rows, "sequential", opts.speedup_n, L);
   if (par && seq && par->wall_ms > 0) {

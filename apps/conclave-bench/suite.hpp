@@ -1,9 +1,11 @@
 // The benchmark suite: starts conclave-mock processes (plain and TLS) at latency L, runs each
 // measurement in a worker process of its own, and derives the figures the targets speak of
 // (wall against the ideal, marginal client CPU and RSS per call, overhead percentiles,
-// connections, the mock's own CPU per request, speedup against sequential).
+// connections, the mock's own CPU per request, speedup against sequential), and runs the CLI's
+// own heavy pipeline as a program (cli_bench.hpp).
 #pragma once
 
+#include "cli_bench.hpp"
 #include "serve_bench.hpp"
 #include "tools_bench.hpp"
 
@@ -19,12 +21,16 @@ struct suite_options {
   std::chrono::milliseconds latency{200};         ///< the mock's latency L
   std::vector<int> fan_out{1, 100, 1000, 10000};  ///< N for the raw fan-out
   std::vector<int> small{1, 1000};                ///< N for streaming and TLS
-  std::vector<int> pipeline{8, 64};               ///< agents for the heavy pipeline
-  int speedup_n = 8;                              ///< N for parallel against sequential
-  int pooled_n = 2000;                            ///< calls for the keep-alive scenario ...
-  int pooled_connections = 100;                   ///< ... through at most this many connections
-  bool target_run = true;  ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
-  std::string mock_path;   ///< conclave-mock to run
+  /// Agents for the library's heavy pipeline (a worker running async_ask); 1 for the marginals.
+  std::vector<int> pipeline{1, 64, 512, 2048};
+  /// Agents for the CLI's heavy pipeline (`conclave ask` as a child process); 1 likewise.
+  std::vector<int> cli_agents{1, 64, 512, 2048};
+  int speedup_n = 8;             ///< N for parallel against sequential
+  int pooled_n = 2000;           ///< calls for the keep-alive scenario ...
+  int pooled_connections = 100;  ///< ... through at most this many connections
+  bool target_run = true;        ///< also 1 and 10,000 calls at L = 1 s (the targets' workload)
+  std::string mock_path;         ///< conclave-mock to run
+  std::string conclave_path;     ///< the conclave CLI to run (the cli scenario)
   /// The tools scenario: one agent, one call a turn, so each call is conclave's whole round
   /// (machine, a model turn's bookkeeping, events) beside the tool itself.
   int tool_agents = 1, tool_turns = 200, tool_calls_per_turn = 1;
@@ -45,7 +51,7 @@ struct suite_options {
   bool runs(const std::string& scenario) const;
 };
 
-/// fan-out, pooled, stream, sequential, pipeline, dag, tls, target, tools, serve.
+/// fan-out, pooled, stream, sequential, pipeline, cli, dag, tls, target, tools, serve.
 const std::vector<std::string>& scenario_names();
 
 struct measurement {
@@ -56,7 +62,7 @@ struct measurement {
   std::string first_error;
   double wall_ms = 0;          ///< in-process, first call to last completion
   double process_wall_ms = 0;  ///< the worker process, start to exit
-  double ideal_ms = 0;         ///< L; N x L sequential; 3L pipeline; dag: the critical path
+  double ideal_ms = 0;         ///< L; N x L sequential; 3L pipeline (N=1: L); dag: critical path
   double cpu_us = 0;           ///< the worker process's user + sys
   double peak_rss_kib = 0;
   double p50_overhead_ms = 0, p99_overhead_ms = 0;  ///< client-observed latency - L
@@ -87,6 +93,7 @@ struct suite_result {
   std::vector<std::string> notes;     ///< e.g. N capped by the open-file limit
   std::vector<tool_figure> tools;     ///< conclave's cost per tool call, beside a direct call
   std::optional<serve_figure> serve;  ///< the task API beside the library
+  std::vector<cli_figure> cli;        ///< the CLI's heavy pipeline, by N
 };
 
 suite_result run_suite(const suite_options& opts);

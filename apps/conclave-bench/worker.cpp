@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include "child.hpp"
 #include "dag.hpp"
 
 #include <conclave/anthropic/anthropic_model.hpp>
@@ -16,7 +17,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -161,17 +161,6 @@ void dag(asio::io_context& io, http::client& client, const worker_args& args, ta
   t.wall = report.fan_out_wall;
   extra["run_wall_us"] = report.wall.count();
   extra["observed_path_us"] = critical_path(g, observed).count();
-}
-
-// Peak RSS of this program since exec. Not ru_maxrss: posix_spawn's child shares the parent's
-// memory until exec, and the kernel carries that high-water mark over into ru_maxrss.
-long peak_rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
 }
 
 microseconds percentile(std::vector<microseconds> v, double p) {
