@@ -184,10 +184,14 @@ struct run_context : std::enable_shared_from_this<run_context> {
 
   /// An agent's stopper, so a budget stop can cut the agent short. Register before checking
   /// the budget: then a stop either sees the stopper or the agent sees the stop. Stoppers of
-  /// agents that ended are dropped as new ones come.
+  /// agents that ended are dropped as new ones come: when the list has doubled since the last
+  /// sweep (sweeping at every registration cost O(N^2) for N agents started at once).
   void register_stopper(const std::shared_ptr<agent_stopper>& s) {
     std::lock_guard lock(stoppers_mutex);
-    std::erase_if(stoppers, [](const auto& w) { return w.expired(); });
+    if (stoppers.size() >= 2 * stoppers_after_sweep + 16) {
+      std::erase_if(stoppers, [](const auto& w) { return w.expired(); });
+      stoppers_after_sweep = stoppers.size();
+    }
     stoppers.push_back(s);
   }
 
@@ -324,6 +328,7 @@ struct run_context : std::enable_shared_from_this<run_context> {
       report_by_model;        // moved to the report at the end
   std::mutex stoppers_mutex;  // a push or a copy; never held across a suspension
   std::vector<std::weak_ptr<agent_stopper>> stoppers;
+  std::size_t stoppers_after_sweep = 0;  ///< live stoppers at the last sweep
 };
 
 }  // namespace conclave::detail
