@@ -11,6 +11,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -37,7 +38,9 @@ using boost::system::error_code;
 namespace conclave::http {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Deferred, not use_awaitable: co_await then suspends on the operation itself, where
+// use_awaitable first allocates a coroutine frame for its initiation (one per wait per call).
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);
 constexpr std::size_t header_limit = 64 * 1024;
 // A stream's events are small: a 2 KiB chunk takes them a few at a time (8 KiB per in-flight
 // stream was the largest part of an agent's memory in heavy mode).
@@ -128,7 +131,9 @@ asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_me
   }
   auto& parser = *holder;
   out.status = parser.get().result_int();
-  out.headers = static_cast<const bhttp::fields&>(parser.get());
+  // Moved, not copied (a copy allocates each field again): the parser reads the body by its
+  // own state, never by these fields.
+  out.headers = std::move(static_cast<bhttp::fields&>(parser.get()));
 
   phase = "reading the response body";
   const bool to_sink = sink && *sink && is_success(out.status);
