@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace asio = boost::asio;
@@ -19,7 +20,7 @@ using boost::system::error_code;
 namespace conclave::detail {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
 
 // Runs `loop` until it ends or is stopped: by the stopper's deadline, by a stop from outside
 // (agent_stopper::stop cancels the timer with a cause), or by the caller's cancellation. All

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -22,7 +23,7 @@ using boost::system::error_code;
 namespace conclave {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
 
 call_outcome outcome_of(const error_code& ec) {
   if (!ec) return call_outcome::ok;

@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace asio = boost::asio;
@@ -15,7 +16,7 @@ using boost::system::error_code;
 namespace conclave::detail {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
 
 // One model call, retried per the policy (and the run's shared retry budget) until it
 // succeeds, gives up, `deadline` passes, the run's token/cost budget is spent, or a failure
@@ -80,7 +81,7 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_before(std::shared_p
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   auto winner =
       co_await (call_with_retries(ctx, m, std::move(req), deadline, spent, std::move(on_delta)) ||
-                timer.async_wait(use_tuple));
+                timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   std::tuple<error_code, chat_response> out;
   if (winner.index() == 0) {
     out = std::move(std::get<0>(winner));

@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
@@ -51,7 +52,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   // Owns `self`: the loop may outlive the server object until the acceptor closes.
   static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
-    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+    constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
     auto& acceptor = self->acceptor;
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(self->connection_executor(), use_tuple);

@@ -11,6 +11,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
@@ -27,7 +28,7 @@ using asio::ip::tcp;
 namespace conclave::http::detail {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
 constexpr std::size_t read_chunk = 16 * 1024;
 constexpr std::chrono::milliseconds linger_limit{1000};  // after a refusal, drain this long
 constexpr std::size_t linger_bytes = 1024 * 1024;        // or this much
