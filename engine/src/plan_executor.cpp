@@ -171,25 +171,28 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
           continue;
         }
       }
-      // What the entry says if the agent throws (a bug): made now, so the handler holds no
-      // reference into this frame.
-      agent_report if_thrown =
-          not_run(p, i, agent_status::failed, error::internal_error, "internal error");
       asio::co_spawn(
           // Each agent on its own strand (Asio 1.81 races in cancellation_signal::emit
           // otherwise, when the io_context runs on several threads).
           asio::make_strand(ctx->models.get_executor()),
           run_agent(ctx, task_for(*ctx, p, state, i), ready_at[i]),
-          asio::bind_executor(ctx->strand, [done, i, fallback = std::move(if_thrown)](
-                                               std::exception_ptr ex, agent_report rep) mutable {
+          // An agent that threw (a bug) is sent with its index and the words only; the loop
+          // below, which has the plan, completes its entry. (A whole report made up front for
+          // that case was held by every running agent's handler: about 1.7 KiB each.)
+          asio::bind_executor(ctx->strand, [done, i](std::exception_ptr ex,
+                                                     agent_report rep) mutable {
             if (ex) {
+              rep = agent_report{};
+              rep.index = i;
+              rep.status = agent_status::failed;
+              rep.error = error::internal_error;
+              rep.diag.message = "internal error";
               try {
                 std::rethrow_exception(ex);
               } catch (const std::exception& e) {
-                fallback.diag.message += std::string(": ") + e.what();
+                rep.diag.message += std::string(": ") + e.what();
               } catch (...) {
               }
-              rep = std::move(fallback);
             }
             done->try_send(error_code{}, i, std::move(rep));
           }));
@@ -217,6 +220,9 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
       continue;
     }
     --running;
+    if (rep.error == error::internal_error && rep.id.empty()) {  // thrown: see launch_ready
+      rep = not_run(p, i, agent_status::failed, error::internal_error, std::move(rep.diag.message));
+    }
     const bool succeeded = has_answer(rep.status) && !rep.answer.empty();
     const auto finished_at = clock::now();
     emit_agent_end(*ctx, std::move(rep));
