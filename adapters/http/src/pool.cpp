@@ -5,6 +5,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -18,6 +19,25 @@ pool::pool(asio::any_io_executor ex, std::size_t max_per_origin,
     : strand_(asio::make_strand(std::move(ex))),
       max_per_origin_(std::max<std::size_t>(1, max_per_origin)),
       idle_timeout_(idle_timeout) {}
+
+// The last owner is gone, so no operation is running. An idle connection closed with a FIN
+// leaves this side in TIME_WAIT for a minute; thousands of them (one process's fan-out, then
+// the next) make every later connect() search for a free port, which doubled the kernel
+// time of 10,000 calls. Nothing is in flight on an idle connection, so a reset loses nothing.
+pool::~pool() {
+  for (auto& [key, st] : origins_) {
+    for (auto& c : st.idle) {
+      boost::system::error_code ignored;
+      std::visit(
+          [&](auto& s) {
+            auto& socket = boost::beast::get_lowest_layer(s);
+            socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+            socket.close(ignored);  // here: a socket's destructor turns the linger off again
+          },
+          c->stream);
+    }
+  }
+}
 
 void pool::initiate_acquire(const origin& where, lease_handler handler) {
   const std::uint64_t ticket = next_ticket_++;

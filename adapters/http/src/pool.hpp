@@ -38,6 +38,8 @@ class pool : public std::enable_shared_from_this<pool> {
 
   pool(boost::asio::any_io_executor ex, std::size_t max_per_origin,
        std::chrono::milliseconds idle_timeout);
+  /// Idle connections are closed with a reset, not a FIN (see pool.cpp).
+  ~pool();
 
   /// Completes with an idle connection to `where`, or with nullptr: a slot is reserved for the
   /// caller to open a new connection (it must release the slot either way). Waits in FIFO
