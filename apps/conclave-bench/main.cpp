@@ -59,7 +59,7 @@ int main(int argc, char** argv) try {
   auto* latency = app.add_option("--latency-ms", latency_ms, "the mock's latency")
                       ->capture_default_str()
                       ->check(positive);
-  app.add_flag("--quick", quick, "a small set: L=20 ms (unless --latency-ms), N <= 20, no L=1 s");
+  app.add_flag("--quick", quick, "a small set: L=20 ms (unless --latency-ms), N <= 20, no L=2 s");
   app.add_option("--json-out", json_out, "also write the results as JSON")->capture_default_str();
   app.add_option("--dag-seed", opts.dag_seed, "draws the dag scenario's graph and latencies")
       ->capture_default_str()

@@ -187,6 +187,8 @@ void write_json(const std::string& path, const suite_result& r) {
                                 {"process_wall_ms", m.process_wall_ms},
                                 {"client_cpu_us", m.cpu_us},
                                 {"client_cpu_per_call_us_marginal", m.cpu_per_call_us},
+                                {"client_user_per_call_us_marginal", m.user_per_call_us},
+                                {"client_sys_per_call_us_marginal", m.sys_per_call_us},
                                 {"peak_rss_kib", m.peak_rss_kib},
                                 {"rss_per_call_kib_marginal", m.rss_per_call_kib},
                                 {"p50_overhead_ms", m.p50_overhead_ms},

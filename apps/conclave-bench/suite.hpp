@@ -64,12 +64,14 @@ struct measurement {
   double process_wall_ms = 0;  ///< the worker process, start to exit
   double ideal_ms = 0;         ///< L; N x L sequential; 3L pipeline (N=1: L); dag: critical path
   double cpu_us = 0;           ///< the worker process's user + sys
+  double user_us = 0, sys_us = 0;  ///< ... and apart
   double peak_rss_kib = 0;
   double p50_overhead_ms = 0, p99_overhead_ms = 0;  ///< client-observed latency - L
   std::uint64_t connections = 0;                    ///< opened by the client
   double mock_cpu_per_request_us = 0;
   // Marginal against the same scenario at N = 1 (0 when there is none):
   double cpu_per_call_us = 0;
+  double user_per_call_us = 0, sys_per_call_us = 0;
   double rss_per_call_kib = 0;
   // dag only (wall_ms is then the report's fan_out_wall, without the combine call; the
   // overheads are over each subtask's own scripted latency):

@@ -204,8 +204,7 @@ struct http_model::impl {
       secrets.apply_in_place(r.body);
       ec = wire.decode_error(r.status, r.body, out.diag);
     } else if (!st.refused_type.empty()) {
-      out.diag.message =
-          "not an event stream (content-type " + quoted_type(st.refused_type) + ")";
+      out.diag.message = "not an event stream (content-type " + quoted_type(st.refused_type) + ")";
       ec = error::bad_response;
     } else if (st.error) {
       if (decoder.failure_code()) {
@@ -218,10 +217,10 @@ struct http_model::impl {
     } else if (r.ec) {
       ec = classify_transport(r, out.diag);
     } else if (!decoder.done()) {
-      out.diag.message = std::string(st.parser.has_partial_event()
-                                         ? "stream ended inside an event, "
-                                         : "stream ended ") +
-                         "before " + std::string(decoder.end_marker());
+      out.diag.message =
+          std::string(st.parser.has_partial_event() ? "stream ended inside an event, "
+                                                    : "stream ended ") +
+          "before " + std::string(decoder.end_marker());
       ec = error::stream_truncated;
     } else {
       ec = {};
