@@ -9,9 +9,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace asio = boost::asio;
@@ -44,8 +44,9 @@ asio::awaitable<bool> run_until_stopped(asio::awaitable<void> loop,
     });
   }
   try {
-    co_await asio::co_spawn(ex, std::move(loop),
-                            asio::bind_cancellation_slot(stopper.signal.slot(), asio::use_awaitable));
+    co_await asio::co_spawn(
+        ex, std::move(loop),
+        asio::bind_cancellation_slot(stopper.signal.slot(), asio::use_awaitable));
   } catch (const boost::system::system_error&) {
     // Cancelled between two of its steps: the report says how far it got.
   }
@@ -323,8 +324,8 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
     rep.status = agent_status::cancelled;
   } else {
     std::string earlier_failure;  // the last failed attempt, if any
-    const bool stopped = co_await run_until_stopped(
-        agent_loop(ctx, rep, task, due, earlier_failure), stopper);
+    const bool stopped =
+        co_await run_until_stopped(agent_loop(ctx, rep, task, due, earlier_failure), stopper);
     // An agent that has its answer keeps it, whatever stopped it a moment later.
     if (stopped && rep.status != agent_status::ok) {
       switch (stopper->cause) {

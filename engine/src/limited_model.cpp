@@ -7,10 +7,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -146,7 +146,6 @@ limited_model::stats limited_model::stats_for(const std::string& model_name) con
   return s;
 }
 
-
 namespace {
 
 // What waiting for the limits came to: a ticket to call with, or why not.
@@ -187,8 +186,9 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
   asio::co_spawn(
       ex, admit(ep, estimate, deadline),
       asio::bind_cancellation_slot(
-          slot, [this, ex, ep, p = pending{std::move(req), std::move(on_delta), std::move(handler)}](
-                    std::exception_ptr bug, admission admitted) mutable {
+          slot,
+          [this, ex, ep, p = pending{std::move(req), std::move(on_delta), std::move(handler)}](
+              std::exception_ptr bug, admission admitted) mutable {
             --ep->waiting;
             auto refuse = [&](error_code ec, std::string why,
                               std::chrono::milliseconds retry_after = {}) {

@@ -179,23 +179,23 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
           // An agent that threw (a bug) is sent with its index and the words only; the loop
           // below, which has the plan, completes its entry. (A whole report made up front for
           // that case was held by every running agent's handler: about 1.7 KiB each.)
-          asio::bind_executor(ctx->strand, [done, i](std::exception_ptr ex,
-                                                     agent_report rep) mutable {
-            if (ex) {
-              rep = agent_report{};
-              rep.index = i;
-              rep.status = agent_status::failed;
-              rep.error = error::internal_error;
-              rep.diag.message = "internal error";
-              try {
-                std::rethrow_exception(ex);
-              } catch (const std::exception& e) {
-                rep.diag.message += std::string(": ") + e.what();
-              } catch (...) {
-              }
-            }
-            done->try_send(error_code{}, i, std::move(rep));
-          }));
+          asio::bind_executor(ctx->strand,
+                              [done, i](std::exception_ptr ex, agent_report rep) mutable {
+                                if (ex) {
+                                  rep = agent_report{};
+                                  rep.index = i;
+                                  rep.status = agent_status::failed;
+                                  rep.error = error::internal_error;
+                                  rep.diag.message = "internal error";
+                                  try {
+                                    std::rethrow_exception(ex);
+                                  } catch (const std::exception& e) {
+                                    rep.diag.message += std::string(": ") + e.what();
+                                  } catch (...) {
+                                  }
+                                }
+                                done->try_send(error_code{}, i, std::move(rep));
+                              }));
     }
   };
   auto skip = [&](const std::vector<std::size_t>& which, agent_status status, error_code why) {
