@@ -312,12 +312,10 @@ asio::awaitable<response> client::impl::run(const origin& where, request_message
     out.reused_connection = slot.conn->requests_served > 0;
     bool keep_alive = false;
     detail::connection& c = *slot.conn;
-    co_await std::visit(
-        [&](auto& s) {
-          return exchange(s, c.buffer, req, sink, check, opts.max_response_bytes, out, keep_alive,
-                          phase);
-        },
-        c.stream);
+    co_await c.visit([&](auto& s) {
+      return exchange(s, c.buffer, req, sink, check, opts.max_response_bytes, out, keep_alive,
+                      phase);
+    });
 
     if (!out.ec && !out.stopped_by_sink) {
       ++c.requests_served;

@@ -28,13 +28,11 @@ pool::~pool() {
   for (auto& [key, st] : origins_) {
     for (auto& c : st.idle) {
       boost::system::error_code ignored;
-      std::visit(
-          [&](auto& s) {
-            auto& socket = boost::beast::get_lowest_layer(s);
-            socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
-            socket.close(ignored);  // here: a socket's destructor turns the linger off again
-          },
-          c->stream);
+      c->visit([&](auto& s) {
+        auto& socket = boost::beast::get_lowest_layer(s);
+        socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);  // here: a socket's destructor turns the linger off again
+      });
     }
   }
 }
