@@ -38,21 +38,33 @@ asio::awaitable<bool> run_until_stopped(asio::awaitable<void> loop,
   });
   asio::cancellation_slot caller = (co_await asio::this_coro::cancellation_state).slot();
   if (caller.is_connected()) {
-    caller.assign([&stopper](asio::cancellation_type type) {
-      stopper.caller_cancelled = true;
-      stopper.signal.emit(type);
+    caller.assign([s = stopper_ptr](asio::cancellation_type type) {
+      s->caller_cancelled = true;
+      s->signal.emit(type);
     });
   }
+  // On every way out, a thrown bug included: nothing listens any more, and the deadline's wait
+  // ends now (a wait left pending would hold io_context::run() until the agent's deadline).
+  struct release {
+    agent_stopper& stopper;
+    asio::cancellation_slot caller;
+    ~release() {
+      if (caller.is_connected()) caller.clear();
+      stopper.signal.slot().clear();
+      stopper.deadline.cancel();
+    }
+  } on_exit{stopper, caller};
   try {
     co_await asio::co_spawn(
         ex, std::move(loop),
         asio::bind_cancellation_slot(stopper.signal.slot(), asio::use_awaitable));
-  } catch (const boost::system::system_error&) {
-    // Cancelled between two of its steps: the report says how far it got.
+  } catch (const boost::system::system_error& e) {
+    // Cancelled between two of its steps: the report says how far it got. Any other error is
+    // a bug, and is reported as one (not as a cancel).
+    const bool cancel = e.code() == asio::error::operation_aborted;
+    if (!cancel && !stopper.fired && !stopper.caller_cancelled) throw;
+    if (cancel && !stopper.fired) stopper.caller_cancelled = true;  // cancelled before we listened
   }
-  if (caller.is_connected()) caller.clear();
-  stopper.signal.slot().clear();
-  stopper.deadline.cancel();
   co_return stopper.fired || stopper.caller_cancelled;
 }
 

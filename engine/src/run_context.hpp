@@ -269,7 +269,8 @@ struct run_context : std::enable_shared_from_this<run_context> {
   const ask_options opts;
   boost::asio::strand<boost::asio::any_io_executor> strand;
   const clock::time_point start;
-  const std::uint64_t system_seed = std::random_device{}();  ///< when opts.random_seed is 0
+  /// For jitter when opts.random_seed is 0 (a random_device may throw: only asked then).
+  const std::uint64_t system_seed = opts.random_seed ? 0 : std::random_device{}();
   session::shared_context base_context;        ///< what every agent sees; set after planning
   retry_budget retries;                        ///< shared by every agent: no retry storms
   run_budget budget;                           ///< tokens and cost: no new call once reached
