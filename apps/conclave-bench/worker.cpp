@@ -89,6 +89,7 @@ void sequential_calls(asio::io_context& io, model& m, int n, tally& t) {
 // The heavy pipeline: decompose into N, N agents at once, synthesize.
 void pipeline(asio::io_context& io, model& m, int n, tally& t) {
   engine e(io.get_executor(), m);
+  e.set_single_threaded(true);  // io_context(1), as a single-threaded host would say
   ask_options o;
   o.agents = n;
   o.max_concurrency = n;
@@ -127,6 +128,7 @@ void dag(asio::io_context& io, http::client& client, const worker_args& args, ta
   }
   router_model router(std::move(providers), dag_tier_providers()[1]);
   engine e(io.get_executor(), router);
+  e.set_single_threaded(true);
   const auto g = make_dag({.subtasks = args.n, .depth = args.depth, .seed = args.seed});
   const auto scripted = scripted_latencies(g, args.latency);
   ask_options o;

@@ -170,6 +170,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds, resume_point* resume
   asio::io_context io(1);
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
+  e.set_single_threaded(true);  // io_context(1), run by this thread alone
   ask_options opts = options_from(s);
   opts.tools = builtin_tools(io.get_executor(), s);
   const auto servers = mcp_servers(s);

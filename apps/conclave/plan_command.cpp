@@ -51,6 +51,7 @@ int run_plan_command(const ask_settings& s, const standard_fds& fds) {
   asio::io_context io(1);
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
+  e.set_single_threaded(true);  // io_context(1), run by this thread alone
   if (!b.note.empty()) std::fprintf(stderr, "conclave: NOTE: %s\n", b.note.c_str());
   for (const auto& w : s.warnings) {
     std::fprintf(stderr, "conclave: warning: %s\n", text::for_terminal(w, false).c_str());

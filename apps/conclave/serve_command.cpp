@@ -77,6 +77,7 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
   asio::signal_set signals(io, SIGINT, SIGTERM);
   backend b = make_backend(io.get_executor(), s, fds.open_files);
   engine e(io.get_executor(), b.entry());
+  e.set_single_threaded(true);  // io_context(1), run by this thread alone
   o.run_defaults = options_from(s);
   o.run_defaults.tools = builtin_tools(io.get_executor(), s);
   o.http.single_threaded = true;

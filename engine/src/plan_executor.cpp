@@ -172,9 +172,7 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
         }
       }
       asio::co_spawn(
-          // Each agent on its own strand (Asio 1.81 races in cancellation_signal::emit
-          // otherwise, when the io_context runs on several threads).
-          asio::make_strand(ctx->models.get_executor()),
+          agent_executor(ctx->models),  // its own strand, unless single-threaded
           run_agent(ctx, task_for(*ctx, p, state, i), ready_at[i]),
           // An agent that threw (a bug) is sent with its index and the words only; the loop
           // below, which has the plan, completes its entry. (A whole report made up front for

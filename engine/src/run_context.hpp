@@ -60,6 +60,14 @@ struct agent_stopper {
   }
 };
 
+/// Where one agent runs: a strand of its own (Asio 1.81 races in cancellation_signal::emit
+/// otherwise, when the io_context runs on several threads), or the executor itself when the
+/// host said its io_context runs on one thread.
+inline boost::asio::any_io_executor agent_executor(const engine& e) {
+  if (e.single_threaded()) return e.get_executor();
+  return boost::asio::make_strand(e.get_executor());
+}
+
 /// Options made safe to compute with: "forever" (e.g. milliseconds::max()) would overflow a
 /// time_point, so the run deadline is capped at a year, and no part may exceed the whole.
 inline ask_options normalized(ask_options o) {

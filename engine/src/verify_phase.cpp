@@ -155,7 +155,7 @@ asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p) {
         task.revision.insert(task.revision.begin() + 1,
                              chat_message{role::system, std::string(vote_instruction())});
       }
-      revisions.push_back(asio::co_spawn(asio::make_strand(ctx->models.get_executor()),
+      revisions.push_back(asio::co_spawn(agent_executor(ctx->models),
                                          run_agent(ctx, std::move(task), clock::now()),
                                          asio::deferred));
     }

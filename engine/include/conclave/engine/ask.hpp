@@ -103,13 +103,22 @@ class engine {
         synthesizer_(synthesizer) {}
 
   /// Where runs, agents and bookkeeping execute: an io_context's executor (each agent and
-  /// each run gets its own strand on it, so a multi-threaded io_context is safe).
+  /// each run gets its own strand on it, so a multi-threaded io_context is safe; see
+  /// set_single_threaded).
   boost::asio::any_io_executor get_executor() const noexcept { return executor_; }
   model& decomposer() const noexcept { return decomposer_; }
   model& worker() const noexcept { return worker_; }
   model& synthesizer() const noexcept { return synthesizer_; }
 
+  /// The host's promise that its io_context runs on one thread (as the CLI's, made with a
+  /// concurrency hint of 1). Agents then run on the executor itself rather than on a strand
+  /// each, which spares every agent a strand and its hops (about 1 KiB and some CPU each in
+  /// heavy mode). Off by default: on an io_context run by several threads, agents need them.
+  void set_single_threaded(bool yes) noexcept { single_threaded_ = yes; }
+  bool single_threaded() const noexcept { return single_threaded_; }
+
  private:
+  bool single_threaded_ = false;
   boost::asio::any_io_executor executor_;
   model& decomposer_;
   model& worker_;
