@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdexcept>
@@ -113,6 +114,30 @@ std::string child::read_all() {
   }
   return std::exchange(buffered_, {});
 }
+
+bool child::pin(int cpu) {
+  if (cpu < 0 || reaped_ || pid_ <= 0) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(pid_, sizeof set, &set) == 0;
+}
+
+namespace {
+// The n-th CPU this process may run on, or -1 when it may use fewer than two.
+int allowed_cpu(int n) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set) && n-- == 0) return cpu;
+  }
+  return -1;
+}
+}  // namespace
+
+int bench_cpu_for_mock() { return allowed_cpu(0); }
+int bench_cpu_for_client() { return allowed_cpu(1); }
 
 void child::terminate() {
   if (!reaped_ && pid_ > 0) kill(pid_, SIGTERM);

@@ -27,6 +27,8 @@ class child {
   /// Reads the rest of its stdout (blocking until it closes).
   std::string read_all();
   void terminate();  ///< SIGTERM
+  /// Keeps the child on one CPU (see bench_cpu); false when it cannot.
+  bool pin(int cpu);
 
   struct exit_info {
     int code = -1;                      ///< -1: killed by a signal
@@ -49,6 +51,12 @@ class child {
   std::chrono::steady_clock::time_point started_;
   bool reaped_ = false;
 };
+
+/// The CPUs the measurements are pinned to, as the peers were measured: the mock on one core,
+/// the client on another, so neither's figures carry the other's work. -1 when this process
+/// may use fewer than two CPUs (nothing is pinned then).
+int bench_cpu_for_mock();
+int bench_cpu_for_client();
 
 /// The path of the running program (for re-running itself as a worker).
 std::string self_path();

@@ -73,6 +73,7 @@ cli_figure run_once(const std::string& conclave, const std::string& config,
   const long carry = fork_carry_kib();
   carry_kib = std::max(carry_kib, carry);
   child cli(conclave, args, child::start::fork);
+  cli.pin(bench_cpu_for_client());
   const std::string answer = cli.read_all();
   const auto exit = cli.wait();
   f.completions = load_of({&mock}).completions - completions_before;

@@ -26,6 +26,7 @@ mock_process::mock_process(const std::string& path, std::chrono::milliseconds la
     args.insert(args.end(), {"--tls", "--ca-out", ca_file_});
   }
   proc_ = std::make_unique<child>(path, args);
+  proc_->pin(bench_cpu_for_mock());
   const std::string line = proc_->read_line();  // "conclave-mock listening on URL"
   const auto at = line.rfind(' ');
   if (line.find("listening on") == std::string::npos || at == std::string::npos) {

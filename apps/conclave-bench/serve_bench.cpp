@@ -22,6 +22,7 @@ struct mock {
   mock(const std::string& path, std::chrono::milliseconds latency) {
     proc = std::make_unique<child>(
         path, std::vector<std::string>{"--latency-ms", std::to_string(latency.count())});
+    proc->pin(bench_cpu_for_mock());
     const std::string line = proc->read_line();
     const auto at = line.rfind(' ');
     if (line.find("listening on") == std::string::npos || at == std::string::npos)
@@ -36,6 +37,7 @@ struct mock {
 
 json::object run_child(const std::string& kind, const std::string& url, int n) {
   child worker(self_path(), {"--worker", kind, "--url", url, "--n", std::to_string(n)});
+  worker.pin(bench_cpu_for_client());
   const std::string line = worker.read_all();
   const auto exit = worker.wait();
   boost::system::error_code ec;

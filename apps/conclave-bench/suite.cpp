@@ -27,6 +27,7 @@ measurement run_measurement(const std::vector<const mock_process*>& mocks,
                             const std::vector<std::string>& args, json::object& o) {
   const auto before = load_of(mocks);
   child worker(self_path(), args);
+  worker.pin(bench_cpu_for_client());
   const std::string line = worker.read_all();
   const auto exit = worker.wait();
   const auto after = load_of(mocks);
