@@ -1,0 +1,104 @@
+// An engine told its io_context runs on one thread (engine::set_single_threaded, as the CLI):
+// agents run on the executor itself, with no strand each. What a strand per agent gave must
+// still hold: answers, deadlines, budget stops, cancellation, events in order.
+#include "ask_fixture.hpp"
+
+#include <conclave/engine/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace conclave;
+using conclave::test::ask;
+using conclave::test::fake_reply;
+using conclave::test::quick_options;
+using conclave::test::rig;
+using conclave::test::scripted;
+
+BOOST_AUTO_TEST_SUITE(single_threaded_engine)
+
+BOOST_AUTO_TEST_CASE(agents_answer_and_time_out_without_a_strand_each) {
+  scripted s;
+  s.agent = [](int i) { return fake_reply{i == 1 ? 10s : 5ms, "a" + std::to_string(i), {}, 1}; };
+  rig t(s);
+  t.eng.set_single_threaded(true);
+  BOOST_CHECK(t.eng.single_threaded());
+  auto opts = quick_options(3);
+  opts.agent_timeout = 150ms;
+  auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_REQUIRE(!r.ec);
+  BOOST_REQUIRE_EQUAL(r.report.agents.size(), 3u);
+  BOOST_CHECK(r.report.agents[0].status == agent_status::ok);
+  BOOST_CHECK(r.report.agents[1].status == agent_status::timed_out);
+  BOOST_CHECK(r.report.agents[1].error == error::timeout);
+  BOOST_CHECK(r.report.agents[2].status == agent_status::ok);
+  BOOST_CHECK_LT(r.report.wall, 5s);
+  for (std::size_t k = 1; k < r.events.size(); ++k) {
+    BOOST_CHECK_LE(r.events[k - 1].at, r.events[k].at);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_the_ask_cancels_every_agent) {
+  scripted s;
+  s.agent = [](int) { return fake_reply{30s, "never", {}, 1}; };
+  rig t(s);
+  t.eng.set_single_threaded(true);
+  asio::cancellation_signal cancel;
+  auto opts = quick_options(4);
+  std::size_t started = 0;
+  opts.observers.push_back([&](const event& ev, const progress_map&) {
+    if (ev.kind == event_kind::started && ++started == 4) {
+      asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    }
+  });
+  boost::system::error_code ec;
+  run_report report;
+  bool done = false;
+  async_ask(
+      t.eng, "Q?", opts,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code c, run_report r) {
+        ec = c;
+        report = std::move(r);
+        done = true;
+      }));
+  BOOST_REQUIRE(conclave::test::pump_until(
+      t.io, [&] { return done; }, 5s));
+  BOOST_CHECK(ec == error::cancelled);
+  BOOST_REQUIRE_EQUAL(report.agents.size(), 4u);
+  for (const auto& a : report.agents) {
+    BOOST_CHECK(a.status == agent_status::cancelled);
+    BOOST_CHECK_EQUAL(a.diag.message, "the run was cancelled");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_budget_stop_cuts_running_agents_short) {
+  scripted s;
+  // Agent 0 answers at once; the others are still calling when its charge reaches the cap.
+  s.agent = [](int i) { return fake_reply{i == 0 ? 5ms : 10s, "spent", {}, 1}; };
+  auto opts = quick_options(3);
+  {
+    rig probe(s);  // what the decomposition and agent 0 spend, to put the cap right there
+    auto quick = opts;
+    quick.agent_timeout = 50ms;
+    const auto r = ask(probe.io, probe.eng, "Q?", quick);
+    opts.budget.max_tokens =
+        r.report.decomposition_tokens.total() + r.report.agents[0].tokens.total();
+  }
+  opts.budget.cancel_running = true;
+  rig t(s);
+  t.eng.set_single_threaded(true);
+  auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_REQUIRE_EQUAL(r.report.agents.size(), 3u);
+  BOOST_CHECK(r.report.agents[0].status == agent_status::ok);
+  for (std::size_t i = 1; i < 3; ++i) {
+    BOOST_CHECK(r.report.agents[i].error == error::budget_exhausted);
+    BOOST_CHECK(r.report.agents[i].diag.message.find("stopped while running") != std::string::npos);
+  }
+  BOOST_CHECK_LT(r.report.wall, 5s);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
