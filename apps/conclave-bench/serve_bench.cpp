@@ -2,11 +2,11 @@
 #include "serve_bench.hpp"
 
 #include "child.hpp"
+#include "mock_process.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -14,26 +14,6 @@ namespace json = boost::json;
 
 namespace conclave::bench {
 namespace {
-
-// A conclave-mock child at `latency`, and its base URL.
-struct mock {
-  std::unique_ptr<child> proc;
-  std::string url;
-  mock(const std::string& path, std::chrono::milliseconds latency) {
-    proc = std::make_unique<child>(
-        path, std::vector<std::string>{"--latency-ms", std::to_string(latency.count())});
-    proc->pin(bench_cpu_for_mock());
-    const std::string line = proc->read_line();
-    const auto at = line.rfind(' ');
-    if (line.find("listening on") == std::string::npos || at == std::string::npos)
-      throw std::runtime_error("conclave-mock did not start: '" + line + "'");
-    url = line.substr(at + 1);
-  }
-  ~mock() {
-    proc->terminate();
-    proc->wait();
-  }
-};
 
 json::object run_child(const std::string& kind, const std::string& url, int n) {
   child worker(self_path(), {"--worker", kind, "--url", url, "--n", std::to_string(n)});
@@ -48,11 +28,6 @@ json::object run_child(const std::string& kind, const std::string& url, int n) {
   return std::move(v.as_object());
 }
 
-double num(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_number() ? v->to_number<double>() : 0.0;
-}
-
 }  // namespace
 
 serve_figure run_serve_bench(const std::string& mock_path, int n,
@@ -62,19 +37,19 @@ serve_figure run_serve_bench(const std::string& mock_path, int n,
   f.latency = latency;
   json::object lat, queued, pending;
   {
-    mock fast(mock_path, latency);
-    lat = run_child("serve", fast.url, n);
+    mock_process fast(mock_path, latency, false);
+    lat = run_child("serve", fast.url(), n);
   }
   {
-    mock slow(mock_path, std::chrono::hours(1));
-    queued = run_child("serve-queued", slow.url, n);
-    pending = run_child("ask-pending", slow.url, n);
+    mock_process slow(mock_path, std::chrono::hours(1), false);
+    queued = run_child("serve-queued", slow.url(), n);
+    pending = run_child("ask-pending", slow.url(), n);
   }
   const auto& lib = lat.at("library").as_object();
   const auto& srv = lat.at("serve").as_object();
-  f.library_ok = static_cast<int>(num(lib, "ok"));
-  f.serve_ok = static_cast<int>(num(srv, "ok"));
-  f.failed = static_cast<int>(num(lib, "failed") + num(srv, "failed"));
+  f.library_ok = static_cast<int>(number(lib, "ok"));
+  f.serve_ok = static_cast<int>(number(srv, "ok"));
+  f.failed = static_cast<int>(number(lib, "failed") + number(srv, "failed"));
   for (const json::object* o :
        std::vector<const json::object*>{&lib, &srv, &lat, &queued, &pending}) {
     for (const char* key : {"first_error", "warm_up_error"}) {
@@ -82,21 +57,21 @@ serve_figure run_serve_bench(const std::string& mock_path, int n,
         f.first_error = std::string(e->as_string());
     }
   }
-  f.library_p50_ms = num(lib, "p50_us") / 1000.0;
-  f.library_p99_ms = num(lib, "p99_us") / 1000.0;
-  f.library_wall_ms = num(lib, "wall_us") / 1000.0;
-  f.serve_p50_ms = num(srv, "p50_us") / 1000.0;
-  f.serve_p99_ms = num(srv, "p99_us") / 1000.0;
-  f.serve_wall_ms = num(srv, "wall_us") / 1000.0;
-  f.library_cpu_us = num(lib, "cpu_us") / n;
-  f.serve_cpu_us = num(srv, "cpu_us") / n;
-  f.client_cpu_us = num(srv, "client_cpu_us") / n;
-  f.queued = static_cast<int>(num(queued, "queued"));
-  f.queued_rss_kib = num(queued, "rss_kib_per");
-  f.queued_heap_kib = num(queued, "heap_kib_per");
-  f.pending = static_cast<int>(num(pending, "pending"));
-  f.pending_rss_kib = num(pending, "rss_kib_per");
-  f.pending_heap_kib = num(pending, "heap_kib_per");
+  f.library_p50_ms = number(lib, "p50_us") / 1000.0;
+  f.library_p99_ms = number(lib, "p99_us") / 1000.0;
+  f.library_wall_ms = number(lib, "wall_us") / 1000.0;
+  f.serve_p50_ms = number(srv, "p50_us") / 1000.0;
+  f.serve_p99_ms = number(srv, "p99_us") / 1000.0;
+  f.serve_wall_ms = number(srv, "wall_us") / 1000.0;
+  f.library_cpu_us = number(lib, "cpu_us") / n;
+  f.serve_cpu_us = number(srv, "cpu_us") / n;
+  f.client_cpu_us = number(srv, "client_cpu_us") / n;
+  f.queued = static_cast<int>(number(queued, "queued"));
+  f.queued_rss_kib = number(queued, "rss_kib_per");
+  f.queued_heap_kib = number(queued, "heap_kib_per");
+  f.pending = static_cast<int>(number(pending, "pending"));
+  f.pending_rss_kib = number(pending, "rss_kib_per");
+  f.pending_heap_kib = number(pending, "heap_kib_per");
   return f;
 }
 
