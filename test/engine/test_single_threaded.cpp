@@ -5,7 +5,6 @@
 
 #include <conclave/engine/error.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
@@ -55,21 +54,10 @@ BOOST_AUTO_TEST_CASE(cancelling_the_ask_cancels_every_agent) {
       asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
     }
   });
-  boost::system::error_code ec;
-  run_report report;
-  bool done = false;
-  async_ask(
-      t.eng, "Q?", opts,
-      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code c, run_report r) {
-        ec = c;
-        report = std::move(r);
-        done = true;
-      }));
-  BOOST_REQUIRE(conclave::test::pump_until(
-      t.io, [&] { return done; }, 5s));
-  BOOST_CHECK(ec == error::cancelled);
-  BOOST_REQUIRE_EQUAL(report.agents.size(), 4u);
-  for (const auto& a : report.agents) {
+  const auto r = ask(t.io, t.eng, "Q?", opts, cancel.slot(), 5s);
+  BOOST_CHECK(r.ec == error::cancelled);
+  BOOST_REQUIRE_EQUAL(r.report.agents.size(), 4u);
+  for (const auto& a : r.report.agents) {
     BOOST_CHECK(a.status == agent_status::cancelled);
     BOOST_CHECK_EQUAL(a.diag.message, "the run was cancelled");
   }
