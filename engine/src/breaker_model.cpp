@@ -1,4 +1,4 @@
-#include "spawn_call.hpp"
+#include "forward_call.hpp"
 
 #include <conclave/engine/breaker_model.hpp>
 #include <conclave/engine/error.hpp>

@@ -1,4 +1,4 @@
-#include "spawn_call.hpp"
+#include "forward_call.hpp"
 
 #include <conclave/engine/async_semaphore.hpp>
 #include <conclave/engine/error.hpp>
