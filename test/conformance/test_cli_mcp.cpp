@@ -9,6 +9,8 @@
 
 #include <string>
 
+namespace conformance_test_cli_mcp {  // file-local names stay apart in unity batches
+
 using conclave::test::clean_env;
 using conclave::test::parse_object;
 using conclave::test::process;
@@ -66,3 +68,5 @@ BOOST_AUTO_TEST_CASE(a_server_that_cannot_start_stops_the_run_before_any_call) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace conformance_test_cli_mcp

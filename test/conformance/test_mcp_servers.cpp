@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <thread>
 
+namespace conformance_test_mcp_servers {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -251,3 +253,5 @@ BOOST_AUTO_TEST_CASE(reads_inside_its_root_and_refuses_outside) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace conformance_test_mcp_servers

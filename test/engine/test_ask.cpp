@@ -10,6 +10,8 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_ask {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -488,3 +490,5 @@ BOOST_AUTO_TEST_CASE(a_retry_never_runs_past_the_agents_deadline) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_ask

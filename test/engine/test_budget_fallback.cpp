@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_budget_fallback {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -240,3 +242,5 @@ BOOST_AUTO_TEST_CASE(cost_budget_prices_each_call) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_budget_fallback

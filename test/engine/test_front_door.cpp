@@ -13,6 +13,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_front_door {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -347,3 +349,5 @@ BOOST_AUTO_TEST_CASE(cancelling_during_synthesis_is_a_cancelled_run) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_front_door

@@ -13,6 +13,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_limits {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -256,3 +258,5 @@ BOOST_AUTO_TEST_CASE(breaker_fails_fast_while_open_then_probes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_limits

@@ -15,6 +15,8 @@
 #include <map>
 #include <optional>
 
+namespace engine_test_plans {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace conclave::test;
 using namespace std::chrono_literals;
@@ -464,3 +466,5 @@ BOOST_AUTO_TEST_CASE(hostile_event_lines_are_refused_not_folded) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_plans

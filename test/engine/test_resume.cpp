@@ -10,6 +10,8 @@
 
 #include <atomic>
 
+namespace engine_test_resume {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace conclave::test;
 using namespace std::chrono_literals;
@@ -135,3 +137,5 @@ BOOST_AUTO_TEST_CASE(a_corrupt_journal_line_is_refused_not_half_replayed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_resume

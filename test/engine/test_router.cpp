@@ -12,6 +12,8 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_router {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -233,3 +235,5 @@ BOOST_AUTO_TEST_CASE(without_agent_models_agents_use_the_runs_model) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_router

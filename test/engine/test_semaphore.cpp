@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+namespace engine_test_semaphore {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using boost::system::error_code;
@@ -403,3 +405,5 @@ BOOST_AUTO_TEST_CASE(eight_thousand_acquirers_on_four_threads_never_exceed_the_p
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_semaphore

@@ -9,6 +9,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_single_threaded {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -90,3 +92,5 @@ BOOST_AUTO_TEST_CASE(a_budget_stop_cuts_running_agents_short) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_single_threaded

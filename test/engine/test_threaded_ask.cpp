@@ -21,6 +21,8 @@
 #include <optional>
 #include <thread>
 
+namespace engine_test_threaded_ask {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -333,3 +335,5 @@ BOOST_AUTO_TEST_CASE(plans_with_dependencies_verify_and_a_cancel_on_four_threads
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_threaded_ask

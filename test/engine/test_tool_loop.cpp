@@ -11,6 +11,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace engine_test_tool_loop {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace conclave::test;
 using namespace std::chrono_literals;
@@ -388,3 +390,5 @@ BOOST_AUTO_TEST_CASE(the_budget_is_checked_before_every_turn) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_tool_loop

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+namespace engine_test_upkeep {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -205,3 +207,5 @@ BOOST_AUTO_TEST_CASE(breaker_model_keeps_an_open_breaker_and_a_call_in_flight) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace engine_test_upkeep

@@ -11,6 +11,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_anthropic_model {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 using namespace conclave;
 
@@ -197,3 +199,5 @@ BOOST_AUTO_TEST_CASE(the_key_never_comes_back_whatever_the_server_echoes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_anthropic_model

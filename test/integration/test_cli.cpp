@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+namespace integration_test_cli {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using conclave::test::background_mock;
@@ -177,3 +179,5 @@ BOOST_AUTO_TEST_CASE(sigint_cancels_cleanly) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli

@@ -8,6 +8,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_cli_front_door {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using conclave::test::background_mock;
 using conclave::test::clean_env;
@@ -280,3 +282,5 @@ BOOST_AUTO_TEST_CASE(no_stdin_leaves_piped_input_alone) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_front_door

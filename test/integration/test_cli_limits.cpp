@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_cli_limits {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using conclave::test::clean_env;
 using conclave::test::env_with;
@@ -70,3 +72,5 @@ BOOST_AUTO_TEST_CASE(bad_limit_values_are_usage_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_limits

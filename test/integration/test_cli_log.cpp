@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <thread>
 
+namespace integration_test_cli_log {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -212,3 +214,5 @@ BOOST_AUTO_TEST_CASE(an_empty_or_missing_log_is_said_plainly) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_log

@@ -11,6 +11,8 @@
 
 #include <sstream>
 
+namespace integration_test_cli_models {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using conclave::test::background_mock;
 using conclave::test::clean_env;
@@ -240,3 +242,5 @@ BOOST_AUTO_TEST_CASE(a_paused_anthropic_turn_and_its_continuation_make_one_answe
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_models

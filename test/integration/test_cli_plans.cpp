@@ -13,6 +13,8 @@
 #include <regex>
 #include <sstream>
 
+namespace integration_test_cli_plans {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using conclave::test::clean_env;
 using conclave::test::process;
@@ -240,3 +242,5 @@ BOOST_AUTO_TEST_CASE(plan_and_run_refuse_what_they_would_ignore_and_say_what_fai
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_plans

@@ -16,6 +16,8 @@
 #include <set>
 #include <thread>
 
+namespace integration_test_cli_resume {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -227,3 +229,5 @@ BOOST_AUTO_TEST_CASE(an_interrupted_run_says_how_to_resume_it) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_resume

@@ -13,6 +13,8 @@
 #include <map>
 #include <sstream>
 
+namespace integration_test_cli_tools {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using conclave::test::clean_env;
 using conclave::test::parse_object;
@@ -307,3 +309,5 @@ BOOST_AUTO_TEST_CASE(bad_tool_flags_are_usage_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_cli_tools

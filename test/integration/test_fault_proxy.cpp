@@ -12,6 +12,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_fault_proxy {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -157,3 +159,5 @@ BOOST_AUTO_TEST_CASE(a_slow_close_after_each_reply_still_lets_every_request_thro
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_fault_proxy

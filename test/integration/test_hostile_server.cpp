@@ -14,6 +14,8 @@
 
 #include <optional>
 
+namespace integration_test_hostile_server {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 using namespace conclave;
 using conclave::test::http_reply;
@@ -220,3 +222,5 @@ BOOST_AUTO_TEST_CASE(a_key_escaped_in_json_is_redacted_once_decoded) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_hostile_server

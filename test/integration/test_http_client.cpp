@@ -16,6 +16,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_http_client {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
@@ -373,3 +375,5 @@ BOOST_AUTO_TEST_CASE(a_missing_ca_file_is_a_clear_error) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_http_client

@@ -25,6 +25,8 @@
 
 #include <optional>
 
+namespace integration_test_http_server {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
@@ -515,3 +517,5 @@ BOOST_AUTO_TEST_CASE(close_all_ends_a_handler_waiting_for_its_peer) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_http_server

@@ -15,6 +15,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_mcp_http {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -138,3 +140,5 @@ BOOST_AUTO_TEST_CASE(a_stream_that_ends_without_our_response_fails_the_request) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_mcp_http

@@ -28,6 +28,8 @@
 #include <sys/wait.h>
 #include <thread>
 
+namespace integration_test_mcp_stdio {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -408,3 +410,5 @@ BOOST_AUTO_TEST_CASE(calls_from_many_strands_on_two_threads) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_mcp_stdio

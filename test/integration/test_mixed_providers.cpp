@@ -17,6 +17,8 @@
 #include <future>
 #include <thread>
 
+namespace integration_test_mixed_providers {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -118,3 +120,5 @@ BOOST_AUTO_TEST_CASE(agents_on_both_wires_and_a_fallback_that_crosses_providers)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_mixed_providers

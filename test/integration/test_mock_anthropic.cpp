@@ -13,6 +13,8 @@
 
 #include <regex>
 
+namespace integration_test_mock_anthropic {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 using namespace conclave;
 namespace json = boost::json;
@@ -342,3 +344,5 @@ BOOST_AUTO_TEST_CASE(calls_are_counted_per_wire) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_mock_anthropic

@@ -13,6 +13,8 @@
 
 #include <set>
 
+namespace integration_test_mock_tools {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 using namespace conclave;
 
@@ -321,3 +323,5 @@ BOOST_AUTO_TEST_CASE(a_mistyped_tool_mode_is_a_bad_request) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_mock_tools

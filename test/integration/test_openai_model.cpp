@@ -15,6 +15,8 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_openai_model {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -363,3 +365,5 @@ BOOST_AUTO_TEST_CASE(tools_that_cannot_be_sent_fail_before_sending) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_openai_model

@@ -12,6 +12,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_pool_upkeep {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
@@ -122,3 +124,5 @@ BOOST_AUTO_TEST_CASE(a_connection_in_use_keeps_its_origin) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_pool_upkeep

@@ -16,6 +16,8 @@
 
 #include <map>
 
+namespace integration_test_resilience {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -217,3 +219,5 @@ BOOST_AUTO_TEST_CASE(limits_learnt_from_headers_and_429s_keep_a_fan_out_alive) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_resilience

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_serve {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 using conclave::test::error_field;
 using conclave::test::json_of;
@@ -237,3 +239,5 @@ BOOST_AUTO_TEST_CASE(bad_bodies_are_400_naming_the_param) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_serve

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_serve_chat {  // file-local names stay apart in unity batches
+
 using namespace std::chrono_literals;
 using conclave::test::error_field;
 using conclave::test::json_of;
@@ -193,3 +195,5 @@ BOOST_AUTO_TEST_CASE(no_keys_means_loopback_only) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_serve_chat

@@ -7,6 +7,8 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace integration_test_serve_guard {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
@@ -184,3 +186,5 @@ BOOST_AUTO_TEST_CASE(stop_past_the_grace_cancels_the_run) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_serve_guard

@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+namespace integration_test_serve_resume {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using conclave::test::json_of;
@@ -238,3 +240,5 @@ BOOST_AUTO_TEST_CASE(a_changed_fingerprint_is_not_resumed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_serve_resume

@@ -34,6 +34,8 @@
 #include <string>
 #include <string_view>
 
+namespace integration_test_soak {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace conclave;
@@ -214,3 +216,5 @@ BOOST_AUTO_TEST_CASE(random_faults_lose_no_call) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_soak

@@ -17,6 +17,8 @@
 #include <future>
 #include <thread>
 
+namespace integration_test_threaded {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
@@ -116,3 +118,5 @@ BOOST_AUTO_TEST_CASE(model_calls_with_faults_and_cancellation_over_four_threads)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace integration_test_threaded

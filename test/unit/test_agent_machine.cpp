@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_agent_machine {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 
 namespace {
@@ -241,3 +243,5 @@ BOOST_AUTO_TEST_CASE(a_paused_turn_and_its_continuation_are_one_answer) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_agent_machine

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_anthropic_reply {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace conclave::anthropic;
 using namespace std::chrono_literals;
@@ -283,3 +285,5 @@ BOOST_AUTO_TEST_CASE(rfc3339_instants) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_anthropic_reply

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+namespace unit_test_anthropic_stream {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace conclave::anthropic;
 using step = provider::stream_decoder::step;
@@ -407,3 +409,5 @@ BOOST_AUTO_TEST_CASE(what_a_stream_may_make_us_hold_is_bounded) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_anthropic_stream

@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_anthropic_wire {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace conclave;
 using namespace conclave::anthropic;
@@ -285,3 +287,5 @@ BOOST_AUTO_TEST_CASE(a_temperature_past_one_is_refused_before_sending) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_anthropic_wire

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+namespace unit_test_attempt_log {  // file-local names stay apart in unity batches
+
 namespace cli = conclave::cli;
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -317,3 +319,5 @@ BOOST_AUTO_TEST_CASE(the_table_shows_speedups_and_neutralises_the_question) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_attempt_log

@@ -2,6 +2,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_budget {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 
 namespace {
@@ -91,3 +93,5 @@ BOOST_AUTO_TEST_CASE(cached_prompt_tokens_are_priced_apart_and_never_twice) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_budget

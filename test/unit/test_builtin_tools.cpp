@@ -14,6 +14,8 @@
 #include <random>
 #include <sys/stat.h>
 
+namespace unit_test_builtin_tools {  // file-local names stay apart in unity batches
+
 namespace fs = std::filesystem;
 using namespace conclave;
 using namespace conclave::tools;
@@ -459,3 +461,5 @@ BOOST_AUTO_TEST_CASE(through_the_tool_port) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_builtin_tools

@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_call_machine {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace std::chrono_literals;
 using kind = call_step::kind;
@@ -146,3 +148,5 @@ BOOST_AUTO_TEST_CASE(the_runs_retry_budget_stops_a_storm) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_call_machine

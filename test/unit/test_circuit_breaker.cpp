@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_circuit_breaker {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace std::chrono_literals;
 
@@ -94,3 +96,5 @@ BOOST_AUTO_TEST_CASE(threshold_zero_never_opens) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_circuit_breaker

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace unit_test_combine {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 
 namespace {
@@ -251,3 +253,5 @@ BOOST_AUTO_TEST_CASE(revise_prompt_is_bounded) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_combine

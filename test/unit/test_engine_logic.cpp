@@ -9,6 +9,8 @@
 
 #include <cmath>
 
+namespace unit_test_engine_logic {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace std::chrono_literals;
 
@@ -159,3 +161,5 @@ BOOST_AUTO_TEST_CASE(pretty_json_reads_back_the_same_and_is_indented) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_engine_logic

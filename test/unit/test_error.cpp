@@ -2,6 +2,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_error {  // file-local names stay apart in unity batches
+
 using conclave::error;
 
 BOOST_AUTO_TEST_SUITE(error_codes)
@@ -35,3 +37,5 @@ BOOST_AUTO_TEST_CASE(what_the_sdks_retry) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_error

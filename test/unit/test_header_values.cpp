@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_header_values {  // file-local names stay apart in unity batches
+
 using namespace std::chrono;
 using namespace conclave::http;
 
@@ -126,3 +128,5 @@ BOOST_AUTO_TEST_CASE(header_safety) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_header_values

@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_http_router {  // file-local names stay apart in unity batches
+
 using conclave::http::exchange;
 using conclave::http::router;
 
@@ -121,3 +123,5 @@ BOOST_AUTO_TEST_CASE(the_error_body_has_the_openai_shape_and_escapes) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_http_router

@@ -17,6 +17,8 @@
 #include <thread>
 #include <unistd.h>
 
+namespace unit_test_journal {  // file-local names stay apart in unity batches
+
 namespace cj = conclave::journal;
 namespace fs = std::filesystem;
 
@@ -298,3 +300,5 @@ BOOST_AUTO_TEST_CASE(refuses_a_newer_schema) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_journal

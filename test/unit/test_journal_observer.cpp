@@ -15,6 +15,8 @@
 #include <map>
 #include <sys/stat.h>
 
+namespace unit_test_journal_observer {  // file-local names stay apart in unity batches
+
 namespace cj = conclave::journal;
 using conclave::agent_report;
 using conclave::event;
@@ -251,3 +253,5 @@ BOOST_AUTO_TEST_CASE(default_path_follows_the_state_directory) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_journal_observer

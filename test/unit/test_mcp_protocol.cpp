@@ -15,6 +15,8 @@
 
 #include <algorithm>
 
+namespace unit_test_mcp_protocol {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace conclave::mcp;
 namespace json = boost::json;
@@ -357,3 +359,5 @@ BOOST_AUTO_TEST_CASE(clean_environment_keeps_only_the_basics) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_mcp_protocol

@@ -7,6 +7,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_mock_anthropic_replies {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace conclave;
 using namespace conclave::mock;
@@ -313,3 +315,5 @@ BOOST_AUTO_TEST_CASE(errors_and_limits) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_mock_anthropic_replies

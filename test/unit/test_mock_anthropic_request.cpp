@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_mock_anthropic_request {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace conclave;
 using namespace conclave::mock;
@@ -280,3 +282,5 @@ BOOST_AUTO_TEST_CASE(new_fault_names) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_mock_anthropic_request

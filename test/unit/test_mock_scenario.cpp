@@ -6,6 +6,8 @@
 
 #include <set>
 
+namespace unit_test_mock_scenario {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace conclave;
 using namespace conclave::mock;
@@ -289,3 +291,5 @@ BOOST_AUTO_TEST_CASE(dynamic_decomposition_chooses_how_many) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_mock_scenario

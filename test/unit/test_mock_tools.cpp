@@ -7,6 +7,8 @@
 
 #include <set>
 
+namespace unit_test_mock_tools {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace conclave;
 using namespace conclave::mock;
@@ -325,3 +327,5 @@ BOOST_AUTO_TEST_CASE(tool_turns_are_parsed_from_the_wire) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_mock_tools

@@ -6,6 +6,8 @@
 
 #include <stdexcept>
 
+namespace unit_test_model_routes {  // file-local names stay apart in unity batches
+
 using conclave::alias_table;
 using conclave::model_route;
 using conclave::model_routes;
@@ -118,3 +120,5 @@ BOOST_AUTO_TEST_CASE(bad_provider_tables_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_model_routes

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace unit_test_openai_compat {  // file-local names stay apart in unity batches
+
 namespace serve = conclave::serve;
 namespace json = boost::json;
 
@@ -277,3 +279,5 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_is_refused_as_bad_json) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_openai_compat

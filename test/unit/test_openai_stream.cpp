@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_test_openai_stream {  // file-local names stay apart in unity batches
+
 namespace serve = conclave::serve;
 namespace json = boost::json;
 using serve::reasoning_style;
@@ -239,3 +241,5 @@ BOOST_AUTO_TEST_CASE(reasoning_style_names) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_openai_stream

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_openai_wire {  // file-local names stay apart in unity batches
+
 namespace json = boost::json;
 using namespace conclave;
 using namespace conclave::openai;
@@ -259,3 +261,5 @@ BOOST_AUTO_TEST_CASE(quoted_bodies_are_valid_utf8_cut_on_character_boundaries) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_openai_wire

@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_plan_json {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 
 namespace {
@@ -309,3 +311,5 @@ BOOST_AUTO_TEST_CASE(decomposition_is_capped_and_never_empty_handed) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_plan_json

@@ -6,6 +6,8 @@
 #include <random>
 #include <set>
 
+namespace unit_test_plan_state {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 
 namespace {
@@ -355,3 +357,5 @@ BOOST_AUTO_TEST_CASE(combine_mode_names) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_plan_state

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+namespace unit_test_progress_lines {  // file-local names stay apart in unity batches
+
 namespace serve = conclave::serve;
 using conclave::event;
 using conclave::event_kind;
@@ -220,3 +222,5 @@ BOOST_AUTO_TEST_CASE(one_line_cleans_and_cuts) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_progress_lines

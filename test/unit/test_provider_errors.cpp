@@ -7,6 +7,8 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_provider_errors {  // file-local names stay apart in unity batches
+
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using namespace conclave;
@@ -94,3 +96,5 @@ BOOST_AUTO_TEST_CASE(retry_headers) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_provider_errors

@@ -6,6 +6,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_provider_scrub {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 
 namespace {
@@ -131,3 +133,5 @@ BOOST_AUTO_TEST_CASE(a_key_behind_json_escapes_in_tool_arguments_is_redacted) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_provider_scrub

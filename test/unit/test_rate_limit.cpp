@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+namespace unit_test_rate_limit {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -190,3 +192,5 @@ BOOST_AUTO_TEST_CASE(token_estimate_uses_max_tokens_or_the_default) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_rate_limit

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_test_responses_compat {  // file-local names stay apart in unity batches
+
 namespace serve = conclave::serve;
 namespace json = boost::json;
 
@@ -385,3 +387,5 @@ BOOST_AUTO_TEST_CASE(non_streamed_object) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_responses_compat

@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_retry {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -155,3 +157,5 @@ BOOST_AUTO_TEST_CASE(a_budget_of_zero_never_throttles) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_retry

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_test_sse_parser {  // file-local names stay apart in unity batches
+
 using conclave::http::sse_event;
 using conclave::http::sse_parser;
 
@@ -174,3 +176,5 @@ BOOST_AUTO_TEST_CASE(many_data_lines_hit_the_limit) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_sse_parser

@@ -10,6 +10,8 @@
 
 #include <cstdio>
 
+namespace unit_test_task_events {  // file-local names stay apart in unity batches
+
 using namespace conclave::serve;
 using namespace std::chrono_literals;
 
@@ -137,3 +139,5 @@ BOOST_AUTO_TEST_CASE(last_event_id_header) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_task_events

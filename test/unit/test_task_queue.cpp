@@ -14,9 +14,6 @@
 #include <random>
 #include <tuple>
 
-using namespace conclave::serve;
-using namespace std::chrono_literals;
-
 namespace conclave::serve {
 // For Boost.Test's messages.
 inline std::ostream& operator<<(std::ostream& os, task_state s) { return os << to_string(s); }
@@ -24,6 +21,11 @@ inline std::ostream& operator<<(std::ostream& os, task_queue::cancel_result r) {
   return os << "cancel_result " << static_cast<int>(r);
 }
 }  // namespace conclave::serve
+
+namespace unit_test_task_queue {  // file-local names stay apart in unity batches
+
+using namespace conclave::serve;
+using namespace std::chrono_literals;
 
 using namespace conclave::serve::test;
 
@@ -292,3 +294,5 @@ BOOST_AUTO_TEST_CASE(restore_requeues_with_the_old_id) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_task_queue

@@ -6,6 +6,8 @@
 
 #include <string>
 
+namespace unit_test_task_request {  // file-local names stay apart in unity batches
+
 using namespace conclave::serve;
 using namespace std::chrono_literals;
 
@@ -185,3 +187,5 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_quoted_bounded) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_task_request

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+namespace unit_test_text {  // file-local names stay apart in unity batches
+
 namespace text = conclave::text;
 using namespace std::string_literals;
 
@@ -124,3 +126,5 @@ BOOST_AUTO_TEST_CASE(stop_reasons_from_provider_words) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_text

@@ -7,6 +7,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+namespace unit_test_tool_calls {  // file-local names stay apart in unity batches
+
 using namespace conclave;
 using conclave::openai::tool_call_accumulator;
 
@@ -276,3 +278,5 @@ BOOST_AUTO_TEST_CASE(tools_that_cannot_be_sent_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_tool_calls

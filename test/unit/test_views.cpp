@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_test_views {  // file-local names stay apart in unity batches
+
 namespace cli = conclave::cli;
 namespace text = conclave::text;
 using conclave::event;
@@ -621,3 +623,5 @@ BOOST_AUTO_TEST_CASE(a_dumb_terminal_gets_no_live_view) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_views

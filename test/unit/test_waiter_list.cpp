@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+namespace unit_test_waiter_list {  // file-local names stay apart in unity batches
+
 using list = conclave::waiter_list<std::string>;
 
 namespace {
@@ -295,3 +297,5 @@ BOOST_AUTO_TEST_CASE(many_random_operations_agree_with_a_reference_model) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace unit_test_waiter_list
