@@ -87,8 +87,8 @@ int main(int argc, char** argv) try {
   const std::string internal = "Internal (the suite runs each measurement as a worker)";
   auto* kind =
       app.add_option("--worker", worker.kind, "one measurement in this process")
-          ->check(CLI::IsMember({"raw", "stream", "stream-anthropic", "sequential", "pipeline",
-                                 "dag", "serve", "serve-queued", "ask-pending"}))
+          ->check(CLI::IsMember({"raw", "raw-warm", "stream", "stream-anthropic", "sequential",
+                                 "pipeline", "dag", "serve", "serve-queued", "ask-pending"}))
           ->group(internal);
   app.add_option("--url", worker.url, "the mock's base URL")->group(internal)->needs(kind);
   app.add_option("--ca-file", worker.ca_file, "for https: the mock's CA")
@@ -127,6 +127,7 @@ int main(int argc, char** argv) try {
     if (cli_agents->count() == 0) opts.cli_agents = {1, 4};
     opts.speedup_n = 4;
     opts.pooled_n = 40;
+    opts.warm_n = 10;
     opts.pooled_connections = 4;
     opts.target_run = false;
     opts.tool_turns = 10;

@@ -131,20 +131,22 @@ void print_table(std::ostream& out, const suite_result& r) {
   if (!r.rows.empty()) out << line;  // none when --scenario picked only tools or serve
   for (const auto& m : r.rows) {
     const bool marginal = m.n > 1 && m.cpu_per_call_us != 0;
-    std::snprintf(
-        line, sizeof line, "%-16s %6d %5lld %9s %7s %9s %9s %8s %9s %8s %8s %6llu %8s %7d\n",
-        m.scenario.c_str(), m.n, static_cast<long long>(m.latency.count()),
-        fixed(m.wall_ms, 1).c_str(), fixed(m.wall_ms / m.ideal_ms, 3).c_str(),
-        fixed(m.process_wall_ms, 1).c_str(), cell(m.cpu_per_call_us, 1, marginal).c_str(),
-        fixed(m.peak_rss_kib / 1024.0, 1).c_str(), cell(m.rss_per_call_kib, 2, marginal).c_str(),
-        fixed(m.p50_overhead_ms, 2).c_str(), fixed(m.p99_overhead_ms, 2).c_str(),
-        static_cast<unsigned long long>(m.connections), fixed(m.mock_cpu_per_request_us, 1).c_str(),
-        m.failed);
+    std::snprintf(line, sizeof line,
+                  "%-16s %6d %5lld %9s %7s %9s %9s %8s %9s %8s %8s %6llu %8s %7d\n",
+                  m.scenario.c_str(), m.n, static_cast<long long>(m.latency.count()),
+                  fixed(m.wall_ms, 1).c_str(), fixed(m.wall_ms / m.ideal_ms, 3).c_str(),
+                  fixed(m.process_wall_ms, 1).c_str(), cell(m.cpu_per_call_us, 1, marginal).c_str(),
+                  fixed(m.peak_rss_kib / 1024.0, 1).c_str(),
+                  cell(m.rss_per_call_kib, 2, marginal && m.rss_per_call_kib != 0).c_str(),
+                  fixed(m.p50_overhead_ms, 2).c_str(), fixed(m.p99_overhead_ms, 2).c_str(),
+                  static_cast<unsigned long long>(m.connections),
+                  fixed(m.mock_cpu_per_request_us, 1).c_str(), m.failed);
     out << line;
   }
   if (!r.rows.empty())
     out << "(cpu us/c and KiB/call are marginal: (value at N - value at N=1) / (N-1), client "
-           "process only; mock us: the mock's CPU per request; p50/p99: client-observed latency "
+           "process only; warm: its second round's CPU / N, on the connections the first "
+           "left open; mock us: the mock's CPU per request; p50/p99: client-observed latency "
            "- L; dag: wall is the plan's fan-out wall, its ideal the critical path, p50/p99 over "
            "each subtask's own latency)\n";
   for (const auto& m : r.rows) {

@@ -52,6 +52,11 @@ measurement run_measurement(const std::vector<const mock_process*>& mocks,
   m.cpu_us = static_cast<double>(exit.cpu.count());
   m.user_us = static_cast<double>(exit.user.count());
   m.sys_us = static_cast<double>(exit.sys.count());
+  if (o.contains("round_user_us") && n > 0) {  // the worker measured one round itself (warm)
+    m.user_per_call_us = number(o, "round_user_us") / n;
+    m.sys_per_call_us = number(o, "round_sys_us") / n;
+    m.cpu_per_call_us = m.user_per_call_us + m.sys_per_call_us;
+  }
   m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (child.hpp's peak_rss_kib)
   // A worker whose calls have latencies of their own (dag) reports the overheads itself.
   if (o.contains("p50_overhead_us")) {
@@ -188,9 +193,9 @@ void add_heavy_targets(suite_result& out, int heavy_n, std::chrono::milliseconds
 }  // namespace
 
 const std::vector<std::string>& scenario_names() {
-  static const std::vector<std::string> names = {"fan-out",  "pooled", "stream", "sequential",
-                                                 "pipeline", "cli",    "dag",    "tls",
-                                                 "target",   "tools",  "serve"};
+  static const std::vector<std::string> names = {"fan-out",    "warm",     "pooled", "stream",
+                                                 "sequential", "pipeline", "cli",    "dag",
+                                                 "tls",        "target",   "tools",  "serve"};
   return names;
 }
 
@@ -205,12 +210,16 @@ suite_result run_suite(const suite_options& opts) {
   auto capped = [&](int n) { return std::min(n, cap); };
   const auto L = opts.latency;
   auto say = [](const std::string& what) { std::cerr << "conclave-bench: " << what << std::endl; };
-  if (opts.runs("fan-out") || opts.runs("pooled") || opts.runs("stream") ||
+  if (opts.runs("fan-out") || opts.runs("warm") || opts.runs("pooled") || opts.runs("stream") ||
       opts.runs("sequential") || opts.runs("pipeline") || opts.runs("cli")) {
     mock_process plain(opts.mock_path, L, false);
     for (int n : opts.runs("fan-out") ? opts.fan_out : std::vector<int>{}) {
       say("fan-out N=" + std::to_string(capped(n)));
       out.rows.push_back(measure(plain, "fan-out", "raw", capped(n), L));
+    }
+    if (opts.warm_n > 0 && opts.runs("warm")) {
+      say("warm N=" + std::to_string(capped(opts.warm_n)) + ", twice on the same connections");
+      out.rows.push_back(measure(plain, "warm", "raw-warm", capped(opts.warm_n), L));
     }
     if (opts.pooled_n > 0 && opts.runs("pooled")) {
       say("pooled N=" + std::to_string(opts.pooled_n) + " over " +
@@ -329,6 +338,17 @@ suite_result run_suite(const suite_options& opts) {
                         " us (a fresh connection each: socket, connect, close)");
     out.notes.push_back("mock CPU per request with a fresh connection each (10k at L=2s): " +
                         fixed(big->mock_cpu_per_request_us) + " us");
+  }
+  if (const auto* warm = find(out.rows, "warm", capped(opts.warm_n), L)) {
+    // The figure was net of start-up; a host that stays up pays the connection once.
+    out.targets.push_back(
+        {"client CPU per call, connections open (warm, N=" + std::to_string(warm->n) + ")",
+         warm->cpu_per_call_us, 30, "us"});
+    out.notes.push_back(
+        "client CPU per call on open connections (second round of " + std::to_string(warm->n) +
+        " at once): user " + fixed(warm->user_per_call_us) + " us, kernel " +
+        fixed(warm->sys_per_call_us) + " us; connections opened over both rounds: " +
+        std::to_string(warm->connections) + " (" + std::to_string(warm->n) + " when all reused)");
   }
   if (const auto* pooled = find(out.rows, "pooled", opts.pooled_n, L)) {
     out.targets.push_back(

@@ -25,6 +25,9 @@ struct suite_options {
   std::vector<int> pipeline{1, 64, 512, 2048};
   /// Agents for the CLI's heavy pipeline (`conclave ask` as a child process); 1 likewise.
   std::vector<int> cli_agents{1, 64, 512, 2048};
+  /// Calls for the warm scenario: two rounds of this many at once, the second measured on the
+  /// connections the first left open (a host that stays up); 0: not run.
+  int warm_n = 2048;
   int speedup_n = 8;             ///< N for parallel against sequential
   int pooled_n = 2000;           ///< calls for the keep-alive scenario ...
   int pooled_connections = 100;  ///< ... through at most this many connections
@@ -51,11 +54,11 @@ struct suite_options {
   bool runs(const std::string& scenario) const;
 };
 
-/// fan-out, pooled, stream, sequential, pipeline, cli, dag, tls, target, tools, serve.
+/// fan-out, warm, pooled, stream, sequential, pipeline, cli, dag, tls, target, tools, serve.
 const std::vector<std::string>& scenario_names();
 
 struct measurement {
-  std::string scenario;  ///< fan-out | pooled | stream | tls | sequential | pipeline | dag
+  std::string scenario;  ///< fan-out | warm | pooled | stream | tls | sequential | pipeline | dag
   int n = 0;
   std::chrono::milliseconds latency{0};
   int ok = 0, failed = 0;

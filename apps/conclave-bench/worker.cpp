@@ -21,6 +21,7 @@
 #include <iostream>
 #include <memory>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -67,6 +68,31 @@ void concurrent_calls(asio::io_context& io, model& m, int n, bool stream, tally&
   }
   io.run();
   t.wall = std::chrono::duration_cast<microseconds>(clock_type::now() - t0);
+}
+
+// This process's user and system CPU so far.
+std::pair<microseconds, microseconds> own_cpu() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto us = [](const timeval& t) { return microseconds(t.tv_sec * 1'000'000LL + t.tv_usec); };
+  return {us(u.ru_utime), us(u.ru_stime)};
+}
+
+// Two rounds of N at once, the second on the connections the first left open, as a host that
+// stays up (serve) calls its provider: the second round's figures, and its CPU in `extra`.
+void warm_calls(asio::io_context& io, model& m, int n, tally& t, boost::json::object& extra) {
+  tally warm_up;
+  concurrent_calls(io, m, n, false, warm_up);
+  io.restart();
+  const auto [user0, sys0] = own_cpu();
+  concurrent_calls(io, m, n, false, t);
+  const auto [user1, sys1] = own_cpu();
+  extra["round_user_us"] = (user1 - user0).count();
+  extra["round_sys_us"] = (sys1 - sys0).count();
+  if (warm_up.failed > 0) {  // a failed warm-up fails the measurement
+    t.failed += warm_up.failed;
+    if (t.first_error.empty()) t.first_error = "warm-up: " + warm_up.first_error;
+  }
 }
 
 // One after another: each call starts when the previous one completed.
@@ -201,6 +227,8 @@ int run_worker(const worker_args& args) {
   boost::json::object extra;
   if (args.kind == "raw")
     concurrent_calls(io, llm, args.n, false, t);
+  else if (args.kind == "raw-warm")
+    warm_calls(io, llm, args.n, t, extra);
   else if (args.kind == "stream")
     concurrent_calls(io, llm, args.n, true, t);
   else if (args.kind == "stream-anthropic")
