@@ -64,9 +64,10 @@ int main(int argc, char** argv) try {
   app.add_option("--dag-seed", opts.dag_seed, "draws the dag scenario's graph and latencies")
       ->capture_default_str()
       ->check(whole_number(0, std::numeric_limits<long long>::max(), "SEED"));
-  app.add_option("--scenario", opts.scenarios,
-                 "run only these (repeatable): fan-out, pooled, stream, sequential, pipeline, cli, "
-                 "dag, tls, target, tools, serve; default: all")
+  app.add_option(
+         "--scenario", opts.scenarios,
+         "run only these (repeatable): fan-out, warm, pooled, stream, sequential, pipeline, cli, "
+         "dag, tls, target, tools, serve; default: all")
       ->check(CLI::IsMember(scenario_names()));
   auto* serve_n =
       app.add_option("--serve-n", opts.serve_n, "serve: tasks at once (and tasks queued)")

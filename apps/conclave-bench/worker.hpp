@@ -12,11 +12,12 @@
 namespace conclave::bench {
 
 struct worker_args {
-  std::string kind = "raw";  ///< raw | stream | stream-anthropic | sequential | pipeline | dag
-  std::string url;           ///< the mock's base URL (http or https); not for dag
-  std::string ca_file;       ///< for https: the mock's CA
-  int n = 1;                 ///< calls (pipeline: agents; dag: subtasks)
-  int max_connections = 0;   ///< the client's pool cap; 0: n (every call its own connection)
+  std::string kind =
+      "raw";        ///< raw | raw-warm | stream | stream-anthropic | sequential | pipeline | dag
+  std::string url;  ///< the mock's base URL (http or https); not for dag
+  std::string ca_file;      ///< for https: the mock's CA
+  int n = 1;                ///< calls (pipeline: agents; dag: subtasks)
+  int max_connections = 0;  ///< the client's pool cap; 0: n (every call its own connection)
   // dag only:
   std::vector<std::string> tier_urls;    ///< the mocks at L/2, L and 2L (see dag.hpp)
   std::chrono::milliseconds latency{0};  ///< L, for each subtask's scripted latency
