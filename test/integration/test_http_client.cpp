@@ -16,6 +16,9 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <exception>
+#include <stdexcept>
+
 namespace integration_test_http_client {  // file-local names stay apart in unity batches
 
 namespace asio = boost::asio;
@@ -324,6 +327,77 @@ BOOST_AUTO_TEST_CASE(streamed_body_arrives_through_the_sink) {
   BOOST_CHECK(r.body.empty());
   BOOST_CHECK_GT(pieces, 1);
   BOOST_CHECK(streamed.ends_with("data: [DONE]\n\n"));
+}
+
+// async_stream with a plain callback: what http_model uses, with no coroutine of its own.
+struct stream_outcome {
+  bool finished = false;
+  std::exception_ptr error;
+  http::response response;
+};
+
+auto record(stream_outcome& out) {
+  return [&out](std::exception_ptr e, http::response r) {
+    out.error = e;
+    out.response = std::move(r);
+    out.finished = true;
+  };
+}
+
+BOOST_AUTO_TEST_CASE(async_stream_completes_a_callback_with_the_reply) {
+  loopback lb;
+  stream_outcome out;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"), http::client::clock::now() + 10s,
+                          {}, {}, record(out));
+  BOOST_CHECK(!out.finished);  // never inline
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return out.finished; }));
+  BOOST_CHECK(!out.error);
+  BOOST_REQUIRE(!out.response.ec);
+  BOOST_CHECK_EQUAL(out.response.status, 200u);
+  BOOST_CHECK(out.response.body.find("Why test?") != std::string::npos);
+  BOOST_CHECK_GT(out.response.elapsed.count(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(async_stream_times_out_naming_the_phase_and_cancels_through_its_slot) {
+  loopback lb;
+  stream_outcome timed;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock-hang"),
+                          http::client::clock::now() + 100ms, {}, {}, record(timed));
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return timed.finished; }));
+  BOOST_CHECK(timed.response.ec == boost::beast::error::timeout);
+  BOOST_CHECK(timed.response.failure_detail.find(
+                  "deadline expired while waiting for the response") != std::string::npos);
+
+  stream_outcome cancelled;
+  asio::cancellation_signal cancel;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock-hang"),
+                          http::client::clock::time_point::max(), {}, {},
+                          asio::bind_cancellation_slot(cancel.slot(), record(cancelled)));
+  BOOST_REQUIRE(
+      conclave::test::pump_until(lb.io, [&] { return lb.server.stats().in_flight == 1; }));
+  cancel.emit(asio::cancellation_type::terminal);
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return cancelled.finished; }));
+  BOOST_CHECK(!cancelled.error);
+  BOOST_CHECK(cancelled.response.ec == asio::error::operation_aborted);
+  BOOST_CHECK(cancelled.response.failure_detail.empty());  // the caller's, not a deadline
+}
+
+BOOST_AUTO_TEST_CASE(a_sink_that_throws_completes_the_operation_with_its_exception) {
+  loopback lb;
+  stream_outcome out;
+  lb.client->async_stream(
+      lb.base.where, chat(lb.base, "mock", true), http::client::clock::now() + 10s,
+      [](std::string_view) -> bool { throw std::runtime_error("a bug in the sink"); }, {},
+      record(out));
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return out.finished; }));
+  BOOST_REQUIRE(out.error);
+  BOOST_CHECK_EXCEPTION(
+      std::rethrow_exception(out.error), std::runtime_error,
+      [](const std::runtime_error& e) { return std::string(e.what()) == "a bug in the sink"; });
+  // The connection it was reading was not pooled half-read: the next call still works.
+  auto again = lb.call("mock");
+  BOOST_CHECK(!again.ec);
+  BOOST_CHECK(!again.reused_connection);
 }
 
 BOOST_AUTO_TEST_CASE(tls_with_the_right_ca_works_and_reuses) {

@@ -15,6 +15,8 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <stdexcept>
+
 namespace integration_test_openai_model {  // file-local names stay apart in unity batches
 
 namespace asio = boost::asio;
@@ -217,6 +219,27 @@ BOOST_AUTO_TEST_CASE(cancelling_the_call_completes_it_as_cancelled) {
   cancel.emit(asio::cancellation_type::terminal);
   BOOST_REQUIRE(conclave::test::pump_until(f.io, [&] { return finished; }));
   BOOST_CHECK(result == error::cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(a_delta_handler_that_throws_fails_the_call_as_an_internal_error) {
+  fixture f;
+  chat_request req;
+  req.stream = true;
+  req.messages = {{role::user, "stream to a broken handler"}};
+  error_code result;
+  chat_response response;
+  bool finished = false;
+  f.llm->async_complete(
+      req, [](const chat_delta&) { throw std::runtime_error("the host's handler broke"); },
+      [&](error_code ec, chat_response r) {
+        result = ec;
+        response = std::move(r);
+        finished = true;
+      });
+  BOOST_REQUIRE(conclave::test::pump_until(f.io, [&] { return finished; }));
+  BOOST_CHECK(result == error::internal_error);
+  BOOST_CHECK(response.diag.message.find("the host's handler broke") != std::string::npos);
+  BOOST_CHECK(!conclave::test::complete(f.io, *f.llm, req).ec);  // the model still works
 }
 
 BOOST_AUTO_TEST_CASE(works_with_use_awaitable) {

@@ -9,8 +9,8 @@
 #include <conclave/provider/scrub.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
 
 #include <stdexcept>
 #include <tuple>
@@ -72,9 +72,10 @@ struct http_model::impl {
     out.tokens.completion_tokens = estimate_tokens(out.message.size());
   }
 
-  // What a call sends, made before its one wait. (Plain functions around one coroutine: g++
-  // gives every local and temporary of a coroutine its own slot in the frame, which lives as
-  // long as the call; three layers of them were a third of an in-flight call's memory.)
+  // What a call sends, made before its one wait. (Plain functions around the client's one
+  // operation: g++ gives every local and temporary of a coroutine its own slot in a frame
+  // that lives as long as the call; three layers of them were a third of an in-flight call's
+  // memory.)
   struct prepared {
     http::request_message request;
     http::client::clock::time_point deadline;
@@ -131,27 +132,6 @@ struct http_model::impl {
       ec = wire.decode_reply(r.body, out, usage_reported);
     }
     estimate_if_unreported(usage_reported, prompt_estimate, out);
-  }
-
-  // One call, the only coroutine between the caller and the HTTP client. Every way out passes
-  // the scrub: whatever the server sent is redacted and made valid UTF-8 before anyone sees it.
-  // The impl is shared in, so the call is safe even if the model goes first.
-  static asio::awaitable<outcome> run(std::shared_ptr<impl> self, chat_request req,
-                                      delta_handler on_delta) {
-    outcome result;
-    prepared p;
-    if (self->prepare(req, on_delta, p, result)) {
-      if (p.stream) {
-        co_await self->streamed(std::move(p.request), p.deadline, p.prompt_estimate,
-                                std::move(on_delta), result);
-      } else {
-        http::response r =
-            co_await self->client.request(self->endpoint.where, std::move(p.request), p.deadline);
-        self->finish_whole(r, p.prompt_estimate, result);
-      }
-    }
-    scrub(std::get<1>(result), self->secrets);
-    co_return result;
   }
 
   // What a streamed call keeps while its reply arrives.
@@ -227,23 +207,110 @@ struct http_model::impl {
     }
   }
 
-  asio::awaitable<void> streamed(http::request_message request,
-                                 http::client::clock::time_point deadline,
-                                 std::int64_t prompt_estimate, delta_handler on_delta,
-                                 outcome& result) {
-    stream_reading st(*this, on_delta);
-    auto sink = [this, &st](std::string_view bytes) { return on_stream_bytes(st, bytes); };
+  // A streamed call's state: the caller's delta handler (the relay holds on to it) and what
+  // reads the stream. Shared by the sink, the head check and the completion.
+  struct streamed_call {
+    streamed_call(const impl& self, delta_handler handler)
+        : on_delta(std::move(handler)), reading(self, on_delta) {}
+    delta_handler on_delta;
+    stream_reading reading;
+  };
+
+  // Completes the caller's handler with what `finish` made of the reply, scrubbed: whatever
+  // the server sent is redacted and made valid UTF-8 before anyone sees it. A bug (an
+  // exception from the client, or from `finish`) completes it with internal_error, never
+  // escaping into the caller's io_context.run() nor losing the call.
+  template <typename Finish>
+  void complete(model::completion_handler& h, std::exception_ptr e, Finish&& finish) const {
+    outcome result;
+    try {
+      if (e) std::rethrow_exception(e);
+      finish(result);
+    } catch (...) {
+      result = internal_failure(std::current_exception());
+    }
+    auto& [ec, response] = result;
+    scrub(response, secrets);
+    std::move(h)(ec, std::move(response));
+  }
+
+  // A bug's exception as a call's outcome (an exception's words may quote a reply: scrubbed
+  // with the rest).
+  static outcome internal_failure(std::exception_ptr e) {
+    outcome result;
+    auto& [ec, response] = result;
+    ec = error::internal_error;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      response.diag.message = std::string("internal error: ") + x.what();
+    } catch (...) {
+      response.diag.message = "internal error";
+    }
+    return result;
+  }
+
+  // One call: checked and encoded here, then one operation on the HTTP client, whose
+  // completion decodes the reply. No coroutine of its own: a coroutine frame and the co_spawn
+  // that starts it were about 3 KiB of every call in flight.
+  static void start(std::shared_ptr<impl> self, asio::any_io_executor ex, chat_request req,
+                    delta_handler on_delta, model::completion_handler handler) {
+    outcome refused;
+    prepared p;
+    bool ready = false;
+    try {  // the handler is ours now: a throw must complete it, not lose it
+      ready = self->prepare(req, on_delta, p, refused);
+    } catch (...) {
+      refused = internal_failure(std::current_exception());
+    }
+    if (!ready) {
+      scrub(std::get<1>(refused), self->secrets);
+      asio::post(ex, [h = std::move(handler), r = std::move(refused)]() mutable {
+        std::move(h)(std::get<0>(r), std::move(std::get<1>(r)));
+      });
+      return;
+    }
+    // The client's operation runs on `ex` and listens to the caller's cancellation.
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    http::client& client = self->client;
+    const http::origin& where = self->endpoint.where;  // lives as long as `self`
+    if (!p.stream) {
+      client.async_stream(
+          where, std::move(p.request), p.deadline, {}, {},
+          asio::bind_executor(
+              ex, asio::bind_cancellation_slot(
+                      slot, [self, h = std::move(handler), estimate = p.prompt_estimate](
+                                std::exception_ptr e, http::response r) mutable {
+                        self->complete(h, e, [&](outcome& result) {
+                          self->finish_whole(r, estimate, result);
+                        });
+                      })));
+      return;
+    }
+    auto call = std::make_shared<streamed_call>(*self, std::move(on_delta));
+    // The sink and the check run only while the operation is pending, when the completion
+    // below still holds `self` and `call`.
+    http::body_sink sink = [s = self.get(), c = call.get()](std::string_view bytes) {
+      return s->on_stream_bytes(c->reading, bytes);
+    };
     // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
     // SSE, its lines would be dropped silently, or worse, read as events.
-    auto check = [&st](const http::response& head) {
+    http::head_check check = [c = call.get()](const http::response& head) {
       auto type = media_type(head.headers);
       if (may_be_event_stream(type)) return true;
-      st.refused_type = std::move(type);
+      c->reading.refused_type = std::move(type);
       return false;
     };
-    http::response r =
-        co_await client.stream(endpoint.where, std::move(request), deadline, sink, check);
-    finish_streamed(st, r, prompt_estimate, result);
+    client.async_stream(
+        where, std::move(p.request), p.deadline, std::move(sink), std::move(check),
+        asio::bind_executor(
+            ex, asio::bind_cancellation_slot(
+                    slot, [self, call, h = std::move(handler), estimate = p.prompt_estimate](
+                              std::exception_ptr e, http::response r) mutable {
+                      self->complete(h, e, [&](outcome& result) {
+                        self->finish_streamed(call->reading, r, estimate, result);
+                      });
+                    })));
   }
 };
 
@@ -276,26 +343,7 @@ const codec& http_model::wire() const noexcept { return impl_->wire; }
 
 void http_model::do_complete(asio::any_io_executor ex, chat_request req, delta_handler on_delta,
                              completion_handler&& handler) {
-  auto slot = asio::get_associated_cancellation_slot(handler);
-  asio::co_spawn(
-      ex, impl::run(impl_, std::move(req), std::move(on_delta)),
-      asio::bind_cancellation_slot(slot, [h = std::move(handler), self = impl_](
-                                             std::exception_ptr e, impl::outcome result) mutable {
-        auto& [ec, response] = result;
-        if (e) {
-          // Not an expected failure (those are values): report it, never lose the call.
-          ec = error::internal_error;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& x) {
-            response.diag.message = std::string("internal error: ") + x.what();
-          } catch (...) {
-            response.diag.message = "internal error";
-          }
-          scrub(response.diag, self->secrets);  // an exception's words may quote a reply
-        }
-        std::move(h)(ec, std::move(response));
-      }));
+  impl::start(impl_, std::move(ex), std::move(req), std::move(on_delta), std::move(handler));
 }
 
 }  // namespace conclave::provider
