@@ -10,6 +10,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,52 +22,6 @@ namespace conclave::detail {
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
-
-// Runs `loop` until it ends or is stopped: by the stopper's deadline, by a stop from outside
-// (agent_stopper::stop cancels the timer with a cause), or by the caller's cancellation. All
-// three emit one signal the loop listens to; racing the loop against a second coroutine with
-// `||` instead cost a parallel group and three frames per agent (about 2.5 KiB). True when it
-// was stopped; the loop has then ended too, having seen a terminal cancellation.
-asio::awaitable<bool> run_until_stopped(asio::awaitable<void> loop,
-                                        std::shared_ptr<agent_stopper> stopper_ptr) {
-  auto& stopper = *stopper_ptr;
-  auto ex = co_await asio::this_coro::executor;
-  stopper.deadline.async_wait([s = stopper_ptr](error_code ec) {
-    if (ec && s->cause == stop_cause::none) return;  // cancelled because the loop ended first
-    s->fired = true;
-    s->signal.emit(asio::cancellation_type::terminal);
-  });
-  asio::cancellation_slot caller = (co_await asio::this_coro::cancellation_state).slot();
-  if (caller.is_connected()) {
-    caller.assign([s = stopper_ptr](asio::cancellation_type type) {
-      s->caller_cancelled = true;
-      s->signal.emit(type);
-    });
-  }
-  // On every way out, a thrown bug included: nothing listens any more, and the deadline's wait
-  // ends now (a wait left pending would hold io_context::run() until the agent's deadline).
-  struct release {
-    agent_stopper& stopper;
-    asio::cancellation_slot caller;
-    ~release() {
-      if (caller.is_connected()) caller.clear();
-      stopper.signal.slot().clear();
-      stopper.deadline.cancel();
-    }
-  } on_exit{stopper, caller};
-  try {
-    co_await asio::co_spawn(
-        ex, std::move(loop),
-        asio::bind_cancellation_slot(stopper.signal.slot(), asio::use_awaitable));
-  } catch (const boost::system::system_error& e) {
-    // Cancelled between two of its steps: the report says how far it got. Any other error is
-    // a bug, and is reported as one (not as a cancel).
-    const bool cancel = e.code() == asio::error::operation_aborted;
-    if (!cancel && !stopper.fired && !stopper.caller_cancelled) throw;
-    if (cancel && !stopper.fired) stopper.caller_cancelled = true;  // cancelled before we listened
-  }
-  co_return stopper.fired || stopper.caller_cancelled;
-}
 
 agent_status status_of(const error_code& ec) {
   return ec == error::timeout     ? agent_status::timed_out
@@ -309,10 +264,13 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, agent_report&
   }
 }
 
-}  // namespace
-
+// The agent's coroutine. It runs under the stopper's signal: its deadline, a stop from the run
+// and its caller's cancellation end the loop through it (start_agent). Racing the loop against
+// a second coroutine with `||` cost a parallel group and three frames per agent, and running
+// it in a coroutine of its own under the signal another co_spawn (about 1.5 KiB).
 asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_task task,
-                                        clock::time_point queued_at) {
+                                        clock::time_point queued_at,
+                                        std::shared_ptr<agent_stopper> stopper) {
   agent_report rep;
   rep.index = task.index;
   rep.id = task.id;
@@ -321,12 +279,7 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
   const auto started = clock::now();
   rep.queued = std::chrono::duration_cast<std::chrono::microseconds>(started - queued_at);
 
-  // The agent's deadline counts from when it became ready (its dependencies done), waiting for
-  // a slot included, and never passes the point where the run stops agents to keep time for
-  // synthesis.
-  const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
-  auto stopper = std::make_shared<agent_stopper>(co_await asio::this_coro::executor, due);
-  ctx->register_stopper(stopper);
+  const auto due = stopper->deadline.expiry();
   rep.model_ref = ctx->models.worker().describe_model(task.model);  // even if never run
   if (ctx->stopped_by_budget) {
     refuse_for_budget(*ctx, rep);
@@ -336,8 +289,16 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
     rep.status = agent_status::cancelled;
   } else {
     std::string earlier_failure;  // the last failed attempt, if any
-    const bool stopped =
-        co_await run_until_stopped(agent_loop(ctx, rep, task, due, earlier_failure), stopper);
+    try {
+      co_await agent_loop(ctx, rep, task, due, earlier_failure);
+    } catch (const boost::system::system_error& e) {
+      // Cancelled between two of its steps: the report says how far it got. Any other error
+      // is a bug, and is reported as one (not as a cancel).
+      const bool cancel = e.code() == asio::error::operation_aborted;
+      if (!cancel && !stopper->fired && !stopper->caller_cancelled) throw;
+      if (cancel && !stopper->fired) stopper->caller_cancelled = true;  // before it listened
+    }
+    const bool stopped = stopper->fired || stopper->caller_cancelled;
     // An agent that has its answer keeps it, whatever stopped it a moment later.
     if (stopped && rep.status != agent_status::ok) {
       switch (stopper->cause) {
@@ -385,6 +346,47 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
     rep.diag.message = "the run was cancelled";
   }
   co_return rep;
+}
+
+}  // namespace
+
+void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, agent_task task,
+                 clock::time_point queued_at,
+                 asio::any_completion_handler<agent_signature> handler) {
+  // The agent's deadline counts from when it became ready (its dependencies done), waiting for
+  // a slot included, and never passes the point where the run stops agents to keep time for
+  // synthesis.
+  const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
+  auto stopper = std::make_shared<agent_stopper>(ex, due);
+  ctx->register_stopper(stopper);
+  stopper->deadline.async_wait([s = stopper](error_code ec) {
+    if (ec && s->cause == stop_cause::none) return;  // cancelled because the agent ended first
+    s->fired = true;
+    s->signal.emit(asio::cancellation_type::terminal);
+  });
+  asio::cancellation_slot caller = asio::get_associated_cancellation_slot(handler);
+  if (caller.is_connected()) {
+    caller.assign([s = stopper](asio::cancellation_type type) {
+      s->caller_cancelled = true;
+      s->signal.emit(type);
+    });
+  }
+  // On every way out, a thrown bug included (on `ex`, where the stopper lives): nothing
+  // listens any more, and the deadline's wait ends now (a wait left pending would hold
+  // io_context::run() until the agent's deadline). Then the caller's handler, on its executor.
+  auto done = [stopper, caller, ex, h = std::move(handler)](std::exception_ptr e,
+                                                            agent_report rep) mutable {
+    if (caller.is_connected()) caller.clear();
+    stopper->signal.slot().clear();
+    stopper->deadline.cancel();
+    auto to = asio::get_associated_executor(h, ex);
+    asio::dispatch(to, [h = std::move(h), e, rep = std::move(rep)]() mutable {
+      std::move(h)(e, std::move(rep));
+    });
+  };
+  auto agent = run_agent(std::move(ctx), std::move(task), queued_at, stopper);
+  asio::co_spawn(ex, std::move(agent),
+                 asio::bind_cancellation_slot(stopper->signal.slot(), std::move(done)));
 }
 
 }  // namespace conclave::detail

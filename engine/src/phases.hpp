@@ -5,8 +5,10 @@
 
 #include "run_context.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <exception>
 #include <optional>
 
 namespace conclave::detail {
@@ -45,11 +47,29 @@ struct agent_task {
   std::vector<chat_message> revision;
 };
 
+using agent_signature = void(std::exception_ptr, agent_report);
+
 /// One agent: a function of its task and the run's narrow services (admit, charge, emit, stop)
-/// to its report, returned by value. `queued_at`: when it became ready. Never throws for an
-/// expected failure; the report says what happened.
-boost::asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_task task,
-                                               clock::time_point queued_at);
+/// to its report. `queued_at`: when it became ready. It runs on `ex` (agent_executor) and
+/// completes on the handler's associated executor with its report, or with the exception a bug
+/// threw; an expected failure is never thrown: the report says what happened. Its deadline, a
+/// stop from the run (agent_stopper) and the handler's cancellation slot all end it through
+/// one signal, with no coroutine of their own.
+void start_agent(boost::asio::any_io_executor ex, std::shared_ptr<run_context> ctx, agent_task task,
+                 clock::time_point queued_at,
+                 boost::asio::any_completion_handler<agent_signature> handler);
+
+template <typename CompletionToken>
+auto async_run_agent(boost::asio::any_io_executor ex, std::shared_ptr<run_context> ctx,
+                     agent_task task, clock::time_point queued_at, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, agent_signature>(
+      [](auto handler, boost::asio::any_io_executor on, std::shared_ptr<run_context> c,
+         agent_task t, clock::time_point at) {
+        start_agent(std::move(on), std::move(c), std::move(t), at,
+                    boost::asio::any_completion_handler<agent_signature>(std::move(handler)));
+      },
+      token, std::move(ex), std::move(ctx), std::move(task), queued_at);
+}
 
 /// Emits the agent's last event (completed, failed, ..., skipped) carrying its report.
 void emit_agent_end(run_context& ctx, agent_report rep);

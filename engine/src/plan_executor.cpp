@@ -171,9 +171,9 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
           continue;
         }
       }
-      asio::co_spawn(
+      async_run_agent(
           agent_executor(ctx->models),  // its own strand, unless single-threaded
-          run_agent(ctx, task_for(*ctx, p, state, i), ready_at[i]),
+          ctx, task_for(*ctx, p, state, i), ready_at[i],
           // An agent that threw (a bug) is sent with its index and the words only; the loop
           // below, which has the plan, completes its entry. (A whole report made up front for
           // that case was held by every running agent's handler: about 1.7 KiB each.)

@@ -102,8 +102,8 @@ std::vector<decision> others_for(const std::vector<decision>& all, std::size_t s
 
 asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p) {
   using judge_op = decltype(asio::co_spawn(ctx->strand, judge(ctx, decision{}), asio::deferred));
-  using agent_op = decltype(asio::co_spawn(ctx->strand, run_agent(ctx, agent_task{}, clock::now()),
-                                           asio::deferred));
+  using agent_op =
+      decltype(async_run_agent(ctx->strand, ctx, agent_task{}, clock::now(), asio::deferred));
   const auto width = static_cast<std::size_t>(ctx->opts.max_concurrency);
   auto stopped = [&ctx] { return ctx->cancelled || ctx->fatal || ctx->budget.exhausted(); };
   std::vector<std::size_t> in_question;  // round 1: every decision; then only the revised ones
@@ -155,9 +155,8 @@ asio::awaitable<void> verify(std::shared_ptr<run_context> ctx, const plan& p) {
         task.revision.insert(task.revision.begin() + 1,
                              chat_message{role::system, std::string(vote_instruction())});
       }
-      revisions.push_back(asio::co_spawn(agent_executor(ctx->models),
-                                         run_agent(ctx, std::move(task), clock::now()),
-                                         asio::deferred));
+      revisions.push_back(async_run_agent(agent_executor(ctx->models), ctx, std::move(task),
+                                          clock::now(), asio::deferred));
     }
     std::vector<std::exception_ptr> rerrors;
     std::vector<agent_report> revised;
