@@ -6,11 +6,13 @@
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/text.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -88,13 +90,13 @@ void note_models(std::vector<std::string>& tried, const std::vector<std::string>
 
 // One turn's model call, tried again per the retry policy and the run's retry budget, and
 // moved down the fallback chain when a model fails for good. Records what it learns in the
-// agent's entry as it goes, so a cut call still leaves its tokens and times behind. Empty:
+// agent's entry as it goes, so a cut call still leaves its tokens and times behind. True with
+// the reply in `reply` (the caller's: returned by value it sat in this frame too); false when
 // the call failed or was refused, and the entry says why.
-asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_context> ctx,
-                                                         agent_report& rep, chat_request req,
-                                                         int turn, clock::time_point deadline,
-                                                         model_position& position,
-                                                         std::string& earlier_failure) {
+asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
+                                 chat_request req, int turn, clock::time_point deadline,
+                                 model_position& position, std::string& earlier_failure,
+                                 chat_response& reply) {
   const std::size_t i = rep.index;
   call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
   const auto tried_before = rep.models_tried;
@@ -118,7 +120,7 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
     if (step.what == call_step::kind::done) {
       if (step.refusal == call_refusal::budget_spent) refuse_for_budget(*ctx, rep);
       if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
-      co_return std::nullopt;
+      co_return false;
     }
     req.model = step.model;
     rep.model_ref = worker.describe_model(req.model);
@@ -151,20 +153,21 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
       case call_end::succeeded:
         rep.error = {};
         rep.diag = {};
-        co_return std::move(response);
+        reply = std::move(response);
+        co_return true;
       case call_end::cancelled:
-        co_return std::nullopt;  // run_agent says by what
+        co_return false;  // start_agent says by what
       case call_end::stops_the_run:
         // Every other call would be refused the same way: stop the run, say it once.
         ctx->stop_run(ec, rep.diag, worker.describe_model(req.model));
-        co_return std::nullopt;
+        co_return false;
       default:
         break;
     }
     if (ec != error::timeout) earlier_failure = failure_note(rep);
     if (step.what == call_step::kind::done) {
       step.explain(rep.diag);
-      co_return std::nullopt;
+      co_return false;
     }
     // The failed attempt's spend and model ride along: a journal resuming the run charges them.
     ctx->emit({.kind = event_kind::retrying,
@@ -176,7 +179,7 @@ asio::awaitable<std::optional<chat_response>> model_turn(std::shared_ptr<run_con
                .model = rep.model_ref});
     if (step.delay.count() > 0) {
       backoff.expires_after(step.delay);
-      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return std::nullopt;
+      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return false;
     }
   }
 }
@@ -222,25 +225,26 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, agent_report&
         chat_request req = base;
         req.messages = loop.conversation();
         if (!step.tools_allowed) req.choice.how = tool_choice::mode::none;  // answer now
-        auto reply = co_await model_turn(ctx, rep, std::move(req), step.turn, deadline, position,
-                                         earlier_failure);
+        chat_response reply;
+        const bool answered = co_await model_turn(ctx, rep, std::move(req), step.turn, deadline,
+                                                  position, earlier_failure, reply);
         rep.latency = since(started);
-        if (!reply) co_return;
+        if (!answered) co_return;
         rep.turns = step.turn;
-        rep.stop = reply->stop;
+        rep.stop = reply.stop;
         // A reply cut by the output limit keeps its calls (the wire says tool_use), but their
         // arguments may be incomplete: the machine refuses them, saying why.
-        const bool cut = stop_reason_from(reply->finish_reason) == stop_reason::length;
-        if (reply->stop == stop_reason::paused && !reply->message.has_tool_calls()) {
-          step = loop.on_paused(std::move(reply->message));  // the answer goes on next turn
+        const bool cut = stop_reason_from(reply.finish_reason) == stop_reason::length;
+        if (reply.stop == stop_reason::paused && !reply.message.has_tool_calls()) {
+          step = loop.on_paused(std::move(reply.message));  // the answer goes on next turn
           break;
         }
-        step = loop.on_reply(std::move(reply->message), cut);
+        step = loop.on_reply(std::move(reply.message), cut);
         if (step.what == agent_step::kind::done && step.end == agent_end::answered) {
-          reply->message = assistant_message(std::move(step.answer));
-          if (empty_answer(*reply, rep)) co_return;
+          reply.message = assistant_message(std::move(step.answer));
+          if (empty_answer(reply, rep)) co_return;
           rep.status = agent_status::ok;
-          rep.answer = reply->text();
+          rep.answer = reply.text();
           co_return;
         }
         break;
@@ -264,80 +268,86 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, agent_report&
   }
 }
 
-// The agent's coroutine. It runs under the stopper's signal: its deadline, a stop from the run
-// and its caller's cancellation end the loop through it (start_agent). Racing the loop against
-// a second coroutine with `||` cost a parallel group and three frames per agent, and running
-// it in a coroutine of its own under the signal another co_spawn (about 1.5 KiB).
-asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_task task,
-                                        clock::time_point queued_at,
-                                        std::shared_ptr<agent_stopper> stopper) {
-  agent_report rep;
-  rep.index = task.index;
-  rep.id = task.id;
-  rep.sub_question = task.prompt;
-  rep.depends_on = task.depends_on;
-  const auto started = clock::now();
-  rep.queued = std::chrono::duration_cast<std::chrono::microseconds>(started - queued_at);
+// One agent's state for its whole run, shared by its deadline, its stops and its completion;
+// its loop works on it by reference. The report lives here, not in a coroutine: returned by
+// value it sat in two frames and a co_spawn's (about 1.7 KiB per agent).
+struct agent_run final : agent_stopper {
+  agent_run(asio::any_io_executor ex, clock::time_point due, agent_task t)
+      : agent_stopper(std::move(ex), due), task(std::move(t)) {}
+  agent_task task;
+  agent_report report;
+  std::string earlier_failure;  // the last failed attempt, if any
+};
 
-  const auto due = stopper->deadline.expiry();
-  rep.model_ref = ctx->models.worker().describe_model(task.model);  // even if never run
-  if (ctx->stopped_by_budget) {
-    refuse_for_budget(*ctx, rep);
-  } else if (ctx->fatal) {
-    refuse_for_stopped_run(*ctx, rep);
-  } else if (ctx->cancelled) {
+// The report's first lines, before the agent runs.
+void open_report(run_context& ctx, agent_run& run, clock::time_point queued_at) {
+  agent_report& rep = run.report;
+  rep.index = run.task.index;
+  rep.id = run.task.id;
+  rep.sub_question = run.task.prompt;
+  rep.depends_on = run.task.depends_on;
+  rep.queued = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - queued_at);
+  rep.model_ref = ctx.models.worker().describe_model(run.task.model);  // even if never run
+}
+
+// An agent that must not start: the budget is spent, the run stopped, or it was cancelled.
+bool refused_before_start(run_context& ctx, agent_report& rep) {
+  if (ctx.stopped_by_budget) {
+    refuse_for_budget(ctx, rep);
+  } else if (ctx.fatal) {
+    refuse_for_stopped_run(ctx, rep);
+  } else if (ctx.cancelled) {
     rep.status = agent_status::cancelled;
   } else {
-    std::string earlier_failure;  // the last failed attempt, if any
-    try {
-      co_await agent_loop(ctx, rep, task, due, earlier_failure);
-    } catch (const boost::system::system_error& e) {
-      // Cancelled between two of its steps: the report says how far it got. Any other error
-      // is a bug, and is reported as one (not as a cancel).
-      const bool cancel = e.code() == asio::error::operation_aborted;
-      if (!cancel && !stopper->fired && !stopper->caller_cancelled) throw;
-      if (cancel && !stopper->fired) stopper->caller_cancelled = true;  // before it listened
-    }
-    const bool stopped = stopper->fired || stopper->caller_cancelled;
-    // An agent that has its answer keeps it, whatever stopped it a moment later.
-    if (stopped && rep.status != agent_status::ok) {
-      switch (stopper->cause) {
-        case stop_cause::budget:
-          refuse_for_budget(*ctx, rep);
-          rep.diag.message = ctx->budget.why() + "; this agent was stopped while running";
-          break;
-        case stop_cause::run_stopped:
-          refuse_for_stopped_run(*ctx, rep);
-          rep.diag.message = "stopped: the run ended after " + rep.error.message();
-          break;
-        case stop_cause::cancelled:
-          rep.status = agent_status::cancelled;
-          rep.error = error::cancelled;
-          rep.diag.message = "the run was cancelled";
-          break;
-        case stop_cause::none:
-          if (stopper->caller_cancelled) {  // a group around the agent cancelled it
-            rep.status = agent_status::cancelled;
-            rep.error = error::cancelled;
-            rep.diag.message = "the run was cancelled";
-            break;
-          }
-          rep.status = agent_status::timed_out;
-          rep.error = error::timeout;
-          rep.diag.message =
-              clock::now() >= ctx->agents_deadline()
-                  ? "the run's deadline stopped this agent to leave time for synthesis"
-                  : "the agent's deadline expired";
-          break;
+    return false;
+  }
+  return true;
+}
+
+// What stopped a running agent (its deadline, a stop from the run, its caller), unless it had
+// its answer: an agent that has one keeps it, whatever stopped it a moment later.
+void explain_stop(run_context& ctx, agent_run& run) {
+  agent_report& rep = run.report;
+  switch (run.cause) {
+    case stop_cause::budget:
+      refuse_for_budget(ctx, rep);
+      rep.diag.message = ctx.budget.why() + "; this agent was stopped while running";
+      break;
+    case stop_cause::run_stopped:
+      refuse_for_stopped_run(ctx, rep);
+      rep.diag.message = "stopped: the run ended after " + rep.error.message();
+      break;
+    case stop_cause::cancelled:
+      rep.status = agent_status::cancelled;
+      rep.error = error::cancelled;
+      rep.diag.message = "the run was cancelled";
+      break;
+    case stop_cause::none:
+      if (run.caller_cancelled) {  // a group around the agent cancelled it
+        rep.status = agent_status::cancelled;
+        rep.error = error::cancelled;
+        rep.diag.message = "the run was cancelled";
+        break;
       }
-      if (!earlier_failure.empty() &&
-          (rep.status == agent_status::timed_out || rep.status == agent_status::cancelled)) {
-        rep.diag.message += "; last error: " + earlier_failure;  // what a reader needs to act
-      }
-    }
-    if (!stopped && rep.status == agent_status::cancelled) {
-      rep.diag.message = "the run was cancelled";  // not the transport's "Operation canceled"
-    }
+      rep.status = agent_status::timed_out;
+      rep.error = error::timeout;
+      rep.diag.message = clock::now() >= ctx.agents_deadline()
+                             ? "the run's deadline stopped this agent to leave time for synthesis"
+                             : "the agent's deadline expired";
+      break;
+  }
+  if (!run.earlier_failure.empty() &&
+      (rep.status == agent_status::timed_out || rep.status == agent_status::cancelled)) {
+    rep.diag.message += "; last error: " + run.earlier_failure;  // what a reader needs to act
+  }
+}
+
+// The report's last word. `ran`: its loop ran; `stopped`: and something stopped it.
+void close_report(run_context& ctx, agent_run& run, bool ran, bool stopped) {
+  agent_report& rep = run.report;
+  if (stopped && rep.status != agent_status::ok) explain_stop(ctx, run);
+  if (ran && !stopped && rep.status == agent_status::cancelled) {
+    rep.diag.message = "the run was cancelled";  // not the transport's "Operation canceled"
   }
   if (rep.status != agent_status::ok && !rep.error) {
     rep.error = rep.status == agent_status::cancelled ? error::cancelled : error::timeout;
@@ -345,7 +355,6 @@ asio::awaitable<agent_report> run_agent(std::shared_ptr<run_context> ctx, agent_
   if (rep.status == agent_status::cancelled && rep.diag.message.empty()) {
     rep.diag.message = "the run was cancelled";
   }
-  co_return rep;
 }
 
 }  // namespace
@@ -357,36 +366,61 @@ void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, age
   // a slot included, and never passes the point where the run stops agents to keep time for
   // synthesis.
   const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
-  auto stopper = std::make_shared<agent_stopper>(ex, due);
-  ctx->register_stopper(stopper);
-  stopper->deadline.async_wait([s = stopper](error_code ec) {
-    if (ec && s->cause == stop_cause::none) return;  // cancelled because the agent ended first
-    s->fired = true;
-    s->signal.emit(asio::cancellation_type::terminal);
+  auto run = std::make_shared<agent_run>(ex, due, std::move(task));
+  open_report(*ctx, *run, queued_at);
+  ctx->register_stopper(run);  // then the checks: a stop either is seen here or reaches it
+  if (refused_before_start(*ctx, run->report)) {
+    close_report(*ctx, *run, false, false);
+    // Never inline: on `ex`, then on the handler's own executor.
+    asio::post(ex, asio::append(std::move(handler), std::exception_ptr(), std::move(run->report)));
+    return;
+  }
+  // Its deadline, a stop from the run and the caller's cancellation all emit one signal, the
+  // loop's cancellation. (Racing the loop against a second coroutine with `||` cost a parallel
+  // group and three frames per agent; a coroutine of its own to listen, another co_spawn.)
+  run->deadline.async_wait([run](error_code ec) {
+    if (ec && run->cause == stop_cause::none) return;  // cancelled: the agent ended first
+    run->fired = true;
+    run->signal.emit(asio::cancellation_type::terminal);
   });
   asio::cancellation_slot caller = asio::get_associated_cancellation_slot(handler);
   if (caller.is_connected()) {
-    caller.assign([s = stopper](asio::cancellation_type type) {
-      s->caller_cancelled = true;
-      s->signal.emit(type);
+    caller.assign([run](asio::cancellation_type type) {
+      run->caller_cancelled = true;
+      run->signal.emit(type);
     });
   }
   // On every way out, a thrown bug included (on `ex`, where the stopper lives): nothing
   // listens any more, and the deadline's wait ends now (a wait left pending would hold
   // io_context::run() until the agent's deadline). Then the caller's handler, on its executor.
-  auto done = [stopper, caller, ex, h = std::move(handler)](std::exception_ptr e,
-                                                            agent_report rep) mutable {
+  auto done = [run, ctx, caller, ex, h = std::move(handler)](std::exception_ptr e) mutable {
     if (caller.is_connected()) caller.clear();
-    stopper->signal.slot().clear();
-    stopper->deadline.cancel();
-    auto to = asio::get_associated_executor(h, ex);
-    asio::dispatch(to, [h = std::move(h), e, rep = std::move(rep)]() mutable {
-      std::move(h)(e, std::move(rep));
-    });
+    run->signal.slot().clear();
+    run->deadline.cancel();
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const boost::system::system_error& x) {
+        // Cancelled between two of its steps: the report says how far it got. Any other
+        // error is a bug, and is reported as one (not as a cancel).
+        const bool cancel = x.code() == asio::error::operation_aborted;
+        if (cancel || run->fired || run->caller_cancelled) {
+          if (cancel && !run->fired) run->caller_cancelled = true;  // before it listened
+          e = nullptr;
+        }
+      } catch (...) {
+      }
+    }
+    agent_report rep;
+    if (!e) {
+      close_report(*ctx, *run, true, run->fired || run->caller_cancelled);
+      rep = std::move(run->report);
+    }
+    asio::dispatch(ex, asio::append(std::move(h), e, std::move(rep)));  // on h's executor
   };
-  auto agent = run_agent(std::move(ctx), std::move(task), queued_at, stopper);
-  asio::co_spawn(ex, std::move(agent),
-                 asio::bind_cancellation_slot(stopper->signal.slot(), std::move(done)));
+  agent_run& r = *run;
+  asio::co_spawn(ex, agent_loop(std::move(ctx), r.report, r.task, due, r.earlier_failure),
+                 asio::bind_cancellation_slot(r.signal.slot(), std::move(done)));
 }
 
 }  // namespace conclave::detail
