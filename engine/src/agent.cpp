@@ -357,32 +357,19 @@ void close_report(run_context& ctx, agent_run& run, bool ran, bool stopped) {
   }
 }
 
-}  // namespace
-
-void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, agent_task task,
-                 clock::time_point queued_at,
-                 asio::any_completion_handler<agent_signature> handler) {
-  // The agent's deadline counts from when it became ready (its dependencies done), waiting for
-  // a slot included, and never passes the point where the run stops agents to keep time for
-  // synthesis.
-  const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
-  auto run = std::make_shared<agent_run>(ex, due, std::move(task));
-  open_report(*ctx, *run, queued_at);
-  ctx->register_stopper(run);  // then the checks: a stop either is seen here or reaches it
-  if (refused_before_start(*ctx, run->report)) {
-    close_report(*ctx, *run, false, false);
-    // Never inline: on `ex`, then on the handler's own executor.
-    asio::post(ex, asio::append(std::move(handler), std::exception_ptr(), std::move(run->report)));
-    return;
-  }
-  // Its deadline, a stop from the run and the caller's cancellation all emit one signal, the
-  // loop's cancellation. (Racing the loop against a second coroutine with `||` cost a parallel
-  // group and three frames per agent; a coroutine of its own to listen, another co_spawn.)
+// Starts a running agent's loop, on its executor `ex`. Its deadline, a stop from the run and
+// its caller's cancellation all emit one signal, the loop's cancellation. (Racing the loop
+// against a second coroutine with `||` cost a parallel group and three frames per agent; a
+// coroutine of its own to listen, another co_spawn.)
+void launch_agent(std::shared_ptr<agent_run> run, std::shared_ptr<run_context> ctx,
+                  asio::any_io_executor ex, asio::any_completion_handler<agent_signature> handler) {
   run->deadline.async_wait([run](error_code ec) {
     if (ec && run->cause == stop_cause::none) return;  // cancelled: the agent ended first
     run->fired = true;
     run->signal.emit(asio::cancellation_type::terminal);
   });
+  // A stop that reached the timer before it was waited on: its cancel found nothing to end.
+  if (run->cause != stop_cause::none) run->deadline.cancel();
   asio::cancellation_slot caller = asio::get_associated_cancellation_slot(handler);
   if (caller.is_connected()) {
     caller.assign([run](asio::cancellation_type type) {
@@ -419,8 +406,35 @@ void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, age
     asio::dispatch(ex, asio::append(std::move(h), e, std::move(rep)));  // on h's executor
   };
   agent_run& r = *run;
+  const auto due = r.deadline.expiry();
   asio::co_spawn(ex, agent_loop(std::move(ctx), r.report, r.task, due, r.earlier_failure),
                  asio::bind_cancellation_slot(r.signal.slot(), std::move(done)));
+}
+
+}  // namespace
+
+void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, agent_task task,
+                 clock::time_point queued_at,
+                 asio::any_completion_handler<agent_signature> handler) {
+  // The agent's deadline counts from when it became ready (its dependencies done), waiting for
+  // a slot included, and never passes the point where the run stops agents to keep time for
+  // synthesis.
+  const auto due = std::min(queued_at + ctx->opts.agent_timeout, ctx->agents_deadline());
+  auto run = std::make_shared<agent_run>(ex, due, std::move(task));
+  open_report(*ctx, *run, queued_at);
+  ctx->register_stopper(run);  // then the checks: a stop either is seen here or reaches it
+  if (refused_before_start(*ctx, run->report)) {
+    close_report(*ctx, *run, false, false);
+    // Never inline: on `ex`, then on the handler's own executor.
+    asio::post(ex, asio::append(std::move(handler), std::exception_ptr(), std::move(run->report)));
+    return;
+  }
+  // The rest on the agent's executor, where its timer and its signal live (a strand of its own
+  // when the io_context runs on several threads).
+  asio::dispatch(
+      ex, [run = std::move(run), ctx = std::move(ctx), ex, h = std::move(handler)]() mutable {
+        launch_agent(std::move(run), std::move(ctx), std::move(ex), std::move(h));
+      });
 }
 
 }  // namespace conclave::detail
