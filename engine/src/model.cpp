@@ -5,8 +5,7 @@
 
 namespace conclave {
 
-void model::complete_after_throw(boost::asio::any_io_executor ex, completion_handler h,
-                                 std::exception_ptr what) {
+chat_response model::internal_error_reply(std::exception_ptr what) {
   chat_response failed;
   try {
     std::rethrow_exception(what);
@@ -15,6 +14,12 @@ void model::complete_after_throw(boost::asio::any_io_executor ex, completion_han
   } catch (...) {
     failed.diag.message = "internal error";
   }
+  return failed;
+}
+
+void model::complete_after_throw(boost::asio::any_io_executor ex, completion_handler h,
+                                 std::exception_ptr what) {
+  chat_response failed = internal_error_reply(what);
   boost::asio::post(ex, [h = std::move(h), failed = std::move(failed)]() mutable {
     std::move(h)(error::internal_error, std::move(failed));
   });

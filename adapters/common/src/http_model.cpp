@@ -237,17 +237,7 @@ struct http_model::impl {
   // A bug's exception as a call's outcome (an exception's words may quote a reply: scrubbed
   // with the rest).
   static outcome internal_failure(std::exception_ptr e) {
-    outcome result;
-    auto& [ec, response] = result;
-    ec = error::internal_error;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-      response.diag.message = std::string("internal error: ") + x.what();
-    } catch (...) {
-      response.diag.message = "internal error";
-    }
-    return result;
+    return {error::internal_error, http_model::internal_error_reply(e)};
   }
 
   // One call: checked and encoded here, then one operation on the HTTP client, whose

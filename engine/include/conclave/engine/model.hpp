@@ -80,6 +80,9 @@ class model {
   virtual void do_complete(boost::asio::any_io_executor ex, chat_request req,
                            delta_handler on_delta, completion_handler&& handler) = 0;
 
+  /// The reply for a call a bug ended (with error::internal_error): the exception's words.
+  static chat_response internal_error_reply(std::exception_ptr what);
+
  private:
   /// Completes `h` on `ex` with error::internal_error and the exception's words.
   static void complete_after_throw(boost::asio::any_io_executor ex, completion_handler h,
