@@ -1,52 +1,26 @@
+#include "model_turn.hpp"
 #include "phases.hpp"
 #include "tool_turn.hpp"
 
 #include <conclave/engine/agent_machine.hpp>
-#include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
 #include <conclave/engine/text.hpp>
 
 #include <boost/asio/append.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/deferred.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
 
 namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace conclave::detail {
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
-
-agent_status status_of(const error_code& ec) {
-  return ec == error::timeout     ? agent_status::timed_out
-         : ec == error::cancelled ? agent_status::cancelled
-                                  : agent_status::failed;
-}
-
-// Marks an agent that may not call because the run's budget is spent.
-void refuse_for_budget(run_context& ctx, agent_report& rep) {
-  rep.status = agent_status::failed;
-  rep.error = error::budget_exhausted;
-  rep.diag = {};
-  rep.diag.message = ctx.budget.why() + "; no new call starts";
-}
-
-// Marks an agent that may not call because an earlier failure stopped the run (auth).
-void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
-  auto [ec, diag] = ctx.run_stopper();
-  rep.status = agent_status::failed;
-  rep.error = ec;
-  rep.diag = diag;
-  rep.diag.message = "not started: the run stopped after " + ec.message();
-}
 
 // A reply that came back "ok" but holds no answer is a failure of its own (a refusal with
 // nothing said is reported as such).
@@ -62,126 +36,6 @@ bool empty_answer(chat_response& response, agent_report& rep) {
                          ? "the output token limit was reached before any answer"
                          : "the model finished without saying anything";
   return true;
-}
-
-// A failed attempt in a few words, kept for a report whose final word is a deadline or a
-// cancel: "rate limited by the provider: slow down (HTTP 429)".
-std::string failure_note(const agent_report& rep) {
-  std::string note = rep.error.message();
-  if (!rep.diag.message.empty()) note += ": " + rep.diag.message;
-  if (rep.diag.http_status != 0) note += " (HTTP " + std::to_string(rep.diag.http_status) + ")";
-  return note;
-}
-
-// Which model an agent is on and which fallbacks it has left: a later turn starts where the
-// last one ended, so a model that failed for good is not tried again next turn.
-struct model_position {
-  std::string model;
-  std::vector<std::string> fallbacks;
-};
-
-// Appends the models a turn asked, but not the one the agent's list already ends with.
-void note_models(std::vector<std::string>& tried, const std::vector<std::string>& turn) {
-  for (std::size_t k = 0; k < turn.size(); ++k) {
-    if (k == 0 && !tried.empty() && tried.back() == turn[0]) continue;
-    tried.push_back(turn[k]);
-  }
-}
-
-// One turn's model call, tried again per the retry policy and the run's retry budget, and
-// moved down the fallback chain when a model fails for good. Records what it learns in the
-// agent's entry as it goes, so a cut call still leaves its tokens and times behind. True with
-// the reply in `reply` (the caller's: returned by value it sat in this frame too); false when
-// the call failed or was refused, and the entry says why.
-asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
-                                 chat_request req, int turn, clock::time_point deadline,
-                                 model_position& position, std::string& earlier_failure,
-                                 chat_response& reply) {
-  const std::size_t i = rep.index;
-  call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
-  const auto tried_before = rep.models_tried;
-  struct keep_position {  // on every way out
-    call_machine& call;
-    model_position& position;
-    ~keep_position() {
-      position.model = call.model();
-      position.fallbacks = call.remaining_fallbacks();
-    }
-  } keep{call, position};
-  model& worker = ctx->models.worker();
-  auto rng = ctx->jitter_source(i * 1000 + static_cast<std::size_t>(turn));
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  asio::steady_timer backoff(co_await asio::this_coro::executor);
-  rep.turn_tokens.emplace_back();
-  for (;;) {
-    call_step step = call.next(clock::now(), ctx->refusal());
-    rep.models_tried = tried_before;
-    note_models(rep.models_tried, call.models_tried());
-    if (step.what == call_step::kind::done) {
-      if (step.refusal == call_refusal::budget_spent) refuse_for_budget(*ctx, rep);
-      if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
-      co_return false;
-    }
-    req.model = step.model;
-    rep.model_ref = worker.describe_model(req.model);
-    ++rep.attempts;
-    ctx->emit({.kind = event_kind::started,
-               .agent = i,
-               .attempt = rep.attempts,
-               .turn = turn,
-               .model = rep.model_ref});
-    bool delivered = false;  // a stream that reached the consumer is never retried
-    auto on_delta = [ctx, i, &delivered](const chat_delta& delta) {
-      // Only text reaches anyone: reasoning and tool-call fragments never stop a retry.
-      if (const auto* t = std::get_if<text_delta>(&delta); t && !t->text.empty()) {
-        delivered = true;
-        ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
-      }
-    };
-    auto [ec, response] = co_await worker.async_complete(req, on_delta, use_tuple);
-    rep.tokens += response.tokens;  // failed attempts cost tokens too
-    rep.turn_tokens.back() += response.tokens;
-    ctx->charge(response.model, req.model, worker, response.tokens);
-    if (!response.model.empty()) rep.model = response.model;
-    step = call.on_reply(clock::now(), ec, response.diag, delivered, unit(rng));
-    if (ec) {
-      rep.error = ec;
-      rep.status = status_of(ec);
-      rep.diag = std::move(response.diag);
-    }
-    switch (step.end) {
-      case call_end::succeeded:
-        rep.error = {};
-        rep.diag = {};
-        reply = std::move(response);
-        co_return true;
-      case call_end::cancelled:
-        co_return false;  // start_agent says by what
-      case call_end::stops_the_run:
-        // Every other call would be refused the same way: stop the run, say it once.
-        ctx->stop_run(ec, rep.diag, worker.describe_model(req.model));
-        co_return false;
-      default:
-        break;
-    }
-    if (ec != error::timeout) earlier_failure = failure_note(rep);
-    if (step.what == call_step::kind::done) {
-      step.explain(rep.diag);
-      co_return false;
-    }
-    // The failed attempt's spend and model ride along: a journal resuming the run charges them.
-    ctx->emit({.kind = event_kind::retrying,
-               .agent = i,
-               .text = step.note,
-               .tokens = response.tokens,
-               .attempt = rep.attempts + 1,
-               .turn = turn,
-               .model = rep.model_ref});
-    if (step.delay.count() > 0) {
-      backoff.expires_after(step.delay);
-      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return false;
-    }
-  }
 }
 
 // The conversation an agent starts with: the run's shared context, its role, its subtask and
@@ -357,31 +211,46 @@ void close_report(run_context& ctx, agent_run& run, bool ran, bool stopped) {
   }
 }
 
+// Passes a caller's cancellation on to the agent. The caller's slot is emitted on the caller's
+// executor; the agent's state lives on `ex`: the handler only forwards it there (on one
+// thread, inline). Only terminal: a loop cut anywhere cannot promise what partial or total
+// cancellation asks for. An agent that ended first ignores it.
+struct forward_caller_cancel {
+  std::weak_ptr<agent_run> run;
+  asio::any_io_executor ex;
+  void operator()(asio::cancellation_type type) const {
+    if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
+    asio::dispatch(ex, [w = run] {
+      auto r = w.lock();
+      if (!r || r->ended) return;
+      r->caller_cancelled = true;
+      r->signal.emit(asio::cancellation_type::terminal);
+    });
+  }
+};
+
+// The agent's completion, on the handler's executor: the caller's slot is let go there, on the
+// side that emits it, then the handler runs.
+struct finish_agent {
+  asio::any_completion_handler<agent_signature> handler;
+  asio::cancellation_slot caller;
+  void operator()(std::exception_ptr e, agent_report rep) {
+    if (caller.is_connected()) caller.clear();
+    std::move(handler)(e, std::move(rep));
+  }
+};
+
 // Starts a running agent's loop, on its executor `ex`. Its deadline, a stop from the run and
 // its caller's cancellation all emit one signal, the loop's cancellation. (Racing the loop
 // against a second coroutine with `||` cost a parallel group and three frames per agent; a
 // coroutine of its own to listen, another co_spawn.)
 void launch_agent(std::shared_ptr<agent_run> run, std::shared_ptr<run_context> ctx,
-                  asio::any_io_executor ex, asio::any_completion_handler<agent_signature> handler) {
-  run->deadline.async_wait([run](error_code ec) {
-    if (ec && run->cause == stop_cause::none) return;  // cancelled: the agent ended first
-    run->fired = true;
-    run->signal.emit(asio::cancellation_type::terminal);
-  });
-  // A stop that reached the timer before it was waited on: its cancel found nothing to end.
-  if (run->cause != stop_cause::none) run->deadline.cancel();
-  asio::cancellation_slot caller = asio::get_associated_cancellation_slot(handler);
-  if (caller.is_connected()) {
-    caller.assign([run](asio::cancellation_type type) {
-      run->caller_cancelled = true;
-      run->signal.emit(type);
-    });
-  }
+                  asio::any_io_executor ex, finish_agent finish) {
   // On every way out, a thrown bug included (on `ex`, where the stopper lives): nothing
   // listens any more, and the deadline's wait ends now (a wait left pending would hold
   // io_context::run() until the agent's deadline). Then the caller's handler, on its executor.
-  auto done = [run, ctx, caller, ex, h = std::move(handler)](std::exception_ptr e) mutable {
-    if (caller.is_connected()) caller.clear();
+  auto done = [run, ctx, ex, f = std::move(finish)](std::exception_ptr e) mutable {
+    run->ended = true;
     run->signal.slot().clear();
     run->deadline.cancel();
     if (e) {
@@ -403,11 +272,27 @@ void launch_agent(std::shared_ptr<agent_run> run, std::shared_ptr<run_context> c
       close_report(*ctx, *run, true, run->fired || run->caller_cancelled);
       rep = std::move(run->report);
     }
-    asio::dispatch(ex, asio::append(std::move(h), e, std::move(rep)));  // on h's executor
+    auto on = asio::get_associated_executor(f.handler, ex);
+    asio::dispatch(
+        ex, asio::append(asio::bind_executor(std::move(on), std::move(f)), e, std::move(rep)));
   };
   agent_run& r = *run;
   const auto due = r.deadline.expiry();
-  asio::co_spawn(ex, agent_loop(std::move(ctx), r.report, r.task, due, r.earlier_failure),
+  std::optional<asio::awaitable<void>> loop;
+  try {  // the handler is in `done`: a throw before the loop runs must complete it, not lose it
+    r.deadline.async_wait([run](error_code ec) {
+      if (run->ended || (ec && run->cause == stop_cause::none)) return;  // the agent ended first
+      run->fired = true;
+      run->signal.emit(asio::cancellation_type::terminal);
+    });
+    // A stop that reached the timer before it was waited on: its cancel found nothing to end.
+    if (r.cause != stop_cause::none) r.deadline.cancel();
+    loop.emplace(agent_loop(std::move(ctx), r.report, r.task, due, r.earlier_failure));
+  } catch (...) {
+    done(std::current_exception());
+    return;
+  }
+  asio::co_spawn(ex, std::move(*loop),
                  asio::bind_cancellation_slot(r.signal.slot(), std::move(done)));
 }
 
@@ -429,12 +314,15 @@ void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, age
     asio::post(ex, asio::append(std::move(handler), std::exception_ptr(), std::move(run->report)));
     return;
   }
+  // The caller's cancellation, assigned here, on the caller's side; what it stops is on `ex`.
+  asio::cancellation_slot caller = asio::get_associated_cancellation_slot(handler);
+  if (caller.is_connected()) caller.assign(forward_caller_cancel{run, ex});
   // The rest on the agent's executor, where its timer and its signal live (a strand of its own
-  // when the io_context runs on several threads).
-  asio::dispatch(
-      ex, [run = std::move(run), ctx = std::move(ctx), ex, h = std::move(handler)]() mutable {
-        launch_agent(std::move(run), std::move(ctx), std::move(ex), std::move(h));
-      });
+  // when the io_context runs on several threads). A cancel forwarded later queues behind it.
+  asio::dispatch(ex, [run = std::move(run), ctx = std::move(ctx), ex,
+                      f = finish_agent{std::move(handler), caller}]() mutable {
+    launch_agent(std::move(run), std::move(ctx), std::move(ex), std::move(f));
+  });
 }
 
 }  // namespace conclave::detail

@@ -165,7 +165,6 @@ void start_ask(engine& e, std::string question, ask_options opts, std::optional<
                  asio::bind_cancellation_slot(
                      ctx->run_signal.slot(), [ctx, slot, handler_ex, h = std::move(handler)](
                                                  std::exception_ptr ex, error_code ec) mutable {
-                       if (slot.is_connected()) slot.clear();  // it holds ctx: let the run go
                        run_report report = ctx->take_report();
                        if (report.question.empty()) report.question = ctx->head.question;
                        if (ex) {
@@ -180,11 +179,12 @@ void start_ask(engine& e, std::string question, ask_options opts, std::optional<
                          }
                        }
                        // The run finished on its strand; the caller hears of it on its own
-                       // executor.
-                       asio::dispatch(handler_ex,
-                                      [h = std::move(h), ec, r = std::move(report)]() mutable {
-                                        std::move(h)(ec, std::move(r));
-                                      });
+                       // executor, where its slot is emitted and so let go (it holds ctx).
+                       asio::dispatch(handler_ex, [slot, h = std::move(h), ec,
+                                                   r = std::move(report)]() mutable {
+                         if (slot.is_connected()) slot.clear();
+                         std::move(h)(ec, std::move(r));
+                       });
                      }));
 }
 

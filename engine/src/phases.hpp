@@ -53,8 +53,9 @@ using agent_signature = void(std::exception_ptr, agent_report);
 /// to its report. `queued_at`: when it became ready. It runs on `ex` (agent_executor) and
 /// completes on the handler's associated executor with its report, or with the exception a bug
 /// threw; an expected failure is never thrown: the report says what happened. Its deadline, a
-/// stop from the run (agent_stopper) and the handler's cancellation slot all end it through
-/// one signal, with no coroutine of their own.
+/// stop from the run (agent_stopper) and the handler's cancellation slot (terminal only; emitted
+/// on the handler's executor like any Asio operation's, and passed on to `ex`) all end it
+/// through one signal, with no coroutine of their own.
 void start_agent(boost::asio::any_io_executor ex, std::shared_ptr<run_context> ctx, agent_task task,
                  clock::time_point queued_at,
                  boost::asio::any_completion_handler<agent_signature> handler);

@@ -49,6 +49,7 @@ struct agent_stopper {
   boost::asio::cancellation_signal signal;  ///< what the agent's loop listens to
   bool fired = false;                       ///< the deadline or a stop emitted `signal`
   bool caller_cancelled = false;            ///< the agent's caller cancelled it
+  bool ended = false;                       ///< its loop completed: nothing may emit `signal`
 
   /// From any thread: the first cause wins, and the agent's wait on its deadline ends.
   static void stop(const std::shared_ptr<agent_stopper>& s, stop_cause why) {

@@ -15,6 +15,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <map>
 #include <mutex>
@@ -332,6 +333,65 @@ BOOST_AUTO_TEST_CASE(plans_with_dependencies_verify_and_a_cancel_on_four_threads
   BOOST_CHECK(r1.agents[1].status == agent_status::cancelled);  // never started
   for (std::size_t i = 0; i < 24; ++i) BOOST_CHECK_GE((terminal[{0, i}]), 1);
   for (std::size_t i = 0; i < 3; ++i) BOOST_CHECK_EQUAL((terminal[{1, i}]), 1);
+}
+
+// A cancel that reaches the verify stage's revisions while they run, on four threads: the
+// parallel group cancels each revision through its slot on the run's strand while the run's stop
+// reaches the same agents on their own strands. Each subtask ends once with a report.
+BOOST_AUTO_TEST_CASE(a_cancel_during_verify_revisions_on_four_threads) {
+  asio::io_context io(4);
+  asio::cancellation_signal cancel;
+  std::atomic<int> revisions_started{0};
+  conclave::test::fake_model model(io.get_executor(), [&](const chat_request& r) {
+    const std::string last = r.messages.back().text();
+    if (last.find("Grade this answer") != std::string::npos)
+      return fake_reply{1ms, R"({"verdict": "fail", "critique": "more"})", {}, 1};
+    if (last.find("The reviewer's critique") != std::string::npos) {
+      // The last revision to start cancels the run: every revision is in flight by then.
+      if (++revisions_started == 6) {
+        asio::post(io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+      }
+      return fake_reply{30s, "never", {}, 1};
+    }
+    return fake_reply{1ms, "an answer", {}, 1};
+  });
+  engine e(io.get_executor(), model);
+  plan p;
+  p.question = "q";
+  for (int i = 0; i < 6; ++i) {
+    subtask s;
+    s.id = "t" + std::to_string(i);
+    s.prompt = "task " + std::to_string(i);
+    p.subtasks.push_back(std::move(s));
+  }
+  p.verify = true;
+  std::mutex mutex;
+  std::map<std::size_t, int> last_events;
+  auto o = conclave::test::quick_options(0);
+  o.max_concurrency = 6;
+  o.observers.push_back([&](const event& ev, const progress_map&) {
+    if (!ev.agent || !is_terminal(ev.kind)) return;
+    std::lock_guard lock(mutex);
+    ++last_events[*ev.agent];
+  });
+  std::vector<std::promise<outcome>> results(1);
+  async_run_plan(
+      e, p, o,
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, run_report r) {
+        results[0].set_value({ec, std::move(r)});
+      }));
+
+  auto got = run_on_four_threads(io, results);
+  BOOST_REQUIRE_MESSAGE(got.has_value(), "the cancelled plan did not finish");
+  const auto& [ec, r] = (*got)[0];
+  BOOST_CHECK(ec == error::cancelled);
+  BOOST_CHECK_EQUAL(revisions_started.load(), 6);
+  BOOST_REQUIRE_EQUAL(r.agents.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    // The first answer and its revision's end: a cancelled revision keeps the first answer.
+    BOOST_CHECK_EQUAL(last_events[i], 2);
+    BOOST_CHECK_EQUAL(r.agents[i].answer, "an answer");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -240,6 +240,15 @@ struct http_model::impl {
     return {error::internal_error, http_model::internal_error_reply(e)};
   }
 
+  // A call that never reaches the client, completed on `ex` (never inline), scrubbed.
+  static void refuse(const std::shared_ptr<impl>& self, const asio::any_io_executor& ex,
+                     model::completion_handler handler, outcome refused) {
+    scrub(std::get<1>(refused), self->secrets);
+    asio::post(ex, [h = std::move(handler), r = std::move(refused)]() mutable {
+      std::move(h)(std::get<0>(r), std::move(std::get<1>(r)));
+    });
+  }
+
   // One call: checked and encoded here, then one operation on the HTTP client, whose
   // completion decodes the reply. No coroutine of its own: a coroutine frame and the co_spawn
   // that starts it were about 3 KiB of every call in flight.
@@ -253,13 +262,7 @@ struct http_model::impl {
     } catch (...) {
       refused = internal_failure(std::current_exception());
     }
-    if (!ready) {
-      scrub(std::get<1>(refused), self->secrets);
-      asio::post(ex, [h = std::move(handler), r = std::move(refused)]() mutable {
-        std::move(h)(std::get<0>(r), std::move(std::get<1>(r)));
-      });
-      return;
-    }
+    if (!ready) return refuse(self, ex, std::move(handler), std::move(refused));
     // The client's operation runs on `ex` and listens to the caller's cancellation.
     auto slot = asio::get_associated_cancellation_slot(handler);
     http::client& client = self->client;
@@ -277,20 +280,27 @@ struct http_model::impl {
                       })));
       return;
     }
-    auto call = std::make_shared<streamed_call>(*self, std::move(on_delta));
-    // The sink and the check run only while the operation is pending, when the completion
-    // below still holds `self` and `call`.
-    http::body_sink sink = [s = self.get(), c = call.get()](std::string_view bytes) {
-      return s->on_stream_bytes(c->reading, bytes);
-    };
-    // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
-    // SSE, its lines would be dropped silently, or worse, read as events.
-    http::head_check check = [c = call.get()](const http::response& head) {
-      auto type = media_type(head.headers);
-      if (may_be_event_stream(type)) return true;
-      c->reading.refused_type = std::move(type);
-      return false;
-    };
+    std::shared_ptr<streamed_call> call;
+    http::body_sink sink;
+    http::head_check check;
+    try {
+      call = std::make_shared<streamed_call>(*self, std::move(on_delta));
+      // The sink and the check run only while the operation is pending, when the completion
+      // below still holds `self` and `call`.
+      sink = [s = self.get(), c = call.get()](std::string_view bytes) {
+        return s->on_stream_bytes(c->reading, bytes);
+      };
+      // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
+      // SSE, its lines would be dropped silently, or worse, read as events.
+      check = [c = call.get()](const http::response& head) {
+        auto type = media_type(head.headers);
+        if (may_be_event_stream(type)) return true;
+        c->reading.refused_type = std::move(type);
+        return false;
+      };
+    } catch (...) {
+      return refuse(self, ex, std::move(handler), internal_failure(std::current_exception()));
+    }
     client.async_stream(
         where, std::move(p.request), p.deadline, std::move(sink), std::move(check),
         asio::bind_executor(

@@ -303,7 +303,12 @@ void client::start_stream(asio::any_io_executor ex, const origin& where, request
   }
   call->caller = asio::get_associated_cancellation_slot(handler);
   if (call->caller.is_connected()) {
-    call->caller.assign([call](asio::cancellation_type type) { call->dog.stop.emit(type); });
+    // Only terminal: Beast's read and write honour nothing weaker.
+    call->caller.assign([call](asio::cancellation_type type) {
+      if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none) {
+        call->dog.stop.emit(asio::cancellation_type::terminal);
+      }
+    });
   }
   auto done = [call, h = std::move(handler)](std::exception_ptr e, response out) mutable {
     if (call->caller.is_connected()) call->caller.clear();
