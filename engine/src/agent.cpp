@@ -8,7 +8,6 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -229,27 +228,16 @@ struct forward_caller_cancel {
   }
 };
 
-// The agent's completion, on the handler's executor: the caller's slot is let go there, on the
-// side that emits it, then the handler runs.
-struct finish_agent {
-  asio::any_completion_handler<agent_signature> handler;
-  asio::cancellation_slot caller;
-  void operator()(std::exception_ptr e, agent_report rep) {
-    if (caller.is_connected()) caller.clear();
-    std::move(handler)(e, std::move(rep));
-  }
-};
-
 // Starts a running agent's loop, on its executor `ex`. Its deadline, a stop from the run and
 // its caller's cancellation all emit one signal, the loop's cancellation. (Racing the loop
 // against a second coroutine with `||` cost a parallel group and three frames per agent; a
 // coroutine of its own to listen, another co_spawn.)
 void launch_agent(std::shared_ptr<agent_run> run, std::shared_ptr<run_context> ctx,
-                  asio::any_io_executor ex, finish_agent finish) {
+                  asio::any_io_executor ex, asio::any_completion_handler<agent_signature> handler) {
   // On every way out, a thrown bug included (on `ex`, where the stopper lives): nothing
   // listens any more, and the deadline's wait ends now (a wait left pending would hold
   // io_context::run() until the agent's deadline). Then the caller's handler, on its executor.
-  auto done = [run, ctx, ex, f = std::move(finish)](std::exception_ptr e) mutable {
+  auto done = [run, ctx, ex, h = std::move(handler)](std::exception_ptr e) mutable {
     run->ended = true;
     run->signal.slot().clear();
     run->deadline.cancel();
@@ -272,14 +260,12 @@ void launch_agent(std::shared_ptr<agent_run> run, std::shared_ptr<run_context> c
       close_report(*ctx, *run, true, run->fired || run->caller_cancelled);
       rep = std::move(run->report);
     }
-    auto on = asio::get_associated_executor(f.handler, ex);
-    asio::dispatch(
-        ex, asio::append(asio::bind_executor(std::move(on), std::move(f)), e, std::move(rep)));
+    asio::dispatch(ex, asio::append(std::move(h), e, std::move(rep)));  // on h's executor
   };
   agent_run& r = *run;
   const auto due = r.deadline.expiry();
   std::optional<asio::awaitable<void>> loop;
-  try {  // the handler is in `done`: a throw before the loop runs must complete it, not lose it
+  try {  // the handler is in `done`: a throw before the loop starts must complete it
     r.deadline.async_wait([run](error_code ec) {
       if (run->ended || (ec && run->cause == stop_cause::none)) return;  // the agent ended first
       run->fired = true;
@@ -289,11 +275,14 @@ void launch_agent(std::shared_ptr<agent_run> run, std::shared_ptr<run_context> c
     if (r.cause != stop_cause::none) r.deadline.cancel();
     loop.emplace(agent_loop(std::move(ctx), r.report, r.task, due, r.earlier_failure));
   } catch (...) {
-    done(std::current_exception());
+    // Never inline: the caller may still be in its initiating function.
+    asio::post(ex, asio::append(std::move(done), std::current_exception()));
     return;
   }
   asio::co_spawn(ex, std::move(*loop),
                  asio::bind_cancellation_slot(r.signal.slot(), std::move(done)));
+  // A caller's cancel that came before the loop listened (its forward found no one): now.
+  if (r.caller_cancelled) r.signal.emit(asio::cancellation_type::terminal);
 }
 
 }  // namespace
@@ -315,14 +304,17 @@ void start_agent(asio::any_io_executor ex, std::shared_ptr<run_context> ctx, age
     return;
   }
   // The caller's cancellation, assigned here, on the caller's side; what it stops is on `ex`.
+  // Never cleared by the agent: its handler holds a weak reference only, and a clear from the
+  // agent's side could race an emit on the caller's (a parallel group of deferred ops completes
+  // its ops inline, wherever they end).
   asio::cancellation_slot caller = asio::get_associated_cancellation_slot(handler);
   if (caller.is_connected()) caller.assign(forward_caller_cancel{run, ex});
   // The rest on the agent's executor, where its timer and its signal live (a strand of its own
   // when the io_context runs on several threads). A cancel forwarded later queues behind it.
-  asio::dispatch(ex, [run = std::move(run), ctx = std::move(ctx), ex,
-                      f = finish_agent{std::move(handler), caller}]() mutable {
-    launch_agent(std::move(run), std::move(ctx), std::move(ex), std::move(f));
-  });
+  asio::dispatch(
+      ex, [run = std::move(run), ctx = std::move(ctx), ex, h = std::move(handler)]() mutable {
+        launch_agent(std::move(run), std::move(ctx), std::move(ex), std::move(h));
+      });
 }
 
 }  // namespace conclave::detail

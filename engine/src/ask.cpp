@@ -5,6 +5,7 @@
 #include <conclave/engine/error.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -137,18 +138,21 @@ void start_plan(engine& e, std::string question, ask_options opts,
   auto ctx = std::make_shared<run_context>(e, std::move(question), std::move(opts));
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto handler_ex = asio::get_associated_executor(handler, e.get_executor());
-  asio::co_spawn(ctx->strand, plan_only(ctx),
-                 asio::bind_cancellation_slot(
-                     slot, [ctx, handler_ex, h = std::move(handler)](
-                               std::exception_ptr ex, std::tuple<error_code, plan> r) mutable {
-                       auto [ec, p] = std::move(r);
-                       if (ex) ec = error::internal_error;
-                       run_report head = ctx->head;
-                       asio::dispatch(handler_ex, [h = std::move(h), ec, p = std::move(p),
-                                                   head = std::move(head)]() mutable {
-                         std::move(h)(ec, std::move(p), std::move(head));
-                       });
-                     }));
+  // Bound to the run's strand, so that co_spawn passes the caller's cancel on there, where
+  // the plan's coroutine runs, not on the caller's thread.
+  auto finish = [ctx, handler_ex, h = std::move(handler)](std::exception_ptr ex,
+                                                          std::tuple<error_code, plan> r) mutable {
+    auto [ec, p] = std::move(r);
+    if (ex) ec = error::internal_error;
+    run_report head = ctx->head;
+    asio::dispatch(handler_ex,
+                   [h = std::move(h), ec, p = std::move(p), head = std::move(head)]() mutable {
+                     std::move(h)(ec, std::move(p), std::move(head));
+                   });
+  };
+  asio::co_spawn(
+      ctx->strand, plan_only(ctx),
+      asio::bind_cancellation_slot(slot, asio::bind_executor(ctx->strand, std::move(finish))));
 }
 
 void start_ask(engine& e, std::string question, ask_options opts, std::optional<plan> given,
@@ -158,8 +162,10 @@ void start_ask(engine& e, std::string question, ask_options opts, std::optional<
   auto handler_ex = asio::get_associated_executor(handler, e.get_executor());
   // The caller's cancel reaches the run on its strand (on_cancel), never a wait directly.
   if (slot.is_connected()) {
-    slot.assign(
-        [ctx](asio::cancellation_type) { asio::post(ctx->strand, [ctx] { ctx->on_cancel(); }); });
+    // A weak hold: a slot never cleared (its completion never ran) must not keep the run.
+    slot.assign([w = std::weak_ptr<run_context>(ctx)](asio::cancellation_type) {
+      if (auto c = w.lock()) asio::post(c->strand, [c] { c->on_cancel(); });
+    });
   }
   asio::co_spawn(ctx->strand, run(ctx, std::move(given)),
                  asio::bind_cancellation_slot(
@@ -179,7 +185,7 @@ void start_ask(engine& e, std::string question, ask_options opts, std::optional<
                          }
                        }
                        // The run finished on its strand; the caller hears of it on its own
-                       // executor, where its slot is emitted and so let go (it holds ctx).
+                       // executor, where its slot is emitted and so let go.
                        asio::dispatch(handler_ex, [slot, h = std::move(h), ec,
                                                    r = std::move(report)]() mutable {
                          if (slot.is_connected()) slot.clear();

@@ -113,8 +113,8 @@ class client {
   /// `response::ec`). One coroutine per request where awaiting `stream` with a deadline takes
   /// three (about 2 KiB per request in flight). It runs and completes on the handler's
   /// associated executor (else get_executor()) and cancels through the handler's cancellation
-  /// slot as `stream` does; like any Asio operation's, that slot is emitted on that executor
-  /// (it is assigned and cleared there). `where` must outlive the operation.
+  /// slot as `stream` does; like any Asio operation's, that slot is to be emitted on that
+  /// executor (it is cleared there). `where` must outlive the operation.
   template <typename CompletionToken>
   auto async_stream(const origin& where, request_message req, clock::time_point deadline,
                     body_sink sink, head_check check, CompletionToken&& token) {
