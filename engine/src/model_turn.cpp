@@ -59,9 +59,9 @@ void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
 }
 
 asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
-                                 chat_request req, int turn, clock::time_point deadline,
-                                 model_position& position, std::string& earlier_failure,
-                                 chat_response& reply) {
+                                 chat_request req, const std::vector<chat_message>& conversation,
+                                 int turn, clock::time_point deadline, model_position& position,
+                                 std::string& earlier_failure, chat_response& reply) {
   const std::size_t i = rep.index;
   call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
   const auto tried_before = rep.models_tried;
@@ -103,7 +103,11 @@ asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report&
         ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
       }
     };
-    auto [ec, response] = co_await worker.async_complete(req, on_delta, use_tuple);
+    // This attempt's request, the conversation copied in: consumed by the model (encoded, then
+    // freed) rather than kept here for the length of the call.
+    chat_request attempt = req;
+    attempt.messages = conversation;
+    auto [ec, response] = co_await worker.async_complete(std::move(attempt), on_delta, use_tuple);
     rep.tokens += response.tokens;  // failed attempts cost tokens too
     rep.turn_tokens.back() += response.tokens;
     ctx->charge(response.model, req.model, worker, response.tokens);
