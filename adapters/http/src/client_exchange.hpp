@@ -50,7 +50,10 @@ inline bool is_success(unsigned status) { return status >= 200 && status < 300; 
 inline bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
 
 // One request/response exchange on an open stream. Fills `out`; sets `keep_alive` when the
-// connection may serve another request.
+// connection may serve another request. `req` is let go (its fields and body freed) as soon as
+// it cannot be sent again: once written on a fresh connection, else once a response head came
+// (the client replays it only on a kept-alive connection that answered nothing). Every call in
+// flight waited for its reply holding about 1 KiB of request it would never send.
 template <typename Stream>
 asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_message& req,
                                const body_sink* sink, const head_check* check,
@@ -62,6 +65,7 @@ asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_me
     out.ec = ec;
     co_return;
   }
+  if (!out.reused_connection) req = {};
 
   phase = "waiting for the response";
   // A parser reads one message: each interim response gets its own, and so does the final one.
@@ -82,6 +86,7 @@ asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_me
     }
     if (!is_interim(holder->get().result_int())) break;
   }
+  req = {};
   auto& parser = *holder;
   out.status = parser.get().result_int();
   // Moved, not copied (a copy allocates each field again): the parser reads the body by its
