@@ -75,12 +75,10 @@ asio::awaitable<void> agent_loop(std::shared_ptr<run_context> ctx, agent_report&
     rep.latency = since(started);
     switch (step.what) {
       case agent_step::kind::call_model: {
-        chat_request req = base;  // its messages: the conversation, copied per attempt
-        if (!step.tools_allowed) req.choice.how = tool_choice::mode::none;  // answer now
         chat_response reply;
         const bool answered =
-            co_await model_turn(ctx, rep, std::move(req), loop.conversation(), step.turn, deadline,
-                                position, earlier_failure, reply);
+            co_await model_turn(ctx, rep, base, step.tools_allowed, loop.conversation(), step.turn,
+                                deadline, position, earlier_failure, reply);
         rep.latency = since(started);
         if (!answered) co_return;
         rep.turns = step.turn;

@@ -59,8 +59,9 @@ void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
 }
 
 asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
-                                 chat_request req, const std::vector<chat_message>& conversation,
-                                 int turn, clock::time_point deadline, model_position& position,
+                                 const chat_request& base, bool tools_allowed,
+                                 const std::vector<chat_message>& conversation, int turn,
+                                 clock::time_point deadline, model_position& position,
                                  std::string& earlier_failure, chat_response& reply) {
   const std::size_t i = rep.index;
   call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
@@ -87,8 +88,8 @@ asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report&
       if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
       co_return false;
     }
-    req.model = step.model;
-    rep.model_ref = worker.describe_model(req.model);
+    const std::string asked = step.model;
+    rep.model_ref = worker.describe_model(asked);
     ++rep.attempts;
     ctx->emit({.kind = event_kind::started,
                .agent = i,
@@ -103,14 +104,16 @@ asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report&
         ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
       }
     };
-    // This attempt's request, the conversation copied in: consumed by the model (encoded, then
-    // freed) rather than kept here for the length of the call.
-    chat_request attempt = req;
+    // This attempt's request, consumed by the model (encoded, then freed) rather than kept
+    // here for the length of the call.
+    chat_request attempt = base;
+    attempt.model = asked;
     attempt.messages = conversation;
+    if (!tools_allowed) attempt.choice.how = tool_choice::mode::none;  // answer now
     auto [ec, response] = co_await worker.async_complete(std::move(attempt), on_delta, use_tuple);
     rep.tokens += response.tokens;  // failed attempts cost tokens too
     rep.turn_tokens.back() += response.tokens;
-    ctx->charge(response.model, req.model, worker, response.tokens);
+    ctx->charge(response.model, asked, worker, response.tokens);
     if (!response.model.empty()) rep.model = response.model;
     step = call.on_reply(clock::now(), ec, response.diag, delivered, unit(rng));
     if (ec) {
@@ -128,7 +131,7 @@ asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report&
         co_return false;  // start_agent says by what
       case call_end::stops_the_run:
         // Every other call would be refused the same way: stop the run, say it once.
-        ctx->stop_run(ec, rep.diag, worker.describe_model(req.model));
+        ctx->stop_run(ec, rep.diag, worker.describe_model(asked));
         co_return false;
       default:
         break;

@@ -26,16 +26,17 @@ void refuse_for_budget(run_context& ctx, agent_report& rep);
 /// Marks an agent that may not call because an earlier failure stopped the run (auth).
 void refuse_for_stopped_run(run_context& ctx, agent_report& rep);
 
-/// The model call of turn `turn` (1-based), which ends by `deadline`: `req` without its messages,
-/// which are `conversation` (the agent's own, unchanged while the call runs: each attempt sends a
-/// copy the model consumes, so no copy waits in this frame for the reply). Records what it learns
-/// in the agent's entry `rep` as it goes (attempts, tokens, models tried, the error), so a cut call
-/// still leaves its tokens and times behind; `position` is where the next turn starts. True with
-/// the reply in `reply` (the caller's: returned by value it sat in this frame too); false when the
-/// call failed or was refused, and `rep` says why. `earlier_failure`: the last failed attempt in a
-/// few words, for a report whose final word is a deadline or a cancel.
+/// The model call of turn `turn` (1-based), which ends by `deadline`: `base` (the agent's
+/// settings and tools; its messages are not read) with `conversation` (the agent's own), both
+/// unchanged while the call runs; each attempt sends a copy the model consumes, so no request
+/// waits in a frame for the reply. `tools_allowed` false: the model must answer now. Records what
+/// it learns in the agent's entry `rep` as it goes (attempts, tokens, models tried, the error), so
+/// a cut call still leaves its tokens and times behind; `position` is where the next turn starts.
+/// True with the reply in `reply` (the caller's: returned by value it sat in this frame too); false
+/// when the call failed or was refused, and `rep` says why. `earlier_failure`: the last failed
+/// attempt in a few words, for a report whose final word is a deadline or a cancel.
 boost::asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
-                                        chat_request req,
+                                        const chat_request& base, bool tools_allowed,
                                         const std::vector<chat_message>& conversation, int turn,
                                         clock::time_point deadline, model_position& position,
                                         std::string& earlier_failure, chat_response& reply);
