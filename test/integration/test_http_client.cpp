@@ -256,6 +256,34 @@ BOOST_AUTO_TEST_CASE(a_closed_keep_alive_connection_is_replaced_transparently) {
   BOOST_CHECK_EQUAL(lb.server.stats().completions, 5u);  // none was sent twice
 }
 
+// A kept-alive connection that answered the second request with a head (a 1xx, or a status
+// line Beast reads as 0) and then closed had the request: it fails, and is never sent again on
+// a fresh connection (a POST to a model would be billed twice).
+BOOST_AUTO_TEST_CASE(a_request_a_server_answered_any_head_to_is_never_sent_twice) {
+  const std::string keep_alive_ok =
+      "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
+      std::to_string(raw_completion.size()) + "\r\n\r\n" + raw_completion;
+  const std::string fresh_ok =
+      conclave::test::http_reply("200 OK", "content-type: application/json\r\n", raw_completion);
+  for (const std::string& cut_after :
+       {early_hints, std::string("HTTP/1.1 000 X\r\ncontent-length: 100\r\n\r\n")}) {
+    asio::io_context io;
+    conclave::test::scripted_server raw(
+        io, conclave::test::per_connection{{{keep_alive_ok, cut_after}, {fresh_ok}}});
+    auto base = *http::parse_base_url(raw.base_url());
+    auto client = std::make_unique<http::client>(io.get_executor());
+    auto first = run(io, client->request(base.where, chat(base, "raw")));
+    BOOST_REQUIRE_MESSAGE(!first.ec, first.failure_detail);
+    auto second = run(io, client->request(base.where, chat(base, "raw")));
+    BOOST_CHECK(second.ec);
+    BOOST_CHECK(second.reused_connection);
+    BOOST_CHECK_EQUAL(raw.requests().size(), 2u);  // the fresh connection never got it
+    raw.stop();
+    client.reset();
+    conclave::test::expect_no_leftover_work(io);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(deadline_expiry_is_a_timeout_naming_the_phase) {
   loopback lb;
   auto r = lb.call("mock-hang", 100ms);

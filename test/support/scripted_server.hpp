@@ -1,7 +1,8 @@
 // A TCP server that plays a script: for each connection it accepts (up to `replies.size()`),
 // it reads one request (head and Content-Length body), writes that connection's canned bytes
-// as they are, and closes. For replies the mock cannot send, such as interim 1xx responses or
-// usage no server should report. Single-threaded tests only.
+// as they are, and closes; or, given `per_connection`, a reply per request on each connection
+// in turn (a kept-alive connection's later answers). For replies the mock cannot send, such as
+// interim 1xx responses or usage no server should report. Single-threaded tests only.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -30,10 +31,17 @@ inline std::string http_reply(const std::string& status_line, const std::string&
          "content-length: " + std::to_string(body.size()) + "\r\nconnection: close\r\n\r\n" + body;
 }
 
+/// Per connection accepted, the replies to its requests in order; it closes after the last.
+struct per_connection {
+  std::vector<std::vector<std::string>> replies;
+};
+
 class scripted_server {
  public:
   scripted_server(boost::asio::io_context& io, std::vector<std::string> replies)
-      : state_(std::make_shared<state>(io, std::move(replies))) {
+      : scripted_server(io, one_each(std::move(replies))) {}
+  scripted_server(boost::asio::io_context& io, per_connection script)
+      : state_(std::make_shared<state>(io, std::move(script.replies))) {
     namespace ip = boost::asio::ip;
     state_->acceptor.open(ip::tcp::v4());
     state_->acceptor.bind({ip::make_address("127.0.0.1"), 0});
@@ -58,13 +66,19 @@ class scripted_server {
 
  private:
   struct state {
-    state(boost::asio::io_context& io, std::vector<std::string> r)
+    state(boost::asio::io_context& io, std::vector<std::vector<std::string>> r)
         : acceptor(io), replies(std::move(r)) {}
     boost::asio::ip::tcp::acceptor acceptor;
     std::uint16_t port = 0;
-    std::vector<std::string> replies;
+    std::vector<std::vector<std::string>> replies;  // per connection
     std::vector<std::string> requests;
   };
+
+  static per_connection one_each(std::vector<std::string> replies) {
+    per_connection script;
+    for (auto& r : replies) script.replies.push_back({std::move(r)});
+    return script;
+  }
 
   // Content-Length of a request head, 0 when absent.
   static std::size_t content_length(std::string head) {
@@ -76,21 +90,26 @@ class scripted_server {
   static boost::asio::awaitable<void> serve(std::shared_ptr<state> st) {
     namespace asio = boost::asio;
     constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-    for (const std::string& reply : st->replies) {
+    for (const auto& answers : st->replies) {
       auto [ec, socket] = co_await st->acceptor.async_accept(use_tuple);
       if (ec) co_return;  // stopped
-      std::string in;
-      auto [rec, head_end] =
-          co_await asio::async_read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n", use_tuple);
-      if (rec) continue;
-      const std::size_t want = head_end + content_length(in.substr(0, head_end));
-      if (in.size() < want) {
-        auto [bec, n] = co_await asio::async_read(
-            socket, asio::dynamic_buffer(in), asio::transfer_exactly(want - in.size()), use_tuple);
-        if (bec) continue;
+      std::string in;     // what has arrived and is not yet a recorded request
+      for (const std::string& reply : answers) {
+        auto [rec, head_end] = co_await asio::async_read_until(socket, asio::dynamic_buffer(in),
+                                                               "\r\n\r\n", use_tuple);
+        if (rec) break;
+        const std::size_t want = head_end + content_length(in.substr(0, head_end));
+        if (in.size() < want) {
+          auto [bec, n] =
+              co_await asio::async_read(socket, asio::dynamic_buffer(in),
+                                        asio::transfer_exactly(want - in.size()), use_tuple);
+          if (bec) break;
+        }
+        st->requests.push_back(in.substr(0, want));
+        in.erase(0, want);
+        auto [wec, written] = co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
+        if (wec) break;
       }
-      st->requests.push_back(in);
-      co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
       boost::system::error_code ignored;
       socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     }

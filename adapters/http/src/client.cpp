@@ -200,10 +200,11 @@ asio::awaitable<response> client::impl::run(const origin& where, request_message
     out = response{};
     out.reused_connection = slot.conn->requests_served > 0;
     bool keep_alive = false;
+    bool head_seen = false;
     detail::connection& c = *slot.conn;
     co_await c.visit([&](auto& s) {
       return detail::exchange(s, c.buffer, req, sink, check, opts.max_response_bytes, out,
-                              keep_alive, phase);
+                              keep_alive, head_seen, phase);
     });
 
     if (!out.ec && !out.stopped_by_sink) {
@@ -211,8 +212,10 @@ asio::awaitable<response> client::impl::run(const origin& where, request_message
       slot.reusable = keep_alive;
       co_return out;
     }
-    // A kept-alive connection the server closed before answering: once, on a fresh one.
-    if (out.ec && out.reused_connection && out.status == 0 && attempt == 0 &&
+    // A kept-alive connection the server closed before answering anything (no head, not even
+    // a 1xx: a server that sent one had the request, and must not get it twice): once, on a
+    // fresh one.
+    if (out.ec && out.reused_connection && !head_seen && attempt == 0 &&
         is_stale_connection_error(out.ec)) {
       continue;
     }

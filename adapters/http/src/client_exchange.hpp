@@ -50,16 +50,18 @@ inline bool is_success(unsigned status) { return status >= 200 && status < 300; 
 inline bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
 
 // One request/response exchange on an open stream. Fills `out`; sets `keep_alive` when the
-// connection may serve another request. `req` is let go (its fields and body freed) as soon as
-// it cannot be sent again: once written on a fresh connection, else once a response head came
-// (the client replays it only on a kept-alive connection that answered nothing). Every call in
-// flight waited for its reply holding about 1 KiB of request it would never send.
+// connection may serve another request, and `head_seen` once any response head (a 1xx too)
+// came: the server had the request then, and it must never be sent again. `req` is let go (its
+// fields and body freed) as soon as it cannot be: once written on a fresh connection, else once
+// a head came (the client replays it only on a kept-alive connection that answered nothing).
+// Every call in flight waited for its reply holding about 1 KiB of request it would never send.
 template <typename Stream>
 asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_message& req,
                                const body_sink* sink, const head_check* check,
                                std::size_t body_limit, response& out, bool& keep_alive,
-                               std::string& phase) {
+                               bool& head_seen, std::string& phase) {
   keep_alive = false;
+  head_seen = false;
   phase = "writing the request";
   if (auto [ec, n] = co_await bhttp::async_write(s, req, exchange_wait); ec) {
     out.ec = ec;
@@ -84,9 +86,10 @@ asio::awaitable<void> exchange(Stream& s, beast::flat_buffer& buffer, request_me
       out.ec = ec;
       co_return;
     }
+    if (!head_seen) req = {};
+    head_seen = true;
     if (!is_interim(holder->get().result_int())) break;
   }
-  req = {};
   auto& parser = *holder;
   out.status = parser.get().result_int();
   // Moved, not copied (a copy allocates each field again): the parser reads the body by its
