@@ -93,7 +93,8 @@ class client {
   /// target holding a control character is never sent: ec = http::error::unsafe_request.
   /// Every step (pool wait, DNS,
   /// connect, TLS, write, read) must finish before `deadline`, else ec = beast::error::timeout.
-  /// A kept-alive connection the server had closed is replaced transparently, once.
+  /// A kept-alive connection the server had closed is replaced transparently, once, when it
+  /// answered nothing: a request the server answered any head to (a 1xx too) is never resent.
   /// Cancellation: terminal, through the awaiting coroutine (Beast's HTTP read and write honour
   /// only terminal); the connection in use is then closed, and ec = operation_aborted.
   boost::asio::awaitable<response> request(const origin& where, request_message req,
