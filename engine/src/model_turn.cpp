@@ -131,7 +131,7 @@ asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report&
         co_return false;  // start_agent says by what
       case call_end::stops_the_run:
         // Every other call would be refused the same way: stop the run, say it once.
-        ctx->stop_run(ec, rep.diag, worker.describe_model(asked));
+        ctx->stop_run(ec, rep.diag, rep.model_ref);  // this attempt's, described above
         co_return false;
       default:
         break;
