@@ -3,20 +3,12 @@
 #include <conclave/engine/call_machine.hpp>
 #include <conclave/engine/error.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-
 #include <random>
 
-namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace conclave::detail {
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait (client.cpp)
 
 agent_status status_of(const error_code& ec) {
   return ec == error::timeout     ? agent_status::timed_out
@@ -58,102 +50,85 @@ void refuse_for_stopped_run(run_context& ctx, agent_report& rep) {
   rep.diag.message = "not started: the run stopped after " + ec.message();
 }
 
-asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
-                                 const chat_request& base, bool tools_allowed,
-                                 const std::vector<chat_message>& conversation, int turn,
-                                 clock::time_point deadline, model_position& position,
-                                 std::string& earlier_failure, chat_response& reply) {
-  const std::size_t i = rep.index;
-  call_machine call(ctx->opts.retry, position.model, position.fallbacks, deadline, &ctx->retries);
-  const auto tried_before = rep.models_tried;
-  struct keep_position {  // on every way out
-    call_machine& call;
-    model_position& position;
-    ~keep_position() {
-      position.model = call.model();
-      position.fallbacks = call.remaining_fallbacks();
-    }
-  } keep{call, position};
-  model& worker = ctx->models.worker();
-  auto rng = ctx->jitter_source(i * 1000 + static_cast<std::size_t>(turn));
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  asio::steady_timer backoff(co_await asio::this_coro::executor);
-  rep.turn_tokens.emplace_back();
-  for (;;) {
-    call_step step = call.next(clock::now(), ctx->refusal());
-    rep.models_tried = tried_before;
-    note_models(rep.models_tried, call.models_tried());
-    if (step.what == call_step::kind::done) {
-      if (step.refusal == call_refusal::budget_spent) refuse_for_budget(*ctx, rep);
-      if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(*ctx, rep);
-      co_return false;
-    }
-    const std::string asked = step.model;
-    rep.model_ref = worker.describe_model(asked);
-    ++rep.attempts;
-    ctx->emit({.kind = event_kind::started,
-               .agent = i,
-               .attempt = rep.attempts,
-               .turn = turn,
-               .model = rep.model_ref});
-    bool delivered = false;  // a stream that reached the consumer is never retried
-    auto on_delta = [ctx, i, &delivered](const chat_delta& delta) {
-      // Only text reaches anyone: reasoning and tool-call fragments never stop a retry.
-      if (const auto* t = std::get_if<text_delta>(&delta); t && !t->text.empty()) {
-        delivered = true;
-        ctx->emit({.kind = event_kind::progress, .agent = i, .text = std::string(t->text)});
-      }
-    };
-    // This attempt's request, consumed by the model (encoded, then freed) rather than kept
-    // here for the length of the call.
-    chat_request attempt = base;
-    attempt.model = asked;
-    attempt.messages = conversation;
-    if (!tools_allowed) attempt.choice.how = tool_choice::mode::none;  // answer now
-    auto [ec, response] = co_await worker.async_complete(std::move(attempt), on_delta, use_tuple);
-    rep.tokens += response.tokens;  // failed attempts cost tokens too
-    rep.turn_tokens.back() += response.tokens;
-    ctx->charge(response.model, asked, worker, response.tokens);
-    if (!response.model.empty()) rep.model = response.model;
-    step = call.on_reply(clock::now(), ec, response.diag, delivered, unit(rng));
-    if (ec) {
-      rep.error = ec;
-      rep.status = status_of(ec);
-      rep.diag = std::move(response.diag);
-    }
-    switch (step.end) {
-      case call_end::succeeded:
-        rep.error = {};
-        rep.diag = {};
-        reply = std::move(response);
-        co_return true;
-      case call_end::cancelled:
-        co_return false;  // start_agent says by what
-      case call_end::stops_the_run:
-        // Every other call would be refused the same way: stop the run, say it once.
-        ctx->stop_run(ec, rep.diag, rep.model_ref);  // this attempt's, described above
-        co_return false;
-      default:
-        break;
-    }
-    if (ec != error::timeout) earlier_failure = failure_note(rep);
-    if (step.what == call_step::kind::done) {
-      step.explain(rep.diag);
-      co_return false;
-    }
-    // The failed attempt's spend and model ride along: a journal resuming the run charges them.
-    ctx->emit({.kind = event_kind::retrying,
-               .agent = i,
-               .text = step.note,
-               .tokens = response.tokens,
-               .attempt = rep.attempts + 1,
-               .turn = turn,
-               .model = rep.model_ref});
-    if (step.delay.count() > 0) {
-      backoff.expires_after(step.delay);
-      if (auto [wec] = co_await backoff.async_wait(use_tuple); wec) co_return false;
-    }
+model_turn::model_turn(run_context& ctx, agent_report& rep, int turn, clock::time_point deadline,
+                       model_position& position, std::string& earlier_failure)
+    : ctx_(ctx),
+      rep_(rep),
+      turn_(turn),
+      position_(position),
+      earlier_failure_(earlier_failure),
+      call_(ctx.opts.retry, position.model, position.fallbacks, deadline, &ctx.retries),
+      tried_before_(rep.models_tried),
+      rng_(ctx.jitter_source(rep.index * 1000 + static_cast<std::size_t>(turn))) {
+  rep_.turn_tokens.emplace_back();
+}
+
+model_turn::~model_turn() {
+  position_.model = call_.model();
+  position_.fallbacks = call_.remaining_fallbacks();
+}
+
+std::optional<std::string> model_turn::next_attempt() {
+  const call_step step = call_.next(clock::now(), ctx_.refusal());
+  rep_.models_tried = tried_before_;
+  note_models(rep_.models_tried, call_.models_tried());
+  if (step.what == call_step::kind::done) {
+    if (step.refusal == call_refusal::budget_spent) refuse_for_budget(ctx_, rep_);
+    if (step.refusal == call_refusal::run_stopped) refuse_for_stopped_run(ctx_, rep_);
+    return std::nullopt;
   }
+  asked_ = step.model;
+  rep_.model_ref = ctx_.models.worker().describe_model(asked_);
+  ++rep_.attempts;
+  ctx_.emit({.kind = event_kind::started,
+             .agent = rep_.index,
+             .attempt = rep_.attempts,
+             .turn = turn_,
+             .model = rep_.model_ref});
+  return asked_;
+}
+
+model_turn::outcome model_turn::on_reply(const error_code& ec, chat_response& response,
+                                         bool delivered) {
+  rep_.tokens += response.tokens;  // failed attempts cost tokens too
+  rep_.turn_tokens.back() += response.tokens;
+  ctx_.charge(response.model, asked_, ctx_.models.worker(), response.tokens);
+  if (!response.model.empty()) rep_.model = response.model;
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  call_step step = call_.on_reply(clock::now(), ec, response.diag, delivered, unit(rng_));
+  if (ec) {
+    rep_.error = ec;
+    rep_.status = status_of(ec);
+    rep_.diag = std::move(response.diag);
+  }
+  switch (step.end) {
+    case call_end::succeeded:
+      rep_.error = {};
+      rep_.diag = {};
+      return {verdict::answered};
+    case call_end::cancelled:
+      return {verdict::failed};  // the agent says by what
+    case call_end::stops_the_run:
+      // Every other call would be refused the same way: stop the run, say it once.
+      ctx_.stop_run(ec, rep_.diag, rep_.model_ref);  // this attempt's, described before it
+      return {verdict::failed};
+    default:
+      break;
+  }
+  if (ec != error::timeout) earlier_failure_ = failure_note(rep_);
+  if (step.what == call_step::kind::done) {
+    step.explain(rep_.diag);
+    return {verdict::failed};
+  }
+  // The failed attempt's spend and model ride along: a journal resuming the run charges them.
+  ctx_.emit({.kind = event_kind::retrying,
+             .agent = rep_.index,
+             .text = step.note,
+             .tokens = response.tokens,
+             .attempt = rep_.attempts + 1,
+             .turn = turn_,
+             .model = rep_.model_ref});
+  return {verdict::retry, step.delay};
 }
 
 }  // namespace conclave::detail

@@ -3,11 +3,12 @@
 // given when the run's budget or a stop forbids a call.
 #pragma once
 
+#include "jitter.hpp"
 #include "run_context.hpp"
 
-#include <boost/asio/awaitable.hpp>
+#include <conclave/engine/call_machine.hpp>
 
-#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,19 +27,47 @@ void refuse_for_budget(run_context& ctx, agent_report& rep);
 /// Marks an agent that may not call because an earlier failure stopped the run (auth).
 void refuse_for_stopped_run(run_context& ctx, agent_report& rep);
 
-/// The model call of turn `turn` (1-based), which ends by `deadline`: `base` (the agent's
-/// settings and tools; its messages are not read) with `conversation` (the agent's own), both
-/// unchanged while the call runs; each attempt sends a copy the model consumes, so no request
-/// waits in a frame for the reply. `tools_allowed` false: the model must answer now. Records what
-/// it learns in the agent's entry `rep` as it goes (attempts, tokens, models tried, the error), so
-/// a cut call still leaves its tokens and times behind; `position` is where the next turn starts.
-/// True with the reply in `reply` (the caller's: returned by value it sat in this frame too); false
-/// when the call failed or was refused, and `rep` says why. `earlier_failure`: the last failed
-/// attempt in a few words, for a report whose final word is a deadline or a cancel.
-boost::asio::awaitable<bool> model_turn(std::shared_ptr<run_context> ctx, agent_report& rep,
-                                        const chat_request& base, bool tools_allowed,
-                                        const std::vector<chat_message>& conversation, int turn,
-                                        clock::time_point deadline, model_position& position,
-                                        std::string& earlier_failure, chat_response& reply);
+/// The decisions of one turn's model call (turn `turn`, 1-based, ending by `deadline`): which
+/// model each attempt asks and what each reply means; the agent's loop sends and waits. Records
+/// what it learns in the agent's entry `rep` as it goes (attempts, tokens, models tried, the
+/// error), so a cut call still leaves its tokens and times behind. `earlier_failure`: the last
+/// failed attempt in a few words, for a report whose final word is a deadline or a cancel.
+/// On destruction, `position` is where the call ended: the next turn starts there.
+class model_turn {
+ public:
+  model_turn(run_context& ctx, agent_report& rep, int turn, clock::time_point deadline,
+             model_position& position, std::string& earlier_failure);
+  model_turn(const model_turn&) = delete;
+  model_turn& operator=(const model_turn&) = delete;
+  ~model_turn();
+
+  /// The model the next attempt asks, its `started` event emitted; nullopt when no attempt
+  /// may start (the budget is spent, the run stopped, the attempts are used up): `rep` says why.
+  std::optional<std::string> next_attempt();
+
+  enum class verdict {
+    answered,  ///< the reply is the turn's answer
+    failed,    ///< the call ended without one: `rep` says why
+    retry,     ///< wait `delay`, then next_attempt()
+  };
+  struct outcome {
+    verdict what = verdict::failed;
+    clock::duration delay{};
+  };
+  /// An attempt's reply: its spend charged and recorded, its error kept in `rep`.
+  /// `delivered`: part of its stream reached a consumer (then it is never retried).
+  outcome on_reply(const boost::system::error_code& ec, chat_response& response, bool delivered);
+
+ private:
+  run_context& ctx_;
+  agent_report& rep_;
+  int turn_;
+  model_position& position_;
+  std::string& earlier_failure_;
+  call_machine call_;
+  std::vector<std::string> tried_before_;  // the models earlier turns asked
+  jitter_rng rng_;
+  std::string asked_;  // the current attempt's model
+};
 
 }  // namespace conclave::detail

@@ -1,0 +1,65 @@
+// One agent's state for its whole run, and the steps of its loop. The loop is a chain of
+// completion handlers over this state, not a coroutine: the agent's loop, its model turn and
+// their co_spawn entry held about 4 KiB of frames per agent (the reply twice among them), where
+// this holds what the loop needs once.
+#pragma once
+
+#include "model_turn.hpp"
+#include "phases.hpp"
+#include "run_context.hpp"
+
+#include <conclave/engine/agent_machine.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace conclave::detail {
+
+/// Shared by the agent's deadline, its stops, its caller's cancellation and each pending step;
+/// touched only on its executor (the stopper's).
+struct agent_run final : agent_stopper {
+  agent_run(boost::asio::any_io_executor ex, clock::time_point when, agent_task t,
+            std::shared_ptr<run_context> c, boost::asio::any_completion_handler<agent_signature> h)
+      : agent_stopper(std::move(ex), when),
+        due(when),
+        task(std::move(t)),
+        ctx(std::move(c)),
+        handler(std::move(h)) {}
+
+  clock::time_point due;  ///< its deadline
+  agent_task task;
+  agent_report report;
+  std::string earlier_failure;  ///< the last failed attempt, if any
+  std::shared_ptr<run_context> ctx;
+  /// Empty once completed. Set only at construction: Boost 1.81's move assignment of an
+  /// any_completion_handler wraps the handler in itself, recursing until the stack runs out.
+  boost::asio::any_completion_handler<agent_signature> handler;
+
+  // The loop, from loop_begin() on.
+  chat_request base;  ///< settings and tools of every call; its messages are the loop's
+  std::optional<agent_machine> loop;
+  agent_step step;
+  model_position position;
+  clock::time_point started;
+  std::optional<model_turn> turn;  ///< the model call in progress (after `position`: it writes it)
+  std::optional<boost::asio::steady_timer> backoff;  ///< made at the first retry
+  bool delivered = false;  ///< the current attempt's stream reached a consumer
+
+  boost::asio::any_io_executor executor() { return deadline.get_executor(); }
+  /// Its deadline, a stop or its caller cut it: no new step may start.
+  bool stopping() const noexcept { return fired || caller_cancelled; }
+};
+
+/// Sets up the loop (the first conversation, the request's settings) and takes its first step.
+/// On the agent's executor, never inside the caller's initiating function.
+void loop_begin(const std::shared_ptr<agent_run>& run);
+
+/// The agent's last step: its report closed and handed to its handler, or `bug` (anything but
+/// a cancellation between steps). Called once; a step completing later finds `ended` set.
+void agent_finish(const std::shared_ptr<agent_run>& run, std::exception_ptr bug);
+
+}  // namespace conclave::detail
