@@ -1,0 +1,417 @@
+// The call is a chain of handlers over one shared state, not a coroutine: the client's
+// coroutine, its exchange's and their co_spawn entry held about 2.5 KiB of frames per request
+// in flight. Each step starts one operation, bound to the call's executor and to its stop
+// signal, which the deadline and the caller's cancellation emit; no step starts once it was.
+#include "client_call.hpp"
+
+#include <conclave/http/error.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace conclave::http::detail {
+namespace {
+
+constexpr std::size_t header_limit = 64 * 1024;
+// A stream's events are small: a 2 KiB chunk takes them a few at a time (8 KiB per in-flight
+// stream was the largest part of an agent's memory in heavy mode).
+constexpr std::size_t sink_chunk = 2 * 1024;
+// A whole body's first allocation: its content-length up to this, then doubling.
+constexpr std::size_t first_body_read = 64 * 1024;
+constexpr std::size_t min_body_read = 1024;
+// Interim responses tolerated before the final one: real servers send one or two; a peer
+// sending them without end would otherwise hold the call until its deadline (or forever).
+constexpr int max_interim_responses = 16;
+
+bool is_success(unsigned status) { return status >= 200 && status < 300; }
+
+// 1xx other than 101 (which hands the connection to another protocol): a head with no body,
+// followed by the real response on the same connection.
+bool is_interim(unsigned status) { return status >= 100 && status < 200 && status != 101; }
+
+// Errors meaning "the server had already closed this kept-alive connection".
+bool is_stale_connection_error(const error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+using response_parser = bhttp::response_parser<bhttp::buffer_body>;
+
+struct stream_call {
+  stream_call(client_core& c, asio::any_io_executor e, const origin& w, request_message r,
+              body_sink s, head_check k, asio::any_completion_handler<client::stream_signature> h)
+      : core(c),
+        ex(e),
+        where(w),
+        request(std::move(r)),
+        sink(std::move(s)),
+        check(std::move(k)),
+        handler(std::move(h)),
+        deadline(std::move(e)) {}
+  ~stream_call() { give_back(); }
+
+  // The pool slot back, with the connection if it may serve another request (closed first
+  // otherwise, before the slot can be handed on).
+  void give_back() {
+    if (!leased) return;
+    leased = false;
+    if (!reusable) conn.reset();
+    reusable = false;
+    core.connections->release(where, std::move(conn));
+  }
+
+  client_core& core;
+  asio::any_io_executor ex;
+  const origin& where;
+  request_message request;  // let go once it can no longer be sent (see begin_exchange)
+  body_sink sink;
+  head_check check;
+  // Set only here: Boost 1.81's move assignment of an any_completion_handler recurses.
+  asio::any_completion_handler<client::stream_signature> handler;
+  std::string phase;  // the step in progress, for a deadline's message
+
+  // Stops: the deadline and the caller's cancellation emit `stop`, the pending step's slot.
+  asio::steady_timer deadline;
+  asio::cancellation_signal stop;
+  asio::cancellation_slot caller;
+  bool expired = false;
+  bool stopped = false;  // `stop` was emitted
+  bool ended = false;    // the handler was called
+  client::clock::time_point start = client::clock::now();
+
+  response out;
+  std::unique_ptr<connection> conn;
+  bool leased = false;  // a pool slot is held
+  bool reusable = false;
+  int attempt = 0;
+
+  // The exchange on `conn`.
+  bool keep_alive = false;
+  bool head_seen = false;  // any head, a 1xx too: the server had the request
+  int interim = 0;
+  std::optional<response_parser> parser;  // one per message read, interim ones included
+  bool to_sink = false;
+  std::vector<char> chunk;  // a sink's read room
+  std::size_t used = 0;     // bytes of out.body filled
+  char* room = nullptr;     // where the pending body read writes
+  std::size_t room_size = 0;
+};
+
+using call_ptr = std::shared_ptr<stream_call>;
+
+// A request ended by its deadline or by its caller, in the words a reader needs.
+void explain_stop(response& out, bool expired, const std::string& phase) {
+  if (out.ec && expired) {
+    out.ec = beast::error::timeout;
+    out.failure_detail = "deadline expired while " + phase;
+  } else if (out.ec == asio::error::operation_aborted) {
+    out.failure_detail.clear();  // cancelled by our caller, not the deadline
+  }
+}
+
+// The last step, once: the slot given back, the watchdog down, the handler called (on `ex`,
+// where every step runs). `bug`: an exception a step threw.
+void finish(const call_ptr& c, std::exception_ptr bug = nullptr) {
+  if (c->ended) return;
+  c->ended = true;
+  c->give_back();
+  c->parser.reset();
+  if (c->caller.is_connected()) c->caller.clear();
+  c->deadline.cancel();
+  explain_stop(c->out, c->expired, c->phase);
+  c->out.elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(client::clock::now() - c->start);
+  auto h = std::move(c->handler);
+  std::move(h)(bug, std::move(c->out));
+}
+
+// Stopped between two steps: nothing of the exchange is kept.
+void finish_stopped(const call_ptr& c) {
+  c->out = response{};
+  c->out.ec = asio::error::operation_aborted;
+  finish(c);
+}
+
+// A handler for one step: on the call's executor, cancelled by its stop signal; a bug it
+// throws completes the call with that exception rather than escaping into run().
+template <typename Step>
+auto step_handler(stream_call& c, Step step) {
+  return asio::bind_cancellation_slot(
+      c.stop.slot(), asio::bind_executor(c.ex, [step = std::move(step)](auto&&... args) mutable {
+        const call_ptr& self = step.self;
+        if (self->ended) return;
+        try {
+          step(std::forward<decltype(args)>(args)...);
+        } catch (...) {
+          finish(self, std::current_exception());
+        }
+      }));
+}
+
+void acquire(const call_ptr& c);
+
+// The exchange ended: done, or once more on a fresh connection, or failed.
+void end_exchange(const call_ptr& c) {
+  stream_call& r = *c;
+  r.parser.reset();
+  std::vector<char>().swap(r.chunk);
+  if (!r.out.ec && !r.out.stopped_by_sink) {
+    ++r.conn->requests_served;
+    r.reusable = r.keep_alive;
+    return finish(c);
+  }
+  // A kept-alive connection the server closed before answering anything (no head, not even
+  // a 1xx: a server that sent one had the request, and must not get it twice): once, on a
+  // fresh one.
+  if (r.out.ec && r.out.reused_connection && !r.head_seen && r.attempt == 0 &&
+      is_stale_connection_error(r.out.ec)) {
+    r.give_back();
+    ++r.attempt;
+    return acquire(c);
+  }
+  if (r.out.ec && r.out.failure_detail.empty()) {
+    r.out.failure_detail = r.out.ec.message() + " while " + r.phase;
+  }
+  finish(c);
+}
+
+template <typename Stream>
+struct exchange_steps {
+  call_ptr self;
+  Stream* s;
+
+  void write() const {
+    stream_call& r = *self;
+    r.phase = "writing the request";
+    bhttp::async_write(*s, r.request, step_handler(r, on_written{self, s}));
+  }
+  struct on_written {
+    call_ptr self;
+    Stream* s;
+    void operator()(error_code ec, std::size_t) const {
+      stream_call& r = *self;
+      const exchange_steps x{self, s};
+      if (ec) {
+        r.out.ec = ec;
+        return end_exchange(self);
+      }
+      if (!r.out.reused_connection) r.request = {};
+      r.phase = "waiting for the response";
+      x.read_head();
+    }
+  };
+
+  void read_head() const {
+    stream_call& r = *self;
+    if (r.stopped) return finish_stopped(self);
+    if (r.interim > max_interim_responses) {
+      r.out.ec = http::error::too_many_interim_responses;
+      r.out.failure_detail = "the server sent more than " + std::to_string(max_interim_responses) +
+                             " interim (1xx) responses";
+      return end_exchange(self);
+    }
+    r.parser.emplace();
+    r.parser->header_limit(header_limit);
+    r.parser->body_limit(r.core.opts.max_response_bytes);
+    bhttp::async_read_header(*s, r.conn->buffer, *r.parser, step_handler(r, on_head{self, s}));
+  }
+  struct on_head {
+    call_ptr self;
+    Stream* s;
+    void operator()(error_code ec, std::size_t) const {
+      stream_call& r = *self;
+      const exchange_steps x{self, s};
+      if (ec) {
+        r.out.ec = ec;
+        return end_exchange(self);
+      }
+      if (!r.head_seen) r.request = {};
+      r.head_seen = true;
+      if (is_interim(r.parser->get().result_int())) {
+        ++r.interim;
+        return x.read_head();
+      }
+      x.got_head();
+    }
+  };
+
+  void got_head() const {
+    stream_call& r = *self;
+    r.out.status = r.parser->get().result_int();
+    // Moved, not copied (a copy allocates each field again): the parser reads the body by its
+    // own state, never by these fields.
+    r.out.headers = std::move(static_cast<bhttp::fields&>(r.parser->get()));
+    r.phase = "reading the response body";
+    r.to_sink = r.sink && is_success(r.out.status);
+    if (r.to_sink && r.check && !r.check(r.out)) {
+      r.out.stopped_by_sink = true;  // refused by its head: the body stays unread
+      return end_exchange(self);
+    }
+    read_body();
+  }
+
+  // A body for the caller is read straight into out.body, sized by its content-length when
+  // there is one; a body for a sink through one small chunk (every in-flight stream holds it).
+  void read_body() const {
+    stream_call& r = *self;
+    response_parser& parser = *r.parser;
+    if (parser.is_done()) {
+      if (!r.to_sink) r.out.body.resize(r.used);
+      r.keep_alive = parser.keep_alive();
+      return end_exchange(self);
+    }
+    if (r.stopped) return finish_stopped(self);
+    if (r.to_sink) {
+      if (r.chunk.empty()) r.chunk.resize(sink_chunk);
+      r.room = r.chunk.data();
+      r.room_size = r.chunk.size();
+    } else {
+      if (r.used == r.out.body.size()) {
+        const auto remaining = parser.content_length_remaining();
+        const std::size_t grow =
+            remaining && *remaining > 0
+                ? static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, first_body_read))
+                : std::max(min_body_read, r.out.body.size());
+        r.out.body.resize(r.used + grow);
+      }
+      r.room = r.out.body.data() + r.used;
+      r.room_size = r.out.body.size() - r.used;
+    }
+    parser.get().body().data = r.room;
+    parser.get().body().size = r.room_size;
+    bhttp::async_read(*s, r.conn->buffer, parser, step_handler(r, on_body{self, s}));
+  }
+  struct on_body {
+    call_ptr self;
+    Stream* s;
+    void operator()(error_code ec, std::size_t) const {
+      stream_call& r = *self;
+      const exchange_steps x{self, s};
+      if (ec == bhttp::error::need_buffer) ec = {};
+      const std::size_t got = r.room_size - r.parser->get().body().size;
+      if (r.to_sink) {
+        if (got > 0 && !r.sink(std::string_view(r.room, got))) {
+          r.out.stopped_by_sink = true;
+          return end_exchange(self);
+        }
+      } else {
+        r.used += got;
+      }
+      if (ec) {
+        if (!r.to_sink) r.out.body.resize(r.used);
+        r.out.ec = ec;
+        return end_exchange(self);
+      }
+      x.read_body();
+    }
+  };
+};
+
+// One request/response exchange on the leased connection. `request` is let go (its fields
+// and body freed) as soon as it cannot be sent again: once written on a fresh connection, else
+// once a head came (the call replays it only on a kept-alive connection that answered nothing).
+void begin_exchange(const call_ptr& c) {
+  stream_call& r = *c;
+  if (r.stopped) return finish_stopped(c);
+  r.out = response{};
+  r.out.reused_connection = r.conn->requests_served > 0;
+  r.keep_alive = false;
+  r.head_seen = false;
+  r.interim = 0;
+  r.used = 0;
+  r.conn->visit([&](auto& s) { exchange_steps<std::decay_t<decltype(s)>>{c, &s}.write(); });
+}
+
+struct on_opened {
+  call_ptr self;
+  void operator()(std::exception_ptr e, error_code ec) const {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const boost::system::system_error&) {  // cancelled between two of its steps
+        return finish_stopped(self);
+      }  // anything else is a bug: the caller reports it
+    }
+    if (ec) {
+      self->out.ec = ec;
+      return finish(self);
+    }
+    self->core.connections->count_opened();
+    begin_exchange(self);
+  }
+};
+
+struct on_leased {
+  call_ptr self;
+  void operator()(error_code ec, std::unique_ptr<connection> leased) const {
+    stream_call& r = *self;
+    if (ec) {
+      r.out.ec = ec;
+      return finish(self);
+    }
+    r.leased = true;
+    r.conn = std::move(leased);
+    if (r.conn) return begin_exchange(self);
+    if (r.stopped) return finish_stopped(self);
+    asio::co_spawn(r.ex, r.core.open(r.where, r.conn, r.out.failure_detail, r.phase),
+                   step_handler(r, on_opened{self}));
+  }
+};
+
+void acquire(const call_ptr& c) {
+  stream_call& r = *c;
+  if (r.stopped) return finish_stopped(c);
+  r.phase = "waiting for a pooled connection";
+  r.core.connections->async_acquire(r.where, step_handler(r, on_leased{c}));
+}
+
+}  // namespace
+
+void start_call(client_core& core, asio::any_io_executor ex, const origin& where,
+                request_message req, client::clock::time_point deadline, body_sink sink,
+                head_check check, asio::any_completion_handler<client::stream_signature> handler) {
+  auto c = std::make_shared<stream_call>(core, ex, where, std::move(req), std::move(sink),
+                                         std::move(check), std::move(handler));
+  if (deadline != client::clock::time_point::max()) {
+    c->deadline.expires_at(deadline);
+    c->deadline.async_wait([c](error_code ec) {
+      if (ec || c->ended) return;
+      c->expired = true;
+      c->stopped = true;
+      c->stop.emit(asio::cancellation_type::terminal);
+    });
+  }
+  c->caller = asio::get_associated_cancellation_slot(c->handler);
+  if (c->caller.is_connected()) {
+    // Only terminal: Beast's read and write honour nothing weaker.
+    c->caller.assign([c](asio::cancellation_type type) {
+      if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
+      if (c->ended) return;
+      c->stopped = true;
+      c->stop.emit(asio::cancellation_type::terminal);
+    });
+  }
+  acquire(c);
+}
+
+}  // namespace conclave::http::detail
