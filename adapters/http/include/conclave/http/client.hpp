@@ -111,8 +111,8 @@ class client {
 
   /// `stream` as an operation: completes with (nullptr, response) as `stream` returns, or with
   /// the exception a bug threw (never a transport or HTTP failure: those are in
-  /// `response::ec`). One coroutine per request where awaiting `stream` with a deadline takes
-  /// three (about 2 KiB per request in flight). It runs and completes on the handler's
+  /// `response::ec`). No coroutine (awaiting `stream` adds the caller's own): a chain of
+  /// handlers over one state per request in flight. It runs and completes on the handler's
   /// associated executor (else get_executor()) and cancels through the handler's cancellation
   /// slot as `stream` does; like any Asio operation's, that slot is to be emitted on that
   /// executor (it is cleared there). `where` must outlive the operation.
