@@ -338,6 +338,29 @@ BOOST_AUTO_TEST_CASE(connection_refused_is_reported) {
   BOOST_CHECK(r.failure_detail.find("cannot connect") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_then_connected) {
+  loopback lb;
+  http::origin named{false, "localhost", lb.base.where.port};  // the mock listens on 127.0.0.1
+  auto r = run(lb.io, lb.client->request(named, chat(lb.base, "mock"),
+                                         http::client::clock::now() + 10s));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  BOOST_CHECK_EQUAL(lb.client->stats().connections_opened, 1u);
+
+  // A name that resolves to where nothing listens: the connect's error, named.
+  std::uint16_t closed = 0;
+  {
+    asio::ip::tcp::acceptor a(lb.io, {asio::ip::make_address("127.0.0.1"), 0});
+    closed = a.local_endpoint().port();
+  }
+  http::origin nowhere{false, "localhost", closed};
+  auto refused = run(lb.io, lb.client->request(nowhere, chat(lb.base, "mock"),
+                                               http::client::clock::now() + 10s));
+  BOOST_CHECK(refused.ec);
+  BOOST_CHECK_MESSAGE(refused.failure_detail.find("cannot connect to http://localhost:") == 0,
+                      refused.failure_detail);
+}
+
 BOOST_AUTO_TEST_CASE(streamed_body_arrives_through_the_sink) {
   mock::mock_options m;
   m.reply_words = 200;

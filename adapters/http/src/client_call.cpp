@@ -4,24 +4,17 @@
 // signal, which the deadline and the caller's cancellation emit; no step starts once it was.
 #include "client_call.hpp"
 
+#include "stream_call.hpp"
+
 #include <conclave/http/error.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
-#include <optional>
-#include <vector>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -55,70 +48,6 @@ bool is_stale_connection_error(const error_code& ec) {
          ec == asio::ssl::error::stream_truncated;
 }
 
-using response_parser = bhttp::response_parser<bhttp::buffer_body>;
-
-struct stream_call {
-  stream_call(client_core& c, asio::any_io_executor e, const origin& w, request_message r,
-              body_sink s, head_check k, asio::any_completion_handler<client::stream_signature> h)
-      : core(c),
-        ex(e),
-        where(w),
-        request(std::move(r)),
-        sink(std::move(s)),
-        check(std::move(k)),
-        handler(std::move(h)),
-        deadline(std::move(e)) {}
-  ~stream_call() { give_back(); }
-
-  // The pool slot back, with the connection if it may serve another request (closed first
-  // otherwise, before the slot can be handed on).
-  void give_back() {
-    if (!leased) return;
-    leased = false;
-    if (!reusable) conn.reset();
-    reusable = false;
-    core.connections->release(where, std::move(conn));
-  }
-
-  client_core& core;
-  asio::any_io_executor ex;
-  const origin& where;
-  request_message request;  // let go once it can no longer be sent (see begin_exchange)
-  body_sink sink;
-  head_check check;
-  // Set only here: Boost 1.81's move assignment of an any_completion_handler recurses.
-  asio::any_completion_handler<client::stream_signature> handler;
-  std::string phase;  // the step in progress, for a deadline's message
-
-  // Stops: the deadline and the caller's cancellation emit `stop`, the pending step's slot.
-  asio::steady_timer deadline;
-  asio::cancellation_signal stop;
-  asio::cancellation_slot caller;
-  bool expired = false;
-  bool stopped = false;  // `stop` was emitted
-  bool ended = false;    // the handler was called
-  client::clock::time_point start = client::clock::now();
-
-  response out;
-  std::unique_ptr<connection> conn;
-  bool leased = false;  // a pool slot is held
-  bool reusable = false;
-  int attempt = 0;
-
-  // The exchange on `conn`.
-  bool keep_alive = false;
-  bool head_seen = false;  // any head, a 1xx too: the server had the request
-  int interim = 0;
-  std::optional<response_parser> parser;  // one per message read, interim ones included
-  bool to_sink = false;
-  std::vector<char> chunk;  // a sink's read room
-  std::size_t used = 0;     // bytes of out.body filled
-  char* room = nullptr;     // where the pending body read writes
-  std::size_t room_size = 0;
-};
-
-using call_ptr = std::shared_ptr<stream_call>;
-
 // A request ended by its deadline or by its caller, in the words a reader needs.
 void explain_stop(response& out, bool expired, const std::string& phase) {
   if (out.ec && expired) {
@@ -127,45 +56,6 @@ void explain_stop(response& out, bool expired, const std::string& phase) {
   } else if (out.ec == asio::error::operation_aborted) {
     out.failure_detail.clear();  // cancelled by our caller, not the deadline
   }
-}
-
-// The last step, once: the slot given back, the watchdog down, the handler called (on `ex`,
-// where every step runs). `bug`: an exception a step threw.
-void finish(const call_ptr& c, std::exception_ptr bug = nullptr) {
-  if (c->ended) return;
-  c->ended = true;
-  c->give_back();
-  c->parser.reset();
-  if (c->caller.is_connected()) c->caller.clear();
-  c->deadline.cancel();
-  explain_stop(c->out, c->expired, c->phase);
-  c->out.elapsed =
-      std::chrono::duration_cast<std::chrono::microseconds>(client::clock::now() - c->start);
-  auto h = std::move(c->handler);
-  std::move(h)(bug, std::move(c->out));
-}
-
-// Stopped between two steps: nothing of the exchange is kept.
-void finish_stopped(const call_ptr& c) {
-  c->out = response{};
-  c->out.ec = asio::error::operation_aborted;
-  finish(c);
-}
-
-// A handler for one step: on the call's executor, cancelled by its stop signal; a bug it
-// throws completes the call with that exception rather than escaping into run().
-template <typename Step>
-auto step_handler(stream_call& c, Step step) {
-  return asio::bind_cancellation_slot(
-      c.stop.slot(), asio::bind_executor(c.ex, [step = std::move(step)](auto&&... args) mutable {
-        const call_ptr& self = step.self;
-        if (self->ended) return;
-        try {
-          step(std::forward<decltype(args)>(args)...);
-        } catch (...) {
-          finish(self, std::current_exception());
-        }
-      }));
 }
 
 void acquire(const call_ptr& c);
@@ -327,6 +217,30 @@ struct exchange_steps {
   };
 };
 
+struct on_leased {
+  call_ptr self;
+  void operator()(error_code ec, std::unique_ptr<connection> leased) const {
+    stream_call& r = *self;
+    if (ec) {
+      r.out.ec = ec;
+      return finish(self);
+    }
+    r.leased = true;
+    r.conn = std::move(leased);
+    if (r.conn) return begin_exchange(self);
+    open_connection(self);
+  }
+};
+
+void acquire(const call_ptr& c) {
+  stream_call& r = *c;
+  if (r.stopped) return finish_stopped(c);
+  r.phase = "waiting for a pooled connection";
+  r.core.connections->async_acquire(r.where, step_handler(r, on_leased{c}));
+}
+
+}  // namespace
+
 // One request/response exchange on the leased connection. `request` is let go (its fields
 // and body freed) as soon as it cannot be sent again: once written on a fresh connection, else
 // once a head came (the call replays it only on a kept-alive connection that answered nothing).
@@ -342,50 +256,28 @@ void begin_exchange(const call_ptr& c) {
   r.conn->visit([&](auto& s) { exchange_steps<std::decay_t<decltype(s)>>{c, &s}.write(); });
 }
 
-struct on_opened {
-  call_ptr self;
-  void operator()(std::exception_ptr e, error_code ec) const {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const boost::system::system_error&) {  // cancelled between two of its steps
-        return finish_stopped(self);
-      }  // anything else is a bug: the caller reports it
-    }
-    if (ec) {
-      self->out.ec = ec;
-      return finish(self);
-    }
-    self->core.connections->count_opened();
-    begin_exchange(self);
-  }
-};
-
-struct on_leased {
-  call_ptr self;
-  void operator()(error_code ec, std::unique_ptr<connection> leased) const {
-    stream_call& r = *self;
-    if (ec) {
-      r.out.ec = ec;
-      return finish(self);
-    }
-    r.leased = true;
-    r.conn = std::move(leased);
-    if (r.conn) return begin_exchange(self);
-    if (r.stopped) return finish_stopped(self);
-    asio::co_spawn(r.ex, r.core.open(r.where, r.conn, r.out.failure_detail, r.phase),
-                   step_handler(r, on_opened{self}));
-  }
-};
-
-void acquire(const call_ptr& c) {
-  stream_call& r = *c;
-  if (r.stopped) return finish_stopped(c);
-  r.phase = "waiting for a pooled connection";
-  r.core.connections->async_acquire(r.where, step_handler(r, on_leased{c}));
+// The last step, once: the slot given back, the watchdog down, the handler called (on `ex`,
+// where every step runs). `bug`: an exception a step threw.
+void finish(const call_ptr& c, std::exception_ptr bug) {
+  if (c->ended) return;
+  c->ended = true;
+  c->give_back();
+  c->parser.reset();
+  if (c->caller.is_connected()) c->caller.clear();
+  c->deadline.cancel();
+  explain_stop(c->out, c->expired, c->phase);
+  c->out.elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(client::clock::now() - c->start);
+  auto h = std::move(c->handler);
+  std::move(h)(bug, std::move(c->out));
 }
 
-}  // namespace
+// Stopped between two steps: nothing of the exchange is kept.
+void finish_stopped(const call_ptr& c) {
+  c->out = response{};
+  c->out.ec = asio::error::operation_aborted;
+  finish(c);
+}
 
 void start_call(client_core& core, asio::any_io_executor ex, const origin& where,
                 request_message req, client::clock::time_point deadline, body_sink sink,

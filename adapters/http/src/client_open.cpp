@@ -1,0 +1,118 @@
+// A new connection for a call, as steps of the call: resolve (unless the host is an address),
+// connect, and for https the TLS handshake with the host's name checked. What it holds on the
+// way (socket, resolver, TLS stream) lives in one `opening`, freed once the connection is made.
+#include "stream_call.hpp"
+#include "tls.hpp"
+
+#include <conclave/http/error.hpp>
+
+#include <boost/asio/connect.hpp>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+namespace conclave::http::detail {
+namespace {
+
+// The connection is made: the exchange goes on it.
+void opened(const call_ptr& c, std::unique_ptr<connection> conn) {
+  stream_call& r = *c;
+  r.conn = std::move(conn);
+  r.opener.reset();
+  r.core.connections->count_opened();
+  begin_exchange(c);
+}
+
+struct on_handshake {
+  call_ptr self;
+  void operator()(error_code ec) const {
+    stream_call& r = *self;
+    if (ec) {
+      const std::string reason = verify_failure_reason(*r.opener->tls);
+      r.out.ec = ec;
+      r.out.failure_detail =
+          "TLS handshake with " + r.where.key() +
+          " failed: " + (reason.empty() ? ec.message() : "certificate verify failed: " + reason);
+      return finish(self);
+    }
+    opened(self, std::make_unique<connection>(r.where, std::move(*r.opener->tls)));
+  }
+};
+
+struct on_connected {
+  call_ptr self;
+  template <typename... Endpoint>  // a range connect also says which endpoint
+  void operator()(error_code ec, const Endpoint&...) const {
+    stream_call& r = *self;
+    opening& o = *r.opener;
+    if (ec) {
+      r.out.ec = ec;
+      r.out.failure_detail = "cannot connect to " + r.where.key() + ": " + ec.message();
+      return finish(self);
+    }
+    o.socket.set_option(tcp::no_delay(true), ec);
+    if (!r.where.tls)
+      return opened(self, std::make_unique<connection>(r.where, std::move(o.socket)));
+    if (r.stopped) return finish_stopped(self);
+    r.phase = "in the TLS handshake";
+    o.tls = std::make_unique<tls_socket>(std::move(o.socket), *r.core.tls_context());
+    bind_peer_name(*o.tls, r.where.host, o.host_is_ip);
+    o.tls->async_handshake(asio::ssl::stream_base::client, step_handler(r, on_handshake{self}));
+  }
+};
+
+struct on_resolved {
+  call_ptr self;
+  void operator()(error_code ec, const tcp::resolver::results_type& endpoints) const {
+    stream_call& r = *self;
+    r.stop.slot().clear();  // the resolver's own cancel, below
+    if (ec) {
+      r.out.ec = ec;
+      r.out.failure_detail = "cannot resolve '" + r.where.host + "': " + ec.message();
+      return finish(self);
+    }
+    if (r.stopped) return finish_stopped(self);
+    r.opener->resolver.reset();
+    r.phase = "connecting";
+    asio::async_connect(r.opener->socket, endpoints, step_handler(r, on_connected{self}));
+  }
+};
+
+}  // namespace
+
+void open_connection(const call_ptr& c) {
+  stream_call& r = *c;
+  if (r.stopped) return finish_stopped(c);
+  if (r.where.tls && !r.core.tls_context()) {
+    r.out.ec = http::error::tls_config_invalid;
+    r.out.failure_detail = r.core.tls_error;
+    return finish(c);
+  }
+  r.opener = std::make_unique<opening>(r.ex);
+  opening& o = *r.opener;
+  error_code ec;
+  const auto address = asio::ip::make_address(r.where.host, ec);
+  o.host_is_ip = !ec;
+  if (o.host_is_ip) {
+    r.phase = "connecting";
+    o.socket.async_connect(tcp::endpoint(address, r.where.port), step_handler(r, on_connected{c}));
+    return;
+  }
+  r.phase = "resolving " + r.where.host;
+  tcp::resolver& resolver = o.resolver.emplace(r.ex);
+  // Resolver operations ignore cancellation slots in Asio 1.81: a stop cancels the resolver.
+  r.stop.slot().assign([&resolver](asio::cancellation_type) { resolver.cancel(); });
+  resolver.async_resolve(
+      r.where.host, std::to_string(r.where.port),
+      asio::bind_executor(r.ex, [self = c](error_code rec, tcp::resolver::results_type found) {
+        if (self->ended) return;
+        try {
+          on_resolved{self}(rec, found);
+        } catch (...) {
+          finish(self, std::current_exception());
+        }
+      }));
+}
+
+}  // namespace conclave::http::detail

@@ -1,0 +1,134 @@
+// One client request's state, shared by the steps that run it (client_call.cpp: the lease and
+// the exchange; client_open.cpp: a new connection). Internal to adapters/http.
+#pragma once
+
+#include "client_core.hpp"
+#include "connection.hpp"
+
+#include <conclave/http/client.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace conclave::http::detail {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+// What opening a connection holds until it is one (freed then).
+struct opening {
+  explicit opening(asio::any_io_executor ex) : socket(std::move(ex)) {}
+  asio::ip::tcp::socket socket;
+  std::optional<asio::ip::tcp::resolver> resolver;
+  std::unique_ptr<tls_socket> tls;
+  bool host_is_ip = false;
+};
+
+using response_parser = bhttp::response_parser<bhttp::buffer_body>;
+
+struct stream_call {
+  stream_call(client_core& c, asio::any_io_executor e, const origin& w, request_message r,
+              body_sink s, head_check k, asio::any_completion_handler<client::stream_signature> h)
+      : core(c),
+        ex(e),
+        where(w),
+        request(std::move(r)),
+        sink(std::move(s)),
+        check(std::move(k)),
+        handler(std::move(h)),
+        deadline(std::move(e)) {}
+  ~stream_call() { give_back(); }
+
+  // The pool slot back, with the connection if it may serve another request (closed first
+  // otherwise, before the slot can be handed on).
+  void give_back() {
+    if (!leased) return;
+    leased = false;
+    if (!reusable) conn.reset();
+    reusable = false;
+    core.connections->release(where, std::move(conn));
+  }
+
+  client_core& core;
+  asio::any_io_executor ex;
+  const origin& where;
+  request_message request;  // let go once it can no longer be sent (see begin_exchange)
+  body_sink sink;
+  head_check check;
+  // Set only here: Boost 1.81's move assignment of an any_completion_handler recurses.
+  asio::any_completion_handler<client::stream_signature> handler;
+  std::string phase;  // the step in progress, for a deadline's message
+
+  // Stops: the deadline and the caller's cancellation emit `stop`, the pending step's slot.
+  asio::steady_timer deadline;
+  asio::cancellation_signal stop;
+  asio::cancellation_slot caller;
+  bool expired = false;
+  bool stopped = false;  // `stop` was emitted
+  bool ended = false;    // the handler was called
+  client::clock::time_point start = client::clock::now();
+
+  response out;
+  std::unique_ptr<connection> conn;
+  std::unique_ptr<opening> opener;  // while a new connection is being opened
+  bool leased = false;              // a pool slot is held
+  bool reusable = false;
+  int attempt = 0;
+
+  // The exchange on `conn`.
+  bool keep_alive = false;
+  bool head_seen = false;  // any head, a 1xx too: the server had the request
+  int interim = 0;
+  std::optional<response_parser> parser;  // one per message read, interim ones included
+  bool to_sink = false;
+  std::vector<char> chunk;  // a sink's read room
+  std::size_t used = 0;     // bytes of out.body filled
+  char* room = nullptr;     // where the pending body read writes
+  std::size_t room_size = 0;
+};
+
+using call_ptr = std::shared_ptr<stream_call>;
+
+/// The last step, once: the slot given back, the watchdog down, the handler called (on `ex`,
+/// where every step runs). `bug`: an exception a step threw.
+void finish(const call_ptr& c, std::exception_ptr bug = nullptr);
+
+/// Stopped between two steps: nothing of the exchange is kept.
+void finish_stopped(const call_ptr& c);
+
+/// The exchange on the connection just leased or opened.
+void begin_exchange(const call_ptr& c);
+
+/// A new connection to the call's origin (DNS, connect, TLS): then begin_exchange(), or the
+/// call fails saying why.
+void open_connection(const call_ptr& c);
+
+// A handler for one step: on the call's executor, cancelled by its stop signal; a bug it
+// throws completes the call with that exception rather than escaping into run().
+template <typename Step>
+inline auto step_handler(stream_call& c, Step step) {
+  return asio::bind_cancellation_slot(
+      c.stop.slot(), asio::bind_executor(c.ex, [step = std::move(step)](auto&&... args) mutable {
+        const call_ptr& self = step.self;
+        if (self->ended) return;
+        try {
+          step(std::forward<decltype(args)>(args)...);
+        } catch (...) {
+          finish(self, std::current_exception());
+        }
+      }));
+}
+
+}  // namespace conclave::http::detail
