@@ -136,7 +136,6 @@ void agent_finish(const std::shared_ptr<agent_run>& run, std::exception_ptr bug)
   // On every way out, a thrown bug included: nothing listens any more, and the deadline's wait
   // ends now (a wait left pending would hold io_context::run() until the agent's deadline).
   // Then the caller's handler, on its executor.
-  run->ended = true;
   run->signal.slot().clear();
   run->deadline.cancel();
   if (bug) {
@@ -158,6 +157,7 @@ void agent_finish(const std::shared_ptr<agent_run>& run, std::exception_ptr bug)
     close_report(*run->ctx, *run, true, run->stopping());
     rep = std::move(run->report);
   }
+  run->ended = true;  // last: a throw before it leaves the agent to finish with that bug
   asio::dispatch(run->executor(), asio::append(std::move(run->handler), bug, std::move(rep)));
 }
 

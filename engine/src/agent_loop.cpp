@@ -55,13 +55,15 @@ chat_request first_request(const run_context& ctx, const agent_task& task) {
 }
 
 // A step's work, run from a handler: a bug it throws ends the agent with that exception rather
-// than escaping into the io_context's run().
+// than escaping into the io_context's run(). Once the agent's handler was called, an exception
+// is that handler's own, and goes on out of run().
 template <typename Step>
 void guarded(const run_ptr& run, Step&& step) {
   try {
     step();
   } catch (...) {
-    if (!run->ended) agent_finish(run, std::current_exception());
+    if (run->ended) throw;
+    agent_finish(run, std::current_exception());
   }
 }
 
@@ -166,8 +168,8 @@ void run_tools(const run_ptr& run) {
                                r.task.exclusive, r.due),
                  loop_handler(r, [run](std::exception_ptr e, std::vector<tool_result> results) {
                    if (run->ended) return;
-                   if (e) return agent_finish(run, e);
                    guarded(run, [&] {
+                     if (e) return agent_finish(run, e);
                      run->step = run->loop->on_results(std::move(results));
                      advance(run);
                    });

@@ -51,7 +51,7 @@ struct agent_run final : agent_stopper {
 
   boost::asio::any_io_executor executor() { return deadline.get_executor(); }
   /// Its deadline, a stop or its caller cut it: no new step may start.
-  bool stopping() const noexcept { return fired || caller_cancelled; }
+  bool stopping() const noexcept { return fired || caller_cancelled || cause != stop_cause::none; }
 };
 
 /// Sets up the loop (the first conversation, the request's settings) and takes its first step.

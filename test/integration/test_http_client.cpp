@@ -341,8 +341,8 @@ BOOST_AUTO_TEST_CASE(connection_refused_is_reported) {
 BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_then_connected) {
   loopback lb;
   http::origin named{false, "localhost", lb.base.where.port};  // the mock listens on 127.0.0.1
-  auto r = run(lb.io, lb.client->request(named, chat(lb.base, "mock"),
-                                         http::client::clock::now() + 10s));
+  auto r = run(lb.io,
+               lb.client->request(named, chat(lb.base, "mock"), http::client::clock::now() + 10s));
   BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
   BOOST_CHECK_EQUAL(r.status, 200u);
   BOOST_CHECK_EQUAL(lb.client->stats().connections_opened, 1u);
@@ -354,8 +354,8 @@ BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_then_connected) {
     closed = a.local_endpoint().port();
   }
   http::origin nowhere{false, "localhost", closed};
-  auto refused = run(lb.io, lb.client->request(nowhere, chat(lb.base, "mock"),
-                                               http::client::clock::now() + 10s));
+  auto refused = run(
+      lb.io, lb.client->request(nowhere, chat(lb.base, "mock"), http::client::clock::now() + 10s));
   BOOST_CHECK(refused.ec);
   BOOST_CHECK_MESSAGE(refused.failure_detail.find("cannot connect to http://localhost:") == 0,
                       refused.failure_detail);
@@ -449,6 +449,24 @@ BOOST_AUTO_TEST_CASE(a_sink_that_throws_completes_the_operation_with_its_excepti
   auto again = lb.call("mock");
   BOOST_CHECK(!again.ec);
   BOOST_CHECK(!again.reused_connection);
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_from_the_completion_handler_goes_out_of_run) {
+  // The handler's own exception is not the call's to swallow (nor to report to it again).
+  loopback lb;
+  int calls = 0;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"), http::client::clock::now() + 10s,
+                          {}, {}, [&calls](std::exception_ptr, http::response) {
+                            ++calls;
+                            throw std::runtime_error("the handler's own");
+                          });
+  BOOST_CHECK_EXCEPTION(
+      conclave::test::pump_until(lb.io, [&] { return calls == 1; }), std::runtime_error,
+      [](const std::runtime_error& e) { return std::string(e.what()) == "the handler's own"; });
+  BOOST_CHECK_EQUAL(calls, 1);
+  lb.io.restart();
+  auto again = lb.call("mock");  // the pool slot was given back
+  BOOST_CHECK_MESSAGE(!again.ec, again.failure_detail);
 }
 
 BOOST_AUTO_TEST_CASE(tls_with_the_right_ca_works_and_reuses) {

@@ -219,6 +219,10 @@ struct exchange_steps {
 
 struct on_leased {
   call_ptr self;
+  // Granted after the call ended (a step threw meanwhile): the slot goes back.
+  void abandoned(error_code ec, std::unique_ptr<connection> leased) const {
+    if (!ec) self->connections->release(self->where, std::move(leased));
+  }
   void operator()(error_code ec, std::unique_ptr<connection> leased) const {
     stream_call& r = *self;
     if (ec) {
@@ -234,9 +238,9 @@ struct on_leased {
 
 void acquire(const call_ptr& c) {
   stream_call& r = *c;
-  if (r.stopped) return finish_stopped(c);
   r.phase = "waiting for a pooled connection";
-  r.core.connections->async_acquire(r.where, step_handler(r, on_leased{c}));
+  if (r.stopped) return finish_stopped(c);
+  r.connections->async_acquire(r.where, step_handler(r, on_leased{c}));
 }
 
 }  // namespace
@@ -260,7 +264,6 @@ void begin_exchange(const call_ptr& c) {
 // where every step runs). `bug`: an exception a step threw.
 void finish(const call_ptr& c, std::exception_ptr bug) {
   if (c->ended) return;
-  c->ended = true;
   c->give_back();
   c->parser.reset();
   if (c->caller.is_connected()) c->caller.clear();
@@ -269,6 +272,7 @@ void finish(const call_ptr& c, std::exception_ptr bug) {
   c->out.elapsed =
       std::chrono::duration_cast<std::chrono::microseconds>(client::clock::now() - c->start);
   auto h = std::move(c->handler);
+  c->ended = true;  // last: a throw before it leaves the call to finish with that bug
   std::move(h)(bug, std::move(c->out));
 }
 

@@ -20,7 +20,7 @@ void opened(const call_ptr& c, std::unique_ptr<connection> conn) {
   stream_call& r = *c;
   r.conn = std::move(conn);
   r.opener.reset();
-  r.core.connections->count_opened();
+  r.connections->count_opened();
   begin_exchange(c);
 }
 
@@ -54,8 +54,8 @@ struct on_connected {
     o.socket.set_option(tcp::no_delay(true), ec);
     if (!r.where.tls)
       return opened(self, std::make_unique<connection>(r.where, std::move(o.socket)));
-    if (r.stopped) return finish_stopped(self);
     r.phase = "in the TLS handshake";
+    if (r.stopped) return finish_stopped(self);
     o.tls = std::make_unique<tls_socket>(std::move(o.socket), *r.core.tls_context());
     bind_peer_name(*o.tls, r.where.host, o.host_is_ip);
     o.tls->async_handshake(asio::ssl::stream_base::client, step_handler(r, on_handshake{self}));
@@ -72,9 +72,9 @@ struct on_resolved {
       r.out.failure_detail = "cannot resolve '" + r.where.host + "': " + ec.message();
       return finish(self);
     }
-    if (r.stopped) return finish_stopped(self);
     r.opener->resolver.reset();
     r.phase = "connecting";
+    if (r.stopped) return finish_stopped(self);
     asio::async_connect(r.opener->socket, endpoints, step_handler(r, on_connected{self}));
   }
 };
@@ -110,7 +110,7 @@ void open_connection(const call_ptr& c) {
         try {
           on_resolved{self}(rec, found);
         } catch (...) {
-          finish(self, std::current_exception());
+          step_threw(self);
         }
       }));
 }

@@ -16,6 +16,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <concepts>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -42,6 +43,7 @@ struct stream_call {
   stream_call(client_core& c, asio::any_io_executor e, const origin& w, request_message r,
               body_sink s, head_check k, asio::any_completion_handler<client::stream_signature> h)
       : core(c),
+        connections(c.connections),
         ex(e),
         where(w),
         request(std::move(r)),
@@ -49,7 +51,7 @@ struct stream_call {
         check(std::move(k)),
         handler(std::move(h)),
         deadline(std::move(e)) {}
-  ~stream_call() { give_back(); }
+  ~stream_call() { give_back(); }  // a call destroyed unfinished (its io_context went)
 
   // The pool slot back, with the connection if it may serve another request (closed first
   // otherwise, before the slot can be handed on).
@@ -58,10 +60,11 @@ struct stream_call {
     leased = false;
     if (!reusable) conn.reset();
     reusable = false;
-    core.connections->release(where, std::move(conn));
+    connections->release(where, std::move(conn));
   }
 
   client_core& core;
+  std::shared_ptr<pool> connections;  // held: a call destroyed unfinished still gives back
   asio::any_io_executor ex;
   const origin& where;
   request_message request;  // let go once it can no longer be sent (see begin_exchange)
@@ -115,18 +118,45 @@ void begin_exchange(const call_ptr& c);
 /// call fails saying why.
 void open_connection(const call_ptr& c);
 
-// A handler for one step: on the call's executor, cancelled by its stop signal; a bug it
-// throws completes the call with that exception rather than escaping into run().
+/// A step that may be handed something to give back when it completes after the call ended
+/// (a pool slot granted late).
+template <typename Step, typename... Args>
+concept abandonable = requires(Step& step, Args&&... args) {
+  step.abandoned(std::forward<Args>(args)...);
+};
+
+/// A step that throws: a system_error is the call's error, as a coroutine's cancel between
+/// two steps was; anything else is a bug the caller reports. Once the handler was called, an
+/// exception is the handler's own, and goes on out of run().
+inline void step_threw(const call_ptr& self) {
+  if (self->ended) throw;
+  try {
+    throw;
+  } catch (const boost::system::system_error& e) {
+    self->out = response{};
+    self->out.ec = e.code();
+    finish(self);
+  } catch (...) {
+    finish(self, std::current_exception());
+  }
+}
+
+// A handler for one step: on the call's executor, cancelled by its stop signal.
 template <typename Step>
 inline auto step_handler(stream_call& c, Step step) {
   return asio::bind_cancellation_slot(
       c.stop.slot(), asio::bind_executor(c.ex, [step = std::move(step)](auto&&... args) mutable {
         const call_ptr& self = step.self;
-        if (self->ended) return;
+        if (self->ended) {
+          if constexpr (abandonable<Step, decltype(args)...>) {
+            step.abandoned(std::forward<decltype(args)>(args)...);
+          }
+          return;
+        }
         try {
           step(std::forward<decltype(args)>(args)...);
         } catch (...) {
-          finish(self, std::current_exception());
+          step_threw(self);
         }
       }));
 }
