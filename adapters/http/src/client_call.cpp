@@ -90,26 +90,34 @@ struct exchange_steps {
   call_ptr self;
   Stream* s;
 
+  // The completion of one of the exchange's reads or writes: it goes on at `Next`.
+  template <void (exchange_steps::*Next)(error_code) const>
+  struct resume {
+    call_ptr self;
+    Stream* s;
+    void operator()(error_code ec, std::size_t) const { (exchange_steps{self, s}.*Next)(ec); }
+  };
+
+  // A transport error ends the exchange with it.
+  bool failed(const error_code& ec) const {
+    if (!ec) return false;
+    self->out.ec = ec;
+    end_exchange(self);
+    return true;
+  }
+
   void write() const {
     stream_call& r = *self;
     r.phase = "writing the request";
-    bhttp::async_write(*s, r.request, step_handler(r, on_written{self, s}));
+    bhttp::async_write(*s, r.request, step_handler(r, resume<&exchange_steps::written>{self, s}));
   }
-  struct on_written {
-    call_ptr self;
-    Stream* s;
-    void operator()(error_code ec, std::size_t) const {
-      stream_call& r = *self;
-      const exchange_steps x{self, s};
-      if (ec) {
-        r.out.ec = ec;
-        return end_exchange(self);
-      }
-      if (!r.out.reused_connection) r.request = {};
-      r.phase = "waiting for the response";
-      x.read_head();
-    }
-  };
+  void written(error_code ec) const {
+    stream_call& r = *self;
+    if (failed(ec)) return;
+    if (!r.out.reused_connection) r.request = {};
+    r.phase = "waiting for the response";
+    read_head();
+  }
 
   void read_head() const {
     stream_call& r = *self;
@@ -123,27 +131,20 @@ struct exchange_steps {
     r.parser.emplace();
     r.parser->header_limit(header_limit);
     r.parser->body_limit(r.core.opts.max_response_bytes);
-    bhttp::async_read_header(*s, r.conn->buffer, *r.parser, step_handler(r, on_head{self, s}));
+    bhttp::async_read_header(*s, r.conn->buffer, *r.parser,
+                             step_handler(r, resume<&exchange_steps::head_read>{self, s}));
   }
-  struct on_head {
-    call_ptr self;
-    Stream* s;
-    void operator()(error_code ec, std::size_t) const {
-      stream_call& r = *self;
-      const exchange_steps x{self, s};
-      if (ec) {
-        r.out.ec = ec;
-        return end_exchange(self);
-      }
-      if (!r.head_seen) r.request = {};
-      r.head_seen = true;
-      if (is_interim(r.parser->get().result_int())) {
-        ++r.interim;
-        return x.read_head();
-      }
-      x.got_head();
+  void head_read(error_code ec) const {
+    stream_call& r = *self;
+    if (failed(ec)) return;
+    if (!r.head_seen) r.request = {};
+    r.head_seen = true;
+    if (is_interim(r.parser->get().result_int())) {
+      ++r.interim;
+      return read_head();
     }
-  };
+    got_head();
+  }
 
   void got_head() const {
     stream_call& r = *self;
@@ -189,32 +190,25 @@ struct exchange_steps {
     }
     parser.get().body().data = r.room;
     parser.get().body().size = r.room_size;
-    bhttp::async_read(*s, r.conn->buffer, parser, step_handler(r, on_body{self, s}));
+    bhttp::async_read(*s, r.conn->buffer, parser,
+                      step_handler(r, resume<&exchange_steps::body_read>{self, s}));
   }
-  struct on_body {
-    call_ptr self;
-    Stream* s;
-    void operator()(error_code ec, std::size_t) const {
-      stream_call& r = *self;
-      const exchange_steps x{self, s};
-      if (ec == bhttp::error::need_buffer) ec = {};
-      const std::size_t got = r.room_size - r.parser->get().body().size;
-      if (r.to_sink) {
-        if (got > 0 && !r.sink(std::string_view(r.room, got))) {
-          r.out.stopped_by_sink = true;
-          return end_exchange(self);
-        }
-      } else {
-        r.used += got;
-      }
-      if (ec) {
-        if (!r.to_sink) r.out.body.resize(r.used);
-        r.out.ec = ec;
+  void body_read(error_code ec) const {
+    stream_call& r = *self;
+    if (ec == bhttp::error::need_buffer) ec = {};
+    const std::size_t got = r.room_size - r.parser->get().body().size;
+    if (r.to_sink) {
+      if (got > 0 && !r.sink(std::string_view(r.room, got))) {
+        r.out.stopped_by_sink = true;
         return end_exchange(self);
       }
-      x.read_body();
+    } else {
+      r.used += got;
     }
-  };
+    if (ec && !r.to_sink) r.out.body.resize(r.used);
+    if (failed(ec)) return;
+    read_body();
+  }
 };
 
 struct on_leased {
