@@ -67,11 +67,16 @@ void guarded(const run_ptr& run, Step&& step) {
   }
 }
 
-// A handler for one of the loop's operations: on the agent's executor, cancelled by its signal.
-template <typename Handler>
-auto loop_handler(agent_run& run, Handler&& h) {
+// A handler for one of the loop's operations: on the agent's executor, cancelled by its signal;
+// a completion after the agent ended is ignored, and its step runs guarded.
+template <typename Step>
+auto loop_handler(const run_ptr& run, Step step) {
   return asio::bind_cancellation_slot(
-      run.signal.slot(), asio::bind_executor(run.executor(), std::forward<Handler>(h)));
+      run->signal.slot(),
+      asio::bind_executor(run->executor(), [run, step = std::move(step)](auto&&... args) mutable {
+        if (run->ended) return;
+        guarded(run, [&] { step(std::forward<decltype(args)>(args)...); });
+      }));
 }
 
 // Streamed text goes out as progress events. Holds the agent by pointer only (it fits
@@ -134,9 +139,8 @@ void attempt(const run_ptr& run) {
   r.delivered = false;
   r.ctx->models.worker().async_complete(
       std::move(req), progress_sink{&r},
-      loop_handler(r, [run](error_code ec, chat_response response) {
-        if (run->ended) return;
-        guarded(run, [&] { on_model_reply(run, ec, std::move(response)); });
+      loop_handler(run, [run](error_code ec, chat_response response) {
+        on_model_reply(run, ec, std::move(response));
       }));
 }
 
@@ -155,24 +159,19 @@ void on_model_reply(const run_ptr& run, const error_code& ec, chat_response resp
   if (r.stopping()) return turn_ended(run, std::nullopt);
   if (!r.backoff) r.backoff.emplace(r.executor());
   r.backoff->expires_after(next.delay);
-  r.backoff->async_wait(loop_handler(r, [run](error_code wec) {
-    if (run->ended) return;
-    guarded(run, [&] { wec ? turn_ended(run, std::nullopt) : attempt(run); });
-  }));
+  r.backoff->async_wait(loop_handler(
+      run, [run](error_code wec) { wec ? turn_ended(run, std::nullopt) : attempt(run); }));
 }
 
 void run_tools(const run_ptr& run) {
   agent_run& r = *run;
   asio::co_spawn(r.executor(),
                  run_tool_turn(r.ctx, r.report, r.step.turn, std::move(r.step.calls), r.task.tools,
-                               r.task.exclusive, r.due),
-                 loop_handler(r, [run](std::exception_ptr e, std::vector<tool_result> results) {
-                   if (run->ended) return;
-                   guarded(run, [&] {
-                     if (e) return agent_finish(run, e);
-                     run->step = run->loop->on_results(std::move(results));
-                     advance(run);
-                   });
+                               r.task.exclusive, r.due()),
+                 loop_handler(run, [run](std::exception_ptr e, std::vector<tool_result> results) {
+                   if (e) return agent_finish(run, e);
+                   run->step = run->loop->on_results(std::move(results));
+                   advance(run);
                  }));
 }
 
@@ -184,7 +183,7 @@ void advance(const run_ptr& run) {
   if (r.stopping()) return agent_finish(run, nullptr);
   switch (r.step.what) {
     case agent_step::kind::call_model:
-      r.turn.emplace(*r.ctx, rep, r.step.turn, r.due, r.position, r.earlier_failure);
+      r.turn.emplace(*r.ctx, rep, r.step.turn, r.due(), r.position, r.earlier_failure);
       return attempt(run);
     case agent_step::kind::run_tools:
       return run_tools(run);
@@ -210,7 +209,7 @@ void loop_begin(const std::shared_ptr<agent_run>& run) {
     r.base.stream = ctx.opts.stream;
     r.base.max_tokens = ctx.opts.max_output_tokens;
     r.base.temperature = ctx.opts.temperature;
-    r.base.deadline = r.due;
+    r.base.deadline = r.due();
     for (const auto& t : r.task.tools) r.base.tools.push_back(t->spec());
     r.loop.emplace(ctx.opts.limits, r.base.tools, std::move(r.base.messages));
     r.base.messages = {};

@@ -25,12 +25,10 @@ struct agent_run final : agent_stopper {
   agent_run(boost::asio::any_io_executor ex, clock::time_point when, agent_task t,
             std::shared_ptr<run_context> c, boost::asio::any_completion_handler<agent_signature> h)
       : agent_stopper(std::move(ex), when),
-        due(when),
         task(std::move(t)),
         ctx(std::move(c)),
         handler(std::move(h)) {}
 
-  clock::time_point due;  ///< its deadline
   agent_task task;
   agent_report report;
   std::string earlier_failure;  ///< the last failed attempt, if any
@@ -50,6 +48,7 @@ struct agent_run final : agent_stopper {
   bool delivered = false;  ///< the current attempt's stream reached a consumer
 
   boost::asio::any_io_executor executor() { return deadline.get_executor(); }
+  clock::time_point due() const { return deadline.expiry(); }  ///< its deadline
   /// Its deadline, a stop or its caller cut it: no new step may start.
   bool stopping() const noexcept { return fired || caller_cancelled || cause != stop_cause::none; }
 };
