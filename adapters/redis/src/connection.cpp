@@ -1,0 +1,271 @@
+// hiredis's async context driven by Asio. A `link` is one hiredis context (one TCP connection
+// and its life); the connection's impl outlives links and reconnects. hiredis calls back
+// synchronously from inside redisAsyncHandleRead/Write/Free, always on the impl's strand.
+#include "link.hpp"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include <utility>
+
+namespace conclave::redis {
+namespace asio = boost::asio;
+
+connection::impl::impl(asio::any_io_executor ex, connection_options o)
+    : strand(asio::make_strand(ex)),
+      opts(std::move(o)),
+      reconnect_timer(strand),
+      connect_timer(strand),
+      resolver(strand),
+      backoff(opts.backoff_initial) {}
+
+connection::impl::~impl() {
+  // Only reached once no handler holds the impl: nothing is left to complete.
+  if (current && current->ac) {
+    current->owner = nullptr;
+    redisAsyncFree(current->ac);
+  }
+}
+
+void connection::impl::issue(std::vector<std::string> args,
+                             asio::any_completion_handler<command_signature> handler) {
+  if (state == phase::closed)
+    return fail_now(std::move(handler), error::closed, "the connection is closed");
+  if (commands.size() >= opts.max_pending)
+    return fail_now(std::move(handler), error::too_many_pending,
+                    std::to_string(opts.max_pending) + " commands are waiting already");
+  if (args.empty()) return fail_now(std::move(handler), error::server_error, "ERR empty command");
+
+  auto p = std::make_shared<pending>(strand, std::move(args), std::move(handler));
+  commands.push_back(p);
+  p->self = std::prev(commands.end());
+  p->deadline.expires_after(opts.command_timeout);
+  p->deadline.async_wait([self = shared_from_this(), p](boost::system::error_code ec) {
+    if (!ec && !p->done) self->on_command_timeout(p);
+  });
+  auto slot = asio::get_associated_cancellation_slot(p->handler);
+  if (slot.is_connected()) {
+    p->slot = slot;
+    slot.assign([self = shared_from_this(), p](asio::cancellation_type type) {
+      if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
+      asio::dispatch(self->strand, [self, p] {
+        self->complete(p, asio::error::operation_aborted, failure("cancelled"));
+      });
+    });
+  }
+
+  switch (state) {
+    case phase::idle:
+      start_link();
+      break;
+    case phase::connecting:
+    case phase::connected:
+      submit(p);
+      break;
+    default:  // resolving or backing off: sent once the next link is made
+      break;
+  }
+}
+
+void connection::impl::fail_now(asio::any_completion_handler<command_signature> handler,
+                                error e, std::string text) {
+  ++stat_commands;
+  asio::post(strand, asio::append(std::move(handler), make_error_code(e), failure(std::move(text))));
+}
+
+void connection::impl::submit(const pending_ptr& p) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  argv.reserve(p->args.size());
+  lens.reserve(p->args.size());
+  for (const auto& a : p->args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  if (redisAsyncCommandArgv(current->ac, &link::on_reply, p.get(), static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) != REDIS_OK) {
+    complete(p, make_error_code(error::disconnected), failure("the connection is closing"));
+    return;
+  }
+  p->in_hiredis = true;
+  p->args = {};  // hiredis holds the formatted command now
+}
+
+void connection::impl::complete(pending_ptr p, boost::system::error_code ec, reply r) {
+  if (p->done) return;
+  p->done = true;
+  p->deadline.cancel();
+  if (p->slot.is_connected()) p->slot.clear();
+  ++stat_commands;
+  asio::post(strand, asio::append(std::move(p->handler), ec, std::move(r)));
+  if (!p->in_hiredis) commands.erase(p->self);
+}
+
+void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l) {
+  // The list holds the pending while hiredis does; take a reference before it may go.
+  pending_ptr p = *raw->self;
+  p->in_hiredis = false;
+  if (p->done) {  // timed out or cancelled already: the reply is dropped
+    commands.erase(p->self);
+    return;
+  }
+  if (r) {
+    reply value = convert(*r);
+    const bool is_error = value.type == reply::kind::error;
+    complete(p, is_error ? make_error_code(error::server_error) : boost::system::error_code(),
+             std::move(value));
+  } else {
+    complete(p, make_error_code(l.drop_code()), failure(l.drop_text()));
+  }
+}
+
+void connection::impl::on_command_timeout(const pending_ptr& p) {
+  ++stat_timeouts;
+  const bool sent = p->in_hiredis;
+  complete(p, make_error_code(error::timeout),
+           failure("no reply within " + std::to_string(opts.command_timeout.count()) + " ms"));
+  if (sent && current && current->ac)
+    current->drop(error::disconnected, "the connection was reopened after a command timed out");
+}
+
+void connection::impl::start_link() {
+  state = phase::resolving;
+  connect_timer.expires_after(opts.connect_timeout);
+  connect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->state == phase::connected || self->state == phase::closed) return;
+    const std::string why =
+        "no connection within " + std::to_string(self->opts.connect_timeout.count()) + " ms";
+    if (self->state == phase::resolving) {
+      self->resolver.cancel();
+    } else if (self->current && self->current->ac) {
+      self->current->drop(error::connect_timeout, why);
+    }
+  });
+  boost::system::error_code not_an_address;
+  asio::ip::make_address(opts.where.host, not_an_address);
+  if (!not_an_address) return connect_to(opts.where.host);
+  resolver.async_resolve(
+      opts.where.host, std::to_string(opts.where.port),
+      [self = shared_from_this()](boost::system::error_code ec,
+                                  asio::ip::tcp::resolver::results_type results) {
+        if (self->state != phase::resolving) return;  // closed meanwhile
+        if (ec || results.empty()) {
+          const bool timed_out = ec == asio::error::operation_aborted;
+          return self->link_failed(
+              timed_out ? error::connect_timeout : error::connect_failed,
+              "cannot resolve " + self->opts.where.host + ": " +
+                  (timed_out ? std::string("timed out") : ec ? ec.message() : "no address"));
+        }
+        auto chosen = results.begin()->endpoint().address();
+        for (const auto& entry : results)  // a server bound to 127.0.0.1 only is the usual case
+          if (entry.endpoint().address().is_v4()) {
+            chosen = entry.endpoint().address();
+            break;
+          }
+        self->connect_to(chosen.to_string());
+      });
+}
+
+void connection::impl::connect_to(const std::string& address) {
+  redisAsyncContext* ac = redisAsyncConnect(address.c_str(), opts.where.port);
+  if (!ac) return link_failed(error::connect_failed, "out of memory");
+  if (ac->err) {
+    std::string why = ac->errstr;
+    redisAsyncFree(ac);
+    return link_failed(error::connect_failed, why + " (" + describe(opts.where) + ")");
+  }
+  current = std::make_shared<link>(*this, ac);
+  state = phase::connecting;
+  current->attach();
+  // AUTH and SELECT go first; the waiting commands follow them in the same write.
+  if (!opts.where.password.empty()) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!opts.where.username.empty()) auth.push_back(opts.where.username);
+    auth.push_back(opts.where.password);
+    current->setup(auth);
+  }
+  if (opts.where.db != 0) current->setup({"SELECT", std::to_string(opts.where.db)});
+  for (const auto& p : std::list<pending_ptr>(commands))
+    if (!p->done && !p->in_hiredis && current && current->ac) submit(p);
+}
+
+void connection::impl::on_connected() {
+  state = phase::connected;
+  connect_timer.cancel();
+  backoff = opts.backoff_initial;
+  ++stat_connects;
+  connected_now = true;
+}
+
+void connection::impl::link_failed(error e, const std::string& why) {
+  ++stat_connect_failures;
+  // What waits for this attempt fails now: a caller learns Redis is down within one attempt.
+  for (const auto& p : std::list<pending_ptr>(commands))
+    if (!p->in_hiredis) complete(p, make_error_code(e), failure(why));
+  schedule_reconnect(false);
+}
+
+void connection::impl::link_gone(const std::shared_ptr<link>& l) {
+  if (current != l) return;
+  current.reset();
+  connected_now = false;
+  if (state == phase::closed) return;
+  if (!l->was_connected()) ++stat_connect_failures;
+  schedule_reconnect(l->was_connected());
+}
+
+void connection::impl::schedule_reconnect(bool was_up) {
+  state = phase::backing_off;
+  connect_timer.cancel();
+  if (was_up) backoff = opts.backoff_initial;
+  reconnect_timer.expires_after(backoff);
+  backoff = std::min(backoff * 2, opts.backoff_max);
+  reconnect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && self->state == phase::backing_off) self->start_link();
+  });
+}
+
+void connection::impl::close() {
+  if (state == phase::closed) return;
+  state = phase::closed;
+  reconnect_timer.cancel();
+  connect_timer.cancel();
+  resolver.cancel();
+  if (current && current->ac) current->drop(error::closed, "the connection was closed");
+  for (const auto& p : std::list<pending_ptr>(commands))
+    if (!p->in_hiredis) complete(p, make_error_code(error::closed), failure("the connection is closed"));
+}
+
+// -- the public face --
+
+connection::connection(asio::any_io_executor ex, connection_options opts)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(opts))) {}
+
+connection::~connection() { close(); }
+
+void connection::start_command(std::vector<std::string> args,
+                               asio::any_completion_handler<command_signature> handler) {
+  asio::dispatch(impl_->strand, [im = impl_, a = std::move(args), h = std::move(handler)]() mutable {
+    im->issue(std::move(a), std::move(h));
+  });
+}
+
+void connection::close() {
+  asio::dispatch(impl_->strand, [im = impl_] { im->close(); });
+}
+
+connection_stats connection::stats() const {
+  connection_stats s;
+  s.connects = impl_->stat_connects;
+  s.connect_failures = impl_->stat_connect_failures;
+  s.commands = impl_->stat_commands;
+  s.timeouts = impl_->stat_timeouts;
+  s.connected = impl_->connected_now;
+  return s;
+}
+
+const connection_options& connection::options() const noexcept { return impl_->opts; }
+
+}  // namespace conclave::redis

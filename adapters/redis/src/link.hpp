@@ -1,0 +1,125 @@
+// The connection's state (impl), one command waiting for its reply (pending) and one hiredis
+// context attached to Asio (link). Internal to connection.cpp and link.cpp.
+#pragma once
+
+#include <conclave/redis/connection.hpp>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace conclave::redis {
+
+/// A reply of kind error saying `text`: what a failed command completes with.
+reply failure(std::string text);
+/// hiredis's reply as a value (hiredis frees its own after the callback).
+reply convert(const redisReply& r);
+
+using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+
+struct pending {
+  pending(const strand_type& s, std::vector<std::string> a,
+          boost::asio::any_completion_handler<connection::command_signature> h)
+      : args(std::move(a)), handler(std::move(h)), deadline(s) {}
+  std::vector<std::string> args;  ///< until handed to hiredis
+  // Set only here, at construction: any_completion_handler's move assignment recurses in 1.81.
+  boost::asio::any_completion_handler<connection::command_signature> handler;
+  boost::asio::steady_timer deadline;
+  boost::asio::cancellation_slot slot;
+  std::list<std::shared_ptr<pending>>::iterator self;  ///< its place in impl::commands
+  bool done = false;        ///< the handler was called (or posted)
+  bool in_hiredis = false;  ///< hiredis holds it and will call back, with a reply or null
+};
+using pending_ptr = std::shared_ptr<pending>;
+
+class link;
+
+struct connection::impl : std::enable_shared_from_this<connection::impl> {
+  enum class phase { idle, resolving, connecting, connected, backing_off, closed };
+
+  impl(boost::asio::any_io_executor ex, connection_options o);
+  ~impl();
+
+  // All of these run on the strand.
+  void issue(std::vector<std::string> args,
+             boost::asio::any_completion_handler<command_signature> handler);
+  void fail_now(boost::asio::any_completion_handler<command_signature> handler, error e,
+                std::string text);
+  void submit(const pending_ptr& p);
+  void complete(pending_ptr p, boost::system::error_code ec, reply r);
+  void on_reply(pending* raw, const redisReply* r, const link& l);
+  void on_command_timeout(const pending_ptr& p);
+  void start_link();
+  void connect_to(const std::string& address);
+  void on_connected();
+  void link_failed(error e, const std::string& why);
+  void link_gone(const std::shared_ptr<link>& l);
+  void schedule_reconnect(bool was_up);
+  void close();
+
+  strand_type strand;
+  connection_options opts;
+  std::list<pending_ptr> commands;  ///< issue order: waiting to be sent, or sent
+  std::shared_ptr<link> current;
+  boost::asio::steady_timer reconnect_timer;
+  boost::asio::steady_timer connect_timer;
+  boost::asio::ip::tcp::resolver resolver;
+  phase state = phase::idle;
+  std::chrono::milliseconds backoff;
+  // Read by stats() from any thread.
+  std::atomic<std::uint64_t> stat_connects{0}, stat_connect_failures{0}, stat_commands{0},
+      stat_timeouts{0};
+  std::atomic<bool> connected_now{false};
+};
+
+/// One hiredis async context with its socket watched by Asio.
+class link : public std::enable_shared_from_this<link> {
+ public:
+  link(connection::impl& owner, redisAsyncContext* ac);
+
+  /// Hooks hiredis's events to Asio and asks to hear about the connect.
+  void attach();
+  /// A command of our own before the caller's (AUTH, SELECT): an error reply drops the link.
+  void setup(const std::vector<std::string>& args);
+  /// Frees the context now: commands sent complete with `code` and `why`.
+  void drop(error code, std::string why);
+
+  error drop_code() const noexcept;
+  std::string drop_text() const;
+  bool was_connected() const noexcept { return connected_; }
+
+  static void on_reply(redisAsyncContext* ac, void* r, void* privdata);
+
+  connection::impl* owner;   ///< null once the impl is being destroyed
+  redisAsyncContext* ac;     ///< null once hiredis freed it
+
+ private:
+  static void on_connect(const redisAsyncContext* ac, int status);
+  static void on_setup_reply(redisAsyncContext* ac, void* r, void* privdata);
+  static void add_read(void* p);
+  static void del_read(void* p);
+  static void add_write(void* p);
+  static void del_write(void* p);
+  static void cleanup(void* p);
+  void arm(bool read);
+
+  boost::asio::posix::stream_descriptor fd_;
+  bool want_read_ = false, want_write_ = false, read_armed_ = false, write_armed_ = false;
+  bool connected_ = false;
+  bool dropped_ = false;  ///< drop() chose the error
+  error drop_code_ = error::disconnected;
+  std::string drop_text_;
+};
+
+}  // namespace conclave::redis

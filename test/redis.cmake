@@ -1,0 +1,12 @@
+# Redis scale-out suites (see test/README.md): the connection, the shared limiter and the
+# limited model against a real redis-server each test starts on loopback and stops by PID.
+find_program(CONCLAVE_REDIS_SERVER redis-server REQUIRED)
+add_executable(conclave_redis_tests
+  redis/main.cpp
+  redis/test_redis_connection.cpp
+)
+target_link_libraries(conclave_redis_tests PRIVATE conclave_test_support conclave_redis)
+target_compile_definitions(conclave_redis_tests PRIVATE
+  CONCLAVE_REDIS_SERVER="${CONCLAVE_REDIS_SERVER}")
+conclave_warnings(conclave_redis_tests)
+conclave_add_suites(conclave_redis_tests redis redis_connection redis_url)
