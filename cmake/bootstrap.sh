@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config ca-certificates libssl-dev
           libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-url1.81-dev
-          libcli11-dev libsqlite3-dev clang-format)
+          libcli11-dev libsqlite3-dev libhiredis-dev redis-server clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

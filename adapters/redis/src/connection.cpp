@@ -266,6 +266,10 @@ connection_stats connection::stats() const {
   return s;
 }
 
+asio::any_io_executor connection::get_executor() const noexcept {
+  return impl_->strand.get_inner_executor();
+}
+
 const connection_options& connection::options() const noexcept { return impl_->opts; }
 
 }  // namespace conclave::redis

@@ -79,6 +79,9 @@ class connection {
   /// `closed`, no reconnect follows. The destructor does this.
   void close();
 
+  /// The executor given at construction: where completions run when their handler has none.
+  boost::asio::any_io_executor get_executor() const noexcept;
+
   connection_stats stats() const;
   const connection_options& options() const noexcept;
 
