@@ -5,10 +5,12 @@ add_executable(conclave_redis_tests
   redis/main.cpp
   redis/test_redis_connection.cpp
   redis/test_shared_limits.cpp
+  redis/test_cli_redis.cpp
 )
 target_link_libraries(conclave_redis_tests PRIVATE conclave_test_support conclave_redis conclave_openai conclave_mock)
 target_compile_definitions(conclave_redis_tests PRIVATE
-  CONCLAVE_REDIS_SERVER="${CONCLAVE_REDIS_SERVER}")
+  CONCLAVE_REDIS_SERVER="${CONCLAVE_REDIS_SERVER}" CONCLAVE_CLI="$<TARGET_FILE:conclave>")
+add_dependencies(conclave_redis_tests conclave)
 conclave_warnings(conclave_redis_tests)
 conclave_add_suites(conclave_redis_tests redis redis_connection redis_url shared_limiter_scripts
-  shared_limit_model_suite)
+  shared_limit_model_suite cli_redis)

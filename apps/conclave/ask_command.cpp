@@ -257,6 +257,7 @@ int run_ask(const ask_settings& s, const standard_fds& fds, resume_point* resume
     signals.cancel();
     ticker.cancel();
     if (b.builtin_mock) b.builtin_mock->stop();
+    if (b.redis) b.redis->close();  // its last write-backs land first
     if (mcp_host) mcp_host->async_shutdown([] {});
   };
   auto launch = [&] {

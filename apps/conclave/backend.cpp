@@ -78,13 +78,26 @@ std::unique_ptr<http::client> make_client(boost::asio::any_io_executor ex, const
 
 // One provider's model behind its own limits and breakers.
 provider_chain guarded(const provider_entry& e, http::client& client, const provider_config& c,
-                       const ask_settings& s) {
+                       const ask_settings& s, redis::shared_limiter* shared) {
   provider_chain p;
   p.name = e.name;
   try {
     p.llm = make_model(client, e, c);
   } catch (const std::invalid_argument& x) {
     throw usage_error(e.name + ": " + x.what());
+  }
+  // Limits shared on Redis sit next to the provider, so a call reserves its place just
+  // before it starts; keyed by organisation, provider and model family.
+  if (shared) {
+    auto family = e.limit_key;
+    p.shared = std::make_unique<redis::shared_limit_model>(
+        *p.llm, *shared,
+        redis::shared_limit{s.rpm, s.tpm, std::chrono::milliseconds(60'000)},
+        [org = s.redis_org, provider = e.name, family, fallback = c.default_model](
+            std::string_view name) {
+          const std::string_view model = name.empty() ? std::string_view(fallback) : name;
+          return org + ":" + provider + ":" + (family ? family(model) : std::string(model));
+        });
   }
   rate_limit_options limits;
   limits.max_concurrency = s.concurrency;  // the most a run asks for; 429s shrink it
@@ -98,7 +111,8 @@ provider_chain guarded(const provider_entry& e, http::client& client, const prov
       return family(name.empty() ? std::string_view(fallback) : name);
     };
   }
-  p.limited = std::make_unique<limited_model>(*p.llm, limits, std::move(key));
+  p.limited = std::make_unique<limited_model>(p.shared ? static_cast<model&>(*p.shared) : *p.llm,
+                                              limits, std::move(key));
   breaker_options breaker;
   breaker.failure_threshold = s.breaker_failures;
   breaker.cool_off = std::chrono::milliseconds(to_milliseconds(s.breaker_cool_off_s));
@@ -143,6 +157,13 @@ backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, lon
   if (b.provider != "mock" && !has_env(s, b.provider) && s.base_url.empty()) {
     throw usage_error("--provider " + b.provider + " needs " + chosen.key_env + " (or " +
                       chosen.base_url_env + ", or --base-url); or use --provider mock");
+  }
+
+  if (!s.redis_url.empty()) {
+    redis::connection_options ro;
+    ro.where = *redis::parse_url(s.redis_url);  // checked when the flag was read
+    b.redis = std::make_unique<redis::connection>(ex, ro);
+    b.shared_limits = std::make_unique<redis::shared_limiter>(*b.redis);
   }
 
   std::vector<std::string> names;
@@ -195,7 +216,7 @@ backend make_backend(boost::asio::any_io_executor ex, const ask_settings& s, lon
     } else {
       c.base_url = e.default_base_url.empty() ? base_url_for(e, builtin_url()) : e.default_base_url;
     }
-    b.providers.push_back(guarded(e, *b.client, c, s));
+    b.providers.push_back(guarded(e, *b.client, c, s, b.shared_limits.get()));
   }
 
   if (mock_mode) {

@@ -13,6 +13,7 @@
 #include <conclave/engine/router_model.hpp>
 #include <conclave/http/client.hpp>
 #include <conclave/mock/mock_server.hpp>
+#include <conclave/redis/shared_limit_model.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -29,13 +30,17 @@ namespace conclave::cli {
 struct provider_chain {
   std::string name;                        ///< "openai", "anthropic", "mock"
   std::unique_ptr<model> llm;              ///< the provider itself
-  std::unique_ptr<limited_model> limited;  ///< llm behind rate limits
+  /// llm behind the limits shared on Redis (--redis); null without
+  std::unique_ptr<redis::shared_limit_model> shared;
+  std::unique_ptr<limited_model> limited;  ///< shared (else llm) behind this process's limits
   std::unique_ptr<breaker_model> guarded;  ///< limited behind circuit breakers
 };
 
 struct backend {
   std::unique_ptr<http::client> client;
   std::unique_ptr<mock::mock_server> builtin_mock;  ///< set when the built-in mock answers
+  std::unique_ptr<redis::connection> redis;         ///< --redis: where limits are shared
+  std::unique_ptr<redis::shared_limiter> shared_limits;
   std::vector<provider_chain> providers;            ///< the default first, then as referenced
   std::unique_ptr<router_model> router;             ///< over every provider's guarded model
   /// What the engine calls.

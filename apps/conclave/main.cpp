@@ -4,6 +4,7 @@
 #include "attempt_log.hpp"
 #include "cli_numbers.hpp"
 #include "input.hpp"
+#include "limit_flags.hpp"
 #include "plan_command.hpp"
 #include "process_setup.hpp"
 #include "providers.hpp"
@@ -173,10 +174,7 @@ void add_run_flags(CLI::App* ask, cli::ask_settings& s, raw_flags& raw) {
   ask->add_option("--fallback-model", s.fallback_models,
                   "when the model fails for good, agents move to this one (repeatable, in order)")
       ->allow_extra_args(false);  // one name per flag: a following question is not a second name
-  ask->add_option("--rpm", s.rpm, "the provider's requests per minute: never exceeded")
-      ->check(positive<std::int64_t>("a whole number > 0"));
-  ask->add_option("--tpm", s.tpm, "the provider's tokens per minute: never exceeded")
-      ->check(positive<std::int64_t>("a whole number > 0"));
+  cli::add_limit_flags(*ask, s);  // --rpm, --tpm, --redis, --redis-org
   ask->add_option("--budget-tokens", s.budget.max_tokens,
                   "the run's token budget: once spent, no new call starts")
       ->check(positive<std::int64_t>("a whole number > 0"));

@@ -79,6 +79,7 @@ int run_plan_command(const ask_settings& s, const standard_fds& fds) {
                                             head = std::move(r);
                                             signals.cancel();
                                             if (b.builtin_mock) b.builtin_mock->stop();
+                                            if (b.redis) b.redis->close();
                                           }));
   io.run();
   if (signal_number != 0) return 128 + signal_number;

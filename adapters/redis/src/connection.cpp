@@ -119,6 +119,8 @@ void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l
   } else {
     complete(p, make_error_code(l.drop_code()), failure(l.drop_text()));
   }
+  if (r && state == phase::closed && commands.empty() && current)
+    current->drop(error::closed, "the connection was closed");
 }
 
 void connection::impl::on_command_timeout(const pending_ptr& p) {
@@ -233,9 +235,10 @@ void connection::impl::close() {
   reconnect_timer.cancel();
   connect_timer.cancel();
   resolver.cancel();
-  if (current && current->ac) current->drop(error::closed, "the connection was closed");
   for (const auto& p : std::list<pending_ptr>(commands))
     if (!p->in_hiredis) complete(p, make_error_code(error::closed), failure("the connection is closed"));
+  // What was sent gets its reply (or its deadline) first; the last reply closes the link.
+  if (commands.empty() && current) current->drop(error::closed, "the connection was closed");
 }
 
 // -- the public face --

@@ -70,7 +70,7 @@ void link::setup(const std::vector<std::string>& args) {
 }
 
 void link::drop(error code, std::string why) {
-  if (!ac) return;
+  if (!ac || dropped_) return;
   dropped_ = true;
   drop_code_ = code;
   drop_text_ = std::move(why);

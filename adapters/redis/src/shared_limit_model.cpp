@@ -35,7 +35,11 @@ asio::awaitable<admission> admit(shared_limiter& limiter, std::string key, share
     if (ec == asio::error::operation_aborted)
       co_return admission{{}, make_error_code(conclave::error::cancelled), "cancelled", {}};
     if (ec)
-      co_return admission{{}, ec, "the shared rate limiter (Redis) failed: " + ec.message(), {}};
+      co_return admission{{}, ec,
+                          "the shared rate limits' Redis: " +
+                              (g.failure.empty() ? describe(limiter.redis().options().where)
+                                                 : g.failure),
+                          {}};
     if (g.granted) co_return admission{std::move(g), {}, {}, {}};
     if (deadline && std::chrono::steady_clock::now() + g.wait > *deadline)
       co_return admission{{},

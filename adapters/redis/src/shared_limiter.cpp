@@ -61,7 +61,11 @@ void shared_limiter::start_reserve(std::string key, shared_limit limit, std::int
   run_script(redis_, reserve_script(), k, args,
              [this, g = std::move(g), h = std::move(h)](boost::system::error_code ec,
                                                         reply r) mutable {
-               if (ec) return finish(redis_, std::move(h), ec, grant{});
+               if (ec) {
+                 grant failed;
+                 failed.failure = std::move(r.text);
+                 return finish(redis_, std::move(h), ec, std::move(failed));
+               }
                if (r.type != reply::kind::array || r.elements.size() != 2 ||
                    !r.elements[0].as_integer() || !r.elements[1].as_integer())
                  return finish(redis_, std::move(h), make_error_code(error::unexpected_reply),

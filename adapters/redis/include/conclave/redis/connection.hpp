@@ -75,8 +75,10 @@ class connection {
         token, std::move(args));
   }
 
-  /// Stops for good, from any thread: the connection closes, waiting commands complete with
-  /// `closed`, no reconnect follows. The destructor does this.
+  /// Stops for good, from any thread: commands not yet sent (and any issued later) complete
+  /// with `closed`; those already sent get their reply (or their deadline), then the socket
+  /// closes and no reconnect follows, so the io_context runs out of work. The destructor
+  /// does this.
   void close();
 
   /// The executor given at construction: where completions run when their handler has none.

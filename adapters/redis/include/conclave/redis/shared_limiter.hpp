@@ -42,6 +42,7 @@ struct grant {
   std::chrono::milliseconds wait{0};  ///< not granted: the earliest a retry can succeed
   std::string id;                     ///< granted: settle or release with it
   std::int64_t tokens = 0;            ///< granted: tokens reserved (clamped to the cap)
+  std::string failure;                ///< on an error: what the connection or server said
 };
 
 class shared_limiter {
