@@ -79,6 +79,10 @@ BOOST_AUTO_TEST_CASE(each_reply_kind_comes_back_as_a_value) {
   auto unknown = run(ioc, c, {"NO-SUCH-COMMAND"});
   BOOST_TEST((unknown.ec == rerr::error::server_error));
   BOOST_TEST((run(ioc, c, {}).ec == rerr::error::server_error));  // empty: refused, not sent
+  auto subscribe = run(ioc, c, {"subscribe", "ch"});  // would answer more than once
+  BOOST_TEST((subscribe.ec == rerr::error::server_error));
+  BOOST_TEST(subscribe.value.text.find("not supported") != std::string::npos);
+  BOOST_TEST(run(ioc, c, {"PING"}).value.text == "PONG");  // and the connection is as it was
   BOOST_TEST(c.stats().connects == 1u);
 }
 

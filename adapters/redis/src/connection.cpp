@@ -8,10 +8,23 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include <cctype>
+#include <string_view>
 #include <utility>
 
 namespace conclave::redis {
 namespace asio = boost::asio;
+namespace {
+
+// Commands whose replies keep coming: hiredis would call one command's callback again and
+// again, and this connection completes each command once.
+bool is_push_command(std::string_view verb) {
+  std::string v(verb);
+  for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return v == "SUBSCRIBE" || v == "PSUBSCRIBE" || v == "SSUBSCRIBE" || v == "MONITOR";
+}
+
+}  // namespace
 
 connection::impl::impl(asio::any_io_executor ex, connection_options o)
     : strand(asio::make_strand(ex)),
@@ -37,6 +50,10 @@ void connection::impl::issue(std::vector<std::string> args,
     return fail_now(std::move(handler), error::too_many_pending,
                     std::to_string(opts.max_pending) + " commands are waiting already");
   if (args.empty()) return fail_now(std::move(handler), error::server_error, "ERR empty command");
+  if (is_push_command(args.front()))
+    return fail_now(std::move(handler), error::server_error,
+                    "ERR " + args.front() + " turns a connection into a stream of pushes: not "
+                    "supported here (one reply per command)");
 
   auto p = std::make_shared<pending>(strand, std::move(args), std::move(handler));
   commands.push_back(p);

@@ -98,7 +98,9 @@ end
 return 1
 )lua";
 
-script make(const char* source) {
+}  // namespace
+
+script make_script(const char* source) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   const std::string text(source);
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
@@ -110,6 +112,8 @@ script make(const char* source) {
   }
   return {source, hex};
 }
+
+namespace {
 
 std::vector<std::string> command(const char* verb, const std::string& what,
                                  const std::vector<std::string>& keys,
@@ -123,15 +127,15 @@ std::vector<std::string> command(const char* verb, const std::string& what,
 }  // namespace
 
 const script& reserve_script() {
-  static const script s = make(reserve_source);
+  static const script s = make_script(reserve_source);
   return s;
 }
 const script& settle_script() {
-  static const script s = make(settle_source);
+  static const script s = make_script(settle_source);
   return s;
 }
 const script& cool_down_script() {
-  static const script s = make(cool_down_source);
+  static const script s = make_script(cool_down_source);
   return s;
 }
 

@@ -5,6 +5,8 @@
 #include <conclave/redis/connection.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/dispatch.hpp>
 
 #include <functional>
 #include <string>
@@ -17,14 +19,33 @@ struct script {
   std::string sha1;  ///< hex, computed from source
 };
 
+/// A script with its SHA1.
+script make_script(const char* source);
+
 const script& reserve_script();
 const script& settle_script();
 const script& cool_down_script();
+
+// The shared task queue's (queue_scripts.cpp).
+const script& submit_script();
+const script& claim_script();
+const script& renew_script();
+const script& finish_script();
+const script& cancel_script();
+const script& reap_script();
 
 /// Runs `s` with `keys` and `args`: EVALSHA, and once more as EVAL on NOSCRIPT (which loads it
 /// again for the next call). `done` runs wherever the connection completes.
 void run_script(connection& redis, const script& s, const std::vector<std::string>& keys,
                 const std::vector<std::string>& args,
                 boost::asio::any_completion_handler<connection::command_signature> done);
+
+/// Calls `h` with `args` on its own executor (the connection's when it has none): a script's
+/// reply arrives on the connection's strand, which is not the caller's.
+template <typename Handler, typename... Args>
+void complete_on(connection& c, Handler h, Args&&... args) {
+  boost::asio::dispatch(c.get_executor(),
+                        boost::asio::append(std::move(h), std::forward<Args>(args)...));
+}
 
 }  // namespace conclave::redis

@@ -2,8 +2,6 @@
 
 #include "scripts.hpp"
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/dispatch.hpp>
 
 #include <atomic>
 #include <random>
@@ -39,11 +37,6 @@ std::string fresh_id() {
   return buf;
 }
 
-template <typename Handler, typename... Args>
-void finish(connection& c, Handler h, Args&&... args) {
-  asio::dispatch(c.get_executor(), asio::append(std::move(h), std::forward<Args>(args)...));
-}
-
 }  // namespace
 
 shared_limiter::shared_limiter(connection& redis, shared_limiter_options opts)
@@ -64,11 +57,11 @@ void shared_limiter::start_reserve(std::string key, shared_limit limit, std::int
                if (ec) {
                  grant failed;
                  failed.failure = std::move(r.text);
-                 return finish(redis_, std::move(h), ec, std::move(failed));
+                 return complete_on(redis_, std::move(h), ec, std::move(failed));
                }
                if (r.type != reply::kind::array || r.elements.size() != 2 ||
                    !r.elements[0].as_integer() || !r.elements[1].as_integer())
-                 return finish(redis_, std::move(h), make_error_code(error::unexpected_reply),
+                 return complete_on(redis_, std::move(h), make_error_code(error::unexpected_reply),
                                grant{});
                const auto value = *r.elements[1].as_integer();
                if (*r.elements[0].as_integer() == 1) {
@@ -79,14 +72,14 @@ void shared_limiter::start_reserve(std::string key, shared_limit limit, std::int
                  g.wait = std::chrono::milliseconds(std::max<std::int64_t>(1, value));
                  g.id.clear();
                }
-               finish(redis_, std::move(h), boost::system::error_code(), std::move(g));
+               complete_on(redis_, std::move(h), boost::system::error_code(), std::move(g));
              });
 }
 
 void shared_limiter::start_settle(std::string key, grant g, std::int64_t used,
                                   rate_limit_info provider,
                                   asio::any_completion_handler<done_signature> h) {
-  if (!g.granted || g.id.empty()) return finish(redis_, std::move(h), boost::system::error_code());
+  if (!g.granted || g.id.empty()) return complete_on(redis_, std::move(h), boost::system::error_code());
   const auto k = keys_for(opts_, key);
   auto reset = [](std::optional<std::chrono::milliseconds> ms) {
     return std::to_string(ms ? std::max<std::int64_t>(0, ms->count()) : 0);
@@ -103,7 +96,7 @@ void shared_limiter::start_settle(std::string key, grant g, std::int64_t used,
                                 reset(provider.reset_tokens)};
   run_script(redis_, settle_script(), {k[0], k[1], k[3], k[4]}, args,
              [this, h = std::move(h)](boost::system::error_code ec, reply) mutable {
-               finish(redis_, std::move(h), ec);
+               complete_on(redis_, std::move(h), ec);
              });
 }
 
@@ -114,7 +107,7 @@ void shared_limiter::start_cool_down(std::string key,
   ms = std::clamp(ms, std::chrono::milliseconds(1), opts_.max_cooldown);
   run_script(redis_, cool_down_script(), {keys_for(opts_, key)[2]}, {std::to_string(ms.count())},
              [this, h = std::move(h)](boost::system::error_code ec, reply) mutable {
-               finish(redis_, std::move(h), ec);
+               complete_on(redis_, std::move(h), ec);
              });
 }
 
