@@ -10,6 +10,7 @@
 #include "redis_server.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
@@ -61,6 +62,13 @@ struct rig {
     run_until(out);
     BOOST_TEST(!*out, out->message());
   }
+  // Lets `d` pass (a window's time), driving the io_context.
+  void pass(std::chrono::milliseconds d) {
+    asio::steady_timer t(ioc, d);
+    std::optional<error_code> done;
+    t.async_wait([&](error_code ec) { done = ec; });
+    run_until(done);
+  }
   template <typename T>
   void run_until(const std::optional<T>& v) {
     while (!v)
@@ -96,10 +104,29 @@ BOOST_AUTO_TEST_CASE(tokens_are_reserved_by_estimate_and_settled_to_what_was_use
   BOOST_TEST(!r.reserve("k", limit, 600).granted);  // 1200 > 1000
   r.done([&](auto h) { r.limiter.async_settle("k", first, 100, {}, h); });
   BOOST_TEST(r.reserve("k", limit, 600).granted);  // 100 + 600
+  // A release gives the tokens back too.
+  auto third = r.reserve("k", limit, 300);
+  BOOST_TEST(third.granted);  // 100 + 600 + 300
+  BOOST_TEST(!r.reserve("k", limit, 1).granted);
+  r.done([&](auto h) { r.limiter.async_release("k", third, h); });
+  BOOST_TEST(r.reserve("k", limit, 300).granted);
   // A request larger than the whole cap still runs, alone, counted as the cap.
   auto big = r.reserve("k2", limit, 5000);
   BOOST_TEST(big.granted);
   BOOST_TEST(big.tokens == 1000);
+}
+
+BOOST_AUTO_TEST_CASE(what_leaves_the_window_leaves_the_token_count) {
+  rig r;
+  const shared_limit limit{2, 1000, 150ms};
+  BOOST_TEST(r.reserve("k", limit, 600).granted);
+  auto refused = r.reserve("k", limit, 600);
+  BOOST_TEST(!refused.granted);
+  BOOST_TEST(refused.wait.count() <= 151);
+  r.pass(200ms);
+  BOOST_TEST(r.reserve("k", limit, 600).granted);  // the first 600 left with its window
+  BOOST_TEST(r.reserve("k", limit, 400).granted);  // 1000: at the cap, not past it
+  BOOST_TEST(!r.reserve("k", limit, 1).granted);   // and two requests: the request cap too
 }
 
 BOOST_AUTO_TEST_CASE(a_cooldown_stops_every_start_and_a_shorter_one_does_not_cut_it) {

@@ -9,13 +9,16 @@ namespace conclave::redis {
 namespace {
 
 // KEYS: requests (zset of ids), tokens (zset of "id:amount"), cooldown, provider's remaining
-// requests, provider's remaining tokens. ARGV: window ms, request cap, token cap, tokens
-// wanted, id. Returns {1, tokens reserved} or {0, ms to wait}. Time is the server's.
+// requests, provider's remaining tokens, the tokens' running sum. ARGV: window ms, request
+// cap, token cap, tokens wanted, id. Returns {1, tokens reserved} or {0, ms to wait}. Time is
+// the server's. The sum is kept beside the set, so a check costs O(log n) plus what leaves the
+// window, not a walk over every call in it.
 constexpr const char* reserve_source = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window, rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local want, id = tonumber(ARGV[4]), ARGV[5]
+local function amount(member) return tonumber(string.match(member, ':(%d+)$')) or 0 end
 local cool = redis.call('PTTL', KEYS[3])
 if cool > 0 then return {0, cool} end
 local wait = 0
@@ -29,19 +32,30 @@ if rpm > 0 then
 end
 if tpm > 0 then
   if want > tpm then want = tpm end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-  local sum = 0
-  for i = 1, #entries, 2 do sum = sum + tonumber(string.match(entries[i], ':(%d+)$')) end
+  local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if #old > 0 then
+    local gone = 0
+    for i = 1, #old do gone = gone + amount(old[i]) end
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+    redis.call('DECRBY', KEYS[6], gone)
+  end
+  local sum = math.max(0, tonumber(redis.call('GET', KEYS[6]) or '0'))
   if sum + want > tpm then
-    local freed = 0
-    for i = 1, #entries, 2 do
-      freed = freed + tonumber(string.match(entries[i], ':(%d+)$'))
-      if sum - freed + want <= tpm then
-        wait = math.max(wait, tonumber(entries[i + 1]) + window - now + 1)
-        break
+    local freed, offset, found = 0, 0, false
+    while not found do
+      local batch = redis.call('ZRANGE', KEYS[2], offset, offset + 99, 'WITHSCORES')
+      if #batch == 0 then break end
+      for i = 1, #batch, 2 do
+        freed = freed + amount(batch[i])
+        if sum - freed + want <= tpm then
+          wait = math.max(wait, tonumber(batch[i + 1]) + window - now + 1)
+          found = true
+          break
+        end
       end
+      offset = offset + 100
     end
+    if not found then wait = math.max(wait, window) end
   end
 end
 local left_requests = redis.call('GET', KEYS[4])
@@ -55,28 +69,33 @@ end
 if wait > 0 then return {0, wait} end
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('ZADD', KEYS[2], now, id .. ':' .. want)
-redis.call('PEXPIRE', KEYS[1], window + 1000)
-redis.call('PEXPIRE', KEYS[2], window + 1000)
+redis.call('INCRBY', KEYS[6], want)
+for _, k in ipairs({1, 2, 6}) do redis.call('PEXPIRE', KEYS[k], window + 1000) end
 if left_requests then redis.call('DECR', KEYS[4]) end
 if left_tokens then redis.call('DECRBY', KEYS[5], want) end
 return {1, want}
 )lua";
 
-// KEYS: requests, tokens, provider's remaining requests, provider's remaining tokens.
-// ARGV: id, tokens reserved, tokens used (-1: the call never started, give both back),
-// remaining requests (-1: not sent), its reset ms, remaining tokens (-1), its reset ms.
+// KEYS: requests, tokens, provider's remaining requests, provider's remaining tokens, the
+// tokens' running sum. ARGV: id, tokens reserved, tokens used (-1: the call never started,
+// give both back), remaining requests (-1: not sent), its reset ms, remaining tokens (-1),
+// its reset ms.
 constexpr const char* settle_source = R"lua(
 local id, reserved, used = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local member = id .. ':' .. reserved
+local score = redis.call('ZSCORE', KEYS[2], member)
 if used < 0 then
   redis.call('ZREM', KEYS[1], id)
-  redis.call('ZREM', KEYS[2], member)
+  if score then
+    redis.call('ZREM', KEYS[2], member)
+    redis.call('DECRBY', KEYS[5], tonumber(reserved))
+  end
   return 1
 end
-local score = redis.call('ZSCORE', KEYS[2], member)
 if score then
   redis.call('ZREM', KEYS[2], member)
   redis.call('ZADD', KEYS[2], score, id .. ':' .. used)
+  redis.call('INCRBY', KEYS[5], used - tonumber(reserved))
 end
 local function clamp(key, remaining, reset)
   if remaining < 0 or reset <= 0 then return end

@@ -21,8 +21,8 @@ std::string base_key(const shared_limiter_options& o, std::string key) {
 
 std::vector<std::string> keys_for(const shared_limiter_options& o, const std::string& key) {
   const std::string b = base_key(o, key);
-  return {b + ":requests", b + ":tokens", b + ":cooldown", b + ":left_requests",
-          b + ":left_tokens"};
+  return {b + ":requests",      b + ":tokens",      b + ":cooldown",
+          b + ":left_requests", b + ":left_tokens", b + ":token_sum"};
 }
 
 std::string fresh_id() {
@@ -94,7 +94,7 @@ void shared_limiter::start_settle(std::string key, grant g, std::int64_t used,
                                 reset(provider.reset_requests),
                                 left(provider.remaining_tokens),
                                 reset(provider.reset_tokens)};
-  run_script(redis_, settle_script(), {k[0], k[1], k[3], k[4]}, args,
+  run_script(redis_, settle_script(), {k[0], k[1], k[3], k[4], k[5]}, args,
              [this, h = std::move(h)](boost::system::error_code ec, reply) mutable {
                complete_on(redis_, std::move(h), ec);
              });
