@@ -7,6 +7,7 @@ add_executable(conclave_redis_tests
   redis/test_shared_limits.cpp
   redis/test_cli_redis.cpp
   redis/test_task_queue.cpp
+  redis/test_redis_threads.cpp
 )
 target_link_libraries(conclave_redis_tests PRIVATE conclave_test_support conclave_redis conclave_openai conclave_mock)
 target_compile_definitions(conclave_redis_tests PRIVATE
@@ -14,4 +15,5 @@ target_compile_definitions(conclave_redis_tests PRIVATE
 add_dependencies(conclave_redis_tests conclave)
 conclave_warnings(conclave_redis_tests)
 conclave_add_suites(conclave_redis_tests redis redis_connection redis_url shared_limiter_scripts
-  shared_limit_model_suite cli_redis redis_task_queue)
+  shared_limit_model_suite cli_redis redis_task_queue redis_threads)
+set_tests_properties(redis.redis_threads PROPERTIES LABELS threads)

@@ -67,7 +67,7 @@ int main(int argc, char** argv) try {
   app.add_option(
          "--scenario", opts.scenarios,
          "run only these (repeatable): fan-out, warm, pooled, stream, sequential, pipeline, cli, "
-         "dag, tls, target, tools, serve; default: all")
+         "dag, tls, target, tools, serve, redis; default: all")
       ->check(CLI::IsMember(scenario_names()));
   auto* serve_n =
       app.add_option("--serve-n", opts.serve_n, "serve: tasks at once (and tasks queued)")
@@ -133,6 +133,8 @@ int main(int argc, char** argv) try {
     opts.target_run = false;
     opts.tool_turns = 10;
     if (serve_n->count() == 0) opts.serve_n = 20;
+    opts.redis_checks = 2000;
+    opts.redis_tasks = 100;
   }
   // An explicit latency wins over --quick's, whichever came first.
   if (latency->count() > 0 || !quick) opts.latency = std::chrono::milliseconds(latency_ms);
@@ -153,6 +155,7 @@ int main(int argc, char** argv) try {
     if (m.failed > 0) return 1;
   }
   if (result.serve && result.serve->failed > 0) return 1;
+  if (result.redis && result.redis->failed > 0) return 1;
   for (const auto& f : result.cli) {
     if (!f.ok()) return 1;
   }

@@ -25,6 +25,40 @@ std::string cell(double v, int decimals, bool present = true) {
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
+// Limits and the queue on Redis, each beside its peer.
+void print_redis(std::ostream& out, const redis_figure& f) {
+  char line[256];
+  out << "\nredis (a redis-server on loopback, pinned to the mock's core):\n";
+  std::snprintf(line, sizeof line, "  %-52s %12s\n", "limiter checks per second, one connection",
+                ("depth " + std::to_string(f.depth)).c_str());
+  out << line;
+  std::snprintf(line, sizeof line, "  %-52s %12s\n", "conclave shared_limiter::async_reserve",
+                fixed(f.checks_per_s, 0).c_str());
+  out << line;
+  std::snprintf(line, sizeof line, "  %-52s %12s\n",
+                f.peer_checks_per_s > 0 ? f.peer_note.c_str() : "peer",
+                f.peer_checks_per_s > 0 ? fixed(f.peer_checks_per_s, 0).c_str() : "-");
+  out << line;
+  if (f.peer_checks_per_s > 0) {
+    std::snprintf(line, sizeof line, "  %-52s %11sx\n", "conclave / peer",
+                  fixed(ratio(f.checks_per_s, f.peer_checks_per_s), 2).c_str());
+    out << line;
+  } else {
+    out << "  (" << f.peer_note << ")\n";
+  }
+  std::snprintf(line, sizeof line, "  %-52s %9s %9s\n", "", "p50 ms", "p99 ms");
+  out << line;
+  const std::string claim = "task submit -> claim, 3 instances (" + std::to_string(f.tasks) +
+                            " tasks, poll " + std::to_string(f.poll.count()) + " ms)";
+  std::snprintf(line, sizeof line, "  %-52s %9s %9s\n", claim.c_str(),
+                fixed(f.claim_p50_ms, 3).c_str(), fixed(f.claim_p99_ms, 3).c_str());
+  out << line;
+  std::snprintf(line, sizeof line, "  %-52s %9s %9s\n", "one round trip (PING), the floor",
+                fixed(f.ping_p50_ms, 3).c_str(), fixed(f.ping_p99_ms, 3).c_str());
+  out << line;
+  if (f.failed > 0) out << "  failed: " << f.failed << " (" << f.first_error << ")\n";
+}
+
 // The task API beside the library: latencies, what serve adds, memory per queued task.
 void print_serve(std::ostream& out, const serve_figure& f) {
   char line[256];
@@ -171,6 +205,7 @@ void print_table(std::ostream& out, const suite_result& r) {
     out << line;
   }
   if (r.serve) print_serve(out, *r.serve);
+  if (r.redis) print_redis(out, *r.redis);
   if (!r.cli.empty()) print_cli(out, r);
   for (const auto& n : r.notes) out << "note: " << n << "\n";
 }
@@ -271,6 +306,21 @@ void write_json(const std::string& path, const suite_result& r) {
                                 {"rss_kib_per_pending_ask", s->pending_rss_kib},
                                 {"heap_kib_per_pending_ask", s->pending_heap_kib}};
     if (!s->first_error.empty()) all["serve"].as_object()["first_error"] = s->first_error;
+  }
+  if (const auto& d = r.redis) {
+    all["redis"] = json::object{{"checks", d->checks},
+                                {"depth", d->depth},
+                                {"checks_per_s", d->checks_per_s},
+                                {"peer_checks_per_s", d->peer_checks_per_s},
+                                {"peer", d->peer_note},
+                                {"ratio_to_peer", ratio(d->checks_per_s, d->peer_checks_per_s)},
+                                {"tasks", d->tasks},
+                                {"poll_ms", d->poll.count()},
+                                {"claim_p50_ms", d->claim_p50_ms},
+                                {"claim_p99_ms", d->claim_p99_ms},
+                                {"ping_p50_ms", d->ping_p50_ms},
+                                {"ping_p99_ms", d->ping_p99_ms},
+                                {"failed", d->failed}};
   }
   std::ofstream f(path);
   f << json::serialize(all) << "\n";

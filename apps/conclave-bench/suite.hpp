@@ -6,6 +6,7 @@
 #pragma once
 
 #include "cli_bench.hpp"
+#include "redis_bench.hpp"
 #include "serve_bench.hpp"
 #include "tools_bench.hpp"
 
@@ -49,12 +50,17 @@ struct suite_options {
   /// its own short latency (one model call per task, so what serve adds stands out).
   int serve_n = 1000;
   std::chrono::milliseconds serve_latency{20};
+  /// The redis scenario (redis_bench.hpp): limiter checks on one connection at a depth, and
+  /// tasks from submit to claim with three instances, claimers polling every `redis_poll`.
+  int redis_checks = 100'000, redis_depth = 64, redis_tasks = 2000;
+  std::chrono::milliseconds redis_poll{1};
   /// Scenarios to run (names from scenario_names()); empty: all.
   std::vector<std::string> scenarios;
   bool runs(const std::string& scenario) const;
 };
 
-/// fan-out, warm, pooled, stream, sequential, pipeline, cli, dag, tls, target, tools, serve.
+/// fan-out, warm, pooled, stream, sequential, pipeline, cli, dag, tls, target, tools, serve,
+/// redis.
 const std::vector<std::string>& scenario_names();
 
 struct measurement {
@@ -98,6 +104,7 @@ struct suite_result {
   std::vector<std::string> notes;     ///< e.g. N capped by the open-file limit
   std::vector<tool_figure> tools;     ///< conclave's cost per tool call, beside a direct call
   std::optional<serve_figure> serve;  ///< the task API beside the library
+  std::optional<redis_figure> redis;  ///< limits and the queue shared on Redis
   std::vector<cli_figure> cli;        ///< the CLI's heavy pipeline, by N
 };
 

@@ -39,6 +39,8 @@ std::string fresh_id() {
 
 }  // namespace
 
+std::string shared_limiter::reserve_script_sha1() { return reserve_script().sha1; }
+
 shared_limiter::shared_limiter(connection& redis, shared_limiter_options opts)
     : redis_(redis), opts_(std::move(opts)) {}
 

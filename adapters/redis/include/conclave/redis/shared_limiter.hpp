@@ -104,6 +104,10 @@ class shared_limiter {
         token, std::move(key), retry_after);
   }
 
+  /// The reservation script's SHA1, for tools that run it themselves (the bench's peer);
+  /// its KEYS and ARGV are as documented in scripts.cpp.
+  static std::string reserve_script_sha1();
+
   const shared_limiter_options& options() const noexcept { return opts_; }
   connection& redis() noexcept { return redis_; }
 
