@@ -8,16 +8,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <netinet/in.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace conclave::bench {
@@ -51,8 +50,8 @@ struct redis_process {
     proc = std::make_unique<child>(
         "redis-server",
         std::vector<std::string>{"--port", std::to_string(port), "--bind", "127.0.0.1", "--dir",
-                                 dir.string(), "--save", "", "--appendonly", "no",
-                                 "--daemonize", "no", "--logfile", ""});
+                                 dir.string(), "--save", "", "--appendonly", "no", "--daemonize",
+                                 "no", "--logfile", ""});
     proc->pin(bench_cpu_for_mock());
     for (std::string line; (line = proc->read_line()).size();)
       if (line.find("Ready to accept connections") != std::string::npos) return;
@@ -121,12 +120,24 @@ void measure_checks(asio::io_context& ioc, std::uint16_t port, redis_figure& f) 
 
 // The same script by redis-benchmark (hiredis, C), one connection, the same depth.
 void measure_peer(std::uint16_t port, redis_figure& f) {
-  std::vector<std::string> args{"-h", "127.0.0.1", "-p", std::to_string(port), "-c", "1",
-                                "-P", std::to_string(f.depth), "-n", std::to_string(f.checks),
-                                "-r", "1000000000", "--csv", "EVALSHA",
-                                redis::shared_limiter::reserve_script_sha1(), "6"};
-  for (const char* k : {"requests", "tokens", "cooldown", "left_requests", "left_tokens",
-                        "token_sum"})
+  std::vector<std::string> args{"-h",
+                                "127.0.0.1",
+                                "-p",
+                                std::to_string(port),
+                                "-c",
+                                "1",
+                                "-P",
+                                std::to_string(f.depth),
+                                "-n",
+                                std::to_string(f.checks),
+                                "-r",
+                                "1000000000",
+                                "--csv",
+                                "EVALSHA",
+                                redis::shared_limiter::reserve_script_sha1(),
+                                "6"};
+  for (const char* k :
+       {"requests", "tokens", "cooldown", "left_requests", "left_tokens", "token_sum"})
     args.push_back(std::string("bench:{peer}:") + k);
   for (const char* a : {"60000", "1000000000", "0", "1", "__rand_int__"}) args.push_back(a);
   try {
@@ -185,8 +196,9 @@ void measure_claims(asio::io_context& ioc, std::uint16_t port, redis_figure& f) 
       if (measured) return;
       if (t) {
         const auto sent = clock_type::time_point(clock_type::duration(std::stoll(t->body)));
-        latencies.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
-        queues[i]->async_finish(t->id, "succeeded", "", "", "", [](error_code, auto) {});
+        latencies.push_back(
+            std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
+        queues[i]->async_finish(t->id, t->lease, "succeeded", "", "", "", [](error_code, auto) {});
         return claim(i);
       }
       if (ec) ++f.failed;

@@ -193,10 +193,9 @@ void add_heavy_targets(suite_result& out, int heavy_n, std::chrono::milliseconds
 }  // namespace
 
 const std::vector<std::string>& scenario_names() {
-  static const std::vector<std::string> names = {"fan-out",    "warm",     "pooled", "stream",
-                                                 "sequential", "pipeline", "cli",    "dag",
-                                                 "tls",        "target",   "tools",  "serve",
-                                                 "redis"};
+  static const std::vector<std::string> names = {
+      "fan-out", "warm", "pooled", "stream", "sequential", "pipeline", "cli",
+      "dag",     "tls",  "target", "tools",  "serve",      "redis"};
   return names;
 }
 
@@ -331,8 +330,8 @@ suite_result run_suite(const suite_options& opts) {
   if (opts.redis_checks > 0 && opts.runs("redis")) {
     say("redis: " + std::to_string(opts.redis_checks) + " limiter checks, " +
         std::to_string(opts.redis_tasks) + " tasks through three instances");
-    out.redis = run_redis_bench(opts.redis_checks, opts.redis_depth, opts.redis_tasks,
-                                opts.redis_poll);
+    out.redis =
+        run_redis_bench(opts.redis_checks, opts.redis_depth, opts.redis_tasks, opts.redis_poll);
   }
 
   if (const auto* big = find(out.rows, "fan-out", capped(10'000), target_latency)) {

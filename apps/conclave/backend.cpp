@@ -91,10 +91,9 @@ provider_chain guarded(const provider_entry& e, http::client& client, const prov
   if (shared) {
     auto family = e.limit_key;
     p.shared = std::make_unique<redis::shared_limit_model>(
-        *p.llm, *shared,
-        redis::shared_limit{s.rpm, s.tpm, std::chrono::milliseconds(60'000)},
-        [org = s.redis_org, provider = e.name, family, fallback = c.default_model](
-            std::string_view name) {
+        *p.llm, *shared, redis::shared_limit{s.rpm, s.tpm, std::chrono::milliseconds(60'000)},
+        [org = s.redis_org, provider = e.name, family,
+         fallback = c.default_model](std::string_view name) {
           const std::string_view model = name.empty() ? std::string_view(fallback) : name;
           return org + ":" + provider + ":" + (family ? family(model) : std::string(model));
         });

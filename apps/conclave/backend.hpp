@@ -28,8 +28,8 @@ namespace conclave::cli {
 /// concurrency cap learnt from 429s and x-ratelimit-* headers either way). Each provider has
 /// its own, so one provider's trouble never slows another.
 struct provider_chain {
-  std::string name;                        ///< "openai", "anthropic", "mock"
-  std::unique_ptr<model> llm;              ///< the provider itself
+  std::string name;            ///< "openai", "anthropic", "mock"
+  std::unique_ptr<model> llm;  ///< the provider itself
   /// llm behind the limits shared on Redis (--redis); null without
   std::unique_ptr<redis::shared_limit_model> shared;
   std::unique_ptr<limited_model> limited;  ///< shared (else llm) behind this process's limits
@@ -41,8 +41,8 @@ struct backend {
   std::unique_ptr<mock::mock_server> builtin_mock;  ///< set when the built-in mock answers
   std::unique_ptr<redis::connection> redis;         ///< --redis: where limits are shared
   std::unique_ptr<redis::shared_limiter> shared_limits;
-  std::vector<provider_chain> providers;            ///< the default first, then as referenced
-  std::unique_ptr<router_model> router;             ///< over every provider's guarded model
+  std::vector<provider_chain> providers;  ///< the default first, then as referenced
+  std::unique_ptr<router_model> router;   ///< over every provider's guarded model
   /// What the engine calls.
   model& entry() const { return *router; }
   std::string provider;               ///< the default provider: bare model names go there

@@ -69,13 +69,13 @@ struct ask_settings {
   std::string save_path;       ///< also write the JSON report here
   std::string color = "auto";  ///< auto | always | never
   std::vector<std::string> fallback_models;  ///< tried in order when the model fails for good
-  std::int64_t rpm = 0;            ///< requests per minute the provider allows; 0: learn from it
-  std::int64_t tpm = 0;            ///< tokens per minute the provider allows; 0: learn from it
+  std::int64_t rpm = 0;  ///< requests per minute the provider allows; 0: learn from it
+  std::int64_t tpm = 0;  ///< tokens per minute the provider allows; 0: learn from it
   /// rpm, tpm, 429 cooldowns and the provider's remaining budget shared with every process
   /// on this Redis (redis://host:port[/db]); empty: this process's own limits only.
   std::string redis_url;
   std::string redis_org = "default";  ///< whose limits they are: the first part of their key
-  budget_options budget;           ///< the run's token / cost cap (with prices)
+  budget_options budget;              ///< the run's token / cost cap (with prices)
   int breaker_failures = 5;        ///< consecutive failures that open a model's circuit; 0: never
   double breaker_cool_off_s = 30;  ///< how long an open circuit fails fast
   std::vector<std::string> warnings;  ///< said on stderr before the run (e.g. unknown config keys)

@@ -194,6 +194,7 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
                               std::chrono::milliseconds retry_after = {}) {
               chat_response none;
               none.diag.message = std::move(why);
+              none.diag.refused_before_sending = true;
               if (retry_after.count() > 0) none.diag.retry_after = retry_after;
               std::move(p.handler)(ec, std::move(none));
             };
@@ -220,11 +221,17 @@ void limited_model::do_complete(asio::any_io_executor ex, chat_request req, delt
                 [ep, ticket = *admitted.ticket](const error_code& ec, const chat_response& reply) {
                   --ep->in_flight;
                   const call_outcome how = outcome_of(ec);
-                  if (how == call_outcome::rate_limited) ++ep->rate_limited;
+                  // A limiter nearer the provider (limits shared on Redis) refused it: not the
+                  // provider's 429, so no cooldown, no smaller cap, and the call never started.
+                  const bool refused_in_front = reply.diag.refused_before_sending;
+                  if (how == call_outcome::rate_limited && !refused_in_front) ++ep->rate_limited;
                   {
                     std::lock_guard lock(ep->mutex);
-                    ep->state.on_outcome(rate_limiter::clock::now(), ticket, how, reply.tokens,
-                                         reply.diag.retry_after, reply.limits);
+                    if (refused_in_front)
+                      ep->state.on_abandoned(ticket);
+                    else
+                      ep->state.on_outcome(rate_limiter::clock::now(), ticket, how, reply.tokens,
+                                           reply.diag.retry_after, reply.limits);
                   }
                   ep->give_back_permit();
                   ep->touch();

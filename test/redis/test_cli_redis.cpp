@@ -32,10 +32,21 @@ std::vector<conclave::test::process_result> three_runs(const std::string& base_u
                                                        const std::vector<std::string>& extra) {
   std::vector<std::unique_ptr<process>> runs;
   for (int i = 0; i < 3; ++i) {  // each: a decomposition, 3 agents, a synthesis
-    std::vector<std::string> args{"ask",        "How do tides work?", "--json",     "--agents",
-                                  "3",          "--provider",         "mock",       "--base-url",
-                                  base_url,     "--rpm",              std::to_string(R),
-                                  "--timeout",  "10",                 "--no-log",   "--no-journal"};
+    std::vector<std::string> args{"ask",
+                                  "How do tides work?",
+                                  "--json",
+                                  "--agents",
+                                  "3",
+                                  "--provider",
+                                  "mock",
+                                  "--base-url",
+                                  base_url,
+                                  "--rpm",
+                                  std::to_string(R),
+                                  "--timeout",
+                                  "10",
+                                  "--no-log",
+                                  "--no-journal"};
     args.insert(args.end(), extra.begin(), extra.end());
     runs.push_back(std::make_unique<process>(CONCLAVE_CLI, args, clean_env));
   }
@@ -56,9 +67,9 @@ BOOST_AUTO_TEST_CASE(three_processes_under_one_rpm_never_make_the_provider_refus
     refused_by_us += r.out.find("shared rate limit") != std::string::npos;
   }
   const auto stats = mock.server.stats();
-  BOOST_TEST(stats.openai_calls == R);    // 15 wanted; exactly R started, in three processes
-  BOOST_TEST(stats.rate_limited == 0u);   // and the provider never had to refuse one
-  BOOST_TEST(refused_by_us >= 1u);        // the rest were refused here, saying why
+  BOOST_TEST(stats.openai_calls == R);   // 15 wanted; exactly R started, in three processes
+  BOOST_TEST(stats.rate_limited == 0u);  // and the provider never had to refuse one
+  BOOST_TEST(refused_by_us >= 1u);       // the rest were refused here, saying why
   BOOST_TEST_MESSAGE("calls " << stats.openai_calls << " refused here in " << refused_by_us);
 }
 

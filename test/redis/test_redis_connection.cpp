@@ -1,13 +1,13 @@
 // The Redis connection against a real redis-server on loopback (started and stopped by PID):
 // reply kinds, binary safety, pipelining order, deadlines, a refused connect, a restart with
 // reconnect, cancellation, AUTH, and the pending bound.
-#include <conclave/redis/connection.hpp>
-
 #include "redis_server.hpp"
 
+#include <conclave/redis/connection.hpp>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/error.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(each_reply_kind_comes_back_as_a_value) {
   auto unknown = run(ioc, c, {"NO-SUCH-COMMAND"});
   BOOST_TEST((unknown.ec == rerr::error::server_error));
   BOOST_TEST((run(ioc, c, {}).ec == rerr::error::server_error));  // empty: refused, not sent
-  auto subscribe = run(ioc, c, {"subscribe", "ch"});  // would answer more than once
+  auto subscribe = run(ioc, c, {"subscribe", "ch"});              // would answer more than once
   BOOST_TEST((subscribe.ec == rerr::error::server_error));
   BOOST_TEST(subscribe.value.text.find("not supported") != std::string::npos);
   BOOST_TEST(run(ioc, c, {"PING"}).value.text == "PONG");  // and the connection is as it was
@@ -135,6 +135,54 @@ BOOST_AUTO_TEST_CASE(a_command_past_its_deadline_times_out_and_the_connection_re
   BOOST_TEST(after.value.text == "v");
   BOOST_TEST(c.stats().timeouts == 1u);
   BOOST_TEST(c.stats().connects == 2u);
+
+  // A command issued from the failed one's handler, while the old link is still going: it
+  // waits for the next link (it once reached a freed hiredis context).
+  std::optional<result> retried;
+  c.async_command({"BLPOP", "empty", "0"}, [&](boost::system::error_code ec, reply) {
+    BOOST_TEST((ec == rerr::error::timeout));
+    c.async_command({"GET", "k"}, [&](boost::system::error_code ec2, reply r) {
+      retried = result{ec2, std::move(r)};
+    });
+  });
+  while (!retried)
+    if (ioc.run_one() == 0) BOOST_FAIL("ran out of work");
+  BOOST_TEST(!retried->ec, retried->value.text);
+  BOOST_TEST(retried->value.text == "v");
+}
+
+BOOST_AUTO_TEST_CASE(close_lets_the_io_context_run_out_even_after_a_cancelled_command) {
+  conclave::test::redis_server server;
+  asio::io_context ioc;
+  connection c(ioc.get_executor(), options_for(server));
+  asio::cancellation_signal cancel;
+  bool cancelled = false;
+  c.async_command(
+      {"BLPOP", "empty", "0"},
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, reply) {
+        cancelled = ec == asio::error::operation_aborted;
+      }));
+  ioc.poll();
+  cancel.emit(asio::cancellation_type::terminal);
+  c.close();
+  ioc.run();  // returns: no one awaits the blocked reply, so the socket closes
+  BOOST_TEST(cancelled);
+  BOOST_TEST(!c.stats().connected);
+}
+
+BOOST_AUTO_TEST_CASE(commands_wait_for_auth_and_select_and_never_run_when_they_fail) {
+  conclave::test::redis_server server;
+  asio::io_context ioc;
+  auto bad_db = options_for(server);
+  bad_db.where.db = 99;  // out of range: SELECT fails
+  connection c(ioc.get_executor(), bad_db);
+  auto r = run(ioc, c, {"INCR", "k"});
+  BOOST_TEST((r.ec == rerr::error::auth_failed), r.ec.message());
+  BOOST_TEST(r.value.text.find("DB index") != std::string::npos, r.value.text);
+  connection db0(ioc.get_executor(), options_for(server));
+  BOOST_TEST(run(ioc, db0, {"GET", "k"}).value.is_nil());  // the INCR never ran anywhere
+  BOOST_TEST(c.stats().connects == 0u);                    // never ready
+  BOOST_TEST(c.stats().connect_failures >= 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_server_restart_mid_run_fails_what_was_waiting_then_reconnects) {
@@ -148,7 +196,7 @@ BOOST_AUTO_TEST_CASE(a_server_restart_mid_run_fails_what_was_waiting_then_reconn
   c.async_command({"BLPOP", "empty", "0"}, [&](boost::system::error_code ec, reply r) {
     in_flight = result{ec, std::move(r)};
   });
-  ioc.poll();  // written
+  ioc.poll();            // written
   server.stop(SIGTERM);  // a clean shutdown: the AOF keeps "kept"
   while (!in_flight)
     if (ioc.run_one() == 0) BOOST_FAIL("ran out of work");
@@ -171,11 +219,11 @@ BOOST_AUTO_TEST_CASE(terminal_cancellation_completes_the_command_at_once) {
   connection c(ioc.get_executor(), options_for(server));
   asio::cancellation_signal cancel;
   std::optional<result> blocked;
-  c.async_command({"BLPOP", "empty", "0"},
-                  asio::bind_cancellation_slot(cancel.slot(),
-                                               [&](boost::system::error_code ec, reply r) {
-                                                 blocked = result{ec, std::move(r)};
-                                               }));
+  c.async_command(
+      {"BLPOP", "empty", "0"},
+      asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, reply r) {
+        blocked = result{ec, std::move(r)};
+      }));
   ioc.poll();
   cancel.emit(asio::cancellation_type::terminal);
   while (!blocked)
@@ -247,7 +295,7 @@ BOOST_AUTO_TEST_CASE(urls_are_read_and_the_password_never_echoed) {
   BOOST_TEST(v6->port == 6379);
 
   for (const char* bad : {"rediss://h", "http://h", "redis://", "redis://h:0", "redis://h:99999",
-                          "redis://h/x", "redis://h?db=1", "not a url"}) {
+                          "redis://h/x", "redis://h?db=1", "not a url", "redis://user@h"}) {
     std::string why;
     BOOST_TEST(!conclave::redis::parse_url(bad, &why).has_value(), bad);
     BOOST_TEST(!why.empty());

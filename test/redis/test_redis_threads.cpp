@@ -1,9 +1,9 @@
 // The Redis connection and the shared limiter on an io_context run by four threads, issued to
 // from eight: every command completes once, on its caller's strand, with its own reply (run
 // under TSan in CI: the connection's state lives on its internal strand).
-#include <conclave/redis/shared_limiter.hpp>
-
 #include "redis_server.hpp"
+
+#include <conclave/redis/shared_limiter.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>

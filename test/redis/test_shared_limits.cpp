@@ -2,12 +2,13 @@
 // provider's clamp; NOSCRIPT after a flush; then five instances (each its own Redis
 // connection, HTTP client and model) calling one mock under one limit, a 429 that cools every
 // instance, and Redis gone (fails closed, the provider is not called).
+#include "redis_server.hpp"
+
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/limited_model.hpp>
 #include <conclave/mock/mock_server.hpp>
 #include <conclave/openai/openai_model.hpp>
 #include <conclave/redis/shared_limit_model.hpp>
-
-#include "redis_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -62,6 +63,12 @@ struct rig {
     run_until(out);
     BOOST_TEST(!*out, out->message());
   }
+  std::int64_t pttl(const std::string& key) {
+    std::optional<std::int64_t> out;
+    redis.async_command({"PTTL", key}, [&](error_code, reply r) { out = r.integer; });
+    run_until(out);
+    return *out;
+  }
   // Lets `d` pass (a window's time), driving the io_context.
   void pass(std::chrono::milliseconds d) {
     asio::steady_timer t(ioc, d);
@@ -103,7 +110,8 @@ BOOST_AUTO_TEST_CASE(tokens_are_reserved_by_estimate_and_settled_to_what_was_use
   BOOST_TEST(first.tokens == 600);
   BOOST_TEST(!r.reserve("k", limit, 600).granted);  // 1200 > 1000
   r.done([&](auto h) { r.limiter.async_settle("k", first, 100, {}, h); });
-  BOOST_TEST(r.reserve("k", limit, 600).granted);  // 100 + 600
+  BOOST_TEST(r.pttl("conclave:limit:{k}:tokens") > 0);  // settling keeps the window's expiry
+  BOOST_TEST(r.reserve("k", limit, 600).granted);       // 100 + 600
   // A release gives the tokens back too.
   auto third = r.reserve("k", limit, 300);
   BOOST_TEST(third.granted);  // 100 + 600 + 300
@@ -129,6 +137,19 @@ BOOST_AUTO_TEST_CASE(what_leaves_the_window_leaves_the_token_count) {
   BOOST_TEST(!r.reserve("k", limit, 1).granted);   // and two requests: the request cap too
 }
 
+BOOST_AUTO_TEST_CASE(with_no_caps_the_windows_are_still_trimmed) {
+  rig r;
+  const shared_limit none{0, 0, 100ms};
+  for (int i = 0; i < 5; ++i) BOOST_TEST(r.reserve("k", none, 10).granted);
+  r.pass(150ms);
+  BOOST_TEST(r.reserve("k", none, 10).granted);
+  std::optional<std::int64_t> members;
+  r.redis.async_command({"ZCARD", "conclave:limit:{k}:requests"},
+                        [&](error_code, reply v) { members = v.integer; });
+  r.run_until(members);
+  BOOST_TEST(*members == 1);  // the five older starts left with their window
+}
+
 BOOST_AUTO_TEST_CASE(a_cooldown_stops_every_start_and_a_shorter_one_does_not_cut_it) {
   rig r;
   const shared_limit none{};
@@ -138,7 +159,8 @@ BOOST_AUTO_TEST_CASE(a_cooldown_stops_every_start_and_a_shorter_one_does_not_cut
   BOOST_TEST(!g.granted);
   BOOST_TEST(g.wait.count() > 4000);
   // A retry-after past max_cooldown is capped.
-  r.done([&](auto h) { r.limiter.async_cool_down("k3", std::chrono::milliseconds(10'000'000), h); });
+  r.done(
+      [&](auto h) { r.limiter.async_cool_down("k3", std::chrono::milliseconds(10'000'000), h); });
   BOOST_TEST(r.reserve("k3", none, 1).wait.count() <= 60'000);
 }
 
@@ -170,6 +192,13 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // -- the model decorator, several instances against one mock --
 
+conclave::rate_limit_options local_limits() {
+  conclave::rate_limit_options o;
+  o.max_concurrency = 8;
+  return o;
+}
+
+// One instance as the CLI stacks it: its own limits -> the shared ones -> the provider.
 struct instance {
   instance(asio::io_context& ioc, const conclave::test::redis_server& server,
            const std::string& base_url, shared_limit limit)
@@ -177,12 +206,14 @@ struct instance {
         limiter(redis),
         http(ioc.get_executor()),
         provider(http, conclave::openai::openai_options{base_url, "", "mock", 10'000ms}),
-        limited(provider, limiter, limit) {}
+        limited(provider, limiter, limit),
+        local(limited, local_limits()) {}
   connection redis;
   shared_limiter limiter;
   conclave::http::client http;
   conclave::openai::openai_model provider;
   shared_limit_model limited;
+  conclave::limited_model local;
 };
 
 struct call_result {
@@ -226,7 +257,7 @@ BOOST_AUTO_TEST_CASE(five_instances_under_a_limit_of_r_per_minute_never_start_mo
 
   std::vector<call_result> results;
   for (int round = 0; round < 6; ++round)
-    for (auto& in : instances) call(ioc, in->limited, "", 3000ms, results);
+    for (auto& in : instances) call(ioc, in->local, "", 3000ms, results);
   run_until_count(ioc, results, 30);
 
   std::size_t ok = 0, refused = 0;
@@ -246,6 +277,10 @@ BOOST_AUTO_TEST_CASE(five_instances_under_a_limit_of_r_per_minute_never_start_mo
   std::uint64_t admitted = 0;
   for (auto& in : instances) admitted += in->limited.stats().admitted;
   BOOST_TEST(admitted == R);
+  for (auto& in : instances) {  // a refusal in front is not the provider's 429
+    BOOST_TEST(in->local.stats_for("").rate_limited == 0u);
+    BOOST_TEST(in->local.stats_for("").concurrency_cap == 8.0);
+  }
   mock.stop();
 }
 
@@ -285,8 +320,8 @@ BOOST_AUTO_TEST_CASE(with_redis_gone_a_call_fails_closed_and_the_provider_is_not
   std::vector<call_result> results;
   call(ioc, a.limited, "", 5000ms, results);
   run_until_count(ioc, results, 1);
-  BOOST_TEST((results[0].ec == conclave::redis::error::connect_failed),
-             results[0].ec.message());
+  // Retryable, as a connection failure is; the call still never reached the provider.
+  BOOST_TEST((results[0].ec == conclave::error::connection_failed), results[0].ec.message());
   BOOST_TEST(results[0].reply.diag.message.find("Redis") != std::string::npos);
   BOOST_TEST(mock.stats().openai_calls == 0u);
   BOOST_TEST(a.limited.stats().redis_errors == 1u);

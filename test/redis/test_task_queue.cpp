@@ -1,10 +1,10 @@
 // The shared task queue on a real Redis, with three instances (each its own connection and
 // owner name): priority-then-FIFO order across them, the capacity bound, leases renewed and
 // reaped (re-queued once, then failed), a lost lease's late writes refused, and cancel.
+#include "redis_server.hpp"
+
 #include <conclave/engine/error.hpp>
 #include <conclave/redis/task_queue.hpp>
-
-#include "redis_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,13 +23,14 @@ using namespace std::chrono_literals;
 using boost::system::error_code;
 
 struct instance {
-  instance(asio::io_context& ioc, const conclave::test::redis_server& server,
-           task_queue_options o, std::string owner)
-      : redis(ioc.get_executor(), [&] {
-          connection_options c;
-          c.where = *parse_url(server.url());
-          return c;
-        }()),
+  instance(asio::io_context& ioc, const conclave::test::redis_server& server, task_queue_options o,
+           std::string owner)
+      : redis(ioc.get_executor(),
+              [&] {
+                connection_options c;
+                c.where = *parse_url(server.url());
+                return c;
+              }()),
         queue(redis, std::move(o), std::move(owner)) {}
   connection redis;
   task_queue queue;
@@ -59,8 +60,13 @@ struct rig {
     BOOST_TEST(!ec, ec.message());
     return t;
   }
-  lease_status renew(std::size_t i, const std::string& id) {
-    return std::get<1>(run<lease_status>([&](auto h) { q(i).async_renew(id, h); }));
+  lease_status renew(std::size_t i, const queued_task& t) {
+    return std::get<1>(run<lease_status>([&](auto h) { q(i).async_renew(t.id, t.lease, h); }));
+  }
+  lease_status finish(std::size_t i, const queued_task& t, const std::string& state,
+                      const std::string& result) {
+    return std::get<1>(run<lease_status>(
+        [&](auto h) { q(i).async_finish(t.id, t.lease, state, result, "", "", h); }));
   }
   std::pair<std::int64_t, std::int64_t> reap(std::size_t i) {
     auto [ec, requeued, failed] =
@@ -123,27 +129,27 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_requeued_once_then_the_task_fails) {
   o.lease = 100ms;
   rig r(o);
   BOOST_TEST(!r.submit(0, "job", 5));
-  BOOST_TEST(r.claim(0)->id == "job");  // instance a takes it, then stops renewing (killed)
+  const auto first = *r.claim(0);  // instance a takes it, then stops renewing (stalled)
   BOOST_TEST((r.reap(1) == std::pair<std::int64_t, std::int64_t>{0, 0}));  // not yet
   r.pass(150ms);
   BOOST_TEST((r.reap(1) == std::pair<std::int64_t, std::int64_t>{1, 0}));
-  auto again = r.claim(1);
-  BOOST_TEST_REQUIRE(again.has_value());
-  BOOST_TEST(again->id == "job");
-  BOOST_TEST(again->requeues == 1);
-  // a comes back: its lease is gone, and what it would write is refused.
-  BOOST_TEST(!r.renew(0, "job").held);
-  auto [ec, late] = r.run<lease_status>(
-      [&](auto h) { r.q(0).async_finish("job", "succeeded", "a's answer", "", "", h); });
-  BOOST_TEST(!late.held);
+  const auto again = *r.claim(0);  // the same owner claims it again: a new lease
+  BOOST_TEST(again.id == "job");
+  BOOST_TEST(again.requeues == 1);
+  BOOST_TEST(again.lease != first.lease);
+  // The stalled run wakes up: its lease is gone, and what it would write is refused.
+  BOOST_TEST(!r.renew(0, first).held);
+  BOOST_TEST(!r.finish(0, first, "succeeded", "the stalled run's answer").held);
   BOOST_TEST(r.get("job")->result.empty());
-  // b stops renewing too: the second expiry fails the task.
+  BOOST_TEST(r.renew(0, again).held);
+  // The second claim stalls too: the second expiry fails the task.
   r.pass(150ms);
   BOOST_TEST((r.reap(2) == std::pair<std::int64_t, std::int64_t>{0, 1}));
   auto failed = r.get("job");
   BOOST_TEST(failed->state == "failed");
   BOOST_TEST(failed->error_code == "lease_expired");
   BOOST_TEST(!r.claim(2).has_value());
+  BOOST_TEST(!r.finish(0, again, "succeeded", "late").held);
 }
 
 BOOST_AUTO_TEST_CASE(a_renewed_lease_is_kept_and_a_finish_is_written) {
@@ -151,24 +157,25 @@ BOOST_AUTO_TEST_CASE(a_renewed_lease_is_kept_and_a_finish_is_written) {
   o.lease = 200ms;
   rig r(o);
   BOOST_TEST(!r.submit(0, "job", 5));
-  BOOST_TEST(r.claim(2).has_value());
+  const auto t = *r.claim(2);
   r.pass(120ms);
-  BOOST_TEST(r.renew(2, "job").held);
+  BOOST_TEST(r.renew(2, t).held);
   r.pass(120ms);  // past the first lease's end, within the renewed one
   BOOST_TEST((r.reap(0) == std::pair<std::int64_t, std::int64_t>{0, 0}));
-  auto [ec, done] = r.run<lease_status>(
-      [&](auto h) { r.q(2).async_finish("job", "succeeded", "{\"answer\":42}", "", "", h); });
-  BOOST_TEST(done.held);
-  auto t = r.get("job");
-  BOOST_TEST(t->state == "succeeded");
-  BOOST_TEST(t->result == "{\"answer\":42}");
+  BOOST_TEST(r.finish(2, t, "succeeded", "{\"answer\":42}").held);
+  auto got = r.get("job");
+  BOOST_TEST(got->state == "succeeded");
+  BOOST_TEST(got->result == "{\"answer\":42}");
+  BOOST_CHECK_THROW(r.q(2).async_finish(t.id, t.lease, "running", "", "", "", [](auto...) {}),
+                    std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(cancel_removes_a_queued_task_and_flags_a_running_one) {
   rig r;
   BOOST_TEST(!r.submit(0, "queued", 5));
   BOOST_TEST(!r.submit(0, "running", 9));
-  BOOST_TEST(r.claim(1)->id == "running");
+  const auto running = *r.claim(1);
+  BOOST_TEST(running.id == "running");
   auto cancel = [&](const std::string& id) {
     return std::get<1>(r.run<cancel_outcome>([&](auto h) { r.q(2).async_cancel(id, h); }));
   };
@@ -176,11 +183,10 @@ BOOST_AUTO_TEST_CASE(cancel_removes_a_queued_task_and_flags_a_running_one) {
   BOOST_TEST(!r.claim(0).has_value());  // it left the queue atomically
   BOOST_TEST(r.get("queued")->state == "cancelled");
   BOOST_TEST((cancel("running") == cancel_outcome::cancel_running));
-  auto status = r.renew(1, "running");  // the owner hears of it at its next renew
+  auto status = r.renew(1, running);  // the owner hears of it at its next renew
   BOOST_TEST(status.held);
   BOOST_TEST(status.cancel_requested);
-  r.run<lease_status>(
-      [&](auto h) { r.q(1).async_finish("running", "cancelled", "", "cancelled", "", h); });
+  BOOST_TEST(r.finish(1, running, "cancelled", "").held);
   BOOST_TEST((cancel("running") == cancel_outcome::already_finished));
   BOOST_TEST((cancel("nope") == cancel_outcome::unknown));
 }

@@ -5,21 +5,20 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <chrono>
+#include <cstdint>
 #include <fcntl.h>
+#include <filesystem>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdint>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #ifndef CONCLAVE_REDIS_SERVER
@@ -76,12 +75,24 @@ class redis_server {
     if (pid_ > 0) return;
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args{CONCLAVE_REDIS_SERVER, "--port",  std::to_string(port_),
-                                  "--bind",             "127.0.0.1", "--dir",
-                                  dir_.string(),        "--appendonly", "yes",
-                                  "--appendfsync",      "everysec",  "--save",
-                                  "",                   "--daemonize", "no",
-                                  "--logfile",          "",          "--loglevel",
+    std::vector<std::string> args{CONCLAVE_REDIS_SERVER,
+                                  "--port",
+                                  std::to_string(port_),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--dir",
+                                  dir_.string(),
+                                  "--appendonly",
+                                  "yes",
+                                  "--appendfsync",
+                                  "everysec",
+                                  "--save",
+                                  "",
+                                  "--daemonize",
+                                  "no",
+                                  "--logfile",
+                                  "",
+                                  "--loglevel",
                                   "notice"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

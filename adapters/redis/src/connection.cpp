@@ -8,6 +8,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <string_view>
 #include <utility>
@@ -16,12 +17,24 @@ namespace conclave::redis {
 namespace asio = boost::asio;
 namespace {
 
-// Commands whose replies keep coming: hiredis would call one command's callback again and
-// again, and this connection completes each command once.
-bool is_push_command(std::string_view verb) {
-  std::string v(verb);
-  for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return v == "SUBSCRIBE" || v == "PSUBSCRIBE" || v == "SSUBSCRIBE" || v == "MONITOR";
+// Why a command is refused rather than sent; empty when it may go. Some commands change what
+// the connection is for every later command (replies that keep coming, no replies, another
+// protocol or database), and this connection completes each command once with its own reply.
+std::string refusal(const std::vector<std::string>& args) {
+  auto upper = [](std::string v) {
+    for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return v;
+  };
+  const std::string verb = upper(args.front());
+  for (const char* v : {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
+                        "SUNSUBSCRIBE", "MONITOR", "HELLO", "RESET", "SELECT"})
+    if (verb == v)
+      return "ERR " + verb +
+             " would change the connection for every later command: not supported here (one "
+             "reply per command; the database is the URL's)";
+  if (verb == "CLIENT" && args.size() > 1 && upper(args[1]) == "REPLY")
+    return "ERR CLIENT REPLY would leave commands without their replies: not supported here";
+  return {};
 }
 
 }  // namespace
@@ -42,57 +55,36 @@ connection::impl::~impl() {
   }
 }
 
-void connection::impl::issue(std::vector<std::string> args,
-                             asio::any_completion_handler<command_signature> handler) {
-  if (state == phase::closed)
-    return fail_now(std::move(handler), error::closed, "the connection is closed");
+void connection::impl::issue(const pending_ptr& p) {
+  if (p->done) return;  // cancelled before it got here
+  auto refuse = [&](error e, std::string text) {
+    complete(p, make_error_code(e), failure(std::move(text)));
+  };
+  if (state == phase::closed) return refuse(error::closed, "the connection is closed");
   if (commands.size() >= opts.max_pending)
-    return fail_now(std::move(handler), error::too_many_pending,
-                    std::to_string(opts.max_pending) + " commands are waiting already");
-  if (args.empty()) return fail_now(std::move(handler), error::server_error, "ERR empty command");
-  if (is_push_command(args.front()))
-    return fail_now(std::move(handler), error::server_error,
-                    "ERR " + args.front() + " turns a connection into a stream of pushes: not "
-                    "supported here (one reply per command)");
+    return refuse(error::too_many_pending,
+                  std::to_string(opts.max_pending) + " commands are waiting already");
+  if (p->args.empty()) return refuse(error::server_error, "ERR empty command");
+  if (auto why = refusal(p->args); !why.empty()) return refuse(error::server_error, std::move(why));
 
-  auto p = std::make_shared<pending>(strand, std::move(args), std::move(handler));
   commands.push_back(p);
   p->self = std::prev(commands.end());
+  p->listed = true;
   p->deadline.expires_after(opts.command_timeout);
   p->deadline.async_wait([self = shared_from_this(), p](boost::system::error_code ec) {
     if (!ec && !p->done) self->on_command_timeout(p);
   });
-  auto slot = asio::get_associated_cancellation_slot(p->handler);
-  if (slot.is_connected()) {
-    p->slot = slot;
-    slot.assign([self = shared_from_this(), p](asio::cancellation_type type) {
-      if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
-      asio::dispatch(self->strand, [self, p] {
-        self->complete(p, asio::error::operation_aborted, failure("cancelled"));
-      });
-    });
-  }
-
-  switch (state) {
-    case phase::idle:
-      start_link();
-      break;
-    case phase::connecting:
-    case phase::connected:
-      submit(p);
-      break;
-    default:  // resolving or backing off: sent once the next link is made
-      break;
-  }
-}
-
-void connection::impl::fail_now(asio::any_completion_handler<command_signature> handler,
-                                error e, std::string text) {
-  ++stat_commands;
-  asio::post(strand, asio::append(std::move(handler), make_error_code(e), failure(std::move(text))));
+  if (state == phase::idle)
+    start_link();
+  else if (state == phase::connected)
+    submit(p);
+  // else (resolving, connecting or setting up, backing off): sent once the link is ready
 }
 
 void connection::impl::submit(const pending_ptr& p) {
+  // The link may be gone with its departure still posted (link_gone): the command waits for
+  // the next one.
+  if (!current || !current->ac || !current->was_ready()) return;
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
   argv.reserve(p->args.size());
@@ -110,14 +102,23 @@ void connection::impl::submit(const pending_ptr& p) {
   p->args = {};  // hiredis holds the formatted command now
 }
 
+void connection::impl::submit_waiting() {
+  for (const auto& p : std::list<pending_ptr>(commands))
+    if (!p->done && !p->in_hiredis) submit(p);
+}
+
 void connection::impl::complete(pending_ptr p, boost::system::error_code ec, reply r) {
   if (p->done) return;
   p->done = true;
   p->deadline.cancel();
-  if (p->slot.is_connected()) p->slot.clear();
+  // The caller's cancellation slot is left as it is: clearing it here, on this strand, could
+  // race with the caller emitting on its own; its handler does nothing once `done`.
   ++stat_commands;
   asio::post(strand, asio::append(std::move(p->handler), ec, std::move(r)));
-  if (!p->in_hiredis) commands.erase(p->self);
+  if (p->listed && !p->in_hiredis) {
+    commands.erase(p->self);
+    p->listed = false;
+  }
 }
 
 void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l) {
@@ -126,9 +127,8 @@ void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l
   p->in_hiredis = false;
   if (p->done) {  // timed out or cancelled already: the reply is dropped
     commands.erase(p->self);
-    return;
-  }
-  if (r) {
+    p->listed = false;
+  } else if (r) {
     reply value = convert(*r);
     const bool is_error = value.type == reply::kind::error;
     complete(p, is_error ? make_error_code(error::server_error) : boost::system::error_code(),
@@ -136,8 +136,14 @@ void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l
   } else {
     complete(p, make_error_code(l.drop_code()), failure(l.drop_text()));
   }
-  if (r && state == phase::closed && commands.empty() && current)
+  // Closing: the last reply awaited closes the link.
+  if (r && state == phase::closed && !awaited() && current)
     current->drop(error::closed, "the connection was closed");
+}
+
+bool connection::impl::awaited() const {
+  return std::any_of(commands.begin(), commands.end(),
+                     [](const pending_ptr& p) { return !p->done; });
 }
 
 void connection::impl::on_command_timeout(const pending_ptr& p) {
@@ -172,10 +178,11 @@ void connection::impl::start_link() {
         if (self->state != phase::resolving) return;  // closed meanwhile
         if (ec || results.empty()) {
           const bool timed_out = ec == asio::error::operation_aborted;
-          return self->link_failed(
-              timed_out ? error::connect_timeout : error::connect_failed,
-              "cannot resolve " + self->opts.where.host + ": " +
-                  (timed_out ? std::string("timed out") : ec ? ec.message() : "no address"));
+          return self->link_failed(timed_out ? error::connect_timeout : error::connect_failed,
+                                   "cannot resolve " + self->opts.where.host + ": " +
+                                       (timed_out ? std::string("timed out")
+                                        : ec      ? ec.message()
+                                                  : "no address"));
         }
         auto chosen = results.begin()->endpoint().address();
         for (const auto& entry : results)  // a server bound to 127.0.0.1 only is the usual case
@@ -198,7 +205,7 @@ void connection::impl::connect_to(const std::string& address) {
   current = std::make_shared<link>(*this, ac);
   state = phase::connecting;
   current->attach();
-  // AUTH and SELECT go first; the waiting commands follow them in the same write.
+  // AUTH and SELECT go first.
   if (!opts.where.password.empty()) {
     std::vector<std::string> auth{"AUTH"};
     if (!opts.where.username.empty()) auth.push_back(opts.where.username);
@@ -206,24 +213,29 @@ void connection::impl::connect_to(const std::string& address) {
     current->setup(auth);
   }
   if (opts.where.db != 0) current->setup({"SELECT", std::to_string(opts.where.db)});
-  for (const auto& p : std::list<pending_ptr>(commands))
-    if (!p->done && !p->in_hiredis && current && current->ac) submit(p);
+  // The caller's commands wait for on_ready: sent behind a setup that fails, they would run
+  // unauthenticated or in the wrong database.
 }
 
-void connection::impl::on_connected() {
+void connection::impl::on_ready() {
   state = phase::connected;
   connect_timer.cancel();
   backoff = opts.backoff_initial;
   ++stat_connects;
   connected_now = true;
+  submit_waiting();
 }
 
 void connection::impl::link_failed(error e, const std::string& why) {
   ++stat_connect_failures;
+  fail_waiting(e, why);
+  schedule_reconnect(false);
+}
+
+void connection::impl::fail_waiting(error e, const std::string& why) {
   // What waits for this attempt fails now: a caller learns Redis is down within one attempt.
   for (const auto& p : std::list<pending_ptr>(commands))
     if (!p->in_hiredis) complete(p, make_error_code(e), failure(why));
-  schedule_reconnect(false);
 }
 
 void connection::impl::link_gone(const std::shared_ptr<link>& l) {
@@ -231,8 +243,9 @@ void connection::impl::link_gone(const std::shared_ptr<link>& l) {
   current.reset();
   connected_now = false;
   if (state == phase::closed) return;
-  if (!l->was_connected()) ++stat_connect_failures;
-  schedule_reconnect(l->was_connected());
+  if (!l->was_ready()) fail_waiting(l->drop_code(), l->drop_text());
+  if (!l->was_ready()) ++stat_connect_failures;  // a refused AUTH too: the backoff grows
+  schedule_reconnect(l->was_ready());
 }
 
 void connection::impl::schedule_reconnect(bool was_up) {
@@ -252,10 +265,10 @@ void connection::impl::close() {
   reconnect_timer.cancel();
   connect_timer.cancel();
   resolver.cancel();
-  for (const auto& p : std::list<pending_ptr>(commands))
-    if (!p->in_hiredis) complete(p, make_error_code(error::closed), failure("the connection is closed"));
+  fail_waiting(error::closed, "the connection is closed");
   // What was sent gets its reply (or its deadline) first; the last reply closes the link.
-  if (commands.empty() && current) current->drop(error::closed, "the connection was closed");
+  // (A command cancelled or timed out is awaited by no one: a blocked one would never answer.)
+  if (!awaited() && current) current->drop(error::closed, "the connection was closed");
 }
 
 // -- the public face --
@@ -267,9 +280,19 @@ connection::~connection() { close(); }
 
 void connection::start_command(std::vector<std::string> args,
                                asio::any_completion_handler<command_signature> handler) {
-  asio::dispatch(impl_->strand, [im = impl_, a = std::move(args), h = std::move(handler)]() mutable {
-    im->issue(std::move(a), std::move(h));
-  });
+  auto p = std::make_shared<pending>(impl_->strand, std::move(args), std::move(handler));
+  // The slot is assigned here, on the caller's side, as the caller emits on it.
+  auto slot = asio::get_associated_cancellation_slot(p->handler);
+  if (slot.is_connected()) {
+    slot.assign([im = impl_, weak = std::weak_ptr<pending>(p)](asio::cancellation_type type) {
+      if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
+      asio::dispatch(im->strand, [im, weak] {
+        if (auto cancelled = weak.lock())
+          im->complete(cancelled, asio::error::operation_aborted, failure("cancelled"));
+      });
+    });
+  }
+  asio::dispatch(impl_->strand, [im = impl_, p = std::move(p)] { im->issue(p); });
 }
 
 void connection::close() {

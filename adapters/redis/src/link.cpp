@@ -43,8 +43,7 @@ reply convert(const redisReply& r) {
   return out;
 }
 
-link::link(connection::impl& o, redisAsyncContext* c)
-    : owner(&o), ac(c), fd_(o.strand, c->c.fd) {}
+link::link(connection::impl& o, redisAsyncContext* c) : owner(&o), ac(c), fd_(o.strand, c->c.fd) {}
 
 void link::attach() {
   ac->data = this;
@@ -65,8 +64,9 @@ void link::setup(const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  redisAsyncCommandArgv(ac, &link::on_setup_reply, nullptr, static_cast<int>(argv.size()),
-                        argv.data(), lens.data());
+  if (redisAsyncCommandArgv(ac, &link::on_setup_reply, nullptr, static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) == REDIS_OK)
+    ++setup_pending_;
 }
 
 void link::drop(error code, std::string why) {
@@ -79,7 +79,7 @@ void link::drop(error code, std::string why) {
 
 error link::drop_code() const noexcept {
   if (dropped_) return drop_code_;
-  return connected_ ? error::disconnected : error::connect_failed;
+  return ready_ ? error::disconnected : error::connect_failed;
 }
 
 std::string link::drop_text() const {
@@ -99,16 +99,24 @@ void link::on_reply(redisAsyncContext* ac, void* r, void* privdata) {
 void link::on_setup_reply(redisAsyncContext* ac, void* r, void* /*privdata*/) {
   auto* self = static_cast<link*>(ac->data);
   const auto* reply = static_cast<redisReply*>(r);
-  if (!reply || reply->type != REDIS_REPLY_ERROR || !self->owner) return;
-  self->drop(error::auth_failed, "Redis refused the connection's setup: " +
-                                     std::string(reply->str, reply->len));
+  if (!reply || !self->owner) return;  // the link is going anyway
+  if (reply->type == REDIS_REPLY_ERROR)
+    return self->drop(error::auth_failed, "Redis refused the connection's setup: " +
+                                              std::string(reply->str, reply->len));
+  if (--self->setup_pending_ == 0 && self->connected_) {
+    self->ready_ = true;
+    self->owner->on_ready();
+  }
 }
 
 void link::on_connect(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<link*>(ac->data);
   if (status == REDIS_OK) {
     self->connected_ = true;
-    if (self->owner) self->owner->on_connected();
+    if (self->setup_pending_ == 0 && self->owner) {
+      self->ready_ = true;
+      self->owner->on_ready();
+    }
   } else if (ac->errstr[0] != '\0') {
     self->drop_text_ = ac->errstr;  // hiredis frees the context next
   }
@@ -142,19 +150,19 @@ void link::arm(bool read) {
   bool& armed = read ? read_armed_ : write_armed_;
   if (armed || !ac || !owner) return;
   armed = true;
-  fd_.async_wait(read ? asio::posix::stream_descriptor::wait_read
-                      : asio::posix::stream_descriptor::wait_write,
-                 [self = shared_from_this(), keep = owner->shared_from_this(),
-                  read](boost::system::error_code ec) {
-                   (read ? self->read_armed_ : self->write_armed_) = false;
-                   if (ec || !self->ac) return;
-                   if (!(read ? self->want_read_ : self->want_write_)) return;
-                   if (read)
-                     redisAsyncHandleRead(self->ac);
-                   else
-                     redisAsyncHandleWrite(self->ac);
-                   if (self->ac && (read ? self->want_read_ : self->want_write_)) self->arm(read);
-                 });
+  fd_.async_wait(
+      read ? asio::posix::stream_descriptor::wait_read : asio::posix::stream_descriptor::wait_write,
+      [self = shared_from_this(), keep = owner->shared_from_this(),
+       read](boost::system::error_code ec) {
+        (read ? self->read_armed_ : self->write_armed_) = false;
+        if (ec || !self->ac) return;
+        if (!(read ? self->want_read_ : self->want_write_)) return;
+        if (read)
+          redisAsyncHandleRead(self->ac);
+        else
+          redisAsyncHandleWrite(self->ac);
+        if (self->ac && (read ? self->want_read_ : self->want_write_)) self->arm(read);
+      });
 }
 
 }  // namespace conclave::redis

@@ -10,10 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-
-#include <atomic>
 #include <list>
 #include <memory>
 #include <string>
@@ -36,9 +35,9 @@ struct pending {
   // Set only here, at construction: any_completion_handler's move assignment recurses in 1.81.
   boost::asio::any_completion_handler<connection::command_signature> handler;
   boost::asio::steady_timer deadline;
-  boost::asio::cancellation_slot slot;
   std::list<std::shared_ptr<pending>>::iterator self;  ///< its place in impl::commands
-  bool done = false;        ///< the handler was called (or posted)
+  bool listed = false;                                 ///< in impl::commands (self is valid)
+  bool done = false;                                   ///< the handler was called (or posted)
   bool in_hiredis = false;  ///< hiredis holds it and will call back, with a reply or null
 };
 using pending_ptr = std::shared_ptr<pending>;
@@ -52,21 +51,21 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
   ~impl();
 
   // All of these run on the strand.
-  void issue(std::vector<std::string> args,
-             boost::asio::any_completion_handler<command_signature> handler);
-  void fail_now(boost::asio::any_completion_handler<command_signature> handler, error e,
-                std::string text);
+  void issue(const pending_ptr& p);
   void submit(const pending_ptr& p);
+  void submit_waiting();
   void complete(pending_ptr p, boost::system::error_code ec, reply r);
   void on_reply(pending* raw, const redisReply* r, const link& l);
   void on_command_timeout(const pending_ptr& p);
   void start_link();
   void connect_to(const std::string& address);
-  void on_connected();
+  void on_ready();  ///< connected, AUTH and SELECT done: commands may go
   void link_failed(error e, const std::string& why);
+  void fail_waiting(error e, const std::string& why);  ///< those not sent
   void link_gone(const std::shared_ptr<link>& l);
   void schedule_reconnect(bool was_up);
   void close();
+  bool awaited() const;  ///< a command sent or waiting still has a caller to answer
 
   strand_type strand;
   connection_options opts;
@@ -90,19 +89,21 @@ class link : public std::enable_shared_from_this<link> {
 
   /// Hooks hiredis's events to Asio and asks to hear about the connect.
   void attach();
-  /// A command of our own before the caller's (AUTH, SELECT): an error reply drops the link.
+  /// A command of our own before the caller's (AUTH, SELECT): an error reply drops the link;
+  /// the caller's commands are sent once every setup command has succeeded.
   void setup(const std::vector<std::string>& args);
   /// Frees the context now: commands sent complete with `code` and `why`.
   void drop(error code, std::string why);
 
   error drop_code() const noexcept;
   std::string drop_text() const;
-  bool was_connected() const noexcept { return connected_; }
+  /// Connected and set up: the caller's commands went (or could go) over it.
+  bool was_ready() const noexcept { return ready_; }
 
   static void on_reply(redisAsyncContext* ac, void* r, void* privdata);
 
-  connection::impl* owner;   ///< null once the impl is being destroyed
-  redisAsyncContext* ac;     ///< null once hiredis freed it
+  connection::impl* owner;  ///< null once the impl is being destroyed
+  redisAsyncContext* ac;    ///< null once hiredis freed it
 
  private:
   static void on_connect(const redisAsyncContext* ac, int status);
@@ -116,7 +117,9 @@ class link : public std::enable_shared_from_this<link> {
 
   boost::asio::posix::stream_descriptor fd_;
   bool want_read_ = false, want_write_ = false, read_armed_ = false, write_armed_ = false;
-  bool connected_ = false;
+  bool connected_ = false;  ///< the TCP connect completed
+  bool ready_ = false;      ///< ... and every setup command succeeded
+  int setup_pending_ = 0;
   bool dropped_ = false;  ///< drop() chose the error
   error drop_code_ = error::disconnected;
   std::string drop_text_;

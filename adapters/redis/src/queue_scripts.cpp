@@ -29,29 +29,33 @@ redis.call('ZADD', base .. ':pending', score, id)
 return {'ok', seq}
 )lua";
 
-// ARGV: owner, lease ms. -> false | {id, body, priority, requeues}
+// ARGV: owner, lease ms. -> false | {id, body, priority, requeues, lease}. The lease names
+// this claim (owner#claims), so a run whose lease was reaped cannot renew or finish the task
+// even when the same owner has claimed it again.
 constexpr const char* claim_source = CONCLAVE_QUEUE_PRELUDE R"lua(
 local popped = redis.call('ZPOPMIN', base .. ':pending')
 if #popped == 0 then return false end
 local id = popped[1]
-redis.call('HSET', task(id), 'state', 'running', 'owner', ARGV[1], 'started_ms', now)
+local lease = ARGV[1] .. '#' .. redis.call('HINCRBY', task(id), 'claims', 1)
+redis.call('HSET', task(id), 'state', 'running', 'owner', ARGV[1], 'lease', lease,
+           'started_ms', now)
 redis.call('ZADD', base .. ':leases', now + tonumber(ARGV[2]), id)
 local f = redis.call('HMGET', task(id), 'body', 'priority', 'requeues')
-return {id, f[1] or '', tonumber(f[2] or 0), tonumber(f[3] or 0)}
+return {id, f[1] or '', tonumber(f[2] or 0), tonumber(f[3] or 0), lease}
 )lua";
 
-// ARGV: id, owner, lease ms. -> {held, cancel requested}
+// ARGV: id, lease, lease ms. -> {held, cancel requested}
 constexpr const char* renew_source = CONCLAVE_QUEUE_PRELUDE R"lua(
-local f = redis.call('HMGET', task(ARGV[1]), 'state', 'owner', 'cancel')
+local f = redis.call('HMGET', task(ARGV[1]), 'state', 'lease', 'cancel')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {0, 0} end
 redis.call('ZADD', base .. ':leases', now + tonumber(ARGV[3]), ARGV[1])
 return {1, f[3] == '1' and 1 or 0}
 )lua";
 
-// ARGV: id, owner, state, result, error code, error message, ttl ms. -> {held, cancel}
+// ARGV: id, lease, state, result, error code, error message, ttl ms. -> {held, cancel}
 constexpr const char* finish_source = CONCLAVE_QUEUE_PRELUDE R"lua(
 local id = ARGV[1]
-local f = redis.call('HMGET', task(id), 'state', 'owner', 'cancel')
+local f = redis.call('HMGET', task(id), 'state', 'lease', 'cancel')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {0, 0} end
 redis.call('HSET', task(id), 'state', ARGV[3], 'result', ARGV[4], 'error_code', ARGV[5],
            'error_message', ARGV[6], 'finished_ms', now)
@@ -90,7 +94,7 @@ for _, id in ipairs(expired) do
   if f[1] == 'running' then
     if f[4] ~= '1' and tonumber(f[3] or 0) < tonumber(ARGV[1]) then
       redis.call('HINCRBY', task(id), 'requeues', 1)
-      redis.call('HSET', task(id), 'state', 'queued', 'owner', '')
+      redis.call('HSET', task(id), 'state', 'queued', 'owner', '', 'lease', '')
       redis.call('ZADD', base .. ':pending', f[2], id)
       requeued = requeued + 1
     else

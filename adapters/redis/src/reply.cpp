@@ -92,6 +92,10 @@ std::optional<endpoint> parse_url(std::string_view url, std::string* why) {
   if (u.has_userinfo()) {
     e.username = u.user();
     e.password = u.password();
+    if (!e.username.empty() && e.password.empty()) {
+      fail(why, "a user needs a password (redis://user:password@host)");
+      return std::nullopt;
+    }
   }
   std::string path = u.path();
   if (!path.empty() && path.front() == '/') path.erase(0, 1);

@@ -1,9 +1,10 @@
 #include "scripts.hpp"
 
-#include <openssl/sha.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
 
 #include <cstdio>
 #include <memory>
+#include <openssl/sha.h>
 
 namespace conclave::redis {
 namespace {
@@ -22,8 +23,16 @@ local function amount(member) return tonumber(string.match(member, ':(%d+)$')) o
 local cool = redis.call('PTTL', KEYS[3])
 if cool > 0 then return {0, cool} end
 local wait = 0
+-- Both windows are trimmed whatever the caps: starts are recorded either way.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if #old > 0 then
+  local gone = 0
+  for i = 1, #old do gone = gone + amount(old[i]) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  redis.call('DECRBY', KEYS[6], gone)
+end
 if rpm > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
   local n = redis.call('ZCARD', KEYS[1])
   if n >= rpm then
     local frees = redis.call('ZRANGE', KEYS[1], n - rpm, n - rpm, 'WITHSCORES')
@@ -32,13 +41,6 @@ if rpm > 0 then
 end
 if tpm > 0 then
   if want > tpm then want = tpm end
-  local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  if #old > 0 then
-    local gone = 0
-    for i = 1, #old do gone = gone + amount(old[i]) end
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-    redis.call('DECRBY', KEYS[6], gone)
-  end
   local sum = math.max(0, tonumber(redis.call('GET', KEYS[6]) or '0'))
   if sum + want > tpm then
     local freed, offset, found = 0, 0, false
@@ -92,9 +94,10 @@ if used < 0 then
   end
   return 1
 end
-if score then
-  redis.call('ZREM', KEYS[2], member)
+if score and used ~= tonumber(reserved) then
+  -- Added before the old member goes, so the set never empties (which would drop its TTL).
   redis.call('ZADD', KEYS[2], score, id .. ':' .. used)
+  redis.call('ZREM', KEYS[2], member)
   redis.call('INCRBY', KEYS[5], used - tonumber(reserved))
 end
 local function clamp(key, remaining, reset)
@@ -162,13 +165,16 @@ void run_script(connection& redis, const script& s, const std::vector<std::strin
                 const std::vector<std::string>& args,
                 boost::asio::any_completion_handler<connection::command_signature> done) {
   auto eval = std::make_shared<std::vector<std::string>>(command("EVAL", s.source, keys, args));
+  // The caller's cancellation slot goes with the command (and with its EVAL, after NOSCRIPT).
+  auto slot = boost::asio::get_associated_cancellation_slot(done);
   redis.async_command(
       command("EVALSHA", s.sha1, keys, args),
-      [&redis, eval, done = std::move(done)](boost::system::error_code ec, reply r) mutable {
+      boost::asio::bind_cancellation_slot(slot, [&redis, eval, done = std::move(done)](
+                                                    boost::system::error_code ec, reply r) mutable {
         if (ec == error::server_error && r.text.starts_with("NOSCRIPT"))
-          return redis.async_command(std::move(*eval), std::move(done));
+          return redis.async_command(std::move(*eval), std::move(done));  // keeps its slot
         done(ec, std::move(r));
-      });
+      }));
 }
 
 }  // namespace conclave::redis

@@ -1,7 +1,8 @@
-#include <conclave/redis/shared_limiter.hpp>
-
 #include "scripts.hpp"
 
+#include <conclave/redis/shared_limiter.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
 
 #include <atomic>
 #include <random>
@@ -15,7 +16,8 @@ namespace {
 std::string base_key(const shared_limiter_options& o, std::string key) {
   std::erase(key, '{');
   std::erase(key, '}');
-  if (key.size() > 200) key.resize(200);
+  if (key.size() > 200)  // bounded, and two long keys that share a prefix stay apart
+    key = key.substr(0, 180) + "#" + std::to_string(std::hash<std::string>{}(key));
   return o.prefix + ":limit:{" + key + "}";
 }
 
@@ -49,13 +51,15 @@ void shared_limiter::start_reserve(std::string key, shared_limit limit, std::int
   grant g;
   g.id = fresh_id();
   const auto k = keys_for(opts_, key);
-  std::vector<std::string> args{std::to_string(limit.window.count()),
-                                std::to_string(std::max<std::int64_t>(0, limit.requests_per_window)),
-                                std::to_string(std::max<std::int64_t>(0, limit.tokens_per_window)),
-                                std::to_string(std::max<std::int64_t>(0, tokens)), g.id};
+  std::vector<std::string> args{
+      std::to_string(limit.window.count()),
+      std::to_string(std::max<std::int64_t>(0, limit.requests_per_window)),
+      std::to_string(std::max<std::int64_t>(0, limit.tokens_per_window)),
+      std::to_string(std::max<std::int64_t>(0, tokens)), g.id};
+  auto slot = asio::get_associated_cancellation_slot(h);  // a reserve can be cancelled
   run_script(redis_, reserve_script(), k, args,
-             [this, g = std::move(g), h = std::move(h)](boost::system::error_code ec,
-                                                        reply r) mutable {
+             asio::bind_cancellation_slot(slot, [this, g = std::move(g), h = std::move(h)](
+                                                    boost::system::error_code ec, reply r) mutable {
                if (ec) {
                  grant failed;
                  failed.failure = std::move(r.text);
@@ -64,7 +68,7 @@ void shared_limiter::start_reserve(std::string key, shared_limit limit, std::int
                if (r.type != reply::kind::array || r.elements.size() != 2 ||
                    !r.elements[0].as_integer() || !r.elements[1].as_integer())
                  return complete_on(redis_, std::move(h), make_error_code(error::unexpected_reply),
-                               grant{});
+                                    grant{});
                const auto value = *r.elements[1].as_integer();
                if (*r.elements[0].as_integer() == 1) {
                  g.granted = true;
@@ -75,13 +79,14 @@ void shared_limiter::start_reserve(std::string key, shared_limit limit, std::int
                  g.id.clear();
                }
                complete_on(redis_, std::move(h), boost::system::error_code(), std::move(g));
-             });
+             }));
 }
 
 void shared_limiter::start_settle(std::string key, grant g, std::int64_t used,
                                   rate_limit_info provider,
                                   asio::any_completion_handler<done_signature> h) {
-  if (!g.granted || g.id.empty()) return complete_on(redis_, std::move(h), boost::system::error_code());
+  if (!g.granted || g.id.empty())
+    return complete_on(redis_, std::move(h), boost::system::error_code());
   const auto k = keys_for(opts_, key);
   auto reset = [](std::optional<std::chrono::milliseconds> ms) {
     return std::to_string(ms ? std::max<std::int64_t>(0, ms->count()) : 0);
@@ -105,8 +110,9 @@ void shared_limiter::start_settle(std::string key, grant g, std::int64_t used,
 void shared_limiter::start_cool_down(std::string key,
                                      std::optional<std::chrono::milliseconds> retry_after,
                                      asio::any_completion_handler<done_signature> h) {
-  auto ms = retry_after.value_or(opts_.default_cooldown);
-  ms = std::clamp(ms, std::chrono::milliseconds(1), opts_.max_cooldown);
+  const auto longest = std::max(opts_.max_cooldown, std::chrono::milliseconds(1));
+  const auto ms = std::clamp(retry_after.value_or(opts_.default_cooldown),
+                             std::chrono::milliseconds(1), longest);
   run_script(redis_, cool_down_script(), {keys_for(opts_, key)[2]}, {std::to_string(ms.count())},
              [this, h = std::move(h)](boost::system::error_code ec, reply) mutable {
                complete_on(redis_, std::move(h), ec);

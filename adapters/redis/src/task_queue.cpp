@@ -1,8 +1,7 @@
-#include <conclave/redis/task_queue.hpp>
+#include "scripts.hpp"
 
 #include <conclave/engine/error.hpp>
-
-#include "scripts.hpp"
+#include <conclave/redis/task_queue.hpp>
 
 #include <algorithm>
 
@@ -36,25 +35,24 @@ task_queue::task_queue(connection& redis, task_queue_options opts, std::string o
 void task_queue::start_submit(std::string id, std::string body, int priority,
                               asio::any_completion_handler<submit_signature> h) {
   priority = std::clamp(priority, 0, 10);
-  run_script(redis_, submit_script(), {base_},
-             {std::move(id), std::move(body), std::to_string(priority),
-              std::to_string(opts_.capacity)},
-             [this, h = std::move(h)](error_code ec, reply r) mutable {
-               if (!ec && (r.type != reply::kind::array || r.elements.empty())) ec = unexpected;
-               if (!ec && r.elements[0].text == "queue_full")
-                 ec = make_error_code(conclave::error::queue_full);
-               else if (!ec && r.elements[0].text != "ok")
-                 ec = unexpected;  // the id is taken
-               complete_on(redis_, std::move(h), ec);
-             });
+  run_script(
+      redis_, submit_script(), {base_},
+      {std::move(id), std::move(body), std::to_string(priority), std::to_string(opts_.capacity)},
+      [this, h = std::move(h)](error_code ec, reply r) mutable {
+        if (!ec && (r.type != reply::kind::array || r.elements.empty())) ec = unexpected;
+        if (!ec && r.elements[0].text == "queue_full")
+          ec = make_error_code(conclave::error::queue_full);
+        else if (!ec && r.elements[0].text != "ok")
+          ec = unexpected;  // the id is taken
+        complete_on(redis_, std::move(h), ec);
+      });
 }
 
 void task_queue::start_claim(asio::any_completion_handler<claim_signature> h) {
-  run_script(redis_, claim_script(), {base_},
-             {owner_, std::to_string(opts_.lease.count())},
+  run_script(redis_, claim_script(), {base_}, {owner_, std::to_string(opts_.lease.count())},
              [this, h = std::move(h)](error_code ec, reply r) mutable {
                std::optional<queued_task> t;
-               if (!ec && r.type == reply::kind::array && r.elements.size() == 4) {
+               if (!ec && r.type == reply::kind::array && r.elements.size() == 5) {
                  t.emplace();
                  t->id = r.elements[0].text;
                  t->body = r.elements[1].text;
@@ -62,6 +60,7 @@ void task_queue::start_claim(asio::any_completion_handler<claim_signature> h) {
                  t->requeues = r.elements[3].as_integer().value_or(0);
                  t->state = "running";
                  t->owner = owner_;
+                 t->lease = r.elements[4].text;
                } else if (!ec && !r.is_nil()) {
                  ec = unexpected;
                }
@@ -69,9 +68,10 @@ void task_queue::start_claim(asio::any_completion_handler<claim_signature> h) {
              });
 }
 
-void task_queue::start_renew(std::string id, asio::any_completion_handler<lease_signature> h) {
+void task_queue::start_renew(std::string id, std::string lease,
+                             asio::any_completion_handler<lease_signature> h) {
   run_script(redis_, renew_script(), {base_},
-             {std::move(id), owner_, std::to_string(opts_.lease.count())},
+             {std::move(id), std::move(lease), std::to_string(opts_.lease.count())},
              [this, h = std::move(h)](error_code ec, reply r) mutable {
                auto status = ec ? std::optional<lease_status>(lease_status{}) : lease_of(r);
                if (!status) ec = unexpected;
@@ -79,11 +79,11 @@ void task_queue::start_renew(std::string id, asio::any_completion_handler<lease_
              });
 }
 
-void task_queue::start_finish(std::string id, std::string state, std::string result,
-                              std::string code, std::string message,
+void task_queue::start_finish(std::string id, std::string lease, std::string state,
+                              std::string result, std::string code, std::string message,
                               asio::any_completion_handler<lease_signature> h) {
   run_script(redis_, finish_script(), {base_},
-             {std::move(id), owner_, std::move(state), std::move(result), std::move(code),
+             {std::move(id), std::move(lease), std::move(state), std::move(result), std::move(code),
               std::move(message), std::to_string(opts_.result_ttl.count())},
              [this, h = std::move(h)](error_code ec, reply r) mutable {
                auto status = ec ? std::optional<lease_status>(lease_status{}) : lease_of(r);
@@ -127,29 +127,39 @@ void task_queue::start_reap(asio::any_completion_handler<reap_signature> h) {
 }
 
 void task_queue::start_get(std::string id, asio::any_completion_handler<get_signature> h) {
-  redis_.async_command(
-      {"HGETALL", base_ + ":task:" + id},
-      [this, id, h = std::move(h)](error_code ec, reply r) mutable {
-        std::optional<queued_task> t;
-        if (!ec && r.type == reply::kind::array && !r.elements.empty()) {
-          t.emplace();
-          t->id = id;
-          for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-            const std::string& k = r.elements[i].text;
-            const reply& v = r.elements[i + 1];
-            if (k == "body") t->body = v.text;
-            else if (k == "priority") t->priority = static_cast<int>(v.as_integer().value_or(0));
-            else if (k == "state") t->state = v.text;
-            else if (k == "owner") t->owner = v.text;
-            else if (k == "requeues") t->requeues = v.as_integer().value_or(0);
-            else if (k == "cancel") t->cancel_requested = v.text == "1";
-            else if (k == "result") t->result = v.text;
-            else if (k == "error_code") t->error_code = v.text;
-            else if (k == "error_message") t->error_message = v.text;
-          }
-        }
-        complete_on(redis_, std::move(h), ec, std::move(t));
-      });
+  redis_.async_command({"HGETALL", base_ + ":task:" + id},
+                       [this, id, h = std::move(h)](error_code ec, reply r) mutable {
+                         std::optional<queued_task> t;
+                         if (!ec && r.type == reply::kind::array && !r.elements.empty()) {
+                           t.emplace();
+                           t->id = id;
+                           for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+                             const std::string& k = r.elements[i].text;
+                             const reply& v = r.elements[i + 1];
+                             if (k == "body")
+                               t->body = v.text;
+                             else if (k == "priority")
+                               t->priority = static_cast<int>(v.as_integer().value_or(0));
+                             else if (k == "state")
+                               t->state = v.text;
+                             else if (k == "owner")
+                               t->owner = v.text;
+                             else if (k == "lease")
+                               t->lease = v.text;
+                             else if (k == "requeues")
+                               t->requeues = v.as_integer().value_or(0);
+                             else if (k == "cancel")
+                               t->cancel_requested = v.text == "1";
+                             else if (k == "result")
+                               t->result = v.text;
+                             else if (k == "error_code")
+                               t->error_code = v.text;
+                             else if (k == "error_message")
+                               t->error_message = v.text;
+                           }
+                         }
+                         complete_on(redis_, std::move(h), ec, std::move(t));
+                       });
 }
 
 }  // namespace conclave::redis

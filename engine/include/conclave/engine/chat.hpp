@@ -179,6 +179,9 @@ struct diagnostics {
   std::optional<std::chrono::milliseconds> retry_after;  ///< from retry-after(-ms)
   std::optional<bool> should_retry;  ///< x-should-retry, when the server sent it
   std::string request_id;            ///< x-request-id / request-id
+  /// The call never reached the provider: a limiter in front of it refused (e.g. limits
+  /// shared on Redis). Outer limiters then count no 429 and give its place back.
+  bool refused_before_sending = false;
 };
 
 /// A piece of a streamed reply, as it arrives: text, reasoning, or a fragment of a tool call.

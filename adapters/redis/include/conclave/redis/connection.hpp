@@ -33,19 +33,19 @@
 namespace conclave::redis {
 
 struct connection_options {
-  endpoint where;                                  ///< the server (parse_url reads a URL)
+  endpoint where;                                   ///< the server (parse_url reads a URL)
   std::chrono::milliseconds connect_timeout{2000};  ///< name lookup, TCP connect, AUTH, SELECT
   std::chrono::milliseconds command_timeout{2000};  ///< from issue to reply, per command
   std::chrono::milliseconds backoff_initial{50};    ///< first wait before reconnecting
   std::chrono::milliseconds backoff_max{2000};      ///< waits double up to this
-  std::size_t max_pending = 10'000;  ///< commands issued and not answered, at most
+  std::size_t max_pending = 10'000;                 ///< commands issued and not answered, at most
 };
 
 struct connection_stats {
-  std::uint64_t connects = 0;       ///< connections made (the first and every reconnect)
+  std::uint64_t connects = 0;  ///< connections made (the first and every reconnect)
   std::uint64_t connect_failures = 0;
-  std::uint64_t commands = 0;       ///< commands completed, well or not
-  std::uint64_t timeouts = 0;       ///< commands that passed their deadline
+  std::uint64_t commands = 0;  ///< commands completed, well or not
+  std::uint64_t timeouts = 0;  ///< commands that passed their deadline
   bool connected = false;
 };
 
@@ -55,7 +55,8 @@ class connection {
 
   /// Connects on first use. Nothing happens on the network before a command is issued.
   connection(boost::asio::any_io_executor ex, connection_options opts);
-  /// Closes: commands still waiting complete with `closed`.
+  /// Closes (see close()). Destroy it before its io_context, and only once the operations of
+  /// the objects built on it (shared_limiter, task_queue) have completed or will never run.
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -14,16 +14,16 @@
 namespace conclave::redis {
 
 enum class error {
-  bad_url = 1,        ///< a redis:// URL that cannot be read
-  connect_failed,     ///< the TCP connect (or the name lookup) failed
-  connect_timeout,    ///< the connect did not finish within connect_timeout
-  auth_failed,        ///< the server refused AUTH or SELECT
-  disconnected,       ///< the connection broke with the command sent: it may or may not have run
-  timeout,            ///< no reply within command_timeout (the connection is then reopened)
-  server_error,       ///< the server answered with an error reply (its words in reply.text)
-  too_many_pending,   ///< max_pending commands are waiting already
-  closed,             ///< the connection was closed by its owner
-  unexpected_reply,   ///< a reply of a shape the caller did not expect (a script's, say)
+  bad_url = 1,       ///< a redis:// URL that cannot be read
+  connect_failed,    ///< the TCP connect (or the name lookup) failed
+  connect_timeout,   ///< the connect did not finish within connect_timeout
+  auth_failed,       ///< the server refused AUTH or SELECT
+  disconnected,      ///< the connection broke with the command sent: it may or may not have run
+  timeout,           ///< no reply within command_timeout (the connection is then reopened)
+  server_error,      ///< the server answered with an error reply (its words in reply.text)
+  too_many_pending,  ///< max_pending commands are waiting already
+  closed,            ///< the connection was closed by its owner
+  unexpected_reply,  ///< a reply of a shape the caller did not expect (a script's, say)
 };
 
 const boost::system::error_category& error_category() noexcept;
@@ -37,9 +37,9 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 struct reply {
   enum class kind { nil, string, status, integer, array, error };
   kind type = kind::nil;
-  std::string text;               ///< string, status and error replies
-  std::int64_t integer = 0;       ///< integer replies
-  std::vector<reply> elements;    ///< array replies
+  std::string text;             ///< string, status and error replies
+  std::int64_t integer = 0;     ///< integer replies
+  std::vector<reply> elements;  ///< array replies
 
   bool is_nil() const noexcept { return type == kind::nil; }
   /// An integer reply's value, or a string reply holding a decimal integer; else none.

@@ -70,8 +70,8 @@ class shared_limiter {
   /// requests and tokens (when sent, with their reset times) clamp what every instance may
   /// start until then.
   template <typename CompletionToken>
-  auto async_settle(std::string key, grant g, std::int64_t used_tokens,
-                    rate_limit_info provider, CompletionToken&& token) {
+  auto async_settle(std::string key, grant g, std::int64_t used_tokens, rate_limit_info provider,
+                    CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, done_signature>(
         [this](auto h, std::string k, grant gr, std::int64_t used, rate_limit_info p) {
           start_settle(std::move(k), std::move(gr), used, p,

@@ -21,16 +21,17 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace conclave::redis {
 
 struct task_queue_options {
   std::string prefix = "conclave";
-  std::string name = "tasks";     ///< queues of different names are apart
-  std::size_t capacity = 100;     ///< queued tasks at most (running ones don't count)
-  std::chrono::milliseconds lease{30'000};           ///< a claim holds the task this long
-  std::chrono::milliseconds result_ttl{3'600'000};   ///< finished tasks are kept this long
+  std::string name = "tasks";               ///< queues of different names are apart
+  std::size_t capacity = 100;               ///< queued tasks at most (running ones don't count)
+  std::chrono::milliseconds lease{30'000};  ///< a claim holds the task this long
+  std::chrono::milliseconds result_ttl{3'600'000};  ///< finished tasks are kept this long
   int max_requeues = 1;  ///< an expired lease re-queues the task this often, then fails it
 };
 
@@ -38,9 +39,10 @@ struct queued_task {
   std::string id;
   std::string body;
   int priority = 0;
-  std::string state;  ///< queued, running, succeeded, failed, cancelled
-  std::string owner;  ///< the instance holding it while running
-  std::int64_t requeues = 0;    ///< times an expired lease put it back
+  std::string state;          ///< queued, running, succeeded, failed, cancelled
+  std::string owner;          ///< the instance holding it while running
+  std::string lease;          ///< from a claim: renew and finish with it (owner#claim number)
+  std::int64_t requeues = 0;  ///< times an expired lease put it back
   bool cancel_requested = false;
   std::string result;
   std::string error_code;
@@ -72,38 +74,47 @@ class task_queue {
   /// `capacity` tasks are queued; unexpected_reply when the id is taken.
   template <typename Token>
   auto async_submit(std::string id, std::string body, int priority, Token&& token) {
-    return init<submit_signature>(token, [this, id = std::move(id), body = std::move(body),
-                                          priority](auto h) mutable {
-      start_submit(std::move(id), std::move(body), priority, std::move(h));
-    });
+    return init<submit_signature>(
+        token, [this, id = std::move(id), body = std::move(body), priority](auto h) mutable {
+          start_submit(std::move(id), std::move(body), priority, std::move(h));
+        });
   }
   /// The next task, now running under this owner's lease; none when the queue is empty.
   template <typename Token>
   auto async_claim(Token&& token) {
     return init<claim_signature>(token, [this](auto h) { start_claim(std::move(h)); });
   }
-  /// Extends this owner's lease on a running task by `lease`.
+  /// Extends a claim's lease (`lease` from the claim) by options().lease.
   template <typename Token>
-  auto async_renew(std::string id, Token&& token) {
+  auto async_renew(std::string id, std::string lease, Token&& token) {
     return init<lease_signature>(
-        token, [this, id = std::move(id)](auto h) mutable { start_renew(std::move(id), std::move(h)); });
+        token, [this, id = std::move(id), lease = std::move(lease)](auto h) mutable {
+          start_renew(std::move(id), std::move(lease), std::move(h));
+        });
   }
-  /// A running task of this owner's ended (`state`: succeeded, failed or cancelled). The
-  /// lease_status says whether it was still held (false: it was reaped; nothing was written).
+  /// A claimed task ended (`state`: succeeded, failed or cancelled; anything else throws
+  /// std::invalid_argument). The lease_status says whether the claim still held it (false:
+  /// it was reaped, maybe claimed again; nothing was written).
   template <typename Token>
-  auto async_finish(std::string id, std::string state, std::string result, std::string code,
-                    std::string message, Token&& token) {
+  auto async_finish(std::string id, std::string lease, std::string state, std::string result,
+                    std::string code, std::string message, Token&& token) {
+    if (state != "succeeded" && state != "failed" && state != "cancelled")
+      throw std::invalid_argument(
+          "task_queue::async_finish: state must be succeeded, failed "
+          "or cancelled");
     return init<lease_signature>(
-        token, [this, id = std::move(id), state = std::move(state), result = std::move(result),
-                code = std::move(code), message = std::move(message)](auto h) mutable {
-          start_finish(std::move(id), std::move(state), std::move(result), std::move(code),
-                       std::move(message), std::move(h));
+        token, [this, id = std::move(id), lease = std::move(lease), state = std::move(state),
+                result = std::move(result), code = std::move(code),
+                message = std::move(message)](auto h) mutable {
+          start_finish(std::move(id), std::move(lease), std::move(state), std::move(result),
+                       std::move(code), std::move(message), std::move(h));
         });
   }
   template <typename Token>
   auto async_cancel(std::string id, Token&& token) {
-    return init<cancel_signature>(
-        token, [this, id = std::move(id)](auto h) mutable { start_cancel(std::move(id), std::move(h)); });
+    return init<cancel_signature>(token, [this, id = std::move(id)](auto h) mutable {
+      start_cancel(std::move(id), std::move(h));
+    });
   }
   /// Upkeep, from any instance now and then: leases past their time are re-queued or failed.
   template <typename Token>
@@ -113,8 +124,9 @@ class task_queue {
   /// A task as it is now; none when unknown or forgotten.
   template <typename Token>
   auto async_get(std::string id, Token&& token) {
-    return init<get_signature>(
-        token, [this, id = std::move(id)](auto h) mutable { start_get(std::move(id), std::move(h)); });
+    return init<get_signature>(token, [this, id = std::move(id)](auto h) mutable {
+      start_get(std::move(id), std::move(h));
+    });
   }
 
   const task_queue_options& options() const noexcept { return opts_; }
@@ -132,9 +144,11 @@ class task_queue {
   void start_submit(std::string id, std::string body, int priority,
                     boost::asio::any_completion_handler<submit_signature> h);
   void start_claim(boost::asio::any_completion_handler<claim_signature> h);
-  void start_renew(std::string id, boost::asio::any_completion_handler<lease_signature> h);
-  void start_finish(std::string id, std::string state, std::string result, std::string code,
-                    std::string message, boost::asio::any_completion_handler<lease_signature> h);
+  void start_renew(std::string id, std::string lease,
+                   boost::asio::any_completion_handler<lease_signature> h);
+  void start_finish(std::string id, std::string lease, std::string state, std::string result,
+                    std::string code, std::string message,
+                    boost::asio::any_completion_handler<lease_signature> h);
   void start_cancel(std::string id, boost::asio::any_completion_handler<cancel_signature> h);
   void start_reap(boost::asio::any_completion_handler<reap_signature> h);
   void start_get(std::string id, boost::asio::any_completion_handler<get_signature> h);
