@@ -74,7 +74,8 @@ class redis_server {
   void start() {
     if (pid_ > 0) return;
     int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+    // Close-on-exec: no other child of the test inherits the log pipe (dup2 clears it on 1, 2).
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::string> args{CONCLAVE_REDIS_SERVER,
                                   "--port",
                                   std::to_string(port_),
