@@ -168,15 +168,15 @@ void run_script(connection& redis, const script& s, const std::vector<std::strin
   auto again = [&s, keys, args] { return command("EVAL", s.source, keys, args); };
   // The caller's cancellation slot goes with the command (and with its EVAL, after NOSCRIPT).
   auto slot = boost::asio::get_associated_cancellation_slot(done);
-  redis.async_command(
-      command("EVALSHA", s.sha1, keys, args),
-      boost::asio::bind_cancellation_slot(
-          slot, [&redis, again = std::move(again), done = std::move(done)](
-                    boost::system::error_code ec, reply r) mutable {
-            if (ec == error::server_error && r.text.starts_with("NOSCRIPT"))
-              return redis.async_command(again(), std::move(done));  // keeps its slot
-            done(ec, std::move(r));
-          }));
+  redis.async_command(command("EVALSHA", s.sha1, keys, args),
+                      boost::asio::bind_cancellation_slot(
+                          slot, [&redis, again = std::move(again), done = std::move(done)](
+                                    boost::system::error_code ec, reply r) mutable {
+                            if (ec == error::server_error && r.text.starts_with("NOSCRIPT"))
+                              return redis.async_command(again(),
+                                                         std::move(done));  // keeps its slot
+                            done(ec, std::move(r));
+                          }));
 }
 
 }  // namespace conclave::redis
