@@ -27,6 +27,15 @@ std::optional<lease_status> lease_of(const reply& r) {
   return lease_status{*held == 1, *cancel == 1};
 }
 
+// The completion of renew and finish: their script's {held, cancel} as a lease_status.
+auto lease_reply(connection& redis, asio::any_completion_handler<task_queue::lease_signature> h) {
+  return [&redis, h = std::move(h)](error_code ec, reply r) mutable {
+    auto status = ec ? std::optional<lease_status>(lease_status{}) : lease_of(r);
+    if (!status) ec = unexpected;
+    complete_on(redis, std::move(h), ec, status.value_or(lease_status{}));
+  };
+}
+
 }  // namespace
 
 task_queue::task_queue(connection& redis, task_queue_options opts, std::string owner)
@@ -72,11 +81,7 @@ void task_queue::start_renew(std::string id, std::string lease,
                              asio::any_completion_handler<lease_signature> h) {
   run_script(redis_, renew_script(), {base_},
              {std::move(id), std::move(lease), std::to_string(opts_.lease.count())},
-             [this, h = std::move(h)](error_code ec, reply r) mutable {
-               auto status = ec ? std::optional<lease_status>(lease_status{}) : lease_of(r);
-               if (!status) ec = unexpected;
-               complete_on(redis_, std::move(h), ec, status.value_or(lease_status{}));
-             });
+             lease_reply(redis_, std::move(h)));
 }
 
 void task_queue::start_finish(std::string id, std::string lease, std::string state,
@@ -85,11 +90,7 @@ void task_queue::start_finish(std::string id, std::string lease, std::string sta
   run_script(redis_, finish_script(), {base_},
              {std::move(id), std::move(lease), std::move(state), std::move(result), std::move(code),
               std::move(message), std::to_string(opts_.result_ttl.count())},
-             [this, h = std::move(h)](error_code ec, reply r) mutable {
-               auto status = ec ? std::optional<lease_status>(lease_status{}) : lease_of(r);
-               if (!status) ec = unexpected;
-               complete_on(redis_, std::move(h), ec, status.value_or(lease_status{}));
-             });
+             lease_reply(redis_, std::move(h)));
 }
 
 void task_queue::start_cancel(std::string id, asio::any_completion_handler<cancel_signature> h) {
