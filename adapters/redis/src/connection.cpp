@@ -136,8 +136,13 @@ void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l
   } else {
     complete(p, make_error_code(l.drop_code()), failure(l.drop_text()));
   }
-  // Closing: the last reply awaited closes the link.
-  if (r && state == phase::closed && !awaited() && current)
+  if (r) close_if_done();  // (a null reply: the link is being freed already)
+}
+
+void connection::impl::close_if_done() {
+  // Closing: once no caller awaits a reply, the link goes. (A command cancelled or timed out
+  // is awaited by no one: a blocked one would never answer.)
+  if (state == phase::closed && !awaited() && current)
     current->drop(error::closed, "the connection was closed");
 }
 
@@ -267,8 +272,7 @@ void connection::impl::close() {
   resolver.cancel();
   fail_waiting(error::closed, "the connection is closed");
   // What was sent gets its reply (or its deadline) first; the last reply closes the link.
-  // (A command cancelled or timed out is awaited by no one: a blocked one would never answer.)
-  if (!awaited() && current) current->drop(error::closed, "the connection was closed");
+  close_if_done();
 }
 
 // -- the public face --
@@ -284,11 +288,17 @@ void connection::start_command(std::vector<std::string> args,
   // The slot is assigned here, on the caller's side, as the caller emits on it.
   auto slot = asio::get_associated_cancellation_slot(p->handler);
   if (slot.is_connected()) {
-    slot.assign([im = impl_, weak = std::weak_ptr<pending>(p)](asio::cancellation_type type) {
+    // Weak both: the caller's signal may keep this handler long after the command.
+    slot.assign([weak_impl = std::weak_ptr<impl>(impl_),
+                 weak = std::weak_ptr<pending>(p)](asio::cancellation_type type) {
       if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
+      auto im = weak_impl.lock();
+      if (!im) return;
       asio::dispatch(im->strand, [im, weak] {
-        if (auto cancelled = weak.lock())
-          im->complete(cancelled, asio::error::operation_aborted, failure("cancelled"));
+        auto cancelled = weak.lock();
+        if (!cancelled || cancelled->done) return;
+        im->complete(cancelled, asio::error::operation_aborted, failure("cancelled"));
+        im->close_if_done();
       });
     });
   }

@@ -66,6 +66,7 @@ struct connection::impl : std::enable_shared_from_this<connection::impl> {
   void schedule_reconnect(bool was_up);
   void close();
   bool awaited() const;  ///< a command sent or waiting still has a caller to answer
+  void close_if_done();  ///< closed and nothing awaited: the link goes
 
   strand_type strand;
   connection_options opts;
