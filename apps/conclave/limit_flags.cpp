@@ -16,7 +16,8 @@ void add_limit_flags(CLI::App& cmd, ask_settings& s) {
       ->check(positive<std::int64_t>("a whole number > 0"));
   cmd.add_option("--redis", s.redis_url,
                  "share --rpm, --tpm and 429 cooldowns with every conclave on this Redis "
-                 "(redis://[:password@]host:port[/db]; loopback or a private network: no TLS)")
+                 "(redis://[[user]:password@]host[:port][/db], percent-encoded; loopback or a "
+                 "private network: no TLS)")
       ->type_name("URL")
       ->envname("CONCLAVE_REDIS_URL")  // keeps a password out of `ps`
       ->check([](const std::string& url) {

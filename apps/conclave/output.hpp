@@ -45,7 +45,7 @@ boost::json::object json_result(const backend& b, const boost::system::error_cod
 std::string summary_line(const run_report& r, const std::string& model_description);
 
 /// After the answer: what went wrong or is missing, on stderr, each distinct failure once
-/// ("agents 1, 2, 4: rate limited by the provider: ... (HTTP 429)").
+/// ("agents 1, 2, 4: rate limited: ... (HTTP 429)").
 void print_problems(text_out& err, const boost::system::error_code& ec, const run_report& r,
                     bool interrupted);
 

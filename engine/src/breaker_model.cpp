@@ -70,15 +70,19 @@ void breaker_model::do_complete(asio::any_io_executor ex, chat_request req, delt
     });
     return;
   }
-  detail::forward_call(inner_, std::move(ex), std::move(req), std::move(on_delta),
-                       std::move(handler),
-                       [this, name = std::move(name)](const error_code& ec, const chat_response&) {
-                         std::lock_guard lock(mutex_);
-                         auto& e = breakers_.find(name)->second;
-                         e.last_used = clock::now();
-                         e.breaker.on_result(e.last_used, ec);
-                         --e.in_flight;
-                       });
+  detail::forward_call(
+      inner_, std::move(ex), std::move(req), std::move(on_delta), std::move(handler),
+      [this, name = std::move(name)](const error_code& ec, const chat_response& reply) {
+        std::lock_guard lock(mutex_);
+        auto& e = breakers_.find(name)->second;
+        e.last_used = clock::now();
+        // Refused before it was sent (a limiter in front, e.g. Redis down):
+        // says nothing of the endpoint's health.
+        e.breaker.on_result(e.last_used, reply.diag.refused_before_sending
+                                             ? make_error_code(error::cancelled)
+                                             : ec);
+        --e.in_flight;
+      });
 }
 
 }  // namespace conclave

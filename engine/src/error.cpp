@@ -20,7 +20,7 @@ class conclave_category final : public boost::system::error_category {
       case error::tls_failed:
         return "TLS handshake or certificate verification failed";
       case error::rate_limited:
-        return "rate limited by the provider";
+        return "rate limited";
       case error::overloaded:
         return "provider overloaded";
       case error::provider_error:

@@ -17,7 +17,7 @@ agent_status status_of(const error_code& ec) {
 }
 
 // A failed attempt in a few words, kept for a report whose final word is a deadline or a
-// cancel: "rate limited by the provider: slow down (HTTP 429)".
+// cancel: "rate limited: slow down (HTTP 429)".
 std::string failure_note(const agent_report& rep) {
   std::string note = rep.error.message();
   if (!rep.diag.message.empty()) note += ": " + rep.diag.message;

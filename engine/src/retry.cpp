@@ -28,7 +28,9 @@ retry_decision decide_retry(const retry_options& opts, int retries_done,
   }
   const bool server_delay = diag.retry_after && diag.retry_after->count() > 0;
   if (server_delay && *diag.retry_after > opts.max_server_delay) {
-    return no("the server asked to wait " + std::to_string(diag.retry_after->count() / 1000) +
+    // A limiter in front of the provider (diag.refused_before_sending) asks, not the server.
+    const std::string who = diag.refused_before_sending ? "the rate limit" : "the server";
+    return no(who + " asked to wait " + std::to_string(diag.retry_after->count() / 1000) +
                   " s, more than the " + std::to_string(opts.max_server_delay.count() / 1000) +
                   " s we wait",
               v::server_wait_too_long);

@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(three_processes_under_one_rpm_never_make_the_provider_refus
   std::size_t refused_by_us = 0;
   for (const auto& r : runs) {
     BOOST_TEST((r.exit_code == 0 || r.exit_code == 1), r.err);
-    refused_by_us += r.out.find("shared rate limit") != std::string::npos;
+    refused_by_us += r.out.find("limits shared on Redis") != std::string::npos;
   }
   const auto stats = mock.server.stats();
   BOOST_TEST(stats.openai_calls == R);   // 15 wanted; exactly R started, in three processes

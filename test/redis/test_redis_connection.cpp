@@ -251,6 +251,11 @@ BOOST_AUTO_TEST_CASE(a_wrong_password_is_refused_at_connect_and_the_right_one_wo
   BOOST_TEST((refused.ec == rerr::error::auth_failed), refused.ec.message());
   BOOST_TEST(refused.value.text.find("nope") == std::string::npos);  // never echoed
 
+  connection none(ioc.get_executor(), options_for(server));  // no password at all
+  auto missing = run(ioc, none, {"PING"});
+  BOOST_TEST((missing.ec == rerr::error::server_error));
+  BOOST_TEST(missing.value.text.find("wants a password") != std::string::npos, missing.value.text);
+
   auto right = options_for(server);
   right.where = *conclave::redis::parse_url(
       "redis://:s3cret@127.0.0.1:" + std::to_string(server.port()) + "/2");

@@ -265,7 +265,7 @@ BOOST_AUTO_TEST_CASE(five_instances_under_a_limit_of_r_per_minute_never_start_mo
     if (!r.ec) ++ok;
     if (r.ec == conclave::error::rate_limited) {
       ++refused;
-      BOOST_TEST(r.reply.diag.message.find("shared rate limit") != std::string::npos);
+      BOOST_TEST(r.reply.diag.message.find("limits shared on Redis") != std::string::npos);
       BOOST_TEST(r.reply.diag.retry_after.has_value());
     }
   }
@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(a_429_seen_by_one_instance_cools_them_all) {
   call(ioc, b.limited, "mock-429", 2000ms, results);
   run_until_count(ioc, results, 2);
   BOOST_TEST((results[1].ec == conclave::error::rate_limited));
-  BOOST_TEST(results[1].reply.diag.message.find("shared rate limit") != std::string::npos,
+  BOOST_TEST(results[1].reply.diag.message.find("limits shared on Redis") != std::string::npos,
              results[1].reply.diag.message);
   BOOST_TEST(results[1].reply.diag.retry_after->count() > 15'000);
   BOOST_TEST(mock.stats().openai_calls == calls_before);  // b never reached the provider

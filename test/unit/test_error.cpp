@@ -11,7 +11,7 @@ BOOST_AUTO_TEST_SUITE(error_codes)
 BOOST_AUTO_TEST_CASE(category_and_words) {
   boost::system::error_code ec = error::rate_limited;
   BOOST_CHECK_EQUAL(ec.category().name(), std::string("conclave"));
-  BOOST_CHECK_EQUAL(ec.message(), "rate limited by the provider");
+  BOOST_CHECK_EQUAL(ec.message(), "rate limited");
   BOOST_CHECK_EQUAL(conclave::to_string(error::rate_limited), std::string("rate_limited"));
   BOOST_CHECK_EQUAL(conclave::error_id(error::timeout), "timeout");
   BOOST_CHECK_EQUAL(

@@ -131,6 +131,12 @@ void connection::impl::on_reply(pending* raw, const redisReply* r, const link& l
   } else if (r) {
     reply value = convert(*r);
     const bool is_error = value.type == reply::kind::error;
+    // Redis's words for a missing password do not say so ("unauthenticated multibulk length"
+    // for a long command): say it.
+    if (is_error && opts.where.password.empty() &&
+        (value.text.starts_with("NOAUTH") ||
+         value.text.find("unauthenticated") != std::string::npos))
+      value.text += " (the server wants a password: redis://:PASSWORD@host:port)";
     complete(p, is_error ? make_error_code(error::server_error) : boost::system::error_code(),
              std::move(value));
   } else {

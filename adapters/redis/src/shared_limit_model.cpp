@@ -62,8 +62,8 @@ asio::awaitable<admission> admit(shared_limiter& limiter, std::string key, share
     if (deadline && std::chrono::steady_clock::now() + g.wait > *deadline)
       co_return admission{{},
                           make_error_code(conclave::error::rate_limited),
-                          "the shared rate limit asks to wait " + std::to_string(g.wait.count()) +
-                              " ms, past this call's deadline",
+                          "the limits shared on Redis (" + key + ") ask to wait " +
+                              std::to_string(g.wait.count()) + " ms, past this call's deadline",
                           g.wait};
     ++waits;
     timer.expires_after(g.wait);
