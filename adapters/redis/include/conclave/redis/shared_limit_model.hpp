@@ -7,10 +7,12 @@
 //
 // Stack it inside the process's own limited_model (which caps concurrency and adapts), next
 // to the provider: limited_model -> shared_limit_model -> provider, so that a reservation is
-// made just before the call starts. A wait that would pass the request's
-// deadline fails at once with rate_limited (diag.retry_after says how long). When Redis cannot
-// be reached the call fails with the connection's error, closed rather than open: an
-// organisation's limit is not broken because one instance lost its way to Redis.
+// made just before the call starts. A wait that would pass the request's deadline fails at
+// once with rate_limited (diag.retry_after says how long). When Redis cannot be reached, or
+// answers too late, the call fails with connection_failed (retryable); a refused AUTH or a
+// script error with its Redis error. Closed rather than open: an organisation's limit is not
+// broken because one instance lost its way to Redis. Every such failure carries
+// diag.refused_before_sending, so outer limiters and breakers do not blame the provider.
 #pragma once
 
 #include <conclave/engine/model.hpp>
