@@ -134,10 +134,15 @@ void rate_limiter::on_abandoned(const ticket& t) {
   if (tokens_) tokens_->adjust(t.token_id, 0);
 }
 
-std::int64_t rate_limiter::estimate_tokens(const chat_request& req) const {
+std::int64_t estimate_request_tokens(const chat_request& req,
+                                     std::int64_t default_completion_tokens) noexcept {
   std::int64_t n = 0;
   for (const auto& m : req.messages) n += static_cast<std::int64_t>(m.size() / 4) + 3;
-  return n + (req.max_tokens ? *req.max_tokens : opts_.default_completion_tokens);
+  return n + (req.max_tokens ? *req.max_tokens : default_completion_tokens);
+}
+
+std::int64_t rate_limiter::estimate_tokens(const chat_request& req) const {
+  return estimate_request_tokens(req, opts_.default_completion_tokens);
 }
 
 void rate_limiter::cool_down(clock::time_point until) {

@@ -85,16 +85,7 @@ void connection::impl::submit(const pending_ptr& p) {
   // The link may be gone with its departure still posted (link_gone): the command waits for
   // the next one.
   if (!current || !current->ac || !current->was_ready()) return;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(p->args.size());
-  lens.reserve(p->args.size());
-  for (const auto& a : p->args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  if (redisAsyncCommandArgv(current->ac, &link::on_reply, p.get(), static_cast<int>(argv.size()),
-                            argv.data(), lens.data()) != REDIS_OK) {
+  if (!current->send(p->args, &link::on_reply, p.get())) {
     complete(p, make_error_code(error::disconnected), failure("the connection is closing"));
     return;
   }

@@ -57,16 +57,21 @@ void link::attach() {
   redisAsyncSetConnectCallback(ac, &link::on_connect);
 }
 
-void link::setup(const std::vector<std::string>& args) {
+bool link::send(const std::vector<std::string>& args, redisCallbackFn* callback, void* privdata) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
   for (const auto& a : args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  if (redisAsyncCommandArgv(ac, &link::on_setup_reply, nullptr, static_cast<int>(argv.size()),
-                            argv.data(), lens.data()) == REDIS_OK)
-    ++setup_pending_;
+  return redisAsyncCommandArgv(ac, callback, privdata, static_cast<int>(argv.size()), argv.data(),
+                               lens.data()) == REDIS_OK;
+}
+
+void link::setup(const std::vector<std::string>& args) {
+  if (send(args, &link::on_setup_reply, nullptr)) ++setup_pending_;
 }
 
 void link::drop(error code, std::string why) {

@@ -90,6 +90,8 @@ class link : public std::enable_shared_from_this<link> {
 
   /// Hooks hiredis's events to Asio and asks to hear about the connect.
   void attach();
+  /// Hands one command (binary-safe arguments) to hiredis; false when it refuses (closing).
+  bool send(const std::vector<std::string>& args, redisCallbackFn* callback, void* privdata);
   /// A command of our own before the caller's (AUTH, SELECT): an error reply drops the link;
   /// the caller's commands are sent once every setup command has succeeded.
   void setup(const std::vector<std::string>& args);

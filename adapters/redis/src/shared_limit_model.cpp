@@ -1,4 +1,5 @@
 #include <conclave/engine/error.hpp>
+#include <conclave/engine/rate_limit.hpp>
 #include <conclave/redis/shared_limit_model.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -76,12 +77,6 @@ asio::awaitable<admission> admit(shared_limiter& limiter, std::string key, share
   }
 }
 
-std::int64_t estimate(const chat_request& req, std::int64_t default_completion) {
-  std::int64_t n = 0;  // as the engine's limiter estimates: 4 characters a token, 3 a message
-  for (const auto& m : req.messages) n += static_cast<std::int64_t>(m.size() / 4) + 3;
-  return n + (req.max_tokens ? *req.max_tokens : default_completion);
-}
-
 }  // namespace
 
 shared_limit_model::shared_limit_model(model& inner, shared_limiter& limiter, shared_limit limit,
@@ -104,7 +99,7 @@ shared_limit_stats shared_limit_model::stats() const noexcept {
 void shared_limit_model::do_complete(asio::any_io_executor ex, chat_request req,
                                      delta_handler on_delta, completion_handler&& handler) {
   std::string key = key_for(req.model);
-  const std::int64_t tokens = estimate(req, default_completion_tokens_);
+  const std::int64_t tokens = estimate_request_tokens(req, default_completion_tokens_);
   const auto deadline = req.deadline;
   auto slot = asio::get_associated_cancellation_slot(handler);
   struct waiting {

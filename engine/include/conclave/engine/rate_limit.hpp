@@ -70,6 +70,12 @@ class sliding_window {
   std::uint64_t next_id_ = 1;
 };
 
+/// Tokens to reserve for `req` before its usage is known: about 4 characters a token plus 3 a
+/// message, and its max_tokens (else `default_completion_tokens`). Every limiter uses it, so
+/// one in this process and one shared on Redis count a call alike.
+std::int64_t estimate_request_tokens(const chat_request& req,
+                                     std::int64_t default_completion_tokens) noexcept;
+
 /// How a call ended, as far as rate limiting cares.
 enum class call_outcome { ok, rate_limited, other_failure, cancelled };
 
