@@ -1,5 +1,5 @@
 // Opening a journal: the file (0600, no links), the pragmas, and the schema and its version.
-#include "journal_impl.hpp"
+#include "sqlite_store.hpp"
 
 #include <cerrno>
 #include <chrono>

@@ -1,22 +1,25 @@
-// The durable run journal: one SQLite file (WAL mode) holding each run, what shaped it (its
-// options, a given plan) and its steps, each written once when it completes. A run killed
-// mid-way leaves every committed step behind; `conclave resume` and `serve` at start-up read
+// The durable run journal: each run, what shaped it (its options, a given plan) and its steps,
+// each written once when it completes, in a store (store.hpp): by default one SQLite file (WAL
+// mode, below; journal::open), or Redis shared by several serve instances (conclave_redis). A run
+// killed mid-way leaves every committed step behind; `conclave resume` and `serve` at start-up read
 // them back (steps() in order, through from_json_line and report_fold) and run only the rest.
 //
-// Schema (version 1):
+// The SQLite file's schema (version 1):
 //   schema_version(version INTEGER NOT NULL)                    -- one row
 //   runs(id TEXT PRIMARY KEY, kind, question, options_json, plan_json, status,
 //        created_ms, updated_ms, report_json, owner)            -- kind/status CHECKed
 //   steps(seq INTEGER PRIMARY KEY, run_id REFERENCES runs ON DELETE CASCADE, key, kind,
 //         json, at_ms, UNIQUE(run_id, key))                     -- seq: the order written
 //
-// Blocking: every call is a short SQLite transaction on the caller's thread (no fsync per
+// Blocking: every call is one short SQLite transaction (or the store's round trip) on the
+// caller's thread (no fsync per
 // commit in WAL with synchronous=NORMAL; a checkpoint syncs), waiting up to 5 s for another
 // process's write lock. Thread safety: one connection behind the journal's own mutex; any
 // thread may call any member. Errors: journal_error, naming the file and SQLite's message.
 #pragma once
 
 #include <conclave/engine/events.hpp>
+#include <conclave/journal/store.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -59,19 +62,15 @@ bool is_run_id(std::string_view id) noexcept;
 
 class journal {
  public:
-  /// One step of a run, as written.
-  struct step {
-    std::string key;         ///< unique within the run ("plan", "agent/0/completed/0", ...)
-    std::string kind;        ///< the event's name ("decomposed", "completed", "retrying", ...)
-    std::string json;        ///< to_json_line() of the event
-    std::int64_t at_ms = 0;  ///< unix ms, when written
-  };
+  using step = run_step;
 
   /// Opens `path`, creating it (mode 0600; a symbolic link or a non-regular file is refused;
   /// the directory must exist) and its schema. Sets WAL mode, synchronous=NORMAL, a 5 s busy
   /// timeout and foreign keys. Throws journal_error naming the path and the cause: not a
   /// database, a newer schema_version, WAL refused, the file unreadable.
   static std::shared_ptr<journal> open(const std::string& path);
+  /// A journal over another store (Redis: redis::open_journal). Null `s`: std::invalid_argument.
+  static std::shared_ptr<journal> over(std::unique_ptr<store> s);
 
   ~journal();
   journal(journal&&) noexcept;
@@ -79,6 +78,7 @@ class journal {
   journal(const journal&) = delete;
   journal& operator=(const journal&) = delete;
 
+  /// Where the runs are: the file's path, or the store's where().
   const std::string& path() const noexcept;
 
   /// Records a new run, status running, and returns its id ("run_" + 16 random hex).
@@ -118,10 +118,16 @@ class journal {
   /// Closes the connection now; every later call throws journal_error. Idempotent.
   void close() noexcept;
 
+  /// Holds, for a journal several processes share (store::shared): a run is held by the
+  /// process running it (or keeping it queued) and renewed while it lives, so another takes it
+  /// over only once the hold lapsed. On a journal for one process, hold is always true.
+  bool shared() const noexcept;
+  bool hold(std::string_view run_id, std::string_view holder, std::chrono::milliseconds ttl);
+  void release(std::string_view run_id, std::string_view holder);
+
  private:
-  struct impl;
-  explicit journal(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+  explicit journal(std::unique_ptr<store> s);
+  std::unique_ptr<store> store_;
 };
 
 /// The key a step event is written under, or nothing for chatter (queued, started, progress,

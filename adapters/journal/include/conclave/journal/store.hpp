@@ -1,0 +1,72 @@
+// Where a journal keeps its runs and steps. `journal` checks what it is given (kinds, statuses,
+// ids) and draws run ids; a store only reads and writes. Two stores exist: SQLite, one file for
+// one process (journal::open), and Redis, shared by several `conclave serve` instances
+// (conclave_redis: redis::open_journal). A host may bring its own.
+//
+// Contract for every member: blocking, on the caller's thread, thread-safe, and short (one
+// transaction or round trip). Failures throw journal_error naming where() and the cause.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace conclave::journal {
+
+struct run_record;
+
+/// One step of a run, as written.
+struct run_step {
+  std::string key;         ///< unique within the run ("plan", "agent/0/completed/0", ...)
+  std::string kind;        ///< the event's name ("decomposed", "completed", "retrying", ...)
+  std::string json;        ///< to_json_line() of the event
+  std::int64_t at_ms = 0;  ///< unix ms, when written
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+
+  /// Where the runs are, for messages: a file's path, a Redis URL without its password.
+  virtual const std::string& where() const noexcept = 0;
+
+  /// Writes a new run (status "running"); false, and nothing written, when its id is taken.
+  virtual bool insert_run(const run_record& r) = 0;
+  /// Writes a step once: false when the run has a step with this key. journal_error (saying
+  /// "no run") for an unknown run.
+  virtual bool insert_step(std::string_view run_id, const run_step& s) = 0;
+  /// Sets a run's status, report and updated_ms; false for an unknown run.
+  virtual bool update_run(std::string_view run_id, std::string_view status,
+                          std::string_view report_json, std::int64_t at_ms) = 0;
+
+  virtual std::optional<run_record> find(std::string_view run_id) const = 0;
+  /// In the order written; empty for an unknown run.
+  virtual std::vector<run_step> steps(std::string_view run_id) const = 0;
+  /// Runs with status "running", oldest first.
+  virtual std::vector<run_record> unfinished() const = 0;
+  /// The `n` most recently begun runs, newest first.
+  virtual std::vector<run_record> recent(std::size_t n) const = 0;
+  /// Deletes finished runs last updated before `older_than_ms`; how many went.
+  virtual std::size_t prune_finished(std::int64_t older_than_ms) = 0;
+  /// Makes what was written durable now (SQLite: a WAL checkpoint); false when it must wait.
+  virtual bool checkpoint() = 0;
+  /// Every later call throws journal_error. Idempotent.
+  virtual void close() noexcept = 0;
+
+  /// Whether several processes share this store, so a run must be held by one at a time.
+  virtual bool shared() const noexcept { return false; }
+  /// Takes or extends `holder`'s hold on a run for `ttl`: false when another holder's hold
+  /// has not expired. A store for one process holds nothing and always says true.
+  virtual bool hold(std::string_view /*run_id*/, std::string_view /*holder*/,
+                    std::chrono::milliseconds /*ttl*/) {
+    return true;
+  }
+  /// Gives up `holder`'s hold on a run at once (another holder's is left alone).
+  virtual void release(std::string_view /*run_id*/, std::string_view /*holder*/) {}
+};
+
+}  // namespace conclave::journal
