@@ -8,6 +8,7 @@ add_executable(conclave_redis_tests
   redis/test_cli_redis.cpp
   redis/test_task_queue.cpp
   redis/test_redis_threads.cpp
+  redis/test_redis_journal.cpp
 )
 target_link_libraries(conclave_redis_tests PRIVATE conclave_test_support conclave_redis conclave_openai conclave_mock)
 target_compile_definitions(conclave_redis_tests PRIVATE
@@ -15,5 +16,5 @@ target_compile_definitions(conclave_redis_tests PRIVATE
 add_dependencies(conclave_redis_tests conclave)
 conclave_warnings(conclave_redis_tests)
 conclave_add_suites(conclave_redis_tests redis redis_connection redis_url shared_limiter_scripts
-  shared_limit_model_suite cli_redis redis_task_queue redis_threads)
+  shared_limit_model_suite cli_redis redis_task_queue redis_threads redis_journal)
 set_tests_properties(redis.redis_threads PROPERTIES LABELS threads)

@@ -1,0 +1,153 @@
+// The Redis journal's Lua scripts: each write is one script, so it is atomic across instances.
+#include "journal_scripts.hpp"
+
+namespace conclave::redis {
+namespace {
+
+// KEYS: run, running, runs. ARGV: id, created_ms, kind, question, options, plan, owner.
+// 1: written; 0: the id is taken.
+constexpr const char* insert_run_source = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json', ARGV[5],
+  'plan_json', ARGV[6], 'status', 'running', 'created_ms', ARGV[2], 'updated_ms', ARGV[2],
+  'report_json', '', 'owner', ARGV[7])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+)lua";
+
+// KEYS: run, steps, order. ARGV: step key, payload ("kind\nat_ms\njson").
+// 1: written; 0: the key was there; -1: no such run.
+constexpr const char* insert_step_source = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[3], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+return 1
+)lua";
+
+// KEYS: run, running, steps, order. ARGV: id, status, report, at_ms, ttl_ms.
+// 1: updated; 0: no such run. A finished run leaves `running` and expires after ttl; a run
+// back to running is listed again and kept.
+constexpr const char* update_run_source = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'report_json', ARGV[3], 'updated_ms', ARGV[4])
+if ARGV[2] == 'running' then
+  redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[1], 'created_ms'), ARGV[1])
+  for i = 1, 4 do if i ~= 2 then redis.call('PERSIST', KEYS[i]) end end
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[5]) end end
+end
+return 1
+)lua";
+
+// KEYS: steps, order. The steps in order: key, payload, key, payload...
+constexpr const char* steps_source = R"lua(
+local keys = redis.call('LRANGE', KEYS[2], 0, -1)
+local out = {}
+for i = 1, #keys do
+  out[#out + 1] = keys[i]
+  out[#out + 1] = redis.call('HGET', KEYS[1], keys[i]) or ''
+end
+return out
+)lua";
+
+// KEYS: an index (sorted set of ids). ARGV: run key prefix, 'asc' or 'desc', limit.
+// { {id, field, value, ...}, ... }; ids whose run expired leave the index on the way.
+constexpr const char* runs_source = R"lua(
+local ids
+if ARGV[2] == 'asc' then
+  ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+else
+  ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)
+end
+local out = {}
+local limit = tonumber(ARGV[3])
+for i = 1, #ids do
+  if #out >= limit then break end
+  local fields = redis.call('HGETALL', ARGV[1] .. ids[i])
+  if #fields == 0 then
+    redis.call('ZREM', KEYS[1], ids[i])
+  else
+    table.insert(fields, 1, ids[i])
+    out[#out + 1] = fields
+  end
+end
+return out
+)lua";
+
+// KEYS: runs, running. ARGV: key prefix ("P:journal:"), older_than_ms. Deletes finished runs
+// last updated before older_than_ms (and forgets expired ones); how many it deleted.
+constexpr const char* prune_source = R"lua(
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local gone = 0
+for i = 1, #ids do
+  local run = ARGV[1] .. 'run:' .. ids[i]
+  local state = redis.call('HMGET', run, 'status', 'updated_ms')
+  if not state[1] then
+    redis.call('ZREM', KEYS[1], ids[i])
+  elseif state[1] ~= 'running' and tonumber(state[2]) < tonumber(ARGV[2]) then
+    redis.call('DEL', run, ARGV[1] .. 'steps:' .. ids[i], ARGV[1] .. 'order:' .. ids[i])
+    redis.call('ZREM', KEYS[1], ids[i])
+    redis.call('ZREM', KEYS[2], ids[i])
+    gone = gone + 1
+  end
+end
+return gone
+)lua";
+
+// KEYS: hold. ARGV: holder, ttl_ms. 1: held by the caller now; 0: another's hold is live.
+constexpr const char* hold_source = R"lua(
+local h = redis.call('GET', KEYS[1])
+if h and h ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+)lua";
+
+// KEYS: hold. ARGV: holder. The caller's hold goes; another's stays.
+constexpr const char* release_source = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+)lua";
+
+}  // namespace
+
+const script& journal_insert_run_script() {
+  static const script s = make_script(insert_run_source);
+  return s;
+}
+const script& journal_insert_step_script() {
+  static const script s = make_script(insert_step_source);
+  return s;
+}
+const script& journal_update_run_script() {
+  static const script s = make_script(update_run_source);
+  return s;
+}
+const script& journal_steps_script() {
+  static const script s = make_script(steps_source);
+  return s;
+}
+const script& journal_runs_script() {
+  static const script s = make_script(runs_source);
+  return s;
+}
+const script& journal_prune_script() {
+  static const script s = make_script(prune_source);
+  return s;
+}
+const script& journal_hold_script() {
+  static const script s = make_script(hold_source);
+  return s;
+}
+const script& journal_release_script() {
+  static const script s = make_script(release_source);
+  return s;
+}
+
+}  // namespace conclave::redis

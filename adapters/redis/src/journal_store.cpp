@@ -1,0 +1,275 @@
+// The journal's store on Redis: hiredis's synchronous connection, one round trip per call (a
+// Lua script for each write), reopened after a failure. See journal_store.hpp.
+#include "journal_scripts.hpp"
+#include "link.hpp"
+
+#include <conclave/redis/journal_store.hpp>
+
+#include <hiredis/hiredis.h>
+#include <mutex>
+#include <sys/time.h>
+
+namespace conclave::redis {
+namespace {
+
+using journal::journal_error;
+using journal::run_record;
+using journal::run_step;
+
+timeval to_timeval(std::chrono::milliseconds d) {
+  const auto ms = std::max<std::int64_t>(1, d.count());
+  return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+std::int64_t to_int(const std::string& s) {
+  try {
+    return s.empty() ? 0 : std::stoll(s);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// {id, field, value, ...} as a run.
+run_record read_run(const reply& r) {
+  run_record out;
+  if (r.elements.empty()) return out;
+  out.id = r.elements[0].text;
+  for (std::size_t i = 1; i + 1 < r.elements.size(); i += 2) {
+    const std::string& f = r.elements[i].text;
+    const std::string& v = r.elements[i + 1].text;
+    if (f == "kind")
+      out.kind = v;
+    else if (f == "question")
+      out.question = v;
+    else if (f == "options_json")
+      out.options_json = v;
+    else if (f == "plan_json")
+      out.plan_json = v;
+    else if (f == "status")
+      out.status = v;
+    else if (f == "created_ms")
+      out.created_ms = to_int(v);
+    else if (f == "updated_ms")
+      out.updated_ms = to_int(v);
+    else if (f == "report_json")
+      out.report_json = v;
+    else if (f == "owner")
+      out.owner = v;
+  }
+  return out;
+}
+
+class redis_store final : public journal::store {
+ public:
+  explicit redis_store(journal_options o)
+      : o_(std::move(o)), where_(describe(o_.where)), keys_(o_.prefix + ":journal:") {
+    std::lock_guard lock(m_);
+    connect();
+  }
+  ~redis_store() override { close(); }
+
+  const std::string& where() const noexcept override { return where_; }
+  bool shared() const noexcept override { return true; }
+
+  bool insert_run(const run_record& r) override {
+    // Not tried again: a lost reply to a write that happened would read as "id taken".
+    return eval(journal_insert_run_script(), {run_key(r.id), keys_ + "running", keys_ + "runs"},
+                {r.id, std::to_string(r.created_ms), r.kind, r.question, r.options_json,
+                 r.plan_json, r.owner},
+                false)
+               .integer == 1;
+  }
+
+  bool insert_step(std::string_view run_id, const run_step& s) override {
+    const std::string id(run_id);
+    const reply r = eval(journal_insert_step_script(), {run_key(id), steps_key(id), order_key(id)},
+                         {s.key, s.kind + "\n" + std::to_string(s.at_ms) + "\n" + s.json}, true);
+    if (r.integer < 0) throw journal_error("journal " + where_ + ": no run " + id.substr(0, 128));
+    return r.integer == 1;
+  }
+
+  bool update_run(std::string_view run_id, std::string_view status, std::string_view report_json,
+                  std::int64_t at_ms) override {
+    const std::string id(run_id);
+    return eval(journal_update_run_script(),
+                {run_key(id), keys_ + "running", steps_key(id), order_key(id)},
+                {id, std::string(status), std::string(report_json), std::to_string(at_ms),
+                 std::to_string(o_.result_ttl.count())},
+                true)
+               .integer == 1;
+  }
+
+  std::optional<run_record> find(std::string_view run_id) const override {
+    const std::string id(run_id);
+    reply r = command({"HGETALL", run_key(id)}, true);
+    if (r.elements.empty()) return std::nullopt;
+    r.elements.insert(r.elements.begin(), reply{reply::kind::string, id, 0, {}});
+    return read_run(r);
+  }
+
+  std::vector<run_step> steps(std::string_view run_id) const override {
+    const std::string id(run_id);
+    const reply r = eval(journal_steps_script(), {steps_key(id), order_key(id)}, {}, true);
+    std::vector<run_step> out;
+    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      const std::string& payload = r.elements[i + 1].text;
+      const auto a = payload.find('\n');
+      const auto b = a == std::string::npos ? a : payload.find('\n', a + 1);
+      if (b == std::string::npos) continue;  // not written by this store
+      out.push_back({r.elements[i].text, payload.substr(0, a), payload.substr(b + 1),
+                     to_int(payload.substr(a + 1, b - a - 1))});
+    }
+    return out;
+  }
+
+  std::vector<run_record> unfinished() const override { return runs("running", "asc", -1); }
+  std::vector<run_record> recent(std::size_t n) const override {
+    return runs("runs", "desc", static_cast<std::int64_t>(std::min<std::size_t>(n, 1'000'000)));
+  }
+
+  std::size_t prune_finished(std::int64_t older_than_ms) override {
+    const reply r = eval(journal_prune_script(), {keys_ + "runs", keys_ + "running"},
+                         {keys_, std::to_string(older_than_ms)}, true);
+    return static_cast<std::size_t>(std::max<std::int64_t>(0, r.integer));
+  }
+
+  bool checkpoint() override { return true; }  // the server's AOF policy decides durability
+
+  void close() noexcept override {
+    std::lock_guard lock(m_);
+    closed_ = true;
+    drop();
+  }
+
+  bool hold(std::string_view run_id, std::string_view holder,
+            std::chrono::milliseconds ttl) override {
+    return eval(journal_hold_script(), {keys_ + "hold:" + std::string(run_id)},
+                {std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))}, true)
+               .integer == 1;
+  }
+
+  void release(std::string_view run_id, std::string_view holder) override {
+    eval(journal_release_script(), {keys_ + "hold:" + std::string(run_id)}, {std::string(holder)},
+         true);
+  }
+
+ private:
+  std::string run_key(const std::string& id) const { return keys_ + "run:" + id; }
+  std::string steps_key(const std::string& id) const { return keys_ + "steps:" + id; }
+  std::string order_key(const std::string& id) const { return keys_ + "order:" + id; }
+
+  std::vector<run_record> runs(const char* index, const char* order, std::int64_t limit) const {
+    const reply r =
+        eval(journal_runs_script(), {keys_ + index},
+             {keys_ + "run:", order, std::to_string(limit < 0 ? 1'000'000 : limit)}, true);
+    std::vector<run_record> out;
+    for (const auto& e : r.elements) out.push_back(read_run(e));
+    return out;
+  }
+
+  [[noreturn]] void fail(const std::string& why) const {
+    throw journal_error("journal " + where_ + ": " + why);
+  }
+
+  void drop() const noexcept {
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+  }
+
+  // With m_ held.
+  void connect() const {
+    if (closed_) fail("closed");
+    const timeval ct = to_timeval(o_.connect_timeout);
+    redisContext* c = redisConnectWithTimeout(o_.where.host.c_str(), o_.where.port, ct);
+    if (!c) fail("cannot connect: out of memory");
+    if (c->err) {
+      const std::string why = c->errstr;
+      redisFree(c);
+      fail("cannot connect: " + why);
+    }
+    ctx_ = c;
+    const timeval t = to_timeval(o_.command_timeout);
+    redisSetTimeout(ctx_, t);
+    if (!o_.where.password.empty()) {
+      std::vector<std::string> auth{"AUTH"};
+      if (!o_.where.username.empty()) auth.push_back(o_.where.username);
+      auth.push_back(o_.where.password);
+      const reply r = send(auth);
+      if (r.type == reply::kind::error) {
+        drop();
+        fail("the server refused the password: " + r.text.substr(0, 200));
+      }
+    }
+    if (o_.where.db != 0) {
+      const reply r = send({"SELECT", std::to_string(o_.where.db)});
+      if (r.type == reply::kind::error) {
+        drop();
+        fail("cannot select db " + std::to_string(o_.where.db) + ": " + r.text.substr(0, 200));
+      }
+    }
+  }
+
+  // One round trip on ctx_ (m_ held). An I/O failure drops the connection and throws.
+  reply send(const std::vector<std::string>& args) const {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* raw = static_cast<redisReply*>(
+        redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (!raw) {
+      const std::string why = ctx_->errstr;
+      drop();
+      fail(why.empty() ? "the connection broke" : why);
+    }
+    reply out = convert(*raw);
+    freeReplyObject(raw);
+    return out;
+  }
+
+  // `args` on a live connection; once more on a fresh one after an I/O failure when `retry`.
+  reply command(const std::vector<std::string>& args, bool retry) const {
+    std::lock_guard lock(m_);
+    for (int attempt = 0;; ++attempt) {
+      if (!ctx_) connect();
+      try {
+        return send(args);
+      } catch (const journal_error&) {
+        if (!retry || attempt > 0) throw;
+      }
+    }
+  }
+
+  // A script by its SHA1, loaded again (EVAL) when the server lost it. Error replies throw.
+  reply eval(const script& s, const std::vector<std::string>& keys,
+             const std::vector<std::string>& args, bool retry) const {
+    std::vector<std::string> cmd{"EVALSHA", s.sha1, std::to_string(keys.size())};
+    cmd.insert(cmd.end(), keys.begin(), keys.end());
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    reply r = command(cmd, retry);
+    if (r.type == reply::kind::error && r.text.starts_with("NOSCRIPT")) {
+      cmd[0] = "EVAL";
+      cmd[1] = s.source;
+      r = command(cmd, retry);
+    }
+    if (r.type == reply::kind::error) fail(r.text.substr(0, 300));
+    return r;
+  }
+
+  journal_options o_;
+  std::string where_;
+  std::string keys_;  // "PREFIX:journal:"
+  mutable std::mutex m_;
+  mutable redisContext* ctx_ = nullptr;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<journal::journal> open_journal(const journal_options& o) {
+  return journal::journal::over(std::make_unique<redis_store>(o));
+}
+
+}  // namespace conclave::redis

@@ -1,0 +1,163 @@
+// The run journal on a real Redis, as several serve instances share it: runs and steps round
+// trip in order, a step is written once even from two connections, a finished run expires and
+// a reopened one does not, holds are exclusive until released or lapsed, a server restart is
+// survived (AOF) and reconnected, and failures say where without the password.
+#include "redis_server.hpp"
+
+#include <conclave/redis/connection.hpp>
+#include <conclave/redis/journal_store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <limits>
+#include <thread>
+
+namespace redis_test_journal {
+
+using namespace std::chrono_literals;
+using conclave::journal::journal_error;
+
+conclave::redis::journal_options options_for(const conclave::test::redis_server& s) {
+  conclave::redis::journal_options o;
+  o.where.port = s.port();
+  o.prefix = "jt";
+  o.result_ttl = 60'000ms;
+  return o;
+}
+
+// One plain command on a fresh connection (the test's own view of the keys): its integer.
+long long admin(const conclave::test::redis_server& s, const std::vector<std::string>& args) {
+  boost::asio::io_context ioc;
+  conclave::redis::connection_options o;
+  o.where.port = s.port();
+  conclave::redis::connection c(ioc.get_executor(), o);
+  long long out = -2;
+  c.async_command(args, [&](boost::system::error_code ec, conclave::redis::reply r) {
+    BOOST_TEST(!ec, r.text);
+    out = r.as_integer().value_or(-2);
+    c.close();
+  });
+  ioc.run();
+  return out;
+}
+
+BOOST_AUTO_TEST_SUITE(redis_journal)
+
+BOOST_AUTO_TEST_CASE(runs_and_steps_round_trip_in_order_and_finished_runs_expire) {
+  conclave::test::redis_server server;
+  auto j = conclave::redis::open_journal(options_for(server));
+  BOOST_TEST(j->shared());
+  BOOST_TEST(j->path() == "redis://127.0.0.1:" + std::to_string(server.port()) + "/0");
+  const std::string a = j->begin_run("task", "why?", R"({"o":1})", "", "serve:task_a");
+  const std::string b = j->begin_run("ask", "how?", "{}", R"({"subtasks":[]})", "cli");
+  BOOST_TEST(conclave::journal::is_run_id(a));
+  BOOST_TEST(j->record_step(a, "plan", "decomposed", R"({"event":"decomposed"})"));
+  BOOST_TEST(j->record_step(a, "agent/1/completed/0", "completed", "{\"x\":\"a\\nb\"}"));
+  BOOST_TEST(j->record_step(a, "agent/0/completed/0", "completed", "{}"));
+  BOOST_TEST(!j->record_step(a, "plan", "decomposed", "{\"other\":1}"));  // once
+  const auto steps = j->steps(a);
+  BOOST_REQUIRE_EQUAL(steps.size(), 3u);
+  BOOST_TEST(steps[0].key == "plan");
+  BOOST_TEST(steps[0].json == R"({"event":"decomposed"})");
+  BOOST_TEST(steps[1].key == "agent/1/completed/0");  // the order written, not the keys'
+  BOOST_TEST(steps[1].json == "{\"x\":\"a\\nb\"}");
+  BOOST_TEST(steps[1].kind == "completed");
+  BOOST_TEST(steps[1].at_ms > 0);
+  BOOST_CHECK_THROW(j->record_step("run_00000000000000ff", "plan", "x", "{}"), journal_error);
+
+  auto unfinished = j->unfinished();
+  BOOST_REQUIRE_EQUAL(unfinished.size(), 2u);
+  BOOST_TEST(unfinished[0].id == a);  // oldest first
+  BOOST_TEST(unfinished[0].owner == "serve:task_a");
+  BOOST_TEST(unfinished[0].options_json == R"({"o":1})");
+  BOOST_TEST(unfinished[1].plan_json == R"({"subtasks":[]})");
+
+  j->finish_run(a, "succeeded", R"({"answer":"42"})");
+  BOOST_TEST(j->unfinished().size() == 1u);
+  const auto done = j->find(a);
+  BOOST_REQUIRE(done);
+  BOOST_TEST(done->status == "succeeded");
+  BOOST_TEST(done->report_json == R"({"answer":"42"})");
+  BOOST_TEST(j->recent(10).front().id == b);  // newest first
+  // Finished: its keys expire (the result's TTL), steps included.
+  BOOST_TEST(admin(server, {"PTTL", "jt:journal:run:" + a}) > 0);
+  BOOST_TEST(admin(server, {"PTTL", "jt:journal:steps:" + a}) > 0);
+  j->reopen_run(a);  // a resume: running again, kept
+  BOOST_TEST(admin(server, {"PTTL", "jt:journal:run:" + a}) == -1);
+  BOOST_TEST(j->unfinished().size() == 2u);
+  BOOST_CHECK_THROW(j->finish_run("run_00000000000000ff", "failed", ""), journal_error);
+  BOOST_CHECK_THROW(j->finish_run(a, "done", ""), journal_error);
+
+  j->finish_run(b, "failed", "");
+  BOOST_TEST(j->prune_finished(std::numeric_limits<std::int64_t>::max()) == 1u);
+  BOOST_TEST(!j->find(b).has_value());
+  BOOST_TEST(j->find(a).has_value());  // running: kept whatever its age
+}
+
+BOOST_AUTO_TEST_CASE(two_instances_write_a_step_once_and_hold_a_run_one_at_a_time) {
+  conclave::test::redis_server server;
+  auto one = conclave::redis::open_journal(options_for(server));
+  auto two = conclave::redis::open_journal(options_for(server));
+  const std::string run = one->begin_run("task", "q", "{}", "", "serve:task_1");
+  BOOST_TEST(two->record_step(run, "agent/0/completed/0", "completed", "{}"));
+  BOOST_TEST(!one->record_step(run, "agent/0/completed/0", "completed", "{}"));
+  BOOST_TEST(one->steps(run).size() == 1u);
+
+  BOOST_TEST(one->hold(run, "alpha", 60s));
+  BOOST_TEST(one->hold(run, "alpha", 60s));  // renewed
+  BOOST_TEST(!two->hold(run, "beta", 60s));  // alpha's is live
+  two->release(run, "beta");                 // not beta's to give up
+  BOOST_TEST(!two->hold(run, "beta", 60s));
+  one->release(run, "alpha");
+  BOOST_TEST(two->hold(run, "beta", 60s));
+  // A hold lapses by itself: alpha died without releasing. Polled, bounded: the server's clock.
+  BOOST_TEST(two->hold(run, "beta", 1ms));
+  bool taken = false;
+  for (int i = 0; i < 200 && !taken; ++i) {
+    taken = one->hold(run, "alpha", 60s);
+    if (!taken) std::this_thread::sleep_for(1ms);
+  }
+  BOOST_TEST(taken);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_server_keeps_the_runs_and_the_journal_reconnects) {
+  conclave::test::redis_server server;
+  auto j = conclave::redis::open_journal(options_for(server));
+  const std::string run = j->begin_run("task", "q", "{}", "", "serve:task_1");
+  BOOST_TEST(j->record_step(run, "plan", "decomposed", "{}"));
+  server.stop(SIGTERM);                             // a clean shutdown writes the AOF out
+  BOOST_CHECK_THROW(j->steps(run), journal_error);  // down: said, not hung
+  server.start();
+  BOOST_TEST(j->record_step(run, "agent/0/completed/0", "completed", "{}"));  // a fresh link
+  BOOST_TEST(j->steps(run).size() == 2u);
+  BOOST_TEST(j->unfinished().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(failures_name_the_server_never_the_password) {
+  conclave::test::redis_server server;
+  admin(server, {"CONFIG", "SET", "requirepass", "s3cret"});
+  auto o = options_for(server);
+  o.where.password = "wrong-pass";
+  try {
+    conclave::redis::open_journal(o);
+    BOOST_FAIL("a wrong password was taken");
+  } catch (const journal_error& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find("127.0.0.1:" + std::to_string(server.port())) != std::string::npos, what);
+    BOOST_TEST(what.find("password") != std::string::npos, what);
+    BOOST_TEST(what.find("wrong-pass") == std::string::npos, what);
+  }
+  o.where.password = "s3cret";
+  auto j = conclave::redis::open_journal(o);
+  BOOST_TEST(!j->begin_run("task", "q", "{}", "").empty());
+
+  server.stop(SIGKILL);
+  o.connect_timeout = 200ms;
+  BOOST_CHECK_THROW(conclave::redis::open_journal(o), journal_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace redis_test_journal
