@@ -96,10 +96,16 @@ class process {
     std::filesystem::remove(err_path_);
   }
 
-  void signal(int sig) { ::kill(pid_, sig); }
+  /// Sends `sig` while the child runs; nothing once it was waited for (kill(-1) would signal
+  /// every process the test may).
+  void signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
 
-  /// Waits for the exit (killing the process after `limit`) and collects its output.
+  /// Waits for the exit (killing the process after `limit`) and collects its output. Once
+  /// waited for, later calls give the same result.
   process_result wait(std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+    if (pid_ <= 0) return last_;
     process_result r;
     int status = 0;
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -117,6 +123,7 @@ class process {
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.out = slurp(out_path_);
     r.err = slurp(err_path_);
+    last_ = r;
     return r;
   }
 
@@ -133,6 +140,7 @@ class process {
   }
 
   pid_t pid_ = -1;
+  process_result last_;
   std::string out_path_, err_path_;
 };
 
