@@ -309,6 +309,11 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
   serve->add_option("--grace", v.grace_s, "seconds runs may finish in after SIGTERM")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  serve
+      ->add_option("--takeover-after", v.takeover_s,
+                   "with --redis: seconds after which a silent instance's tasks go to another")
+      ->check(CLI::Range(0.05, 3600.0))
+      ->capture_default_str();
   add_shape_flags(serve, s);
   add_combine_flags(serve, s);
   add_run_flags(serve, s, raw);
@@ -316,7 +321,8 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
                      "--color", "--quiet", "--mcp", "--log", "--no-log"});
   serve->footer(
       "Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, "
-      "CONCLAVE_CONFIG, XDG_STATE_HOME (the journal).\n"
+      "CONCLAVE_CONFIG, XDG_STATE_HOME (the journal), CONCLAVE_REDIS_URL (--redis: the journal "
+      "is on Redis, shared by every instance there).\n"
       "The first line on stdout says where it listens. SIGTERM / Ctrl-C: stop taking work, let "
       "runs finish within --grace, then stop (a second signal quits at once: 128 + signal). Exit "
       "status: 0 stopped, 1 could not start, 2 "

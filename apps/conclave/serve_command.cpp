@@ -5,6 +5,7 @@
 #include "tools_setup.hpp"
 
 #include <conclave/journal/journal.hpp>
+#include <conclave/redis/journal_store.hpp>
 #include <conclave/serve/service.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -99,7 +100,22 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
     }
     asio::co_spawn(ex, b.client->evict_idle(), asio::detached);
   };
-  if (s.journal) {  // --journal FILE / --no-journal, as ask takes them
+  o.takeover_after = std::chrono::milliseconds(static_cast<long>(v.takeover_s * 1000));
+  if (s.journal && !s.redis_url.empty()) {
+    // Shared by every instance on this Redis: one takes over the tasks of another that died.
+    if (!s.journal_path.empty()) {
+      std::cerr << "conclave serve: note: with --redis the journal is on Redis; " << s.journal_path
+                << " is not used\n";
+    }
+    try {
+      redis::journal_options jo;
+      jo.where = *redis::parse_url(s.redis_url);  // checked when the flag was read
+      o.journal = redis::open_journal(jo);
+    } catch (const std::exception& x) {
+      std::cerr << "conclave serve: " << x.what() << "\n";
+      return 1;
+    }
+  } else if (s.journal) {  // --journal FILE / --no-journal, as ask takes them
     const std::string path =
         s.journal_path.empty() ? journal::default_journal_path() : s.journal_path;
     if (path.empty()) {

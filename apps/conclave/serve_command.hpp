@@ -18,6 +18,7 @@ struct serve_settings {
   std::size_t max_chat_runs = 64;         ///< chat / responses runs at once
   std::string reasoning = "fields";       ///< fields | think | none
   double grace_s = 10;                    ///< after SIGTERM, for runs to finish
+  double takeover_s = 30;                 ///< --redis: a silent instance's tasks move after this
 };
 
 /// Runs the server; returns the exit status (0 after a clean stop, 1 when it cannot start,

@@ -4,9 +4,7 @@
 // itself under its id, and the mock's counters show the finished agents were not paid for
 // again. And a journaled task whose fingerprint changed (another -m) is not resumed.
 // External processes: their state is polled in bounded loops.
-#include "process.hpp"
-#include "run.hpp"
-#include "serve_client.hpp"
+#include "serve_children.hpp"
 
 #include <conclave/journal/journal.hpp>
 
@@ -30,110 +28,16 @@ using conclave::test::reply;
 
 namespace {
 
-struct temp_dir {
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "conclave-resume-XXXXXX");
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::filesystem::path path;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Polls (bounded: an external process) `file` for a line "<prefix>URL"; returns URL.
-std::string wait_for_url(const std::string& file, const std::string& prefix) {
-  const auto give_up = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < give_up) {
-    const std::string text = slurp(file);
-    if (const auto at = text.find(prefix); at != std::string::npos) {
-      const auto end = text.find('\n', at);
-      if (end != std::string::npos)
-        return text.substr(at + prefix.size(), end - at - prefix.size());
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  BOOST_FAIL("no \"" + prefix + "\" line in " + file);
-  return "";
-}
-
-std::uint16_t port_of(const std::string& url) {
-  const auto colon = url.rfind(':');
-  return static_cast<std::uint16_t>(std::stoi(url.substr(colon + 1)));
-}
-
-// A child and where it listens.
-struct child {
-  std::unique_ptr<process> proc;
-  std::string url;
-  std::uint16_t port = 0;
-};
-
-child start_mock(const temp_dir& dir) {
-  conclave::test::stdio_options io;
-  io.stdout_path = dir.file("mock.out");
-  child c;
-  c.proc = std::make_unique<process>(
-      CONCLAVE_MOCK,
-      std::vector<std::string>{"--latency-ms", "100", "--jitter-ms", "1500", "--seed", "3"},
-      std::map<std::string, std::string>{}, io);
-  c.url = wait_for_url(io.stdout_path, "conclave-mock listening on ");
-  c.port = port_of(c.url.substr(0, c.url.rfind('/')));
-  return c;
-}
+using conclave::test::call;
+using conclave::test::child;
+using conclave::test::mock_calls;
+using conclave::test::start_mock;
+using conclave::test::temp_dir;
+using conclave::test::until_completed;
 
 child start_serve(const temp_dir& dir, const std::string& name, const std::string& mock_url,
                   const std::string& model) {
-  conclave::test::stdio_options io;
-  io.stdout_path = dir.file(name + ".out");
-  const std::map<std::string, std::string> env{
-      {"OPENAI_BASE_URL", mock_url},        {"OPENAI_API_KEY", "test"}, {"ANTHROPIC_API_KEY", ""},
-      {"ANTHROPIC_BASE_URL", ""},           {"CONCLAVE_CONFIG", ""},    {"HOME", dir.path.string()},
-      {"XDG_STATE_HOME", dir.file("state")}};
-  child c;
-  c.proc = std::make_unique<process>(
-      CONCLAVE_CLI,
-      std::vector<std::string>{"serve", "--listen", "127.0.0.1:0", "--journal", dir.file("j.db"),
-                               "--provider", "openai", "-m", model},
-      env, io);
-  c.url = wait_for_url(io.stdout_path, "conclave serve listening on ");
-  c.port = port_of(c.url);
-  return c;
-}
-
-reply call(std::uint16_t port, const std::string& method, const std::string& target,
-           const std::string& body = {}, std::chrono::milliseconds limit = 30s) {
-  asio::io_context io;
-  return conclave::test::run(io, conclave::test::http_call(port, method, target, body), limit);
-}
-
-std::uint64_t mock_calls(const child& mock) {
-  const auto stats = json_of(call(mock.port, "GET", "/v1/stats").body());
-  return stats.at("calls_by_wire").at("openai").to_number<std::uint64_t>();
-}
-
-// Reads the task's event stream until `n` agents completed (bounded).
-std::string until_completed(std::uint16_t port, const std::string& id, std::size_t n) {
-  asio::io_context io;
-  std::string seen;
-  const bool ok = conclave::test::run(
-      io,
-      [&]() -> asio::awaitable<bool> {
-        auto s = co_await conclave::test::connect_loopback(port);
-        const auto req = conclave::test::request_text("GET", "/v1/tasks/" + id + "/events");
-        co_await asio::async_write(s, asio::buffer(req), asio::use_awaitable);
-        co_return co_await conclave::test::read_until_count(s, seen, "event: completed", n);
-      }(),
-      60s);
-  BOOST_REQUIRE_MESSAGE(ok, "fewer than " + std::to_string(n) + " agents completed: " + seen);
-  return seen;
+  return conclave::test::start_serve(dir, name, mock_url, {"--journal", dir / "j.db", "-m", model});
 }
 
 // The journal's record of the task's run (polled: serve writes it from another process).
@@ -166,12 +70,7 @@ BOOST_AUTO_TEST_CASE(kill_9_then_restart_resumes_without_paying_again) {
   child second = start_serve(dir, "serve-2", mock.url, "gpt-4o-mini");
   BOOST_CHECK_NE(second.port, first.port);
   // The task is back under its id (once the run loop read the journal; bounded).
-  unsigned status = 0;
-  for (int i = 0; i < 500 && status != 200; ++i) {
-    status = call(second.port, "GET", "/v1/tasks/" + id).result_int();
-    if (status != 200) std::this_thread::sleep_for(10ms);
-  }
-  BOOST_REQUIRE_EQUAL(status, 200u);
+  BOOST_REQUIRE_EQUAL(conclave::test::wait_for_task(second.port, id), 200u);
   const auto events = call(second.port, "GET", "/v1/tasks/" + id + "/events", {}, 60s);
   const auto frames = conclave::test::sse_events(events.body());
   BOOST_REQUIRE(!frames.empty());
@@ -198,7 +97,7 @@ BOOST_AUTO_TEST_CASE(kill_9_then_restart_resumes_without_paying_again) {
   // and the synthesis. In all 1 + 4 + 1 and one more call per agent cut short by the kill.
   BOOST_CHECK_EQUAL(after - before, (4 - replayed) + 1);
   BOOST_CHECK_EQUAL(after, 6 + (4 - replayed));
-  BOOST_CHECK_EQUAL(journaled(dir.file("j.db"), id).value().status, "succeeded");
+  BOOST_CHECK_EQUAL(journaled(dir / "j.db", id).value().status, "succeeded");
 
   second.proc->signal(SIGTERM);
   const auto out = second.proc->wait(20s);
@@ -218,13 +117,13 @@ BOOST_AUTO_TEST_CASE(a_changed_fingerprint_is_not_resumed) {
   const std::string id(json_of(sub.body()).at("id").as_string());
   first.proc->signal(SIGKILL);  // journaled at submit: unfinished from here on
   first.proc->wait(10s);
-  BOOST_REQUIRE_EQUAL(journaled(dir.file("j.db"), id).value().status, "running");
+  BOOST_REQUIRE_EQUAL(journaled(dir / "j.db", id).value().status, "running");
 
   child second = start_serve(dir, "serve-2", mock.url, "mock-model-b");
   // The refusal ends the run in the journal (bounded poll: another process writes it).
   std::string state;
   for (int i = 0; i < 500 && state != "failed"; ++i) {
-    state = journaled(dir.file("j.db"), id).value().status;
+    state = journaled(dir / "j.db", id).value().status;
     if (state != "failed") std::this_thread::sleep_for(10ms);
   }
   BOOST_CHECK_EQUAL(state, "failed");

@@ -2,12 +2,10 @@
 // trip in order, a step is written once even from two connections, a finished run expires and
 // a reopened one does not, holds are exclusive until released or lapsed, a server restart is
 // survived (AOF) and reconnected, and failures say where without the password.
-#include "redis_server.hpp"
+#include "redis_admin.hpp"
 
-#include <conclave/redis/connection.hpp>
 #include <conclave/redis/journal_store.hpp>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -27,20 +25,9 @@ conclave::redis::journal_options options_for(const conclave::test::redis_server&
   return o;
 }
 
-// One plain command on a fresh connection (the test's own view of the keys): its integer.
+// A key's integer view (PTTL, say), or -2.
 long long admin(const conclave::test::redis_server& s, const std::vector<std::string>& args) {
-  boost::asio::io_context ioc;
-  conclave::redis::connection_options o;
-  o.where.port = s.port();
-  conclave::redis::connection c(ioc.get_executor(), o);
-  long long out = -2;
-  c.async_command(args, [&](boost::system::error_code ec, conclave::redis::reply r) {
-    BOOST_TEST(!ec, r.text);
-    out = r.as_integer().value_or(-2);
-    c.close();
-  });
-  ioc.run();
-  return out;
+  return conclave::test::redis_command(s, args).as_integer().value_or(-2);
 }
 
 BOOST_AUTO_TEST_SUITE(redis_journal)

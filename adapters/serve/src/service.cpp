@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <random>
 
 namespace asio = boost::asio;
@@ -111,7 +112,9 @@ http::handler with_auth(std::shared_ptr<service::state> st, http::handler h) {
 }
 
 service::service(asio::any_io_executor ex, engine& eng, service_options opts)
-    : st_(std::make_shared<state>(std::move(ex), eng, std::move(opts))) {}
+    : st_(std::make_shared<state>(std::move(ex), eng, std::move(opts))) {
+  if (st_->opts.instance.empty()) st_->opts.instance = random_id("serve-");
+}
 
 service::~service() {
   // The routes hold the state (shared) and the state holds the server: break the cycle here.
@@ -156,6 +159,7 @@ service_stats service::stats() const {
     s.chat_runs = st_->chat_runs;
     s.resumed = st_->resumed;
     s.refused_resume = st_->refused_resume;
+    s.holds_lost = st_->holds_lost;
   }
   if (st_->server) s.http = st_->server->stats();
   return s;
@@ -175,6 +179,68 @@ void service::state::upkeep() {
   if (opts.upkeep) opts.upkeep();
 }
 
+void service::state::release_hold(const std::string& run_id) {
+  if (!shared_journal() || run_id.empty()) return;
+  try {
+    opts.journal->release(run_id, opts.instance);
+  } catch (const std::exception& x) {
+    // Harmless: the hold lapses by itself after takeover_after.
+    log(std::string("conclave serve: journal: cannot release a hold: ") + x.what());
+  }
+}
+
+void service::state::end_journal_run(const std::string& task_id, const std::string& run_id,
+                                     const std::string& status, const std::string& report) {
+  if (!opts.journal || run_id.empty()) return;
+  {
+    std::lock_guard lock(mutex);
+    if (lost_holds.erase(task_id) > 0) return;  // the instance that took it over finishes it
+  }
+  if (!status.empty()) {
+    try {
+      opts.journal->finish_run(run_id, status, report);
+    } catch (const std::exception& x) {
+      log(std::string("conclave serve: journal: ") + x.what());
+    }
+  }
+  release_hold(run_id);
+}
+
+void service::state::renew_holds() {
+  if (!shared_journal()) return;
+  std::vector<std::pair<std::string, std::string>> held;  // (task id, run id)
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [id, extra] : extras) {
+      if (!extra.run_id.empty() && !lost_holds.count(id)) held.emplace_back(id, extra.run_id);
+    }
+  }
+  for (const auto& [task, run] : held) {
+    bool kept = true;
+    try {
+      kept = opts.journal->hold(run, opts.instance, opts.takeover_after);
+    } catch (const std::exception& x) {
+      // Tried again next beat; if the hold lapses meanwhile, the next renewal says so.
+      log("conclave serve: journal: cannot renew the hold on task " + task + ": " + x.what());
+      continue;
+    }
+    if (kept) continue;
+    log("conclave serve: task " + task +
+        " was taken over by another instance (this one's hold lapsed); stopping it here");
+    std::function<void()> stop_run;
+    {
+      std::lock_guard lock(mutex);
+      lost_holds.insert(task);
+      ++holds_lost;
+      if (tasks.cancel(task, unix_ms()) == task_queue::cancel_result::cancel_running) {
+        if (auto c = cancel_running.find(task); c != cancel_running.end()) stop_run = c->second;
+      }
+    }
+    if (stop_run) stop_run();
+  }
+  settle_finished();
+}
+
 namespace {
 
 std::size_t runs_open(const service::state& st) {
@@ -185,11 +251,26 @@ std::size_t runs_open(const service::state& st) {
 asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
   if (st->opts.journal) st->resume_journaled();
   st->pump_queue();
+  // On a shared journal the loop beats faster than upkeep: holds are renewed, and lapsed ones
+  // taken over, every takeover_after / 3.
+  const bool shared = st->shared_journal();
+  const auto beat =
+      shared ? std::clamp(st->opts.takeover_after / 3, std::chrono::milliseconds(1),
+                          std::max(st->opts.upkeep_interval, std::chrono::milliseconds(1)))
+             : st->opts.upkeep_interval;
+  auto next_upkeep = std::chrono::steady_clock::now() + st->opts.upkeep_interval;
   while (!st->stop_requested) {
-    st->tick.expires_after(st->opts.upkeep_interval);
+    st->tick.expires_after(beat);
     co_await st->tick.async_wait(asio::as_tuple(asio::use_awaitable));
     if (st->stop_requested) break;
-    st->upkeep();
+    if (shared) {
+      st->renew_holds();
+      st->resume_journaled();  // runs whose instance died
+    }
+    if (std::chrono::steady_clock::now() >= next_upkeep) {
+      st->upkeep();
+      next_upkeep = std::chrono::steady_clock::now() + st->opts.upkeep_interval;
+    }
     st->pump_queue();  // tasks restored or left behind by a failed start
   }
   // Stopping: no new connections or tasks; running ones get the grace period.
@@ -228,6 +309,15 @@ asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
     co_await st->tick.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   if (st->server) st->server->close_all();
+  // Queued tasks stay unfinished in the journal; on a shared one, others may take them now.
+  std::vector<std::string> still_held;
+  {
+    std::lock_guard lock(st->mutex);
+    for (const auto& [id, extra] : st->extras) {
+      if (!st->lost_holds.count(id)) still_held.push_back(extra.run_id);
+    }
+  }
+  for (const auto& run : still_held) st->release_hold(run);
   if (st->opts.journal) {
     try {
       st->opts.journal->checkpoint();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <conclave/engine/run_replay.hpp>
+#include <conclave/journal/journal.hpp>
 #include <conclave/serve/service.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace conclave::serve {
 
@@ -44,7 +46,12 @@ struct service::state : std::enable_shared_from_this<state> {
   std::map<std::string, std::vector<std::shared_ptr<http::event_stream>>, std::less<>> watchers;
   std::size_t running_tasks = 0;
   std::size_t chat_runs = 0;
-  std::size_t resumed = 0, refused_resume = 0;
+  std::size_t resumed = 0, refused_resume = 0, holds_lost = 0;
+  /// Tasks whose hold another instance took: their journal run is that instance's to finish.
+  std::set<std::string, std::less<>> lost_holds;
+  /// Runs of a shared journal this instance cannot resume (another fingerprint): left to
+  /// others, and said once.
+  std::set<std::string, std::less<>> passed_over;
   bool stopping = false;
   bool shutting_down_runs = false;  // past the grace: runs cancelled by shutdown, not by users
 
@@ -59,8 +66,19 @@ struct service::state : std::enable_shared_from_this<state> {
   /// Ends what a task that finished without running leaves behind (cancelled while queued,
   /// expired): its watchers get the final status and close, its journal run is finished.
   void settle_finished();
-  /// Re-queues the journal's unfinished tasks (at start-up).
+  /// Re-queues the journal's unfinished tasks: at start-up, and on a shared journal each tick
+  /// those whose hold lapsed (takeover).
   void resume_journaled();
+  /// On a shared journal: renews this instance's holds; a task whose hold another instance
+  /// took is cancelled here (its run goes on there).
+  void renew_holds();
+  /// Gives up this instance's hold on a run (a shared journal), so another may take it now.
+  void release_hold(const std::string& run_id);
+  bool shared_journal() const { return opts.journal && opts.journal->shared(); }
+  /// A task's journal run ended here: finished with `status` unless its hold was lost, and
+  /// released. Journal errors are logged.
+  void end_journal_run(const std::string& task_id, const std::string& run_id,
+                       const std::string& status, const std::string& report);
   /// The upkeep tick: queue expiry, the host's hook.
   void upkeep();
 };

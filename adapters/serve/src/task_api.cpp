@@ -87,8 +87,11 @@ asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange&
           // Journaled at once: a queued task survives a restart too.
           try {
             std::string plan_json = r->spec.plan ? json::serialize(to_json(*r->spec.plan)) : "";
-            st->extras[id].run_id = st->opts.journal->begin_run(
+            const std::string run = st->opts.journal->begin_run(
                 "task", r->spec.question, journal_options(*st, *r), plan_json, "serve:" + id);
+            st->extras[id].run_id = run;
+            // Held by this instance from the start: another takes it only if this one dies.
+            st->opts.journal->hold(run, st->opts.instance, st->opts.takeover_after);
           } catch (const std::exception& x) {
             st->log(std::string("conclave serve: journal: ") + x.what());
           }
@@ -260,15 +263,29 @@ void service::state::resume_journaled() {
     log(std::string("conclave serve: journal: ") + x.what());
     return;
   }
+  const bool shared = shared_journal();
   for (const auto& rec : unfinished) {
     if (!rec.owner.starts_with("serve:task_")) continue;  // a CLI run: `conclave resume` has it
     const std::string task_id = rec.owner.substr(6);
+    {
+      std::lock_guard lock(mutex);
+      if (tasks.find(task_id) || extras.count(task_id) || passed_over.count(rec.id)) continue;
+    }
+    try {
+      // On a shared journal, a run another live instance holds is its own (always true on a
+      // journal for one process).
+      if (!opts.journal->hold(rec.id, opts.instance, opts.takeover_after)) continue;
+    } catch (const std::exception& x) {
+      log(std::string("conclave serve: journal: ") + x.what());
+      return;
+    }
     auto refuse_run = [&](const std::string& why) {
       log("conclave serve: not resuming task " + task_id + " (" + rec.id + "): " + why);
       try {
         opts.journal->finish_run(rec.id, "failed", "");
       } catch (const std::exception&) {
       }
+      release_hold(rec.id);
       std::lock_guard lock(mutex);
       ++refused_resume;
     };
@@ -281,6 +298,15 @@ void service::state::resume_journaled() {
     const json::object& o = recorded.as_object();
     const auto* fp = o.if_contains("fingerprint");
     if (!fp || !fp->is_string() || fp->as_string() != opts.fingerprint) {
+      if (shared) {
+        // Another instance with the same providers and models may resume it: left alone.
+        log("conclave serve: leaving task " + task_id + " (" + rec.id +
+            ") to an instance with its providers and models (this one's differ)");
+        release_hold(rec.id);
+        std::lock_guard lock(mutex);
+        passed_over.insert(rec.id);
+        continue;
+      }
       refuse_run("its options changed since it began (provider or models)");
       continue;
     }

@@ -145,16 +145,21 @@ asio::awaitable<void> run_task(std::shared_ptr<service::state> st, std::string i
   }
 
   const std::string result = to_plain_json(to_json(report));  // decimals, as --json
-  bool by_shutdown = false;
+  bool by_shutdown = false, taken_over = false;
   {
     std::lock_guard lock(st->mutex);
     const task_record* r = st->tasks.find(id);
+    taken_over = st->lost_holds.count(id) > 0;
     by_shutdown = ec == error::cancelled && st->shutting_down_runs &&
                   !(r && r->cancel_requested);  // a client's DELETE stays a cancel
   }
   task_state final_state = task_state::succeeded;
   std::string code, message;
-  if (ec == error::cancelled) {
+  if (taken_over) {
+    final_state = task_state::cancelled;
+    code = "taken_over";
+    message = "another instance sharing the journal took this task over and runs it";
+  } else if (ec == error::cancelled) {
     final_state = task_state::cancelled;
     code = by_shutdown ? "shutdown" : "cancelled";
     message = by_shutdown ? "the server stopped; the task resumes at its next start"
@@ -164,14 +169,10 @@ asio::awaitable<void> run_task(std::shared_ptr<service::state> st, std::string i
     code = error_id(ec);
     message = ec.message() + (report.stop_note.empty() ? "" : ": " + report.stop_note);
   }
-  if (st->opts.journal && !extra.run_id.empty() && !by_shutdown) {
-    // A run the server cut short stays unfinished in the journal: the next start resumes it.
-    try {
-      st->opts.journal->finish_run(extra.run_id, to_string(final_state), result);
-    } catch (const std::exception& x) {
-      st->log(std::string("conclave serve: journal: ") + x.what());
-    }
-  }
+  // A run the server cut short stays unfinished in the journal: the next start (or another
+  // instance on a shared journal) resumes it. One taken over is the other instance's to end.
+  st->end_journal_run(id, extra.run_id, by_shutdown ? "" : std::string(to_string(final_state)),
+                      result);
   if (journal_status->failed()) {
     st->log("conclave serve: journal writes failed for " + id + ": " +
             journal_status->first_error());
@@ -208,7 +209,10 @@ void service::state::settle_finished() {
     std::string last;
   };
   std::vector<ended> watchers_done;
-  std::vector<std::pair<std::string, std::string>> journal_done;  // (run id, status)
+  struct journal_end {
+    std::string task, run, status;
+  };
+  std::vector<journal_end> journal_done;
   {
     std::lock_guard lock(mutex);
     for (auto it = watchers.begin(); it != watchers.end();) {
@@ -227,8 +231,8 @@ void service::state::settle_finished() {
         continue;
       }
       if (!it->second.run_id.empty()) {
-        journal_done.emplace_back(it->second.run_id,
-                                  r && r->state == task_state::expired ? "failed" : "cancelled");
+        journal_done.push_back({it->first, it->second.run_id,
+                                r && r->state == task_state::expired ? "failed" : "cancelled"});
       }
       it = extras.erase(it);
     }
@@ -239,14 +243,7 @@ void service::state::settle_finished() {
       s->finish();
     }
   }
-  if (!opts.journal) return;
-  for (const auto& [run, status] : journal_done) {
-    try {
-      opts.journal->finish_run(run, status, "");
-    } catch (const std::exception& x) {
-      log(std::string("conclave serve: journal: ") + x.what());
-    }
-  }
+  for (const auto& j : journal_done) end_journal_run(j.task, j.run, j.status, "");
 }
 
 void service::state::pump_queue() {

@@ -50,6 +50,13 @@ struct service_options {
   std::shared_ptr<journal::journal> journal;
   /// What a journaled task's options must match to be resumed (provider, models; never keys).
   std::string fingerprint;
+  /// On a journal several instances share (journal::shared(): Redis), each queued or running
+  /// task's run is held by the instance that has it, renewed every takeover_after / 3; a run
+  /// whose hold lapsed (its instance died) is taken over by another instance, which resumes
+  /// it from its recorded steps. An instance that finds its hold taken cancels its own run.
+  /// Ignored on a journal for one process (resumed at start-up only).
+  std::chrono::milliseconds takeover_after{30'000};
+  std::string instance;  ///< this instance's name in holds; empty: "serve-" + random hex
   std::chrono::milliseconds upkeep_interval{30'000};
   /// Called on each upkeep tick (the host's: limiter and breaker expiry, idle connections).
   std::function<void()> upkeep;
@@ -59,6 +66,7 @@ struct service_options {
 
 struct service_stats {
   std::size_t queued = 0, running_tasks = 0, chat_runs = 0, resumed = 0, refused_resume = 0;
+  std::size_t holds_lost = 0;  ///< runs another instance took over from this one
   http::server_stats http;
 };
 
