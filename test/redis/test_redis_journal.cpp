@@ -92,21 +92,46 @@ BOOST_AUTO_TEST_CASE(two_instances_write_a_step_once_and_hold_a_run_one_at_a_tim
   BOOST_TEST(!one->record_step(run, "agent/0/completed/0", "completed", "{}"));
   BOOST_TEST(one->steps(run).size() == 1u);
 
-  BOOST_TEST(one->hold(run, "alpha", 60s));
-  BOOST_TEST(one->hold(run, "alpha", 60s));  // renewed
-  BOOST_TEST(!two->hold(run, "beta", 60s));  // alpha's is live
-  two->release(run, "beta");                 // not beta's to give up
-  BOOST_TEST(!two->hold(run, "beta", 60s));
+  using hr = conclave::journal::hold_result;
+  auto held = [](hr h) { return h == hr::held; };
+  BOOST_TEST(held(one->hold(run, "alpha", 60s)));
+  BOOST_TEST(held(one->hold(run, "alpha", 60s)));  // renewed
+  BOOST_TEST(!held(two->hold(run, "beta", 60s)));  // alpha's is live
+  two->release(run, "beta");                       // not beta's to give up
+  BOOST_TEST(!held(two->hold(run, "beta", 60s)));
   one->release(run, "alpha");
-  BOOST_TEST(two->hold(run, "beta", 60s));
-  // A hold lapses by itself: alpha died without releasing. Polled, bounded: the server's clock.
-  BOOST_TEST(two->hold(run, "beta", 1ms));
+  BOOST_TEST(held(two->hold(run, "beta", 60s)));
+  // A hold lapses by itself: beta died without releasing. Polled, bounded: the server's clock.
+  BOOST_TEST(held(two->hold(run, "beta", 1ms)));
   bool taken = false;
   for (int i = 0; i < 200 && !taken; ++i) {
-    taken = one->hold(run, "alpha", 60s);
+    taken = held(one->hold(run, "alpha", 60s));
     if (!taken) std::this_thread::sleep_for(1ms);
   }
   BOOST_TEST(taken);
+}
+
+BOOST_AUTO_TEST_CASE(a_task_is_found_by_its_owner_and_a_cancel_reaches_its_holder) {
+  conclave::test::redis_server server;
+  auto here = conclave::redis::open_journal(options_for(server));
+  auto there = conclave::redis::open_journal(options_for(server));
+  const std::string first = here->begin_run("task", "q", "{}", "", "serve:task_7");
+  BOOST_TEST(here->find_by_owner("serve:task_7")->id == first);
+  BOOST_TEST(!here->find_by_owner("serve:task_8").has_value());
+  BOOST_TEST(!here->find_by_owner("").has_value());
+
+  using hr = conclave::journal::hold_result;
+  BOOST_TEST((there->hold(first, "there", 60s) == hr::held));
+  BOOST_TEST(here->request_cancel(first));  // asked from another instance
+  BOOST_TEST(here->find(first)->cancel_requested);
+  BOOST_TEST((there->hold(first, "there", 60s) == hr::cancel_requested));  // the holder hears
+  BOOST_TEST((here->hold(first, "here", 60s) == hr::held_by_another));     // still its run
+  there->finish_run(first, "cancelled", "");
+  BOOST_TEST(!here->request_cancel(first));  // finished: nothing to cancel
+  BOOST_TEST(!here->find(first)->cancel_requested);
+  BOOST_TEST(!here->request_cancel("run_00000000000000ff"));
+  // The owner's index names its latest run, and expires with it.
+  BOOST_TEST(admin(server, {"PTTL", "jt:journal:owner:serve:task_7"}) > 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_restarted_server_keeps_the_runs_and_the_journal_reconnects) {

@@ -1,8 +1,9 @@
 // Several `conclave serve` instances on one Redis (child processes, with `conclave-mock` and a
 // real redis-server): one is killed with SIGKILL once two of its task's four agents finished,
 // and another instance takes the task over by itself, under its id, once the dead one's hold
-// lapsed; the mock's counters show the finished agents were not paid for again. And an
-// instance whose hold was taken stops its run and leaves the journal's run to the taker.
+// lapsed; the mock's counters show the finished agents were not paid for again. An instance
+// whose hold was taken stops its run and leaves the journal's run to the taker. And any
+// instance answers (status, result) and cancels a task another one runs.
 // External processes: their state is polled in bounded loops.
 #include "redis_admin.hpp"
 #include "serve_children.hpp"
@@ -45,6 +46,25 @@ std::string submit(const child& to, const std::string& body) {
   return std::string(json_of(sub.body()).at("id").as_string());
 }
 
+// Polls (bounded: other processes) GET /v1/tasks/{id} on `at` until `done(status)`; the last.
+template <typename Pred>
+boost::json::value wait_for_status(const child& at, const std::string& id, Pred done) {
+  boost::json::value status;
+  for (int i = 0; i < 1000; ++i) {
+    const auto r = call(at.port, "GET", "/v1/tasks/" + id);
+    if (r.result_int() == 200) {
+      status = json_of(r.body());
+      if (done(status.as_object())) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return status;
+}
+
+std::string phase(const boost::json::value& status) {
+  return std::string(status.at("progress").at("phase").as_string());
+}
+
 conclave::test::process_result stop(child& c) {
   c.proc->signal(SIGTERM);
   return c.proc->wait(20s);
@@ -60,15 +80,22 @@ BOOST_AUTO_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_without_p
   child second = start_instance(dir, "serve-2", mock.url, redis);
   const std::string id = submit(
       first, R"({"question":"Compare marker-takeover with its rivals","options":{"agents":4}})");
-  // Held by the first instance while it lives: the second does not touch it.
-  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/" + id).result_int(), 404u);
+  // Held by the first instance while it lives: the second only reads it from the journal.
+  const auto seen = call(second.port, "GET", "/v1/tasks/" + id);
+  BOOST_REQUIRE_EQUAL(seen.result_int(), 200u);
+  BOOST_CHECK_EQUAL(phase(json_of(seen.body())), "elsewhere");
+  BOOST_CHECK_EQUAL(json_of(seen.body()).at("state").as_string(), "running");
+  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/" + id + "/events").result_int(), 409u);
   conclave::test::until_completed(first.port, id, 2);
   first.proc->signal(SIGKILL);
   BOOST_CHECK_EQUAL(first.proc->wait(10s).exit_code, -1);
   const std::uint64_t before = conclave::test::mock_calls(mock);
 
   // The second takes it over once the dead one's hold lapsed (1 s), under the same id.
-  BOOST_REQUIRE_EQUAL(conclave::test::wait_for_task(second.port, id), 200u);
+  const auto taken = wait_for_status(second, id, [](const auto& s) {
+    return s.at("progress").at("phase").as_string() != "elsewhere";
+  });
+  BOOST_REQUIRE_NE(phase(taken), "elsewhere");
   const auto events = call(second.port, "GET", "/v1/tasks/" + id + "/events", {}, 60s);
   const auto frames = conclave::test::sse_events(events.body());
   BOOST_REQUIRE(!frames.empty());
@@ -134,6 +161,47 @@ BOOST_AUTO_TEST_CASE(an_instance_whose_hold_was_taken_stops_its_run_and_leaves_t
   BOOST_CHECK_MESSAGE(out.err.find("was taken over by another instance") != std::string::npos,
                       out.err);
   BOOST_CHECK_EQUAL(journaled(redis, id)->status, "running");  // not ended at stop either
+  stop(mock);
+}
+
+BOOST_AUTO_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs) {
+  conclave::test::redis_server redis;
+  temp_dir dir;
+  child mock = conclave::test::start_mock(dir);
+  child first = start_instance(dir, "serve-1", mock.url, redis);
+  child second = start_instance(dir, "serve-2", mock.url, redis);
+  const std::string id = submit(
+      first, R"({"question":"Compare marker-far with others","priority":7,"metadata":"m-1"})");
+  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/task_0123456789abcdef0123").result_int(),
+                    404u);
+  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/" + id + "/result").result_int(), 409u);
+  const auto del = call(second.port, "DELETE", "/v1/tasks/" + id);
+  BOOST_REQUIRE_EQUAL(del.result_int(), 202u);
+  const auto asked = json_of(del.body());
+  BOOST_CHECK(asked.at("cancel_requested").as_bool());
+  BOOST_CHECK_EQUAL(asked.at("priority").as_int64(), 7);
+  BOOST_CHECK_EQUAL(asked.at("metadata").as_string(), "m-1");
+  // The first hears at its next renewal and cancels its run, as a DELETE made there would.
+  const auto ended = wait_for_status(
+      first, id, [](const auto& s) { return s.at("state").as_string() == "cancelled"; });
+  BOOST_REQUIRE_EQUAL(ended.at("state").as_string(), "cancelled");
+  BOOST_CHECK_EQUAL(ended.at("error").at("code").as_string(), "cancelled");
+  // And the second answers from the journal: the run ended, cancelled.
+  const auto there = wait_for_status(
+      second, id, [](const auto& s) { return s.at("state").as_string() == "cancelled"; });
+  BOOST_CHECK_EQUAL(there.at("state").as_string(), "cancelled");
+  BOOST_CHECK_EQUAL(phase(there), "finished");
+  const auto result = call(second.port, "GET", "/v1/tasks/" + id + "/result");
+  BOOST_CHECK_EQUAL(result.result_int(), 200u);
+  BOOST_CHECK_EQUAL(json_of(result.body()).at("state").as_string(), "cancelled");
+  const auto events = call(second.port, "GET", "/v1/tasks/" + id + "/events");
+  const auto frames = conclave::test::sse_events(events.body());
+  BOOST_REQUIRE_EQUAL(frames.size(), 1u);
+  BOOST_CHECK_EQUAL(frames[0].event, "status");
+  BOOST_CHECK_EQUAL(call(second.port, "DELETE", "/v1/tasks/" + id).result_int(), 409u);
+  BOOST_CHECK_EQUAL(journaled(redis, id)->status, "cancelled");
+  stop(first);
+  stop(second);
   stop(mock);
 }
 

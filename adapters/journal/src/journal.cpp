@@ -128,9 +128,13 @@ bool journal::checkpoint() { return store_->checkpoint(); }
 void journal::close() noexcept { store_->close(); }
 
 bool journal::shared() const noexcept { return store_->shared(); }
-bool journal::hold(std::string_view run_id, std::string_view holder,
-                   std::chrono::milliseconds ttl) {
+hold_result journal::hold(std::string_view run_id, std::string_view holder,
+                          std::chrono::milliseconds ttl) {
   return store_->hold(run_id, holder, ttl);
+}
+bool journal::request_cancel(std::string_view run_id) { return store_->request_cancel(run_id); }
+std::optional<run_record> journal::find_by_owner(std::string_view owner) const {
+  return store_->find_by_owner(owner);
 }
 void journal::release(std::string_view run_id, std::string_view holder) {
   store_->release(run_id, holder);

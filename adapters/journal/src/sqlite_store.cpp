@@ -102,6 +102,16 @@ std::optional<run_record> sqlite_store::find(std::string_view run_id) const {
   return read_run(s);
 }
 
+std::optional<run_record> sqlite_store::find_by_owner(std::string_view owner) const {
+  std::lock_guard lock(m_);
+  statement s(conn(),
+              std::string("SELECT ") + run_columns +
+                  " FROM runs WHERE owner = ?1 ORDER BY created_ms DESC, rowid DESC LIMIT 1",
+              "cannot read a run");
+  if (!s.bind(1, owner).step()) return std::nullopt;
+  return read_run(s);
+}
+
 std::vector<run_step> sqlite_store::steps(std::string_view run_id) const {
   std::lock_guard lock(m_);
   statement s(conn(), "SELECT key, kind, json, at_ms FROM steps WHERE run_id = ?1 ORDER BY seq",

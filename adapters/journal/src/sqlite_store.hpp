@@ -30,6 +30,7 @@ class sqlite_store final : public store {
   bool update_run(std::string_view run_id, std::string_view status, std::string_view report_json,
                   std::int64_t at_ms) override;
   std::optional<run_record> find(std::string_view run_id) const override;
+  std::optional<run_record> find_by_owner(std::string_view owner) const override;
   std::vector<run_step> steps(std::string_view run_id) const override;
   std::vector<run_record> unfinished() const override;
   std::vector<run_record> recent(std::size_t n) const override;

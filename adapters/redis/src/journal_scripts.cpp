@@ -4,8 +4,8 @@
 namespace conclave::redis {
 namespace {
 
-// KEYS: run, running, runs. ARGV: id, created_ms, kind, question, options, plan, owner.
-// 1: written; 0: the id is taken.
+// KEYS: run, running, runs, owner index. ARGV: id, created_ms, kind, question, options, plan,
+// owner. 1: written; 0: the id is taken. The owner index names the owner's latest run.
 constexpr const char* insert_run_source = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json', ARGV[5],
@@ -13,6 +13,7 @@ redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json'
   'report_json', '', 'owner', ARGV[7])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1]) end
 return 1
 )lua";
 
@@ -30,18 +31,25 @@ end
 return 1
 )lua";
 
-// KEYS: run, running, steps, order. ARGV: id, status, report, at_ms, ttl_ms.
-// 1: updated; 0: no such run. A finished run leaves `running` and expires after ttl; a run
-// back to running is listed again and kept.
+// KEYS: run, running, steps, order. ARGV: id, status, report, at_ms, ttl_ms, owner key
+// prefix. 1: updated; 0: no such run. A finished run leaves `running`, its cancel request is
+// spent, and it expires after ttl (its owner index too, while it names this run); a run back
+// to running is listed again and kept.
 constexpr const char* update_run_source = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'report_json', ARGV[3], 'updated_ms', ARGV[4])
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local index = owner and owner ~= '' and ARGV[6] .. owner
+if index and redis.call('GET', index) ~= ARGV[1] then index = nil end
 if ARGV[2] == 'running' then
   redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[1], 'created_ms'), ARGV[1])
   for i = 1, 4 do if i ~= 2 then redis.call('PERSIST', KEYS[i]) end end
+  if index then redis.call('PERSIST', index) end
 else
+  redis.call('HDEL', KEYS[1], 'cancel')
   redis.call('ZREM', KEYS[2], ARGV[1])
   for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[5]) end end
+  if index then redis.call('PEXPIRE', index, ARGV[5]) end
 end
 return 1
 )lua";
@@ -92,6 +100,8 @@ for i = 1, #ids do
   if not state[1] then
     redis.call('ZREM', KEYS[1], ids[i])
   elseif state[1] ~= 'running' and tonumber(state[2]) < tonumber(ARGV[2]) then
+    local owner = ARGV[1] .. 'owner:' .. (redis.call('HGET', run, 'owner') or '')
+    if redis.call('GET', owner) == ids[i] then redis.call('DEL', owner) end
     redis.call('DEL', run, ARGV[1] .. 'steps:' .. ids[i], ARGV[1] .. 'order:' .. ids[i])
     redis.call('ZREM', KEYS[1], ids[i])
     redis.call('ZREM', KEYS[2], ids[i])
@@ -101,11 +111,20 @@ end
 return gone
 )lua";
 
-// KEYS: hold. ARGV: holder, ttl_ms. 1: held by the caller now; 0: another's hold is live.
+// KEYS: hold, run. ARGV: holder, ttl_ms. 1: held by the caller now; 0: another's hold is
+// live; 2: held by the caller, and a cancel was asked for.
 constexpr const char* hold_source = R"lua(
 local h = redis.call('GET', KEYS[1])
 if h and h ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('HGET', KEYS[2], 'cancel') == '1' then return 2 end
+return 1
+)lua";
+
+// KEYS: run. 1: a running run is flagged for its holder; 0: no such run, or not running.
+constexpr const char* request_cancel_source = R"lua(
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'cancel', '1')
 return 1
 )lua";
 
@@ -143,6 +162,10 @@ const script& journal_prune_script() {
 }
 const script& journal_hold_script() {
   static const script s = make_script(hold_source);
+  return s;
+}
+const script& journal_request_cancel_script() {
+  static const script s = make_script(request_cancel_source);
   return s;
 }
 const script& journal_release_script() {

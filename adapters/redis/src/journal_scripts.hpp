@@ -13,5 +13,6 @@ const script& journal_runs_script();
 const script& journal_prune_script();
 const script& journal_hold_script();
 const script& journal_release_script();
+const script& journal_request_cancel_script();
 
 }  // namespace conclave::redis

@@ -55,6 +55,8 @@ run_record read_run(const reply& r) {
       out.report_json = v;
     else if (f == "owner")
       out.owner = v;
+    else if (f == "cancel")
+      out.cancel_requested = v == "1";
   }
   return out;
 }
@@ -73,7 +75,8 @@ class redis_store final : public journal::store {
 
   bool insert_run(const run_record& r) override {
     // Not tried again: a lost reply to a write that happened would read as "id taken".
-    return eval(journal_insert_run_script(), {run_key(r.id), keys_ + "running", keys_ + "runs"},
+    return eval(journal_insert_run_script(),
+                {run_key(r.id), keys_ + "running", keys_ + "runs", keys_ + "owner:" + r.owner},
                 {r.id, std::to_string(r.created_ms), r.kind, r.question, r.options_json,
                  r.plan_json, r.owner},
                 false)
@@ -94,7 +97,7 @@ class redis_store final : public journal::store {
     return eval(journal_update_run_script(),
                 {run_key(id), keys_ + "running", steps_key(id), order_key(id)},
                 {id, std::string(status), std::string(report_json), std::to_string(at_ms),
-                 std::to_string(o_.result_ttl.count())},
+                 std::to_string(o_.result_ttl.count()), keys_ + "owner:"},
                 true)
                .integer == 1;
   }
@@ -105,6 +108,13 @@ class redis_store final : public journal::store {
     if (r.elements.empty()) return std::nullopt;
     r.elements.insert(r.elements.begin(), reply{reply::kind::string, id, 0, {}});
     return read_run(r);
+  }
+
+  std::optional<run_record> find_by_owner(std::string_view owner) const override {
+    if (owner.empty()) return std::nullopt;
+    const reply id = command({"GET", keys_ + "owner:" + std::string(owner)}, true);
+    if (id.type != reply::kind::string) return std::nullopt;
+    return find(id.text);
   }
 
   std::vector<run_step> steps(std::string_view run_id) const override {
@@ -141,10 +151,18 @@ class redis_store final : public journal::store {
     drop();
   }
 
-  bool hold(std::string_view run_id, std::string_view holder,
-            std::chrono::milliseconds ttl) override {
-    return eval(journal_hold_script(), {keys_ + "hold:" + std::string(run_id)},
-                {std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))}, true)
+  journal::hold_result hold(std::string_view run_id, std::string_view holder,
+                            std::chrono::milliseconds ttl) override {
+    const std::string id(run_id);
+    const reply r =
+        eval(journal_hold_script(), {keys_ + "hold:" + id, run_key(id)},
+             {std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))}, true);
+    if (r.integer == 0) return journal::hold_result::held_by_another;
+    return r.integer == 2 ? journal::hold_result::cancel_requested : journal::hold_result::held;
+  }
+
+  bool request_cancel(std::string_view run_id) override {
+    return eval(journal_request_cancel_script(), {run_key(std::string(run_id))}, {}, true)
                .integer == 1;
   }
 

@@ -216,22 +216,29 @@ void service::state::renew_holds() {
     }
   }
   for (const auto& [task, run] : held) {
-    bool kept = true;
+    journal::hold_result found = journal::hold_result::held;
     try {
-      kept = opts.journal->hold(run, opts.instance, opts.takeover_after);
+      found = opts.journal->hold(run, opts.instance, opts.takeover_after);
     } catch (const std::exception& x) {
       // Tried again next beat; if the hold lapses meanwhile, the next renewal says so.
       log("conclave serve: journal: cannot renew the hold on task " + task + ": " + x.what());
       continue;
     }
-    if (kept) continue;
-    log("conclave serve: task " + task +
-        " was taken over by another instance (this one's hold lapsed); stopping it here");
+    if (found == journal::hold_result::held) continue;
+    if (found == journal::hold_result::held_by_another) {
+      log("conclave serve: task " + task +
+          " was taken over by another instance (this one's hold lapsed); stopping it here");
+    } else {
+      log("conclave serve: task " + task + " cancelled through another instance");
+    }
     std::function<void()> stop_run;
     {
       std::lock_guard lock(mutex);
-      lost_holds.insert(task);
-      ++holds_lost;
+      if (found == journal::hold_result::held_by_another) {
+        lost_holds.insert(task);
+        ++holds_lost;
+      }
+      // A DELETE made elsewhere ends here as one made here: cancelled, journaled as such.
       if (tasks.cancel(task, unix_ms()) == task_queue::cancel_result::cancel_running) {
         if (auto c = cancel_running.find(task); c != cancel_running.end()) stop_run = c->second;
       }

@@ -93,6 +93,11 @@ http::handler with_auth(std::shared_ptr<service::state> st, http::handler h);
 /// The frame a task's event stream ends with: its final status (no id: not in the log).
 std::string final_status_frame(const task_record& r);
 
+/// On a journal several instances share: task `id` as the journal has it (another instance
+/// holds it, or held it until it ended), phase "elsewhere" while it runs there. None when the
+/// journal is not shared or does not know the task (or cannot be read: logged).
+std::optional<task_record> task_elsewhere(const service::state& st, std::string_view id);
+
 /// Unix time now, in milliseconds.
 std::int64_t unix_ms();
 /// "prefix" + 24 lowercase hex, random.

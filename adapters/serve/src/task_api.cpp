@@ -1,5 +1,5 @@
-// The task API's routes (submit, status, result, events, cancel) and the journal's unfinished
-// tasks brought back at start-up.
+// The task API's routes: submit, status, result, events, cancel. On a journal several
+// instances share, a task another instance holds is answered from the journal.
 #include "service_state.hpp"
 
 #include <conclave/journal/journal.hpp>
@@ -118,6 +118,9 @@ asio::awaitable<void> status(std::shared_ptr<service::state> st, http::exchange&
       body = status_json(*r, st->tasks.position(r->id));
     }
   }
+  if (body.empty()) {
+    if (auto r = task_elsewhere(*st, ex.param("id"))) body = status_json(*r, std::nullopt);
+  }
   if (body.empty()) co_return co_await not_found(ex);
   co_await ex.json(200, std::move(body));
 }
@@ -128,6 +131,7 @@ asio::awaitable<void> result(std::shared_ptr<service::state> st, http::exchange&
     std::lock_guard lock(st->mutex);
     if (const task_record* found = st->tasks.find(ex.param("id"))) r = *found;
   }
+  if (!r) r = task_elsewhere(*st, ex.param("id"));
   if (!r) co_return co_await not_found(ex);
   if (!is_finished(r->state)) {
     {
@@ -178,7 +182,22 @@ asio::awaitable<void> events(std::shared_ptr<service::state> st, http::exchange&
       }
     }
   }
-  if (!stream) co_return co_await not_found(ex);
+  if (!stream) {
+    const auto r = task_elsewhere(*st, id);
+    if (!r) co_return co_await not_found(ex);
+    if (!is_finished(r->state)) {
+      co_await ex.json(409, http::error_body("Task " + id +
+                                                 " runs on another instance sharing this "
+                                                 "server's journal; its events stream there "
+                                                 "(its status and result are here too).",
+                                             "invalid_request_error", "task_elsewhere", "id"));
+      co_return;
+    }
+    // Ended elsewhere: its events went with that instance; its final status is here.
+    if (co_await ex.start_stream() && co_await ex.write(final_status_frame(*r)))
+      co_await ex.end_stream();
+    co_return;
+  }
   struct unsubscribe {
     service::state& st;
     const std::string& id;
@@ -221,6 +240,30 @@ asio::awaitable<void> cancel(std::shared_ptr<service::state> st, http::exchange&
   }
   if (stop) stop();       // if the run has not registered yet, it sees cancel_requested itself
   st->settle_finished();  // a removed task's watchers and journal run end here
+  if (how == task_queue::cancel_result::unknown) {
+    // Held by another instance: flagged in the journal; that instance cancels it at its next
+    // renewal (within --takeover-after / 3).
+    if (auto r = task_elsewhere(*st, id)) {
+      bool flagged = false, unreachable = false;
+      if (!is_finished(r->state)) {
+        try {
+          flagged = st->opts.journal->request_cancel(r->run_id);
+        } catch (const std::exception& x) {
+          st->log(std::string("conclave serve: journal: ") + x.what());
+          unreachable = true;
+        }
+      }
+      if (unreachable) {
+        co_await ex.json(503, http::error_body("The shared journal cannot be reached; try again.",
+                                               "server_error", "journal_unavailable"));
+        co_return;
+      }
+      r->cancel_requested = r->cancel_requested || flagged;
+      how = flagged ? task_queue::cancel_result::cancel_running
+                    : task_queue::cancel_result::already_finished;
+      body = status_json(*r, std::nullopt);
+    }
+  }
   switch (how) {
     case task_queue::cancel_result::unknown:
       co_return co_await not_found(ex);
@@ -253,105 +296,6 @@ void add_task_routes(http::router& r, std::shared_ptr<service::state> st) {
   route("DELETE", "/v1/tasks/{id}", &cancel);
   route("GET", "/v1/tasks/{id}/result", &result);
   route("GET", "/v1/tasks/{id}/events", &events);
-}
-
-void service::state::resume_journaled() {
-  std::vector<journal::run_record> unfinished;
-  try {
-    unfinished = opts.journal->unfinished();
-  } catch (const std::exception& x) {
-    log(std::string("conclave serve: journal: ") + x.what());
-    return;
-  }
-  const bool shared = shared_journal();
-  for (const auto& rec : unfinished) {
-    if (!rec.owner.starts_with("serve:task_")) continue;  // a CLI run: `conclave resume` has it
-    const std::string task_id = rec.owner.substr(6);
-    {
-      std::lock_guard lock(mutex);
-      if (tasks.find(task_id) || extras.count(task_id) || passed_over.count(rec.id)) continue;
-    }
-    try {
-      // On a shared journal, a run another live instance holds is its own (always true on a
-      // journal for one process).
-      if (!opts.journal->hold(rec.id, opts.instance, opts.takeover_after)) continue;
-    } catch (const std::exception& x) {
-      log(std::string("conclave serve: journal: ") + x.what());
-      return;
-    }
-    auto refuse_run = [&](const std::string& why) {
-      log("conclave serve: not resuming task " + task_id + " (" + rec.id + "): " + why);
-      try {
-        opts.journal->finish_run(rec.id, "failed", "");
-      } catch (const std::exception&) {
-      }
-      release_hold(rec.id);
-      std::lock_guard lock(mutex);
-      ++refused_resume;
-    };
-    json::error_code ec;
-    json::value recorded = json::parse(rec.options_json, ec);
-    if (ec || !recorded.is_object()) {
-      refuse_run("its options in the journal are not JSON");
-      continue;
-    }
-    const json::object& o = recorded.as_object();
-    const auto* fp = o.if_contains("fingerprint");
-    if (!fp || !fp->is_string() || fp->as_string() != opts.fingerprint) {
-      if (shared) {
-        // Another instance with the same providers and models may resume it: left alone.
-        log("conclave serve: leaving task " + task_id + " (" + rec.id +
-            ") to an instance with its providers and models (this one's differ)");
-        release_hold(rec.id);
-        std::lock_guard lock(mutex);
-        passed_over.insert(rec.id);
-        continue;
-      }
-      refuse_run("its options changed since it began (provider or models)");
-      continue;
-    }
-    json::object request{{"priority", o.contains("priority") ? o.at("priority") : json::value(5)}};
-    if (const auto* opt = o.if_contains("options");
-        opt && opt->is_object() && !opt->as_object().empty())
-      request["options"] = *opt;
-    if (const auto* m = o.if_contains("metadata"); m && m->is_string() && !m->as_string().empty())
-      request["metadata"] = *m;
-    if (!rec.plan_json.empty()) {
-      request["plan"] = json::parse(rec.plan_json, ec);
-    } else {
-      request["question"] = rec.question;
-    }
-    auto parsed = ec ? std::variant<task_spec, request_error>(request_error{400, "plan", "", ""})
-                     : parse_task_request(json::serialize(request));
-    if (auto* e = std::get_if<request_error>(&parsed)) {
-      refuse_run("its request no longer reads: " + e->message);
-      continue;
-    }
-    std::vector<std::string> lines;
-    try {
-      for (auto& s : opts.journal->steps(rec.id)) lines.push_back(std::move(s.json));
-    } catch (const std::exception& x) {
-      refuse_run(x.what());
-      continue;
-    }
-    std::string why;
-    auto replay = read_recorded_run(lines, why);
-    if (!replay) {
-      refuse_run(why);
-      continue;
-    }
-    task_record r;
-    r.id = task_id;
-    r.spec = std::get<task_spec>(std::move(parsed));
-    r.created_ms = unix_ms();  // its queue_timeout counts from the restart, not the crash
-    const std::size_t finished = replay->finished.size();
-    std::lock_guard lock(mutex);
-    if (!tasks.restore(std::move(r))) continue;
-    extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
-    ++resumed;
-    log("conclave serve: resuming task " + task_id + " (" + rec.id +
-        "): " + std::to_string(finished) + " agents recorded as finished");
-  }
 }
 
 }  // namespace conclave::serve

@@ -44,17 +44,18 @@ class journal_error : public std::runtime_error {
 inline constexpr int schema_version = 1;
 
 struct run_record {
-  std::string id;               ///< "run_" + 16 lowercase hex from begin_run, or the caller's
-  std::string kind;             ///< "ask" | "run" (a given plan) | "task" (serve)
-  std::string question;         ///< as asked
-  std::string options_json;     ///< what shaped the run, canonical JSON (the caller's): compared
-                                ///< byte for byte on resume
-  std::string plan_json;        ///< the given plan; empty: the run decomposes
-  std::string status;           ///< "running" | "succeeded" | "failed" | "cancelled"
-  std::int64_t created_ms = 0;  ///< unix ms, when begun
-  std::int64_t updated_ms = 0;  ///< unix ms, when last begun, finished or reopened
-  std::string report_json;      ///< the final report, set by finish_run; empty before
-  std::string owner;            ///< free text: "cli", "serve:task_42"
+  std::string id;                 ///< "run_" + 16 lowercase hex from begin_run, or the caller's
+  std::string kind;               ///< "ask" | "run" (a given plan) | "task" (serve)
+  std::string question;           ///< as asked
+  std::string options_json;       ///< what shaped the run, canonical JSON (the caller's): compared
+                                  ///< byte for byte on resume
+  std::string plan_json;          ///< the given plan; empty: the run decomposes
+  std::string status;             ///< "running" | "succeeded" | "failed" | "cancelled"
+  std::int64_t created_ms = 0;    ///< unix ms, when begun
+  std::int64_t updated_ms = 0;    ///< unix ms, when last begun, finished or reopened
+  std::string report_json;        ///< the final report, set by finish_run; empty before
+  std::string owner;              ///< free text: "cli", "serve:task_42"
+  bool cancel_requested = false;  ///< a shared store's request_cancel was made (running runs)
 };
 
 /// Whether `id` has the shape begin_run gives: "run_" and 16 lowercase hex digits.
@@ -103,6 +104,8 @@ class journal {
   void reopen_run(std::string_view run_id);
 
   std::optional<run_record> find(std::string_view run_id) const;
+  /// The most recently begun run with this owner (serve's "serve:" + task id), if any.
+  std::optional<run_record> find_by_owner(std::string_view owner) const;
   /// The run's steps in the order written (empty for an unknown run).
   std::vector<step> steps(std::string_view run_id) const;
   /// Runs still "running" (unfinished: killed, or running elsewhere now), oldest first.
@@ -121,9 +124,11 @@ class journal {
   /// Holds, for a journal several processes share (store::shared): a run is held by the
   /// process running it (or keeping it queued) and renewed while it lives, so another takes it
   /// over only once the hold lapsed. On a journal for one process, hold is always true.
+  /// request_cancel reaches a run held by another process through its next hold().
   bool shared() const noexcept;
-  bool hold(std::string_view run_id, std::string_view holder, std::chrono::milliseconds ttl);
+  hold_result hold(std::string_view run_id, std::string_view holder, std::chrono::milliseconds ttl);
   void release(std::string_view run_id, std::string_view holder);
+  bool request_cancel(std::string_view run_id);
 
  private:
   explicit journal(std::unique_ptr<store> s);

@@ -27,6 +27,13 @@ struct run_step {
   std::int64_t at_ms = 0;  ///< unix ms, when written
 };
 
+/// What an attempt to hold a run found.
+enum class hold_result {
+  held,              ///< the caller holds the run now (taken or extended)
+  held_by_another,   ///< another holder's hold has not expired
+  cancel_requested,  ///< held by the caller, and someone asked for the run to be cancelled
+};
+
 class store {
  public:
   virtual ~store() = default;
@@ -44,6 +51,8 @@ class store {
                           std::string_view report_json, std::int64_t at_ms) = 0;
 
   virtual std::optional<run_record> find(std::string_view run_id) const = 0;
+  /// The most recently begun run with this owner ("serve:task_…"), if any.
+  virtual std::optional<run_record> find_by_owner(std::string_view owner) const = 0;
   /// In the order written; empty for an unknown run.
   virtual std::vector<run_step> steps(std::string_view run_id) const = 0;
   /// Runs with status "running", oldest first.
@@ -59,14 +68,17 @@ class store {
 
   /// Whether several processes share this store, so a run must be held by one at a time.
   virtual bool shared() const noexcept { return false; }
-  /// Takes or extends `holder`'s hold on a run for `ttl`: false when another holder's hold
-  /// has not expired. A store for one process holds nothing and always says true.
-  virtual bool hold(std::string_view /*run_id*/, std::string_view /*holder*/,
-                    std::chrono::milliseconds /*ttl*/) {
-    return true;
+  /// Takes or extends `holder`'s hold on a run for `ttl`, unless another holder's hold has
+  /// not expired. A store for one process holds nothing and always says held.
+  virtual hold_result hold(std::string_view /*run_id*/, std::string_view /*holder*/,
+                           std::chrono::milliseconds /*ttl*/) {
+    return hold_result::held;
   }
   /// Gives up `holder`'s hold on a run at once (another holder's is left alone).
   virtual void release(std::string_view /*run_id*/, std::string_view /*holder*/) {}
+  /// Asks whoever holds a running run to cancel it (its next hold() says cancel_requested);
+  /// false when the run is not running, or the store is for one process.
+  virtual bool request_cancel(std::string_view /*run_id*/) { return false; }
 };
 
 }  // namespace conclave::journal
