@@ -1,4 +1,6 @@
 // The chat completions request parser, the models list and the error body of `conclave serve`.
+#include <conclave/engine/error.hpp>
+#include <conclave/engine/report.hpp>
 #include <conclave/serve/openai_compat.hpp>
 
 #include <boost/json.hpp>
@@ -276,6 +278,36 @@ BOOST_AUTO_TEST_CASE(long_questions_are_refused) {
 
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_refused_as_bad_json) {
   check_error(refused(chat("", "[{\"role\":\"user\",\"content\":\"a\xFF\"}]")), 400, "");
+}
+
+BOOST_AUTO_TEST_CASE(a_run_stopped_by_rate_limits_is_429_with_their_longest_wait) {
+  using conclave::error;
+  conclave::run_report r;
+  r.agents.resize(3);
+  for (auto& a : r.agents) a.error = error::rate_limited;
+  r.agents[0].diag.retry_after = std::chrono::milliseconds(41'000);
+  r.agents[1].diag.retry_after = std::chrono::milliseconds(2'500);
+  auto e = serve::run_failure(error::all_agents_failed, r);
+  BOOST_TEST(e.status == 429u);
+  BOOST_TEST(e.code == "rate_limited");
+  BOOST_TEST(e.type == "rate_limit_error");
+  BOOST_TEST(e.retry_after.value().count() == 41'000);
+  BOOST_TEST(e.message.find("heavy mode failed") == 0u);
+
+  r.agents[0].diag.retry_after = std::chrono::hours(5);  // a server's word: bounded
+  BOOST_TEST(serve::run_failure(error::all_agents_failed, r).retry_after->count() == 3'600'000);
+
+  r.agents[2].error = error::timeout;  // one failed otherwise: the run failed, not a limit
+  e = serve::run_failure(error::all_agents_failed, r);
+  BOOST_TEST(e.status == 502u);
+  BOOST_TEST(!e.retry_after.has_value());
+
+  // Refused before any agent (the decomposition): 429, a second at least.
+  e = serve::run_failure(error::rate_limited, conclave::run_report{});
+  BOOST_TEST(e.status == 429u);
+  BOOST_TEST(e.retry_after->count() == 1000);
+  BOOST_TEST(serve::run_failure(error::timeout, conclave::run_report{}).status == 504u);
+  BOOST_TEST(serve::run_failure(error::all_agents_failed, conclave::run_report{}).status == 502u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -76,19 +76,6 @@ struct responses_wire final : heavy_wire {
   responses_stream s;
 };
 
-// What a failed run is said as, on the wire.
-wire_error error_for(const error_code& ec, const run_report& r) {
-  wire_error e;
-  e.type = "server_error";
-  e.code = error_id(ec);
-  e.message =
-      "heavy mode failed: " + ec.message() + (r.stop_note.empty() ? "" : ": " + r.stop_note);
-  e.status = ec == error::timeout                                         ? 504
-             : ec == error::all_agents_failed || ec == error::auth_failed ? 502
-                                                                          : 500;
-  return e;
-}
-
 // What the observer and the wire share during one run (the observer runs on the run's strand,
 // the rest after the run: never at once).
 struct feed {
@@ -184,7 +171,10 @@ asio::awaitable<void> serve_heavy(std::shared_ptr<service::state> st, http::exch
     ex.close_after();
     auto [ec, report] = std::get<0>(std::move(raced));
     if (ec && report.answer.empty()) {
-      const wire_error e = error_for(ec, report);
+      const wire_error e = run_failure(ec, report);
+      if (e.retry_after) {
+        ex.add_header("retry-after", std::to_string((e.retry_after->count() + 999) / 1000));
+      }
       co_await ex.json(e.status, e.body());
       co_return;
     }
@@ -206,7 +196,7 @@ asio::awaitable<void> serve_heavy(std::shared_ptr<service::state> st, http::exch
       f->stream->push(f->wire->content(report.answer));
     if (ec && report.answer.empty()) {
       failed = true;  // after the first byte: an error frame, then close
-      f->stream->push(f->wire->fail(error_for(ec, report)));
+      f->stream->push(f->wire->fail(run_failure(ec, report)));
     } else {
       f->stream->push(f->wire->finish(report, req.include_usage));
     }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -17,6 +18,7 @@
 
 namespace conclave {
 struct event;
+struct run_report;
 struct usage;
 }  // namespace conclave
 
@@ -47,10 +49,18 @@ struct wire_error {
   std::string type = "invalid_request_error";  ///< "invalid_request_error", "server_error"...
   std::string param;                           ///< the offending request field; empty: null
   std::string code;                            ///< e.g. "model_not_found"; empty: null
+  /// A 429's wait, sent as retry-after (whole seconds, rounded up) when no byte was sent yet.
+  std::optional<std::chrono::milliseconds> retry_after;
 
   /// {"error":{"message","type","param","code"}} (param and code null when empty).
   std::string body() const;
 };
+
+/// How a run that failed with no answer is said on the wire: 504 for its deadline, 502 when
+/// every agent failed or the provider refused the key, else 500; but 429 with the limits'
+/// longest wait as retry_after (at least 1 s, at most an hour) when rate limits (ours, shared
+/// or the provider's) stopped it or every one of its agents, so the client backs off.
+wire_error run_failure(const boost::system::error_code& ec, const run_report& r);
 
 /// The 404 of an unknown model: code "model_not_found", param "model".
 wire_error model_not_found(std::string_view name);
