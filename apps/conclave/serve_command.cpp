@@ -110,6 +110,9 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
     try {
       redis::journal_options jo;
       jo.where = *redis::parse_url(s.redis_url);  // checked when the flag was read
+      // Per organisation: instances of another --redis-org on the same Redis never take these
+      // tasks over.
+      jo.prefix = "conclave:" + s.redis_org;
       o.journal = redis::open_journal(jo);
     } catch (const std::exception& x) {
       std::cerr << "conclave serve: " << x.what() << "\n";

@@ -134,6 +134,28 @@ BOOST_AUTO_TEST_CASE(a_task_is_found_by_its_owner_and_a_cancel_reaches_its_holde
   BOOST_TEST(admin(server, {"PTTL", "jt:journal:owner:serve:task_7"}) > 0);
 }
 
+BOOST_AUTO_TEST_CASE(an_ended_run_is_never_held_again_and_a_lost_hold_cannot_end_it) {
+  conclave::test::redis_server server;
+  auto a = conclave::redis::open_journal(options_for(server));
+  auto b = conclave::redis::open_journal(options_for(server));
+  using hr = conclave::journal::hold_result;
+  // Held from its first moment: no other instance ever sees it running unheld.
+  const std::string run = a->begin_held_run("task", "q", "{}", "", "serve:task_9", "a", 60s);
+  BOOST_TEST((b->hold(run, "b", 60s) == hr::held_by_another));
+  // b took it over (a's hold lapsed; here: released by hand): a can no longer end it.
+  a->release(run, "a");
+  BOOST_TEST((b->hold(run, "b", 60s) == hr::held));
+  BOOST_TEST(!a->finish_held_run(run, "succeeded", R"({"by":"a"})", "a"));
+  BOOST_TEST(a->find(run)->status == "running");
+  BOOST_TEST(b->finish_held_run(run, "succeeded", R"({"by":"b"})", "b"));
+  BOOST_TEST(a->find(run)->report_json == R"({"by":"b"})");
+  // Ended (and released): whoever read it as unfinished before cannot hold it to run it again.
+  b->release(run, "b");
+  BOOST_TEST((a->hold(run, "a", 60s) == hr::not_running));
+  BOOST_TEST((a->hold("run_00000000000000ff", "a", 60s) == hr::not_running));
+  BOOST_CHECK_THROW(a->finish_held_run("run_00000000000000ff", "failed", "", "a"), journal_error);
+}
+
 BOOST_AUTO_TEST_CASE(a_restarted_server_keeps_the_runs_and_the_journal_reconnects) {
   conclave::test::redis_server server;
   auto j = conclave::redis::open_journal(options_for(server));

@@ -29,6 +29,13 @@ void check_kind(const std::string& where, std::string_view kind) {
   throw journal_error("journal " + where + ": no run " + std::string(id.substr(0, 128)));
 }
 
+void check_final(const std::string& where, std::string_view status) {
+  if (status != "succeeded" && status != "failed" && status != "cancelled") {
+    throw journal_error("journal " + where + ": a run finishes succeeded, failed or " +
+                        "cancelled, not \"" + std::string(status.substr(0, 32)) + "\"");
+  }
+}
+
 run_record new_run(std::string_view id, std::string_view kind, std::string_view question,
                    std::string_view options_json, std::string_view plan_json,
                    std::string_view owner) {
@@ -72,11 +79,19 @@ const std::string& journal::path() const noexcept { return store_->where(); }
 std::string journal::begin_run(std::string_view kind, std::string_view question,
                                std::string_view options_json, std::string_view plan_json,
                                std::string_view owner) {
+  return begin_held_run(kind, question, options_json, plan_json, owner, {}, {});
+}
+
+std::string journal::begin_held_run(std::string_view kind, std::string_view question,
+                                    std::string_view options_json, std::string_view plan_json,
+                                    std::string_view owner, std::string_view holder,
+                                    std::chrono::milliseconds ttl) {
   check_kind(path(), kind);
   // 64 random bits: a clash is all but impossible, and a clash is drawn again, not overwritten.
   for (int tries = 0; tries < 8; ++tries) {
     run_record r = new_run(random_run_id(), kind, question, options_json, plan_json, owner);
-    if (store_->insert_run(r)) return r.id;
+    if (holder.empty() ? store_->insert_run(r) : store_->insert_held_run(r, holder, ttl))
+      return r.id;
   }
   throw journal_error("journal " + path() + ": no free run id");
 }
@@ -102,11 +117,22 @@ bool journal::record_step(std::string_view run_id, std::string_view key, std::st
 
 void journal::finish_run(std::string_view run_id, std::string_view status,
                          std::string_view report_json) {
-  if (status != "succeeded" && status != "failed" && status != "cancelled") {
-    throw journal_error("journal " + path() + ": a run finishes succeeded, failed or " +
-                        "cancelled, not \"" + std::string(status.substr(0, 32)) + "\"");
-  }
+  check_final(path(), status);
   if (!store_->update_run(run_id, status, report_json, detail::now_ms())) no_run(path(), run_id);
+}
+
+bool journal::finish_held_run(std::string_view run_id, std::string_view status,
+                              std::string_view report_json, std::string_view holder) {
+  check_final(path(), status);
+  switch (store_->update_held_run(run_id, status, report_json, detail::now_ms(), holder)) {
+    case store::update_result::updated:
+      return true;
+    case store::update_result::held_by_another:
+      return false;
+    case store::update_result::no_run:
+      break;
+  }
+  no_run(path(), run_id);
 }
 
 void journal::reopen_run(std::string_view run_id) {

@@ -4,10 +4,12 @@
 namespace conclave::redis {
 namespace {
 
-// KEYS: run, running, runs, owner index. ARGV: id, created_ms, kind, question, options, plan,
-// owner. 1: written; 0: the id is taken. The owner index names the owner's latest run.
+// KEYS: run, running, runs, owner index, hold. ARGV: id, created_ms, kind, question,
+// options, plan, owner, holder, hold ttl_ms. 1: written; 0: the id is taken. The owner index
+// names the owner's latest run; a holder holds the new run from the start.
 constexpr const char* insert_run_source = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[8] ~= '' then redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[9]) end
 redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json', ARGV[5],
   'plan_json', ARGV[6], 'status', 'running', 'created_ms', ARGV[2], 'updated_ms', ARGV[2],
   'report_json', '', 'owner', ARGV[7])
@@ -31,12 +33,17 @@ end
 return 1
 )lua";
 
-// KEYS: run, running, steps, order. ARGV: id, status, report, at_ms, ttl_ms, owner key
-// prefix. 1: updated; 0: no such run. A finished run leaves `running`, its cancel request is
-// spent, and it expires after ttl (its owner index too, while it names this run); a run back
-// to running is listed again and kept.
+// KEYS: run, running, steps, order, hold. ARGV: id, status, report, at_ms, ttl_ms, owner key
+// prefix, holder. 1: updated; 0: no such run; -1: refused, another holder holds it (only when
+// a holder is given). A finished run leaves `running`, its cancel request is spent, and it
+// expires after ttl (its owner index too, while it names this run); a run back to running is
+// listed again and kept.
 constexpr const char* update_run_source = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[7] ~= '' then
+  local h = redis.call('GET', KEYS[5])
+  if h and h ~= ARGV[7] then return -1 end
+end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'report_json', ARGV[3], 'updated_ms', ARGV[4])
 local owner = redis.call('HGET', KEYS[1], 'owner')
 local index = owner and owner ~= '' and ARGV[6] .. owner
@@ -112,8 +119,10 @@ return gone
 )lua";
 
 // KEYS: hold, run. ARGV: holder, ttl_ms. 1: held by the caller now; 0: another's hold is
-// live; 2: held by the caller, and a cancel was asked for.
+// live; 2: held by the caller, and a cancel was asked for; 3: the run is gone or ended (not
+// held: a run that ended is never run again).
 constexpr const char* hold_source = R"lua(
+if redis.call('HGET', KEYS[2], 'status') ~= 'running' then return 3 end
 local h = redis.call('GET', KEYS[1])
 if h and h ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])

@@ -74,13 +74,34 @@ class redis_store final : public journal::store {
   bool shared() const noexcept override { return true; }
 
   bool insert_run(const run_record& r) override {
+    return insert_held_run(r, {}, std::chrono::milliseconds(1));
+  }
+
+  bool insert_held_run(const run_record& r, std::string_view holder,
+                       std::chrono::milliseconds ttl) override {
     // Not tried again: a lost reply to a write that happened would read as "id taken".
     return eval(journal_insert_run_script(),
-                {run_key(r.id), keys_ + "running", keys_ + "runs", keys_ + "owner:" + r.owner},
+                {run_key(r.id), keys_ + "running", keys_ + "runs", keys_ + "owner:" + r.owner,
+                 keys_ + "hold:" + r.id},
                 {r.id, std::to_string(r.created_ms), r.kind, r.question, r.options_json,
-                 r.plan_json, r.owner},
+                 r.plan_json, r.owner, std::string(holder),
+                 std::to_string(std::max<std::int64_t>(1, ttl.count()))},
                 false)
                .integer == 1;
+  }
+
+  update_result update_held_run(std::string_view run_id, std::string_view status,
+                                std::string_view report_json, std::int64_t at_ms,
+                                std::string_view holder) override {
+    const std::string id(run_id);
+    const reply r =
+        eval(journal_update_run_script(),
+             {run_key(id), keys_ + "running", steps_key(id), order_key(id), keys_ + "hold:" + id},
+             {id, std::string(status), std::string(report_json), std::to_string(at_ms),
+              std::to_string(o_.result_ttl.count()), keys_ + "owner:", std::string(holder)},
+             true);
+    if (r.integer < 0) return update_result::held_by_another;
+    return r.integer == 1 ? update_result::updated : update_result::no_run;
   }
 
   bool insert_step(std::string_view run_id, const run_step& s) override {
@@ -93,13 +114,7 @@ class redis_store final : public journal::store {
 
   bool update_run(std::string_view run_id, std::string_view status, std::string_view report_json,
                   std::int64_t at_ms) override {
-    const std::string id(run_id);
-    return eval(journal_update_run_script(),
-                {run_key(id), keys_ + "running", steps_key(id), order_key(id)},
-                {id, std::string(status), std::string(report_json), std::to_string(at_ms),
-                 std::to_string(o_.result_ttl.count()), keys_ + "owner:"},
-                true)
-               .integer == 1;
+    return update_held_run(run_id, status, report_json, at_ms, {}) == update_result::updated;
   }
 
   std::optional<run_record> find(std::string_view run_id) const override {
@@ -157,6 +172,7 @@ class redis_store final : public journal::store {
     const reply r =
         eval(journal_hold_script(), {keys_ + "hold:" + id, run_key(id)},
              {std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))}, true);
+    if (r.integer == 3) return journal::hold_result::not_running;
     if (r.integer == 0) return journal::hold_result::held_by_another;
     return r.integer == 2 ? journal::hold_result::cancel_requested : journal::hold_result::held;
   }

@@ -179,75 +179,6 @@ void service::state::upkeep() {
   if (opts.upkeep) opts.upkeep();
 }
 
-void service::state::release_hold(const std::string& run_id) {
-  if (!shared_journal() || run_id.empty()) return;
-  try {
-    opts.journal->release(run_id, opts.instance);
-  } catch (const std::exception& x) {
-    // Harmless: the hold lapses by itself after takeover_after.
-    log(std::string("conclave serve: journal: cannot release a hold: ") + x.what());
-  }
-}
-
-void service::state::end_journal_run(const std::string& task_id, const std::string& run_id,
-                                     const std::string& status, const std::string& report) {
-  if (!opts.journal || run_id.empty()) return;
-  {
-    std::lock_guard lock(mutex);
-    if (lost_holds.erase(task_id) > 0) return;  // the instance that took it over finishes it
-  }
-  if (!status.empty()) {
-    try {
-      opts.journal->finish_run(run_id, status, report);
-    } catch (const std::exception& x) {
-      log(std::string("conclave serve: journal: ") + x.what());
-    }
-  }
-  release_hold(run_id);
-}
-
-void service::state::renew_holds() {
-  if (!shared_journal()) return;
-  std::vector<std::pair<std::string, std::string>> held;  // (task id, run id)
-  {
-    std::lock_guard lock(mutex);
-    for (const auto& [id, extra] : extras) {
-      if (!extra.run_id.empty() && !lost_holds.count(id)) held.emplace_back(id, extra.run_id);
-    }
-  }
-  for (const auto& [task, run] : held) {
-    journal::hold_result found = journal::hold_result::held;
-    try {
-      found = opts.journal->hold(run, opts.instance, opts.takeover_after);
-    } catch (const std::exception& x) {
-      // Tried again next beat; if the hold lapses meanwhile, the next renewal says so.
-      log("conclave serve: journal: cannot renew the hold on task " + task + ": " + x.what());
-      continue;
-    }
-    if (found == journal::hold_result::held) continue;
-    if (found == journal::hold_result::held_by_another) {
-      log("conclave serve: task " + task +
-          " was taken over by another instance (this one's hold lapsed); stopping it here");
-    } else {
-      log("conclave serve: task " + task + " cancelled through another instance");
-    }
-    std::function<void()> stop_run;
-    {
-      std::lock_guard lock(mutex);
-      if (found == journal::hold_result::held_by_another) {
-        lost_holds.insert(task);
-        ++holds_lost;
-      }
-      // A DELETE made elsewhere ends here as one made here: cancelled, journaled as such.
-      if (tasks.cancel(task, unix_ms()) == task_queue::cancel_result::cancel_running) {
-        if (auto c = cancel_running.find(task); c != cancel_running.end()) stop_run = c->second;
-      }
-    }
-    if (stop_run) stop_run();
-  }
-  settle_finished();
-}
-
 namespace {
 
 std::size_t runs_open(const service::state& st) {
@@ -292,7 +223,12 @@ asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
           " s");
   const auto give_up = std::chrono::steady_clock::now() + st->opts.shutdown_grace;
   bool cancelled = false;
+  auto next_beat = std::chrono::steady_clock::now();
   while (runs_open(*st) > 0) {
+    if (shared && std::chrono::steady_clock::now() >= next_beat) {
+      st->renew_holds();  // runs in their grace are still this instance's
+      next_beat = std::chrono::steady_clock::now() + beat;
+    }
     if (cancelled && std::chrono::steady_clock::now() >= give_up + std::chrono::seconds(30)) {
       st->log("conclave serve: " + std::to_string(runs_open(*st)) +
               " runs did not end after being cancelled; stopping anyway");

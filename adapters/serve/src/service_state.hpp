@@ -52,6 +52,13 @@ struct service::state : std::enable_shared_from_this<state> {
   /// Runs of a shared journal this instance cannot resume (another fingerprint): left to
   /// others, and said once.
   std::set<std::string, std::less<>> passed_over;
+  /// Per task: when its hold was last renewed (a shared journal).
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> renewed_at;
+  /// Runs whose end could not be written (a shared journal): held, and written at each beat.
+  struct pending_end {
+    std::string task, status, report;
+  };
+  std::map<std::string, pending_end, std::less<>> pending_ends;
   bool stopping = false;
   bool shutting_down_runs = false;  // past the grace: runs cancelled by shutdown, not by users
 
@@ -74,9 +81,11 @@ struct service::state : std::enable_shared_from_this<state> {
   void renew_holds();
   /// Gives up this instance's hold on a run (a shared journal), so another may take it now.
   void release_hold(const std::string& run_id);
+  void retry_pending_ends();
   bool shared_journal() const { return opts.journal && opts.journal->shared(); }
-  /// A task's journal run ended here: finished with `status` unless its hold was lost, and
-  /// released. Journal errors are logged.
+  /// A task's journal run ended here: finished with `status` (empty: left unfinished) unless
+  /// its hold was lost, and released. On a shared journal an end that cannot be written stays
+  /// held and is written at a later beat. Journal errors are logged.
   void end_journal_run(const std::string& task_id, const std::string& run_id,
                        const std::string& status, const std::string& report);
   /// The upkeep tick: queue expiry, the host's hook.
@@ -97,6 +106,10 @@ std::string final_status_frame(const task_record& r);
 /// holds it, or held it until it ended), phase "elsewhere" while it runs there. None when the
 /// journal is not shared or does not know the task (or cannot be read: logged).
 std::optional<task_record> task_elsewhere(const service::state& st, std::string_view id);
+
+/// What a task whose hold another instance took says, here.
+inline constexpr const char* taken_over_words =
+    "another instance sharing the journal took this task over and runs it";
 
 /// Unix time now, in milliseconds.
 std::int64_t unix_ms();

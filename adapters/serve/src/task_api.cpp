@@ -83,20 +83,31 @@ asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange&
         const std::string id = std::get<std::string>(sub);
         new_id = id;
         const task_record* r = st->tasks.find(id);
+        bool journaled = true;
         if (st->opts.journal) {
-          // Journaled at once: a queued task survives a restart too.
+          // Journaled at once: a queued task survives a restart too. On a shared journal it is
+          // held by this instance from the start: another takes it only if this one dies.
           try {
             std::string plan_json = r->spec.plan ? json::serialize(to_json(*r->spec.plan)) : "";
-            const std::string run = st->opts.journal->begin_run(
-                "task", r->spec.question, journal_options(*st, *r), plan_json, "serve:" + id);
-            st->extras[id].run_id = run;
-            // Held by this instance from the start: another takes it only if this one dies.
-            st->opts.journal->hold(run, st->opts.instance, st->opts.takeover_after);
+            st->extras[id].run_id = st->opts.journal->begin_held_run(
+                "task", r->spec.question, journal_options(*st, *r), plan_json, "serve:" + id,
+                st->opts.instance, st->opts.takeover_after);
+            st->renewed_at[id] = std::chrono::steady_clock::now();
           } catch (const std::exception& x) {
             st->log(std::string("conclave serve: journal: ") + x.what());
+            journaled = !st->shared_journal();
           }
         }
-        body = status_json(*r, st->tasks.position(id));
+        if (journaled) {
+          body = status_json(*r, st->tasks.position(id));
+        } else {
+          // Instances share their tasks through the journal: one it cannot hold is refused.
+          st->tasks.cancel(id, unix_ms(), "journal_unavailable", "the shared journal failed");
+          st->extras.erase(id);
+          status = 503;
+          body = http::error_body("The shared journal cannot be reached; submit again later.",
+                                  "server_error", "journal_unavailable");
+        }
       }
     }
   }
@@ -110,11 +121,16 @@ asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange&
   co_await ex.json(status, std::move(body));
 }
 
+// A task this instance lost to another (taken over): the journal knows how it goes now.
+bool taken_from_here(const service::state& st, const task_record& r) {
+  return r.error_code == "taken_over" && st.shared_journal();
+}
+
 asio::awaitable<void> status(std::shared_ptr<service::state> st, http::exchange& ex) {
   std::string body;
   {
     std::lock_guard lock(st->mutex);
-    if (const task_record* r = st->tasks.find(ex.param("id"))) {
+    if (const task_record* r = st->tasks.find(ex.param("id")); r && !taken_from_here(*st, *r)) {
       body = status_json(*r, st->tasks.position(r->id));
     }
   }
@@ -131,7 +147,9 @@ asio::awaitable<void> result(std::shared_ptr<service::state> st, http::exchange&
     std::lock_guard lock(st->mutex);
     if (const task_record* found = st->tasks.find(ex.param("id"))) r = *found;
   }
-  if (!r) r = task_elsewhere(*st, ex.param("id"));
+  if (!r || taken_from_here(*st, *r)) {
+    if (auto there = task_elsewhere(*st, ex.param("id"))) r = std::move(there);
+  }
   if (!r) co_return co_await not_found(ex);
   if (!is_finished(r->state)) {
     {

@@ -134,12 +134,17 @@ void task_queue::forget_oldest_finished() {
   finished_order_.pop_front();
 }
 
-task_queue::cancel_result task_queue::cancel(std::string_view id, std::int64_t now_ms) {
+task_queue::cancel_result task_queue::cancel(std::string_view id, std::int64_t now_ms,
+                                             std::string code, std::string message) {
   entry* e = lookup(id);
   if (!e) return cancel_result::unknown;
   switch (e->record.state) {
     case task_state::queued:
       order_.remove(e->ticket);
+      if (!code.empty()) {
+        e->record.error_code = std::move(code);
+        e->record.error_message = std::move(message);
+      }
       end(*e, task_state::cancelled, now_ms);  // may forget it at once when keep_finished is 0
       return cancel_result::removed;
     case task_state::running:

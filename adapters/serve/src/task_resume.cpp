@@ -24,6 +24,9 @@ void service::state::resume_journaled() {
     {
       std::lock_guard lock(mutex);
       if (tasks.find(task_id) || extras.count(task_id) || passed_over.count(rec.id)) continue;
+      // Takeover fills this instance's queue to its capacity, no further: the rest is left to
+      // the other instances (at start-up on a journal of its own, everything is taken back).
+      if (shared && tasks.queued() >= opts.queue.capacity) return;
     }
     journal::hold_result held = journal::hold_result::held;
     try {
@@ -34,7 +37,8 @@ void service::state::resume_journaled() {
       log(std::string("conclave serve: journal: ") + x.what());
       return;
     }
-    if (held == journal::hold_result::held_by_another) continue;
+    if (held == journal::hold_result::held_by_another || held == journal::hold_result::not_running)
+      continue;  // alive elsewhere, or ended since the list was read
     if (held == journal::hold_result::cancel_requested) {
       // Cancelled by a client while its instance was gone: ended, not resumed.
       end_journal_run(task_id, rec.id, "cancelled", "");
@@ -66,6 +70,7 @@ void service::state::resume_journaled() {
             ") to an instance with its providers and models (this one's differ)");
         release_hold(rec.id);
         std::lock_guard lock(mutex);
+        if (passed_over.size() >= 10'000) passed_over.clear();  // bounded: said again, at worst
         passed_over.insert(rec.id);
         continue;
       }
@@ -93,7 +98,9 @@ void service::state::resume_journaled() {
     try {
       for (auto& s : opts.journal->steps(rec.id)) lines.push_back(std::move(s.json));
     } catch (const std::exception& x) {
-      refuse_run(x.what());
+      // Unread, not unreadable (the journal is unreachable): left for a later beat or start.
+      log("conclave serve: cannot read task " + task_id + "'s steps now: " + x.what());
+      release_hold(rec.id);
       continue;
     }
     std::string why;
@@ -110,6 +117,7 @@ void service::state::resume_journaled() {
     std::lock_guard lock(mutex);
     if (!tasks.restore(std::move(r))) continue;
     extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
+    renewed_at[task_id] = std::chrono::steady_clock::now();
     ++resumed;
     log("conclave serve: resuming task " + task_id + " (" + rec.id +
         "): " + std::to_string(finished) + " agents recorded as finished");

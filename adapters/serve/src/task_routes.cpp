@@ -158,7 +158,7 @@ asio::awaitable<void> run_task(std::shared_ptr<service::state> st, std::string i
   if (taken_over) {
     final_state = task_state::cancelled;
     code = "taken_over";
-    message = "another instance sharing the journal took this task over and runs it";
+    message = taken_over_words;
   } else if (ec == error::cancelled) {
     final_state = task_state::cancelled;
     code = by_shutdown ? "shutdown" : "cancelled";

@@ -32,6 +32,7 @@ enum class hold_result {
   held,              ///< the caller holds the run now (taken or extended)
   held_by_another,   ///< another holder's hold has not expired
   cancel_requested,  ///< held by the caller, and someone asked for the run to be cancelled
+  not_running,       ///< the run is gone or ended: nothing to hold (never on a one-process store)
 };
 
 class store {
@@ -49,6 +50,22 @@ class store {
   /// Sets a run's status, report and updated_ms; false for an unknown run.
   virtual bool update_run(std::string_view run_id, std::string_view status,
                           std::string_view report_json, std::int64_t at_ms) = 0;
+
+  /// insert_run, and `holder` holds the new run for `ttl` in the same step, so no other
+  /// process ever sees it running unheld. A store for one process just inserts.
+  virtual bool insert_held_run(const run_record& r, std::string_view /*holder*/,
+                               std::chrono::milliseconds /*ttl*/) {
+    return insert_run(r);
+  }
+  enum class update_result { updated, no_run, held_by_another };
+  /// update_run, refused (nothing written) while another holder's hold is live: a process
+  /// that lost its hold cannot overwrite the run's end.
+  virtual update_result update_held_run(std::string_view run_id, std::string_view status,
+                                        std::string_view report_json, std::int64_t at_ms,
+                                        std::string_view /*holder*/) {
+    return update_run(run_id, status, report_json, at_ms) ? update_result::updated
+                                                          : update_result::no_run;
+  }
 
   virtual std::optional<run_record> find(std::string_view run_id) const = 0;
   /// The most recently begun run with this owner ("serve:task_…"), if any.

@@ -92,7 +92,9 @@ class task_queue {
   enum class cancel_result { removed, cancel_running, already_finished, unknown };
   /// DELETE: a queued task leaves the queue and is cancelled (kept for GET); a running one gets
   /// cancel_requested (the caller cancels its run, then calls finish(..., cancelled, ...)).
-  cancel_result cancel(std::string_view id, std::int64_t now_ms);
+  /// A queued task's error says `code` and `message` when given (else "cancelled").
+  cancel_result cancel(std::string_view id, std::int64_t now_ms, std::string code = {},
+                       std::string message = {});
 
   /// The worker's reports on a running task; false (and nothing done) when it is not running.
   bool update_progress(std::string_view id, task_progress p);
