@@ -34,7 +34,7 @@ return 1
 )lua";
 
 // KEYS: run, running, steps, order, hold. ARGV: id, status, report, at_ms, ttl_ms, owner key
-// prefix, holder. 1: updated; 0: no such run; -1: refused, another holder holds it (only when
+// prefix, holder, the `runs` index. 1: updated; 0: no such run; -1: refused, another holder holds it (only when
 // a holder is given). A finished run leaves `running`, its cancel request is spent, and it
 // expires after ttl (its owner index too, while it names this run); a run back to running is
 // listed again and kept.
@@ -53,6 +53,8 @@ if ARGV[2] == 'running' then
   for i = 1, 4 do if i ~= 2 then redis.call('PERSIST', KEYS[i]) end end
   if index then redis.call('PERSIST', index) end
 else
+  -- `runs` (for recent()) forgets runs begun longer than ttl ago: bounded without a sweep.
+  redis.call('ZREMRANGEBYSCORE', ARGV[8], '-inf', '(' .. (tonumber(ARGV[4]) - tonumber(ARGV[5])))
   redis.call('HDEL', KEYS[1], 'cancel')
   redis.call('ZREM', KEYS[2], ARGV[1])
   for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[5]) end end

@@ -98,7 +98,8 @@ class redis_store final : public journal::store {
         eval(journal_update_run_script(),
              {run_key(id), keys_ + "running", steps_key(id), order_key(id), keys_ + "hold:" + id},
              {id, std::string(status), std::string(report_json), std::to_string(at_ms),
-              std::to_string(o_.result_ttl.count()), keys_ + "owner:", std::string(holder)},
+              std::to_string(o_.result_ttl.count()), keys_ + "owner:", std::string(holder),
+              keys_ + "runs"},
              true);
     if (r.integer < 0) return update_result::held_by_another;
     return r.integer == 1 ? update_result::updated : update_result::no_run;

@@ -59,8 +59,10 @@ void service::state::retry_pending_ends() {
     std::lock_guard lock(mutex);
     pending.swap(pending_ends);
   }
+  bool reachable = true;
   for (auto& [run, end] : pending) {
     try {
+      if (!reachable) throw journal::journal_error("not tried");
       const auto found = opts.journal->hold(run, opts.instance, opts.takeover_after);
       if (found == journal::hold_result::held || found == journal::hold_result::cancel_requested) {
         if (opts.journal->finish_held_run(run, end.status, end.report, opts.instance))
@@ -68,6 +70,7 @@ void service::state::retry_pending_ends() {
       }
       // Otherwise it ended, or another instance holds it: its end is not ours to write.
     } catch (const std::exception&) {
+      reachable = false;
       std::lock_guard lock(mutex);
       pending_ends.emplace(run, std::move(end));
     }
@@ -90,6 +93,9 @@ void service::state::renew_holds() {
   for (const auto& [task, run] : held) {
     journal::hold_result found = journal::hold_result::held;
     try {
+      // After one failure in a beat the rest are not tried: each would wait out its own
+      // connect and command timeouts while the server's thread waits with it.
+      if (unrenewed > 0) throw journal::journal_error(first_error);
       found = opts.journal->hold(run, opts.instance, opts.takeover_after);
     } catch (const std::exception& x) {
       if (unrenewed++ == 0) first_error = x.what();
