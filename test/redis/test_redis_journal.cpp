@@ -122,14 +122,15 @@ BOOST_AUTO_TEST_CASE(a_task_is_found_by_its_owner_and_a_cancel_reaches_its_holde
 
   using hr = conclave::journal::hold_result;
   BOOST_TEST((there->hold(first, "there", 60s) == hr::held));
-  BOOST_TEST(here->request_cancel(first));  // asked from another instance
+  using cr = conclave::journal::cancel_request;
+  BOOST_TEST((here->request_cancel(first) == cr::flagged));  // asked from another instance
   BOOST_TEST(here->find(first)->cancel_requested);
   BOOST_TEST((there->hold(first, "there", 60s) == hr::cancel_requested));  // the holder hears
   BOOST_TEST((here->hold(first, "here", 60s) == hr::held_by_another));     // still its run
   there->finish_run(first, "cancelled", "");
-  BOOST_TEST(!here->request_cancel(first));  // finished: nothing to cancel
+  BOOST_TEST((here->request_cancel(first) == cr::none));  // finished: nothing to cancel
   BOOST_TEST(!here->find(first)->cancel_requested);
-  BOOST_TEST(!here->request_cancel("run_00000000000000ff"));
+  BOOST_TEST((here->request_cancel("run_00000000000000ff") == cr::none));
   // The owner's index names its latest run, and expires with it.
   BOOST_TEST(admin(server, {"PTTL", "jt:journal:owner:serve:task_7"}) > 0);
 }
@@ -154,6 +155,46 @@ BOOST_AUTO_TEST_CASE(an_ended_run_is_never_held_again_and_a_lost_hold_cannot_end
   BOOST_TEST((a->hold(run, "a", 60s) == hr::not_running));
   BOOST_TEST((a->hold("run_00000000000000ff", "a", 60s) == hr::not_running));
   BOOST_CHECK_THROW(a->finish_held_run("run_00000000000000ff", "failed", "", "a"), journal_error);
+}
+
+BOOST_AUTO_TEST_CASE(the_queue_serves_priority_then_order_bounded_and_claims_hold) {
+  conclave::test::redis_server server;
+  auto a = conclave::redis::open_journal(options_for(server));
+  auto b = conclave::redis::open_journal(options_for(server));
+  using hr = conclave::journal::hold_result;
+  auto queue = [&](conclave::journal::journal& j, const std::string& owner, int priority) {
+    return j.enqueue_run("task", owner, "{}", "", owner, "q1", priority, 3);
+  };
+  const auto low = queue(*a, "serve:task_low", 1);
+  const auto high = queue(*b, "serve:task_high", 9);
+  const auto mid = queue(*a, "serve:task_mid", 5);
+  BOOST_REQUIRE(low && high && mid);
+  BOOST_TEST(low->position == 0u);
+  BOOST_TEST(high->position == 0u);  // ahead of the one queued before it
+  BOOST_TEST(mid->position == 1u);
+  BOOST_TEST(!queue(*b, "serve:task_more", 10).has_value());     // full: 3 wait already
+  BOOST_TEST(!b->find_by_owner("serve:task_more").has_value());  // and nothing was written
+  BOOST_TEST(a->queue_position(low->id, "q1").value() == 2u);
+  BOOST_TEST(!a->queue_position(low->id, "q2").has_value());  // another queue
+  BOOST_TEST(!a->claim_run("q2", "a", 60s).has_value());
+  // Queued: not held, and not for an instance's takeover either.
+  BOOST_TEST((a->hold(low->id, "a", 60s) == hr::queued));
+  // Claims: priority, then order, whoever claims; each claimed run held by its claimer.
+  const auto first = b->claim_run("q1", "b", 60s);
+  BOOST_REQUIRE(first.has_value());
+  BOOST_TEST(first->id == high->id);
+  BOOST_TEST(first->owner == "serve:task_high");
+  BOOST_TEST((a->hold(high->id, "a", 60s) == hr::held_by_another));
+  BOOST_TEST(a->claim_run("q1", "a", 60s)->id == mid->id);
+  // A queued run cancelled: out of the queue and ended at once; a claimed one is flagged.
+  using cr = conclave::journal::cancel_request;
+  BOOST_TEST((b->request_cancel(low->id) == cr::dequeued));
+  BOOST_TEST(a->find(low->id)->status == "cancelled");
+  BOOST_TEST(!a->claim_run("q1", "a", 60s).has_value());
+  BOOST_TEST((b->request_cancel(mid->id) == cr::flagged));
+  BOOST_TEST((a->hold(mid->id, "a", 60s) == hr::cancel_requested));
+  // Room again: the queue takes more.
+  BOOST_TEST(queue(*b, "serve:task_more", 10).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_restarted_server_keeps_the_runs_and_the_journal_reconnects) {

@@ -11,6 +11,7 @@
 
 #include <conclave/redis/journal_store.hpp>
 
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
@@ -24,10 +25,12 @@ using conclave::test::json_of;
 using conclave::test::temp_dir;
 
 child start_instance(const temp_dir& dir, const std::string& name, const std::string& mock_url,
-                     const conclave::test::redis_server& redis) {
-  return conclave::test::start_serve(
-      dir, name, mock_url,
-      {"-m", "gpt-4o-mini", "--redis", redis.url(), "--takeover-after", "2", "--grace", "0"});
+                     const conclave::test::redis_server& redis,
+                     std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"-m", "gpt-4o-mini", "--redis", redis.url(), "--takeover-after",
+                                "2",  "--grace",     "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return conclave::test::start_serve(dir, name, mock_url, args);
 }
 
 // The journal's run of a task, read from Redis as the instances wrote it.
@@ -200,6 +203,69 @@ BOOST_AUTO_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs) {
   BOOST_CHECK_EQUAL(frames[0].event, "status");
   BOOST_CHECK_EQUAL(call(second.port, "DELETE", "/v1/tasks/" + id).result_int(), 409u);
   BOOST_CHECK_EQUAL(journaled(redis, id)->status, "cancelled");
+  stop(first);
+  stop(second);
+  stop(mock);
+}
+
+BOOST_AUTO_TEST_CASE(the_task_queue_is_shared_priority_first_and_bounded_across_instances) {
+  conclave::test::redis_server redis;
+  temp_dir dir;
+  child mock = conclave::test::start_mock(dir);
+  const std::vector<std::string> one_each{"--workers", "1", "--queue-size", "3"};
+  child first = start_instance(dir, "serve-1", mock.url, redis, one_each);
+  child second = start_instance(dir, "serve-2", mock.url, redis, one_each);
+  auto state_of = [](const boost::json::value& v) {
+    return std::string(v.at("state").as_string());
+  };
+  // Two long tasks (the mock drips their replies, a character at a time) occupy both
+  // instances' one worker: whichever claims first takes one, the other the other one.
+  const std::string busy1 =
+      submit(first, R"({"question":"marker-busy one","options":{"agents":1,"model":"mock-drip"}})");
+  const std::string busy2 =
+      submit(first, R"({"question":"marker-busy two","options":{"agents":1,"model":"mock-drip"}})");
+  std::size_t here = 0;
+  for (const auto& id : {busy1, busy2}) {
+    const auto s =
+        wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
+    BOOST_REQUIRE_EQUAL(state_of(s), "running");
+    here += phase(s) != "elsewhere";
+  }
+  BOOST_CHECK_EQUAL(here, 1u);  // one runs here, the other on the second instance
+  // Three more wait in the one queue both share: priority first, then order.
+  const auto low =
+      call(first.port, "POST", "/v1/tasks", R"({"question":"marker-low","priority":1})");
+  const auto high =
+      call(second.port, "POST", "/v1/tasks", R"({"question":"marker-high","priority":9})");
+  const auto mid =
+      call(first.port, "POST", "/v1/tasks", R"({"question":"marker-mid","priority":5})");
+  BOOST_REQUIRE_EQUAL(low.result_int(), 202u);
+  BOOST_REQUIRE_EQUAL(high.result_int(), 202u);
+  BOOST_REQUIRE_EQUAL(mid.result_int(), 202u);
+  BOOST_CHECK_EQUAL(json_of(high.body()).at("position").as_int64(), 0);
+  BOOST_CHECK_EQUAL(json_of(mid.body()).at("position").as_int64(), 1);
+  const std::string low_id(json_of(low.body()).at("id").as_string());
+  const std::string high_id(json_of(high.body()).at("id").as_string());
+  const std::string mid_id(json_of(mid.body()).at("id").as_string());
+  // Capacity is the queue's, for all instances together.
+  const auto full = call(second.port, "POST", "/v1/tasks", R"({"question":"marker-full"})");
+  BOOST_CHECK_EQUAL(full.result_int(), 429u);
+  BOOST_CHECK_EQUAL(conclave::test::error_field(full, "code"), "queue_full");
+  BOOST_CHECK(!full["retry-after"].empty());
+  // Any instance says where a queued task stands.
+  const auto low_seen = json_of(call(second.port, "GET", "/v1/tasks/" + low_id).body());
+  BOOST_CHECK_EQUAL(state_of(low_seen), "queued");
+  BOOST_CHECK_EQUAL(low_seen.at("position").as_int64(), 2);
+  // When a worker frees, the high one goes first; the low one still waits then (the middle
+  // one is ahead of it).
+  wait_for_status(second, high_id, [](const auto& v) { return v.at("state") != "queued"; });
+  BOOST_CHECK_EQUAL(state_of(json_of(call(first.port, "GET", "/v1/tasks/" + low_id).body())),
+                    "queued");
+  for (const auto& id : {busy1, busy2, high_id, mid_id, low_id}) {
+    const auto s =
+        wait_for_status(first, id, [](const auto& v) { return v.at("state") == "succeeded"; });
+    BOOST_CHECK_MESSAGE(state_of(s) == "succeeded", id + ": " + boost::json::serialize(s));
+  }
   stop(first);
   stop(second);
   stop(mock);

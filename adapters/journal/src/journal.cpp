@@ -158,7 +158,42 @@ hold_result journal::hold(std::string_view run_id, std::string_view holder,
                           std::chrono::milliseconds ttl) {
   return store_->hold(run_id, holder, ttl);
 }
-bool journal::request_cancel(std::string_view run_id) { return store_->request_cancel(run_id); }
+cancel_request journal::request_cancel(std::string_view run_id) {
+  return store_->request_cancel(run_id);
+}
+
+std::optional<journal::queued_run> journal::enqueue_run(
+    std::string_view kind, std::string_view question, std::string_view options_json,
+    std::string_view plan_json, std::string_view owner, std::string_view queue, int priority,
+    std::size_t capacity) {
+  check_kind(path(), kind);
+  run_record r = new_run(random_run_id(), kind, question, options_json, plan_json, owner);
+  const auto position = store_->enqueue_run(r, queue, priority, capacity);
+  if (!position) return std::nullopt;
+  return queued_run{std::move(r.id), *position};
+}
+
+std::optional<run_record> journal::claim_run(std::string_view queue, std::string_view holder,
+                                             std::chrono::milliseconds ttl) {
+  return store_->claim_run(queue, holder, ttl);
+}
+
+std::optional<std::size_t> journal::queue_position(std::string_view run_id,
+                                                   std::string_view queue) const {
+  return store_->queue_position(run_id, queue);
+}
+
+std::optional<std::size_t> store::enqueue_run(const run_record&, std::string_view, int,
+                                              std::size_t) {
+  throw journal_error("journal " + where() + ": no shared queue (a journal for one process)");
+}
+std::optional<run_record> store::claim_run(std::string_view, std::string_view,
+                                           std::chrono::milliseconds) {
+  return std::nullopt;
+}
+std::optional<std::size_t> store::queue_position(std::string_view, std::string_view) const {
+  return std::nullopt;
+}
 std::optional<run_record> journal::find_by_owner(std::string_view owner) const {
   return store_->find_by_owner(owner);
 }

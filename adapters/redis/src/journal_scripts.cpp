@@ -34,9 +34,9 @@ return 1
 )lua";
 
 // KEYS: run, running, steps, order, hold. ARGV: id, status, report, at_ms, ttl_ms, owner key
-// prefix, holder, the `runs` index. 1: updated; 0: no such run; -1: refused, another holder holds it (only when
-// a holder is given). A finished run leaves `running`, its cancel request is spent, and it
-// expires after ttl (its owner index too, while it names this run); a run back to running is
+// prefix, holder, the `runs` index. 1: updated; 0: no such run; -1: refused, another holder holds
+// it (only when a holder is given). A finished run leaves `running`, its cancel request is spent,
+// and it expires after ttl (its owner index too, while it names this run); a run back to running is
 // listed again and kept.
 constexpr const char* update_run_source = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -122,9 +122,11 @@ return gone
 
 // KEYS: hold, run. ARGV: holder, ttl_ms. 1: held by the caller now; 0: another's hold is
 // live; 2: held by the caller, and a cancel was asked for; 3: the run is gone or ended (not
-// held: a run that ended is never run again).
+// held: a run that ended is never run again); 4: it waits in a queue (not held: it is the
+// claimer's).
 constexpr const char* hold_source = R"lua(
 if redis.call('HGET', KEYS[2], 'status') ~= 'running' then return 3 end
+if redis.call('HGET', KEYS[2], 'queue') then return 4 end
 local h = redis.call('GET', KEYS[1])
 if h and h ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -132,11 +134,60 @@ if redis.call('HGET', KEYS[2], 'cancel') == '1' then return 2 end
 return 1
 )lua";
 
-// KEYS: run. 1: a running run is flagged for its holder; 0: no such run, or not running.
+// KEYS: run, running, steps, order. ARGV: id, at_ms, ttl_ms, key prefix ("P:journal:").
+// 0: no such run, or not running; 1: flagged for its holder; 2: it was queued: out of its
+// queue and ended cancelled (expiring as any finished run).
 constexpr const char* request_cancel_source = R"lua(
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-redis.call('HSET', KEYS[1], 'cancel', '1')
-return 1
+local queue = redis.call('HGET', KEYS[1], 'queue')
+if not queue then
+  redis.call('HSET', KEYS[1], 'cancel', '1')
+  return 1
+end
+redis.call('ZREM', ARGV[4] .. 'queue:' .. queue, ARGV[1])
+redis.call('HDEL', KEYS[1], 'queue')
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'updated_ms', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end end
+local owner = ARGV[4] .. 'owner:' .. (redis.call('HGET', KEYS[1], 'owner') or '')
+if redis.call('GET', owner) == ARGV[1] then redis.call('PEXPIRE', owner, ARGV[3]) end
+return 2
+)lua";
+
+// KEYS: run, running, runs, owner index, queue, sequence. ARGV: id, created_ms, kind,
+// question, options, plan, owner, priority (0-10), capacity, queue name. The position (0:
+// next); -1: the queue is full (nothing written); -2: the id is taken. Score: higher priority
+// first, then the order queued.
+constexpr const char* enqueue_source = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
+if redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[9]) then return -1 end
+redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json', ARGV[5],
+  'plan_json', ARGV[6], 'status', 'running', 'created_ms', ARGV[2], 'updated_ms', ARGV[2],
+  'report_json', '', 'owner', ARGV[7], 'queue', ARGV[10])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1]) end
+local seq = redis.call('INCR', KEYS[6])
+redis.call('ZADD', KEYS[5], (10 - tonumber(ARGV[8])) * 1099511627776 + seq, ARGV[1])
+return redis.call('ZRANK', KEYS[5], ARGV[1])
+)lua";
+
+// KEYS: queue. ARGV: key prefix ("P:journal:"), holder, ttl_ms. The next run that still runs,
+// out of the queue and held by the holder: {id, field, value, ...}; nil when none is left.
+constexpr const char* claim_source = R"lua(
+while true do
+  local top = redis.call('ZPOPMIN', KEYS[1])
+  if #top == 0 then return false end
+  local id = top[1]
+  local run = ARGV[1] .. 'run:' .. id
+  if redis.call('HGET', run, 'status') == 'running' then
+    redis.call('HDEL', run, 'queue')
+    redis.call('SET', ARGV[1] .. 'hold:' .. id, ARGV[2], 'PX', ARGV[3])
+    local fields = redis.call('HGETALL', run)
+    table.insert(fields, 1, id)
+    return fields
+  end
+end
 )lua";
 
 // KEYS: hold. ARGV: holder. The caller's hold goes; another's stays.
@@ -173,6 +224,14 @@ const script& journal_prune_script() {
 }
 const script& journal_hold_script() {
   static const script s = make_script(hold_source);
+  return s;
+}
+const script& journal_enqueue_script() {
+  static const script s = make_script(enqueue_source);
+  return s;
+}
+const script& journal_claim_script() {
+  static const script s = make_script(claim_source);
   return s;
 }
 const script& journal_request_cancel_script() {

@@ -14,5 +14,7 @@ const script& journal_prune_script();
 const script& journal_hold_script();
 const script& journal_release_script();
 const script& journal_request_cancel_script();
+const script& journal_enqueue_script();
+const script& journal_claim_script();
 
 }  // namespace conclave::redis

@@ -5,6 +5,8 @@
 
 #include <conclave/redis/journal_store.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <hiredis/hiredis.h>
 #include <mutex>
 #include <sys/time.h>
@@ -19,6 +21,11 @@ using journal::run_step;
 timeval to_timeval(std::chrono::milliseconds d) {
   const auto ms = std::max<std::int64_t>(1, d.count());
   return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 std::int64_t to_int(const std::string& s) {
@@ -173,14 +180,54 @@ class redis_store final : public journal::store {
     const reply r =
         eval(journal_hold_script(), {keys_ + "hold:" + id, run_key(id)},
              {std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))}, true);
+    if (r.integer == 4) return journal::hold_result::queued;
     if (r.integer == 3) return journal::hold_result::not_running;
     if (r.integer == 0) return journal::hold_result::held_by_another;
     return r.integer == 2 ? journal::hold_result::cancel_requested : journal::hold_result::held;
   }
 
-  bool request_cancel(std::string_view run_id) override {
-    return eval(journal_request_cancel_script(), {run_key(std::string(run_id))}, {}, true)
-               .integer == 1;
+  journal::cancel_request request_cancel(std::string_view run_id) override {
+    const std::string id(run_id);
+    const reply r = eval(
+        journal_request_cancel_script(),
+        {run_key(id), keys_ + "running", steps_key(id), order_key(id)},
+        {id, std::to_string(unix_now_ms()), std::to_string(o_.result_ttl.count()), keys_}, true);
+    if (r.integer == 2) return journal::cancel_request::dequeued;
+    return r.integer == 1 ? journal::cancel_request::flagged : journal::cancel_request::none;
+  }
+
+  std::optional<std::size_t> enqueue_run(const run_record& r, std::string_view queue, int priority,
+                                         std::size_t capacity) override {
+    const std::string q(queue);
+    const reply out =
+        eval(journal_enqueue_script(),
+             {run_key(r.id), keys_ + "running", keys_ + "runs", keys_ + "owner:" + r.owner,
+              queue_key(q), keys_ + "queue_seq"},
+             {r.id, std::to_string(r.created_ms), r.kind, r.question, r.options_json, r.plan_json,
+              r.owner, std::to_string(std::clamp(priority, 0, 10)), std::to_string(capacity), q},
+             false);  // not tried again: a lost reply would read as "id taken"
+    if (out.integer == -2) fail("run " + r.id + " is already in the journal");
+    if (out.integer < 0) return std::nullopt;
+    return static_cast<std::size_t>(out.integer);
+  }
+
+  std::optional<run_record> claim_run(std::string_view queue, std::string_view holder,
+                                      std::chrono::milliseconds ttl) override {
+    // Not tried again: a lost reply would leave the run claimed by no one alive; its hold
+    // lapses and another instance takes it over.
+    const reply r =
+        eval(journal_claim_script(), {queue_key(std::string(queue))},
+             {keys_, std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))},
+             false);
+    if (r.type != reply::kind::array || r.elements.empty()) return std::nullopt;
+    return read_run(r);
+  }
+
+  std::optional<std::size_t> queue_position(std::string_view run_id,
+                                            std::string_view queue) const override {
+    const reply r = command({"ZRANK", queue_key(std::string(queue)), std::string(run_id)}, true);
+    if (r.type != reply::kind::integer) return std::nullopt;
+    return static_cast<std::size_t>(r.integer);
   }
 
   void release(std::string_view run_id, std::string_view holder) override {
@@ -192,6 +239,7 @@ class redis_store final : public journal::store {
   std::string run_key(const std::string& id) const { return keys_ + "run:" + id; }
   std::string steps_key(const std::string& id) const { return keys_ + "steps:" + id; }
   std::string order_key(const std::string& id) const { return keys_ + "order:" + id; }
+  std::string queue_key(const std::string& name) const { return keys_ + "queue:" + name; }
 
   std::vector<run_record> runs(const char* index, const char* order, std::int64_t limit) const {
     const reply r =

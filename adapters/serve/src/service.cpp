@@ -114,6 +114,12 @@ http::handler with_auth(std::shared_ptr<service::state> st, http::handler h) {
 service::service(asio::any_io_executor ex, engine& eng, service_options opts)
     : st_(std::make_shared<state>(std::move(ex), eng, std::move(opts))) {
   if (st_->opts.instance.empty()) st_->opts.instance = random_id("serve-");
+  // Instances claim only what they can run: one queue per providers-and-models fingerprint.
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a: stable across builds and machines
+  for (unsigned char c : st_->opts.fingerprint) h = (h ^ c) * 1099511628211ull;
+  static constexpr char hex[] = "0123456789abcdef";
+  st_->shared_queue = "fp-";
+  for (int i = 60; i >= 0; i -= 4) st_->shared_queue += hex[(h >> i) & 15];
 }
 
 service::~service() {
@@ -191,25 +197,31 @@ asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
   st->pump_queue();
   // On a shared journal the loop beats faster than upkeep: holds are renewed, and lapsed ones
   // taken over, every takeover_after / 3.
+  // On a shared journal the loop ticks at claim_interval (claims from the shared queue), holds
+  // are renewed and lapsed ones taken over every takeover_after / 3, upkeep as ever.
   const bool shared = st->shared_journal();
-  const auto beat =
-      shared ? std::clamp(st->opts.takeover_after / 3, std::chrono::milliseconds(1),
-                          std::max(st->opts.upkeep_interval, std::chrono::milliseconds(1)))
-             : st->opts.upkeep_interval;
+  using std::chrono::milliseconds;
+  const auto beat = shared ? std::clamp(st->opts.takeover_after / 3, milliseconds(1),
+                                        std::max(st->opts.upkeep_interval, milliseconds(1)))
+                           : st->opts.upkeep_interval;
+  const auto tick = shared ? std::clamp(st->opts.claim_interval, milliseconds(1), beat) : beat;
   auto next_upkeep = std::chrono::steady_clock::now() + st->opts.upkeep_interval;
+  auto next_beat = std::chrono::steady_clock::now() + beat;
   while (!st->stop_requested) {
-    st->tick.expires_after(beat);
+    st->tick.expires_after(tick);
     co_await st->tick.async_wait(asio::as_tuple(asio::use_awaitable));
     if (st->stop_requested) break;
-    if (shared) {
+    const auto now = std::chrono::steady_clock::now();
+    if (shared && now >= next_beat) {
       st->renew_holds();
       st->resume_journaled();  // runs whose instance died
+      next_beat = now + beat;
     }
-    if (std::chrono::steady_clock::now() >= next_upkeep) {
+    if (now >= next_upkeep) {
       st->upkeep();
-      next_upkeep = std::chrono::steady_clock::now() + st->opts.upkeep_interval;
+      next_upkeep = now + st->opts.upkeep_interval;
     }
-    st->pump_queue();  // tasks restored or left behind by a failed start
+    st->pump_queue();  // claims, and tasks restored or left behind by a failed start
   }
   // Stopping: no new connections or tasks; running ones get the grace period.
   {
@@ -223,7 +235,7 @@ asio::awaitable<error_code> run_loop(std::shared_ptr<service::state> st) {
           " s");
   const auto give_up = std::chrono::steady_clock::now() + st->opts.shutdown_grace;
   bool cancelled = false;
-  auto next_beat = std::chrono::steady_clock::now();
+  next_beat = std::chrono::steady_clock::now();
   while (runs_open(*st) > 0) {
     if (shared && std::chrono::steady_clock::now() >= next_beat) {
       st->renew_holds();  // runs in their grace are still this instance's

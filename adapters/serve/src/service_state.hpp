@@ -59,6 +59,10 @@ struct service::state : std::enable_shared_from_this<state> {
     std::string task, status, report;
   };
   std::map<std::string, pending_end, std::less<>> pending_ends;
+  /// On a shared journal: the queue this instance's tasks wait in, shared with instances of
+  /// the same providers and models (a hash of the fingerprint).
+  std::string shared_queue;
+  std::string claim_error;  // the last claim's failure, said once
   bool stopping = false;
   bool shutting_down_runs = false;  // past the grace: runs cancelled by shutdown, not by users
 
@@ -76,6 +80,15 @@ struct service::state : std::enable_shared_from_this<state> {
   /// Re-queues the journal's unfinished tasks: at start-up, and on a shared journal each tick
   /// those whose hold lapsed (takeover).
   void resume_journaled();
+  /// A journaled task, held by this instance, into its queue: its request rebuilt from the
+  /// journal, its recorded steps to replay. False when it cannot be (said, and the run ended
+  /// as failed when it never will be; left for later when the journal could not be read).
+  /// `claimed`: taken from the shared queue (its queue_timeout counts from its submit).
+  bool adopt_run(const journal::run_record& rec, const std::string& task_id, bool shared,
+                 bool claimed);
+  /// On a shared journal, while workers are free: the next runs of this instance's shared
+  /// queue, claimed into its own. Called by pump_queue.
+  void claim_shared();
   /// On a shared journal: renews this instance's holds; a task whose hold another instance
   /// took is cancelled here (its run goes on there).
   void renew_holds();
@@ -105,7 +118,27 @@ std::string final_status_frame(const task_record& r);
 /// On a journal several instances share: task `id` as the journal has it (another instance
 /// holds it, or held it until it ended), phase "elsewhere" while it runs there. None when the
 /// journal is not shared or does not know the task (or cannot be read: logged).
-std::optional<task_record> task_elsewhere(const service::state& st, std::string_view id);
+struct remote_task {
+  task_record record;
+  std::optional<std::size_t> position;  ///< waiting in the shared queue: tasks ahead
+};
+std::optional<remote_task> task_elsewhere(const service::state& st, std::string_view id);
+
+/// An answer decided off the wire: status, JSON body, and a new task's id (202).
+struct route_answer {
+  unsigned status = 200;
+  std::string body;
+  std::string task_id;
+};
+/// POST /v1/tasks on a shared journal: written and queued there (202), or refused (429 when
+/// the shared queue holds its capacity, 503 when the journal cannot be reached).
+route_answer submit_shared(service::state& st, task_spec spec);
+/// DELETE /v1/tasks/{id} for a task this instance does not have: dequeued and ended (200),
+/// flagged for the instance running it (202), already finished (409), the journal unreachable
+/// (503); none when the journal does not know it.
+std::optional<route_answer> cancel_elsewhere(service::state& st, std::string_view id);
+/// The journal's record of a task (what a resume rebuilds its request from).
+std::string journal_options(const service::state& st, const task_record& r);
 
 /// What a task whose hold another instance took says, here.
 inline constexpr const char* taken_over_words =

@@ -25,6 +25,8 @@ asio::awaitable<void> not_found(http::exchange& ex) {
                                          "invalid_request_error", "task_not_found", "id"));
 }
 
+}  // namespace
+
 // The journal's record of a task: enough to rebuild its request after a restart.
 std::string journal_options(const service::state& st, const task_record& r) {
   json::object o{{"fingerprint", st.opts.fingerprint},
@@ -36,6 +38,8 @@ std::string journal_options(const service::state& st, const task_record& r) {
   o["options"] = ec ? json::value(json::object()) : options;
   return json::serialize(o);
 }
+
+namespace {
 
 std::string event_name(std::string_view line) {
   const auto at = line.find("\"event\":\"");
@@ -64,6 +68,26 @@ asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange&
           co_return co_await refuse(ex, unknown_tool);
         }
       }
+    }
+  }
+  if (st->shared_journal()) {
+    bool stopping = false;
+    {
+      std::lock_guard lock(st->mutex);
+      stopping = st->stopping;
+    }
+    if (!stopping) {
+      // Into the queue every instance claims from; this one first, if a worker is free.
+      route_answer a = submit_shared(*st, std::get<task_spec>(std::move(parsed)));
+      if (a.status == 202) {
+        http::header_list where{{"location", "/v1/tasks/" + a.task_id}};
+        co_await ex.json(202, std::move(a.body), std::move(where));
+        st->pump_queue();
+        co_return;
+      }
+      if (a.status == 429) ex.add_header("retry-after", "5");
+      co_await ex.json(a.status, std::move(a.body));
+      co_return;
     }
   }
   std::string body, new_id;
@@ -135,7 +159,7 @@ asio::awaitable<void> status(std::shared_ptr<service::state> st, http::exchange&
     }
   }
   if (body.empty()) {
-    if (auto r = task_elsewhere(*st, ex.param("id"))) body = status_json(*r, std::nullopt);
+    if (auto r = task_elsewhere(*st, ex.param("id"))) body = status_json(r->record, r->position);
   }
   if (body.empty()) co_return co_await not_found(ex);
   co_await ex.json(200, std::move(body));
@@ -148,7 +172,7 @@ asio::awaitable<void> result(std::shared_ptr<service::state> st, http::exchange&
     if (const task_record* found = st->tasks.find(ex.param("id"))) r = *found;
   }
   if (!r || taken_from_here(*st, *r)) {
-    if (auto there = task_elsewhere(*st, ex.param("id"))) r = std::move(there);
+    if (auto there = task_elsewhere(*st, ex.param("id"))) r = std::move(there->record);
   }
   if (!r) co_return co_await not_found(ex);
   if (!is_finished(r->state)) {
@@ -201,13 +225,15 @@ asio::awaitable<void> events(std::shared_ptr<service::state> st, http::exchange&
     }
   }
   if (!stream) {
-    const auto r = task_elsewhere(*st, id);
-    if (!r) co_return co_await not_found(ex);
+    const auto found = task_elsewhere(*st, id);
+    if (!found) co_return co_await not_found(ex);
+    const task_record* r = &found->record;
     if (!is_finished(r->state)) {
       co_await ex.json(409, http::error_body("Task " + id +
-                                                 " runs on another instance sharing this "
-                                                 "server's journal; its events stream there "
-                                                 "(its status and result are here too).",
+                                                 " is queued or runs on another instance "
+                                                 "sharing this server's journal; its events "
+                                                 "stream there (its status and result are "
+                                                 "here too).",
                                              "invalid_request_error", "task_elsewhere", "id"));
       co_return;
     }
@@ -259,27 +285,10 @@ asio::awaitable<void> cancel(std::shared_ptr<service::state> st, http::exchange&
   if (stop) stop();       // if the run has not registered yet, it sees cancel_requested itself
   st->settle_finished();  // a removed task's watchers and journal run end here
   if (how == task_queue::cancel_result::unknown) {
-    // Held by another instance: flagged in the journal; that instance cancels it at its next
-    // renewal (within --takeover-after / 3).
-    if (auto r = task_elsewhere(*st, id)) {
-      bool flagged = false, unreachable = false;
-      if (!is_finished(r->state)) {
-        try {
-          flagged = st->opts.journal->request_cancel(r->run_id);
-        } catch (const std::exception& x) {
-          st->log(std::string("conclave serve: journal: ") + x.what());
-          unreachable = true;
-        }
-      }
-      if (unreachable) {
-        co_await ex.json(503, http::error_body("The shared journal cannot be reached; try again.",
-                                               "server_error", "journal_unavailable"));
-        co_return;
-      }
-      r->cancel_requested = r->cancel_requested || flagged;
-      how = flagged ? task_queue::cancel_result::cancel_running
-                    : task_queue::cancel_result::already_finished;
-      body = status_json(*r, std::nullopt);
+    // Another instance holds it, or it waits in the shared queue.
+    if (auto a = cancel_elsewhere(*st, id)) {
+      co_await ex.json(a->status, std::move(a->body));
+      co_return;
     }
   }
   switch (how) {

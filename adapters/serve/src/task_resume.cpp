@@ -1,5 +1,6 @@
-// The journal's unfinished tasks brought back: at start-up, and on a journal several
-// instances share, each beat, those whose instance stopped holding them (takeover).
+// Journaled tasks made this instance's: the unfinished ones at start-up, and on a journal
+// several instances share, each beat, those whose instance stopped holding them (takeover),
+// and those it claims from the shared queue.
 #include "service_state.hpp"
 
 #include <boost/json/parse.hpp>
@@ -8,6 +9,81 @@
 namespace json = boost::json;
 
 namespace conclave::serve {
+
+bool service::state::adopt_run(const journal::run_record& rec, const std::string& task_id,
+                               bool shared, bool claimed) {
+  auto refuse_run = [&](const std::string& why) {
+    log("conclave serve: not resuming task " + task_id + " (" + rec.id + "): " + why);
+    try {
+      opts.journal->finish_run(rec.id, "failed", "");
+    } catch (const std::exception&) {
+    }
+    release_hold(rec.id);
+    std::lock_guard lock(mutex);
+    ++refused_resume;
+    return false;
+  };
+  json::error_code ec;
+  json::value recorded = json::parse(rec.options_json, ec);
+  if (ec || !recorded.is_object()) return refuse_run("its options in the journal are not JSON");
+  const json::object& o = recorded.as_object();
+  const auto* fp = o.if_contains("fingerprint");
+  if (!fp || !fp->is_string() || fp->as_string() != opts.fingerprint) {
+    if (!shared) return refuse_run("its options changed since it began (provider or models)");
+    // Another instance with the same providers and models may resume it: left alone.
+    log("conclave serve: leaving task " + task_id + " (" + rec.id +
+        ") to an instance with its providers and models (this one's differ)");
+    release_hold(rec.id);
+    std::lock_guard lock(mutex);
+    if (passed_over.size() >= 10'000) passed_over.clear();  // bounded: said again, at worst
+    passed_over.insert(rec.id);
+    return false;
+  }
+  json::object request{{"priority", o.contains("priority") ? o.at("priority") : json::value(5)}};
+  if (const auto* opt = o.if_contains("options");
+      opt && opt->is_object() && !opt->as_object().empty())
+    request["options"] = *opt;
+  if (const auto* m = o.if_contains("metadata"); m && m->is_string() && !m->as_string().empty())
+    request["metadata"] = *m;
+  if (!rec.plan_json.empty()) {
+    request["plan"] = json::parse(rec.plan_json, ec);
+  } else {
+    request["question"] = rec.question;
+  }
+  auto parsed = ec ? std::variant<task_spec, request_error>(request_error{400, "plan", "", ""})
+                   : parse_task_request(json::serialize(request));
+  if (auto* e = std::get_if<request_error>(&parsed))
+    return refuse_run("its request no longer reads: " + e->message);
+  std::vector<std::string> lines;
+  try {
+    for (auto& s : opts.journal->steps(rec.id)) lines.push_back(std::move(s.json));
+  } catch (const std::exception& x) {
+    // Unread, not unreadable (the journal is unreachable): left for a later beat or start.
+    log("conclave serve: cannot read task " + task_id + "'s steps now: " + x.what());
+    release_hold(rec.id);
+    return false;
+  }
+  std::string why;
+  auto replay = read_recorded_run(lines, why);
+  if (!replay) return refuse_run(why);
+  task_record r;
+  r.id = task_id;
+  r.spec = std::get<task_spec>(std::move(parsed));
+  // A resumed task's queue_timeout counts from the restart, not the crash; a claimed one's
+  // from its submit (it waited in the shared queue).
+  r.created_ms = claimed ? rec.created_ms : unix_ms();
+  const std::size_t finished = replay->finished.size();
+  std::lock_guard lock(mutex);
+  if (!tasks.restore(std::move(r))) return false;
+  extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
+  renewed_at[task_id] = std::chrono::steady_clock::now();
+  if (!claimed) {
+    ++resumed;
+    log("conclave serve: resuming task " + task_id + " (" + rec.id +
+        "): " + std::to_string(finished) + " agents recorded as finished");
+  }
+  return true;
+}
 
 void service::state::resume_journaled() {
   std::vector<journal::run_record> unfinished;
@@ -37,90 +113,16 @@ void service::state::resume_journaled() {
       log(std::string("conclave serve: journal: ") + x.what());
       return;
     }
-    if (held == journal::hold_result::held_by_another || held == journal::hold_result::not_running)
-      continue;  // alive elsewhere, or ended since the list was read
+    if (held == journal::hold_result::held_by_another ||
+        held == journal::hold_result::not_running || held == journal::hold_result::queued)
+      continue;  // alive elsewhere, ended since the list was read, or waiting to be claimed
     if (held == journal::hold_result::cancel_requested) {
       // Cancelled by a client while its instance was gone: ended, not resumed.
       end_journal_run(task_id, rec.id, "cancelled", "");
       log("conclave serve: task " + task_id + " (" + rec.id + ") was cancelled; not resuming it");
       continue;
     }
-    auto refuse_run = [&](const std::string& why) {
-      log("conclave serve: not resuming task " + task_id + " (" + rec.id + "): " + why);
-      try {
-        opts.journal->finish_run(rec.id, "failed", "");
-      } catch (const std::exception&) {
-      }
-      release_hold(rec.id);
-      std::lock_guard lock(mutex);
-      ++refused_resume;
-    };
-    json::error_code ec;
-    json::value recorded = json::parse(rec.options_json, ec);
-    if (ec || !recorded.is_object()) {
-      refuse_run("its options in the journal are not JSON");
-      continue;
-    }
-    const json::object& o = recorded.as_object();
-    const auto* fp = o.if_contains("fingerprint");
-    if (!fp || !fp->is_string() || fp->as_string() != opts.fingerprint) {
-      if (shared) {
-        // Another instance with the same providers and models may resume it: left alone.
-        log("conclave serve: leaving task " + task_id + " (" + rec.id +
-            ") to an instance with its providers and models (this one's differ)");
-        release_hold(rec.id);
-        std::lock_guard lock(mutex);
-        if (passed_over.size() >= 10'000) passed_over.clear();  // bounded: said again, at worst
-        passed_over.insert(rec.id);
-        continue;
-      }
-      refuse_run("its options changed since it began (provider or models)");
-      continue;
-    }
-    json::object request{{"priority", o.contains("priority") ? o.at("priority") : json::value(5)}};
-    if (const auto* opt = o.if_contains("options");
-        opt && opt->is_object() && !opt->as_object().empty())
-      request["options"] = *opt;
-    if (const auto* m = o.if_contains("metadata"); m && m->is_string() && !m->as_string().empty())
-      request["metadata"] = *m;
-    if (!rec.plan_json.empty()) {
-      request["plan"] = json::parse(rec.plan_json, ec);
-    } else {
-      request["question"] = rec.question;
-    }
-    auto parsed = ec ? std::variant<task_spec, request_error>(request_error{400, "plan", "", ""})
-                     : parse_task_request(json::serialize(request));
-    if (auto* e = std::get_if<request_error>(&parsed)) {
-      refuse_run("its request no longer reads: " + e->message);
-      continue;
-    }
-    std::vector<std::string> lines;
-    try {
-      for (auto& s : opts.journal->steps(rec.id)) lines.push_back(std::move(s.json));
-    } catch (const std::exception& x) {
-      // Unread, not unreadable (the journal is unreachable): left for a later beat or start.
-      log("conclave serve: cannot read task " + task_id + "'s steps now: " + x.what());
-      release_hold(rec.id);
-      continue;
-    }
-    std::string why;
-    auto replay = read_recorded_run(lines, why);
-    if (!replay) {
-      refuse_run(why);
-      continue;
-    }
-    task_record r;
-    r.id = task_id;
-    r.spec = std::get<task_spec>(std::move(parsed));
-    r.created_ms = unix_ms();  // its queue_timeout counts from the restart, not the crash
-    const std::size_t finished = replay->finished.size();
-    std::lock_guard lock(mutex);
-    if (!tasks.restore(std::move(r))) continue;
-    extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
-    renewed_at[task_id] = std::chrono::steady_clock::now();
-    ++resumed;
-    log("conclave serve: resuming task " + task_id + " (" + rec.id +
-        "): " + std::to_string(finished) + " agents recorded as finished");
+    adopt_run(rec, task_id, shared, false);
   }
 }
 

@@ -247,6 +247,7 @@ void service::state::settle_finished() {
 }
 
 void service::state::pump_queue() {
+  claim_shared();  // a shared journal's queue first: its tasks into this one while workers are free
   struct start {
     std::string id;
     task_spec spec;

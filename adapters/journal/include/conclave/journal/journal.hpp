@@ -137,7 +137,21 @@ class journal {
                        std::string_view report_json, std::string_view holder);
   hold_result hold(std::string_view run_id, std::string_view holder, std::chrono::milliseconds ttl);
   void release(std::string_view run_id, std::string_view holder);
-  bool request_cancel(std::string_view run_id);
+  cancel_request request_cancel(std::string_view run_id);
+
+  /// The store's queue (store.hpp; shared stores only): a new run queued in `queue`, its id
+  /// and position, or none when `capacity` runs wait there already; then claim and position.
+  struct queued_run {
+    std::string id;
+    std::size_t position = 0;
+  };
+  std::optional<queued_run> enqueue_run(std::string_view kind, std::string_view question,
+                                        std::string_view options_json, std::string_view plan_json,
+                                        std::string_view owner, std::string_view queue,
+                                        int priority, std::size_t capacity);
+  std::optional<run_record> claim_run(std::string_view queue, std::string_view holder,
+                                      std::chrono::milliseconds ttl);
+  std::optional<std::size_t> queue_position(std::string_view run_id, std::string_view queue) const;
 
  private:
   explicit journal(std::unique_ptr<store> s);

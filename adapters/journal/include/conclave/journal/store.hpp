@@ -33,6 +33,14 @@ enum class hold_result {
   held_by_another,   ///< another holder's hold has not expired
   cancel_requested,  ///< held by the caller, and someone asked for the run to be cancelled
   not_running,       ///< the run is gone or ended: nothing to hold (never on a one-process store)
+  queued,            ///< the run waits in a queue for a process to claim it: not held
+};
+
+/// What a request to cancel a run did.
+enum class cancel_request {
+  none,      ///< the run is not running (or the store is for one process)
+  flagged,   ///< its holder hears at its next hold() (cancel_requested)
+  dequeued,  ///< it was queued, never claimed: it left the queue and ended cancelled
 };
 
 class store {
@@ -94,8 +102,27 @@ class store {
   /// Gives up `holder`'s hold on a run at once (another holder's is left alone).
   virtual void release(std::string_view /*run_id*/, std::string_view /*holder*/) {}
   /// Asks whoever holds a running run to cancel it (its next hold() says cancel_requested);
-  /// false when the run is not running, or the store is for one process.
-  virtual bool request_cancel(std::string_view /*run_id*/) { return false; }
+  /// a queued one is taken out of its queue and ended at once.
+  virtual cancel_request request_cancel(std::string_view /*run_id*/) {
+    return cancel_request::none;
+  }
+
+  /// Queues for a store several processes share: runs no process holds yet, waiting for the
+  /// first of them to claim one. Each named queue (processes that can run the same runs
+  /// share one) serves higher `priority` first, then the order queued. A store for one
+  /// process has no queue: enqueue_run throws journal_error there.
+  ///
+  /// Writes a new run (as insert_run) and queues it: its position (0: next), or none, and
+  /// nothing written, when `capacity` runs wait in that queue already. journal_error when
+  /// the id is taken.
+  virtual std::optional<std::size_t> enqueue_run(const run_record& r, std::string_view queue,
+                                                 int priority, std::size_t capacity);
+  /// The next run of the queue, out of it and held by `holder` for `ttl`; none when empty.
+  virtual std::optional<run_record> claim_run(std::string_view queue, std::string_view holder,
+                                              std::chrono::milliseconds ttl);
+  /// A queued run's position in its queue (0: next); none when it is not queued there.
+  virtual std::optional<std::size_t> queue_position(std::string_view run_id,
+                                                    std::string_view queue) const;
 };
 
 }  // namespace conclave::journal

@@ -57,6 +57,10 @@ struct service_options {
   /// Ignored on a journal for one process (resumed at start-up only).
   std::chrono::milliseconds takeover_after{30'000};
   std::string instance;  ///< this instance's name in holds; empty: "serve-" + random hex
+  /// On a shared journal, submitted tasks wait in a queue every instance of the same
+  /// providers and models claims from (priority, then order; `queue.capacity` for all of
+  /// them). An instance with a free worker claims at once, and an idle one looks this often.
+  std::chrono::milliseconds claim_interval{100};
   std::chrono::milliseconds upkeep_interval{30'000};
   /// Called on each upkeep tick (the host's: limiter and breaker expiry, idle connections).
   std::function<void()> upkeep;
