@@ -6,7 +6,6 @@ add_executable(conclave_redis_tests
   redis/test_redis_connection.cpp
   redis/test_shared_limits.cpp
   redis/test_cli_redis.cpp
-  redis/test_task_queue.cpp
   redis/test_redis_threads.cpp
   redis/test_redis_journal.cpp
   redis/test_serve_takeover.cpp
@@ -18,6 +17,6 @@ target_compile_definitions(conclave_redis_tests PRIVATE
 add_dependencies(conclave_redis_tests conclave conclave-mock)
 conclave_warnings(conclave_redis_tests)
 conclave_add_suites(conclave_redis_tests redis redis_connection redis_url shared_limiter_scripts
-  shared_limit_model_suite cli_redis redis_task_queue redis_threads redis_journal
+  shared_limit_model_suite cli_redis redis_threads redis_journal
   serve_takeover)
 set_tests_properties(redis.redis_threads PROPERTIES LABELS threads)

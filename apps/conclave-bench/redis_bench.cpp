@@ -2,20 +2,24 @@
 
 #include "child.hpp"
 
+#include <conclave/redis/connection.hpp>
+#include <conclave/redis/journal_store.hpp>
 #include <conclave/redis/shared_limiter.hpp>
-#include <conclave/redis/task_queue.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -159,69 +163,76 @@ void measure_peer(std::uint16_t port, redis_figure& f) {
   }
 }
 
-// Submit -> claim with three instances: `a` submits one task a millisecond, `b` and `c` claim.
+// Submit -> claim with three instances, as `serve --redis` does it (the run journal's shared
+// queue, hiredis's blocking connection, one thread per instance): `a` queues one task a
+// millisecond, `b` and `c` claim, polling every `poll` when the queue is empty.
 void measure_claims(asio::io_context& ioc, std::uint16_t port, redis_figure& f) {
-  redis::task_queue_options qo;
-  qo.name = "bench";
-  qo.capacity = static_cast<std::size_t>(f.tasks) + 1;
-  std::vector<std::unique_ptr<redis::connection>> conns;
-  std::vector<std::unique_ptr<redis::task_queue>> queues;
-  for (const char* owner : {"a", "b", "c"}) {
-    conns.push_back(std::make_unique<redis::connection>(ioc.get_executor(), at(port)));
-    queues.push_back(std::make_unique<redis::task_queue>(*conns.back(), qo, owner));
-  }
-  std::vector<double> latencies;
-  int submitted = 0;
-  bool measured = false;  // what completes after the figures are taken is not counted
-  asio::steady_timer pace(ioc);
-  std::function<void()> submit = [&] {
-    if (submitted == f.tasks) return;
-    const auto now = clock_type::now().time_since_epoch().count();
-    queues[0]->async_submit("t" + std::to_string(submitted), std::to_string(now), 5,
-                            [&](error_code ec) {
-                              if (measured) return;
-                              if (ec && f.first_error.empty()) f.first_error = ec.message();
-                              if (ec) ++f.failed;
-                            });
-    ++submitted;
-    pace.expires_after(std::chrono::milliseconds(1));
-    pace.async_wait([&](error_code ec) {
-      if (!ec) submit();
-    });
+  auto journal_at = [port] {
+    redis::journal_options o;
+    o.where.port = port;
+    o.prefix = "bench";
+    return redis::open_journal(o);
   };
-  std::vector<std::unique_ptr<asio::steady_timer>> idle;
-  std::function<void(std::size_t)> claim = [&](std::size_t i) {
-    if (static_cast<int>(latencies.size()) + f.failed >= f.tasks) return;
-    queues[i]->async_claim([&, i](error_code ec, std::optional<redis::queued_task> t) {
-      if (measured) return;
-      if (t) {
-        const auto sent = clock_type::time_point(clock_type::duration(std::stoll(t->body)));
-        latencies.push_back(
-            std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
-        queues[i]->async_finish(t->id, t->lease, "succeeded", "", "", "", [](error_code, auto) {});
-        return claim(i);
+  const std::string queue = "bench";
+  std::atomic<int> claimed{0}, failed{0};
+  std::mutex first_error_m;
+  auto note = [&](const std::exception& e) {
+    ++failed;
+    std::lock_guard lock(first_error_m);
+    if (f.first_error.empty()) f.first_error = e.what();
+  };
+  auto done = [&] { return claimed.load() + failed.load() >= f.tasks; };
+  std::vector<std::vector<double>> latencies(2);
+  std::vector<std::thread> claimers;
+  for (int i = 0; i < 2; ++i) {
+    claimers.emplace_back([&, i, j = journal_at()] {
+      const std::string holder = i == 0 ? "b" : "c";
+      while (!done()) {
+        try {
+          if (auto run = j->claim_run(queue, holder, std::chrono::seconds(60))) {
+            const auto sent =
+                clock_type::time_point(clock_type::duration(std::stoll(run->question)));
+            latencies[i].push_back(
+                std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
+            ++claimed;
+            continue;
+          }
+        } catch (const std::exception& e) {
+          note(e);
+        }
+        std::this_thread::sleep_for(f.poll);  // empty: as serve's idle instance, it looks again
       }
-      if (ec) ++f.failed;
-      idle[i - 1]->expires_after(f.poll);
-      idle[i - 1]->async_wait([&, i](error_code wait_ec) {
-        if (!wait_ec) claim(i);
-      });
     });
-  };
-  for (int i = 0; i < 2; ++i) idle.push_back(std::make_unique<asio::steady_timer>(ioc));
-  submit();
-  claim(1);
-  claim(2);
-  drive(ioc, [&] { return static_cast<int>(latencies.size()) + f.failed >= f.tasks; });
-  measured = true;
-  f.claim_p50_ms = percentile(latencies, 0.50);
-  f.claim_p99_ms = percentile(latencies, 0.99);
+  }
+  {
+    auto a = journal_at();
+    auto next = clock_type::now();
+    for (int n = 0; n < f.tasks; ++n) {
+      std::this_thread::sleep_until(next);  // one a millisecond, steady
+      next += std::chrono::milliseconds(1);
+      try {
+        const auto now = clock_type::now().time_since_epoch().count();
+        if (!a->enqueue_run("task", std::to_string(now), "{}", "", "bench:" + std::to_string(n),
+                            queue, 5, static_cast<std::size_t>(f.tasks) + 1))
+          throw std::runtime_error("the queue was full");
+      } catch (const std::exception& e) {
+        note(e);
+      }
+    }
+  }
+  for (auto& t : claimers) t.join();
+  f.failed = failed.load();
+  std::vector<double> all = latencies[0];
+  all.insert(all.end(), latencies[1].begin(), latencies[1].end());
+  f.claim_p50_ms = percentile(all, 0.50);
+  f.claim_p99_ms = percentile(all, 0.99);
 
-  // The floor: one PING at a time on the submitter's connection.
+  // The floor: one PING at a time, on an async connection.
+  redis::connection conn(ioc.get_executor(), at(port));
   std::vector<double> pings;
   std::function<void()> ping = [&] {
     const auto sent = clock_type::now();
-    conns[0]->async_command({"PING"}, [&, sent](error_code, redis::reply) {
+    conn.async_command({"PING"}, [&, sent](error_code, redis::reply) {
       pings.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - sent).count());
       if (pings.size() < 1000) ping();
     });
@@ -230,9 +241,7 @@ void measure_claims(asio::io_context& ioc, std::uint16_t port, redis_figure& f) 
   drive(ioc, [&] { return pings.size() == 1000; });
   f.ping_p50_ms = percentile(pings, 0.50);
   f.ping_p99_ms = percentile(pings, 0.99);
-  for (auto& c : conns) c->close();
-  pace.cancel();
-  for (auto& t : idle) t->cancel();
+  conn.close();
   ioc.run();
 }
 

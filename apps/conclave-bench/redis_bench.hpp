@@ -3,9 +3,10 @@
 //   - limiter checks per second on one connection (shared_limiter::async_reserve, `depth`
 //     in flight), beside redis-benchmark running the very same script by EVALSHA on one
 //     connection at the same depth (the peer: the server's cost plus a C client's);
-//   - task submit -> claim latency, p50 and p99, with three instances (three connections, one
-//     submitting at a steady pace, two claiming and polling every `poll` when empty), beside
-//     one bare round trip (PING) on the same connection.
+//   - task submit -> claim latency, p50 and p99, with three instances on the run journal's
+//     shared queue as `serve --redis` uses it (three blocking connections on three threads,
+//     one queueing at a steady pace, two claiming and polling every `poll` when empty),
+//     beside one bare round trip (PING).
 #pragma once
 
 #include <chrono>

@@ -26,14 +26,6 @@ const script& reserve_script();
 const script& settle_script();
 const script& cool_down_script();
 
-// The shared task queue's (queue_scripts.cpp).
-const script& submit_script();
-const script& claim_script();
-const script& renew_script();
-const script& finish_script();
-const script& cancel_script();
-const script& reap_script();
-
 /// Runs `s` with `keys` and `args`: EVALSHA, and once more as EVAL on NOSCRIPT (which loads it
 /// again for the next call). `done` runs wherever the connection completes.
 void run_script(connection& redis, const script& s, const std::vector<std::string>& keys,
