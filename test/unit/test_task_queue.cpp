@@ -293,6 +293,28 @@ BOOST_AUTO_TEST_CASE(restore_requeues_with_the_old_id) {
   BOOST_TEST(next_id(q) == a);
 }
 
+BOOST_AUTO_TEST_CASE(a_finished_task_is_forgotten_on_demand_and_can_come_back) {
+  queue q(caps(10), counter_ids());
+  const auto a = submit(q, spec(5)), b = submit(q, spec(5));
+  BOOST_TEST(!q.forget(a));  // queued: kept
+  BOOST_TEST(q.cancel(a, t0, "taken_over", "another instance has it") ==
+             queue::cancel_result::removed);
+  BOOST_TEST(q.find(a)->error_code == "taken_over");  // the caller's words, not "cancelled"
+  BOOST_TEST(next_id(q) == b);
+  BOOST_TEST(!q.forget(b));  // running: kept
+  BOOST_TEST(!q.forget("task_nope"));
+  BOOST_TEST(q.forget(a));
+  BOOST_TEST(!q.find(a));
+  task_record back;
+  back.id = a;
+  back.spec = spec(5);
+  BOOST_TEST(q.restore(back));  // the same id again, queued
+  BOOST_TEST(q.find(a)->state == task_state::queued);
+  // What keep_finished counts no longer names it: finishing others never drops the new one.
+  BOOST_TEST(q.finish(b, task_state::succeeded, "{}", "", "", t0 + 1));
+  BOOST_TEST(q.find(a) != nullptr);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace unit_test_task_queue

@@ -207,6 +207,14 @@ std::optional<std::size_t> task_queue::position(std::string_view id) const {
   return order_.position(it->second.ticket);
 }
 
+bool task_queue::forget(std::string_view id) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || !is_finished(it->second.record.state)) return false;
+  std::erase(finished_order_, it->first);
+  tasks_.erase(it);
+  return true;
+}
+
 bool task_queue::restore(task_record r, std::uint64_t next_event_id) {
   if (r.id.empty() || tasks_.count(r.id) != 0) return false;
   entry& e = tasks_[r.id];

@@ -99,6 +99,12 @@ void service::state::resume_journaled() {
     const std::string task_id = rec.owner.substr(6);
     {
       std::lock_guard lock(mutex);
+      if (const task_record* here = tasks.find(task_id);
+          here && here->error_code == "taken_over" && !extras.count(task_id)) {
+        // Another instance took it from this one, and now holds it no more (it died too):
+        // this one may take it back.
+        tasks.forget(task_id);
+      }
       if (tasks.find(task_id) || extras.count(task_id) || passed_over.count(rec.id)) continue;
       // Takeover fills this instance's queue to its capacity, no further: the rest is left to
       // the other instances (at start-up on a journal of its own, everything is taken back).

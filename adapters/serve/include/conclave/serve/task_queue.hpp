@@ -128,6 +128,10 @@ class task_queue {
   /// False (nothing done) when the id is already known or empty.
   bool restore(task_record r, std::uint64_t next_event_id = 1);
 
+  /// Forgets a finished task at once (its record and events): false, nothing done, when it
+  /// is unknown or not finished. (Serve taking back a task another instance took from it.)
+  bool forget(std::string_view id);
+
   /// Appends one event (a JSON text) to a task's log and returns its id: 1, 2, 3... per task,
   /// the SSE `id:`. Older events beyond max_events_per_task or max_event_bytes_per_task are
   /// dropped; an event larger than the byte cap by itself takes an id but is not kept.
