@@ -317,6 +317,9 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
   add_shape_flags(serve, s);
   add_combine_flags(serve, s);
   add_run_flags(serve, s, raw);
+  serve->get_option("--redis")->description(
+      "share --rpm, --tpm, 429 cooldowns, the run journal and the task queue with every "
+      "conclave on this Redis (redis://[[user]:password@]host[:port][/db]; no TLS)");
   drop_flags(serve, {"--json", "--events", "--no-stream", "--show-agents", "--save", "--no-stdin",
                      "--color", "--quiet", "--mcp", "--log", "--no-log"});
   serve->footer(
