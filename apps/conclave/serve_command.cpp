@@ -118,6 +118,9 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
       std::cerr << "conclave serve: " << x.what() << "\n";
       return 1;
     }
+  } else if (!s.redis_url.empty()) {
+    std::cerr << "conclave serve: note: --no-journal with --redis: this instance shares limits "
+                 "only; its tasks are its own (not queued, seen or taken over by others)\n";
   } else if (s.journal) {  // --journal FILE / --no-journal, as ask takes them
     const std::string path =
         s.journal_path.empty() ? journal::default_journal_path() : s.journal_path;

@@ -224,6 +224,13 @@ BOOST_AUTO_TEST_CASE(failures_name_the_server_never_the_password) {
     BOOST_TEST(what.find("password") != std::string::npos, what);
     BOOST_TEST(what.find("wrong-pass") == std::string::npos, what);
   }
+  o.where.password.clear();  // none at all: found out at open, not at the first write
+  try {
+    conclave::redis::open_journal(o);
+    BOOST_FAIL("no password was taken");
+  } catch (const journal_error& e) {
+    BOOST_TEST(std::string(e.what()).find("wants a password") != std::string::npos, e.what());
+  }
   o.where.password = "s3cret";
   auto j = conclave::redis::open_journal(o);
   BOOST_TEST(!j->begin_run("task", "q", "{}", "").empty());

@@ -271,6 +271,44 @@ BOOST_AUTO_TEST_CASE(the_task_queue_is_shared_priority_first_and_bounded_across_
   stop(mock);
 }
 
+BOOST_AUTO_TEST_CASE(redis_down_runs_go_on_and_what_cannot_be_known_is_503_not_404) {
+  conclave::test::redis_server redis;
+  temp_dir dir;
+  child mock = conclave::test::start_mock(dir);
+  child first = start_instance(dir, "serve-1", mock.url, redis);
+  child second = start_instance(dir, "serve-2", mock.url, redis);
+  const std::string id =
+      submit(first, R"({"question":"marker-outage","options":{"agents":1,"model":"mock-drip"}})");
+  const auto running =
+      wait_for_status(first, id, [](const auto& v) { return v.at("state") == "running"; });
+  BOOST_REQUIRE_EQUAL(running.at("state").as_string(), "running");
+  const bool here = phase(running) != "elsewhere";
+  child& runner = here ? first : second;
+  child& other = here ? second : first;
+  redis.stop(SIGTERM);
+  // The instance without the task cannot know it now: 503, never "no such task".
+  const auto unknown = call(other.port, "GET", "/v1/tasks/" + id);
+  BOOST_CHECK_EQUAL(unknown.result_int(), 503u);
+  BOOST_CHECK_EQUAL(conclave::test::error_field(unknown, "code"), "journal_unavailable");
+  const auto submit_down = call(other.port, "POST", "/v1/tasks", R"({"question":"marker-x"})");
+  BOOST_CHECK_EQUAL(submit_down.result_int(), 503u);
+  // The one running it goes on.
+  BOOST_CHECK_EQUAL(json_of(call(runner.port, "GET", "/v1/tasks/" + id).body()).at("state"),
+                    "running");
+  redis.start();
+  const auto done =
+      wait_for_status(runner, id, [](const auto& v) { return v.at("state") == "succeeded"; });
+  BOOST_CHECK_EQUAL(done.at("state").as_string(), "succeeded");
+  // Its end reached the journal: the other instance reads it there.
+  const auto seen =
+      wait_for_status(other, id, [](const auto& v) { return v.at("state") == "succeeded"; });
+  BOOST_CHECK_EQUAL(seen.at("state").as_string(), "succeeded");
+  const auto out = stop(runner);
+  BOOST_CHECK_MESSAGE(out.err.find("was taken over") == std::string::npos, out.err);
+  stop(other);
+  stop(mock);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace redis_test_serve_takeover

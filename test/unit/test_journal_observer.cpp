@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(observer_never_throws_into_the_run) {
   auto j = cj::journal::open((dir.path() / "j.db").string());
   const auto events = a_run();
 
-  // A run the journal does not have: the first step fails, then nothing more is tried.
+  // A run the journal does not have: the plan fails, then nothing more is tried.
   auto status = std::make_shared<cj::observer_status>();
   auto o = cj::journal_observer(j, "run_00000000000000bb", status);
   BOOST_CHECK_NO_THROW(feed(o, {events[0]}));

@@ -81,14 +81,16 @@ struct writer {
     // Keys are named even after a failure: they depend on the whole stream.
     const auto key = keys.key(e);
     if (!key || stopped) return;
+    // A failed step is lost, not the ones after it (a shared journal's outage passes): each
+    // is tried. But without the plan, later steps would be replayed against another one.
     try {
       const bool fresh = j->record_step(run_id, *key, to_string(e.kind), to_json_line(e));
       status->note(fresh);
     } catch (const std::exception& x) {
-      stopped = true;
+      stopped = *key == "plan";
       status->fail(x.what());
     } catch (...) {
-      stopped = true;
+      stopped = *key == "plan";
       status->fail("journal: unknown error");
     }
   }

@@ -74,6 +74,14 @@ class redis_store final : public journal::store {
       : o_(std::move(o)), where_(describe(o_.where)), keys_(o_.prefix + ":journal:") {
     std::lock_guard lock(m_);
     connect();
+    // A server that wants a password answers the connect but no command: found out now.
+    const reply pong = send({"PING"});
+    if (pong.type == reply::kind::error) {
+      drop();
+      fail(pong.text.find("NOAUTH") != std::string::npos
+               ? "the server wants a password (redis://:PASSWORD@host:port)"
+               : pong.text.substr(0, 200));
+    }
   }
   ~redis_store() override { close(); }
 

@@ -1,6 +1,6 @@
 // A shared journal's holds, as serve keeps them: renewed each beat, an end that could not be
-// written kept and written later, a hold lost (taken, or unrenewable past takeover_after)
-// stopping the run here, a cancel asked for elsewhere cancelling it here.
+// written kept and written later, a hold found taken (or its run ended elsewhere) stopping the
+// run here, a cancel asked for elsewhere cancelling it here.
 #include "service_state.hpp"
 
 namespace conclave::serve {
@@ -20,7 +20,6 @@ void service::state::end_journal_run(const std::string& task_id, const std::stri
   if (!opts.journal || run_id.empty()) return;
   {
     std::lock_guard lock(mutex);
-    renewed_at.erase(task_id);
     if (lost_holds.erase(task_id) > 0) return;  // the instance that took it over ends it
   }
   if (status.empty()) {  // left unfinished (a stop): another instance may take it now
@@ -87,7 +86,6 @@ void service::state::renew_holds() {
       if (!extra.run_id.empty() && !lost_holds.count(id)) held.emplace_back(id, extra.run_id);
     }
   }
-  const auto now = std::chrono::steady_clock::now();
   std::size_t unrenewed = 0;
   std::string first_error;
   for (const auto& [task, run] : held) {
@@ -99,18 +97,12 @@ void service::state::renew_holds() {
       found = opts.journal->hold(run, opts.instance, opts.takeover_after);
     } catch (const std::exception& x) {
       if (unrenewed++ == 0) first_error = x.what();
-      std::lock_guard lock(mutex);
-      const auto at = renewed_at.find(task);
-      // Within takeover_after of the last renewal the hold still stands: tried next beat.
-      // Past it another instance may have taken the task: stopped here, as if taken.
-      if (at == renewed_at.end() || now - at->second < opts.takeover_after) continue;
-      found = journal::hold_result::held_by_another;
-    }
-    if (found == journal::hold_result::held) {
-      std::lock_guard lock(mutex);
-      renewed_at[task] = now;
+      // Unreachable is not taken: the run goes on. An instance that could reach the journal
+      // may take it meanwhile (a partition); the next renewal that gets through says so and
+      // stops it here, and the fence on the run's end keeps one end.
       continue;
     }
+    if (found == journal::hold_result::held) continue;
     const bool lost = found != journal::hold_result::cancel_requested;
     log("conclave serve: task " + task +
         (lost ? " was taken over by another instance (this one's hold lapsed); stopping it here"
@@ -131,10 +123,13 @@ void service::state::renew_holds() {
     }
     if (stop_run) stop_run();
   }
-  if (unrenewed > 0) {
-    log("conclave serve: journal: cannot renew " + std::to_string(unrenewed) +
-        (unrenewed == 1 ? " hold: " : " holds: ") + first_error);
+  // Said when it starts and when it ends, not at every beat.
+  if (unrenewed > 0 && renew_error != first_error) {
+    log("conclave serve: journal: cannot renew holds (runs go on; tried every beat): " +
+        first_error);
   }
+  if (unrenewed == 0 && !renew_error.empty()) log("conclave serve: journal: reachable again");
+  renew_error = unrenewed > 0 ? first_error : "";
   settle_finished();
 }
 

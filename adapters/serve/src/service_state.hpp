@@ -52,8 +52,6 @@ struct service::state : std::enable_shared_from_this<state> {
   /// Runs of a shared journal this instance cannot resume (another fingerprint): left to
   /// others, and said once.
   std::set<std::string, std::less<>> passed_over;
-  /// Per task: when its hold was last renewed (a shared journal).
-  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> renewed_at;
   /// Runs whose end could not be written (a shared journal): held, and written at each beat.
   struct pending_end {
     std::string task, status, report;
@@ -63,6 +61,7 @@ struct service::state : std::enable_shared_from_this<state> {
   /// the same providers and models (a hash of the fingerprint).
   std::string shared_queue;
   std::string claim_error;  // the last claim's failure, said once
+  std::string renew_error;  // the last beat's renewal failure, said once
   bool stopping = false;
   bool shutting_down_runs = false;  // past the grace: runs cancelled by shutdown, not by users
 
@@ -118,18 +117,23 @@ std::string final_status_frame(const task_record& r);
 /// On a journal several instances share: task `id` as the journal has it (another instance
 /// holds it, or held it until it ended), phase "elsewhere" while it runs there. None when the
 /// journal is not shared or does not know the task (or cannot be read: logged).
-struct remote_task {
-  task_record record;
-  std::optional<std::size_t> position;  ///< waiting in the shared queue: tasks ahead
-};
-std::optional<remote_task> task_elsewhere(const service::state& st, std::string_view id);
-
 /// An answer decided off the wire: status, JSON body, and a new task's id (202).
 struct route_answer {
   unsigned status = 200;
   std::string body;
   std::string task_id;
 };
+
+struct remote_task {
+  task_record record;
+  std::optional<std::size_t> position;  ///< waiting in the shared queue: tasks ahead
+};
+/// `unreachable` (when given) is set when the journal could not be read: not "unknown".
+std::optional<remote_task> task_elsewhere(const service::state& st, std::string_view id,
+                                          bool* unreachable = nullptr);
+/// 503 journal_unavailable: the shared journal cannot say (a task is not unknown for that).
+route_answer journal_unreachable();
+
 /// POST /v1/tasks on a shared journal: written and queued there (202), or refused (429 when
 /// the shared queue holds its capacity, 503 when the journal cannot be reached).
 route_answer submit_shared(service::state& st, task_spec spec);

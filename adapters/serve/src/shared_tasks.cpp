@@ -23,13 +23,15 @@ task_state state_of(const std::string& status) {
 
 }  // namespace
 
-std::optional<remote_task> task_elsewhere(const service::state& st, std::string_view id) {
+std::optional<remote_task> task_elsewhere(const service::state& st, std::string_view id,
+                                          bool* unreachable) {
   if (!st.shared_journal() || !id.starts_with("task_") || id.size() > 64) return std::nullopt;
   std::optional<journal::run_record> run;
   try {
     run = st.opts.journal->find_by_owner("serve:" + std::string(id));
   } catch (const std::exception& x) {
     st.log(std::string("conclave serve: journal: ") + x.what());
+    if (unreachable) *unreachable = true;
     return std::nullopt;
   }
   if (!run || run->kind != "task") return std::nullopt;
@@ -65,12 +67,20 @@ std::optional<remote_task> task_elsewhere(const service::state& st, std::string_
     r.progress.phase = "finished";
     if (r.state != task_state::succeeded) {
       r.error_code = r.state == task_state::failed ? "failed" : "cancelled";
-      r.error_message = "ended on another instance (see the report)";
+      r.error_message =
+          run->report_json.empty() ? "ended before it had a report" : "see the report";
     }
   } else {
     r.progress.phase = "elsewhere";  // its progress and events are with the instance running it
   }
   return remote_task{std::move(r), position};
+}
+
+route_answer journal_unreachable() {
+  return {503,
+          http::error_body("The shared journal (Redis) cannot be reached just now; try again.",
+                           "server_error", "journal_unavailable"),
+          ""};
 }
 
 route_answer submit_shared(service::state& st, task_spec spec) {
@@ -130,7 +140,9 @@ void service::state::claim_shared() {
 }
 
 std::optional<route_answer> cancel_elsewhere(service::state& st, std::string_view id) {
-  auto found = task_elsewhere(st, id);
+  bool unreachable = false;
+  auto found = task_elsewhere(st, id, &unreachable);
+  if (unreachable) return journal_unreachable();
   if (!found) return std::nullopt;
   task_record& r = found->record;
   if (is_finished(r.state)) {
@@ -144,10 +156,7 @@ std::optional<route_answer> cancel_elsewhere(service::state& st, std::string_vie
     how = st.opts.journal->request_cancel(r.run_id);
   } catch (const std::exception& x) {
     st.log(std::string("conclave serve: journal: ") + x.what());
-    return route_answer{503,
-                        http::error_body("The shared journal cannot be reached; try again.",
-                                         "server_error", "journal_unavailable"),
-                        ""};
+    return journal_unreachable();
   }
   switch (how) {
     case journal::cancel_request::dequeued:  // never claimed: ended now

@@ -20,6 +20,10 @@ asio::awaitable<void> refuse(http::exchange& ex, const request_error& e) {
                        e.code, e.param));
 }
 
+asio::awaitable<void> answer(http::exchange& ex, route_answer a) {
+  co_await ex.json(a.status, std::move(a.body));
+}
+
 asio::awaitable<void> not_found(http::exchange& ex) {
   co_await ex.json(404, http::error_body("No task with id " + std::string(ex.param("id")),
                                          "invalid_request_error", "task_not_found", "id"));
@@ -116,7 +120,6 @@ asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange&
             st->extras[id].run_id = st->opts.journal->begin_held_run(
                 "task", r->spec.question, journal_options(*st, *r), plan_json, "serve:" + id,
                 st->opts.instance, st->opts.takeover_after);
-            st->renewed_at[id] = std::chrono::steady_clock::now();
           } catch (const std::exception& x) {
             st->log(std::string("conclave serve: journal: ") + x.what());
             journaled = !st->shared_journal();
@@ -158,9 +161,12 @@ asio::awaitable<void> status(std::shared_ptr<service::state> st, http::exchange&
       body = status_json(*r, st->tasks.position(r->id));
     }
   }
+  bool unreachable = false;
   if (body.empty()) {
-    if (auto r = task_elsewhere(*st, ex.param("id"))) body = status_json(r->record, r->position);
+    if (auto r = task_elsewhere(*st, ex.param("id"), &unreachable))
+      body = status_json(r->record, r->position);
   }
+  if (body.empty() && unreachable) co_return co_await answer(ex, journal_unreachable());
   if (body.empty()) co_return co_await not_found(ex);
   co_await ex.json(200, std::move(body));
 }
@@ -171,9 +177,12 @@ asio::awaitable<void> result(std::shared_ptr<service::state> st, http::exchange&
     std::lock_guard lock(st->mutex);
     if (const task_record* found = st->tasks.find(ex.param("id"))) r = *found;
   }
+  bool unreachable = false;
   if (!r || taken_from_here(*st, *r)) {
-    if (auto there = task_elsewhere(*st, ex.param("id"))) r = std::move(there->record);
+    if (auto there = task_elsewhere(*st, ex.param("id"), &unreachable))
+      r = std::move(there->record);
   }
+  if (!r && unreachable) co_return co_await answer(ex, journal_unreachable());
   if (!r) co_return co_await not_found(ex);
   if (!is_finished(r->state)) {
     {
@@ -225,7 +234,9 @@ asio::awaitable<void> events(std::shared_ptr<service::state> st, http::exchange&
     }
   }
   if (!stream) {
-    const auto found = task_elsewhere(*st, id);
+    bool unreachable = false;
+    const auto found = task_elsewhere(*st, id, &unreachable);
+    if (unreachable) co_return co_await answer(ex, journal_unreachable());
     if (!found) co_return co_await not_found(ex);
     const task_record* r = &found->record;
     if (!is_finished(r->state)) {
@@ -286,10 +297,7 @@ asio::awaitable<void> cancel(std::shared_ptr<service::state> st, http::exchange&
   st->settle_finished();  // a removed task's watchers and journal run end here
   if (how == task_queue::cancel_result::unknown) {
     // Another instance holds it, or it waits in the shared queue.
-    if (auto a = cancel_elsewhere(*st, id)) {
-      co_await ex.json(a->status, std::move(a->body));
-      co_return;
-    }
+    if (auto a = cancel_elsewhere(*st, id)) co_return co_await answer(ex, std::move(*a));
   }
   switch (how) {
     case task_queue::cancel_result::unknown:

@@ -76,7 +76,6 @@ bool service::state::adopt_run(const journal::run_record& rec, const std::string
   std::lock_guard lock(mutex);
   if (!tasks.restore(std::move(r))) return false;
   extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
-  renewed_at[task_id] = std::chrono::steady_clock::now();
   if (!claimed) {
     ++resumed;
     log("conclave serve: resuming task " + task_id + " (" + rec.id +

@@ -202,8 +202,10 @@ class observer_status {
 
 /// An observer that journals the run's steps (see step_keys) under `run_id`, which must have
 /// been begun in `j`; the event is stored as to_json_line(e). It never throws: the first write
-/// error goes to `status` (when given) and the observer writes nothing more, while the run
-/// goes on. Called on the run's strand like every observer; each step is one transaction.
+/// error goes to `status` (when given) and the run goes on. A step that fails is lost, and
+/// later ones are still tried (a shared journal's outage passes), except after the plan
+/// failed: then it writes nothing more (steps without their plan would replay against
+/// another). Called on the run's strand like every observer; each step is one transaction.
 /// The run's end (finish_run, with the report and status) is the caller's to write.
 observer journal_observer(std::shared_ptr<journal> j, std::string run_id,
                           std::shared_ptr<observer_status> status = nullptr);
