@@ -71,21 +71,7 @@ BOOST_AUTO_TEST_CASE(kill_9_then_restart_resumes_without_paying_again) {
   BOOST_CHECK_NE(second.port, first.port);
   // The task is back under its id (once the run loop read the journal; bounded).
   BOOST_REQUIRE_EQUAL(conclave::test::wait_for_task(second.port, id), 200u);
-  const auto events = call(second.port, "GET", "/v1/tasks/" + id + "/events", {}, 60s);
-  const auto frames = conclave::test::sse_events(events.body());
-  BOOST_REQUIRE(!frames.empty());
-  BOOST_CHECK_EQUAL(json_of(frames.back().data).at("state").as_string(), "succeeded");
-  const auto result = json_of(call(second.port, "GET", "/v1/tasks/" + id + "/result").body());
-  BOOST_REQUIRE_EQUAL(result.at("state").as_string(), "succeeded");
-  BOOST_CHECK(!result.at("answer").as_string().empty());
-  const auto& agents = result.at("report").at("agents").as_array();
-  BOOST_REQUIRE_EQUAL(agents.size(), 4u);
-  std::uint64_t replayed = 0;
-  for (const auto& a : agents) {
-    BOOST_CHECK_EQUAL(a.at("status").as_string(), "ok");
-    const auto* r = a.as_object().if_contains("replayed");
-    replayed += r && r->as_bool();
-  }
+  const std::uint64_t replayed = conclave::test::replayed_to_the_end(second.port, id, 4);
   const std::uint64_t after = mock_calls(mock);
   BOOST_TEST_MESSAGE("kill -9 numbers: calls before the kill "
                      << before << ", after the resume " << after << " (" << after - before

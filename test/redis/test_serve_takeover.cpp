@@ -75,14 +75,27 @@ conclave::test::process_result stop(child& c) {
   return c.proc->wait(20s);
 }
 
-BOOST_AUTO_TEST_SUITE(serve_takeover)
-
-BOOST_AUTO_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_without_paying_again) {
+// A Redis, a mock and two instances on them.
+struct two_instances {
+  explicit two_instances(const std::vector<std::string>& extra = {})
+      : mock(conclave::test::start_mock(dir)),
+        first(start_instance(dir, "serve-1", mock.url, redis, extra)),
+        second(start_instance(dir, "serve-2", mock.url, redis, extra)) {}
   conclave::test::redis_server redis;
   temp_dir dir;
-  child mock = conclave::test::start_mock(dir);
-  child first = start_instance(dir, "serve-1", mock.url, redis);
-  child second = start_instance(dir, "serve-2", mock.url, redis);
+  child mock;
+  child first;
+  child second;
+};
+
+struct two_instances_one_worker_each : two_instances {
+  two_instances_one_worker_each() : two_instances({"--workers", "1", "--queue-size", "3"}) {}
+};
+
+BOOST_AUTO_TEST_SUITE(serve_takeover)
+
+BOOST_FIXTURE_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_without_paying_again,
+                        two_instances) {
   const std::string id = submit(
       first, R"({"question":"Compare marker-takeover with its rivals","options":{"agents":4}})");
   // Held by the first instance while it lives: the second only reads it from the journal.
@@ -101,21 +114,7 @@ BOOST_AUTO_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_without_p
     return s.at("progress").at("phase").as_string() != "elsewhere";
   });
   BOOST_REQUIRE_NE(phase(taken), "elsewhere");
-  const auto events = call(second.port, "GET", "/v1/tasks/" + id + "/events", {}, 60s);
-  const auto frames = conclave::test::sse_events(events.body());
-  BOOST_REQUIRE(!frames.empty());
-  BOOST_CHECK_EQUAL(json_of(frames.back().data).at("state").as_string(), "succeeded");
-  const auto result = json_of(call(second.port, "GET", "/v1/tasks/" + id + "/result").body());
-  BOOST_REQUIRE_EQUAL(result.at("state").as_string(), "succeeded");
-  BOOST_CHECK(!result.at("answer").as_string().empty());
-  const auto& agents = result.at("report").at("agents").as_array();
-  BOOST_REQUIRE_EQUAL(agents.size(), 4u);
-  std::uint64_t replayed = 0;
-  for (const auto& a : agents) {
-    BOOST_CHECK_EQUAL(a.at("status").as_string(), "ok");
-    const auto* r = a.as_object().if_contains("replayed");
-    replayed += r && r->as_bool();
-  }
+  const std::uint64_t replayed = conclave::test::replayed_to_the_end(second.port, id, 4);
   const std::uint64_t after = conclave::test::mock_calls(mock);
   BOOST_TEST_MESSAGE("takeover numbers: calls before the kill "
                      << before << ", after the takeover " << after << " (" << after - before
@@ -167,12 +166,7 @@ BOOST_AUTO_TEST_CASE(an_instance_whose_hold_was_taken_stops_its_run_and_leaves_t
   stop(mock);
 }
 
-BOOST_AUTO_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs) {
-  conclave::test::redis_server redis;
-  temp_dir dir;
-  child mock = conclave::test::start_mock(dir);
-  child first = start_instance(dir, "serve-1", mock.url, redis);
-  child second = start_instance(dir, "serve-2", mock.url, redis);
+BOOST_FIXTURE_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs, two_instances) {
   const std::string id = submit(
       first, R"({"question":"Compare marker-far with others","priority":7,"metadata":"m-1"})");
   BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/task_0123456789abcdef0123").result_int(),
@@ -208,13 +202,8 @@ BOOST_AUTO_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs) {
   stop(mock);
 }
 
-BOOST_AUTO_TEST_CASE(the_task_queue_is_shared_priority_first_and_bounded_across_instances) {
-  conclave::test::redis_server redis;
-  temp_dir dir;
-  child mock = conclave::test::start_mock(dir);
-  const std::vector<std::string> one_each{"--workers", "1", "--queue-size", "3"};
-  child first = start_instance(dir, "serve-1", mock.url, redis, one_each);
-  child second = start_instance(dir, "serve-2", mock.url, redis, one_each);
+BOOST_FIXTURE_TEST_CASE(the_task_queue_is_shared_priority_first_and_bounded_across_instances,
+                        two_instances_one_worker_each) {
   auto state_of = [](const boost::json::value& v) {
     return std::string(v.at("state").as_string());
   };
@@ -271,12 +260,8 @@ BOOST_AUTO_TEST_CASE(the_task_queue_is_shared_priority_first_and_bounded_across_
   stop(mock);
 }
 
-BOOST_AUTO_TEST_CASE(redis_down_runs_go_on_and_what_cannot_be_known_is_503_not_404) {
-  conclave::test::redis_server redis;
-  temp_dir dir;
-  child mock = conclave::test::start_mock(dir);
-  child first = start_instance(dir, "serve-1", mock.url, redis);
-  child second = start_instance(dir, "serve-2", mock.url, redis);
+BOOST_FIXTURE_TEST_CASE(redis_down_runs_go_on_and_what_cannot_be_known_is_503_not_404,
+                        two_instances) {
   const std::string id =
       submit(first, R"({"question":"marker-outage","options":{"agents":1,"model":"mock-drip"}})");
   const auto running =

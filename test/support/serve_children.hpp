@@ -133,4 +133,27 @@ inline unsigned wait_for_task(std::uint16_t port, const std::string& id) {
   return status;
 }
 
+/// A resumed task, read to its end on `port`: its event stream ends succeeded, its result has
+/// an answer and `agents` agents, all ok. How many of them were replayed from the journal.
+inline std::uint64_t replayed_to_the_end(std::uint16_t port, const std::string& id,
+                                         std::size_t agents) {
+  const auto events =
+      call(port, "GET", "/v1/tasks/" + id + "/events", {}, std::chrono::seconds(60));
+  const auto frames = sse_events(events.body());
+  BOOST_REQUIRE(!frames.empty());
+  BOOST_CHECK_EQUAL(json_of(frames.back().data).at("state").as_string(), "succeeded");
+  const auto result = json_of(call(port, "GET", "/v1/tasks/" + id + "/result").body());
+  BOOST_REQUIRE_EQUAL(result.at("state").as_string(), "succeeded");
+  BOOST_CHECK(!result.at("answer").as_string().empty());
+  const auto& all = result.at("report").at("agents").as_array();
+  BOOST_REQUIRE_EQUAL(all.size(), agents);
+  std::uint64_t replayed = 0;
+  for (const auto& a : all) {
+    BOOST_CHECK_EQUAL(a.at("status").as_string(), "ok");
+    const auto* r = a.as_object().if_contains("replayed");
+    replayed += r && r->as_bool();
+  }
+  return replayed;
+}
+
 }  // namespace conclave::test
