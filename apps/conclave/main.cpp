@@ -312,7 +312,7 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
   serve
       ->add_option("--takeover-after", v.takeover_s,
                    "with --redis: seconds after which a silent instance's tasks go to another")
-      ->check(CLI::Range(1.0, 3600.0))
+      ->check(CLI::Range(3.0, 3600.0))
       ->capture_default_str();
   add_shape_flags(serve, s);
   add_combine_flags(serve, s);

@@ -90,6 +90,9 @@ int run_serve(const ask_settings& s, const serve_settings& v, const standard_fds
   // What a journaled task must still match to be resumed: the providers and models (no keys).
   o.fingerprint = "provider=" + b.provider + ";model=" + s.model;
   for (const auto& p : b.providers) o.fingerprint += ";" + p.llm->describe();
+  // And its tools: a plan naming one is only run (resumed, claimed) where the tool is.
+  for (const auto& t : o.run_defaults.tools)
+    if (t) o.fingerprint += ";tool=" + t->spec().name;
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   o.upkeep = [&b, ex = io.get_executor()] {
     // Bounded memory under arbitrary model names: forget limits and breakers unused for 10 min.

@@ -28,7 +28,7 @@ child start_instance(const temp_dir& dir, const std::string& name, const std::st
                      const conclave::test::redis_server& redis,
                      std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"-m", "gpt-4o-mini", "--redis", redis.url(), "--takeover-after",
-                                "2",  "--grace",     "0"};
+                                "3",  "--grace",     "0"};
   args.insert(args.end(), extra.begin(), extra.end());
   return conclave::test::start_serve(dir, name, mock_url, args);
 }
@@ -98,23 +98,28 @@ BOOST_FIXTURE_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_withou
                         two_instances) {
   const std::string id = submit(
       first, R"({"question":"Compare marker-takeover with its rivals","options":{"agents":4}})");
-  // Held by the first instance while it lives: the second only reads it from the journal.
-  const auto seen = call(second.port, "GET", "/v1/tasks/" + id);
+  // Whichever instance claimed it holds it; the other only reads it from the journal.
+  const auto claimed =
+      wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
+  BOOST_REQUIRE_EQUAL(claimed.at("state").as_string(), "running");
+  child& runner = phase(claimed) != "elsewhere" ? first : second;
+  child& taker = &runner == &first ? second : first;
+  const auto seen = call(taker.port, "GET", "/v1/tasks/" + id);
   BOOST_REQUIRE_EQUAL(seen.result_int(), 200u);
   BOOST_CHECK_EQUAL(phase(json_of(seen.body())), "elsewhere");
   BOOST_CHECK_EQUAL(json_of(seen.body()).at("state").as_string(), "running");
-  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/" + id + "/events").result_int(), 409u);
-  conclave::test::until_completed(first.port, id, 2);
-  first.proc->signal(SIGKILL);
-  BOOST_CHECK_EQUAL(first.proc->wait(10s).exit_code, -1);
+  BOOST_CHECK_EQUAL(call(taker.port, "GET", "/v1/tasks/" + id + "/events").result_int(), 409u);
+  conclave::test::until_completed(runner.port, id, 2);
+  runner.proc->signal(SIGKILL);
+  BOOST_CHECK_EQUAL(runner.proc->wait(10s).exit_code, -1);
   const std::uint64_t before = conclave::test::mock_calls(mock);
 
-  // The second takes it over once the dead one's hold lapsed (2 s), under the same id.
-  const auto taken = wait_for_status(second, id, [](const auto& s) {
+  // The second takes it over once the dead one's hold lapsed (3 s), under the same id.
+  const auto taken = wait_for_status(taker, id, [](const auto& s) {
     return s.at("progress").at("phase").as_string() != "elsewhere";
   });
   BOOST_REQUIRE_NE(phase(taken), "elsewhere");
-  const std::uint64_t replayed = conclave::test::replayed_to_the_end(second.port, id, 4);
+  const std::uint64_t replayed = conclave::test::replayed_to_the_end(taker.port, id, 4);
   const std::uint64_t after = conclave::test::mock_calls(mock);
   BOOST_TEST_MESSAGE("takeover numbers: calls before the kill "
                      << before << ", after the takeover " << after << " (" << after - before
@@ -129,7 +134,7 @@ BOOST_FIXTURE_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_withou
   BOOST_REQUIRE(run.has_value());
   BOOST_CHECK_EQUAL(run->status, "succeeded");
 
-  const auto out = stop(second);
+  const auto out = stop(taker);
   BOOST_CHECK_MESSAGE(out.err.find("resuming task " + id) != std::string::npos, out.err);
   stop(mock);
 }
@@ -141,12 +146,14 @@ BOOST_AUTO_TEST_CASE(an_instance_whose_hold_was_taken_stops_its_run_and_leaves_t
   child first = start_instance(dir, "serve-1", mock.url, redis);
   const std::string id =
       submit(first, R"({"question":"Compare marker-stolen with others","options":{"agents":4}})");
+  // Claimed (and held) by it first: only then is there a hold to take.
+  wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
   const auto run = journaled(redis, id);
   BOOST_REQUIRE(run.has_value());
   // Another instance takes the run, as it would once this one's hold lapsed.
   conclave::test::redis_command(
       redis, {"SET", "conclave:default:journal:hold:" + run->id, "serve-intruder", "PX", "60000"});
-  // At its next renewal (every 2/3 s) the first finds the hold gone and stops its run here;
+  // At its next renewal (every 1 s) the first finds the hold gone and stops its run here;
   // from then on it answers for the task from the journal, as any instance would.
   const auto status = wait_for_status(first, id, [](const auto& s) {
     return s.at("progress").at("phase").as_string() == "elsewhere";
@@ -169,33 +176,38 @@ BOOST_AUTO_TEST_CASE(an_instance_whose_hold_was_taken_stops_its_run_and_leaves_t
 BOOST_FIXTURE_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs, two_instances) {
   const std::string id = submit(
       first, R"({"question":"Compare marker-far with others","priority":7,"metadata":"m-1"})");
-  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/task_0123456789abcdef0123").result_int(),
+  const auto claimed =
+      wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
+  BOOST_REQUIRE_EQUAL(claimed.at("state").as_string(), "running");
+  child& runner = phase(claimed) != "elsewhere" ? first : second;
+  child& other = &runner == &first ? second : first;
+  BOOST_CHECK_EQUAL(call(other.port, "GET", "/v1/tasks/task_0123456789abcdef0123").result_int(),
                     404u);
-  BOOST_CHECK_EQUAL(call(second.port, "GET", "/v1/tasks/" + id + "/result").result_int(), 409u);
-  const auto del = call(second.port, "DELETE", "/v1/tasks/" + id);
+  BOOST_CHECK_EQUAL(call(other.port, "GET", "/v1/tasks/" + id + "/result").result_int(), 409u);
+  const auto del = call(other.port, "DELETE", "/v1/tasks/" + id);
   BOOST_REQUIRE_EQUAL(del.result_int(), 202u);
   const auto asked = json_of(del.body());
   BOOST_CHECK(asked.at("cancel_requested").as_bool());
   BOOST_CHECK_EQUAL(asked.at("priority").as_int64(), 7);
   BOOST_CHECK_EQUAL(asked.at("metadata").as_string(), "m-1");
-  // The first hears at its next renewal and cancels its run, as a DELETE made there would.
+  // The runner hears at its next renewal and cancels its run, as a DELETE made there would.
   const auto ended = wait_for_status(
-      first, id, [](const auto& s) { return s.at("state").as_string() == "cancelled"; });
+      runner, id, [](const auto& s) { return s.at("state").as_string() == "cancelled"; });
   BOOST_REQUIRE_EQUAL(ended.at("state").as_string(), "cancelled");
   BOOST_CHECK_EQUAL(ended.at("error").at("code").as_string(), "cancelled");
-  // And the second answers from the journal: the run ended, cancelled.
+  // And the other answers from the journal: the run ended, cancelled.
   const auto there = wait_for_status(
-      second, id, [](const auto& s) { return s.at("state").as_string() == "cancelled"; });
+      other, id, [](const auto& s) { return s.at("state").as_string() == "cancelled"; });
   BOOST_CHECK_EQUAL(there.at("state").as_string(), "cancelled");
   BOOST_CHECK_EQUAL(phase(there), "finished");
-  const auto result = call(second.port, "GET", "/v1/tasks/" + id + "/result");
+  const auto result = call(other.port, "GET", "/v1/tasks/" + id + "/result");
   BOOST_CHECK_EQUAL(result.result_int(), 200u);
   BOOST_CHECK_EQUAL(json_of(result.body()).at("state").as_string(), "cancelled");
-  const auto events = call(second.port, "GET", "/v1/tasks/" + id + "/events");
+  const auto events = call(other.port, "GET", "/v1/tasks/" + id + "/events");
   const auto frames = conclave::test::sse_events(events.body());
   BOOST_REQUIRE_EQUAL(frames.size(), 1u);
   BOOST_CHECK_EQUAL(frames[0].event, "status");
-  BOOST_CHECK_EQUAL(call(second.port, "DELETE", "/v1/tasks/" + id).result_int(), 409u);
+  BOOST_CHECK_EQUAL(call(other.port, "DELETE", "/v1/tasks/" + id).result_int(), 409u);
   BOOST_CHECK_EQUAL(journaled(redis, id)->status, "cancelled");
   stop(first);
   stop(second);
@@ -247,7 +259,9 @@ BOOST_FIXTURE_TEST_CASE(the_task_queue_is_shared_priority_first_and_bounded_acro
   BOOST_CHECK_EQUAL(low_seen.at("position").as_int64(), 2);
   // When a worker frees, the high one goes first; the low one still waits then (the middle
   // one is ahead of it).
-  wait_for_status(second, high_id, [](const auto& v) { return v.at("state") != "queued"; });
+  const auto high_now =
+      wait_for_status(second, high_id, [](const auto& v) { return v.at("state") != "queued"; });
+  BOOST_REQUIRE_NE(state_of(high_now), "queued");
   BOOST_CHECK_EQUAL(state_of(json_of(call(first.port, "GET", "/v1/tasks/" + low_id).body())),
                     "queued");
   for (const auto& id : {busy1, busy2, high_id, mid_id, low_id}) {

@@ -41,8 +41,11 @@ return 1
 constexpr const char* update_run_source = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[7] ~= '' then
+  -- A holder's end: refused when another holds the run, or when it ended already (another
+  -- took it over, ended it and let go while this holder was cut off).
   local h = redis.call('GET', KEYS[5])
   if h and h ~= ARGV[7] then return -1 end
+  if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return -1 end
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'report_json', ARGV[3], 'updated_ms', ARGV[4])
 local owner = redis.call('HGET', KEYS[1], 'owner')

@@ -64,6 +64,8 @@ run_record read_run(const reply& r) {
       out.owner = v;
     else if (f == "cancel")
       out.cancel_requested = v == "1";
+    else if (f == "queue")
+      out.queue = v;
   }
   return out;
 }
@@ -267,9 +269,25 @@ class redis_store final : public journal::store {
     ctx_ = nullptr;
   }
 
-  // With m_ held.
+  // With m_ held. After a failed connect, calls fail at once until the backoff passes: a
+  // server that drops packets would otherwise cost every call its connect timeout.
   void connect() const {
     if (closed_) fail("closed");
+    const auto now = std::chrono::steady_clock::now();
+    if (now < retry_at_) throw journal_error(unreachable_ + " (tried again shortly)");
+    try {
+      open_link();
+      backoff_ = std::chrono::milliseconds(0);
+    } catch (const journal_error& e) {
+      backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(500),
+                            std::chrono::milliseconds(10'000));
+      retry_at_ = now + backoff_;
+      unreachable_ = e.what();
+      throw;
+    }
+  }
+
+  void open_link() const {
     const timeval ct = to_timeval(o_.connect_timeout);
     redisContext* c = redisConnectWithTimeout(o_.where.host.c_str(), o_.where.port, ct);
     if (!c) fail("cannot connect: out of memory");
@@ -354,6 +372,9 @@ class redis_store final : public journal::store {
   std::string keys_;  // "PREFIX:journal:"
   mutable std::mutex m_;
   mutable redisContext* ctx_ = nullptr;
+  mutable std::chrono::steady_clock::time_point retry_at_{};
+  mutable std::chrono::milliseconds backoff_{0};
+  mutable std::string unreachable_;
   bool closed_ = false;
 };
 

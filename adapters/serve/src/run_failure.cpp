@@ -32,16 +32,13 @@ wire_error run_failure(const boost::system::error_code& ec, const run_report& r)
   e.code = error_id(ec);
   e.message =
       "heavy mode failed: " + ec.message() + (r.stop_note.empty() ? "" : ": " + r.stop_note);
-  // Every agent failed the same way (a provider or Redis down, say): its words say why.
+  // Every agent failed the same way (a provider or Redis down, say): the error says which.
   if (ec == error::all_agents_failed && !r.agents.empty()) {
     const auto& first = r.agents.front();
     const bool alike = std::all_of(r.agents.begin(), r.agents.end(),
                                    [&](const agent_report& a) { return a.error == first.error; });
-    if (alike && first.error) {
-      e.message += " (every agent: " + first.error.message() +
-                   (first.diag.message.empty() ? "" : ": " + first.diag.message.substr(0, 300)) +
-                   ")";
-    }
+    // Our words only: a provider's own text stays in the report, not on the client's wire.
+    if (alike && first.error) e.message += " (every agent: " + first.error.message() + ")";
   }
   e.status = ec == error::timeout                                         ? 504
              : ec == error::all_agents_failed || ec == error::auth_failed ? 502

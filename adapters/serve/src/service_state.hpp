@@ -60,8 +60,9 @@ struct service::state : std::enable_shared_from_this<state> {
   /// On a shared journal: the queue this instance's tasks wait in, shared with instances of
   /// the same providers and models (a hash of the fingerprint).
   std::string shared_queue;
-  std::string claim_error;  // the last claim's failure, said once
-  std::string renew_error;  // the last beat's renewal failure, said once
+  std::string claim_error;   // the last claim's failure, said once
+  std::size_t claiming = 0;  // claims in flight (each holds a worker's place)
+  std::string renew_error;   // the last beat's renewal failure, said once
   bool stopping = false;
   bool shutting_down_runs = false;  // past the grace: runs cancelled by shutdown, not by users
 

@@ -54,7 +54,7 @@ std::optional<remote_task> task_elsewhere(const service::state& st, std::string_
   std::optional<std::size_t> position;
   if (r.state == task_state::running) {
     try {
-      position = st.opts.journal->queue_position(run->id, st.shared_queue);
+      if (!run->queue.empty()) position = st.opts.journal->queue_position(run->id, run->queue);
     } catch (const std::exception& x) {
       st.log(std::string("conclave serve: journal: ") + x.what());
     }
@@ -117,20 +117,29 @@ void service::state::claim_shared() {
   if (!shared_journal()) return;
   for (;;) {
     {
+      // A place is reserved before the claim: pumps on several threads never claim more
+      // than the free workers.
       std::lock_guard lock(mutex);
-      if (stopping || running_tasks + tasks.queued() >= opts.workers) return;
+      if (stopping || running_tasks + tasks.queued() + claiming >= opts.workers) return;
+      ++claiming;
     }
     std::optional<journal::run_record> rec;
+    std::string failure;
     try {
       rec = opts.journal->claim_run(shared_queue, opts.instance, opts.takeover_after);
-      claim_error.clear();
     } catch (const std::exception& x) {
-      // Said once while it lasts: claims are tried every claim_interval.
-      if (claim_error != x.what()) log(std::string("conclave serve: journal: ") + x.what());
-      claim_error = x.what();
-      return;
+      failure = x.what();
     }
-    if (!rec) return;
+    bool say = false;
+    {
+      std::lock_guard lock(mutex);
+      --claiming;
+      // Said once while it lasts: claims are tried every claim_interval.
+      say = !failure.empty() && claim_error != failure;
+      claim_error = failure;
+    }
+    if (say) log("conclave serve: journal: " + failure);
+    if (!failure.empty() || !rec) return;
     if (!rec->owner.starts_with("serve:task_")) {
       release_hold(rec->id);  // not a task (only serve queues runs): left alone
       continue;

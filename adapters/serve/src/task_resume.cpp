@@ -73,15 +73,20 @@ bool service::state::adopt_run(const journal::run_record& rec, const std::string
   // from its submit (it waited in the shared queue).
   r.created_ms = claimed ? rec.created_ms : unix_ms();
   const std::size_t finished = replay->finished.size();
-  std::lock_guard lock(mutex);
-  if (!tasks.restore(std::move(r))) return false;
-  extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
-  if (!claimed) {
-    ++resumed;
-    log("conclave serve: resuming task " + task_id + " (" + rec.id +
-        "): " + std::to_string(finished) + " agents recorded as finished");
+  {
+    std::lock_guard lock(mutex);
+    if (tasks.restore(std::move(r))) {
+      extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
+      if (!claimed) ++resumed;
+      if (!claimed) {
+        log("conclave serve: resuming task " + task_id + " (" + rec.id +
+            "): " + std::to_string(finished) + " agents recorded as finished");
+      }
+      return true;
+    }
   }
-  return true;
+  release_hold(rec.id);  // not run here: another instance may
+  return false;
 }
 
 void service::state::resume_journaled() {
@@ -95,6 +100,7 @@ void service::state::resume_journaled() {
   const bool shared = shared_journal();
   for (const auto& rec : unfinished) {
     if (!rec.owner.starts_with("serve:task_")) continue;  // a CLI run: `conclave resume` has it
+    if (!rec.queue.empty()) continue;  // waiting in the shared queue: a claim takes it
     const std::string task_id = rec.owner.substr(6);
     {
       std::lock_guard lock(mutex);

@@ -56,6 +56,7 @@ struct run_record {
   std::string report_json;        ///< the final report, set by finish_run; empty before
   std::string owner;              ///< free text: "cli", "serve:task_42"
   bool cancel_requested = false;  ///< a shared store's request_cancel was made (running runs)
+  std::string queue;              ///< a shared store's queue it waits in; empty once claimed
 };
 
 /// Whether `id` has the shape begin_run gives: "run_" and 16 lowercase hex digits.

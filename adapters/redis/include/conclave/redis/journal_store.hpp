@@ -11,7 +11,9 @@
 // Blocking, like the SQLite store it stands in for: each call is one round trip on hiredis's
 // synchronous connection, on the caller's thread, under a mutex, bounded by `command_timeout`
 // (connect: `connect_timeout`). A broken connection is opened again by the next call; an
-// idempotent call is tried once more on a fresh connection. No TLS (hiredis 0.14): loopback or
+// idempotent call is tried once more on a fresh connection. After a failed connect, calls
+// fail at once for a backoff (0.5 s doubling to 10 s), so an unreachable server does not
+// cost every call its connect timeout. No TLS (hiredis 0.14): loopback or
 // a private network only.
 #pragma once
 
@@ -28,7 +30,7 @@ struct journal_options {
   endpoint where;
   std::string prefix = "conclave";                   ///< every key starts with it
   std::chrono::milliseconds result_ttl{86'400'000};  ///< a finished run is kept this long
-  std::chrono::milliseconds connect_timeout{2'000};  ///< per connect
+  std::chrono::milliseconds connect_timeout{1'000};  ///< per connect
   std::chrono::milliseconds command_timeout{2'000};  ///< per round trip
 };
 
