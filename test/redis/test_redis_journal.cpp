@@ -202,6 +202,23 @@ BOOST_AUTO_TEST_CASE(the_queue_serves_priority_then_order_bounded_and_claims_hol
   BOOST_TEST(queue(*b, "serve:task_more", 10).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(takeovers_are_counted_and_a_hand_over_is_not_one) {
+  conclave::test::redis_server server;
+  auto j = conclave::redis::open_journal(options_for(server));
+  const std::string run = j->begin_held_run("task", "q", "{}", "", "serve:task_5", "a", 60s);
+  // a let it go (a graceful stop): b takes it, and that is no takeover.
+  j->release(run, "a");
+  BOOST_TEST(j->note_takeover(run) == 0u);
+  // b dies holding it: c's is the first takeover, d's the second.
+  BOOST_TEST(j->note_takeover(run) == 1u);
+  BOOST_TEST(j->note_takeover(run) == 2u);
+  BOOST_TEST(j->note_takeover("run_00000000000000ff") == 0u);
+  // A hand-over marks only a running run, and only the holder's own release.
+  BOOST_TEST((j->hold(run, "e", 60s) == conclave::journal::hold_result::held));
+  j->release(run, "someone-else");
+  BOOST_TEST(j->note_takeover(run) == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(a_restarted_server_keeps_the_runs_and_the_journal_reconnects) {
   conclave::test::redis_server server;
   auto j = conclave::redis::open_journal(options_for(server));

@@ -158,6 +158,10 @@ hold_result journal::hold(std::string_view run_id, std::string_view holder,
                           std::chrono::milliseconds ttl) {
   return store_->hold(run_id, holder, ttl);
 }
+std::size_t journal::note_takeover(std::string_view run_id) {
+  return store_->note_takeover(run_id);
+}
+
 cancel_request journal::request_cancel(std::string_view run_id) {
   return store_->request_cancel(run_id);
 }

@@ -193,10 +193,27 @@ while true do
 end
 )lua";
 
-// KEYS: hold. ARGV: holder. The caller's hold goes; another's stays.
+// KEYS: hold, run. ARGV: holder. The caller's hold goes (another's stays); a running run so
+// handed over is marked, so the next takeover does not count it.
 constexpr const char* release_source = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  if redis.call('HGET', KEYS[2], 'status') == 'running' then
+    redis.call('HSET', KEYS[2], 'handed_over', '1')
+  end
+end
 return 1
+)lua";
+
+// KEYS: run. How many times the run was taken over from a dead holder, this time included;
+// a run handed over by a release is not counted (and its mark is spent).
+constexpr const char* note_takeover_source = R"lua(
+if redis.call('HGET', KEYS[1], 'handed_over') == '1' then
+  redis.call('HDEL', KEYS[1], 'handed_over')
+  return tonumber(redis.call('HGET', KEYS[1], 'takeovers') or '0')
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'takeovers', 1)
 )lua";
 
 }  // namespace
@@ -239,6 +256,10 @@ const script& journal_claim_script() {
 }
 const script& journal_request_cancel_script() {
   static const script s = make_script(request_cancel_source);
+  return s;
+}
+const script& journal_note_takeover_script() {
+  static const script s = make_script(note_takeover_source);
   return s;
 }
 const script& journal_release_script() {

@@ -241,8 +241,15 @@ class redis_store final : public journal::store {
   }
 
   void release(std::string_view run_id, std::string_view holder) override {
-    eval(journal_release_script(), {keys_ + "hold:" + std::string(run_id)}, {std::string(holder)},
+    const std::string id(run_id);
+    eval(journal_release_script(), {keys_ + "hold:" + id, run_key(id)}, {std::string(holder)},
          true);
+  }
+
+  std::size_t note_takeover(std::string_view run_id) override {
+    // Not tried again: a lost reply would count one takeover twice.
+    const reply r = eval(journal_note_takeover_script(), {run_key(std::string(run_id))}, {}, false);
+    return static_cast<std::size_t>(std::max<std::int64_t>(0, r.integer));
   }
 
  private:

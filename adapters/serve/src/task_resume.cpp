@@ -133,6 +133,26 @@ void service::state::resume_journaled() {
       log("conclave serve: task " + task_id + " (" + rec.id + ") was cancelled; not resuming it");
       continue;
     }
+    if (shared) {
+      // A task whose instance died under it twice may be what kills them: taken over once,
+      // then failed, rather than passed from instance to instance.
+      std::size_t times = 0;
+      try {
+        times = opts.journal->note_takeover(rec.id);
+      } catch (const std::exception& x) {
+        log(std::string("conclave serve: journal: ") + x.what());
+        release_hold(rec.id);
+        return;
+      }
+      if (times >= 2) {
+        log("conclave serve: not resuming task " + task_id + " (" + rec.id +
+            "): its instance stopped answering while running it twice");
+        end_journal_run(task_id, rec.id, "failed", "");
+        std::lock_guard lock(mutex);
+        ++refused_resume;
+        continue;
+      }
+    }
     adopt_run(rec, task_id, shared, false);
   }
 }

@@ -138,6 +138,7 @@ class journal {
                        std::string_view report_json, std::string_view holder);
   hold_result hold(std::string_view run_id, std::string_view holder, std::chrono::milliseconds ttl);
   void release(std::string_view run_id, std::string_view holder);
+  std::size_t note_takeover(std::string_view run_id);
   cancel_request request_cancel(std::string_view run_id);
 
   /// The store's queue (store.hpp; shared stores only): a new run queued in `queue`, its id

@@ -99,8 +99,13 @@ class store {
                            std::chrono::milliseconds /*ttl*/) {
     return hold_result::held;
   }
-  /// Gives up `holder`'s hold on a run at once (another holder's is left alone).
+  /// Gives up `holder`'s hold on a run at once (another holder's is left alone); a running
+  /// run so handed over is not counted by the next note_takeover.
   virtual void release(std::string_view /*run_id*/, std::string_view /*holder*/) {}
+  /// A process took over a run whose hold lapsed (its holder died): how many times that has
+  /// happened to the run, this one included. A run handed over by release() is not counted
+  /// (the count stays). 0 on a store for one process.
+  virtual std::size_t note_takeover(std::string_view /*run_id*/) { return 0; }
   /// Asks whoever holds a running run to cancel it (its next hold() says cancel_requested);
   /// a queued one is taken out of its queue and ended at once.
   virtual cancel_request request_cancel(std::string_view /*run_id*/) {
