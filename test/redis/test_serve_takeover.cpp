@@ -308,6 +308,37 @@ BOOST_FIXTURE_TEST_CASE(redis_down_runs_go_on_and_what_cannot_be_known_is_503_no
   stop(mock);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_task_whose_instance_dies_twice_fails_rather_than_moving_again,
+                        two_instances) {
+  // Long (the mock drips every reply): it is still running when each instance dies.
+  const std::string id =
+      submit(first, R"({"question":"marker-poison","options":{"agents":1,"model":"mock-drip"}})");
+  const auto claimed =
+      wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
+  BOOST_REQUIRE_EQUAL(claimed.at("state").as_string(), "running");
+  child& runner = phase(claimed) != "elsewhere" ? first : second;
+  child& taker = &runner == &first ? second : first;
+  runner.proc->signal(SIGKILL);
+  runner.proc->wait(10s);
+  // Taken over once: the taker runs it.
+  const auto taken = wait_for_status(taker, id, [](const auto& v) {
+    return v.at("state") == "running" && v.at("progress").at("phase") != "elsewhere";
+  });
+  BOOST_REQUIRE_NE(phase(taken), "elsewhere");
+  child third = start_instance(dir, "serve-3", mock.url, redis);
+  taker.proc->signal(SIGKILL);
+  taker.proc->wait(10s);
+  // Its instance died under it twice: the third ends it, failed, rather than run it.
+  const auto ended =
+      wait_for_status(third, id, [](const auto& v) { return v.at("state") == "failed"; });
+  BOOST_CHECK_EQUAL(ended.at("state").as_string(), "failed");
+  BOOST_CHECK_EQUAL(journaled(redis, id)->status, "failed");
+  const auto out = stop(third);
+  BOOST_CHECK_MESSAGE(out.err.find("stopped answering while running it twice") != std::string::npos,
+                      out.err);
+  stop(mock);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace redis_test_serve_takeover
