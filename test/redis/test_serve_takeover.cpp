@@ -86,6 +86,16 @@ struct two_instances {
   child mock;
   child first;
   child second;
+
+  /// Waits (bounded) until one of the two claimed task `id` (submitted to the first); that
+  /// one, and the other.
+  std::pair<child*, child*> claimed(const std::string& id) {
+    const auto s =
+        wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
+    BOOST_REQUIRE_EQUAL(s.at("state").as_string(), "running");
+    if (phase(s) != "elsewhere") return {&first, &second};
+    return {&second, &first};
+  }
 };
 
 struct two_instances_one_worker_each : two_instances {
@@ -99,11 +109,9 @@ BOOST_FIXTURE_TEST_CASE(kill_9_one_instance_and_another_finishes_its_task_withou
   const std::string id = submit(
       first, R"({"question":"Compare marker-takeover with its rivals","options":{"agents":4}})");
   // Whichever instance claimed it holds it; the other only reads it from the journal.
-  const auto claimed =
-      wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
-  BOOST_REQUIRE_EQUAL(claimed.at("state").as_string(), "running");
-  child& runner = phase(claimed) != "elsewhere" ? first : second;
-  child& taker = &runner == &first ? second : first;
+  auto [runs, waits] = claimed(id);
+  child& runner = *runs;
+  child& taker = *waits;
   const auto seen = call(taker.port, "GET", "/v1/tasks/" + id);
   BOOST_REQUIRE_EQUAL(seen.result_int(), 200u);
   BOOST_CHECK_EQUAL(phase(json_of(seen.body())), "elsewhere");
@@ -176,11 +184,9 @@ BOOST_AUTO_TEST_CASE(an_instance_whose_hold_was_taken_stops_its_run_and_leaves_t
 BOOST_FIXTURE_TEST_CASE(any_instance_answers_and_cancels_a_task_another_runs, two_instances) {
   const std::string id = submit(
       first, R"({"question":"Compare marker-far with others","priority":7,"metadata":"m-1"})");
-  const auto claimed =
-      wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
-  BOOST_REQUIRE_EQUAL(claimed.at("state").as_string(), "running");
-  child& runner = phase(claimed) != "elsewhere" ? first : second;
-  child& other = &runner == &first ? second : first;
+  auto [runs, waits] = claimed(id);
+  child& runner = *runs;
+  child& other = *waits;
   BOOST_CHECK_EQUAL(call(other.port, "GET", "/v1/tasks/task_0123456789abcdef0123").result_int(),
                     404u);
   BOOST_CHECK_EQUAL(call(other.port, "GET", "/v1/tasks/" + id + "/result").result_int(), 409u);
@@ -278,12 +284,9 @@ BOOST_FIXTURE_TEST_CASE(redis_down_runs_go_on_and_what_cannot_be_known_is_503_no
                         two_instances) {
   const std::string id =
       submit(first, R"({"question":"marker-outage","options":{"agents":1,"model":"mock-drip"}})");
-  const auto running =
-      wait_for_status(first, id, [](const auto& v) { return v.at("state") == "running"; });
-  BOOST_REQUIRE_EQUAL(running.at("state").as_string(), "running");
-  const bool here = phase(running) != "elsewhere";
-  child& runner = here ? first : second;
-  child& other = here ? second : first;
+  auto [runs, waits] = claimed(id);
+  child& runner = *runs;
+  child& other = *waits;
   redis.stop(SIGTERM);
   // The instance without the task cannot know it now: 503, never "no such task".
   const auto unknown = call(other.port, "GET", "/v1/tasks/" + id);
@@ -313,11 +316,9 @@ BOOST_FIXTURE_TEST_CASE(a_task_whose_instance_dies_twice_fails_rather_than_movin
   // Long (the mock drips every reply): it is still running when each instance dies.
   const std::string id =
       submit(first, R"({"question":"marker-poison","options":{"agents":1,"model":"mock-drip"}})");
-  const auto claimed =
-      wait_for_status(first, id, [](const auto& v) { return v.at("state") != "queued"; });
-  BOOST_REQUIRE_EQUAL(claimed.at("state").as_string(), "running");
-  child& runner = phase(claimed) != "elsewhere" ? first : second;
-  child& taker = &runner == &first ? second : first;
+  auto [runs, waits] = claimed(id);
+  child& runner = *runs;
+  child& taker = *waits;
   runner.proc->signal(SIGKILL);
   runner.proc->wait(10s);
   // Taken over once: the taker runs it.
