@@ -140,8 +140,8 @@ BOOST_AUTO_TEST_CASE(an_ended_run_is_never_held_again_and_a_lost_hold_cannot_end
   auto a = conclave::redis::open_journal(options_for(server));
   auto b = conclave::redis::open_journal(options_for(server));
   using hr = conclave::journal::hold_result;
-  // Held from its first moment: no other instance ever sees it running unheld.
-  const std::string run = a->begin_held_run("task", "q", "{}", "", "serve:task_9", "a", 60s);
+  const std::string run = a->begin_run("task", "q", "{}", "", "serve:task_9");
+  BOOST_TEST((a->hold(run, "a", 60s) == hr::held));
   BOOST_TEST((b->hold(run, "b", 60s) == hr::held_by_another));
   // b took it over (a's hold lapsed; here: released by hand): a can no longer end it.
   a->release(run, "a");
@@ -205,7 +205,8 @@ BOOST_AUTO_TEST_CASE(the_queue_serves_priority_then_order_bounded_and_claims_hol
 BOOST_AUTO_TEST_CASE(takeovers_are_counted_and_a_hand_over_is_not_one) {
   conclave::test::redis_server server;
   auto j = conclave::redis::open_journal(options_for(server));
-  const std::string run = j->begin_held_run("task", "q", "{}", "", "serve:task_5", "a", 60s);
+  const std::string run = j->begin_run("task", "q", "{}", "", "serve:task_5");
+  BOOST_TEST((j->hold(run, "a", 60s) == conclave::journal::hold_result::held));
   // a let it go (a graceful stop): b takes it, and that is no takeover.
   j->release(run, "a");
   BOOST_TEST(j->note_takeover(run) == 0u);

@@ -79,19 +79,11 @@ const std::string& journal::path() const noexcept { return store_->where(); }
 std::string journal::begin_run(std::string_view kind, std::string_view question,
                                std::string_view options_json, std::string_view plan_json,
                                std::string_view owner) {
-  return begin_held_run(kind, question, options_json, plan_json, owner, {}, {});
-}
-
-std::string journal::begin_held_run(std::string_view kind, std::string_view question,
-                                    std::string_view options_json, std::string_view plan_json,
-                                    std::string_view owner, std::string_view holder,
-                                    std::chrono::milliseconds ttl) {
   check_kind(path(), kind);
   // 64 random bits: a clash is all but impossible, and a clash is drawn again, not overwritten.
   for (int tries = 0; tries < 8; ++tries) {
     run_record r = new_run(random_run_id(), kind, question, options_json, plan_json, owner);
-    if (holder.empty() ? store_->insert_run(r) : store_->insert_held_run(r, holder, ttl))
-      return r.id;
+    if (store_->insert_run(r)) return r.id;
   }
   throw journal_error("journal " + path() + ": no free run id");
 }

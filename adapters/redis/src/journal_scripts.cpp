@@ -4,19 +4,26 @@
 namespace conclave::redis {
 namespace {
 
-// KEYS: run, running, runs, owner index, hold. ARGV: id, created_ms, kind, question,
-// options, plan, owner, holder, hold ttl_ms. 1: written; 0: the id is taken. The owner index
-// names the owner's latest run; a holder holds the new run from the start.
+// KEYS: run, running, runs, owner index, and for a queued run its queue and the sequence.
+// ARGV: id, created_ms, kind, question, options, plan, owner, and for a queued run its queue
+// name, priority (0-10) and the queue's capacity. -2: the id is taken; -1: the queue is full
+// (nothing written); else written: 0, or a queued run's position. The owner index names the
+// owner's latest run. A queue serves higher priority first, then the order queued.
 constexpr const char* insert_run_source = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if ARGV[8] ~= '' then redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[9]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
+local queued = ARGV[8] ~= nil and ARGV[8] ~= ''
+if queued and redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[10]) then return -1 end
 redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json', ARGV[5],
   'plan_json', ARGV[6], 'status', 'running', 'created_ms', ARGV[2], 'updated_ms', ARGV[2],
   'report_json', '', 'owner', ARGV[7])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1]) end
-return 1
+if not queued then return 0 end
+redis.call('HSET', KEYS[1], 'queue', ARGV[8])
+local seq = redis.call('INCR', KEYS[6])
+redis.call('ZADD', KEYS[5], (10 - tonumber(ARGV[9])) * 1099511627776 + seq, ARGV[1])
+return redis.call('ZRANK', KEYS[5], ARGV[1])
 )lua";
 
 // KEYS: run, steps, order. ARGV: step key, payload ("kind\nat_ms\njson").
@@ -157,24 +164,6 @@ if redis.call('GET', owner) == ARGV[1] then redis.call('PEXPIRE', owner, ARGV[3]
 return 2
 )lua";
 
-// KEYS: run, running, runs, owner index, queue, sequence. ARGV: id, created_ms, kind,
-// question, options, plan, owner, priority (0-10), capacity, queue name. The position (0:
-// next); -1: the queue is full (nothing written); -2: the id is taken. Score: higher priority
-// first, then the order queued.
-constexpr const char* enqueue_source = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
-if redis.call('ZCARD', KEYS[5]) >= tonumber(ARGV[9]) then return -1 end
-redis.call('HSET', KEYS[1], 'kind', ARGV[3], 'question', ARGV[4], 'options_json', ARGV[5],
-  'plan_json', ARGV[6], 'status', 'running', 'created_ms', ARGV[2], 'updated_ms', ARGV[2],
-  'report_json', '', 'owner', ARGV[7], 'queue', ARGV[10])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-if ARGV[7] ~= '' then redis.call('SET', KEYS[4], ARGV[1]) end
-local seq = redis.call('INCR', KEYS[6])
-redis.call('ZADD', KEYS[5], (10 - tonumber(ARGV[8])) * 1099511627776 + seq, ARGV[1])
-return redis.call('ZRANK', KEYS[5], ARGV[1])
-)lua";
-
 // KEYS: queue. ARGV: key prefix ("P:journal:"), holder, ttl_ms. The next run that still runs,
 // out of the queue and held by the holder: {id, field, value, ...}; nil when none is left.
 constexpr const char* claim_source = R"lua(
@@ -244,10 +233,6 @@ const script& journal_prune_script() {
 }
 const script& journal_hold_script() {
   static const script s = make_script(hold_source);
-  return s;
-}
-const script& journal_enqueue_script() {
-  static const script s = make_script(enqueue_source);
   return s;
 }
 const script& journal_claim_script() {

@@ -15,7 +15,6 @@ const script& journal_hold_script();
 const script& journal_release_script();
 const script& journal_note_takeover_script();
 const script& journal_request_cancel_script();
-const script& journal_enqueue_script();
 const script& journal_claim_script();
 
 }  // namespace conclave::redis

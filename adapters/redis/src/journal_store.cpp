@@ -90,22 +90,7 @@ class redis_store final : public journal::store {
   const std::string& where() const noexcept override { return where_; }
   bool shared() const noexcept override { return true; }
 
-  bool insert_run(const run_record& r) override {
-    return insert_held_run(r, {}, std::chrono::milliseconds(1));
-  }
-
-  bool insert_held_run(const run_record& r, std::string_view holder,
-                       std::chrono::milliseconds ttl) override {
-    // Not tried again: a lost reply to a write that happened would read as "id taken".
-    return eval(journal_insert_run_script(),
-                {run_key(r.id), keys_ + "running", keys_ + "runs", keys_ + "owner:" + r.owner,
-                 keys_ + "hold:" + r.id},
-                {r.id, std::to_string(r.created_ms), r.kind, r.question, r.options_json,
-                 r.plan_json, r.owner, std::string(holder),
-                 std::to_string(std::max<std::int64_t>(1, ttl.count()))},
-                false)
-               .integer == 1;
-  }
+  bool insert_run(const run_record& r) override { return insert(r, {}) >= 0; }
 
   update_result update_held_run(std::string_view run_id, std::string_view status,
                                 std::string_view report_json, std::int64_t at_ms,
@@ -113,7 +98,7 @@ class redis_store final : public journal::store {
     const std::string id(run_id);
     const reply r =
         eval(journal_update_run_script(),
-             {run_key(id), keys_ + "running", steps_key(id), order_key(id), keys_ + "hold:" + id},
+             {run_key(id), keys_ + "running", steps_key(id), order_key(id), hold_key(id)},
              {id, std::string(status), std::string(report_json), std::to_string(at_ms),
               std::to_string(o_.result_ttl.count()), keys_ + "owner:", std::string(holder),
               keys_ + "runs"},
@@ -187,9 +172,8 @@ class redis_store final : public journal::store {
   journal::hold_result hold(std::string_view run_id, std::string_view holder,
                             std::chrono::milliseconds ttl) override {
     const std::string id(run_id);
-    const reply r =
-        eval(journal_hold_script(), {keys_ + "hold:" + id, run_key(id)},
-             {std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))}, true);
+    const reply r = eval(journal_hold_script(), {hold_key(id), run_key(id)},
+                         {std::string(holder), ttl_arg(ttl)}, true);
     if (r.integer == 4) return journal::hold_result::queued;
     if (r.integer == 3) return journal::hold_result::not_running;
     if (r.integer == 0) return journal::hold_result::held_by_another;
@@ -208,27 +192,20 @@ class redis_store final : public journal::store {
 
   std::optional<std::size_t> enqueue_run(const run_record& r, std::string_view queue, int priority,
                                          std::size_t capacity) override {
-    const std::string q(queue);
-    const reply out =
-        eval(journal_enqueue_script(),
-             {run_key(r.id), keys_ + "running", keys_ + "runs", keys_ + "owner:" + r.owner,
-              queue_key(q), keys_ + "queue_seq"},
-             {r.id, std::to_string(r.created_ms), r.kind, r.question, r.options_json, r.plan_json,
-              r.owner, std::to_string(std::clamp(priority, 0, 10)), std::to_string(capacity), q},
-             false);  // not tried again: a lost reply would read as "id taken"
-    if (out.integer == -2) fail("run " + r.id + " is already in the journal");
-    if (out.integer < 0) return std::nullopt;
-    return static_cast<std::size_t>(out.integer);
+    const std::int64_t out =
+        insert(r, {std::string(queue), std::to_string(std::clamp(priority, 0, 10)),
+                   std::to_string(capacity)});
+    if (out == -2) fail("run " + r.id + " is already in the journal");
+    if (out < 0) return std::nullopt;
+    return static_cast<std::size_t>(out);
   }
 
   std::optional<run_record> claim_run(std::string_view queue, std::string_view holder,
                                       std::chrono::milliseconds ttl) override {
     // Not tried again: a lost reply would leave the run claimed by no one alive; its hold
     // lapses and another instance takes it over.
-    const reply r =
-        eval(journal_claim_script(), {queue_key(std::string(queue))},
-             {keys_, std::string(holder), std::to_string(std::max<std::int64_t>(1, ttl.count()))},
-             false);
+    const reply r = eval(journal_claim_script(), {queue_key(std::string(queue))},
+                         {keys_, std::string(holder), ttl_arg(ttl)}, false);
     if (r.type != reply::kind::array || r.elements.empty()) return std::nullopt;
     return read_run(r);
   }
@@ -242,8 +219,7 @@ class redis_store final : public journal::store {
 
   void release(std::string_view run_id, std::string_view holder) override {
     const std::string id(run_id);
-    eval(journal_release_script(), {keys_ + "hold:" + id, run_key(id)}, {std::string(holder)},
-         true);
+    eval(journal_release_script(), {hold_key(id), run_key(id)}, {std::string(holder)}, true);
   }
 
   std::size_t note_takeover(std::string_view run_id) override {
@@ -257,6 +233,26 @@ class redis_store final : public journal::store {
   std::string steps_key(const std::string& id) const { return keys_ + "steps:" + id; }
   std::string order_key(const std::string& id) const { return keys_ + "order:" + id; }
   std::string queue_key(const std::string& name) const { return keys_ + "queue:" + name; }
+  std::string hold_key(const std::string& id) const { return keys_ + "hold:" + id; }
+  static std::string ttl_arg(std::chrono::milliseconds ttl) {
+    return std::to_string(std::max<std::int64_t>(1, ttl.count()));
+  }
+
+  // The insert script: a run, queued when `queue` names its queue, priority and capacity.
+  // Not tried again: a lost reply to a write that happened would read as "id taken".
+  std::int64_t insert(const run_record& r, const std::vector<std::string>& queue) {
+    std::vector<std::string> keys{run_key(r.id), keys_ + "running", keys_ + "runs",
+                                  keys_ + "owner:" + r.owner};
+    std::vector<std::string> args{
+        r.id,   std::to_string(r.created_ms), r.kind, r.question, r.options_json, r.plan_json,
+        r.owner};
+    if (!queue.empty()) {
+      keys.push_back(queue_key(queue.front()));
+      keys.push_back(keys_ + "queue_seq");
+      args.insert(args.end(), queue.begin(), queue.end());
+    }
+    return eval(journal_insert_run_script(), keys, args, false).integer;
+  }
 
   std::vector<run_record> runs(const char* index, const char* order, std::int64_t limit) const {
     const reply r =

@@ -96,10 +96,7 @@ route_answer submit_shared(service::state& st, task_spec spec) {
                                           r.spec.priority, st.opts.queue.capacity);
   } catch (const std::exception& x) {
     st.log(std::string("conclave serve: journal: ") + x.what());
-    return {503,
-            http::error_body("The shared journal cannot be reached; submit again later.",
-                             "server_error", "journal_unavailable"),
-            ""};
+    return journal_unreachable();
   }
   if (!queued) {
     return {429,

@@ -52,6 +52,33 @@ std::string event_name(std::string_view line) {
   return std::string(line.substr(from, line.find('"', from) - from));
 }
 
+// POST /v1/tasks into this instance's own queue, journaled at once (a queued task survives a
+// restart too): 202, 429 when the queue is full, 503 when the server is stopping.
+route_answer submit_here(service::state& st, task_spec spec) {
+  std::lock_guard lock(st.mutex);
+  if (st.stopping) {
+    return {503,
+            http::error_body("The server is stopping; submit again later.", "server_error",
+                             "shutting_down"),
+            ""};
+  }
+  auto sub = st.tasks.submit(std::move(spec), unix_ms());
+  if (auto* e = std::get_if<request_error>(&sub))
+    return {e->status, http::error_body(e->message, "rate_limit_error", e->code, e->param), ""};
+  const std::string id = std::get<std::string>(sub);
+  const task_record* r = st.tasks.find(id);
+  if (st.opts.journal) {
+    try {
+      const std::string plan_json = r->spec.plan ? json::serialize(to_json(*r->spec.plan)) : "";
+      st.extras[id].run_id = st.opts.journal->begin_run(
+          "task", r->spec.question, journal_options(st, *r), plan_json, "serve:" + id);
+    } catch (const std::exception& x) {
+      st.log(std::string("conclave serve: journal: ") + x.what());
+    }
+  }
+  return {202, status_json(*r, st.tasks.position(id)), id};
+}
+
 asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange& ex) {
   auto parsed = parse_task_request(ex.request().body());
   if (auto* e = std::get_if<request_error>(&parsed)) co_return co_await refuse(ex, *e);
@@ -74,78 +101,24 @@ asio::awaitable<void> submit(std::shared_ptr<service::state> st, http::exchange&
       }
     }
   }
-  if (st->shared_journal()) {
-    bool stopping = false;
-    {
-      std::lock_guard lock(st->mutex);
-      stopping = st->stopping;
-    }
-    if (!stopping) {
-      // Into the queue every instance claims from; this one first, if a worker is free.
-      route_answer a = submit_shared(*st, std::get<task_spec>(std::move(parsed)));
-      if (a.status == 202) {
-        http::header_list where{{"location", "/v1/tasks/" + a.task_id}};
-        co_await ex.json(202, std::move(a.body), std::move(where));
-        st->pump_queue();
-        co_return;
-      }
-      if (a.status == 429) ex.add_header("retry-after", "5");
-      co_await ex.json(a.status, std::move(a.body));
-      co_return;
-    }
-  }
-  std::string body, new_id;
-  unsigned status = 202;
+  bool stopping = false;
   {
     std::lock_guard lock(st->mutex);
-    if (st->stopping) {
-      status = 503;
-      body = http::error_body("The server is stopping; submit again later.", "server_error",
-                              "shutting_down");
-    } else {
-      auto sub = st->tasks.submit(std::get<task_spec>(std::move(parsed)), unix_ms());
-      if (auto* e = std::get_if<request_error>(&sub)) {
-        status = e->status;
-        body = http::error_body(e->message, "rate_limit_error", e->code, e->param);
-      } else {
-        const std::string id = std::get<std::string>(sub);
-        new_id = id;
-        const task_record* r = st->tasks.find(id);
-        bool journaled = true;
-        if (st->opts.journal) {
-          // Journaled at once: a queued task survives a restart too. On a shared journal it is
-          // held by this instance from the start: another takes it only if this one dies.
-          try {
-            std::string plan_json = r->spec.plan ? json::serialize(to_json(*r->spec.plan)) : "";
-            st->extras[id].run_id = st->opts.journal->begin_held_run(
-                "task", r->spec.question, journal_options(*st, *r), plan_json, "serve:" + id,
-                st->opts.instance, st->opts.takeover_after);
-          } catch (const std::exception& x) {
-            st->log(std::string("conclave serve: journal: ") + x.what());
-            journaled = !st->shared_journal();
-          }
-        }
-        if (journaled) {
-          body = status_json(*r, st->tasks.position(id));
-        } else {
-          // Instances share their tasks through the journal: one it cannot hold is refused.
-          st->tasks.cancel(id, unix_ms(), "journal_unavailable", "the shared journal failed");
-          st->extras.erase(id);
-          status = 503;
-          body = http::error_body("The shared journal cannot be reached; submit again later.",
-                                  "server_error", "journal_unavailable");
-        }
-      }
-    }
+    stopping = st->stopping;
   }
-  if (status == 202) {
-    http::header_list where{{"location", "/v1/tasks/" + new_id}};
-    co_await ex.json(202, std::move(body), std::move(where));
+  // Into the queue every instance claims from (this one, if a worker is free), or this one's
+  // own (which also says when the server is stopping).
+  route_answer a = st->shared_journal() && !stopping
+                       ? submit_shared(*st, std::get<task_spec>(std::move(parsed)))
+                       : submit_here(*st, std::get<task_spec>(std::move(parsed)));
+  if (a.status == 202) {
+    http::header_list where{{"location", "/v1/tasks/" + a.task_id}};
+    co_await ex.json(202, std::move(a.body), std::move(where));
     st->pump_queue();
     co_return;
   }
-  if (status == 429) ex.add_header("retry-after", "5");
-  co_await ex.json(status, std::move(body));
+  if (a.status == 429) ex.add_header("retry-after", "5");
+  co_await ex.json(a.status, std::move(a.body));
 }
 
 // A task this instance lost to another (taken over): the journal knows how it goes now.

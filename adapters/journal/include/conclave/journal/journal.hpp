@@ -126,14 +126,9 @@ class journal {
   /// process running it (or keeping it queued) and renewed while it lives, so another takes it
   /// over only once the hold lapsed. On a journal for one process, hold is always true.
   /// request_cancel reaches a run held by another process through its next hold().
-  /// begin_held_run is begin_run with the new run held by `holder` from the start (one step);
   /// finish_held_run is finish_run, refused (false, nothing written) while another holder's
-  /// hold is live.
+  /// hold is live or once the run ended.
   bool shared() const noexcept;
-  std::string begin_held_run(std::string_view kind, std::string_view question,
-                             std::string_view options_json, std::string_view plan_json,
-                             std::string_view owner, std::string_view holder,
-                             std::chrono::milliseconds ttl);
   bool finish_held_run(std::string_view run_id, std::string_view status,
                        std::string_view report_json, std::string_view holder);
   hold_result hold(std::string_view run_id, std::string_view holder, std::chrono::milliseconds ttl);

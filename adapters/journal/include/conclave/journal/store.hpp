@@ -59,12 +59,6 @@ class store {
   virtual bool update_run(std::string_view run_id, std::string_view status,
                           std::string_view report_json, std::int64_t at_ms) = 0;
 
-  /// insert_run, and `holder` holds the new run for `ttl` in the same step, so no other
-  /// process ever sees it running unheld. A store for one process just inserts.
-  virtual bool insert_held_run(const run_record& r, std::string_view /*holder*/,
-                               std::chrono::milliseconds /*ttl*/) {
-    return insert_run(r);
-  }
   enum class update_result { updated, no_run, held_by_another };
   /// update_run, refused (nothing written) while another holder's hold is live: a process
   /// that lost its hold cannot overwrite the run's end.
