@@ -285,35 +285,7 @@ CLI::App* add_serve(CLI::App& app, cli::ask_settings& s, raw_flags& raw, cli::se
       "serve",
       "Heavy mode behind HTTP: an OpenAI-compatible model (conclave-heavy, conclave-heavy-N: "
       "/v1/chat/completions, /v1/responses) and a task API (/v1/tasks), on the same providers.");
-  serve->add_option("--listen", v.listen, "HOST:PORT to listen on (port 0: a free one)")
-      ->capture_default_str();
-  serve
-      ->add_option("--keys-file", v.keys_file,
-                   "client bearer keys, one per line (chmod 600); without: loopback only")
-      ->type_name("FILE");
-  serve->add_option("--workers", v.workers, "tasks running at once")
-      ->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  serve->add_option("--queue-size", v.queue_size, "queued tasks at most (then 429 queue_full)")
-      ->check(CLI::Range(1, 1'000'000))
-      ->capture_default_str();
-  serve->add_option("--max-chat-runs", v.max_chat_runs, "chat / responses runs at once (then 429)")
-      ->check(CLI::Range(1, 100'000))
-      ->capture_default_str();
-  serve
-      ->add_option("--reasoning", v.reasoning,
-                   "how progress reaches chat clients: fields (reasoning and "
-                   "reasoning_content), think (<think> tags in content) or none")
-      ->check(CLI::IsMember({"fields", "think", "none"}))
-      ->capture_default_str();
-  serve->add_option("--grace", v.grace_s, "seconds runs may finish in after SIGTERM")
-      ->check(CLI::Range(0.0, 3600.0))
-      ->capture_default_str();
-  serve
-      ->add_option("--takeover-after", v.takeover_s,
-                   "with --redis: seconds after which a silent instance's tasks go to another")
-      ->check(CLI::Range(3.0, 3600.0))
-      ->capture_default_str();
+  cli::add_serve_options(*serve, v);  // --listen, --keys-file, --workers... (serve_flags.cpp)
   add_shape_flags(serve, s);
   add_combine_flags(serve, s);
   add_run_flags(serve, s, raw);

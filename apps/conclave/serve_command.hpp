@@ -8,6 +8,10 @@
 #include <cstddef>
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace conclave::cli {
 
 struct serve_settings {
@@ -20,6 +24,9 @@ struct serve_settings {
   double grace_s = 10;                    ///< after SIGTERM, for runs to finish
   double takeover_s = 30;                 ///< --redis: a silent instance's tasks move after this
 };
+
+/// Declares serve's own flags on `cmd` (serve_flags.cpp), into `v`.
+void add_serve_options(CLI::App& cmd, serve_settings& v);
 
 /// Runs the server; returns the exit status (0 after a clean stop, 1 when it cannot start,
 /// 2 for a usage error such as a bad --listen or an unreadable keys file).
