@@ -77,8 +77,8 @@ bool service::state::adopt_run(const journal::run_record& rec, const std::string
     std::lock_guard lock(mutex);
     if (tasks.restore(std::move(r))) {
       extras[task_id] = {rec.id, std::make_shared<const recorded_run>(std::move(*replay))};
-      if (!claimed) ++resumed;
       if (!claimed) {
+        ++resumed;
         log("conclave serve: resuming task " + task_id + " (" + rec.id +
             "): " + std::to_string(finished) + " agents recorded as finished");
       }
