@@ -157,7 +157,7 @@ void on_model_reply(const run_ptr& run, const error_code& ec, chat_response resp
   }
   if (next.delay <= clock::duration::zero()) return attempt(run);
   if (r.stopping()) return turn_ended(run, std::nullopt);
-  if (!r.backoff) r.backoff.emplace(r.executor());
+  if (!r.backoff) r.backoff = std::make_unique<asio::steady_timer>(r.executor());
   r.backoff->expires_after(next.delay);
   r.backoff->async_wait(loop_handler(
       run, [run](error_code wec) { wec ? turn_ended(run, std::nullopt) : attempt(run); }));

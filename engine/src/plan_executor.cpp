@@ -11,6 +11,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -25,6 +26,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // Agents report back here, on the run's strand; room for every subtask, so no send waits.
 using done_channel = asio::experimental::channel<void(error_code, std::size_t, agent_report)>;
 constexpr std::size_t n_none = static_cast<std::size_t>(-1);  // a wake-up carries no agent
+constexpr std::size_t launch_slice = 64;  // agents started between two turns of the io_context
 
 event_kind terminal_event(agent_status s) {
   switch (s) {
@@ -155,45 +157,61 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
   std::size_t running = 0;
 
   const recorded_run* replay = ctx->opts.replay.get();
-  auto launch_ready = [&] {
-    for (std::size_t i : state.start_ready()) {
-      ++running;
-      if (replay && (replay->plan_ran || ctx->head.planned)) {
-        // A resumed run: an agent the journal saw finish is replayed, not paid for again; only
-        // on the plan it ran (never an answer under a re-decomposed plan's other question).
-        if (auto it = replay->finished.find(p.subtasks[i].id);
-            it != replay->finished.end() && it->second.sub_question == p.subtasks[i].prompt) {
-          agent_report rec = it->second;
-          rec.index = i;
-          rec.replayed = true;
-          ctx->charge_recorded(rec.model_ref, rec.attempts, rec.tokens);
-          done->try_send(error_code{}, i, std::move(rec));
-          continue;
-        }
+  auto launch_one = [&](std::size_t i) {
+    ++running;
+    if (replay && (replay->plan_ran || ctx->head.planned)) {
+      // A resumed run: an agent the journal saw finish is replayed, not paid for again; only
+      // on the plan it ran (never an answer under a re-decomposed plan's other question).
+      if (auto it = replay->finished.find(p.subtasks[i].id);
+          it != replay->finished.end() && it->second.sub_question == p.subtasks[i].prompt) {
+        agent_report rec = it->second;
+        rec.index = i;
+        rec.replayed = true;
+        ctx->charge_recorded(rec.model_ref, rec.attempts, rec.tokens);
+        done->try_send(error_code{}, i, std::move(rec));
+        return;
       }
-      async_run_agent(
-          agent_executor(ctx->models),  // its own strand, unless single-threaded
-          ctx, task_for(*ctx, p, state, i), ready_at[i],
-          // An agent that threw (a bug) is sent with its index and the words only; the loop
-          // below, which has the plan, completes its entry. (A whole report made up front for
-          // that case was held by every running agent's handler: about 1.7 KiB each.)
-          asio::bind_executor(ctx->strand,
-                              [done, i](std::exception_ptr ex, agent_report rep) mutable {
-                                if (ex) {
-                                  rep = agent_report{};
-                                  rep.index = i;
-                                  rep.status = agent_status::failed;
-                                  rep.error = error::internal_error;
-                                  rep.diag.message = "internal error";
-                                  try {
-                                    std::rethrow_exception(ex);
-                                  } catch (const std::exception& e) {
-                                    rep.diag.message += std::string(": ") + e.what();
-                                  } catch (...) {
-                                  }
+    }
+    async_run_agent(
+        agent_executor(ctx->models),  // its own strand, unless single-threaded
+        ctx, task_for(*ctx, p, state, i), ready_at[i],
+        // An agent that threw (a bug) is sent with its index and the words only; the loop
+        // below, which has the plan, completes its entry. (A whole report made up front for
+        // that case was held by every running agent's handler: about 1.7 KiB each.)
+        asio::bind_executor(ctx->strand,
+                            [done, i](std::exception_ptr ex, agent_report rep) mutable {
+                              if (ex) {
+                                rep = agent_report{};
+                                rep.index = i;
+                                rep.status = agent_status::failed;
+                                rep.error = error::internal_error;
+                                rep.diag.message = "internal error";
+                                try {
+                                  std::rethrow_exception(ex);
+                                } catch (const std::exception& e) {
+                                  rep.diag.message += std::string(": ") + e.what();
+                                } catch (...) {
                                 }
-                                done->try_send(error_code{}, i, std::move(rep));
-                              }));
+                              }
+                              done->try_send(error_code{}, i, std::move(rep));
+                            }));
+  };
+  // What is ready starts a slice at a time, the io_context running between slices: what the
+  // started agents began (connects, writes) then completes while the rest start, so a request
+  // is sent and freed, and its agent waits holding little, before the next slice builds
+  // theirs. Launched in one go, every agent of a wide plan held its request, its connect and
+  // its first events at once (the run's memory peak). An agent started after a cancel
+  // meanwhile is refused as cancelled.
+  auto launch_ready = [&]() -> asio::awaitable<void> {
+    std::size_t in_slice = 0;
+    for (std::size_t i : state.start_ready()) {
+      if (in_slice++ == launch_slice) {
+        in_slice = 1;
+        // Through the engine's executor, not the strand: a strand runs what was posted to it
+        // while it ran in the same turn, so the agents' first steps would wait all the same.
+        co_await asio::post(ctx->models.get_executor(), asio::use_awaitable);
+      }
+      launch_one(i);
     }
   };
   auto skip = [&](const std::vector<std::size_t>& which, agent_status status, error_code why) {
@@ -208,7 +226,7 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
     return true;
   };
 
-  if (!skip_if_cancelled()) launch_ready();
+  if (!skip_if_cancelled()) co_await launch_ready();
   while (running > 0) {
     // Not cancellable through the slot (see run_context::wake): a cancel arrives as a wake-up.
     auto [ec, i, rep] = co_await done->async_receive(
@@ -226,7 +244,7 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
     emit_agent_end(*ctx, std::move(rep));
     skip(state.finish(i, succeeded), agent_status::skipped, error::dependency_failed);
     for (std::size_t k : state.dependents(i)) ready_at[k] = std::max(ready_at[k], finished_at);
-    if (!skip_if_cancelled()) launch_ready();
+    if (!skip_if_cancelled()) co_await launch_ready();
   }
   // Whatever could never start (nothing left running to free it): said, never silent.
   skip(state.skip_waiting("the run ended before this agent could start"), agent_status::skipped,

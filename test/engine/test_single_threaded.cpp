@@ -9,6 +9,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <vector>
+
 namespace engine_test_single_threaded {  // file-local names stay apart in unity batches
 
 namespace asio = boost::asio;
@@ -89,6 +91,67 @@ BOOST_AUTO_TEST_CASE(a_budget_stop_cuts_running_agents_short) {
     BOOST_CHECK(r.report.agents[i].diag.message.find("stopped while running") != std::string::npos);
   }
   BOOST_CHECK_LT(r.report.wall, 5s);
+}
+
+// The plan executor starts agents a slice at a time (64), letting the io_context run between
+// slices: a wide plan must still run every agent once, in order of events.
+BOOST_AUTO_TEST_CASE(a_plan_wider_than_a_launch_slice_runs_every_agent_once) {
+  constexpr int n = 200;
+  scripted s;
+  s.agent = [](int i) { return fake_reply{1ms, "a" + std::to_string(i), {}, 1}; };
+  rig t(s);
+  t.eng.set_single_threaded(true);
+  auto opts = quick_options(n);
+  opts.max_concurrency = n;
+  std::vector<int> started(n, 0);
+  std::vector<int> ended(n, 0);
+  opts.observers.push_back([&](const event& ev, const progress_map&) {
+    if (!ev.agent || *ev.agent >= static_cast<std::size_t>(n)) return;
+    if (ev.kind == event_kind::started) ++started[*ev.agent];
+    if (ev.kind == event_kind::completed) {
+      BOOST_CHECK_EQUAL(started[*ev.agent], 1);  // started before it ended
+      ++ended[*ev.agent];
+    }
+  });
+  const auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_REQUIRE(!r.ec);
+  BOOST_REQUIRE_EQUAL(r.report.agents.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    BOOST_CHECK(r.report.agents[i].status == agent_status::ok);
+    BOOST_CHECK_EQUAL(r.report.agents[i].answer, "a" + std::to_string(i));
+    BOOST_CHECK_EQUAL(started[i], 1);
+    BOOST_CHECK_EQUAL(ended[i], 1);
+  }
+}
+
+// A cancel that lands while the executor is still starting slices: the agents started after
+// it are refused (never call the model), and every one of them says cancelled.
+BOOST_AUTO_TEST_CASE(a_cancel_between_launch_slices_stops_the_slices_still_to_start) {
+  constexpr int n = 1000;
+  scripted s;
+  s.agent = [](int) { return fake_reply{30s, "never", {}, 1}; };
+  rig t(s);
+  t.eng.set_single_threaded(true);
+  asio::cancellation_signal cancel;
+  auto opts = quick_options(n);
+  opts.max_concurrency = n;
+  bool sent = false;
+  opts.observers.push_back([&](const event& ev, const progress_map&) {
+    if (ev.kind == event_kind::started && !sent) {
+      sent = true;
+      asio::post(t.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    }
+  });
+  const auto r = ask(t.io, t.eng, "Q?", opts, cancel.slot(), 10s);
+  BOOST_CHECK(r.ec == error::cancelled);
+  BOOST_REQUIRE_EQUAL(r.report.agents.size(), static_cast<std::size_t>(n));
+  std::size_t never_called = 0;
+  for (const auto& a : r.report.agents) {
+    BOOST_CHECK(a.status == agent_status::cancelled);
+    never_called += a.attempts == 0;
+  }
+  BOOST_CHECK_GT(never_called, 0u);
+  BOOST_CHECK_LT(r.report.wall, 10s);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

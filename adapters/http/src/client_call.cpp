@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <type_traits>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -49,10 +50,10 @@ bool is_stale_connection_error(const error_code& ec) {
 }
 
 // A request ended by its deadline or by its caller, in the words a reader needs.
-void explain_stop(response& out, bool expired, const std::string& phase) {
+void explain_stop(response& out, bool expired, std::string_view phase) {
   if (out.ec && expired) {
     out.ec = beast::error::timeout;
-    out.failure_detail = "deadline expired while " + phase;
+    out.failure_detail = "deadline expired while " + std::string(phase);
   } else if (out.ec == asio::error::operation_aborted) {
     out.failure_detail.clear();  // cancelled by our caller, not the deadline
   }
@@ -68,6 +69,7 @@ void end_exchange(const call_ptr& c) {
   if (!r.out.ec && !r.out.stopped_by_sink) {
     ++r.conn->requests_served;
     r.reusable = r.keep_alive;
+    r.conn->drop_room();  // an idle connection holds no buffer
     return finish(c);
   }
   // A kept-alive connection the server closed before answering anything (no head, not even
@@ -80,7 +82,7 @@ void end_exchange(const call_ptr& c) {
     return acquire(c);
   }
   if (r.out.ec && r.out.failure_detail.empty()) {
-    r.out.failure_detail = r.out.ec.message() + " while " + r.phase;
+    r.out.failure_detail = r.out.ec.message() + " while " + std::string(r.phase);
   }
   finish(c);
 }
@@ -90,12 +92,15 @@ struct exchange_steps {
   call_ptr self;
   Stream* s;
 
-  // The completion of one of the exchange's reads or writes: it goes on at `Next`.
+  // The completion of one of the exchange's waits, reads or writes: it goes on at `Next`.
   template <void (exchange_steps::*Next)(error_code) const>
   struct resume {
     call_ptr self;
     Stream* s;
-    void operator()(error_code ec, std::size_t) const { (exchange_steps{self, s}.*Next)(ec); }
+    template <typename... Transferred>  // reads and writes say how much; a wait does not
+    void operator()(error_code ec, Transferred...) const {
+      (exchange_steps{self, s}.*Next)(ec);
+    }
   };
 
   // A transport error ends the exchange with it.
@@ -128,9 +133,33 @@ struct exchange_steps {
                              " interim (1xx) responses";
       return end_exchange(self);
     }
-    r.parser.emplace();
+    // On a plain socket with nothing read ahead, the wait for the reply (most of a model
+    // call) holds no read buffer and no parser operation: it waits for the socket to be
+    // readable, then reads what is there. Heavy mode keeps thousands of calls in this wait;
+    // Beast's pending read held about 1.6 KiB each (its buffer, its ops). It also saves the
+    // read that found nothing before the wait. A TLS stream may hold decrypted bytes the
+    // socket does not show, so it reads at once.
+    if constexpr (std::is_same_v<Stream, tcp_socket>) {
+      if (r.conn->buffer.size() == 0) {
+        r.conn->drop_room();
+        s->async_wait(tcp_socket::wait_read,
+                      step_handler(r, resume<&exchange_steps::readable>{self, s}));
+        return;
+      }
+    }
+    parse_head();
+  }
+  void readable(error_code ec) const {
+    if (failed(ec)) return;
+    parse_head();
+  }
+  void parse_head() const {
+    stream_call& r = *self;
+    if (r.stopped) return finish_stopped(self);
+    r.parser = std::make_unique<response_parser>();
     r.parser->header_limit(header_limit);
     r.parser->body_limit(r.core.opts.max_response_bytes);
+    r.conn->make_room();
     bhttp::async_read_header(*s, r.conn->buffer, *r.parser,
                              step_handler(r, resume<&exchange_steps::head_read>{self, s}));
   }

@@ -99,7 +99,8 @@ void open_connection(const call_ptr& c) {
     o.socket.async_connect(tcp::endpoint(address, r.where.port), step_handler(r, on_connected{c}));
     return;
   }
-  r.phase = "resolving " + r.where.host;
+  r.phase_text = "resolving " + r.where.host;
+  r.phase = r.phase_text;
   tcp::resolver& resolver = o.resolver.emplace(r.ex);
   // Resolver operations ignore cancellation slots in Asio 1.81: a stop cancels the resolver.
   r.stop.slot().assign([&resolver](asio::cancellation_type) { resolver.cancel(); });

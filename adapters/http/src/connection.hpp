@@ -19,11 +19,9 @@ using tcp_socket = boost::asio::ip::tcp::socket;
 using tls_socket = boost::asio::ssl::stream<tcp_socket>;
 
 struct connection {
-  connection(origin o, tcp_socket s) : where(std::move(o)), stream(std::move(s)) { reserve(); }
+  connection(origin o, tcp_socket s) : where(std::move(o)), stream(std::move(s)) {}
   connection(origin o, tls_socket s)
-      : where(std::move(o)), stream(std::make_unique<tls_socket>(std::move(s))) {
-    reserve();
-  }
+      : where(std::move(o)), stream(std::make_unique<tls_socket>(std::move(s))) {}
 
   /// Calls `f` with the connection's stream: the plain socket or the TLS stream.
   template <typename F>
@@ -40,15 +38,21 @@ struct connection {
   }
 
   // Room for a typical reply head and body in one read: Beast's first read takes 512 bytes,
-  // so a reply of 600 bytes cost a second recv and a reallocation (the buffer grew to 1 KiB
-  // anyway, so holding 1 KiB from the start costs no memory).
-  void reserve() { buffer.reserve(1024); }
+  // so a reply of 600 bytes cost a second recv and a reallocation. Taken when bytes are there
+  // to read, not before (see the client's read_head).
+  void make_room() { buffer.reserve(1024); }
+  /// Frees the read buffer's storage when it holds nothing read ahead.
+  void drop_room() noexcept {
+    if (buffer.size() == 0) buffer.shrink_to_fit();
+  }
 
   origin where;
   // A TLS stream is 440 bytes beside a socket's 88: held apart, so a plain connection (every
   // one of thousands in flight) does not carry its room.
   std::variant<tcp_socket, std::unique_ptr<tls_socket>> stream;
-  boost::beast::flat_buffer buffer;  // bytes read past one response stay for the next
+  // Bytes read past one response stay for the next. Empty between exchanges: an idle
+  // connection, or one waiting for its reply, holds no buffer.
+  boost::beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since{};
   std::size_t requests_served = 0;
 };

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace conclave::http::detail {
@@ -72,7 +73,11 @@ struct stream_call {
   head_check check;
   // Set only here: Boost 1.81's move assignment of an any_completion_handler recurses.
   asio::any_completion_handler<client::stream_signature> handler;
-  std::string phase;  // the step in progress, for a deadline's message
+  // The step in progress, for a deadline's message: a literal, or `phase_text` (a host being
+  // resolved). A string assigned at each step cost an allocation each (they are longer than
+  // the short-string buffer).
+  std::string_view phase;
+  std::string phase_text;
 
   // Stops: the deadline and the caller's cancellation emit `stop`, the pending step's slot.
   asio::steady_timer deadline;
@@ -94,7 +99,9 @@ struct stream_call {
   bool keep_alive = false;
   bool head_seen = false;  // any head, a 1xx too: the server had the request
   int interim = 0;
-  std::optional<response_parser> parser;  // one per message read, interim ones included
+  // One per message read, interim ones included; made when the reply's first bytes are there
+  // (on the heap: a call waiting for its reply, the most of its life, holds no parser's room).
+  std::unique_ptr<response_parser> parser;
   bool to_sink = false;
   std::vector<char> chunk;  // a sink's read room
   std::size_t used = 0;     // bytes of out.body filled
