@@ -82,15 +82,16 @@ asio::awaitable<std::tuple<error_code, chat_response>> combine_call(
 asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
                                  const std::vector<agent_report>& agents) {
   run_report& r = ctx->head;
-  const auto decisions = decisions_of(agents);
   std::string why;
   const char* what = "synthesis failed: ";
   if (ctx->budget.exhausted()) {
     what = "no synthesis: ";
     why = ctx->budget.why();  // no new call: the decisions themselves are the answer
   } else {
+    // The decisions go into the prompt and are not held during the call (made again below
+    // for the rare fallback): with thousands of agents, each copy is most of the run's memory.
     auto [ec, reply] = co_await combine_call(
-        ctx, synthesis_prompt(r.question, decisions, ctx->opts.max_decision_chars),
+        ctx, synthesis_prompt(r.question, decisions_of(agents), ctx->opts.max_decision_chars),
         ctx->opts.stream_synthesis);
     std::string words = reply.text();
     if (!ec && text::is_blank(words)) ec = error::empty_answer;
@@ -113,7 +114,7 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
   // Never none: the decisions themselves, listed, are the degraded answer.
   r.degraded = true;
   add_note(r.synthesis_note, what + why);
-  r.answer = fallback_answer(decisions, why);
+  r.answer = fallback_answer(decisions_of(ctx->agents()), why);
 }
 
 // No call: the short answers are counted. False when no agent gave one (then synthesize).
@@ -184,7 +185,7 @@ asio::awaitable<void> select(std::shared_ptr<run_context> ctx,
     r.combine_note = why + "; agent " + std::to_string(*r.selected + 1) + "'s answer is given";
     add_note(r.synthesis_note, r.combine_note);
   }
-  r.answer = agents[*r.selected].answer;
+  r.answer = all[*r.selected].answer;  // `agents` is not read after the call
 }
 
 }  // namespace
@@ -201,7 +202,10 @@ asio::awaitable<void> combine(std::shared_ptr<run_context> ctx, const plan& p) {
     const std::string& verify;
     ~keep_note() { add_note(note, verify); }
   } keep{r.combine_note, verify_note};
-  const std::vector<agent_report> agents = ctx->agents();  // decisions as the events have them
+  // Decisions as the events have them: the fold's own entries, not a copy (a copy of every
+  // report was held for the whole merge call). No agent event comes any more; the modes use
+  // them only before their call, or read ctx->agents() again after it.
+  const std::vector<agent_report>& agents = ctx->agents();
   std::size_t answered = 0;
   for (const auto& a : agents) answered += has_answer(a.status) && !a.answer.empty();
   if (answered == 0 || ctx->cancelled || ctx->fatal) co_return;  // the caller says why

@@ -39,7 +39,7 @@ pool::~pool() {
 
 void pool::initiate_acquire(const origin& where, lease_handler handler) {
   const std::uint64_t ticket = next_ticket_++;
-  std::string key = where.key();
+  origin key = where;  // a short host stays in the string's own buffer: no allocation
   // Taken before the handler moves away; it refers to the caller's signal, which outlives
   // this operation. Assigned here, on the caller's side where the signal is emitted, after
   // the dispatch, so the strand sees the acquire before any cancel.
@@ -60,7 +60,7 @@ void pool::initiate_acquire(const origin& where, lease_handler handler) {
   }
 }
 
-void pool::acquire_on_strand(const std::string& key, std::uint64_t ticket, lease_handler handler) {
+void pool::acquire_on_strand(const origin& key, std::uint64_t ticket, lease_handler handler) {
   origin_state& st = origins_[key];
   evict_idle(st);
   if (!st.idle.empty()) {
@@ -78,25 +78,23 @@ void pool::acquire_on_strand(const std::string& key, std::uint64_t ticket, lease
 }
 
 void pool::release(const origin& where, std::unique_ptr<connection> c) {
-  asio::dispatch(
-      strand_, [self = shared_from_this(), key = where.key(), c = std::move(c)]() mutable {
-        origin_state& st = self->origins_[key];
-        if (c) c->idle_since = clock::now();
-        if (auto w = st.waiters.pop()) {
-          // Hand the slot over: a live connection, or (nullptr) the right to open a new one.
-          self->complete(std::move(w->handler), boost::system::error_code{}, std::move(c));
-          return;
-        }
-        if (c) {
-          st.idle.push_back(std::move(c));
-        } else {
-          --st.open;
-        }
-      });
+  asio::dispatch(strand_, [self = shared_from_this(), key = where, c = std::move(c)]() mutable {
+    origin_state& st = self->origins_[key];
+    if (c) c->idle_since = clock::now();
+    if (auto w = st.waiters.pop()) {
+      // Hand the slot over: a live connection, or (nullptr) the right to open a new one.
+      self->complete(std::move(w->handler), boost::system::error_code{}, std::move(c));
+      return;
+    }
+    if (c) {
+      st.idle.push_back(std::move(c));
+    } else {
+      --st.open;
+    }
+  });
 }
 
-void pool::drop_waiter(const std::string& key, std::uint64_t ticket,
-                       boost::system::error_code why) {
+void pool::drop_waiter(const origin& key, std::uint64_t ticket, boost::system::error_code why) {
   auto it = origins_.find(key);
   if (it == origins_.end()) return;
   auto& waiters = it->second.waiters;

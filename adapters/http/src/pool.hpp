@@ -84,8 +84,8 @@ class pool : public std::enable_shared_from_this<pool> {
 
   void initiate_acquire(const origin& where, lease_handler handler);
   void initiate_evict(evict_handler handler);
-  void acquire_on_strand(const std::string& key, std::uint64_t ticket, lease_handler handler);
-  void drop_waiter(const std::string& key, std::uint64_t ticket, boost::system::error_code why);
+  void acquire_on_strand(const origin& key, std::uint64_t ticket, lease_handler handler);
+  void drop_waiter(const origin& key, std::uint64_t ticket, boost::system::error_code why);
   std::size_t evict_idle(origin_state& st);
   template <typename Handler, typename... Args>
   void complete(Handler handler, Args... args);
@@ -93,7 +93,13 @@ class pool : public std::enable_shared_from_this<pool> {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   std::size_t max_per_origin_;
   std::chrono::milliseconds idle_timeout_;
-  std::unordered_map<std::string, origin_state> origins_;  // strand only
+  // Keyed by the origin itself: its key() string was built (allocated) twice per request.
+  struct origin_hash {
+    std::size_t operator()(const origin& o) const noexcept {
+      return std::hash<std::string>{}(o.host) ^ (std::size_t{o.port} << 1) ^ std::size_t{o.tls};
+    }
+  };
+  std::unordered_map<origin, origin_state, origin_hash> origins_;  // strand only
   std::atomic<std::uint64_t> next_ticket_{1};
   std::atomic<std::uint64_t> opened_{0};
 };
