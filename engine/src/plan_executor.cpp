@@ -196,19 +196,20 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
                               done->try_send(error_code{}, i, std::move(rep));
                             }));
   };
-  // What is ready starts a slice at a time, the io_context running between slices: what the
-  // started agents began (connects, writes) then completes while the rest start, so a request
-  // is sent and freed, and its agent waits holding little, before the next slice builds
-  // theirs. Launched in one go, every agent of a wide plan held its request, its connect and
-  // its first events at once (the run's memory peak). An agent started after a cancel
-  // meanwhile is refused as cancelled.
+  // What is ready starts a slice at a time, with one turn of the io_context's queue between
+  // slices: what the agents started so far began (their first steps, connects, writes, early
+  // answers) goes on while the rest start, instead of waiting behind all of them. Launched in
+  // one go, every agent of a wide plan had built its request and begun its connect before the
+  // first one could send (test: the_io_context_runs_between_launch_slices); in heavy mode at
+  // N = 2048 the agents also reach their model a slice at a time, not all after the last.
+  // This does not bound how many requests wait for a connect at once: that is the
+  // concurrency cap's job. An agent started after a cancel meanwhile is refused as cancelled.
   auto launch_ready = [&]() -> asio::awaitable<void> {
     std::size_t in_slice = 0;
     for (std::size_t i : state.start_ready()) {
       if (in_slice++ == launch_slice) {
         in_slice = 1;
-        // Through the engine's executor, not the strand: a strand runs what was posted to it
-        // while it ran in the same turn, so the agents' first steps would wait all the same.
+        // One turn of the engine's executor; resumed on the run's strand (the coroutine's).
         co_await asio::post(ctx->models.get_executor(), asio::use_awaitable);
       }
       launch_one(i);
@@ -236,7 +237,7 @@ asio::awaitable<void> execute_plan(std::shared_ptr<run_context> ctx, const plan&
       continue;
     }
     --running;
-    if (rep.error == error::internal_error && rep.id.empty()) {  // thrown: see launch_ready
+    if (rep.error == error::internal_error && rep.id.empty()) {  // thrown: see launch_one
       rep = not_run(p, i, agent_status::failed, error::internal_error, std::move(rep.diag.message));
     }
     const bool succeeded = has_answer(rep.status) && !rep.answer.empty();

@@ -126,6 +126,24 @@ BOOST_AUTO_TEST_CASE(a_plan_wider_than_a_launch_slice_runs_every_agent_once) {
 
 // A cancel that lands while the executor is still starting slices: the agents started after
 // it are refused (never call the model), and every one of them says cancelled.
+// Between two slices the io_context runs: calls of the first slices answer (at once, here)
+// while later slices are still to start, so the calls in flight never reach the whole plan.
+// Started in one go, all of them were in flight before the first answer could be heard.
+BOOST_AUTO_TEST_CASE(the_io_context_runs_between_launch_slices) {
+  constexpr int n = 1000;
+  scripted s;
+  s.agent = [](int) { return fake_reply{0ms, "at once", {}, 1}; };
+  rig t(s);
+  t.eng.set_single_threaded(true);
+  auto opts = quick_options(n);
+  opts.max_concurrency = n;
+  const auto r = ask(t.io, t.eng, "Q?", opts);
+  BOOST_REQUIRE(!r.ec);
+  BOOST_CHECK_EQUAL(r.report.count(agent_status::ok), static_cast<std::size_t>(n));
+  BOOST_TEST_MESSAGE("peak calls in flight: " << t.model.peak_in_flight());
+  BOOST_CHECK_LT(t.model.peak_in_flight(), n);
+}
+
 BOOST_AUTO_TEST_CASE(a_cancel_between_launch_slices_stops_the_slices_still_to_start) {
   constexpr int n = 1000;
   scripted s;

@@ -136,9 +136,11 @@ struct exchange_steps {
     // On a plain socket with nothing read ahead, the wait for the reply (most of a model
     // call) holds no read buffer and no parser operation: it waits for the socket to be
     // readable, then reads what is there. Heavy mode keeps thousands of calls in this wait;
-    // Beast's pending read held about 1.6 KiB each (its buffer, its ops). It also saves the
-    // read that found nothing before the wait. A TLS stream may hold decrypted bytes the
-    // socket does not show, so it reads at once.
+    // Beast's pending read held about 1.6 KiB each (its buffer, its ops). The same system
+    // calls as before: the wait re-arms the socket in epoll (which is also why a reply that
+    // came already cannot be missed) where the read tried a recv that found nothing. A TLS
+    // stream may hold decrypted bytes the socket does not show, so it reads at once (TLS
+    // calls keep their buffer and parser for the wait).
     if constexpr (std::is_same_v<Stream, tcp_socket>) {
       if (r.conn->buffer.size() == 0) {
         r.conn->drop_room();

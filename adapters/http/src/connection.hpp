@@ -38,8 +38,8 @@ struct connection {
   }
 
   // Room for a typical reply head and body in one read: Beast's first read takes 512 bytes,
-  // so a reply of 600 bytes cost a second recv and a reallocation. Taken when bytes are there
-  // to read, not before (see the client's read_head).
+  // so a reply of 600 bytes cost a second recv and a reallocation. Taken as the reply's head
+  // is read (the client's parse_head): on a plain socket, once bytes are there.
   void make_room() { buffer.reserve(1024); }
   /// Frees the read buffer's storage when it holds nothing read ahead.
   void drop_room() noexcept {
@@ -50,8 +50,8 @@ struct connection {
   // A TLS stream is 440 bytes beside a socket's 88: held apart, so a plain connection (every
   // one of thousands in flight) does not carry its room.
   std::variant<tcp_socket, std::unique_ptr<tls_socket>> stream;
-  // Bytes read past one response stay for the next. Empty between exchanges: an idle
-  // connection, or one waiting for its reply, holds no buffer.
+  // Bytes read past one response stay for the next. Freed between exchanges: an idle
+  // connection holds no buffer, nor does a plain one waiting for its reply.
   boost::beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since{};
   std::size_t requests_served = 0;

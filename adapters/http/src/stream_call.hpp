@@ -99,8 +99,9 @@ struct stream_call {
   bool keep_alive = false;
   bool head_seen = false;  // any head, a 1xx too: the server had the request
   int interim = 0;
-  // One per message read, interim ones included; made when the reply's first bytes are there
-  // (on the heap: a call waiting for its reply, the most of its life, holds no parser's room).
+  // One per message read, interim ones included; made as its head is read (on a plain
+  // socket, once the reply's first bytes are there), so a plain call waiting for its reply,
+  // most of its life, holds no parser's room.
   std::unique_ptr<response_parser> parser;
   bool to_sink = false;
   std::vector<char> chunk;  // a sink's read room
