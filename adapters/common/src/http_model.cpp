@@ -208,12 +208,17 @@ struct http_model::impl {
   }
 
   // A streamed call's state: the caller's delta handler (the relay holds on to it) and what
-  // reads the stream. Shared by the sink, the head check and the completion.
+  // reads the stream. Shared by the head check, the sink and the completion. What reads the
+  // stream (parser, decoder, relay: about 1.2 KiB) is made when the reply's head is there,
+  // not while the call waits for it, most of its life: heavy mode holds thousands waiting.
   struct streamed_call {
-    streamed_call(const impl& self, delta_handler handler)
-        : on_delta(std::move(handler)), reading(self, on_delta) {}
+    explicit streamed_call(delta_handler handler) : on_delta(std::move(handler)) {}
+    stream_reading& reading(const impl& self) {
+      if (!state) state = std::make_unique<stream_reading>(self, on_delta);
+      return *state;
+    }
     delta_handler on_delta;
-    stream_reading reading;
+    std::unique_ptr<stream_reading> state;
   };
 
   // Completes the caller's handler with what `finish` made of the reply, scrubbed: whatever
@@ -284,18 +289,18 @@ struct http_model::impl {
     http::body_sink sink;
     http::head_check check;
     try {
-      call = std::make_shared<streamed_call>(*self, std::move(on_delta));
+      call = std::make_shared<streamed_call>(std::move(on_delta));
       // The sink and the check run only while the operation is pending, when the completion
       // below still holds `self` and `call`.
       sink = [s = self.get(), c = call.get()](std::string_view bytes) {
-        return s->on_stream_bytes(c->reading, bytes);
+        return s->on_stream_bytes(c->reading(*s), bytes);
       };
       // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
       // SSE, its lines would be dropped silently, or worse, read as events.
-      check = [c = call.get()](const http::response& head) {
+      check = [s = self.get(), c = call.get()](const http::response& head) {
         auto type = media_type(head.headers);
         if (may_be_event_stream(type)) return true;
-        c->reading.refused_type = std::move(type);
+        c->reading(*s).refused_type = std::move(type);
         return false;
       };
     } catch (...) {
@@ -308,7 +313,7 @@ struct http_model::impl {
                     slot, [self, call, h = std::move(handler), estimate = p.prompt_estimate](
                               std::exception_ptr e, http::response r) mutable {
                       self->complete(h, e, [&](outcome& result) {
-                        self->finish_streamed(call->reading, r, estimate, result);
+                        self->finish_streamed(call->reading(*self), r, estimate, result);
                       });
                     })));
   }
