@@ -18,9 +18,9 @@ namespace {
 void open_report(run_context& ctx, agent_run& run, clock::time_point queued_at) {
   agent_report& rep = run.report;
   rep.index = run.task.index;
-  rep.id = run.task.id;
+  rep.id = std::move(run.task.id);  // the task's, the report's from here on
   rep.sub_question = run.task.prompt;
-  rep.depends_on = run.task.depends_on;
+  rep.depends_on = std::move(run.task.depends_on);
   rep.queued = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - queued_at);
   rep.model_ref = ctx.models.worker().describe_model(run.task.model);  // even if never run
 }

@@ -12,6 +12,8 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 
+#include <utility>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -38,17 +40,19 @@ bool empty_answer(chat_response& response, agent_report& rep) {
 
 // The conversation an agent starts with: the run's shared context, its role, its subtask and
 // what its dependencies decided (decisions only); or, for a revision, the one it was given.
-chat_request first_request(const run_context& ctx, const agent_task& task) {
+// The task's texts are moved in, not copied: the conversation holds them from here on (the
+// report has its own sub-question), and an agent waiting on its model holds them once.
+chat_request first_request(const run_context& ctx, agent_task& task) {
   if (!task.revision.empty()) {
     chat_request r;
-    r.messages = task.revision;
+    r.messages = std::move(task.revision);
     return r;
   }
   session s(ctx.base_context);
-  if (!task.role.empty()) s.add(role::system, "Your role: " + task.role);
-  std::string ask = task.prompt;
+  if (!task.role.empty()) s.add(role::system, "Your role: " + std::exchange(task.role, {}));
+  std::string ask = std::move(task.prompt);
   if (!task.given.empty()) {
-    ask += "\n\nDecisions of the subtasks this one builds on:\n" + task.given;
+    ask += "\n\nDecisions of the subtasks this one builds on:\n" + std::exchange(task.given, {});
   }
   s.add(role::user, std::move(ask));
   return s.to_request();
