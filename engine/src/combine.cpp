@@ -26,6 +26,15 @@ constexpr std::size_t max_reason = 300;
 constexpr std::size_t max_reply_scanned = 1024 * 1024;
 constexpr std::size_t max_object_tries = 64;
 
+// A system line and the user's body, moved in: a braced list copies its elements.
+std::vector<chat_message> system_and_user(std::string system, std::string user) {
+  std::vector<chat_message> out;
+  out.reserve(2);
+  out.emplace_back(role::system, std::move(system));
+  out.emplace_back(role::user, std::move(user));
+  return out;
+}
+
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
@@ -323,10 +332,10 @@ std::vector<chat_message> select_prompt(std::string_view question,
       "most other answers share? Give one sentence of reason, then end with one line "
       "\"SELECTED: <number>\", a number from 1 to " +
       std::to_string(n) + ".";
-  return {{role::system,
-           "You compare independent answers to one question and pick the one most consistent "
-           "with the others. Do not write a new answer and do not merge them."},
-          {role::user, std::move(body)}};
+  return system_and_user(
+      "You compare independent answers to one question and pick the one most consistent "
+      "with the others. Do not write a new answer and do not merge them.",
+      std::move(body));
 }
 
 std::optional<std::size_t> parse_selection(std::string_view reply, std::size_t count) {
@@ -395,10 +404,10 @@ std::vector<chat_message> judge_prompt(std::string_view question, const decision
           "and on the point of the sub-question. needs_improvement: right in substance but "
           "missing something that matters. fail: wrong, unsupported or off the point. The "
           "critique says in a few sentences what to fix.";
-  return {{role::system,
-           "You are a strict, fair reviewer of one expert's answer. Judge only what the answer "
-           "says; do not answer the question yourself."},
-          {role::user, std::move(body)}};
+  return system_and_user(
+      "You are a strict, fair reviewer of one expert's answer. Judge only what the answer "
+      "says; do not answer the question yourself.",
+      std::move(body));
 }
 
 std::optional<judgment> parse_judgment(std::string_view reply) {
@@ -446,10 +455,10 @@ std::vector<chat_message> revise_prompt(std::string_view question, std::string_v
   body +=
       "\nWrite your whole improved answer: fix what the critique names, use what the others "
       "found where it helps, and keep the conclusion at the end.";
-  return {{role::system,
-           "You are one of several expert agents. Improve your own answer after review; do not "
-           "copy the other agents blindly."},
-          {role::user, std::move(body)}};
+  return system_and_user(
+      "You are one of several expert agents. Improve your own answer after review; do not "
+      "copy the other agents blindly.",
+      std::move(body));
 }
 
 }  // namespace conclave

@@ -90,9 +90,11 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
   } else {
     // The decisions go into the prompt and are not held during the call (made again below
     // for the rare fallback): with thousands of agents, each copy is most of the run's memory.
-    auto [ec, reply] = co_await combine_call(
-        ctx, synthesis_prompt(r.question, decisions_of(agents), ctx->opts.max_decision_chars),
-        ctx->opts.stream_synthesis);
+    // A statement of their own: a temporary in the co_await's full-expression would live in
+    // the frame until the call ends.
+    std::vector<chat_message> prompt =
+        synthesis_prompt(r.question, decisions_of(agents), ctx->opts.max_decision_chars);
+    auto [ec, reply] = co_await combine_call(ctx, std::move(prompt), ctx->opts.stream_synthesis);
     std::string words = reply.text();
     if (!ec && text::is_blank(words)) ec = error::empty_answer;
     if (!ec) {
@@ -145,39 +147,45 @@ bool vote(run_context& ctx, const std::vector<agent_report>& agents) {
 asio::awaitable<void> select(std::shared_ptr<run_context> ctx,
                              const std::vector<agent_report>& agents) {
   run_report& r = ctx->head;
-  std::vector<decision> answered;
   std::vector<std::size_t> owner;
   const auto all = decisions_of(agents);
   for (std::size_t i = 0; i < all.size(); ++i) {
-    if (all[i].answer.empty()) continue;
-    answered.push_back(all[i]);
-    owner.push_back(i);
+    if (!all[i].answer.empty()) owner.push_back(i);
   }
+  const std::size_t count = owner.size();
   std::optional<std::size_t> pick;
   std::string why;
-  if (answered.size() == 1) {
+  if (count == 1) {
     pick = 0;
     why = "one answer: nothing to compare";
   } else if (ctx->budget.exhausted()) {
     why = "no selection call: " + ctx->budget.why();
   } else {
-    auto [ec, reply] = co_await combine_call(
-        ctx, select_prompt(r.question, answered, ctx->opts.max_decision_chars), false);
+    // The answered decisions only for the prompt, which is made in a statement of its own:
+    // neither is held through the call (a temporary in the co_await's full-expression would be).
+    std::vector<chat_message> prompt;
+    {
+      std::vector<decision> answered;
+      answered.reserve(count);
+      for (std::size_t i : owner) answered.push_back(all[i]);
+      prompt = select_prompt(r.question, answered, ctx->opts.max_decision_chars);
+    }
+    auto [ec, reply] = co_await combine_call(ctx, std::move(prompt), false);
     if (ec == error::cancelled) {
       // Interrupted: no pick and no answer; the caller shows what finished.
       r.degraded = true;
       add_note(r.synthesis_note, "cancelled during selection");
       co_return;
     }
-    if (!ec) pick = parse_selection(reply.text(), answered.size());
+    if (!ec) pick = parse_selection(reply.text(), count);
     why = ec ? "the selection call failed (" + ec.message() + ")"
              : "the selection reply named no answer";
   }
   if (pick) {
     r.selected = owner[*pick];
     r.combine_note = "selected agent " + std::to_string(*r.selected + 1) + "'s answer of " +
-                     std::to_string(answered.size());
-    if (answered.size() == 1) r.combine_note += " (" + why + ")";
+                     std::to_string(count);
+    if (count == 1) r.combine_note += " (" + why + ")";
   } else {
     // Never none: the first answer stands, marked.
     r.selected = owner.front();

@@ -1,6 +1,8 @@
 #include <conclave/engine/synthesis.hpp>
 #include <conclave/engine/text.hpp>
 
+#include <algorithm>
+
 namespace conclave {
 namespace {
 
@@ -27,7 +29,19 @@ std::vector<decision> decisions_of(const std::vector<agent_report>& agents) {
 std::vector<chat_message> synthesis_prompt(std::string_view question,
                                            const std::vector<decision>& decisions,
                                            std::size_t max_answer_chars) {
-  std::string body = "Question: " + std::string(question) + "\n\nDecisions of the agents:\n";
+  // Sized first: grown by doubling, a prompt of thousands of decisions was briefly held
+  // about three times over.
+  std::size_t size = question.size() + 256;
+  for (const auto& d : decisions) {
+    // The lines around each decision (40), a cut's mark (48), a note or a status line (128).
+    size += 40 + d.sub_question.size() + d.reason.size() +
+            std::min(d.answer.size(), max_answer_chars) +
+            (d.answer.size() > max_answer_chars ? 48 : 0) +
+            (d.status != agent_status::ok || *answer_mark(d.stop) ? 128 : 0);
+  }
+  std::string body;
+  body.reserve(size);
+  body.append("Question: ").append(question).append("\n\nDecisions of the agents:\n");
   std::size_t missing = 0;
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const auto& d = decisions[i];
@@ -53,10 +67,15 @@ std::vector<chat_message> synthesis_prompt(std::string_view question,
     body += " " + std::to_string(missing) + " of " + std::to_string(decisions.size()) +
             " parts have no decision: say plainly which parts are missing.";
   }
-  return {{role::system,
-           "You merge the decisions of independent expert agents into one clear, consistent "
-           "answer. Resolve disagreements explicitly; do not invent findings."},
-          {role::user, std::move(body)}};
+  // Not a braced list: its elements would be copied into the vector, the body with them.
+  std::vector<chat_message> prompt;
+  prompt.reserve(2);
+  prompt.emplace_back(
+      role::system,
+      "You merge the decisions of independent expert agents into one clear, "
+      "consistent answer. Resolve disagreements explicitly; do not invent findings.");
+  prompt.emplace_back(role::user, std::move(body));
+  return prompt;
 }
 
 std::string fallback_answer(const std::vector<decision>& decisions, std::string_view why) {

@@ -71,6 +71,28 @@ BOOST_AUTO_TEST_CASE(synthesis_prompt_cuts_and_names_missing_parts) {
   BOOST_CHECK(fallback.find("(no decision: deadline expired)") != std::string::npos);
 }
 
+// Heavy mode's merge prompt holds thousands of decisions: it is sized before it is written, so
+// it never grows by doubling (which briefly held it three times over), whatever mix of whole,
+// cut, partial, marked and missing decisions it has.
+BOOST_AUTO_TEST_CASE(synthesis_prompt_is_built_at_its_size) {
+  std::vector<decision> d;
+  for (int i = 0; i < 3000; ++i) {
+    decision one{"Sub-question " + std::to_string(i), agent_status::ok,
+                 std::string(static_cast<std::size_t>(50 + i % 400), 'x'), ""};
+    if (i % 7 == 0) one.stop = stop_reason::length;
+    if (i % 11 == 0) one = {"Q" + std::to_string(i), agent_status::timed_out, "", "deadline"};
+    if (i % 13 == 0) one.status = agent_status::max_turns, one.reason = "turn limit";
+    d.push_back(std::move(one));
+  }
+  const auto msgs = synthesis_prompt("Main?", d, 300);
+  const auto& body = std::get<text_part>(msgs[1].parts.front()).text;
+  BOOST_CHECK(body.find("[cut: ") != std::string::npos);
+  BOOST_CHECK(body.find("Note: this decision is partial (turn limit)") != std::string::npos);
+  BOOST_CHECK(body.find("Status: timed_out (deadline). No decision.") != std::string::npos);
+  BOOST_TEST_MESSAGE("prompt " << body.size() << " bytes, capacity " << body.capacity());
+  BOOST_CHECK_LE(body.capacity(), body.size() + body.size() / 4);  // reserved, not doubled
+}
+
 BOOST_AUTO_TEST_CASE(progress_map_follows_events) {
   progress_map p;
   BOOST_CHECK(p.phase() == run_phase::decomposing);
