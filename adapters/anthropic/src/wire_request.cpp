@@ -5,9 +5,9 @@
 
 #include <conclave/anthropic/wire.hpp>
 #include <conclave/engine/text.hpp>
+#include <conclave/provider/json_write.hpp>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -101,7 +101,8 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
   std::string_view last_role;  // of the message at messages.back()
   for (const auto& m : req.messages) {
     if (m.who == role::system) {
-      const std::string words = m.text();
+      std::string joined;
+      const std::string_view words = provider::text_of(m, joined);
       if (words.empty()) continue;
       if (!system.empty()) system += "\n\n";
       system += words;
@@ -139,7 +140,7 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
   }
   if (req.temperature) body["temperature"] = *req.temperature;
   if (stream) body["stream"] = true;
-  return json::serialize(body);
+  return provider::serialize_sized(body, provider::expected_body_bytes(req.messages));
 }
 
 }  // namespace conclave::anthropic

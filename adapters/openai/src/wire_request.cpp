@@ -4,9 +4,9 @@
 
 #include <conclave/engine/text.hpp>
 #include <conclave/openai/wire.hpp>
+#include <conclave/provider/json_write.hpp>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -40,7 +40,8 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     }
     json::object message(mem.storage());
     message["role"] = to_string(m.who);
-    std::string words = m.text();
+    std::string joined;
+    const std::string_view words = provider::text_of(m, joined);
     if (m.who == role::assistant && m.has_tool_calls()) {
       json::array calls(mem.storage());
       for (const auto& part : m.parts) {
@@ -114,7 +115,7 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     options["include_usage"] = true;
     body["stream_options"] = std::move(options);
   }
-  return json::serialize(body);
+  return provider::serialize_sized(body, provider::expected_body_bytes(req.messages));
 }
 
 }  // namespace conclave::openai
