@@ -38,24 +38,23 @@ bool empty_answer(chat_response& response, agent_report& rep) {
   return true;
 }
 
-// The conversation an agent starts with: the run's shared context, its role, its subtask and
-// what its dependencies decided (decisions only); or, for a revision, the one it was given.
+// The conversation an agent starts with: its role, its subtask and what its dependencies
+// decided (decisions only); or, for a revision, the one it was given. The run's shared context
+// goes before it in every request (agent_run::context) and is not copied into each agent's.
 // The task's texts are moved in, not copied: the conversation holds them from here on (the
 // report has its own sub-question), and an agent waiting on its model holds them once.
-chat_request first_request(const run_context& ctx, agent_task& task) {
-  if (!task.revision.empty()) {
-    chat_request r;
-    r.messages = std::move(task.revision);
-    return r;
-  }
-  session s(ctx.base_context);
-  if (!task.role.empty()) s.add(role::system, "Your role: " + std::exchange(task.role, {}));
+std::vector<chat_message> first_conversation(agent_task& task) {
+  if (!task.revision.empty()) return std::move(task.revision);
+  std::vector<chat_message> out;
+  out.reserve(task.role.empty() ? 1 : 2);
+  if (!task.role.empty())
+    out.emplace_back(role::system, "Your role: " + std::exchange(task.role, {}));
   std::string ask = std::move(task.prompt);
   if (!task.given.empty()) {
     ask += "\n\nDecisions of the subtasks this one builds on:\n" + std::exchange(task.given, {});
   }
-  s.add(role::user, std::move(ask));
-  return s.to_request();
+  out.emplace_back(role::user, std::move(ask));
+  return out;
 }
 
 // A step's work, run from a handler: a bug it throws ends the agent with that exception rather
@@ -138,7 +137,10 @@ void attempt(const run_ptr& run) {
   if (!asked) return turn_ended(run, std::nullopt);
   chat_request req = r.base;
   req.model = std::move(*asked);
-  req.messages = r.loop->conversation();
+  const auto& own = r.loop->conversation();
+  req.messages.reserve((r.context ? r.context->size() : 0) + own.size());
+  if (r.context) req.messages.assign(r.context->begin(), r.context->end());
+  req.messages.insert(req.messages.end(), own.begin(), own.end());
   if (!r.step.tools_allowed) req.choice.how = tool_choice::mode::none;  // answer now
   r.delivered = false;
   r.ctx->models.worker().async_complete(
@@ -209,14 +211,15 @@ void loop_begin(const std::shared_ptr<agent_run>& run) {
   guarded(run, [&] {
     agent_run& r = *run;
     const run_context& ctx = *r.ctx;
-    r.base = first_request(ctx, r.task);
+    // A revision's conversation carries its own context.
+    if (r.task.revision.empty()) r.context = ctx.base_context;
+    std::vector<chat_message> start = first_conversation(r.task);
     r.base.stream = ctx.opts.stream;
     r.base.max_tokens = ctx.opts.max_output_tokens;
     r.base.temperature = ctx.opts.temperature;
     r.base.deadline = r.due();
     for (const auto& t : r.task.tools) r.base.tools.push_back(t->spec());
-    r.loop.emplace(ctx.opts.limits, r.base.tools, std::move(r.base.messages));
-    r.base.messages = {};
+    r.loop.emplace(ctx.opts.limits, r.base.tools, std::move(start));
     r.position = {r.task.model, ctx.opts.fallback_models};
     r.started = clock::now();
     r.step = r.loop->begin();

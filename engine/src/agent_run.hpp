@@ -39,6 +39,10 @@ struct agent_run final : agent_stopper {
 
   // The loop, from loop_begin() on.
   chat_request base;  ///< settings and tools of every call; its messages are the loop's
+  /// The run's shared context, sent before the loop's conversation in every request and held
+  /// once for all agents (about 0.5 KiB each when every agent copied it); null for a revision,
+  /// whose conversation carries its own.
+  std::shared_ptr<const std::vector<chat_message>> context;
   std::optional<agent_machine> loop;
   agent_step step;
   model_position position;

@@ -23,7 +23,9 @@ struct agent_limits {
   std::chrono::milliseconds tool_timeout{60'000};  ///< per tool call, within the agent's deadline
   std::size_t max_tool_result_bytes = 64 * 1024;   ///< longer results are cut (and say so)
   int stall_repeats = 3;  ///< the same call (name and arguments) this many times in a row stalls
-  std::size_t max_conversation_bytes = 8u << 20;  ///< past this, the loop stops (memory bound)
+  /// Past this, the loop stops (a bound on each agent's memory: the run's shared context, held
+  /// once for all, is not counted).
+  std::size_t max_conversation_bytes = 8u << 20;
 };
 
 /// How an agent's loop ended.
@@ -68,7 +70,8 @@ struct agent_step {
 class agent_machine {
  public:
   /// `offered` are the tools every turn offers (their parameters' `required` lists are read
-  /// once); `start` is the conversation so far (shared context and the agent's task).
+  /// once); `start` is the conversation so far (the agent's task; the engine sends the run's
+  /// shared context before it, apart, so every agent does not hold a copy).
   agent_machine(agent_limits limits, const std::vector<tool_spec>& offered,
                 std::vector<chat_message> start);
 
