@@ -40,7 +40,8 @@ void append_replay(const chat_message& m, json::array& content, const json::stor
 }
 
 // The content blocks of one conclave message, in its parts' order.
-void append_blocks(const chat_message& m, json::array& content, const json::storage_ptr& sp) {
+void append_blocks(const chat_message& m, json::array& content, const json::storage_ptr& sp,
+                   provider::body_texts& texts) {
   if (m.who == role::assistant) append_replay(m, content, sp);
   for (const auto& part : m.parts) {
     json::object block(sp);
@@ -48,7 +49,7 @@ void append_blocks(const chat_message& m, json::array& content, const json::stor
       // The API refuses empty text blocks, and an empty part says nothing anyway.
       if (t->text.empty()) continue;
       block["type"] = "text";
-      block["text"] = t->text;
+      texts.assign(block["text"], t->text);  // its last field: its address stays
     } else if (const auto* call = std::get_if<tool_call>(&part)) {
       block["type"] = "tool_use";
       block["id"] = call->id;
@@ -93,6 +94,7 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
   detail::scratch mem;
   const json::storage_ptr sp = mem.storage();
   json::object body(sp);
+  provider::body_texts texts;  // large text blocks, written in place (no copy in `body`)
   body["model"] = req.model.empty() ? default_model : std::string_view(req.model);
   body["max_tokens"] = req.max_tokens.value_or(default_max_tokens);
 
@@ -118,7 +120,7 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
       messages.push_back(std::move(message));
       last_role = wire_role;
     }
-    append_blocks(m, messages.back().as_object()["content"].as_array(), sp);
+    append_blocks(m, messages.back().as_object()["content"].as_array(), sp, texts);
   }
   if (!system.empty()) body["system"] = system;
   body["messages"] = std::move(messages);
@@ -140,7 +142,7 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
   }
   if (req.temperature) body["temperature"] = *req.temperature;
   if (stream) body["stream"] = true;
-  return provider::serialize_sized(body, provider::expected_body_bytes(req.messages));
+  return texts.serialize(body, provider::expected_body_bytes(req.messages));
 }
 
 }  // namespace conclave::anthropic

@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 
+#include <stdexcept>
+
 namespace conclave::provider {
 namespace {
 
@@ -42,6 +44,128 @@ std::size_t expected_body_bytes(const std::vector<chat_message>& messages) {
   std::size_t n = 1024;
   for (const auto& m : messages) n += m.size() + m.size() / 8 + 64;
   return n;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t plain = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+void body_texts::assign(boost::json::value& slot, std::string_view text) {
+  if (text.size() < in_place_bytes) {
+    slot = text;
+    return;
+  }
+  slot = boost::json::string(slot.storage());
+  texts_.emplace_back(&slot, text);
+}
+
+namespace {
+
+// The document written by hand, each placeholder as its text; counts what it found.
+struct placeholder_writer {
+  const std::vector<std::pair<const boost::json::value*, std::string_view>>& texts;
+  std::string& out;
+  std::size_t found = 0;
+
+  void write(const boost::json::value& v) {
+    switch (v.kind()) {
+      case boost::json::kind::object: {
+        out += '{';
+        bool first = true;
+        for (const auto& field : v.get_object()) {
+          if (!first) out += ',';
+          first = false;
+          append_json_string(out, field.key());
+          out += ':';
+          write(field.value());
+        }
+        out += '}';
+        return;
+      }
+      case boost::json::kind::array: {
+        out += '[';
+        bool first = true;
+        for (const auto& item : v.get_array()) {
+          if (!first) out += ',';
+          first = false;
+          write(item);
+        }
+        out += ']';
+        return;
+      }
+      case boost::json::kind::string:
+        for (const auto& [slot, text] : texts) {
+          if (slot == &v) {
+            ++found;
+            return append_json_string(out, text);
+          }
+        }
+        return append_json_string(out, v.get_string());
+      default:  // numbers, booleans, null: as Boost.JSON writes them
+        out += boost::json::serialize(v);
+    }
+  }
+};
+
+}  // namespace
+
+std::string body_texts::serialize(const boost::json::object& doc,
+                                  std::size_t expected_bytes) const {
+  if (texts_.empty()) return serialize_sized(doc, expected_bytes);
+  std::string out;
+  out.reserve(expected_bytes);
+  placeholder_writer writer{texts_, out};
+  out += '{';
+  bool first = true;
+  for (const auto& field : doc) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, field.key());
+    out += ':';
+    writer.write(field.value());
+  }
+  out += '}';
+  if (writer.found != texts_.size()) {
+    throw std::logic_error("a request body's placeholder was copied, not moved");
+  }
+  return out;
 }
 
 }  // namespace conclave::provider

@@ -19,6 +19,8 @@ namespace conclave::openai {
 std::string encode_chat_request(const chat_request& req, std::string_view default_model) {
   scratch mem;
   json::object body(mem.storage());
+  body.reserve(12);            // every field it may have: a placeholder's address must not move
+  provider::body_texts texts;  // large message texts, written in place (no copy in `body`)
   body["model"] = req.model.empty() ? default_model : std::string_view(req.model);
   json::array messages(mem.storage());
   messages.reserve(req.messages.size());
@@ -39,6 +41,7 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
       continue;
     }
     json::object message(mem.storage());
+    message.reserve(4);
     message["role"] = to_string(m.who);
     std::string joined;
     const std::string_view words = provider::text_of(m, joined);
@@ -59,13 +62,13 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
       if (words.empty()) {
         message["content"] = nullptr;
       } else {
-        message["content"] = words;
+        texts.assign(message["content"], words);
       }
       message["tool_calls"] = std::move(calls);
       // Reasoning models (DeepSeek's thinking mode and others) require it back on tool turns.
       if (!m.reasoning.empty()) message["reasoning_content"] = m.reasoning;
     } else {
-      message["content"] = words;
+      texts.assign(message["content"], words);
     }
     messages.push_back(std::move(message));
   }
@@ -115,7 +118,7 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     options["include_usage"] = true;
     body["stream_options"] = std::move(options);
   }
-  return provider::serialize_sized(body, provider::expected_body_bytes(req.messages));
+  return texts.serialize(body, provider::expected_body_bytes(req.messages));
 }
 
 }  // namespace conclave::openai

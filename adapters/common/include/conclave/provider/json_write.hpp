@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace conclave::provider {
@@ -24,5 +25,30 @@ std::string serialize_sized(const boost::json::object& v, std::size_t expected_b
 
 /// Bytes of text in `messages`, plus room for the JSON around it: serialize_sized's size.
 std::size_t expected_body_bytes(const std::vector<chat_message>& messages);
+
+/// A request body's large texts (heavy mode's merge prompt: hundreds of kilobytes), written
+/// into the body from where they are rather than copied into the JSON document first. The
+/// document holds an empty string in each one's place, known by its address; small texts are
+/// copied in as usual. The texts must outlive serialize().
+class body_texts {
+ public:
+  /// Texts at least this long are written in place.
+  static constexpr std::size_t in_place_bytes = 16 * 1024;
+
+  /// Sets `slot` (a value inside the document) to `text`, or to its placeholder. Once set, the
+  /// document may be moved into its parent (same storage) but not copied.
+  void assign(boost::json::value& slot, std::string_view text);
+
+  /// The body: `doc` with every placeholder written as its text (serialize_sized when there
+  /// are none). A placeholder not found (the document was copied) is a bug: logic_error.
+  std::string serialize(const boost::json::object& doc, std::size_t expected_bytes) const;
+
+ private:
+  std::vector<std::pair<const boost::json::value*, std::string_view>> texts_;
+};
+
+/// `s` as a JSON string literal (quotes included), escaped as Boost.JSON escapes: quote,
+/// backslash and control characters; other bytes as they are.
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace conclave::provider
