@@ -9,6 +9,7 @@
 #include <conclave/engine/synthesis.hpp>
 #include <conclave/engine/text.hpp>
 
+#include <optional>
 #include <utility>
 
 namespace asio = boost::asio;
@@ -50,18 +51,30 @@ void note_missing(run_report& r, const std::vector<agent_report>& agents) {
   }
 }
 
-// One run-level call of the combine stage, charged to the synthesis accounting.
+// One run-level call of the combine stage, charged to the synthesis accounting. Its first
+// attempt sends `messages`; a retry sends what `again` makes (empty: a kept copy of them).
 asio::awaitable<std::tuple<error_code, chat_response>> combine_call(
-    std::shared_ptr<run_context> ctx, std::vector<chat_message> messages, bool stream) {
+    std::shared_ptr<run_context> ctx, std::vector<chat_message> messages, bool stream,
+    messages_maker again = {}) {
   run_report& r = ctx->head;
   chat_request req;
-  req.messages = std::move(messages);
+  for (const auto& m : messages) r.synthesis_input_chars += m.size();
   req.model = ctx->opts.synthesis_model.empty() ? ctx->opts.model : ctx->opts.synthesis_model;
   req.temperature = ctx->opts.temperature;
   req.max_tokens = ctx->opts.max_output_tokens;
   req.stream = stream;
   r.synthesis_model_ref = ctx->models.synthesizer().describe_model(req.model);
-  for (const auto& m : req.messages) r.synthesis_input_chars += m.size();
+  messages_maker make;
+  if (again) {
+    make = [first = std::optional(std::move(messages)), again = std::move(again)]() mutable {
+      if (!first) return again();
+      auto out = std::move(*first);
+      first.reset();
+      return out;
+    };
+  } else {
+    make = [kept = std::move(messages)] { return kept; };
+  }
   call_cost spent;
   delta_handler on_delta;
   if (stream) {
@@ -71,8 +84,9 @@ asio::awaitable<std::tuple<error_code, chat_response>> combine_call(
         ctx->emit({.kind = event_kind::progress, .text = std::string(t->text)});
     };
   }
-  auto result = co_await call_before(ctx, ctx->models.synthesizer(), std::move(req),
-                                     ctx->run_deadline(), spent, std::move(on_delta));
+  auto result =
+      co_await call_before(ctx, ctx->models.synthesizer(), std::move(req), std::move(make),
+                           ctx->run_deadline(), spent, std::move(on_delta));
   r.synthesis_tokens += spent.tokens;
   r.synthesis_attempts += spent.attempts;
   if (!std::get<1>(result).model.empty()) r.synthesis_model = std::get<1>(result).model;
@@ -91,10 +105,18 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
     // The decisions go into the prompt and are not held during the call (made again below
     // for the rare fallback): with thousands of agents, each copy is most of the run's memory.
     // A statement of their own: a temporary in the co_await's full-expression would live in
-    // the frame until the call ends.
+    // the frame until the call ends. A retry makes the prompt again from the fold (`agents`,
+    // unchanged during the merge) rather than keep a copy through the call.
+    const std::size_t max_chars = ctx->opts.max_decision_chars;
     std::vector<chat_message> prompt =
-        synthesis_prompt(r.question, decisions_of(agents), ctx->opts.max_decision_chars);
-    auto [ec, reply] = co_await combine_call(ctx, std::move(prompt), ctx->opts.stream_synthesis);
+        synthesis_prompt(r.question, decisions_of(agents), max_chars);
+    // Named, not a temporary of the co_await: g++ 12 destroyed such a temporary twice, and
+    // with it the run's context it holds.
+    messages_maker again = [ctx, max_chars] {
+      return synthesis_prompt(ctx->head.question, decisions_of(ctx->agents()), max_chars);
+    };
+    auto [ec, reply] =
+        co_await combine_call(ctx, std::move(prompt), ctx->opts.stream_synthesis, std::move(again));
     std::string words = reply.text();
     if (!ec && text::is_blank(words)) ec = error::empty_answer;
     if (!ec) {

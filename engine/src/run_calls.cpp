@@ -23,8 +23,8 @@ constexpr auto use_tuple = asio::as_tuple(asio::deferred);  // no frame per wait
 // stopped the run. `on_delta` (may be empty) sees streamed text; once some arrived, the call
 // is not tried again.
 asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
-    std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
-    call_cost& spent, delta_handler on_delta) {
+    std::shared_ptr<run_context> ctx, model& m, chat_request req, messages_maker make,
+    clock::time_point deadline, call_cost& spent, delta_handler on_delta) {
   auto rng = ctx->jitter_source(0);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   asio::steady_timer backoff(co_await asio::this_coro::executor);
@@ -52,7 +52,9 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
       co_return std::tuple{why, std::move(refused)};
     }
     spent.attempts = step.attempt;
-    auto [ec, reply] = co_await m.async_complete(req, watch, use_tuple);
+    chat_request sent = req;  // the settings (no messages): copied per attempt
+    sent.messages = make();
+    auto [ec, reply] = co_await m.async_complete(std::move(sent), watch, use_tuple);
     spent.tokens += reply.tokens;
     ctx->charge(reply.model, req.model, m, reply.tokens);
     step = call.on_reply(clock::now(), ec, reply.diag, delivered, unit(rng));
@@ -77,11 +79,20 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_before(std::shared_p
                                                                    clock::time_point deadline,
                                                                    call_cost& spent,
                                                                    delta_handler on_delta) {
+  messages_maker kept = [messages = std::move(req.messages)] { return messages; };
+  req.messages = {};
+  return call_before(std::move(ctx), m, std::move(req), std::move(kept), deadline, spent,
+                     std::move(on_delta));
+}
+
+asio::awaitable<std::tuple<error_code, chat_response>> call_before(
+    std::shared_ptr<run_context> ctx, model& m, chat_request settings, messages_maker make,
+    clock::time_point deadline, call_cost& spent, delta_handler on_delta) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
-  auto winner =
-      co_await (call_with_retries(ctx, m, std::move(req), deadline, spent, std::move(on_delta)) ||
-                timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto winner = co_await (call_with_retries(ctx, m, std::move(settings), std::move(make), deadline,
+                                            spent, std::move(on_delta)) ||
+                          timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   std::tuple<error_code, chat_response> out;
   if (winner.index() == 0) {
     out = std::move(std::get<0>(winner));

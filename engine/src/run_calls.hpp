@@ -6,7 +6,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <tuple>
+#include <vector>
 
 namespace conclave::detail {
 
@@ -16,6 +18,11 @@ struct call_cost {
   int attempts = 0;
 };
 
+/// Makes a call's messages for one attempt. A model consumes the request it is given, so an
+/// attempt is sent a copy of the kept messages; a maker makes them anew instead, and a prompt
+/// of thousands of decisions is held once during its call rather than twice.
+using messages_maker = std::function<std::vector<chat_message>()>;
+
 /// One model call, retried until it succeeds, gives up, `deadline` passes (then
 /// error::timeout), the budget is spent or a failure stopped the run. `on_delta` (may be empty)
 /// sees streamed text; once some arrived, the call is not tried again. `spent` is everything
@@ -23,5 +30,10 @@ struct call_cost {
 boost::asio::awaitable<std::tuple<boost::system::error_code, chat_response>> call_before(
     std::shared_ptr<run_context> ctx, model& m, chat_request req, clock::time_point deadline,
     call_cost& spent, delta_handler on_delta = {});
+
+/// As above, each attempt's messages from `make` (`settings`' own messages are not sent).
+boost::asio::awaitable<std::tuple<boost::system::error_code, chat_response>> call_before(
+    std::shared_ptr<run_context> ctx, model& m, chat_request settings, messages_maker make,
+    clock::time_point deadline, call_cost& spent, delta_handler on_delta = {});
 
 }  // namespace conclave::detail

@@ -447,12 +447,18 @@ BOOST_AUTO_TEST_CASE(decomposition_and_synthesis_are_retried_too) {
     return ++*decompositions == 1 ? fake_reply{1ms, "", error::overloaded, 1}
                                   : normal_decomposition(n);
   };
-  s.synthesis = [=](const std::string&) {
+  // The retry is sent the same prompt (made again from the decisions, not kept).
+  auto prompts = std::make_shared<std::vector<std::string>>();
+  s.synthesis = [=](const std::string& prompt) {
+    prompts->push_back(prompt);
     return ++*syntheses == 1 ? fake_reply{1ms, "", error::connection_failed, 1}
                              : fake_reply{1ms, "merged on the second try", {}, 1};
   };
   rig t(s);
   auto r = ask(t.io, t.eng, "Q?", quick_options(3));
+  BOOST_REQUIRE_EQUAL(prompts->size(), 2u);
+  BOOST_CHECK(prompts->at(0).find("Decisions of the agents") != std::string::npos);
+  BOOST_CHECK(prompts->at(0) == prompts->at(1));
   BOOST_REQUIRE(!r.ec);
   BOOST_CHECK(!r.report.decomposition_fallback);
   BOOST_CHECK_EQUAL(r.report.agents.size(), 3u);
