@@ -102,18 +102,16 @@ asio::awaitable<void> synthesize(std::shared_ptr<run_context> ctx,
     what = "no synthesis: ";
     why = ctx->budget.why();  // no new call: the decisions themselves are the answer
   } else {
-    // The decisions go into the prompt and are not held during the call (made again below
-    // for the rare fallback): with thousands of agents, each copy is most of the run's memory.
-    // A statement of their own: a temporary in the co_await's full-expression would live in
-    // the frame until the call ends. A retry makes the prompt again from the fold (`agents`,
-    // unchanged during the merge) rather than keep a copy through the call.
+    // The prompt is written from the reports (no copy of their decisions), and nothing but it
+    // is held during the call (the decisions are made below for the rare fallback): with
+    // thousands of agents, each copy is most of the run's memory. A retry makes the prompt
+    // again from the fold (`agents`, unchanged during the merge) rather than keep a copy.
     const std::size_t max_chars = ctx->opts.max_decision_chars;
-    std::vector<chat_message> prompt =
-        synthesis_prompt(r.question, decisions_of(agents), max_chars);
+    std::vector<chat_message> prompt = synthesis_prompt(r.question, agents, max_chars);
     // Named, not a temporary of the co_await: g++ 12 destroyed such a temporary twice, and
     // with it the run's context it holds.
     messages_maker again = [ctx, max_chars] {
-      return synthesis_prompt(ctx->head.question, decisions_of(ctx->agents()), max_chars);
+      return synthesis_prompt(ctx->head.question, ctx->agents(), max_chars);
     };
     auto [ec, reply] =
         co_await combine_call(ctx, std::move(prompt), ctx->opts.stream_synthesis, std::move(again));

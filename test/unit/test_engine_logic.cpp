@@ -90,7 +90,32 @@ BOOST_AUTO_TEST_CASE(synthesis_prompt_is_built_at_its_size) {
   BOOST_CHECK(body.find("Note: this decision is partial (turn limit)") != std::string::npos);
   BOOST_CHECK(body.find("Status: timed_out (deadline). No decision.") != std::string::npos);
   BOOST_TEST_MESSAGE("prompt " << body.size() << " bytes, capacity " << body.capacity());
-  BOOST_CHECK_LE(body.capacity(), body.size() + body.size() / 4);  // reserved, not doubled
+  BOOST_CHECK_LE(body.capacity(), body.size() + 64);  // measured, then written once
+}
+
+// From the reports themselves, the prompt is the one their decisions make.
+BOOST_AUTO_TEST_CASE(synthesis_prompt_from_reports_is_the_decisions_prompt) {
+  std::vector<agent_report> agents(5);
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    agents[i].index = i;
+    agents[i].sub_question = "Part " + std::to_string(i);
+    agents[i].status = agent_status::ok;
+    agents[i].answer = std::string(100 + 50 * i, 'a');
+  }
+  agents[1].stop = stop_reason::content_filter;
+  agents[2].status = agent_status::max_turns;
+  agents[2].diag.message = "turn limit";
+  agents[3].status = agent_status::failed;
+  agents[3].answer.clear();
+  agents[3].error = error::overloaded;
+  agents[4].status = agent_status::timed_out;
+  agents[4].answer.clear();
+  const auto from_reports = synthesis_prompt("Whole?", agents, 200);
+  const auto from_decisions = synthesis_prompt("Whole?", decisions_of(agents), 200);
+  BOOST_REQUIRE_EQUAL(from_reports.size(), 2u);
+  BOOST_CHECK_EQUAL(from_reports[1].text(), from_decisions[1].text());
+  BOOST_CHECK(from_reports[1].text().find("2 of 5 parts have no decision") != std::string::npos);
+  BOOST_CHECK(from_reports[1].text().find("Status: timed_out (timed_out)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(progress_map_follows_events) {

@@ -84,7 +84,8 @@ BOOST_AUTO_TEST_CASE(a_large_body_is_written_at_about_its_size) {
   const std::string body = provider::serialize_sized(o, estimate);
   // Sized once: no doubling, so no more than the estimate's room (or the body, if larger).
   BOOST_CHECK_LE(body.capacity(), std::max(estimate, body.size()) + 32);
-  BOOST_CHECK_GE(estimate, body.size());  // this text's escapes fit the estimate's margin
+  BOOST_CHECK_GE(estimate, body.size());          // escapes counted, not guessed
+  BOOST_CHECK_LE(estimate - body.size(), 2048u);  // nor much room to spare
 }
 
 BOOST_AUTO_TEST_CASE(strings_are_escaped_as_boost_json_escapes_them) {
@@ -94,6 +95,7 @@ BOOST_AUTO_TEST_CASE(strings_are_escaped_as_boost_json_escapes_them) {
     std::string out;
     provider::append_json_string(out, s);
     BOOST_CHECK(out == json::serialize(json::string(s)));
+    BOOST_CHECK_EQUAL(provider::json_string_bytes(s), out.size());
   }
 }
 

@@ -39,10 +39,31 @@ std::string serialize_sized(const boost::json::object& v, std::size_t expected_b
 }
 
 std::size_t expected_body_bytes(const std::vector<chat_message>& messages) {
-  // Escapes (a newline or a quote is two bytes; an eighth is room for one every 16 bytes)
-  // and each message's own keys; the request's other fields fit in the constant.
+  // A message of one text (every message of a merge prompt): its escaped size, counted. Others:
+  // an eighth more for escapes. Each message's own keys: 64 bytes; the request's other fields
+  // fit in the constant.
   std::size_t n = 1024;
-  for (const auto& m : messages) n += m.size() + m.size() / 8 + 64;
+  for (const auto& m : messages) {
+    const auto* text = m.parts.size() == 1 ? std::get_if<text_part>(&m.parts.front()) : nullptr;
+    if (text && m.reasoning.empty() && m.replay.json.empty()) {
+      n += json_string_bytes(text->text) + 64;
+    } else {
+      n += m.size() + m.size() / 8 + 64;
+    }
+  }
+  return n;
+}
+
+std::size_t json_string_bytes(std::string_view s) {
+  std::size_t n = s.size() + 2;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+      n += 1;
+    } else if (c < 0x20) {
+      n += 5;
+    }
+  }
   return n;
 }
 

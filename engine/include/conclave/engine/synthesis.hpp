@@ -27,6 +27,11 @@ std::vector<decision> decisions_of(const std::vector<agent_report>& agents);
 std::vector<chat_message> synthesis_prompt(std::string_view question,
                                            const std::vector<decision>& decisions,
                                            std::size_t max_answer_chars);
+/// The same prompt straight from the agents' reports (their decisions as decisions_of makes
+/// them), copying none of their texts but into the prompt itself.
+std::vector<chat_message> synthesis_prompt(std::string_view question,
+                                           const std::vector<agent_report>& agents,
+                                           std::size_t max_answer_chars);
 
 /// The degraded answer when the synthesis call itself failed: the decisions, listed.
 std::string fallback_answer(const std::vector<decision>& decisions, std::string_view why);

@@ -51,4 +51,7 @@ class body_texts {
 /// backslash and control characters; other bytes as they are.
 void append_json_string(std::string& out, std::string_view s);
 
+/// The size of append_json_string's output for `s`.
+std::size_t json_string_bytes(std::string_view s);
+
 }  // namespace conclave::provider
