@@ -16,13 +16,9 @@ namespace {
 
 // The report's first lines, before the agent runs.
 void open_report(run_context& ctx, agent_run& run, clock::time_point queued_at) {
-  agent_report& rep = run.report;
-  rep.index = run.task.index;
-  rep.id = std::move(run.task.id);  // the task's, the report's from here on
-  rep.sub_question = run.task.prompt;
-  rep.depends_on = std::move(run.task.depends_on);
+  agent_report& rep = run.report;  // its index, id and sub-question set by agent_run
   rep.queued = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - queued_at);
-  rep.model_ref = ctx.models.worker().describe_model(run.task.model);  // even if never run
+  rep.model_ref = ctx.models.worker().describe_model(run.start_model);  // even if never run
 }
 
 // An agent that must not start: the budget is spent, the run stopped, or it was cancelled.

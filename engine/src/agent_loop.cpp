@@ -38,25 +38,6 @@ bool empty_answer(chat_response& response, agent_report& rep) {
   return true;
 }
 
-// The conversation an agent starts with: its role, its subtask and what its dependencies
-// decided (decisions only); or, for a revision, the one it was given. The run's shared context
-// goes before it in every request (agent_run::context) and is not copied into each agent's.
-// The task's texts are moved in, not copied: the conversation holds them from here on (the
-// report has its own sub-question), and an agent waiting on its model holds them once.
-std::vector<chat_message> first_conversation(agent_task& task) {
-  if (!task.revision.empty()) return std::move(task.revision);
-  std::vector<chat_message> out;
-  out.reserve(task.role.empty() ? 1 : 2);
-  if (!task.role.empty())
-    out.emplace_back(role::system, "Your role: " + std::exchange(task.role, {}));
-  std::string ask = std::move(task.prompt);
-  if (!task.given.empty()) {
-    ask += "\n\nDecisions of the subtasks this one builds on:\n" + std::exchange(task.given, {});
-  }
-  out.emplace_back(role::user, std::move(ask));
-  return out;
-}
-
 // A step's work, run from a handler: a bug it throws ends the agent with that exception rather
 // than escaping into the io_context's run(). Once the agent's handler was called, an exception
 // is that handler's own, and goes on out of run().
@@ -172,8 +153,8 @@ void on_model_reply(const run_ptr& run, const error_code& ec, chat_response resp
 void run_tools(const run_ptr& run) {
   agent_run& r = *run;
   asio::co_spawn(r.executor(),
-                 run_tool_turn(r.ctx, r.report, r.step.turn, std::move(r.step.calls), r.task.tools,
-                               r.task.exclusive, r.due()),
+                 run_tool_turn(r.ctx, r.report, r.step.turn, std::move(r.step.calls), r.tools,
+                               r.exclusive, r.due()),
                  loop_handler(run, [run](std::exception_ptr e, std::vector<tool_result> results) {
                    if (e) return agent_finish(run, e);
                    run->step = run->loop->on_results(std::move(results));
@@ -207,20 +188,37 @@ void advance(const run_ptr& run) {
 
 }  // namespace
 
+// The conversation an agent starts with: its role, its subtask and what its dependencies
+// decided (decisions only); or, for a revision, the one it was given. The run's shared context
+// goes before it in every request (agent_run::context) and is not copied into each agent's.
+// The task's texts are moved in, not copied: the conversation holds them from here on (the
+// report has its own sub-question), and an agent waiting on its model holds them once.
+std::vector<chat_message> first_conversation(agent_task& task) {
+  if (!task.revision.empty()) return std::move(task.revision);
+  std::vector<chat_message> out;
+  out.reserve(task.role.empty() ? 1 : 2);
+  if (!task.role.empty())
+    out.emplace_back(role::system, "Your role: " + std::exchange(task.role, {}));
+  std::string ask = std::move(task.prompt);
+  if (!task.given.empty()) {
+    ask += "\n\nDecisions of the subtasks this one builds on:\n" + std::exchange(task.given, {});
+  }
+  out.emplace_back(role::user, std::move(ask));
+  return out;
+}
+
 void loop_begin(const std::shared_ptr<agent_run>& run) {
   guarded(run, [&] {
     agent_run& r = *run;
     const run_context& ctx = *r.ctx;
-    // A revision's conversation carries its own context.
-    if (r.task.revision.empty()) r.context = ctx.base_context;
-    std::vector<chat_message> start = first_conversation(r.task);
+    std::vector<chat_message> start = std::exchange(r.start, {});
     r.base.stream = ctx.opts.stream;
     r.base.max_tokens = ctx.opts.max_output_tokens;
     r.base.temperature = ctx.opts.temperature;
     r.base.deadline = r.due();
-    for (const auto& t : r.task.tools) r.base.tools.push_back(t->spec());
+    for (const auto& t : r.tools) r.base.tools.push_back(t->spec());
     r.loop.emplace(ctx.opts.limits, r.base.tools, std::move(start));
-    r.position = {r.task.model, ctx.opts.fallback_models};
+    r.position = {std::move(r.start_model), ctx.opts.fallback_models};
     r.started = clock::now();
     r.step = r.loop->begin();
     advance(run);

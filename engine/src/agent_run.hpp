@@ -19,17 +19,36 @@
 
 namespace conclave::detail {
 
+/// The conversation an agent starts with (its role, its subtask and what its dependencies
+/// decided; or, for a revision, the one it was given), the task's texts moved into it.
+std::vector<chat_message> first_conversation(agent_task& task);
+
 /// Shared by the agent's deadline, its stops, its caller's cancellation and each pending step;
 /// touched only on its executor (the stopper's).
 struct agent_run final : agent_stopper {
+  /// The task is taken apart here: its identity into the report, its texts into `start`, its
+  /// tools and resources kept. (Held whole, it was 264 bytes of each running agent, mostly
+  /// strings emptied once their texts had moved.)
   agent_run(boost::asio::any_io_executor ex, clock::time_point when, agent_task t,
             std::shared_ptr<run_context> c, boost::asio::any_completion_handler<agent_signature> h)
       : agent_stopper(std::move(ex), when),
-        task(std::move(t)),
+        tools(std::move(t.tools)),
+        exclusive(std::move(t.exclusive)),
+        start_model(std::move(t.model)),
         ctx(std::move(c)),
-        handler(std::move(h)) {}
+        handler(std::move(h)) {
+    report.index = t.index;
+    report.id = std::move(t.id);
+    report.sub_question = t.prompt;
+    report.depends_on = std::move(t.depends_on);
+    if (t.revision.empty()) context = ctx->base_context;  // a revision carries its own
+    start = first_conversation(t);
+  }
 
-  agent_task task;
+  std::vector<std::shared_ptr<tool>> tools;  ///< the tools it may call
+  std::vector<std::string> exclusive;        ///< resources its subtask holds
+  std::string start_model;                   ///< the model it starts on (moved into `position`)
+  std::vector<chat_message> start;           ///< its first conversation, until the loop begins
   agent_report report;
   std::string earlier_failure;  ///< the last failed attempt, if any
   std::shared_ptr<run_context> ctx;
