@@ -181,8 +181,9 @@ asio::awaitable<void> select(std::shared_ptr<run_context> ctx,
   } else if (ctx->budget.exhausted()) {
     why = "no selection call: " + ctx->budget.why();
   } else {
-    // The answered decisions only for the prompt, which is made in a statement of its own:
-    // neither is held through the call (a temporary in the co_await's full-expression would be).
+    // The answered decisions only for the prompt, made in a statement of its own: they are not
+    // held through the call (a temporary in the co_await's full-expression would be). The prompt
+    // is, with `all`: a selection's answers are few and short, unlike a synthesis' decisions.
     std::vector<chat_message> prompt;
     {
       std::vector<decision> answered;

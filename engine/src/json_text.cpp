@@ -1,3 +1,4 @@
+#include <conclave/engine/json_string.hpp>
 #include <conclave/engine/json_text.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -50,7 +51,7 @@ void write(std::string& out, const json::value& v, int indent = -1) {
       write_number(out, v.get_double());
       return;
     case json::kind::string:
-      out += json::serialize(v.get_string());
+      append_json_string(out, v.get_string());
       return;
     case json::kind::array: {
       const auto& a = v.get_array();
@@ -75,7 +76,7 @@ void write(std::string& out, const json::value& v, int indent = -1) {
         if (!first) out += ',';
         first = false;
         if (pretty) newline(indent + 1);
-        out += json::serialize(json::string_view(key));
+        append_json_string(out, key);
         out += pretty ? ": " : ":";
         write(out, item, pretty ? indent + 1 : -1);
       }

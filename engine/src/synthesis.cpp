@@ -10,14 +10,19 @@ std::string cut(std::string_view s, std::size_t max) { return text::cut_marked(s
 
 // One decision as the merge prompt reads it: views into a decision, or into an agent's report
 // (so a prompt of thousands of reports copies none of their texts), and the reason made for a
-// report that has none to point at.
+// report that has none to point at (read through reason(): a view of its own member would not
+// survive a copy).
 struct decision_view {
   std::string_view sub_question;
   agent_status status = agent_status::ok;
   std::string_view answer;
-  std::string_view reason;
+  std::string_view given_reason;
   stop_reason stop = stop_reason::unknown;
   std::string made_reason;
+
+  std::string_view reason() const noexcept {
+    return made_reason.empty() ? given_reason : std::string_view(made_reason);
+  }
 };
 
 decision_view view(const decision& d) {
@@ -29,10 +34,9 @@ decision_view view(const agent_report& a) {
   decision_view d{a.sub_question, a.status, {}, {}, a.stop, {}};
   if (has_answer(a.status) && !a.answer.empty()) {
     d.answer = a.answer;
-    if (a.status != agent_status::ok) d.reason = a.diag.message;  // what cut it short
+    if (a.status != agent_status::ok) d.given_reason = a.diag.message;  // what cut it short
   } else {
     d.made_reason = a.error ? a.error.message() : std::string(to_string(a.status));
-    d.reason = d.made_reason;
   }
   return d;
 }
@@ -43,13 +47,13 @@ bool append_decision(std::string& out, std::size_t n, const decision_view& d,
   out.append("\n[").append(std::to_string(n)).append("] Sub-question: ");
   out.append(d.sub_question).append("\n");
   if (d.answer.empty()) {
-    out.append("Status: ").append(to_string(d.status)).append(" (").append(d.reason);
+    out.append("Status: ").append(to_string(d.status)).append(" (").append(d.reason());
     out.append("). No decision.\n");
     return false;
   }
   if (d.status != agent_status::ok) {
     // A loop limit stopped it: what it said so far, marked as such.
-    out.append("Note: this decision is partial (").append(d.reason).append(").\n");
+    out.append("Note: this decision is partial (").append(d.reason()).append(").\n");
   } else if (const char* mark = answer_mark(d.stop); *mark) {
     // Say so, so the merge does not take a cut or filtered answer for a whole one.
     out.append("Note: this decision is ").append(mark);
@@ -105,7 +109,7 @@ std::vector<decision> decisions_of(const std::vector<agent_report>& agents) {
   for (const auto& a : agents) {
     const decision_view v = view(a);
     out.push_back({std::string(v.sub_question), v.status, std::string(v.answer),
-                   std::string(v.reason), v.stop});
+                   std::string(v.reason()), v.stop});
   }
   return out;
 }

@@ -438,6 +438,28 @@ BOOST_AUTO_TEST_CASE(the_shared_budget_stops_a_retry_storm) {
   BOOST_CHECK_GE(throttled, 7u);
 }
 
+// The run's shared context is held once, not copied into each agent: every agent request still
+// starts with it, once, and ends with the agent's own sub-question.
+BOOST_AUTO_TEST_CASE(every_agent_request_starts_with_the_shared_context_once) {
+  const auto script = scripted{}.as_script();
+  auto seen = std::make_shared<std::vector<std::vector<chat_message>>>();
+  rig t([script, seen](const chat_request& r) {
+    if (test::kind_of(r) == test::request_kind::agent) seen->push_back(r.messages);
+    return script(r);
+  });
+  auto r = ask(t.io, t.eng, "Q?", quick_options(3));
+  BOOST_REQUIRE(!r.ec);
+  BOOST_REQUIRE_EQUAL(seen->size(), 3u);
+  for (const auto& messages : *seen) {
+    BOOST_REQUIRE_EQUAL(messages.size(), 2u);
+    BOOST_CHECK(messages[0].who == role::system);
+    BOOST_CHECK(messages[0].text().find("You are one of 3 expert agents") != std::string::npos);
+    BOOST_CHECK(messages[0].text().find("The larger question: Q?") != std::string::npos);
+    BOOST_CHECK(messages[1].who == role::user);
+    BOOST_CHECK(messages[1].text().find(" of the question?") != std::string::npos);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(decomposition_and_synthesis_are_retried_too) {
   scripted s;
   auto decompositions = std::make_shared<int>(0);

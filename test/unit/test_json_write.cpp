@@ -78,9 +78,10 @@ BOOST_AUTO_TEST_CASE(sized_output_matches_boost_json_whatever_the_estimate) {
 BOOST_AUTO_TEST_CASE(a_large_body_is_written_at_about_its_size) {
   std::string prose;
   while (prose.size() < 400'000) prose += "[12] Sub-question: why \"this\"?\nDecision: because.\n";
-  std::vector<chat_message> messages = {{role::system, "merge"}, {role::user, prose}};
-  const std::size_t estimate = provider::expected_body_bytes(messages);
-  json::object o = object_with(messages[1].text());
+  chat_request req;
+  req.messages = {{role::system, "merge"}, {role::user, prose}};
+  const std::size_t estimate = provider::expected_body_bytes(req);
+  json::object o = object_with(req.messages[1].text());
   const std::string body = provider::serialize_sized(o, estimate);
   // Sized once: no doubling, so no more than the estimate's room (or the body, if larger).
   BOOST_CHECK_LE(body.capacity(), std::max(estimate, body.size()) + 32);
@@ -133,6 +134,21 @@ BOOST_AUTO_TEST_CASE(placeholders_are_written_as_their_texts) {
   // A document copied after its placeholders were set lost them: a bug, said as one.
   json::object copied = doc;
   BOOST_CHECK_THROW(texts.serialize(copied, 1024), std::logic_error);
+}
+
+// A turn of several parts (text, then a tool call) has its text joined into a string of the
+// encoder's own: written into the body from there before it goes, not from a placeholder's view
+// of it (which would outlive it).
+BOOST_AUTO_TEST_CASE(a_large_joined_text_is_copied_not_viewed) {
+  const std::string said = awkward_text(40'000);
+  chat_message turn(role::assistant);
+  turn.parts = {text_part{said}, tool_call{"c1", "lookup", "{\"q\":1}"}, text_part{"!"}};
+  chat_request req;
+  req.messages = {{role::user, "go"}, std::move(turn)};
+  const auto body = json::parse(openai::encode_chat_request(req, "m")).as_object();
+  const auto& m = body.at("messages").as_array()[1].as_object();
+  BOOST_CHECK(m.at("content").as_string() == said + "!");
+  BOOST_CHECK_EQUAL(m.at("tool_calls").as_array().size(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(both_wires_carry_a_large_prompt_byte_for_byte) {

@@ -142,7 +142,7 @@ std::string encode_messages_request(const chat_request& req, std::string_view de
   }
   if (req.temperature) body["temperature"] = *req.temperature;
   if (stream) body["stream"] = true;
-  return texts.serialize(body, provider::expected_body_bytes(req.messages));
+  return texts.serialize(body, provider::expected_body_bytes(req));
 }
 
 }  // namespace conclave::anthropic

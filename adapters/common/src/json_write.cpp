@@ -38,12 +38,12 @@ std::string serialize_sized(const boost::json::object& v, std::size_t expected_b
   return out;
 }
 
-std::size_t expected_body_bytes(const std::vector<chat_message>& messages) {
+std::size_t expected_body_bytes(const chat_request& req) {
   // A message of one text (every message of a merge prompt): its escaped size, counted. Others:
-  // an eighth more for escapes. Each message's own keys: 64 bytes; the request's other fields
-  // fit in the constant.
+  // an eighth more for escapes. Each message's own keys: 64 bytes; a tool's, 96; the request's
+  // other fields fit in the constant.
   std::size_t n = 1024;
-  for (const auto& m : messages) {
+  for (const auto& m : req.messages) {
     const auto* text = m.parts.size() == 1 ? std::get_if<text_part>(&m.parts.front()) : nullptr;
     if (text && m.reasoning.empty() && m.replay.json.empty()) {
       n += json_string_bytes(text->text) + 64;
@@ -51,61 +51,10 @@ std::size_t expected_body_bytes(const std::vector<chat_message>& messages) {
       n += m.size() + m.size() / 8 + 64;
     }
   }
-  return n;
-}
-
-std::size_t json_string_bytes(std::string_view s) {
-  std::size_t n = s.size() + 2;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
-      n += 1;
-    } else if (c < 0x20) {
-      n += 5;
-    }
+  for (const auto& t : req.tools) {
+    n += json_string_bytes(t.name) + json_string_bytes(t.description) + t.parameters.size() + 96;
   }
   return n;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t plain = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
-    }
-  }
-  out.append(s.data() + plain, s.size() - plain);
-  out += '"';
 }
 
 void body_texts::assign(boost::json::value& slot, std::string_view text) {

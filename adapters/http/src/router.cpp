@@ -1,8 +1,6 @@
 // The router's matching (pure: no socket, no executor) and the server layer's JSON error body.
+#include <conclave/engine/json_string.hpp>
 #include <conclave/http/server.hpp>
-
-#include <array>
-#include <cstdio>
 
 namespace conclave::http {
 namespace {
@@ -70,38 +68,6 @@ bool path_matches(const router::route& r, std::string_view path,
     }
   }
   return true;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          std::array<char, 8> esc{};
-          std::snprintf(esc.data(), esc.size(), "\\u%04x", static_cast<unsigned>(c));
-          out += esc.data();
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 }  // namespace

@@ -19,7 +19,6 @@ namespace conclave::openai {
 std::string encode_chat_request(const chat_request& req, std::string_view default_model) {
   scratch mem;
   json::object body(mem.storage());
-  body.reserve(12);            // every field it may have: a placeholder's address must not move
   provider::body_texts texts;  // large message texts, written in place (no copy in `body`)
   body["model"] = req.model.empty() ? default_model : std::string_view(req.model);
   json::array messages(mem.storage());
@@ -41,10 +40,18 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
       continue;
     }
     json::object message(mem.storage());
-    message.reserve(4);
+    message.reserve(4);  // every field a message gets: `content`, set last, stays in place
     message["role"] = to_string(m.who);
     std::string joined;
     const std::string_view words = provider::text_of(m, joined);
+    // In place only when `words` is the message's own text: `joined` ends with this turn.
+    auto set_content = [&] {
+      if (joined.empty()) {
+        texts.assign(message["content"], words);
+      } else {
+        message["content"] = words;
+      }
+    };
     if (m.who == role::assistant && m.has_tool_calls()) {
       json::array calls(mem.storage());
       for (const auto& part : m.parts) {
@@ -59,16 +66,16 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
         c["function"] = std::move(function);
         calls.push_back(std::move(c));
       }
-      if (words.empty()) {
-        message["content"] = nullptr;
-      } else {
-        texts.assign(message["content"], words);
-      }
       message["tool_calls"] = std::move(calls);
       // Reasoning models (DeepSeek's thinking mode and others) require it back on tool turns.
       if (!m.reasoning.empty()) message["reasoning_content"] = m.reasoning;
+      if (words.empty()) {
+        message["content"] = nullptr;
+      } else {
+        set_content();
+      }
     } else {
-      texts.assign(message["content"], words);
+      set_content();
     }
     messages.push_back(std::move(message));
   }
@@ -118,7 +125,7 @@ std::string encode_chat_request(const chat_request& req, std::string_view defaul
     options["include_usage"] = true;
     body["stream_options"] = std::move(options);
   }
-  return texts.serialize(body, provider::expected_body_bytes(req.messages));
+  return texts.serialize(body, provider::expected_body_bytes(req));
 }
 
 }  // namespace conclave::openai

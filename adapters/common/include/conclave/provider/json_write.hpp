@@ -4,6 +4,7 @@
 #pragma once
 
 #include <conclave/engine/chat.hpp>
+#include <conclave/engine/json_string.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -23,8 +24,9 @@ std::string_view text_of(const chat_message& m, std::string& joined);
 /// body one and a half times over.
 std::string serialize_sized(const boost::json::object& v, std::size_t expected_bytes);
 
-/// Bytes of text in `messages`, plus room for the JSON around it: serialize_sized's size.
-std::size_t expected_body_bytes(const std::vector<chat_message>& messages);
+/// The JSON body of `req` as a codec writes it, about: serialize_sized's size. Its messages'
+/// texts (escapes counted) and its tools, plus room for the JSON around them.
+std::size_t expected_body_bytes(const chat_request& req);
 
 /// A request body's large texts (heavy mode's merge prompt: hundreds of kilobytes), written
 /// into the body from where they are rather than copied into the JSON document first. The
@@ -35,8 +37,10 @@ class body_texts {
   /// Texts at least this long are written in place.
   static constexpr std::size_t in_place_bytes = 16 * 1024;
 
-  /// Sets `slot` (a value inside the document) to `text`, or to its placeholder. Once set, the
-  /// document may be moved into its parent (same storage) but not copied.
+  /// Sets `slot` (a value inside the document) to `text`, or to its placeholder, which is known
+  /// by its address: set it as its object's last field (or reserve room for all of them first:
+  /// an object that grows moves its fields), and move that object into its parent (same
+  /// storage) rather than copy it. `text` must outlive serialize().
   void assign(boost::json::value& slot, std::string_view text);
 
   /// The body: `doc` with every placeholder written as its text (serialize_sized when there
@@ -47,11 +51,8 @@ class body_texts {
   std::vector<std::pair<const boost::json::value*, std::string_view>> texts_;
 };
 
-/// `s` as a JSON string literal (quotes included), escaped as Boost.JSON escapes: quote,
-/// backslash and control characters; other bytes as they are.
-void append_json_string(std::string& out, std::string_view s);
-
-/// The size of append_json_string's output for `s`.
-std::size_t json_string_bytes(std::string_view s);
+// append_json_string and json_string_bytes: <conclave/engine/json_string.hpp>.
+using conclave::append_json_string;
+using conclave::json_string_bytes;
 
 }  // namespace conclave::provider
