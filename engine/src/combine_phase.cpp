@@ -9,7 +9,6 @@
 #include <conclave/engine/synthesis.hpp>
 #include <conclave/engine/text.hpp>
 
-#include <optional>
 #include <utility>
 
 namespace asio = boost::asio;
@@ -64,17 +63,7 @@ asio::awaitable<std::tuple<error_code, chat_response>> combine_call(
   req.max_tokens = ctx->opts.max_output_tokens;
   req.stream = stream;
   r.synthesis_model_ref = ctx->models.synthesizer().describe_model(req.model);
-  messages_maker make;
-  if (again) {
-    make = [first = std::optional(std::move(messages)), again = std::move(again)]() mutable {
-      if (!first) return again();
-      auto out = std::move(*first);
-      first.reset();
-      return out;
-    };
-  } else {
-    make = [kept = std::move(messages)] { return kept; };
-  }
+  messages_maker make = first_then(std::move(messages), std::move(again));
   call_cost spent;
   delta_handler on_delta;
   if (stream) {

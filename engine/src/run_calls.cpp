@@ -10,6 +10,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <optional>
+#include <utility>
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 
@@ -74,13 +77,22 @@ asio::awaitable<std::tuple<error_code, chat_response>> call_with_retries(
 
 }  // namespace
 
+messages_maker first_then(std::vector<chat_message> first, messages_maker again) {
+  if (!again) return [kept = std::move(first)] { return kept; };
+  return [first = std::optional(std::move(first)), again = std::move(again)]() mutable {
+    if (!first) return again();
+    auto out = std::move(*first);
+    first.reset();
+    return out;
+  };
+}
+
 asio::awaitable<std::tuple<error_code, chat_response>> call_before(std::shared_ptr<run_context> ctx,
                                                                    model& m, chat_request req,
                                                                    clock::time_point deadline,
                                                                    call_cost& spent,
                                                                    delta_handler on_delta) {
-  messages_maker kept = [messages = std::move(req.messages)] { return messages; };
-  req.messages = {};
+  messages_maker kept = first_then(std::exchange(req.messages, {}));
   return call_before(std::move(ctx), m, std::move(req), std::move(kept), deadline, spent,
                      std::move(on_delta));
 }

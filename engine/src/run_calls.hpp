@@ -23,6 +23,10 @@ struct call_cost {
 /// of thousands of decisions is held once during its call rather than twice.
 using messages_maker = std::function<std::vector<chat_message>()>;
 
+/// A maker whose first call hands over `first` and whose later calls make `again`'s, or, when
+/// `again` is empty, copies of `first` kept for them.
+messages_maker first_then(std::vector<chat_message> first, messages_maker again = {});
+
 /// One model call, retried until it succeeds, gives up, `deadline` passes (then
 /// error::timeout), the budget is spent or a failure stopped the run. `on_delta` (may be empty)
 /// sees streamed text; once some arrived, the call is not tried again. `spent` is everything
