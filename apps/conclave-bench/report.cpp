@@ -233,7 +233,10 @@ void write_json(const std::string& path, const suite_result& r) {
                                 {"connections_opened", m.connections},
                                 {"mock_cpu_per_request_us", m.mock_cpu_per_request_us}});
     // warm's CPU per call is its second round's own CPU / N, not a marginal (README).
-    if (m.scenario == "warm") rows.back().as_object()["cpu_per_call_basis"] = "second_round";
+    if (m.scenario == "warm") {
+      rows.back().as_object()["cpu_per_call_basis"] = "second_round";
+      rows.back().as_object()["allocations_per_call"] = m.allocations_per_call;
+    }
     if (m.scenario == "dag") {
       auto& row = rows.back().as_object();
       row["critical_path_ms"] = m.ideal_ms;

@@ -82,6 +82,7 @@ struct measurement {
   double cpu_per_call_us = 0;
   double user_per_call_us = 0, sys_per_call_us = 0;
   double rss_per_call_kib = 0;
+  double allocations_per_call = 0;  ///< warm only: heap allocations in its second round / N
   // dag only (wall_ms is then the report's fan_out_wall, without the combine call; the
   // overheads are over each subtask's own scripted latency):
   double superstep_ms = 0;      ///< sum over levels of each level's largest scripted latency

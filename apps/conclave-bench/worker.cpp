@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include "allocation_count.hpp"
 #include "child.hpp"
 #include "dag.hpp"
 
@@ -16,6 +17,8 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -49,10 +52,19 @@ struct tally {
   }
 };
 
+// Built as a host would that counts its allocations (the warm figure includes these): the
+// text, its part and the message list, once each.
 chat_request request(int i, bool stream) {
   chat_request r;
   r.stream = stream;
-  r.messages = {{role::user, "Benchmark call " + std::to_string(i) + ": is the engine fast?"}};
+  const std::string_view head = "Benchmark call ", tail = ": is the engine fast?";
+  std::array<char, 16> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), i).ptr;
+  std::string text;
+  text.reserve(head.size() + static_cast<std::size_t>(end - digits.data()) + tail.size());
+  text.append(head).append(digits.data(), end).append(tail);
+  r.messages.reserve(1);
+  r.messages.emplace_back(role::user, std::move(text));
   return r;
 }
 
@@ -85,10 +97,13 @@ void warm_calls(asio::io_context& io, model& m, int n, tally& t, boost::json::ob
   concurrent_calls(io, m, n, false, warm_up);
   io.restart();
   const auto [user0, sys0] = own_cpu();
+  const auto allocations0 = allocations_so_far();
   concurrent_calls(io, m, n, false, t);
+  const auto allocations1 = allocations_so_far();
   const auto [user1, sys1] = own_cpu();
   extra["round_user_us"] = (user1 - user0).count();
   extra["round_sys_us"] = (sys1 - sys0).count();
+  if (allocations0 && allocations1) extra["round_allocations"] = *allocations1 - *allocations0;
   if (warm_up.failed > 0) {  // a failed warm-up fails the measurement
     t.failed += warm_up.failed;
     if (t.first_error.empty()) t.first_error = "warm-up: " + warm_up.first_error;
