@@ -178,6 +178,60 @@ BOOST_AUTO_TEST_CASE(a_header_value_that_would_inject_headers_is_never_sent) {
   BOOST_CHECK(t.raw.requests()[0].find("X-Injected") == std::string::npos);
 }
 
+// The client writes the head itself: the origin's Host, the caller's fields but the framing
+// it owns, a User-Agent unless the caller gave one, the body's true length.
+BOOST_AUTO_TEST_CASE(the_request_head_is_the_callers_fields_with_the_clients_framing) {
+  const std::string ok =
+      conclave::test::http_reply("200 OK", "content-type: application/json\r\n", raw_completion);
+  scripted t({ok, ok, ok});
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(t.base.where.port) + "\r\n";
+
+  auto req = chat(t.base, "raw");
+  req.set(bhttp::field::host, "evil.example");
+  req.set(bhttp::field::content_length, "1");
+  req.set(bhttp::field::connection, "close");
+  req.set("x-trace", "t-1");
+  const std::string body = req.body();
+  auto r = run(t.io, t.client->request(t.base.where, std::move(req)));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+
+  auto with_agent = chat(t.base, "raw");
+  with_agent.set(bhttp::field::user_agent, "host-app/2");
+  BOOST_REQUIRE(!run(t.io, t.client->request(t.base.where, std::move(with_agent))).ec);
+
+  http::request_message get{bhttp::verb::get, t.base.target("models"), 11};
+  BOOST_REQUIRE(!run(t.io, t.client->request(t.base.where, std::move(get))).ec);
+
+  BOOST_REQUIRE_EQUAL(t.raw.requests().size(), 3u);
+  const std::string& first = t.raw.requests()[0];
+  BOOST_CHECK_EQUAL(first,
+                    "POST /v1/chat/completions HTTP/1.1\r\n" + host +
+                        "Content-Type: application/json\r\nx-trace: t-1\r\n"
+                        "User-Agent: conclave/0.1\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body);
+  const std::string& second = t.raw.requests()[1];
+  BOOST_CHECK(second.find("User-Agent: host-app/2\r\n") != std::string::npos);
+  BOOST_CHECK(second.find("conclave/0.1") == std::string::npos);
+  BOOST_CHECK_EQUAL(t.raw.requests()[2],
+                    "GET /v1/models HTTP/1.1\r\n" + host + "User-Agent: conclave/0.1\r\n\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_user_agent_that_would_inject_headers_is_never_sent) {
+  asio::io_context io;
+  conclave::test::scripted_server raw(io, std::vector<std::string>{});
+  const auto base = *http::parse_base_url(raw.base_url());
+  http::client_options o;
+  o.user_agent = "app\r\nX-Injected: 1";
+  auto client = std::make_unique<http::client>(io.get_executor(), o);
+  auto r = run(io, client->request(base.where, chat(base, "raw")));
+  BOOST_CHECK(r.ec == http::error::unsafe_request);
+  BOOST_CHECK(r.failure_detail.find("user agent") != std::string::npos);
+  BOOST_CHECK_EQUAL(client->stats().connections_opened, 0u);
+  raw.stop();
+  client.reset();
+  conclave::test::expect_no_leftover_work(io);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_head_leaves_the_body_unread) {
   loopback lb;
   bool sunk = false;

@@ -1,4 +1,5 @@
 #include "client_call.hpp"
+#include "request_head.hpp"
 
 #include <conclave/http/client.hpp>
 #include <conclave/http/error.hpp>
@@ -38,16 +39,14 @@ std::string unsafe_part(const request_message& req) {
   return {};
 }
 
-// What every request gets before it goes, and why it must not go (empty: it may).
-std::string ready_to_send(request_message& req, const origin& where, const client_options& opts) {
-  req.set(bhttp::field::host, where.host_header());
-  if (req.find(bhttp::field::user_agent) == req.end()) {
-    req.set(bhttp::field::user_agent, opts.user_agent);
+// Why `req` must not go with `user_agent` as its default (empty: it may).
+std::string unsafe_with(const request_message& req, std::string_view user_agent) {
+  // The head is written as it is: a CR LF inside a value would inject headers.
+  if (std::string why = unsafe_part(req); !why.empty()) return why;
+  if (req.find(bhttp::field::user_agent) == req.end() && !is_safe_header_value(user_agent)) {
+    return "the client's user agent holds a control character; not sent";
   }
-  req.keep_alive(true);
-  req.prepare_payload();
-  // Beast writes header values as they are: a CR LF inside one would inject headers.
-  return unsafe_part(req);
+  return {};
 }
 
 }  // namespace
@@ -75,7 +74,7 @@ asio::awaitable<response> client::request(const origin& where, request_message r
 void client::start_stream(asio::any_io_executor ex, const origin& where, request_message req,
                           clock::time_point deadline, body_sink sink, head_check check,
                           asio::any_completion_handler<stream_signature> handler) {
-  if (std::string why = ready_to_send(req, where, impl_->opts); !why.empty()) {
+  if (std::string why = unsafe_with(req, impl_->opts.user_agent); !why.empty()) {
     response out;
     out.ec = http::error::unsafe_request;
     out.failure_detail = std::move(why);
@@ -84,8 +83,10 @@ void client::start_stream(asio::any_io_executor ex, const origin& where, request
     });
     return;
   }
-  detail::start_call(*impl_, std::move(ex), where, std::move(req), deadline, std::move(sink),
-                     std::move(check), std::move(handler));
+  // The head is all the call keeps of the message's fields: they are freed here.
+  std::string head = detail::request_head(req, where, impl_->opts.user_agent);
+  detail::start_call(*impl_, std::move(ex), where, std::move(head), std::move(req.body()),
+                     deadline, std::move(sink), std::move(check), std::move(handler));
 }
 
 asio::awaitable<response> client::stream(const origin& where, request_message req,

@@ -12,10 +12,12 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <array>
 #include <type_traits>
+#include <utility>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -26,14 +28,6 @@ namespace conclave::http::detail {
 namespace {
 
 constexpr std::size_t header_limit = 64 * 1024;
-// A stream's events are small: a 1 KiB chunk takes them a few at a time. When thousands of
-// replies come at once, most are read a step at a time side by side, each holding its chunk:
-// 8 KiB, then 2 KiB, was the largest part of a streaming agent's memory in heavy mode (1 KiB:
-// the CLI at N = 2,048 fell 0.35 KiB per agent from 2 KiB, its CPU within the runs' noise).
-constexpr std::size_t sink_chunk = 1024;
-// A whole body's first allocation: its content-length up to this, then doubling.
-constexpr std::size_t first_body_read = 64 * 1024;
-constexpr std::size_t min_body_read = 1024;
 // Interim responses tolerated before the final one: real servers send one or two; a peer
 // sending them without end would otherwise hold the call until its deadline (or forever).
 constexpr int max_interim_responses = 16;
@@ -67,7 +61,7 @@ void acquire(const call_ptr& c);
 void end_exchange(const call_ptr& c) {
   stream_call& r = *c;
   r.parser.reset();
-  std::vector<char>().swap(r.chunk);
+  r.body_to = {};
   if (!r.out.ec && !r.out.stopped_by_sink) {
     ++r.conn->requests_served;
     r.reusable = r.keep_alive;
@@ -116,12 +110,13 @@ struct exchange_steps {
   void write() const {
     stream_call& r = *self;
     r.phase = "writing the request";
-    bhttp::async_write(*s, r.request, step_handler(r, resume<&exchange_steps::written>{self, s}));
+    const std::array<asio::const_buffer, 2> request{asio::buffer(r.head), asio::buffer(r.body)};
+    asio::async_write(*s, request, step_handler(r, resume<&exchange_steps::written>{self, s}));
   }
   void written(error_code ec) const {
     stream_call& r = *self;
     if (failed(ec)) return;
-    if (!r.out.reused_connection) r.request = {};
+    if (!r.out.reused_connection) r.let_request_go();
     r.phase = "waiting for the response";
     read_head();
   }
@@ -170,7 +165,7 @@ struct exchange_steps {
   void head_read(error_code ec) const {
     stream_call& r = *self;
     if (failed(ec)) return;
-    if (!r.head_seen) r.request = {};
+    if (!r.head_seen) r.let_request_go();
     r.head_seen = true;
     if (is_interim(r.parser->get().result_int())) {
       ++r.interim;
@@ -186,59 +181,46 @@ struct exchange_steps {
     // own state, never by these fields.
     r.out.headers = std::move(static_cast<bhttp::fields&>(r.parser->get()));
     r.phase = "reading the response body";
-    r.to_sink = r.sink && is_success(r.out.status);
-    if (r.to_sink && r.check && !r.check(r.out)) {
+    const bool to_sink = r.sink && is_success(r.out.status);
+    if (to_sink && r.check && !r.check(r.out)) {
       r.out.stopped_by_sink = true;  // refused by its head: the body stays unread
       return end_exchange(self);
     }
+    r.body_to = {};
+    if (to_sink) {
+      r.body_to.sink = &r.sink;
+    } else {
+      r.body_to.whole = &r.out.body;
+      // Its first allocation: the content-length up to this, then the string's doubling.
+      constexpr std::uint64_t first_reservation = 64 * 1024;
+      if (const auto length = r.parser->content_length()) {
+        r.out.body.reserve(static_cast<std::size_t>(std::min(*length, first_reservation)));
+      }
+    }
+    r.parser->get().body().target = &r.body_to;
     read_body();
   }
 
-  // A body for the caller is read straight into out.body, sized by its content-length when
-  // there is one; a body for a sink through one small chunk (every in-flight stream holds it).
+  // The whole body in one read: the parser hands each piece to call_body's reader, which
+  // appends it to out.body or gives it to the sink as it arrives.
   void read_body() const {
     stream_call& r = *self;
     response_parser& parser = *r.parser;
     if (parser.is_done()) {
-      if (!r.to_sink) r.out.body.resize(r.used);
       r.keep_alive = parser.keep_alive();
       return end_exchange(self);
     }
     if (r.stopped) return finish_stopped(self);
-    if (r.to_sink) {
-      if (r.chunk.empty()) r.chunk.resize(sink_chunk);
-      r.room = r.chunk.data();
-      r.room_size = r.chunk.size();
-    } else {
-      if (r.used == r.out.body.size()) {
-        const auto remaining = parser.content_length_remaining();
-        const std::size_t grow =
-            remaining && *remaining > 0
-                ? static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, first_body_read))
-                : std::max(min_body_read, r.out.body.size());
-        r.out.body.resize(r.used + grow);
-      }
-      r.room = r.out.body.data() + r.used;
-      r.room_size = r.out.body.size() - r.used;
-    }
-    parser.get().body().data = r.room;
-    parser.get().body().size = r.room_size;
     bhttp::async_read(*s, r.conn->buffer, parser,
                       step_handler(r, resume<&exchange_steps::body_read>{self, s}));
   }
   void body_read(error_code ec) const {
     stream_call& r = *self;
-    if (ec == bhttp::error::need_buffer) ec = {};
-    const std::size_t got = r.room_size - r.parser->get().body().size;
-    if (r.to_sink) {
-      if (got > 0 && !r.sink(std::string_view(r.room, got))) {
-        r.out.stopped_by_sink = true;
-        return end_exchange(self);
-      }
-    } else {
-      r.used += got;
+    if (auto e = std::exchange(r.body_to.sink_threw, nullptr)) std::rethrow_exception(e);
+    if (r.body_to.refused) {
+      r.out.stopped_by_sink = true;
+      return end_exchange(self);
     }
-    if (ec && !r.to_sink) r.out.body.resize(r.used);
     if (failed(ec)) return;
     read_body();
   }
@@ -272,8 +254,8 @@ void acquire(const call_ptr& c) {
 
 }  // namespace
 
-// One request/response exchange on the leased connection. `request` is let go (its fields
-// and body freed) as soon as it cannot be sent again: once written on a fresh connection, else
+// One request/response exchange on the leased connection. The request (its head and body) is
+// let go as soon as it cannot be sent again: once written on a fresh connection, else
 // once a head came (the call replays it only on a kept-alive connection that answered nothing).
 void begin_exchange(const call_ptr& c) {
   stream_call& r = *c;
@@ -283,7 +265,6 @@ void begin_exchange(const call_ptr& c) {
   r.keep_alive = false;
   r.head_seen = false;
   r.interim = 0;
-  r.used = 0;
   r.conn->visit([&](auto& s) { exchange_steps<std::decay_t<decltype(s)>>{c, &s}.write(); });
 }
 
@@ -311,10 +292,11 @@ void finish_stopped(const call_ptr& c) {
 }
 
 void start_call(client_core& core, asio::any_io_executor ex, const origin& where,
-                request_message req, client::clock::time_point deadline, body_sink sink,
-                head_check check, asio::any_completion_handler<client::stream_signature> handler) {
-  auto c = std::make_shared<stream_call>(core, ex, where, std::move(req), std::move(sink),
-                                         std::move(check), std::move(handler));
+                std::string head, std::string body, client::clock::time_point deadline,
+                body_sink sink, head_check check,
+                asio::any_completion_handler<client::stream_signature> handler) {
+  auto c = std::make_shared<stream_call>(core, ex, where, std::move(head), std::move(body),
+                                         std::move(sink), std::move(check), std::move(handler));
   if (deadline != client::clock::time_point::max()) {
     c->deadline.expires_at(deadline);
     c->deadline.async_wait([c](error_code ec) {

@@ -9,12 +9,15 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 
+#include <string>
+
 namespace conclave::http::detail {
 
-/// Runs `req` (checked and completed by the client: host, user agent, length) on `ex` and
-/// completes `handler` there, as client::async_stream says. `core` and `where` outlive it.
+/// Sends `head` (request_head.hpp's, of a checked request) and `body` on `ex` and completes
+/// `handler` there, as client::async_stream says. `core` and `where` outlive it.
 void start_call(client_core& core, boost::asio::any_io_executor ex, const origin& where,
-                request_message req, client::clock::time_point deadline, body_sink sink,
+                std::string head, std::string body, client::clock::time_point deadline,
+                body_sink sink,
                 head_check check,
                 boost::asio::any_completion_handler<client::stream_signature> handler);
 

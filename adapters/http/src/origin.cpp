@@ -21,7 +21,10 @@ std::string origin::host_header() const {
 
 std::string base_url::target(std::string_view relative) const {
   while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
-  return path + "/" + std::string(relative);
+  std::string t;  // made on every request: one allocation, not one per piece
+  t.reserve(path.size() + 1 + relative.size());
+  t.append(path).append("/").append(relative);
+  return t;
 }
 
 boost::system::result<base_url, std::string> parse_base_url(std::string_view text) {

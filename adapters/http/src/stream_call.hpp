@@ -2,6 +2,7 @@
 // the exchange; client_open.cpp: a new connection). Internal to adapters/http.
 #pragma once
 
+#include "call_body.hpp"
 #include "client_core.hpp"
 #include "connection.hpp"
 
@@ -13,7 +14,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include <concepts>
@@ -38,16 +38,18 @@ struct opening {
   bool host_is_ip = false;
 };
 
-using response_parser = bhttp::response_parser<bhttp::buffer_body>;
+using response_parser = bhttp::response_parser<call_body>;
 
 struct stream_call {
-  stream_call(client_core& c, asio::any_io_executor e, const origin& w, request_message r,
-              body_sink s, head_check k, asio::any_completion_handler<client::stream_signature> h)
+  stream_call(client_core& c, asio::any_io_executor e, const origin& w, std::string request_head,
+              std::string request_body, body_sink s, head_check k,
+              asio::any_completion_handler<client::stream_signature> h)
       : core(c),
         connections(c.connections),
         ex(e),
         where(w),
-        request(std::move(r)),
+        head(std::move(request_head)),
+        body(std::move(request_body)),
         sink(std::move(s)),
         check(std::move(k)),
         handler(std::move(h)),
@@ -68,7 +70,13 @@ struct stream_call {
   std::shared_ptr<pool> connections;  // held: a call destroyed unfinished still gives back
   asio::any_io_executor ex;
   const origin& where;
-  request_message request;  // let go once it can no longer be sent (see begin_exchange)
+  // The request, let go once it can no longer be sent (see begin_exchange).
+  std::string head;
+  std::string body;
+  void let_request_go() {
+    std::string().swap(head);
+    std::string().swap(body);
+  }
   body_sink sink;
   head_check check;
   // Set only here: Boost 1.81's move assignment of an any_completion_handler recurses.
@@ -103,11 +111,7 @@ struct stream_call {
   // socket, once the reply's first bytes are there), so a plain call waiting for its reply,
   // most of its life, holds no parser's room.
   std::unique_ptr<response_parser> parser;
-  bool to_sink = false;
-  std::vector<char> chunk;  // a sink's read room
-  std::size_t used = 0;     // bytes of out.body filled
-  char* room = nullptr;     // where the pending body read writes
-  std::size_t room_size = 0;
+  body_target body_to;  // where the parser puts the reply's body
 };
 
 using call_ptr = std::shared_ptr<stream_call>;
