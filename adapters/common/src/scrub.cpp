@@ -12,6 +12,8 @@ namespace {
 // Redact first, then repair and cut: a cut before redacting could leave half a key behind.
 void clean(std::string& s, const text::redactor& secrets, std::size_t max_bytes) {
   secrets.apply_in_place(s);
+  // What quote() would give back, kept as it is: every reply's fields come through here.
+  if (s.size() <= max_bytes && text::is_valid_utf8(s)) return;
   s = text::quote(s, max_bytes);
 }
 
