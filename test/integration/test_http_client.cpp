@@ -204,11 +204,10 @@ BOOST_AUTO_TEST_CASE(the_request_head_is_the_callers_fields_with_the_clients_fra
 
   BOOST_REQUIRE_EQUAL(t.raw.requests().size(), 3u);
   const std::string& first = t.raw.requests()[0];
-  BOOST_CHECK_EQUAL(first,
-                    "POST /v1/chat/completions HTTP/1.1\r\n" + host +
-                        "Content-Type: application/json\r\nx-trace: t-1\r\n"
-                        "User-Agent: conclave/0.1\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\n\r\n" + body);
+  BOOST_CHECK_EQUAL(first, "POST /v1/chat/completions HTTP/1.1\r\n" + host +
+                               "Content-Type: application/json\r\nx-trace: t-1\r\n"
+                               "User-Agent: conclave/0.1\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body);
   const std::string& second = t.raw.requests()[1];
   BOOST_CHECK(second.find("User-Agent: host-app/2\r\n") != std::string::npos);
   BOOST_CHECK(second.find("conclave/0.1") == std::string::npos);
@@ -230,6 +229,22 @@ BOOST_AUTO_TEST_CASE(a_user_agent_that_would_inject_headers_is_never_sent) {
   raw.stop();
   client.reset();
   conclave::test::expect_no_leftover_work(io);
+}
+
+BOOST_AUTO_TEST_CASE(a_hand_made_origin_or_method_that_would_break_the_head_is_refused) {
+  scripted t({conclave::test::http_reply("200 OK", "", raw_completion)});
+  http::origin bad = t.base.where;
+  bad.host = "127.0.0.1\r\nX-Injected: 1";
+  auto r = run(t.io, t.client->request(bad, chat(t.base, "raw")));
+  BOOST_CHECK(r.ec == http::error::unsafe_request);
+  BOOST_CHECK_MESSAGE(r.failure_detail.find("host") != std::string::npos, r.failure_detail);
+  auto odd = chat(t.base, "raw");
+  odd.method_string("POST /x HTTP/1.1\r\nX-Injected:");
+  r = run(t.io, t.client->request(t.base.where, std::move(odd)));
+  BOOST_CHECK(r.ec == http::error::unsafe_request);
+  BOOST_CHECK_MESSAGE(r.failure_detail.find("method") != std::string::npos, r.failure_detail);
+  BOOST_CHECK_EQUAL(t.client->stats().connections_opened, 0u);
+  BOOST_CHECK(t.raw.requests().empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_head_leaves_the_body_unread) {
@@ -336,6 +351,43 @@ BOOST_AUTO_TEST_CASE(a_request_a_server_answered_any_head_to_is_never_sent_twice
     client.reset();
     conclave::test::expect_no_leftover_work(io);
   }
+}
+
+// A stream that stalls after its first pieces: the deadline ends the body's read.
+BOOST_AUTO_TEST_CASE(a_deadline_while_a_stream_stalls_is_a_timeout_naming_the_body) {
+  mock::mock_options m;
+  m.stream_interval = 2s;  // the mock notices the closed connection at its next piece
+  loopback lb(m);
+  std::string streamed;
+  auto r =
+      run(lb.io, lb.client->stream(lb.base.where, chat(lb.base, "mock", true),
+                                   http::client::clock::now() + 300ms, [&](std::string_view chunk) {
+                                     streamed += chunk;
+                                     return true;
+                                   }));
+  BOOST_CHECK(r.ec == boost::beast::error::timeout);
+  BOOST_CHECK_MESSAGE(r.failure_detail.find("reading the response body") != std::string::npos,
+                      r.failure_detail);
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  BOOST_CHECK(streamed.starts_with("data: "));  // the first piece came before the stall
+  BOOST_CHECK_LT(r.elapsed, 2s);                // ended by the deadline, not the next piece
+}
+
+// A sink that has read enough stops the body midway: no error, the connection not reused.
+BOOST_AUTO_TEST_CASE(a_sink_refusing_midway_stops_the_read_and_drops_the_connection) {
+  mock::mock_options m;
+  m.reply_words = 200;
+  loopback lb(m);
+  int pieces = 0;
+  auto r = run(lb.io, lb.client->stream(lb.base.where, chat(lb.base, "mock", true),
+                                        http::client::clock::now() + 10s,
+                                        [&](std::string_view) { return ++pieces < 2; }));
+  BOOST_CHECK(!r.ec);
+  BOOST_CHECK(r.stopped_by_sink);
+  BOOST_CHECK_EQUAL(pieces, 2);
+  auto again = lb.call("mock");
+  BOOST_CHECK(!again.ec);
+  BOOST_CHECK(!again.reused_connection);
 }
 
 BOOST_AUTO_TEST_CASE(deadline_expiry_is_a_timeout_naming_the_phase) {

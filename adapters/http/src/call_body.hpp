@@ -26,7 +26,7 @@ struct body_target {
   const body_sink* sink = nullptr;  ///< a streamed 2xx: its pieces go here
   std::string* whole = nullptr;     ///< otherwise: appended here
   bool refused = false;             ///< the sink returned false: stop reading
-  std::exception_ptr sink_threw;    ///< the sink threw: rethrown by the call's step
+  std::exception_ptr failure;       ///< the sink (or the append) threw: the call's step rethrows
 };
 
 struct call_body {
@@ -41,21 +41,23 @@ struct call_body {
     template <bool isRequest, class Fields>
     reader(boost::beast::http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
 
-    // Called as the head ends, still inside the head's read: nothing to do yet (the call
-    // reserves a whole body's room by its content-length when it sets the target).
+    // Called as the body's first bytes are parsed: nothing to do (the call reserves a whole
+    // body's room by its content-length when it sets the target).
     void init(const boost::optional<std::uint64_t>&, boost::system::error_code& ec) { ec = {}; }
 
     template <class ConstBufferSequence>
     std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
       ec = {};
+      if (body_.target == nullptr) {  // a body read before the call said where it goes: a bug
+        ec = boost::asio::error::invalid_argument;
+        return 0;
+      }
       body_target& target = *body_.target;
       std::size_t taken = 0;
       for (const auto b : boost::beast::buffers_range_ref(buffers)) {
         const std::string_view piece(static_cast<const char*>(b.data()), b.size());
-        if (target.sink == nullptr) {
-          target.whole->append(piece);
-        } else if (!deliver(target, piece)) {
-          ec = boost::asio::error::operation_aborted;  // the call reads `refused`, not this
+        if (!deliver(target, piece)) {
+          ec = boost::asio::error::operation_aborted;  // the call reads `target`, not this
           return taken;
         }
         taken += piece.size();
@@ -67,13 +69,17 @@ struct call_body {
 
    private:
     // Inside Beast's read: an exception must not unwind through it (the read's handler would
-    // never run), so it is kept for the call's step to throw.
+    // never run, and the call never complete), so it is kept for the call's step to throw.
     static bool deliver(body_target& target, std::string_view piece) {
       try {
+        if (target.sink == nullptr) {
+          target.whole->append(piece);
+          return true;
+        }
         if ((*target.sink)(piece)) return true;
         target.refused = true;
       } catch (...) {
-        target.sink_threw = std::current_exception();
+        target.failure = std::current_exception();
       }
       return false;
     }

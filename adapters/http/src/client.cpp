@@ -10,6 +10,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 
 namespace asio = boost::asio;
@@ -39,9 +41,25 @@ std::string unsafe_part(const request_message& req) {
   return {};
 }
 
-// Why `req` must not go with `user_agent` as its default (empty: it may).
-std::string unsafe_with(const request_message& req, std::string_view user_agent) {
+// Not a token (RFC 9110's tchar): a method holding one would break the request line.
+bool is_token(std::string_view s) {
+  constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           specials.find(c) != std::string_view::npos;
+  });
+}
+
+// Why `req` must not go to `where` with `user_agent` as its default (empty: it may).
+std::string unsafe_with(const request_message& req, const origin& where,
+                        std::string_view user_agent) {
   // The head is written as it is: a CR LF inside a value would inject headers.
+  if (!is_token(req.method_string())) return "the request method is not a token; not sent";
+  // An origin is usually parsed (parse_base_url refuses these), but it is a plain struct.
+  if (where.host.empty() || find_control_char(where.host) != std::string_view::npos ||
+      where.host.find_first_of(" /?#@") != std::string::npos) {
+    return "the origin's host holds a control character, space or delimiter; not sent";
+  }
   if (std::string why = unsafe_part(req); !why.empty()) return why;
   if (req.find(bhttp::field::user_agent) == req.end() && !is_safe_header_value(user_agent)) {
     return "the client's user agent holds a control character; not sent";
@@ -74,7 +92,7 @@ asio::awaitable<response> client::request(const origin& where, request_message r
 void client::start_stream(asio::any_io_executor ex, const origin& where, request_message req,
                           clock::time_point deadline, body_sink sink, head_check check,
                           asio::any_completion_handler<stream_signature> handler) {
-  if (std::string why = unsafe_with(req, impl_->opts.user_agent); !why.empty()) {
+  if (std::string why = unsafe_with(req, where, impl_->opts.user_agent); !why.empty()) {
     response out;
     out.ec = http::error::unsafe_request;
     out.failure_detail = std::move(why);
@@ -85,8 +103,8 @@ void client::start_stream(asio::any_io_executor ex, const origin& where, request
   }
   // The head is all the call keeps of the message's fields: they are freed here.
   std::string head = detail::request_head(req, where, impl_->opts.user_agent);
-  detail::start_call(*impl_, std::move(ex), where, std::move(head), std::move(req.body()),
-                     deadline, std::move(sink), std::move(check), std::move(handler));
+  detail::start_call(*impl_, std::move(ex), where, std::move(head), std::move(req.body()), deadline,
+                     std::move(sink), std::move(check), std::move(handler));
 }
 
 asio::awaitable<response> client::stream(const origin& where, request_message req,

@@ -9,10 +9,10 @@
 #include <conclave/http/error.hpp>
 
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <array>
@@ -201,8 +201,11 @@ struct exchange_steps {
     read_body();
   }
 
-  // The whole body in one read: the parser hands each piece to call_body's reader, which
-  // appends it to out.body or gives it to the sink as it arrives.
+  // The body a read at a time: the parser hands each piece to call_body's reader, which
+  // appends it to out.body or gives it to the sink as it arrives. One read per step, not one
+  // async_read for the whole body: Beast's read loop does not look at a stop that came
+  // between two of its reads (the deadline firing as a read completed), and the next read
+  // would wait on, for a stalled stream without end; a step looks at `stopped` first.
   void read_body() const {
     stream_call& r = *self;
     response_parser& parser = *r.parser;
@@ -211,12 +214,12 @@ struct exchange_steps {
       return end_exchange(self);
     }
     if (r.stopped) return finish_stopped(self);
-    bhttp::async_read(*s, r.conn->buffer, parser,
-                      step_handler(r, resume<&exchange_steps::body_read>{self, s}));
+    bhttp::async_read_some(*s, r.conn->buffer, parser,
+                           step_handler(r, resume<&exchange_steps::body_read>{self, s}));
   }
   void body_read(error_code ec) const {
     stream_call& r = *self;
-    if (auto e = std::exchange(r.body_to.sink_threw, nullptr)) std::rethrow_exception(e);
+    if (auto e = std::exchange(r.body_to.failure, nullptr)) std::rethrow_exception(e);
     if (r.body_to.refused) {
       r.out.stopped_by_sink = true;
       return end_exchange(self);
@@ -291,10 +294,9 @@ void finish_stopped(const call_ptr& c) {
   finish(c);
 }
 
-void start_call(client_core& core, asio::any_io_executor ex, const origin& where,
-                std::string head, std::string body, client::clock::time_point deadline,
-                body_sink sink, head_check check,
-                asio::any_completion_handler<client::stream_signature> handler) {
+void start_call(client_core& core, asio::any_io_executor ex, const origin& where, std::string head,
+                std::string body, client::clock::time_point deadline, body_sink sink,
+                head_check check, asio::any_completion_handler<client::stream_signature> handler) {
   auto c = std::make_shared<stream_call>(core, ex, where, std::move(head), std::move(body),
                                          std::move(sink), std::move(check), std::move(handler));
   if (deadline != client::clock::time_point::max()) {

@@ -17,8 +17,7 @@ namespace conclave::http::detail {
 /// `handler` there, as client::async_stream says. `core` and `where` outlive it.
 void start_call(client_core& core, boost::asio::any_io_executor ex, const origin& where,
                 std::string head, std::string body, client::clock::time_point deadline,
-                body_sink sink,
-                head_check check,
+                body_sink sink, head_check check,
                 boost::asio::any_completion_handler<client::stream_signature> handler);
 
 }  // namespace conclave::http::detail

@@ -50,7 +50,8 @@ void write_head(head_writer& w, const request_message& req, const origin& where,
   std::array<char, 8> port{};
   const auto [port_end, ec] = std::to_chars(port.data(), port.data() + port.size(), where.port);
   (void)ec;  // a uint16_t always fits
-  w << req.method_string() << " " << req.target() << (req.version() >= 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
+  w << req.method_string() << " " << req.target()
+    << (req.version() >= 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
   w << "Host: " << (ipv6 ? "[" : "") << where.host << (ipv6 ? "]" : "");
   if (!default_port) w << ":" << std::string_view(port.data(), port_end - port.data());
   w << "\r\n";
