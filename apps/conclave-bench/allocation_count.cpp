@@ -6,8 +6,9 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CONCLAVE_SANITIZED 1
@@ -55,8 +56,9 @@ bool from_bootstrap(const void* p) {
          p < static_cast<const void*>(bootstrap + sizeof bootstrap);
 }
 void* bootstrap_alloc(std::size_t n) {
-  const std::size_t size = (n + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) *
-                           alignof(std::max_align_t);
+  if (n > sizeof bootstrap) return nullptr;
+  const std::size_t size =
+      (n + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) * alignof(std::max_align_t);
   const std::size_t at = bootstrap_used.fetch_add(size);
   return at + size <= sizeof bootstrap ? bootstrap + at : nullptr;  // zeroed: static storage
 }
@@ -89,14 +91,23 @@ void* malloc(std::size_t n) {
   return next.malloc(n);
 }
 void* calloc(std::size_t n, std::size_t size) {
-  if (!ready()) return bootstrap_alloc(n * size);
+  if (!ready()) return size != 0 && n > SIZE_MAX / size ? nullptr : bootstrap_alloc(n * size);
   count();
   return next.calloc(n, size);
 }
 void* realloc(void* p, std::size_t n) {
   if (!ready()) return nullptr;  // not asked for during the lookup
   count();
-  return next.realloc(p, n);
+  if (!from_bootstrap(p)) return next.realloc(p, n);
+  // Bootstrap bytes are not the allocator's: moved out by hand (its size is not known,
+  // so as much as it can have held).
+  void* moved = next.malloc(n);
+  if (moved != nullptr) {
+    const auto left =
+        static_cast<std::size_t>(bootstrap + sizeof bootstrap - static_cast<unsigned char*>(p));
+    std::memcpy(moved, p, n < left ? n : left);
+  }
+  return moved;
 }
 void free(void* p) {
   if (p == nullptr || from_bootstrap(p) || !ready()) return;

@@ -56,7 +56,8 @@ measurement run_measurement(const std::vector<const mock_process*>& mocks,
     m.user_per_call_us = number(o, "round_user_us") / n;
     m.sys_per_call_us = number(o, "round_sys_us") / n;
     m.cpu_per_call_us = m.user_per_call_us + m.sys_per_call_us;
-    if (o.contains("round_allocations")) m.allocations_per_call = number(o, "round_allocations") / n;
+    if (o.contains("round_allocations"))
+      m.allocations_per_call = number(o, "round_allocations") / n;
   }
   m.peak_rss_kib = number(o, "peak_rss_kib");  // the worker's own (child.hpp's peak_rss_kib)
   // A worker whose calls have latencies of their own (dag) reports the overheads itself.
@@ -355,18 +356,18 @@ suite_result run_suite(const suite_options& opts) {
           {"client CPU per call, connections open (warm, N=" + std::to_string(warm->n) + ")",
            warm->cpu_per_call_us, 30, "us"});
       if (warm->allocations_per_call > 0) {  // 0: not counted (a sanitizer's build)
-        out.targets.push_back({"allocations per call, connections open (warm, N=" +
-                                   std::to_string(warm->n) + ")",
-                               warm->allocations_per_call, 20, "/call"});
+        out.targets.push_back(
+            {"allocations per call, connections open (warm, N=" + std::to_string(warm->n) + ")",
+             warm->allocations_per_call, 20, "/call"});
       }
     }
     out.notes.push_back(
         "client CPU per call on open connections (second round of " + std::to_string(warm->n) +
         " at once): user " + fixed(warm->user_per_call_us) + " us, kernel " +
-        fixed(warm->sys_per_call_us) + " us; connections opened over both rounds: " +
-        std::to_string(warm->connections) + " (" + std::to_string(warm->n) +
-        " when all reused); heap allocations per call " + fixed(warm->allocations_per_call) +
-        " (the harness building each request included)");
+        fixed(warm->sys_per_call_us) +
+        " us; connections opened over both rounds: " + std::to_string(warm->connections) + " (" +
+        std::to_string(warm->n) + " when all reused); heap allocations per call " +
+        fixed(warm->allocations_per_call) + " (the harness building each request included)");
   }
   if (const auto* pooled = find(out.rows, "pooled", opts.pooled_n, L)) {
     out.targets.push_back(
