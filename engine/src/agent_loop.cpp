@@ -71,8 +71,7 @@ struct progress_sink {
     // Only text reaches anyone: reasoning and tool-call fragments never stop a retry.
     if (const auto* t = std::get_if<text_delta>(&delta); t && !t->text.empty()) {
       run->delivered = true;
-      run->ctx->emit(
-          {.kind = event_kind::progress, .agent = run->report.index, .text = std::string(t->text)});
+      run->ctx->emit_progress(run->report.index, std::string(t->text));
     }
   }
 };

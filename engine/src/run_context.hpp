@@ -119,6 +119,19 @@ struct run_context : std::enable_shared_from_this<run_context> {
     }
   }
 
+  /// A streamed text piece of agent `agent`, as a progress event. Queued small: an agent
+  /// streams a reply in many pieces, and thousands streaming at once queued a whole event each
+  /// (about 300 bytes) for the strand; the event is made there.
+  void emit_progress(std::size_t agent, std::string text) {
+    if (strand.running_in_this_thread()) {
+      deliver({.kind = event_kind::progress, .agent = agent, .text = std::move(text)});
+    } else {
+      boost::asio::post(strand, [self = shared_from_this(), agent, t = std::move(text)]() mutable {
+        self->deliver({.kind = event_kind::progress, .agent = agent, .text = std::move(t)});
+      });
+    }
+  }
+
   /// Backoff jitter for one caller: reproducible with opts.random_seed, else from a seed the
   /// system gave the run once (a random_device per call cost a syscall each).
   jitter_rng jitter_source(std::uint64_t salt) const {
