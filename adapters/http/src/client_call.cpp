@@ -198,7 +198,22 @@ struct exchange_steps {
       }
     }
     r.parser->get().body().target = &r.body_to;
-    read_body();
+    // Each parse takes all it can (a chunked body's pieces too), not one state of the parser.
+    r.parser->eager(true);
+    parse_buffered();
+  }
+
+  // Body bytes that came with the head (all of a whole reply that fit its read, usually) are
+  // parsed here, with no operation; then the rest is read.
+  void parse_buffered() const {
+    stream_call& r = *self;
+    error_code ec;
+    if (r.conn->buffer.size() > 0) {
+      const std::size_t used = r.parser->put(r.conn->buffer.data(), ec);
+      r.conn->buffer.consume(used);
+      if (ec == bhttp::error::need_more) ec = {};
+    }
+    body_read(ec);
   }
 
   // The body a read at a time: the parser hands each piece to call_body's reader, which
