@@ -11,7 +11,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 
 namespace asio = boost::asio;
@@ -45,8 +44,8 @@ std::string unsafe_part(const request_message& req) {
 bool is_token(std::string_view s) {
   constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
   return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-           specials.find(c) != std::string_view::npos;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           specials.find(c) != std::string_view::npos;  // ASCII only, whatever the locale
   });
 }
 

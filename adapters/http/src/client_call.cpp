@@ -71,7 +71,7 @@ void end_exchange(const call_ptr& c) {
   // A kept-alive connection the server closed before answering anything (no head, not even
   // a 1xx: a server that sent one had the request, and must not get it twice): once, on a
   // fresh one.
-  if (r.out.ec && r.out.reused_connection && !r.head_seen && r.attempt == 0 &&
+  if (r.out.ec && r.out.reused_connection && !r.head_seen && r.attempt == 0 && !r.stopped &&
       is_stale_connection_error(r.out.ec)) {
     r.give_back();
     ++r.attempt;
@@ -207,8 +207,10 @@ struct exchange_steps {
   // parsed here, with no operation; then the rest is read.
   void parse_buffered() const {
     stream_call& r = *self;
+    if (r.stopped) return finish_stopped(self);
     error_code ec;
-    if (r.conn->buffer.size() > 0) {
+    // A message with no body (204, 304, length 0) is done already: what follows is not its.
+    if (!r.parser->is_done() && r.conn->buffer.size() > 0) {
       const std::size_t used = r.parser->put(r.conn->buffer.data(), ec);
       r.conn->buffer.consume(used);
       if (ec == bhttp::error::need_more) ec = {};
@@ -309,6 +311,31 @@ void finish_stopped(const call_ptr& c) {
   finish(c);
 }
 
+namespace {
+
+// The deadline or the caller stopped the call: the pending step's operation is cancelled, and
+// the socket shut, because Beast's reads (a chunk header split across reads, a TLS record,
+// a handshake) loop over socket reads without looking at a stop that came between two of
+// them: the next read fails at once instead of waiting on a peer that has stalled.
+void stop_now(const call_ptr& c) {
+  c->stopped = true;
+  c->stop.emit(asio::cancellation_type::terminal);
+  auto shut = [](auto& stream) {
+    error_code ignored;
+    stream.lowest_layer().shutdown(tcp_socket::shutdown_both, ignored);
+  };
+  if (c->conn) c->conn->visit(shut);
+  if (c->opener) {
+    if (c->opener->tls) {
+      shut(*c->opener->tls);
+    } else {
+      shut(c->opener->socket);
+    }
+  }
+}
+
+}  // namespace
+
 void start_call(client_core& core, asio::any_io_executor ex, const origin& where, std::string head,
                 std::string body, client::clock::time_point deadline, body_sink sink,
                 head_check check, asio::any_completion_handler<client::stream_signature> handler) {
@@ -319,8 +346,7 @@ void start_call(client_core& core, asio::any_io_executor ex, const origin& where
     c->deadline.async_wait([c](error_code ec) {
       if (ec || c->ended) return;
       c->expired = true;
-      c->stopped = true;
-      c->stop.emit(asio::cancellation_type::terminal);
+      stop_now(c);
     });
   }
   c->caller = asio::get_associated_cancellation_slot(c->handler);
@@ -329,8 +355,7 @@ void start_call(client_core& core, asio::any_io_executor ex, const origin& where
     c->caller.assign([c](asio::cancellation_type type) {
       if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none) return;
       if (c->ended) return;
-      c->stopped = true;
-      c->stop.emit(asio::cancellation_type::terminal);
+      stop_now(c);
     });
   }
   acquire(c);
