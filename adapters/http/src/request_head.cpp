@@ -43,18 +43,11 @@ class head_writer {
   std::size_t size_ = 0;
 };
 
-void write_head(head_writer& w, const request_message& req, const origin& where,
+void write_head(head_writer& w, const request_message& req, std::string_view host,
                 std::string_view user_agent, std::string_view length) {
-  const bool ipv6 = where.host.find(':') != std::string::npos;
-  const bool default_port = where.port == (where.tls ? 443 : 80);
-  std::array<char, 8> port{};
-  const auto [port_end, ec] = std::to_chars(port.data(), port.data() + port.size(), where.port);
-  (void)ec;  // a uint16_t always fits
   w << req.method_string() << " " << req.target()
     << (req.version() >= 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
-  w << "Host: " << (ipv6 ? "[" : "") << where.host << (ipv6 ? "]" : "");
-  if (!default_port) w << ":" << std::string_view(port.data(), port_end - port.data());
-  w << "\r\n";
+  w << "Host: " << host << "\r\n";
   bool has_agent = false;
   for (const auto& f : req) {
     if (owned_by_client(f.name())) continue;
@@ -79,12 +72,13 @@ std::string request_head(const request_message& req, const origin& where,
     (void)ec;  // a size_t always fits
     length = std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data()));
   }
+  const std::string host = where.host_header();
   head_writer measure(nullptr);
-  write_head(measure, req, where, user_agent, length);
+  write_head(measure, req, host, user_agent, length);
   std::string head;
   head.reserve(measure.size());
   head_writer write(&head);
-  write_head(write, req, where, user_agent, length);
+  write_head(write, req, host, user_agent, length);
   return head;
 }
 
