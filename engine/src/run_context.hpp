@@ -110,26 +110,16 @@ struct run_context : std::enable_shared_from_this<run_context> {
   /// is taken on the strand, so observers see `at` never decrease (an event stamped before the
   /// post could otherwise be overtaken by one emitted on the strand meanwhile).
   void emit(event e) {
-    if (strand.running_in_this_thread()) {
-      deliver(std::move(e));
-    } else {
-      boost::asio::post(strand, [self = shared_from_this(), e = std::move(e)]() mutable {
-        self->deliver(std::move(e));
-      });
-    }
+    on_strand([e = std::move(e)]() mutable { return std::move(e); });
   }
 
   /// A streamed text piece of agent `agent`, as a progress event. Queued small: an agent
   /// streams a reply in many pieces, and thousands streaming at once queued a whole event each
   /// (about 300 bytes) for the strand; the event is made there.
   void emit_progress(std::size_t agent, std::string text) {
-    if (strand.running_in_this_thread()) {
-      deliver({.kind = event_kind::progress, .agent = agent, .text = std::move(text)});
-    } else {
-      boost::asio::post(strand, [self = shared_from_this(), agent, t = std::move(text)]() mutable {
-        self->deliver({.kind = event_kind::progress, .agent = agent, .text = std::move(t)});
-      });
-    }
+    on_strand([agent, t = std::move(text)]() mutable {
+      return event{.kind = event_kind::progress, .agent = agent, .text = std::move(t)};
+    });
   }
 
   /// Backoff jitter for one caller: reproducible with opts.random_seed, else from a seed the
@@ -321,6 +311,19 @@ struct run_context : std::enable_shared_from_this<run_context> {
   run_report head;
 
  private:
+  // Delivers the event `make` returns: at once when already on the strand, else posted
+  // there, holding only what `make` captured until then.
+  template <typename Make>
+  void on_strand(Make make) {
+    if (strand.running_in_this_thread()) {
+      deliver(make());
+    } else {
+      boost::asio::post(strand, [self = shared_from_this(), make = std::move(make)]() mutable {
+        self->deliver(make());
+      });
+    }
+  }
+
   void deliver(event e) {
     e.at = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - start);
     progress.apply(e);
