@@ -539,6 +539,54 @@ BOOST_AUTO_TEST_CASE(async_stream_times_out_naming_the_phase_and_cancels_through
   BOOST_CHECK(cancelled.response.failure_detail.empty());  // the caller's, not a deadline
 }
 
+BOOST_AUTO_TEST_CASE(a_call_in_the_pool_line_leaves_it_on_its_deadline_or_cancel) {
+  http::client_options c;
+  c.max_connections_per_origin = 1;
+  loopback lb({}, c);
+  // The one connection is held by a call the server never answers.
+  stream_outcome holder;
+  asio::cancellation_signal let_go;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock-hang"),
+                          http::client::clock::time_point::max(), {}, {},
+                          asio::bind_cancellation_slot(let_go.slot(), record(holder)));
+  BOOST_REQUIRE(
+      conclave::test::pump_until(lb.io, [&] { return lb.server.stats().in_flight == 1; }));
+
+  stream_outcome timed;  // in line until its deadline
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"), http::client::clock::now() + 100ms,
+                          {}, {}, record(timed));
+  stream_outcome cancelled;  // in line until its caller cancels
+  asio::cancellation_signal cancel;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"),
+                          http::client::clock::time_point::max(), {}, {},
+                          asio::bind_cancellation_slot(cancel.slot(), record(cancelled)));
+  stream_outcome served;  // behind both: the slot comes to it once the holder lets go
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"), http::client::clock::now() + 10s,
+                          {}, {}, record(served));
+
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return timed.finished; }));
+  BOOST_CHECK(timed.response.ec == boost::beast::error::timeout);
+  BOOST_CHECK_MESSAGE(
+      timed.response.failure_detail.find(
+          "deadline expired while waiting for a pooled connection") != std::string::npos,
+      timed.response.failure_detail);
+  cancel.emit(asio::cancellation_type::terminal);
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return cancelled.finished; }));
+  BOOST_CHECK(cancelled.response.ec == asio::error::operation_aborted);
+  BOOST_CHECK(!served.finished);  // still in line: the holder has the one slot
+
+  let_go.emit(asio::cancellation_type::terminal);
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return served.finished; }));
+  BOOST_CHECK(holder.response.ec == asio::error::operation_aborted);
+  BOOST_REQUIRE_MESSAGE(!served.response.ec, served.response.failure_detail);
+  BOOST_CHECK_EQUAL(served.response.status, 200u);
+  // The holder's connection closed with its cancel; the call served opened the second. The
+  // two that left the line took no slot with them.
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 2u);
+  BOOST_CHECK(!lb.call("mock").ec);
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_sink_that_throws_completes_the_operation_with_its_exception) {
   loopback lb;
   stream_outcome out;

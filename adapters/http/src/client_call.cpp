@@ -8,6 +8,7 @@
 
 #include <conclave/http/error.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -246,29 +247,51 @@ struct exchange_steps {
   }
 };
 
+// A slot of the pool is the call's: on a connection kept alive, or to open a new one.
+void leased(const call_ptr& c, std::unique_ptr<connection> conn) {
+  stream_call& r = *c;
+  r.leased = true;
+  r.conn = std::move(conn);
+  if (r.conn) return begin_exchange(c);
+  open_connection(c);
+}
+
 struct on_leased {
   call_ptr self;
   // Granted after the call ended (a step threw meanwhile): the slot goes back.
-  void abandoned(error_code ec, std::unique_ptr<connection> leased) const {
-    if (!ec) self->connections->release(self->where, std::move(leased));
+  void abandoned(error_code ec, std::unique_ptr<connection> granted) const {
+    if (!ec) self->connections->release(self->where, std::move(granted));
   }
-  void operator()(error_code ec, std::unique_ptr<connection> leased) const {
-    stream_call& r = *self;
+  void operator()(error_code ec, std::unique_ptr<connection> granted) const {
     if (ec) {
-      r.out.ec = ec;
+      self->out.ec = ec;
       return finish(self);
     }
-    r.leased = true;
-    r.conn = std::move(leased);
-    if (r.conn) return begin_exchange(self);
-    open_connection(self);
+    leased(self, std::move(granted));
   }
 };
 
+// Opening a connection with the slot just taken, as a step of its own: acquire() may run
+// inside start_call(), and opening can fail at once (no TLS context), which must not complete
+// the call before start_call() returns.
+struct open_later {
+  call_ptr self;
+  void operator()() const { open_connection(self); }
+};
+
+// Most calls find a kept-alive connection or a free slot at once, and need no wait in the
+// pool's line (an operation, its handler and its cancellation). A kept-alive connection
+// starts the exchange in this step: that only starts a write.
 void acquire(const call_ptr& c) {
   stream_call& r = *c;
   r.phase = "waiting for a pooled connection";
   if (r.stopped) return finish_stopped(c);
+  if (auto now = r.connections->try_acquire(r.where)) {
+    if (*now) return leased(c, std::move(*now));
+    r.leased = true;  // given back by the call, whatever happens before the step runs
+    asio::post(r.ex, step_handler(r, open_later{c}));
+    return;
+  }
   r.connections->async_acquire(r.where, step_handler(r, on_leased{c}));
 }
 

@@ -2,13 +2,13 @@
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 
 #include <algorithm>
-#include <optional>
+#include <utility>
 
 namespace asio = boost::asio;
 
@@ -16,7 +16,7 @@ namespace conclave::http::detail {
 
 pool::pool(asio::any_io_executor ex, std::size_t max_per_origin,
            std::chrono::milliseconds idle_timeout)
-    : strand_(asio::make_strand(std::move(ex))),
+    : ex_(std::move(ex)),
       max_per_origin_(std::max<std::size_t>(1, max_per_origin)),
       idle_timeout_(idle_timeout) {}
 
@@ -37,74 +37,73 @@ pool::~pool() {
   }
 }
 
+std::optional<std::unique_ptr<connection>> pool::take(origin_state& st) {
+  evict_idle(st);
+  if (!st.waiters.empty()) return std::nullopt;  // never ahead of those in line
+  if (!st.idle.empty()) {
+    auto c = std::move(st.idle.back());  // warmest first: most likely still open
+    st.idle.pop_back();
+    return c;
+  }
+  if (st.open < max_per_origin_) {
+    ++st.open;
+    return std::unique_ptr<connection>{};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::unique_ptr<connection>> pool::try_acquire(const origin& where) {
+  const std::lock_guard lock(mutex_);
+  return take(origins_[where]);
+}
+
 void pool::initiate_acquire(const origin& where, lease_handler handler) {
-  const std::uint64_t ticket = next_ticket_++;
-  origin key = where;  // a short host stays in the string's own buffer: no allocation
-  // Taken before the handler moves away; it refers to the caller's signal, which outlives
-  // this operation. Assigned here, on the caller's side where the signal is emitted, after
-  // the dispatch, so the strand sees the acquire before any cancel.
+  std::unique_lock lock(mutex_);
+  origin_state& st = origins_[where];
+  if (auto leased = take(st)) {
+    lock.unlock();
+    complete(std::move(handler), boost::system::error_code{}, std::move(*leased));
+    return;
+  }
+  // Assigned under the lock, before the waiter is in line: a release on another thread may
+  // hand it a connection as soon as the lock is let go, and its completion clears the slot.
+  // The slot refers to the caller's signal, which outlives the wait; the signal is emitted on
+  // the caller's side, never while this runs.
   auto slot = asio::get_associated_cancellation_slot(handler);
-  asio::dispatch(strand_,
-                 [self = shared_from_this(), key, ticket, h = std::move(handler)]() mutable {
-                   self->acquire_on_strand(key, ticket, std::move(h));
-                 });
+  const auto id = st.waiters.push(std::move(handler));
   if (slot.is_connected()) {
-    slot.assign([weak = weak_from_this(), key = std::move(key), ticket](asio::cancellation_type t) {
+    slot.assign([weak = weak_from_this(), key = where, id](asio::cancellation_type t) {
       if (t == asio::cancellation_type::none) return;
-      if (auto self = weak.lock()) {
-        asio::dispatch(self->strand_, [self, key, ticket] {
-          self->drop_waiter(key, ticket, asio::error::operation_aborted);
-        });
-      }
+      if (auto self = weak.lock()) self->drop_waiter(key, id);
     });
   }
 }
 
-void pool::acquire_on_strand(const origin& key, std::uint64_t ticket, lease_handler handler) {
-  origin_state& st = origins_[key];
-  evict_idle(st);
-  if (!st.idle.empty()) {
-    auto c = std::move(st.idle.back());  // warmest first: most likely still open
-    st.idle.pop_back();
-    complete(std::move(handler), boost::system::error_code{}, std::move(c));
-    return;
-  }
-  if (st.open < max_per_origin_) {
-    ++st.open;
-    complete(std::move(handler), boost::system::error_code{}, std::unique_ptr<connection>{});
-    return;
-  }
-  st.waiters.push(waiter{ticket, std::move(handler)});
-}
-
 void pool::release(const origin& where, std::unique_ptr<connection> c) {
-  asio::dispatch(strand_, [self = shared_from_this(), key = where, c = std::move(c)]() mutable {
-    origin_state& st = self->origins_[key];
-    if (c) c->idle_since = clock::now();
-    if (auto w = st.waiters.pop()) {
-      // Hand the slot over: a live connection, or (nullptr) the right to open a new one.
-      self->complete(std::move(w->handler), boost::system::error_code{}, std::move(c));
-      return;
-    }
-    if (c) {
-      st.idle.push_back(std::move(c));
-    } else {
-      --st.open;
-    }
-  });
+  std::unique_lock lock(mutex_);
+  origin_state& st = origins_[where];
+  if (c) c->idle_since = clock::now();
+  if (auto next = st.waiters.pop()) {
+    lock.unlock();
+    // Hand the slot over: a live connection, or (nullptr) the right to open a new one.
+    complete(std::move(*next), boost::system::error_code{}, std::move(c));
+    return;
+  }
+  if (c) {
+    st.idle.push_back(std::move(c));
+  } else {
+    --st.open;
+  }
 }
 
-void pool::drop_waiter(const origin& key, std::uint64_t ticket, boost::system::error_code why) {
+void pool::drop_waiter(const origin& key, waiter_list<lease_handler>::id_type id) {
+  std::unique_lock lock(mutex_);
   auto it = origins_.find(key);
   if (it == origins_.end()) return;
-  auto& waiters = it->second.waiters;
-  std::optional<waiter_list<waiter>::id_type> id;
-  waiters.for_each([&](auto at, int, const waiter& w) {
-    if (w.ticket == ticket) id = at;
-  });
-  if (!id) return;  // already served
-  auto w = waiters.remove(*id);
-  complete(std::move(w->handler), why, std::unique_ptr<connection>{});
+  auto handler = it->second.waiters.remove(id);
+  lock.unlock();
+  if (!handler) return;  // already served
+  complete(std::move(*handler), asio::error::operation_aborted, std::unique_ptr<connection>{});
 }
 
 std::size_t pool::evict_idle(origin_state& st) {
@@ -119,34 +118,33 @@ std::size_t pool::evict_idle(origin_state& st) {
 }
 
 void pool::initiate_evict(evict_handler handler) {
-  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
-    idle_eviction done;
-    for (auto it = self->origins_.begin(); it != self->origins_.end();) {
-      done.connections_closed += self->evict_idle(it->second);
+  idle_eviction done;
+  {
+    const std::lock_guard lock(mutex_);
+    for (auto it = origins_.begin(); it != origins_.end();) {
+      done.connections_closed += evict_idle(it->second);
       if (it->second.open == 0 && it->second.waiters.empty()) {
-        it = self->origins_.erase(it);
+        it = origins_.erase(it);
         ++done.origins_forgotten;
       } else {
         ++it;
       }
     }
-    done.origins_kept = self->origins_.size();
-    self->complete(std::move(h), done);
-  });
+    done.origins_kept = origins_.size();
+  }
+  complete(std::move(handler), done);
 }
 
+// Posted to the handler's executor: never inside the call that started the operation, nor
+// under the lock (the caller may acquire again from its handler).
 template <typename Handler, typename... Args>
 void pool::complete(Handler handler, Args... args) {
-  // Leave the strand first (post), then run on the handler's executor: the caller's coroutine
-  // must never resume inside the strand and re-enter the pool from within it.
-  asio::post(strand_.get_inner_executor(), [h = std::move(handler), ... args = std::move(args),
-                                            fallback = strand_.get_inner_executor()]() mutable {
-    auto ex = asio::get_associated_executor(h, fallback);
-    asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable {
-      asio::get_associated_cancellation_slot(h).clear();
-      std::move(h)(std::move(args)...);
-    });
-  });
+  auto ex = asio::get_associated_executor(handler, ex_);
+  asio::post(ex_, asio::bind_executor(std::move(ex), [h = std::move(handler),
+                                                      ... args = std::move(args)]() mutable {
+               asio::get_associated_cancellation_slot(h).clear();
+               std::move(h)(std::move(args)...);
+             }));
 }
 
 }  // namespace conclave::http::detail

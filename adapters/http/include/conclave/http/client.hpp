@@ -75,8 +75,9 @@ struct idle_eviction {
 };
 
 /// Thread safety: `request` and `stream` may run concurrently from any number of coroutines
-/// on any threads; the pool behind them lives on its own strand. The client must outlive
-/// every operation it started.
+/// on any threads; the pool behind them keeps its state behind a mutex (held only for
+/// bookkeeping, never across a handler or a system call but an evicted socket's close). The client
+/// must outlive every operation it started.
 class client {
  public:
   using clock = std::chrono::steady_clock;
@@ -134,8 +135,8 @@ class client {
   /// Upkeep for a long-lived host, called on a timer (a request only evicts the idle
   /// connections of its own origin): closes every idle connection older than the idle
   /// timeout now and forgets the origins with nothing open or waiting, so memory stays bounded
-  /// under many origins. Runs on the pool's strand, so it is an operation, not a plain call:
-  /// blocking for the strand could deadlock a single-threaded host.
+  /// under many origins. An operation, not a plain call: it completes on the caller's
+  /// executor, never inside this call.
   boost::asio::awaitable<idle_eviction> evict_idle();
 
  private:
