@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   if (const auto wait = anthropic::rfc3339_wait(line, now)) check(wait->count() >= 0);
   // A header value as a parsed reply could hold one: no control characters.
   if (std::none_of(line.begin(), line.end(), [](char c) { return c >= 0 && c < 0x20; })) {
-    boost::beast::http::fields headers;
+    http::header_fields headers;
     headers.set("anthropic-ratelimit-input-tokens-reset", line);
     headers.set("anthropic-ratelimit-input-tokens-remaining", line);
     const auto limits = codec.read_limits(headers, now);

@@ -17,6 +17,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <exception>
+#include <iterator>
 #include <stdexcept>
 
 namespace integration_test_http_client {  // file-local names stay apart in unity batches
@@ -585,6 +586,30 @@ BOOST_AUTO_TEST_CASE(a_call_in_the_pool_line_leaves_it_on_its_deadline_or_cancel
   BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 2u);
   BOOST_CHECK(!lb.call("mock").ec);
   BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_reply_head_is_read_whole_past_its_first_block) {
+  std::string fields;
+  for (int i = 0; i < 40; ++i) {
+    fields += "x-detail-" + std::to_string(i) + ": " +
+              std::string(50, static_cast<char>('a' + i % 26)) + "\r\n";
+  }
+  fields += "content-type: application/json\r\n";
+  scripted t({conclave::test::http_reply("200 OK", fields, raw_completion)});
+  auto r = run(t.io, t.client->request(t.base.where, chat(t.base, "raw")));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+  BOOST_CHECK_EQUAL(r.body, raw_completion);
+  // 40, content-type, content-length and connection.
+  BOOST_CHECK_EQUAL(std::distance(r.headers.begin(), r.headers.end()), 43);
+  BOOST_CHECK_EQUAL(r.headers["x-detail-0"], std::string(50, 'a'));
+  BOOST_CHECK_EQUAL(r.headers["x-detail-39"], std::string(50, 'n'));
+  // A copy has storage of its own: it outlives the reply.
+  http::header_fields kept;
+  {
+    const http::response gone = std::move(r);
+    kept = gone.headers;
+  }
+  BOOST_CHECK_EQUAL(kept["x-detail-39"], std::string(50, 'n'));
 }
 
 BOOST_AUTO_TEST_CASE(a_sink_that_throws_completes_the_operation_with_its_exception) {

@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(error_bodies) {
 
 BOOST_AUTO_TEST_CASE(rate_limit_headers_with_rfc3339_resets) {
   const auto now = utc(2026, 11, 26, 3, 4, 0);
-  boost::beast::http::fields h;
+  http::header_fields h;
   h.set("anthropic-ratelimit-requests-limit", "50");
   h.set("anthropic-ratelimit-requests-remaining", "49");
   h.set("anthropic-ratelimit-requests-reset", "2026-11-26T03:04:05Z");
@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_headers_with_rfc3339_resets) {
   BOOST_CHECK_EQUAL(info.reset_tokens->count(), 60'500);
 
   // No `tokens` family: input or output, whichever has less left, with its limit and reset.
-  boost::beast::http::fields split;
+  http::header_fields split;
   split.set("anthropic-ratelimit-input-tokens-limit", "40000");
   split.set("anthropic-ratelimit-input-tokens-remaining", "39000");
   split.set("anthropic-ratelimit-input-tokens-reset", "2026-11-26T03:04:01Z");
@@ -204,12 +204,12 @@ BOOST_AUTO_TEST_CASE(rate_limit_headers_with_rfc3339_resets) {
   BOOST_CHECK_EQUAL(s.reset_requests->count(), 0);
   BOOST_CHECK(!s.limit_requests);
 
-  boost::beast::http::fields input_only;
+  http::header_fields input_only;
   input_only.set("anthropic-ratelimit-input-tokens-remaining", "7");
   input_only.set("anthropic-ratelimit-output-tokens-limit", "8000");
   BOOST_CHECK_EQUAL(*decode_rate_limits(input_only, now).remaining_tokens, 7);
 
-  boost::beast::http::fields bad;
+  http::header_fields bad;
   bad.set("anthropic-ratelimit-requests-remaining", "lots");
   bad.set("anthropic-ratelimit-requests-reset", "in a minute");
   const auto b = decode_rate_limits(bad, now);

@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(error_bodies) {
 }
 
 BOOST_AUTO_TEST_CASE(rate_limit_headers) {
-  boost::beast::http::fields h;
+  http::header_fields h;
   h.set("x-ratelimit-limit-requests", "60");
   h.set("x-ratelimit-remaining-requests", "59");
   h.set("x-ratelimit-reset-requests", "1s");
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_headers) {
   BOOST_CHECK_EQUAL(*info.remaining_tokens, 149984);
   BOOST_CHECK_EQUAL(info.reset_tokens->count(), 360'000);
 
-  boost::beast::http::fields bad;
+  http::header_fields bad;
   bad.set("x-ratelimit-remaining-requests", "lots");
   BOOST_CHECK(!decode_rate_limits(bad).remaining_requests);
 }

@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(statuses) {
 
 BOOST_AUTO_TEST_CASE(retry_headers) {
   const auto now = std::chrono::system_clock::from_time_t(1445412480);
-  boost::beast::http::fields h;
+  http::header_fields h;
   h.set("retry-after", "2");
   h.set("retry-after-ms", "350");
   h.set("x-should-retry", "false");
@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(retry_headers) {
   BOOST_CHECK(d.should_retry && !*d.should_retry);
   BOOST_CHECK_EQUAL(d.request_id, "req_123");
 
-  boost::beast::http::fields only_seconds;
+  http::header_fields only_seconds;
   only_seconds.set("retry-after", "Wed, 21 Oct 2015 07:28:03 GMT");
   only_seconds.set("retry-after-ms", "garbage");
   diagnostics e;

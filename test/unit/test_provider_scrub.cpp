@@ -97,19 +97,23 @@ BOOST_AUTO_TEST_CASE(without_secrets_deltas_pass_through_unchanged) {
 }
 
 BOOST_AUTO_TEST_CASE(media_types) {
-  boost::beast::http::fields h;
+  http::header_fields h;
   BOOST_CHECK_EQUAL(provider::media_type(h), "");
   h.set(boost::beast::http::field::content_type, " Text/Event-Stream ; charset=utf-8");
   BOOST_CHECK_EQUAL(provider::media_type(h), "text/event-stream");
+  BOOST_CHECK_EQUAL(provider::media_type_as_sent(h), "Text/Event-Stream");
+  BOOST_CHECK(provider::may_be_event_stream(provider::media_type_as_sent(h)));
   BOOST_CHECK(provider::may_be_event_stream("text/event-stream"));
   BOOST_CHECK(provider::may_be_event_stream(""));
   BOOST_CHECK(!provider::may_be_event_stream("text/html"));
   BOOST_CHECK(!provider::may_be_event_stream("application/json"));
-  for (const char* ok : {"", "application/json", "application/problem+json", "text/json",
-                         "text/plain", "application/octet-stream"}) {
+  for (const char* ok :
+       {"", "application/json", "application/problem+json", "text/json", "text/plain",
+        "application/octet-stream", "Application/JSON", "application/Problem+JSON"}) {
     BOOST_CHECK_MESSAGE(provider::may_be_json(ok), ok);
   }
-  for (const char* bad : {"text/html", "application/xml", "text/event-stream", "image/png"}) {
+  for (const char* bad : {"text/html", "application/xml", "text/event-stream", "image/png", "json",
+                          "+jso", "application/jsonx"}) {
     BOOST_CHECK_MESSAGE(!provider::may_be_json(bad), bad);
   }
 }

@@ -31,7 +31,7 @@ class messages_codec final : public provider::codec {
   http::request_message encode(const chat_request& req, const http::base_url& base,
                                const provider::endpoint_settings& settings,
                                bool stream) const override {
-    http::request_message m{bhttp::verb::post, base.target("v1/messages"), 11};
+    auto m = http::make_request(bhttp::verb::post, base, "v1/messages");
     m.set(bhttp::field::content_type, "application/json");
     m.set(bhttp::field::accept, stream ? "text/event-stream" : "application/json");
     m.set("anthropic-version", api_version);
@@ -40,7 +40,7 @@ class messages_codec final : public provider::codec {
     return m;
   }
 
-  rate_limit_info read_limits(const bhttp::fields& headers,
+  rate_limit_info read_limits(const http::header_fields& headers,
                               std::chrono::system_clock::time_point now) const override {
     return decode_rate_limits(headers, now);
   }

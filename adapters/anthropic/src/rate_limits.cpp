@@ -16,7 +16,7 @@ struct reading {
   bool any() const noexcept { return limit || remaining || reset; }
 };
 
-reading read_family(const boost::beast::http::fields& h, std::string_view family,
+reading read_family(const http::header_fields& h, std::string_view family,
                     std::chrono::system_clock::time_point now) {
   const std::string prefix = "anthropic-ratelimit-" + std::string(family) + "-";
   auto value = [&](const char* part) -> std::optional<std::string_view> {
@@ -33,7 +33,7 @@ reading read_family(const boost::beast::http::fields& h, std::string_view family
 
 }  // namespace
 
-rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers,
+rate_limit_info decode_rate_limits(const http::header_fields& headers,
                                    std::chrono::system_clock::time_point now) {
   rate_limit_info info;
   const reading requests = read_family(headers, "requests", now);

@@ -56,7 +56,7 @@ error classify_status(unsigned status) {
   return status >= 500 ? error::provider_error : error::bad_request;
 }
 
-void read_retry_headers(const boost::beast::http::fields& headers, diagnostics& diag,
+void read_retry_headers(const http::header_fields& headers, diagnostics& diag,
                         std::chrono::system_clock::time_point now) {
   if (auto it = headers.find("retry-after-ms"); it != headers.end()) {
     diag.retry_after = http::parse_retry_after_ms(it->value());

@@ -125,8 +125,8 @@ struct http_model::impl {
       return;
     }
     bool usage_reported = false;
-    if (const auto type = media_type(r.headers); !may_be_json(type)) {
-      out.diag.message = "not JSON (content-type " + quoted_type(type) + ")";
+    if (!may_be_json(media_type_as_sent(r.headers))) {
+      out.diag.message = "not JSON (content-type " + quoted_type(media_type(r.headers)) + ")";
       ec = error::bad_response;
     } else {
       ec = wire.decode_reply(r.body, out, usage_reported);
@@ -298,9 +298,8 @@ struct http_model::impl {
       // A 200 that is not an event stream (a proxy's HTML page) is refused unread: parsed as
       // SSE, its lines would be dropped silently, or worse, read as events.
       check = [s = self.get(), c = call.get()](const http::response& head) {
-        auto type = media_type(head.headers);
-        if (may_be_event_stream(type)) return true;
-        c->reading(*s).refused_type = std::move(type);
+        if (may_be_event_stream(media_type_as_sent(head.headers))) return true;
+        c->reading(*s).refused_type = media_type(head.headers);
         return false;
       };
     } catch (...) {

@@ -29,6 +29,7 @@ namespace conclave::http::detail {
 namespace {
 
 constexpr std::size_t header_limit = 64 * 1024;
+constexpr std::size_t first_header_block = 512;
 // Interim responses tolerated before the final one: real servers send one or two; a peer
 // sending them without end would otherwise hold the call until its deadline (or forever).
 constexpr int max_interim_responses = 16;
@@ -156,7 +157,9 @@ struct exchange_steps {
   void parse_head() const {
     stream_call& r = *self;
     if (r.stopped) return finish_stopped(self);
-    r.parser = std::make_unique<response_parser>();
+    // The parser and the head's fields in one block (a reply's head is 300 to 2,000 bytes;
+    // more blocks are added when it is longer).
+    r.parser = make_parser(first_header_block);
     r.parser->header_limit(header_limit);
     r.parser->body_limit(r.core.opts.max_response_bytes);
     r.conn->make_room();
@@ -180,7 +183,7 @@ struct exchange_steps {
     r.out.status = r.parser->get().result_int();
     // Moved, not copied (a copy allocates each field again): the parser reads the body by its
     // own state, never by these fields.
-    r.out.headers = std::move(static_cast<bhttp::fields&>(r.parser->get()));
+    r.out.headers = std::move(static_cast<header_fields&>(r.parser->get()));
     r.phase = "reading the response body";
     const bool to_sink = r.sink && is_success(r.out.status);
     if (to_sink && r.check && !r.check(r.out)) {

@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace conclave::http {
@@ -19,11 +20,29 @@ std::string origin::host_header() const {
   return h;
 }
 
-std::string base_url::target(std::string_view relative) const {
+namespace {
+
+std::string_view without_leading_slashes(std::string_view relative) noexcept {
   while (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
-  std::string t;  // made on every request: one allocation, not one per piece
-  t.reserve(path.size() + 1 + relative.size());
-  t.append(path).append("/").append(relative);
+  return relative;
+}
+
+}  // namespace
+
+std::size_t base_url::target_size(std::string_view relative) const noexcept {
+  return path.size() + 1 + without_leading_slashes(relative).size();
+}
+
+void base_url::write_target(std::string_view relative, char* out) const noexcept {
+  relative = without_leading_slashes(relative);
+  out = std::copy(path.begin(), path.end(), out);
+  *out++ = '/';
+  std::copy(relative.begin(), relative.end(), out);
+}
+
+std::string base_url::target(std::string_view relative) const {
+  std::string t(target_size(relative), '\0');  // one allocation, not one per piece
+  write_target(relative, t.data());
   return t;
 }
 

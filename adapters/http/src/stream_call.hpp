@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace conclave::http::detail {
@@ -38,7 +39,26 @@ struct opening {
   bool host_is_ip = false;
 };
 
-using response_parser = bhttp::response_parser<call_body>;
+using response_parser = bhttp::response_parser<call_body, header_allocator<char>>;
+
+// A reply's parser sits at the front of the block its head's fields then take (one heap
+// allocation for both, not three). The deleter keeps the block until the parser is replaced
+// or the call goes: the reply's fields, moved out of the parser, share it.
+struct parser_in_block {
+  header_allocator<char> block;
+  void operator()(response_parser* p) const noexcept { p->~response_parser(); }
+};
+using parser_ptr = std::unique_ptr<response_parser, parser_in_block>;
+
+/// A parser, with room after it for `field_bytes` of header fields.
+inline parser_ptr make_parser(std::size_t field_bytes) {
+  auto block = header_allocator<char>::with_block(sizeof(response_parser) +
+                                                  alignof(response_parser) + field_bytes);
+  response_parser* at = header_allocator<response_parser>(block).allocate(1);
+  auto* p = ::new (static_cast<void*>(at))
+      response_parser(std::piecewise_construct, std::make_tuple(), std::make_tuple(block));
+  return parser_ptr(p, parser_in_block{std::move(block)});
+}
 
 struct stream_call {
   stream_call(client_core& c, asio::any_io_executor e, const origin& w, std::string request_head,
@@ -110,7 +130,7 @@ struct stream_call {
   // One per message read, interim ones included; made as its head is read (on a plain
   // socket, once the reply's first bytes are there), so a plain call waiting for its reply,
   // most of its life, holds no parser's room.
-  std::unique_ptr<response_parser> parser;
+  parser_ptr parser;
   body_target body_to;  // where the parser puts the reply's body
 };
 

@@ -21,7 +21,7 @@ class chat_completions_codec final : public provider::codec {
   http::request_message encode(const chat_request& req, const http::base_url& base,
                                const provider::endpoint_settings& settings,
                                bool stream) const override {
-    http::request_message m{bhttp::verb::post, base.target("chat/completions"), 11};
+    auto m = http::make_request(bhttp::verb::post, base, "chat/completions");
     m.set(bhttp::field::content_type, "application/json");
     m.set(bhttp::field::accept, stream ? "text/event-stream" : "application/json");
     if (!settings.api_key.empty()) {
@@ -31,7 +31,7 @@ class chat_completions_codec final : public provider::codec {
     return m;
   }
 
-  rate_limit_info read_limits(const boost::beast::http::fields& headers,
+  rate_limit_info read_limits(const http::header_fields& headers,
                               std::chrono::system_clock::time_point) const override {
     return decode_rate_limits(headers);
   }

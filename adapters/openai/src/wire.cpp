@@ -121,7 +121,7 @@ void decode_error_body(std::string_view body, diagnostics& diag) {
   diag.message = cut(body);
 }
 
-rate_limit_info decode_rate_limits(const boost::beast::http::fields& h) {
+rate_limit_info decode_rate_limits(const http::header_fields& h) {
   rate_limit_info info;
   auto count = [&](const char* name) -> std::optional<std::int64_t> {
     auto it = h.find(name);

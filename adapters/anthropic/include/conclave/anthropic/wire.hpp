@@ -6,10 +6,9 @@
 
 #include <conclave/anthropic/stream_decoder.hpp>
 #include <conclave/engine/chat.hpp>
+#include <conclave/http/header_fields.hpp>
 #include <conclave/provider/codec.hpp>
 #include <conclave/provider/tool_checks.hpp>
-
-#include <boost/beast/http/fields.hpp>
 
 #include <chrono>
 #include <string>
@@ -62,7 +61,7 @@ boost::system::error_code decode_error_body(unsigned status, std::string_view bo
 /// resets being RFC 3339 instants turned into waits from `now` (past: 0). Requests go to the
 /// *_requests fields; tokens to *_tokens, or, when no `tokens` headers came, the input-tokens
 /// or output-tokens triple with the smaller remaining (the one that will stop us first).
-rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers,
+rate_limit_info decode_rate_limits(const http::header_fields& headers,
                                    std::chrono::system_clock::time_point now);
 
 /// The model family whose rate limits a model name shares (Anthropic limits per family, not

@@ -89,7 +89,7 @@ class codec {
 
   /// What any reply's head says: rate-limit readings (resets against `now`). The shell reads
   /// status, retry hints and request ids itself.
-  virtual rate_limit_info read_limits(const boost::beast::http::fields& headers,
+  virtual rate_limit_info read_limits(const http::header_fields& headers,
                                       std::chrono::system_clock::time_point now) const = 0;
 
   /// An error status's body into `diag` (message, provider code); returns the typed error

@@ -22,7 +22,7 @@ error classify_status(unsigned status);
 
 /// Reads retry-after-ms (preferred), retry-after (seconds or HTTP date, against `now`),
 /// x-should-retry and the request id into `diag`.
-void read_retry_headers(const boost::beast::http::fields& headers, diagnostics& diag,
+void read_retry_headers(const http::header_fields& headers, diagnostics& diag,
                         std::chrono::system_clock::time_point now);
 
 /// A rough token count for text no provider counted for us (a cut stream): ~4 bytes a token.

@@ -1,6 +1,7 @@
 // Pooled HTTP/1.1 client over TCP and TLS. Knows sockets and HTTP, nothing about models.
 #pragma once
 
+#include <conclave/http/header_fields.hpp>
 #include <conclave/http/origin.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -40,14 +41,24 @@ struct client_options {
   tls_options tls;                                    ///< for https origins
 };
 
-using request_message = boost::beast::http::request<boost::beast::http::string_body>;
+/// A request. Made as Beast's (`request_message m{verb, target, 11}`), its fields allocate one
+/// by one; make_request() gives them a block.
+using request_message = boost::beast::http::request<boost::beast::http::string_body, header_fields>;
+
+/// A request whose target and fields take one block of `block_bytes` (more blocks when they
+/// outgrow it): for a codec that sets a few fields on every call. HTTP/1.1.
+request_message make_request(boost::beast::http::verb method, std::string_view target,
+                             std::size_t block_bytes = 512);
+/// The same, to base.target(relative), made in the block too.
+request_message make_request(boost::beast::http::verb method, const base_url& base,
+                             std::string_view relative, std::size_t block_bytes = 512);
 
 struct response {
   boost::system::error_code ec;  ///< transport failure; HTTP error statuses are not failures
   std::string failure_detail;    ///< plain words on `ec` (e.g. "certificate verify failed:
                                  ///< hostname mismatch"), for diagnostics
   unsigned status = 0;           ///< 0 when no status line was read
-  boost::beast::http::fields headers;
+  header_fields headers;         ///< as Beast's fields (header_fields.hpp)
   std::string body;              ///< whole body; for a streamed 2xx reply, empty
   bool stopped_by_sink = false;  ///< the body sink asked to stop reading
   bool reused_connection = false;

@@ -26,6 +26,10 @@ struct base_url {
   std::string path;  ///< without trailing slash, e.g. "/v1"; may be empty
   /// path + "/" + relative, e.g. target("chat/completions") == "/v1/chat/completions".
   std::string target(std::string_view relative) const;
+  /// target(relative)'s length, and the same written at `out` (that many bytes): for a target
+  /// made in room of the caller's, with no allocation (make_request).
+  std::size_t target_size(std::string_view relative) const noexcept;
+  void write_target(std::string_view relative, char* out) const noexcept;
 };
 
 /// Parses an http or https URL. Fails with a message naming what is wrong (unsupported

@@ -4,12 +4,11 @@
 
 #include <conclave/engine/chat.hpp>
 #include <conclave/engine/error.hpp>
+#include <conclave/http/header_fields.hpp>
 #include <conclave/http/sse_parser.hpp>
 #include <conclave/openai/tool_calls.hpp>
 #include <conclave/provider/codec.hpp>
 #include <conclave/provider/tool_checks.hpp>
-
-#include <boost/beast/http/fields.hpp>
 
 #include <string>
 #include <string_view>
@@ -44,7 +43,7 @@ boost::system::error_code decode_chat_completion(std::string_view body, chat_res
 void decode_error_body(std::string_view body, diagnostics& diag);
 
 /// x-ratelimit-{limit,remaining,reset}-{requests,tokens}.
-rate_limit_info decode_rate_limits(const boost::beast::http::fields& headers);
+rate_limit_info decode_rate_limits(const http::header_fields& headers);
 
 using stream_pieces = provider::stream_pieces;
 
