@@ -67,7 +67,9 @@ std::string given_decisions(const run_context& ctx, const plan& p, const plan_st
   const std::size_t total = each * 4;
   std::string out;
   for (std::size_t d : state.dependencies(i)) {
-    const agent_report& a = ctx.agents()[d];
+    static const agent_report never_ended;  // not reached: a dependent starts after them
+    const agent_report* ended = ctx.agent(d);
+    const agent_report& a = ended ? *ended : never_ended;
     std::string entry = "[" + p.subtasks[d].id + "] " +
                         std::string(text::utf8_prefix(p.subtasks[d].prompt, 300)) + "\n";
     if (has_answer(a.status) && !a.answer.empty()) {

@@ -57,18 +57,59 @@ void copy_totals_part(const run_report& from, run_report& to) {
 
 }  // namespace
 
+void report_fold::make_whole() const {
+  if (whole_) return;
+  std::vector<agent_report> agents(std::max(planned_, arrived_.size()));
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    if (i < arrived_.size() && arrived_[i]) {
+      agents[i] = *arrived_[i];
+      arrived_[i].reset();  // one entry at a time held twice, not all of them
+    }
+    agents[i].index = i;
+  }
+  report_.agents = std::move(agents);
+  arrived_ = {};
+  whole_ = true;
+}
+
+const run_report& report_fold::report() const {
+  make_whole();
+  return report_;
+}
+
+run_report report_fold::take() {
+  make_whole();
+  return std::move(report_);
+}
+
+const agent_report* report_fold::agent(std::size_t i) const noexcept {
+  if (whole_) return i < report_.agents.size() ? &report_.agents[i] : nullptr;
+  return i < arrived_.size() ? arrived_[i].get() : nullptr;
+}
+
 void report_fold::apply(const event& e) {
   // Never more entries than a plan may have, whatever a (replayed) event claims.
   if (e.count > max_plan_subtasks || (e.agent && *e.agent >= max_plan_subtasks)) return;
   if (e.kind == event_kind::decomposed && e.run) {
     copy_plan_part(*e.run, report_);
-    report_.agents.resize(e.count);
-    for (std::size_t i = 0; i < report_.agents.size(); ++i) report_.agents[i].index = i;
+    planned_ = e.count;
+    if (whole_) {
+      report_.agents.resize(e.count);
+      for (std::size_t i = 0; i < report_.agents.size(); ++i) report_.agents[i].index = i;
+    } else if (arrived_.size() > e.count) {
+      arrived_.resize(e.count);  // as the vector would have been cut
+    }
   }
   if (e.agent && e.report && (is_terminal(e.kind) || e.kind == event_kind::judged)) {
-    if (*e.agent >= report_.agents.size()) report_.agents.resize(*e.agent + 1);
-    report_.agents[*e.agent] = *e.report;
-    report_.agents[*e.agent].index = *e.agent;
+    const std::size_t i = *e.agent;
+    if (whole_) {
+      if (i >= report_.agents.size()) report_.agents.resize(i + 1);
+      report_.agents[i] = *e.report;
+      report_.agents[i].index = i;
+    } else {
+      if (i >= arrived_.size()) arrived_.resize(i + 1);
+      arrived_[i] = e.report;
+    }
   }
   if (e.agent && e.kind == event_kind::tool_call_finished && !e.resource.empty() &&
       writes_.note(*e.agent, e.resource, e.held)) {

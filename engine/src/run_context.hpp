@@ -246,8 +246,11 @@ struct run_context : std::enable_shared_from_this<run_context> {
     return m.empty() ? opts.model : m;
   }
 
-  /// The agents' reports as the events have them so far (on the run's strand only).
-  const std::vector<agent_report>& agents() const noexcept { return fold.report().agents; }
+  /// The agents' reports as the events have them so far (on the run's strand only). The first
+  /// call makes the fold's vector: during the fan-out, read one ended agent with agent().
+  const std::vector<agent_report>& agents() const { return fold.report().agents; }
+  /// Agent `i`'s report once it ended (null before), without making the vector.
+  const agent_report* agent(std::size_t i) const noexcept { return fold.agent(i); }
 
   /// Emits a run-level event carrying the part of `head` it completes.
   void emit_part(event_kind kind, std::size_t count = 0, std::string text = {}, usage tokens = {}) {

@@ -465,6 +465,50 @@ BOOST_AUTO_TEST_CASE(hostile_event_lines_are_refused_not_folded) {
   BOOST_CHECK(fold.report().agents.empty());
 }
 
+// The fold keeps ended agents' entries as their events carry them until the whole report is
+// asked for; before and after, it reads the same.
+BOOST_AUTO_TEST_CASE(a_fold_reads_the_same_before_and_after_its_agents_vector_is_made) {
+  auto ended = [](event_kind kind, std::size_t agent, std::string answer) {
+    event e;
+    e.kind = kind;
+    e.agent = agent;
+    auto rep = std::make_shared<agent_report>();
+    rep->index = 99;  // the event's agent number wins
+    rep->status = agent_status::ok;
+    rep->answer = std::move(answer);
+    e.report = rep;
+    return e;
+  };
+  report_fold fold;
+  event plan;
+  plan.kind = event_kind::decomposed;
+  plan.count = 3;
+  plan.run = std::make_shared<run_report>();
+  fold.apply(plan);
+  fold.apply(ended(event_kind::completed, 2, "two"));
+  BOOST_CHECK(fold.agent(0) == nullptr);  // not ended yet
+  BOOST_REQUIRE(fold.agent(2) != nullptr);
+  BOOST_CHECK_EQUAL(fold.agent(2)->answer, "two");
+  BOOST_CHECK(fold.agent(3) == nullptr);
+
+  fold.apply(ended(event_kind::completed, 4, "past the plan"));  // a longer replay
+  const run_report& whole = fold.report();
+  BOOST_REQUIRE_EQUAL(whole.agents.size(), 5u);
+  for (std::size_t i = 0; i < whole.agents.size(); ++i) BOOST_CHECK_EQUAL(whole.agents[i].index, i);
+  BOOST_CHECK_EQUAL(whole.agents[2].answer, "two");
+  BOOST_CHECK_EQUAL(whole.agents[4].answer, "past the plan");
+  BOOST_CHECK(whole.agents[0].status == agent_status::cancelled);  // a default entry
+
+  fold.apply(ended(event_kind::completed, 0, "zero"));  // into the vector now
+  fold.apply(ended(event_kind::judged, 2, "two, revised"));
+  BOOST_CHECK_EQUAL(fold.report().agents[0].answer, "zero");
+  BOOST_CHECK_EQUAL(fold.agent(2)->answer, "two, revised");
+  BOOST_CHECK_EQUAL(fold.agent(2)->index, 2u);
+  const run_report taken = fold.take();
+  BOOST_CHECK_EQUAL(taken.agents.size(), 5u);
+  BOOST_CHECK_EQUAL(taken.agents[0].answer, "zero");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace engine_test_plans
