@@ -10,8 +10,13 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/test/unit_test.hpp>
@@ -610,6 +615,55 @@ BOOST_AUTO_TEST_CASE(a_long_reply_head_is_read_whole_past_its_first_block) {
     kept = gone.headers;
   }
   BOOST_CHECK_EQUAL(kept["x-detail-39"], std::string(50, 'n'));
+}
+
+BOOST_AUTO_TEST_CASE(a_request_past_the_socket_buffers_is_sent_whole) {
+  const std::string ok =
+      conclave::test::http_reply("200 OK", "content-type: application/json\r\n", raw_completion);
+  scripted t({ok});
+  // More than a loopback socket's buffers take at once: the client writes what fits itself,
+  // then the rest with an operation while the server reads.
+  auto req = chat(t.base, "raw");
+  req.body() = std::string(24 * 1024 * 1024, 'x');
+  auto r = run(t.io, t.client->request(t.base.where, std::move(req)));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+  BOOST_REQUIRE_EQUAL(t.raw.requests().size(), 1u);
+  const std::string& got = t.raw.requests()[0];
+  const auto body_at = got.find("\r\n\r\n") + 4;
+  BOOST_CHECK_EQUAL(got.size() - body_at, 24u * 1024 * 1024);
+  BOOST_CHECK(got.find_first_not_of('x', body_at) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_head_split_across_reads_is_read_on_by_an_operation) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  const std::string reply = conclave::test::http_reply(
+      "200 OK", "content-type: application/json\r\nx-long: " + std::string(300, 'h') + "\r\n",
+      raw_completion);
+  // Half the head, then (once the client has had a turn to read it) the rest.
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+        std::string in;
+        co_await asio::async_read_until(socket, asio::dynamic_buffer(in), "\r\n\r\n",
+                                        asio::use_awaitable);
+        co_await asio::async_write(socket, asio::buffer(reply.data(), 100), asio::use_awaitable);
+        asio::steady_timer later(io, 20ms);
+        co_await later.async_wait(asio::use_awaitable);
+        co_await asio::async_write(socket, asio::buffer(reply.data() + 100, reply.size() - 100),
+                                   asio::use_awaitable);
+      },
+      asio::detached);
+  http::client client(io.get_executor());
+  const auto base = *http::parse_base_url("http://127.0.0.1:" + std::to_string(port) + "/v1");
+  http::request_message get{bhttp::verb::get, base.target("models"), 11};
+  auto r = run(io, client.request(base.where, std::move(get), http::client::clock::now() + 10s));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  BOOST_CHECK_EQUAL(r.headers["x-long"], std::string(300, 'h'));
+  BOOST_CHECK_EQUAL(r.body, raw_completion);
 }
 
 BOOST_AUTO_TEST_CASE(a_sink_that_throws_completes_the_operation_with_its_exception) {

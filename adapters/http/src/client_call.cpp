@@ -112,7 +112,24 @@ struct exchange_steps {
   void write() const {
     stream_call& r = *self;
     r.phase = "writing the request";
-    const std::array<asio::const_buffer, 2> request{asio::buffer(r.head), asio::buffer(r.body)};
+    std::array<asio::const_buffer, 2> request{asio::buffer(r.head), asio::buffer(r.body)};
+    // A plain socket takes a request into its send buffer at once, nearly always: written
+    // here, with no operation (its memory, the post of its completion). What did not go, and
+    // any error, is left to the operation, which reports it as a step. Only on a socket in
+    // non-blocking mode (client_open.cpp sets it): this must never wait.
+    if constexpr (std::is_same_v<Stream, tcp_socket>) {
+      if (s->non_blocking()) {
+        error_code ec;
+        const std::size_t sent = s->write_some(request, ec);
+        if (!ec && sent == r.head.size() + r.body.size()) return written({});
+        if (sent < r.head.size()) {
+          request[0] += sent;
+        } else {
+          request[0] = {};
+          request[1] += sent - r.head.size();
+        }
+      }
+    }
     asio::async_write(*s, request, step_handler(r, resume<&exchange_steps::written>{self, s}));
   }
   void written(error_code ec) const {
@@ -152,9 +169,12 @@ struct exchange_steps {
   }
   void readable(error_code ec) const {
     if (failed(ec)) return;
-    parse_head();
+    parse_head(true);
   }
-  void parse_head() const {
+  // `ready`: the socket just said it is readable (a step of its own, never inside start_call),
+  // so the head is read here, with no operation, when it came whole (nearly always); the
+  // operation reads on from what was parsed when it did not.
+  void parse_head(bool ready = false) const {
     stream_call& r = *self;
     if (r.stopped) return finish_stopped(self);
     // The parser and the head's fields in one block (a reply's head is 300 to 2,000 bytes;
@@ -163,6 +183,13 @@ struct exchange_steps {
     r.parser->header_limit(header_limit);
     r.parser->body_limit(r.core.opts.max_response_bytes);
     r.conn->make_room();
+    if constexpr (std::is_same_v<Stream, tcp_socket>) {
+      if (ready && s->non_blocking()) {
+        error_code ec;
+        bhttp::read_header(*s, r.conn->buffer, *r.parser, ec);
+        if (ec != asio::error::would_block && ec != asio::error::try_again) return head_read(ec);
+      }
+    }
     bhttp::async_read_header(*s, r.conn->buffer, *r.parser,
                              step_handler(r, resume<&exchange_steps::head_read>{self, s}));
   }

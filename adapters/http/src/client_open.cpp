@@ -52,6 +52,10 @@ struct on_connected {
       return finish(self);
     }
     o.socket.set_option(tcp::no_delay(true), ec);
+    // The exchange writes a request and reads a head that is there without an operation
+    // (client_call.cpp); never waiting. A socket left blocking (this failed) is only used
+    // through operations.
+    if (!r.where.tls) o.socket.non_blocking(true, ec);
     if (!r.where.tls)
       return opened(self, std::make_unique<connection>(r.where, std::move(o.socket)));
     r.phase = "in the TLS handshake";
