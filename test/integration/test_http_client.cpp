@@ -666,6 +666,32 @@ BOOST_AUTO_TEST_CASE(a_reply_head_split_across_reads_is_read_on_by_an_operation)
   BOOST_CHECK_EQUAL(r.body, raw_completion);
 }
 
+BOOST_AUTO_TEST_CASE(a_reply_to_head_has_no_body_whatever_its_length_says) {
+  const std::string to_head =
+      "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n";
+  const std::string ok =
+      conclave::test::http_reply("200 OK", "content-type: application/json\r\n", raw_completion);
+  asio::io_context io;
+  conclave::test::scripted_server raw(io, conclave::test::per_connection{{{to_head, ok}}});
+  const auto base = *http::parse_base_url(raw.base_url());
+  auto client = std::make_unique<http::client>(io.get_executor());
+  // Read as a body, the next reply on the connection would be taken for the first's (or the
+  // call would wait for 5,000 bytes until its deadline).
+  http::request_message head{bhttp::verb::head, base.target("models"), 11};
+  auto r = run(io, client->request(base.where, std::move(head), http::client::clock::now() + 5s));
+  BOOST_REQUIRE_MESSAGE(!r.ec, r.failure_detail);
+  BOOST_CHECK_EQUAL(r.status, 200u);
+  BOOST_CHECK_EQUAL(r.headers[bhttp::field::content_length], "5000");
+  BOOST_CHECK(r.body.empty());
+  auto next = run(io, client->request(base.where, chat(base, "raw")));
+  BOOST_REQUIRE_MESSAGE(!next.ec, next.failure_detail);
+  BOOST_CHECK(next.reused_connection);
+  BOOST_CHECK_EQUAL(next.body, raw_completion);
+  raw.stop();
+  client.reset();
+  conclave::test::expect_no_leftover_work(io);
+}
+
 BOOST_AUTO_TEST_CASE(a_sink_that_throws_completes_the_operation_with_its_exception) {
   loopback lb;
   stream_outcome out;

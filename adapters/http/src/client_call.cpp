@@ -182,6 +182,7 @@ struct exchange_steps {
     r.parser = make_parser(first_header_block);
     r.parser->header_limit(header_limit);
     r.parser->body_limit(r.core.opts.max_response_bytes);
+    r.parser->skip(r.no_reply_body);
     r.conn->make_room();
     if constexpr (std::is_same_v<Stream, tcp_socket>) {
       if (ready && s->non_blocking()) {

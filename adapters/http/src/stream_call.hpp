@@ -68,6 +68,7 @@ struct stream_call {
         connections(c.connections),
         ex(e),
         where(w),
+        no_reply_body(request_head.starts_with("HEAD ")),
         head(std::move(request_head)),
         body(std::move(request_body)),
         sink(std::move(s)),
@@ -90,6 +91,9 @@ struct stream_call {
   std::shared_ptr<pool> connections;  // held: a call destroyed unfinished still gives back
   asio::any_io_executor ex;
   const origin& where;
+  // A reply to HEAD has no body, whatever its Content-Length says (request_head() writes the
+  // method first).
+  bool no_reply_body;
   // The request, let go once it can no longer be sent (see begin_exchange).
   std::string head;
   std::string body;
