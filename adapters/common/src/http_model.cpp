@@ -102,7 +102,10 @@ struct http_model::impl {
     p.deadline = http::client::clock::now() + opts.request_timeout;
     if (req.deadline && *req.deadline < p.deadline) p.deadline = *req.deadline;
     p.stream = wire.streams(req);
-    p.request = wire.encode(req, endpoint, settings, p.stream);
+    // Swapped in, not assigned: assigned, fields with a block of their own are copied into
+    // the target's storage (header_fields.hpp).
+    http::request_message made = wire.encode(req, endpoint, settings, p.stream);
+    swap(p.request, made);
     // A codec that always streams hands deltas on only when the caller asked for them.
     if (p.stream && !req.stream) on_delta = nullptr;
     req = chat_request{};  // encoded: its messages need not live as long as the call

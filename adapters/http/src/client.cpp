@@ -85,7 +85,8 @@ request_message make_request(bhttp::verb method, std::string_view target, std::s
 request_message make_request(bhttp::verb method, const base_url& base, std::string_view relative,
                              std::size_t block_bytes) {
   const std::size_t length = base.target_size(relative);
-  request_message m = make_request(method, std::string_view(), block_bytes + length);
+  // Room for the target twice (written, then Beast's copy with the method's separator).
+  request_message m = make_request(method, std::string_view(), block_bytes + 2 * length + 1);
   // Written in the block, then copied by target() into the block too: no heap allocation.
   char* room = m.get_allocator().allocate(length);
   base.write_target(relative, room);

@@ -8,8 +8,10 @@
 
 #include <conclave/http/error.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -210,8 +212,10 @@ struct exchange_steps {
     stream_call& r = *self;
     r.out.status = r.parser->get().result_int();
     // Moved, not copied (a copy allocates each field again): the parser reads the body by its
-    // own state, never by these fields.
-    r.out.headers = std::move(static_cast<header_fields&>(r.parser->get()));
+    // own state, never by these fields. Move-made and swapped in, so the block goes with them
+    // and the parser's fields keep none of it (a chunked body's trailers are allocated apart).
+    header_fields moved(std::move(static_cast<header_fields&>(r.parser->get())));
+    swap(r.out.headers, moved);
     r.phase = "reading the response body";
     const bool to_sink = r.sink && is_success(r.out.status);
     if (to_sink && r.check && !r.check(r.out)) {
@@ -388,6 +392,28 @@ void stop_now(const call_ptr& c) {
   }
 }
 
+// Whether the caller runs on `ex` now (its io_context's thread, or inside its strand): the
+// first step then runs in start_call (a kept-alive connection starts its exchange there, see
+// acquire()); else it is posted, as any step, so a call started from another thread never
+// touches the call's state beside the steps on `ex`.
+bool runs_here(const asio::any_io_executor& ex) {
+  if (const auto* io = ex.target<asio::io_context::executor_type>()) {
+    return io->running_in_this_thread();
+  }
+  if (const auto* s = ex.target<asio::strand<asio::io_context::executor_type>>()) {
+    return s->running_in_this_thread();
+  }
+  if (const auto* s = ex.target<asio::strand<asio::any_io_executor>>()) {
+    return s->running_in_this_thread();
+  }
+  return false;
+}
+
+struct first_step {
+  call_ptr self;
+  void operator()() const { acquire(self); }
+};
+
 }  // namespace
 
 void start_call(client_core& core, asio::any_io_executor ex, const origin& where, std::string head,
@@ -412,7 +438,22 @@ void start_call(client_core& core, asio::any_io_executor ex, const origin& where
       stop_now(c);
     });
   }
-  acquire(c);
+  if (!runs_here(ex)) {
+    asio::post(ex, step_handler(*c, first_step{c}));
+    return;
+  }
+  try {
+    acquire(c);
+  } catch (...) {
+    // As a step's throw, but reported as a step: never inside this call.
+    asio::post(ex, [c, bug = std::current_exception()] {
+      try {
+        std::rethrow_exception(bug);
+      } catch (...) {
+        step_threw(c);
+      }
+    });
+  }
 }
 
 }  // namespace conclave::http::detail

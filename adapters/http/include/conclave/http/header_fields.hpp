@@ -31,12 +31,17 @@ void release(header_arena& a) noexcept;
 /// new and delete, as std::allocator's (fields made by hand, copies of fields).
 ///
 /// Copies share the arena; copying fields gives the copy an allocator of its own (no arena),
-/// so one arena is only ever used through one fields object, on whatever thread owns it.
+/// and so does assigning them (moved or copied, they take the other's fields into their own
+/// storage): one arena is only ever used through one fields object, on whatever thread owns
+/// it. Move-making fields, or swapping them, takes the arena with them.
 template <typename T>
 class header_allocator {
  public:
   using value_type = T;
-  using propagate_on_container_move_assignment = std::true_type;
+  // Not on move assignment: Beast's move assignment of fields copies the allocator, and the
+  // moved-from fields would share the block (and allocate from it on another thread). With
+  // this false, `a = std::move(b)` copies when their blocks differ; swap() moves a block.
+  using propagate_on_container_move_assignment = std::false_type;
   using propagate_on_container_swap = std::true_type;
   using propagate_on_container_copy_assignment = std::false_type;
   using is_always_equal = std::false_type;
