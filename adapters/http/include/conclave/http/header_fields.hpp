@@ -77,8 +77,9 @@ class header_allocator {
     if (!arena_) return static_cast<T*>(::operator new(n * sizeof(T)));
     return static_cast<T*>(detail::header_arena_allocate(*arena_, n * sizeof(T), alignof(T)));
   }
-  void deallocate(T* p, std::size_t n) noexcept {
-    if (!arena_) ::operator delete(p, n * sizeof(T));
+  // Unsized: clang before 16 has no sized delete unless -fsized-deallocation.
+  void deallocate(T* p, std::size_t) noexcept {
+    if (!arena_) ::operator delete(p);
   }
 
   header_allocator select_on_container_copy_construction() const noexcept { return {}; }
