@@ -147,6 +147,10 @@ void finish(const call_ptr& c, std::exception_ptr bug = nullptr);
 /// Stopped between two steps: nothing of the exchange is kept.
 void finish_stopped(const call_ptr& c);
 
+/// A pool slot for the call, then its exchange (client_call.cpp): at once when a kept-alive
+/// connection or a free slot is there, else after its wait in the pool's line.
+void acquire(const call_ptr& c);
+
 /// The exchange on the connection just leased or opened.
 void begin_exchange(const call_ptr& c);
 
