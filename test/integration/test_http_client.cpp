@@ -593,6 +593,33 @@ BOOST_AUTO_TEST_CASE(a_call_in_the_pool_line_leaves_it_on_its_deadline_or_cancel
   BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_connection_handed_to_a_call_cancelled_meanwhile_goes_back_to_the_pool) {
+  http::client_options c;
+  c.max_connections_per_origin = 1;
+  loopback lb({}, c);
+  // The holder's reply hands its kept-alive connection to the call in line (a posted
+  // completion); the holder's handler, which runs before that completion, cancels that call.
+  stream_outcome waiting;
+  asio::cancellation_signal cancel;
+  stream_outcome holder;
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"), http::client::clock::now() + 10s,
+                          {}, {}, [&](std::exception_ptr e, http::response r) {
+                            record(holder)(e, std::move(r));
+                            cancel.emit(asio::cancellation_type::terminal);
+                          });
+  lb.client->async_stream(lb.base.where, chat(lb.base, "mock"),
+                          http::client::clock::time_point::max(), {}, {},
+                          asio::bind_cancellation_slot(cancel.slot(), record(waiting)));
+  BOOST_REQUIRE(conclave::test::pump_until(lb.io, [&] { return waiting.finished; }));
+  BOOST_REQUIRE_MESSAGE(!holder.response.ec, holder.response.failure_detail);
+  BOOST_CHECK(waiting.response.ec == asio::error::operation_aborted);
+  // The connection it never used serves the next call.
+  const auto next = lb.call("mock");
+  BOOST_REQUIRE_MESSAGE(!next.ec, next.failure_detail);
+  BOOST_CHECK(next.reused_connection);
+  BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_long_reply_head_is_read_whole_past_its_first_block) {
   std::string fields;
   for (int i = 0; i < 40; ++i) {

@@ -283,8 +283,14 @@ void leased(const call_ptr& c, std::unique_ptr<connection> conn) {
   stream_call& r = *c;
   r.leased = true;
   r.conn = std::move(conn);
-  if (r.conn) return begin_exchange(c);
-  open_connection(c);
+  if (!r.conn) return open_connection(c);
+  if (r.stopped) {
+    // Handed over by the pool's line as the call was stopped: never used, and not shut
+    // (stop_now found no connection), so it serves the next call rather than being closed.
+    r.reusable = true;
+    return finish_stopped(c);
+  }
+  begin_exchange(c);
 }
 
 struct on_leased {
