@@ -55,7 +55,7 @@ struct on_connected {
     // The exchange writes a request and reads a head that is there without an operation
     // (client_call.cpp); never waiting. A socket left blocking (this failed) is only used
     // through operations.
-    if (!r.where.tls) o.socket.non_blocking(true, ec);
+    if (!r.where.tls && !o.socket.non_blocking()) o.socket.non_blocking(true, ec);
     if (!r.where.tls)
       return opened(self, std::make_unique<connection>(r.where, std::move(o.socket)));
     r.phase = "in the TLS handshake";
@@ -100,7 +100,13 @@ void open_connection(const call_ptr& c) {
   o.host_is_ip = !ec;
   if (o.host_is_ip) {
     r.phase = "connecting";
-    o.socket.async_connect(tcp::endpoint(address, r.where.port), step_handler(r, on_connected{c}));
+    const tcp::endpoint to(address, r.where.port);
+    // Non-blocking before the connect, which then has no need to set it (one ioctl fewer per
+    // connection). A plain socket stays so (see on_connected); a TLS stream is only used
+    // through operations, which do not mind. Failing here, the connect opens it as before.
+    o.socket.open(to.protocol(), ec);
+    if (!ec) o.socket.non_blocking(true, ec);
+    o.socket.async_connect(to, step_handler(r, on_connected{c}));
     return;
   }
   r.phase_text = "resolving " + r.where.host;
