@@ -68,24 +68,44 @@ bool has_no_body(unsigned status) { return status < 200 || status == 204 || stat
 
 }  // namespace
 
-std::string response_head(unsigned status, unsigned version, const header_list& headers) {
-  std::string reason;
+namespace {
+
+void append_status_line(std::string& out, unsigned status, unsigned version) {
+  std::string_view reason = "Status";
   if (status == 529) {
     reason = "Overloaded";  // not registered: Beast has no word for it
   } else if (bhttp::int_to_status(status) != bhttp::status::unknown) {
-    reason = std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
-  } else {
-    reason = "Status";
+    const auto r = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    reason = std::string_view(r.data(), r.size());
   }
-  std::string out = version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
-  out += std::to_string(status) + " " + reason + "\r\n";
-  for (const auto& [name, value] : headers) {
-    if (name.empty() || find_control_char(name) != std::string::npos ||
-        name.find_first_of(" :") != std::string::npos || !is_safe_header_value(value)) {
-      continue;
-    }
-    out += name + ": " + value + "\r\n";
+  char code[16];
+  const int n = std::snprintf(code, sizeof code, "%u ", status);
+  out += version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+  out.append(code, static_cast<std::size_t>(n));
+  out += reason;
+  out += "\r\n";
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  if (name.empty() || find_control_char(name) != std::string::npos ||
+      name.find_first_of(" :") != std::string::npos || !is_safe_header_value(value)) {
+    return;
   }
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+}  // namespace
+
+std::string response_head(unsigned status, unsigned version, const header_list& headers) {
+  std::string out;
+  std::size_t size = 64;
+  for (const auto& [name, value] : headers) size += name.size() + value.size() + 4;
+  out.reserve(size);
+  append_status_line(out, status, version);
+  for (const auto& [name, value] : headers) append_header(out, name, value);
   out += "\r\n";
   return out;
 }
@@ -125,39 +145,53 @@ void exchange_impl::add_header(std::string name, std::string value) {
   common_.emplace_back(std::move(name), std::move(value));
 }
 
-std::string exchange_impl::head(unsigned status, const std::string& content_type, header_list extra,
-                                std::string_view framing_name, const std::string& framing_value) {
+std::string exchange_impl::head(unsigned status, std::string_view content_type, header_list extra,
+                                std::string_view framing_name, std::string_view framing_value) {
   const unsigned version = req_.version() >= 11 ? 11 : 10;
   // A watched exchange (until_peer_gone read ahead) closes after its reply: say so, or the
   // client reuses a closing connection and retries a paid request on the reset.
   const bool keep =
       keep_alive_ && !close_after_ && !c_.stopping() && !connection_close_ && !watched_;
   connection_close_ = !keep;
-  header_list h;
-  if (!content_type.empty()) h.emplace_back("content-type", content_type);
-  if (!framing_name.empty()) h.emplace_back(std::string(framing_name), framing_value);
+  const std::string& server_name = c_.core().opts.name;
+  // The handler's headers: add_header()'s, then `extra`; one value per name, the later one
+  // (`extra` replaces add_header()'s, a later add_header() an earlier one).
+  const std::size_t given = common_.size() + extra.size();
+  auto given_at = [&](std::size_t i) -> const std::pair<std::string, std::string>& {
+    return i < common_.size() ? common_[i] : extra[i - common_.size()];
+  };
+  // Written straight into one string: a reply's head cost ten allocations as a list of
+  // headers, then a line at a time.
+  std::size_t size =
+      160 + content_type.size() + framing_value.size() + id_.size() + server_name.size();
+  for (std::size_t i = 0; i < given; ++i)
+    size += given_at(i).first.size() + given_at(i).second.size() + 4;
+  std::string out;
+  out.reserve(size);
+  append_status_line(out, status, version);
+  if (!content_type.empty()) append_header(out, "content-type", content_type);
+  if (!framing_name.empty()) append_header(out, framing_name, framing_value);
   // A handler may give its own x-request-id (a fault that echoes a header there, a proxy).
   if (!has_header(common_, "x-request-id") && !has_header(extra, "x-request-id")) {
-    h.emplace_back("x-request-id", id_);
+    append_header(out, "x-request-id", id_);
   }
-  if (!c_.core().opts.name.empty()) h.emplace_back("server", c_.core().opts.name);
+  if (!server_name.empty()) append_header(out, "server", server_name);
   if (!keep) {
-    h.emplace_back("connection", "close");
+    append_header(out, "connection", "close");
   } else if (version == 10) {
-    h.emplace_back("connection", "keep-alive");
+    append_header(out, "connection", "keep-alive");
   }
-  // One value per name: `extra` replaces add_header()'s, a later add_header() an earlier one.
-  header_list given = std::move(common_);
-  common_.clear();
-  for (auto& kv : extra) given.push_back(std::move(kv));
-  for (std::size_t i = 0; i < given.size(); ++i) {
-    if (is_framing(given[i].first)) continue;
+  for (std::size_t i = 0; i < given; ++i) {
+    const auto& [name, value] = given_at(i);
+    if (is_framing(name)) continue;
     bool replaced = false;
-    for (std::size_t j = i + 1; j < given.size() && !replaced; ++j)
-      replaced = iequals(given[i].first, given[j].first);
-    if (!replaced) h.push_back(std::move(given[i]));
+    for (std::size_t j = i + 1; j < given && !replaced; ++j)
+      replaced = iequals(name, given_at(j).first);
+    if (!replaced) append_header(out, name, value);
   }
-  return response_head(status, version, h);
+  common_.clear();
+  out += "\r\n";
+  return out;
 }
 
 asio::awaitable<bool> exchange_impl::respond(unsigned status, std::string content_type,
@@ -185,9 +219,9 @@ asio::awaitable<bool> exchange_impl::start_stream(std::string content_type, head
       !has_header(common_, "cache-control")) {
     extra.emplace_back("cache-control", "no-cache");
   }
-  const std::string te = "chunked";
-  std::string h = head(status, content_type, std::move(extra),
-                       chunked_ ? std::string_view("transfer-encoding") : std::string_view(), te);
+  std::string h =
+      head(status, content_type, std::move(extra),
+           chunked_ ? std::string_view("transfer-encoding") : std::string_view(), "chunked");
   std::array<asio::const_buffer, 3> bufs{asio::buffer(h), asio::const_buffer(),
                                          asio::const_buffer()};
   co_return co_await c_.write(bufs);

@@ -45,8 +45,8 @@ class exchange_impl final : public exchange {
   enum class state { none, streaming, complete };
 
   // The head with the server's headers, this request's and `extra`; decides keep-alive.
-  std::string head(unsigned status, const std::string& content_type, header_list extra,
-                   std::string_view framing_name, const std::string& framing_value);
+  std::string head(unsigned status, std::string_view content_type, header_list extra,
+                   std::string_view framing_name, std::string_view framing_value);
 
   connection& c_;
   const incoming_request& req_;
