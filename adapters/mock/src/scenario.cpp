@@ -24,6 +24,22 @@ std::uint64_t fnv1a(std::string_view s) {
   return h;
 }
 
+// A message's text: a view of its one text part (nearly every message), else its parts joined
+// in `joined`. The mock reads each message's text several times per reply; text() copied it.
+std::string_view text_of(const chat_message& m, std::string& joined) {
+  const text_part* only = nullptr;
+  for (const auto& p : m.parts) {
+    if (const auto* t = std::get_if<text_part>(&p)) {
+      if (only) {
+        joined = m.text();
+        return joined;
+      }
+      only = t;
+    }
+  }
+  return only ? std::string_view(only->text) : std::string_view();
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -59,9 +75,10 @@ std::string lowered(std::string_view s) {
 
 // Whether a system or user message says `phrase`.
 bool asks(const incoming_request& req, std::string_view phrase) {
+  std::string joined;
   return std::any_of(req.messages.begin(), req.messages.end(), [&](const chat_message& m) {
     return (m.who == role::system || m.who == role::user) &&
-           m.text().find(phrase) != std::string::npos;
+           text_of(m, joined).find(phrase) != std::string_view::npos;
   });
 }
 
@@ -268,9 +285,9 @@ const char* to_string(fault f) noexcept {
 }
 
 std::optional<int> requested_subquestions(const incoming_request& req) {
+  std::string joined;
   for (const auto& m : req.messages) {
-    const std::string words = m.text();
-    const std::string_view text = words;
+    const std::string_view text = text_of(m, joined);
     const auto at = text.find("sub-questions");
     if (at == std::string_view::npos) continue;
     // Look back over up to three words for a number: "into 5 independent sub-questions".
@@ -302,8 +319,8 @@ std::optional<int> requested_subquestions(const incoming_request& req) {
 std::string subject_of(const incoming_request& req) {
   for (auto it = req.messages.rbegin(); it != req.messages.rend(); ++it) {
     if (it->who != role::user) continue;
-    const std::string words = it->text();
-    std::string_view text = words;
+    std::string joined;
+    std::string_view text = text_of(*it, joined);
     if (const auto q = text.find("Question:"); q != std::string_view::npos) {
       text = text.substr(q + 9);
     }
@@ -321,19 +338,30 @@ namespace {
 std::string words_about(const incoming_request& req, int words) {
   std::string subject = subject_of(req);
   std::uint64_t h = fnv1a(subject);
-  for (const auto& m : req.messages) h ^= fnv1a(m.text()) + 0x9e3779b97f4a7c15ull + (h << 6);
+  std::string joined;
+  for (const auto& m : req.messages) {
+    h ^= fnv1a(text_of(m, joined)) + 0x9e3779b97f4a7c15ull + (h << 6);
+  }
   if (subject.size() > 60) subject = std::string(text::utf8_prefix(subject, 57)) + "...";
   std::size_t decisions = 0;
   for (const auto& m : req.messages) {
-    const std::string said = m.text();
-    for (auto at = said.find("Decision: "); at != std::string::npos;
+    const std::string_view said = text_of(m, joined);
+    for (auto at = said.find("Decision: "); at != std::string_view::npos;
          at = said.find("Decision: ", at + 1)) {
       ++decisions;
     }
   }
-  std::string out = decisions > 0 ? "Merged from " + std::to_string(decisions) +
-                                        " decisions on \"" + subject + "\":"
-                                  : "On \"" + subject + "\":";
+  std::string out;
+  out.reserve(subject.size() + 48 + static_cast<std::size_t>(std::max(0, words)) * 16);
+  if (decisions > 0) {
+    out += "Merged from ";
+    out += std::to_string(decisions);
+    out += " decisions on \"";
+  } else {
+    out += "On \"";
+  }
+  out += subject;
+  out += "\":";
   for (int i = 0; i < words; ++i) {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
