@@ -24,6 +24,7 @@
 #include <exception>
 #include <iterator>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace integration_test_http_client {  // file-local names stay apart in unity batches
 
@@ -618,6 +619,46 @@ BOOST_AUTO_TEST_CASE(a_connection_handed_to_a_call_cancelled_meanwhile_goes_back
   BOOST_REQUIRE_MESSAGE(!next.ec, next.failure_detail);
   BOOST_CHECK(next.reused_connection);
   BOOST_CHECK_EQUAL(lb.server.stats().connections_accepted, 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_connect_left_waiting_ends_on_its_deadline_or_cancel) {
+  // A listener that never accepts, its queue full: the kernel drops the next SYNs, so a
+  // connect is not done when connect() returns (as it is on loopback otherwise), and the call
+  // waits for the socket to be writable.
+  asio::io_context io;
+  asio::ip::tcp::acceptor full(io);
+  full.open(asio::ip::tcp::v4());
+  full.bind({asio::ip::make_address("127.0.0.1"), 0});
+  full.listen(0);
+  const auto at = full.local_endpoint();
+  std::vector<asio::ip::tcp::socket> queued;
+  for (int i = 0; i < 3; ++i) {
+    auto& s = queued.emplace_back(io);
+    s.open(asio::ip::tcp::v4());
+    s.non_blocking(true);
+    // In progress, or queued; never waited for (Asio's connect would wait in poll()).
+    (void)::connect(s.native_handle(), at.data(), static_cast<socklen_t>(at.size()));
+  }
+  http::client client(io.get_executor());
+  const http::origin where{false, "127.0.0.1", at.port()};
+  auto timed = run(io, client.request(where, http::request_message{bhttp::verb::get, "/", 11},
+                                      http::client::clock::now() + 100ms));
+  BOOST_CHECK(timed.ec == boost::beast::error::timeout);
+  BOOST_CHECK_MESSAGE(timed.failure_detail == "deadline expired while connecting",
+                      timed.failure_detail);
+
+  stream_outcome cancelled;
+  asio::cancellation_signal cancel;
+  client.async_stream(where, http::request_message{bhttp::verb::get, "/", 11},
+                      http::client::clock::time_point::max(), {}, {},
+                      asio::bind_cancellation_slot(cancel.slot(), record(cancelled)));
+  io.restart();
+  io.poll();  // its steps so far: the connect is in progress
+  BOOST_CHECK(!cancelled.finished);
+  cancel.emit(asio::cancellation_type::terminal);
+  BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return cancelled.finished; }));
+  BOOST_CHECK(cancelled.response.ec == asio::error::operation_aborted);
+  BOOST_CHECK_EQUAL(client.stats().connections_opened, 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_long_reply_head_is_read_whole_past_its_first_block) {

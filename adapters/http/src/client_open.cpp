@@ -8,6 +8,10 @@
 
 #include <boost/asio/connect.hpp>
 
+#include <cerrno>
+#include <poll.h>
+#include <sys/socket.h>
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
@@ -66,6 +70,45 @@ struct on_connected {
   }
 };
 
+// How the connect went, as the socket says once it is writable.
+error_code connect_result(tcp::socket& s) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  return {err, asio::error::get_system_category()};
+}
+
+struct on_writable {
+  call_ptr self;
+  void operator()(error_code ec) const {
+    on_connected{self}(ec ? ec : connect_result(self->opener->socket));
+  }
+};
+
+// Connects in this step when it can, else waits for the socket to be writable. On loopback the
+// handshake runs inside connect() itself, so the socket is connected when it returns, and
+// poll() says so at once: Asio's connect operation made the same calls (connect, then poll
+// and getsockopt once epoll said writable) plus a re-arm in epoll, and held an operation for
+// every connection being opened (its memory, the post of its completion) until the reactor ran.
+void connect_to(const call_ptr& c, const tcp::endpoint& to) {
+  stream_call& r = *c;
+  tcp::socket& socket = r.opener->socket;
+  error_code ec;
+  socket.open(to.protocol(), ec);
+  if (!ec) socket.non_blocking(true, ec);  // stays so: the exchange never waits in a call
+  if (ec) return on_connected{c}(ec);
+  if (::connect(socket.native_handle(), to.data(), static_cast<socklen_t>(to.size())) == 0) {
+    return on_connected{c}(error_code{});
+  }
+  // Interrupted, a non-blocking connect goes on as if in progress.
+  if (errno != EINPROGRESS && errno != EINTR) {
+    return on_connected{c}(error_code(errno, asio::error::get_system_category()));
+  }
+  pollfd ready{socket.native_handle(), POLLOUT, 0};
+  if (::poll(&ready, 1, 0) == 1) return on_connected{c}(connect_result(socket));
+  socket.async_wait(tcp::socket::wait_write, step_handler(r, on_writable{c}));
+}
+
 struct on_resolved {
   call_ptr self;
   void operator()(error_code ec, const tcp::resolver::results_type& endpoints) const {
@@ -100,14 +143,7 @@ void open_connection(const call_ptr& c) {
   o.host_is_ip = !ec;
   if (o.host_is_ip) {
     r.phase = "connecting";
-    const tcp::endpoint to(address, r.where.port);
-    // Non-blocking before the connect, which then has no need to set it (one ioctl fewer per
-    // connection). A plain socket stays so (see on_connected); a TLS stream is only used
-    // through operations, which do not mind. Failing here, the connect opens it as before.
-    o.socket.open(to.protocol(), ec);
-    if (!ec) o.socket.non_blocking(true, ec);
-    o.socket.async_connect(to, step_handler(r, on_connected{c}));
-    return;
+    return connect_to(c, tcp::endpoint(address, r.where.port));
   }
   r.phase_text = "resolving " + r.where.host;
   r.phase = r.phase_text;
