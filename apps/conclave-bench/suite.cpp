@@ -344,7 +344,10 @@ suite_result run_suite(const suite_options& opts) {
     out.notes.push_back("client CPU per call (10k at L=2s, marginal): user " +
                         fixed(big->user_per_call_us) + " us, kernel " +
                         fixed(big->sys_per_call_us) +
-                        " us (a fresh connection each: socket, connect, close)");
+                        " us (a fresh connection each: socket, connect, close; on loopback the "
+                        "kernel's part includes the server's half of the TCP work, run inside "
+                        "the client's connect and send calls; the warm row, on open connections, "
+                        "leaves the connections' part out)");
     out.notes.push_back("mock CPU per request with a fresh connection each (10k at L=2s): " +
                         fixed(big->mock_cpu_per_request_us) + " us");
   }
