@@ -23,6 +23,7 @@
 
 #include <exception>
 #include <iterator>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
 
@@ -639,26 +640,38 @@ BOOST_AUTO_TEST_CASE(a_connect_left_waiting_ends_on_its_deadline_or_cancel) {
     // In progress, or queued; never waited for (Asio's connect would wait in poll()).
     (void)::connect(s.native_handle(), at.data(), static_cast<socklen_t>(at.size()));
   }
-  http::client client(io.get_executor());
+  {
+    asio::ip::tcp::socket probe(io);
+    probe.open(asio::ip::tcp::v4());
+    probe.non_blocking(true);
+    (void)::connect(probe.native_handle(), at.data(), static_cast<socklen_t>(at.size()));
+    pollfd ready{probe.native_handle(), POLLOUT, 0};
+    BOOST_REQUIRE_MESSAGE(::poll(&ready, 1, 0) == 0,
+                          "this kernel completed a connect to a full accept queue: the test "
+                          "needs one left waiting");
+  }
+  auto client = std::make_unique<http::client>(io.get_executor());
   const http::origin where{false, "127.0.0.1", at.port()};
-  auto timed = run(io, client.request(where, http::request_message{bhttp::verb::get, "/", 11},
-                                      http::client::clock::now() + 100ms));
+  auto timed = run(io, client->request(where, http::request_message{bhttp::verb::get, "/", 11},
+                                       http::client::clock::now() + 100ms));
   BOOST_CHECK(timed.ec == boost::beast::error::timeout);
   BOOST_CHECK_MESSAGE(timed.failure_detail == "deadline expired while connecting",
                       timed.failure_detail);
 
   stream_outcome cancelled;
   asio::cancellation_signal cancel;
-  client.async_stream(where, http::request_message{bhttp::verb::get, "/", 11},
-                      http::client::clock::time_point::max(), {}, {},
-                      asio::bind_cancellation_slot(cancel.slot(), record(cancelled)));
+  client->async_stream(where, http::request_message{bhttp::verb::get, "/", 11},
+                       http::client::clock::time_point::max(), {}, {},
+                       asio::bind_cancellation_slot(cancel.slot(), record(cancelled)));
   io.restart();
   io.poll();  // its steps so far: the connect is in progress
   BOOST_CHECK(!cancelled.finished);
   cancel.emit(asio::cancellation_type::terminal);
   BOOST_REQUIRE(conclave::test::pump_until(io, [&] { return cancelled.finished; }));
   BOOST_CHECK(cancelled.response.ec == asio::error::operation_aborted);
-  BOOST_CHECK_EQUAL(client.stats().connections_opened, 0u);
+  BOOST_CHECK_EQUAL(client->stats().connections_opened, 0u);
+  client.reset();
+  conclave::test::expect_no_leftover_work(io);
 }
 
 BOOST_AUTO_TEST_CASE(a_long_reply_head_is_read_whole_past_its_first_block) {

@@ -58,7 +58,7 @@ struct on_connected {
     o.socket.set_option(tcp::no_delay(true), ec);
     // The exchange writes a request and reads a head that is there without an operation
     // (client_call.cpp); never waiting. A socket left blocking (this failed) is only used
-    // through operations.
+    // through operations. (One connected to an address is non-blocking already: connect_to.)
     if (!r.where.tls && !o.socket.non_blocking()) o.socket.non_blocking(true, ec);
     if (!r.where.tls)
       return opened(self, std::make_unique<connection>(r.where, std::move(o.socket)));
@@ -78,24 +78,46 @@ error_code connect_result(tcp::socket& s) {
   return {err, asio::error::get_system_category()};
 }
 
+// Whether a connecting socket is writable now: done, one way or the other.
+bool writable_now(tcp::socket& s) {
+  pollfd ready{s.native_handle(), POLLOUT, 0};
+  return ::poll(&ready, 1, 0) == 1;
+}
+
+void wait_writable(const call_ptr& c);
+
 struct on_writable {
   call_ptr self;
   void operator()(error_code ec) const {
-    on_connected{self}(ec ? ec : connect_result(self->opener->socket));
+    if (ec) return on_connected{self}(ec);
+    // The reactor may wake a wait early: a socket opened but not yet connecting says
+    // EPOLLHUP, which another thread's epoll_wait can take and hand to this wait once it is
+    // queued. SO_ERROR is 0 then too, so only poll() tells (as in Asio's own connect).
+    if (!writable_now(self->opener->socket)) {
+      if (self->stopped) return finish_stopped(self);
+      return wait_writable(self);
+    }
+    on_connected{self}(connect_result(self->opener->socket));
   }
 };
 
-// Connects in this step when it can, else waits for the socket to be writable. On loopback the
-// handshake runs inside connect() itself, so the socket is connected when it returns, and
-// poll() says so at once: Asio's connect operation made the same calls (connect, then poll
-// and getsockopt once epoll said writable) plus a re-arm in epoll, and held an operation for
-// every connection being opened (its memory, the post of its completion) until the reactor ran.
+void wait_writable(const call_ptr& c) {
+  c->opener->socket.async_wait(tcp::socket::wait_write, step_handler(*c, on_writable{c}));
+}
+
+// Connects in this step when it can, else waits for the socket to be writable. On loopback
+// connect() returns EINPROGRESS with the handshake already done (the peer's SYN-ACK is handled
+// as the call lets go of the socket), so poll() says writable at once. Asio's connect
+// operation made the same calls (connect, then poll and getsockopt once epoll said writable)
+// plus a re-arm in epoll, and held an operation for every connection being opened (its memory,
+// the post of its completion) until the reactor ran.
 void connect_to(const call_ptr& c, const tcp::endpoint& to) {
-  stream_call& r = *c;
-  tcp::socket& socket = r.opener->socket;
+  tcp::socket& socket = c->opener->socket;
   error_code ec;
   socket.open(to.protocol(), ec);
-  if (!ec) socket.non_blocking(true, ec);  // stays so: the exchange never waits in a call
+  // Non-blocking from here on: a plain socket's exchange writes and reads in its steps and
+  // must never wait in a call; a TLS stream is used only through operations, which do not mind.
+  if (!ec) socket.non_blocking(true, ec);
   if (ec) return on_connected{c}(ec);
   if (::connect(socket.native_handle(), to.data(), static_cast<socklen_t>(to.size())) == 0) {
     return on_connected{c}(error_code{});
@@ -104,9 +126,8 @@ void connect_to(const call_ptr& c, const tcp::endpoint& to) {
   if (errno != EINPROGRESS && errno != EINTR) {
     return on_connected{c}(error_code(errno, asio::error::get_system_category()));
   }
-  pollfd ready{socket.native_handle(), POLLOUT, 0};
-  if (::poll(&ready, 1, 0) == 1) return on_connected{c}(connect_result(socket));
-  socket.async_wait(tcp::socket::wait_write, step_handler(r, on_writable{c}));
+  if (writable_now(socket)) return on_connected{c}(connect_result(socket));
+  wait_writable(c);
 }
 
 struct on_resolved {
