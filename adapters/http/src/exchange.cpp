@@ -162,8 +162,8 @@ std::string exchange_impl::head(unsigned status, std::string_view content_type, 
   };
   // Written straight into one string: a reply's head cost ten allocations as a list of
   // headers, then a line at a time.
-  std::size_t size =
-      160 + content_type.size() + framing_value.size() + id_.size() + server_name.size();
+  std::size_t size = 160 /* the status line, the names written here, separators */ +
+                     content_type.size() + framing_value.size() + id_.size() + server_name.size();
   for (std::size_t i = 0; i < given; ++i)
     size += given_at(i).first.size() + given_at(i).second.size() + 4;
   std::string out;

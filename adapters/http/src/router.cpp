@@ -9,7 +9,7 @@ namespace {
 // "/v1/tasks/" does not match "/v1/tasks".
 std::vector<std::string_view> split(std::string_view path) {
   std::vector<std::string_view> out;
-  out.reserve(8);  // one allocation for any route's depth here; grown one at a time, two or three
+  out.reserve(8);  // deeper than any route here: one allocation, where growing took two or three
   if (path.starts_with('/')) path.remove_prefix(1);
   for (;;) {
     const auto slash = path.find('/');
