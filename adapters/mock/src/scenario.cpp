@@ -31,10 +31,7 @@ std::string_view text_of(const chat_message& m, std::string& joined) {
   for (const auto& p : m.parts) {
     if (const auto* t = std::get_if<text_part>(&p)) {
       if (only) {
-        joined.clear();  // its buffer kept from one message to the next
-        for (const auto& q : m.parts) {
-          if (const auto* u = std::get_if<text_part>(&q)) joined += u->text;
-        }
+        joined = m.text();
         return joined;
       }
       only = t;
