@@ -632,19 +632,18 @@ BOOST_AUTO_TEST_CASE(a_connect_left_waiting_ends_on_its_deadline_or_cancel) {
   full.bind({asio::ip::make_address("127.0.0.1"), 0});
   full.listen(0);
   const auto at = full.local_endpoint();
-  std::vector<asio::ip::tcp::socket> queued;
-  for (int i = 0; i < 3; ++i) {
-    auto& s = queued.emplace_back(io);
+  // A connect started and never waited for (Asio's connect would wait in poll()).
+  auto start_connect = [&] {
+    asio::ip::tcp::socket s(io);
     s.open(asio::ip::tcp::v4());
     s.non_blocking(true);
-    // In progress, or queued; never waited for (Asio's connect would wait in poll()).
     (void)::connect(s.native_handle(), at.data(), static_cast<socklen_t>(at.size()));
-  }
+    return s;
+  };
+  std::vector<asio::ip::tcp::socket> queued;
+  for (int i = 0; i < 3; ++i) queued.push_back(start_connect());
   {
-    asio::ip::tcp::socket probe(io);
-    probe.open(asio::ip::tcp::v4());
-    probe.non_blocking(true);
-    (void)::connect(probe.native_handle(), at.data(), static_cast<socklen_t>(at.size()));
+    auto probe = start_connect();
     pollfd ready{probe.native_handle(), POLLOUT, 0};
     BOOST_REQUIRE_MESSAGE(::poll(&ready, 1, 0) == 0,
                           "this kernel completed a connect to a full accept queue: the test "
