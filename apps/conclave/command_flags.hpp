@@ -3,7 +3,6 @@
 // and the commands' own files; main.cpp parses and turns raw_flags into settings.
 #pragma once
 
-#include "process_setup.hpp"
 #include "settings.hpp"
 
 #include <string>
